@@ -1,0 +1,30 @@
+/**
+ * An event as trigger matching sees it, after the webhooks room has normalised a delivery.
+ * Git providers fill branch/sha/changed files; generic sources fill sourceName and type.
+ */
+export type CiEventType = 'push' | 'tag' | 'pull_request' | (string & {});
+
+export interface CiEvent {
+  /** `push`, `tag`, `pull_request`, or a generic source's event type. */
+  type: CiEventType;
+  /** PR action (`opened`, …) or a delivery's action; missing is matched as "". */
+  action?: string;
+  /** Push branch, tag name for tags, target branch for pull requests. */
+  branch?: string;
+  /** Pull request head branch. */
+  sourceBranch?: string;
+  sha?: string;
+  before?: string;
+  ref?: string;
+  repo?: string;
+  /** Present only when fetched: a `paths` filter with no changed files fails. */
+  changedFiles?: string[];
+  /** Name of the source a delivery came through (`generic_webhook` triggers compare it exactly). */
+  sourceName?: string;
+  /**
+   * Kind of that source (`github`, `git`, `generic`). When set, only `generic` deliveries can
+   * match a `generic_webhook` trigger, so a git source that shares a generic source's name cannot.
+   */
+  sourceKind?: 'github' | 'git' | 'generic' | (string & {});
+  payload?: unknown;
+}

@@ -1,0 +1,47 @@
+/**
+ * The workflows room: the lock file's schema, trigger matching with decision traces, matrix
+ * expansion, run planning and step-environment derivations. Everything here is pure.
+ */
+export * from './lockfile-schema.js';
+export { parseLockfile, checkLockfile, type LockfileParseResult } from './parse-lockfile.js';
+export { formatFieldPath, formatIssue } from './issue-path.js';
+export { findNeedsCycle, needName, type FieldPath, type RuleViolation } from './lockfile-rules.js';
+export { unsupportedFields } from './unsupported.js';
+export { labelsSatisfy } from './runs-on.js';
+export type { CiEvent, CiEventType } from './event.js';
+export { describePattern, matchesPattern, matchPatternList, matchPaths, type PatternOutcome } from './patterns.js';
+export {
+  matchWorkflows,
+  matchWorkflow,
+  matchTrigger,
+  needsChangedFiles,
+  hasGitIndependentTriggers,
+  type TraceEntry,
+  type WorkflowDecision,
+} from './trigger-matching.js';
+export {
+  expandMatrix,
+  matrixProblem,
+  matrixChildName,
+  matrixDimensionNames,
+  MatrixError,
+  MAX_MATRIX_CHILDREN,
+  type MatrixChild,
+} from './matrix.js';
+export { planRun, rootJobs, stepName, type PlannedJob, type PlannedEdge, type RunPlan } from './run-plan.js';
+export {
+  envNamePart,
+  matrixEnv,
+  needsEnv,
+  needsFile,
+  groupStatus,
+  parseOutputFile,
+  type UpstreamResult,
+  type NeedsFile,
+  type NeedsFileJob,
+  type NeedsFileChild,
+} from './step-environment.js';
+
+// The git provider (src/workflows/provider/) is written by another helper; the lead enables this
+// line once that room compiles.
+// export * from './provider/index.js';

@@ -1,0 +1,37 @@
+import { describe, it, expect } from 'vitest';
+import { unsupportedFields } from '../../../src/workflows/index.js';
+import { LOCKFILE_EXAMPLE, lockfileOf, workflowOfJobs } from './fixtures.js';
+
+describe('unsupportedFields', () => {
+  it('names a job that uses environments', () => {
+    const lockfile = lockfileOf(JSON.parse(LOCKFILE_EXAMPLE));
+    expect(unsupportedFields(lockfile.workflows[0], 0)).toBe(
+      'workflows[0].jobs[2].environments: environments are not supported yet',
+    );
+  });
+
+  it('uses the workflow index it is given', () => {
+    const workflow = workflowOfJobs([
+      { name: 'a', steps: [{ run: 'x' }] },
+      { name: 'b', steps: [{ run: 'x' }, { run: 'y', secrets: ['TOKEN'] }] },
+    ]);
+    expect(unsupportedFields(workflow, 3)).toBe('workflows[3].jobs[1].steps[1].secrets: secrets are not supported yet');
+  });
+
+  it('counts an empty list as naming the field', () => {
+    const workflow = workflowOfJobs([{ name: 'a', environments: [], steps: [{ run: 'x' }] }]);
+    expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].environments: environments are not supported yet');
+  });
+
+  it('reports the first field in document order', () => {
+    const workflow = workflowOfJobs([
+      { name: 'a', steps: [{ run: 'x', secrets: ['S'] }] },
+      { name: 'b', environments: ['prod'], steps: [{ run: 'x' }] },
+    ]);
+    expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].steps[0].secrets: secrets are not supported yet');
+  });
+
+  it('is null for a workflow that uses neither', () => {
+    expect(unsupportedFields(workflowOfJobs([{ name: 'a', steps: [{ run: 'x' }] }]), 0)).toBeNull();
+  });
+});
