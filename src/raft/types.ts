@@ -30,6 +30,8 @@ export interface HardState {
 export interface ConfState {
   voters: NodeId[];
   learners: NodeId[];
+  /** Ids removed from the cluster; they can never be added back (ids are never reused). */
+  removed?: NodeId[];
 }
 
 export type ConfChangeType = 'add_voter' | 'add_learner' | 'promote' | 'remove';
@@ -165,4 +167,17 @@ export class ProposalDroppedError extends Error {
   constructor(reason: string) {
     super(`proposal dropped: ${reason}`);
   }
+}
+
+/** What RawNode.status() reports. */
+export interface RaftStatus {
+  id: NodeId;
+  term: number;
+  vote: NodeId;
+  role: Role;
+  leader: NodeId;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  conf: ConfState;
 }

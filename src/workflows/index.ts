@@ -42,6 +42,5 @@ export {
   type NeedsFileChild,
 } from './step-environment.js';
 
-// The git provider (src/workflows/provider/) is written by another helper; the lead enables this
-// line once that room compiles.
+// Providers fetch lock files and changed files from a source's repository (git mirrors today).
 export * from './provider/index.js';
