@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { issueAgentToken } from '../../secrets/index.js';
+import { getAgentToken, insertAgentToken, listAgentTokens, revokeAgentToken, type AgentTokenRecord } from '../../store/index.js';
+import type { AdminDeps } from './deps.js';
+import { apiError, parseBody, type RouteTable } from './http.js';
+
+const label = z.string().min(1).max(256);
+
+function tokenView(t: AgentTokenRecord) {
+  return {
+    id: t.id,
+    name: t.name,
+    prefix: t.prefix,
+    labels: t.labels,
+    createdAt: t.createdAt.toISOString(),
+    revokedAt: t.revokedAt?.toISOString() ?? null,
+    expiresAt: t.expiresAt?.toISOString() ?? null,
+  };
+}
+
+/** Agent tokens: the plaintext is returned once, at creation; the store keeps only its hash. */
+export function agentTokenRoutes(deps: AdminDeps): RouteTable {
+  return [
+    ['GET', '/agent-tokens', async () => ({ status: 200, body: { tokens: (await listAgentTokens(deps.db)).map(tokenView) } })],
+    ['POST', '/agent-tokens', async (req) => {
+      const input = await parseBody(req, z.object({ name: z.string().min(1).max(100).default('agent'), labels: z.array(label).max(256).optional() }));
+      const issued = issueAgentToken();
+      const record = await insertAgentToken(
+        deps.db,
+        { id: `tok_${randomUUID().replace(/-/g, '').slice(0, 16)}`, name: input.name, tokenHash: issued.hash, prefix: issued.prefix, labels: input.labels ?? null },
+        new Date(),
+      );
+      return { status: 201, body: { ...tokenView(record), token: issued.token } };
+    }],
+    ['POST', '/agent-tokens/:id/revoke', async (req) => {
+      const existing = await getAgentToken(deps.db, req.params.id);
+      if (!existing) throw apiError(404, 'not_found', `no agent token ${req.params.id}`);
+      await revokeAgentToken(deps.db, existing.id, new Date());
+      const disconnected = deps.disconnectToken(existing.id);
+      const after = (await getAgentToken(deps.db, existing.id)) ?? existing;
+      return { status: 200, body: { ...tokenView(after), disconnected } };
+    }],
+  ];
+}

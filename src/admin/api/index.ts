@@ -1,0 +1,14 @@
+import { agentTokenRoutes } from './agent-tokens.js';
+import type { AdminDeps } from './deps.js';
+import type { RouteTable } from './http.js';
+import { runRoutes } from './runs.js';
+import { sourceRoutes } from './sources.js';
+
+export { requireAdmin } from './auth.js';
+export { ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
+export type { AdminDeps } from './deps.js';
+
+/** Every admin API route, relative to `/api/v1`. */
+export function adminApiRoutes(deps: AdminDeps): RouteTable {
+  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...runRoutes(deps)];
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { tokensEqual } from '../../secrets/index.js';
+import { createSource, getSource, listSources, type Source } from '../../store/index.js';
+import type { AdminDeps } from './deps.js';
+import { apiError, parseBody, type RouteTable } from './http.js';
+
+const name = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only');
+const org = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only');
+const secret = z.string().min(1).max(4096);
+
+const gitSource = z.object({
+  kind: z.literal('git'),
+  orgId: org,
+  name,
+  url: z.string().regex(/^(https?|file):\/\//, 'must be an http(s):// or file:// URL'),
+  defaultBranch: z.string().min(1).max(255).default('main'),
+  secret: secret.describe('hook signing secret'),
+  token: secret.optional(),
+});
+
+const genericSource = z.object({
+  kind: z.literal('generic'),
+  orgId: org,
+  name,
+  verification: z.enum(['hmac_sha256', 'bearer_token', 'none']).default('hmac_sha256'),
+  secret: secret.optional(),
+  signatureHeader: z.string().min(1).max(100).optional(),
+  eventTypeHeader: z.string().min(1).max(100).optional(),
+  eventTypePath: z.string().min(1).max(200).optional(),
+  rateLimit: z.number().int().min(0).max(1_000_000).optional(),
+  maxPayload: z.number().int().min(1).max(25 * 1024 * 1024).optional(),
+  allowedEvents: z.array(z.string().min(1).max(200)).max(100).optional(),
+});
+
+const newSource = z.discriminatedUnion('kind', [gitSource, genericSource]).superRefine((s, ctx) => {
+  if (s.kind === 'generic' && s.verification !== 'none' && !s.secret) {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: `required for verification ${s.verification}` });
+  }
+});
+
+/** A source as the API shows it: every setting, and whether secrets are set, never their values. */
+export function sourceView(s: Source, secrets: { hasSecret: boolean; hasToken?: boolean }) {
+  const c = s.config as Record<string, unknown>;
+  return {
+    id: s.id,
+    orgId: s.orgId,
+    kind: s.kind,
+    name: s.name,
+    enabled: s.enabled,
+    url: s.url ?? undefined,
+    defaultBranch: s.defaultBranch ?? undefined,
+    verification: s.verification,
+    signatureHeader: c.signatureHeader,
+    eventTypeHeader: c.eventTypeHeader,
+    eventTypePath: c.eventTypePath,
+    rateLimit: c.rateLimit,
+    maxPayload: c.maxPayload,
+    allowedEvents: c.allowedEvents,
+    hasSecret: secrets.hasSecret,
+    hasToken: secrets.hasToken,
+    webhookPath: `/webhook/${s.orgId}/${s.kind}/${s.id}`,
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+export function sourceRoutes(deps: AdminDeps): RouteTable {
+  const view = async (s: Source) =>
+    sourceView(s, {
+      hasSecret: (await deps.secrets.get(s.orgId, `source/${s.id}`, 'webhookSecret')) !== null,
+      hasToken: s.kind === 'git' ? (await deps.secrets.get(s.orgId, `source/${s.id}`, 'token')) !== null : undefined,
+    });
+  const load = async (id: string) => {
+    const s = await getSource(deps.db, id);
+    if (!s) throw apiError(404, 'not_found', `no source ${id}`);
+    return s;
+  };
+
+  return [
+    ['GET', '/sources', async (req) => {
+      const orgId = req.query.get('org') ?? undefined;
+      const sources = await listSources(deps.db, { orgId });
+      return { status: 200, body: { sources: await Promise.all(sources.map(view)) } };
+    }],
+    ['POST', '/sources', async (req) => {
+      const input = await parseBody(req, newSource);
+      const config =
+        input.kind === 'generic'
+          ? dropUndefined({
+              signatureHeader: input.signatureHeader,
+              eventTypeHeader: input.eventTypeHeader,
+              eventTypePath: input.eventTypePath,
+              rateLimit: input.rateLimit,
+              maxPayload: input.maxPayload,
+              allowedEvents: input.allowedEvents,
+            })
+          : {};
+      let created: Source;
+      try {
+        created = await createSource(deps.db, {
+          orgId: input.orgId,
+          kind: input.kind,
+          name: input.name,
+          url: input.kind === 'git' ? input.url : null,
+          defaultBranch: input.kind === 'git' ? input.defaultBranch : null,
+          verification: input.kind === 'git' ? 'hmac_sha256' : input.verification,
+          config,
+        });
+      } catch (e) {
+        if ((e as { code?: string }).code === '23505') throw apiError(409, 'conflict', `a source named ${input.name} already exists in ${input.orgId}`);
+        throw e;
+      }
+      const scope = `source/${created.id}`;
+      if (input.secret) await deps.secrets.put(created.orgId, scope, 'webhookSecret', input.secret);
+      if (input.kind === 'git' && input.token) await deps.secrets.put(created.orgId, scope, 'token', input.token);
+      deps.sourcesChanged?.();
+      return { status: 201, body: await view(created) };
+    }],
+    ['GET', '/sources/:id', async (req) => ({ status: 200, body: await view(await load(req.params.id)) })],
+    ['POST', '/sources/:id/verify-secret', async (req) => {
+      const s = await load(req.params.id);
+      const { secret: given } = await parseBody(req, z.object({ secret }));
+      const stored = await deps.secrets.get(s.orgId, `source/${s.id}`, 'webhookSecret');
+      return { status: 200, body: { match: stored !== null && tokensEqual(stored, given) } };
+    }],
+  ];
+}
+
+function dropUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

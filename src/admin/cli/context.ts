@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { defaultDataDir, readLocalOrchestrator } from '../local-orchestrator.js';
+import { AdminApi } from './api-client.js';
+import { UsageError } from './secret-input.js';
+
+/** Global options shared by every command: where the orchestrator is and how to print. */
+export interface GlobalOptions {
+  url?: string;
+  token?: string;
+  json?: boolean;
+  dataDir?: string;
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+/**
+ * Resolve the orchestrator: flags, then KICI_ADMIN_URL / KICI_ADMIN_TOKEN, then the files a local
+ * orchestrator leaves in its data directory.
+ */
+export function apiFor(cmd: Command): AdminApi {
+  const g = globals(cmd);
+  const local = readLocalOrchestrator(g.dataDir ?? defaultDataDir());
+  const url = g.url ?? process.env.KICI_ADMIN_URL ?? local.url;
+  const token = g.token ?? process.env.KICI_ADMIN_TOKEN ?? local.token;
+  if (!url) throw new UsageError('no orchestrator URL: pass --url, set KICI_ADMIN_URL, or run on the orchestrator machine');
+  if (!token) throw new UsageError('no admin token: pass --token or set KICI_ADMIN_TOKEN');
+  return new AdminApi(url, token);
+}

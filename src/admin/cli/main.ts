@@ -1,0 +1,53 @@
+import { Command, CommanderError } from 'commander';
+import { agentCommands } from './agent-tokens.js';
+import { ApiError } from './api-client.js';
+import { dbCommands } from './db.js';
+import { runCommands } from './runs.js';
+import { UsageError } from './secret-input.js';
+import { sourceCommands } from './sources.js';
+
+export function adminProgram(): Command {
+  const program = new Command('kici-admin')
+    .description('operate a kici orchestrator')
+    .option('--url <url>', 'orchestrator URL (KICI_ADMIN_URL)')
+    .option('--token <token>', 'admin token (KICI_ADMIN_TOKEN)')
+    .option('--data-dir <dir>', "a local orchestrator's data directory (KICI_DATA_DIR, default ./.kici-data)")
+    .option('--json', "print the API's objects as JSON")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const cmd of [sourceCommands(), agentCommands(), runCommands(), dbCommands()]) program.addCommand(cmd);
+  applyExitOverride(program);
+  return program;
+}
+
+// Subcommands need their own exitOverride so usage errors anywhere in the tree reach `runAdmin`.
+function applyExitOverride(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    sub.exitOverride().showHelpAfterError();
+    applyExitOverride(sub);
+  }
+}
+
+/** Run kici-admin with argv; returns the process exit code (0 ok, 1 failure, 2 usage). */
+export async function runAdmin(argv: string[]): Promise<number> {
+  const program = adminProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version requests exit 0; everything else is bad usage, already explained by commander.
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`kici-admin: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ApiError) {
+      process.stderr.write(`kici-admin: ${e.message}${e.status ? ` (HTTP ${e.status})` : ''}\n`);
+      return 1;
+    }
+    process.stderr.write(`kici-admin: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

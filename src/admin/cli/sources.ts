@@ -1,0 +1,126 @@
+import { Command, Option } from 'commander';
+import { apiFor, globals } from './context.js';
+import { printFields, printJson, printTable } from './output.js';
+import { resolveSecret, UsageError } from './secret-input.js';
+
+export interface SourceView extends Record<string, unknown> {
+  id: string;
+  orgId: string;
+  kind: string;
+  name: string;
+  enabled: boolean;
+  webhookPath: string;
+}
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`expected a positive whole number, got "${v}"`);
+  return n;
+};
+
+export function sourceCommands(): Command {
+  const source = new Command('source').description('webhook sources: git repositories and generic HTTP senders');
+  const add = new Command('add').description('add a source');
+
+  add
+    .command('git')
+    .description('a git repository (http(s) or file://) that a post-receive hook reports pushes from')
+    .requiredOption('--org <org>', 'organisation id')
+    .requiredOption('--name <name>', 'source name, unique in the organisation')
+    .requiredOption('--url <url>', 'repository URL the orchestrator mirrors and agents clone')
+    .option('--default-branch <branch>', 'branch whose pushes register webhook workflows', 'main')
+    .option('--secret <secret>', 'hook signing secret: a value or @file')
+    .option('--from-env <var>', 'read the signing secret from this environment variable')
+    .option('--stdin', 'read the signing secret from standard input')
+    .option('--token <token>', 'access token for cloning over http(s): a value or @file')
+    .action(async (o, cmd: Command) => {
+      const secret = await resolveSecret({ value: o.secret, fromEnv: o.fromEnv, stdin: o.stdin }, 'the secret');
+      const token = await resolveSecret({ value: o.token }, 'the token');
+      const created = await apiFor(cmd).call<SourceView>('POST', '/sources', {
+        kind: 'git',
+        orgId: o.org,
+        name: o.name,
+        url: o.url,
+        defaultBranch: o.defaultBranch,
+        secret,
+        token,
+      });
+      show(cmd, created);
+    });
+
+  add
+    .command('generic')
+    .description('any service that sends HTTP webhooks')
+    .requiredOption('--org <org>', 'organisation id')
+    .requiredOption('--name <name>', 'source name, unique in the organisation')
+    .addOption(new Option('--verification <method>', 'how deliveries prove who sent them').choices(['hmac_sha256', 'bearer_token', 'none']).default('hmac_sha256'))
+    .option('--secret <secret>', 'HMAC secret or bearer token: a value or @file')
+    .option('--from-env <var>', 'read the secret from this environment variable')
+    .option('--stdin', 'read the secret from standard input')
+    .option('--signature-header <name>', 'header carrying the signature or token')
+    .option('--event-type-header <name>', 'header carrying the event type')
+    .option('--event-type-path <path>', 'JSON path of the event type in the body, e.g. $.event.type')
+    .option('--rate-limit <perMinute>', 'deliveries accepted per minute', positiveInt)
+    .option('--max-payload <bytes>', 'largest accepted body in bytes', positiveInt)
+    .option('--allowed-events <list>', 'comma-separated event types to accept (others are filtered)')
+    .action(async (o, cmd: Command) => {
+      const secret = await resolveSecret({ value: o.secret, fromEnv: o.fromEnv, stdin: o.stdin }, 'the secret');
+      if (o.verification !== 'none' && !secret) throw new UsageError(`--verification ${o.verification} needs --secret, --from-env or --stdin`);
+      const created = await apiFor(cmd).call<SourceView>('POST', '/sources', {
+        kind: 'generic',
+        orgId: o.org,
+        name: o.name,
+        verification: o.verification,
+        secret,
+        signatureHeader: o.signatureHeader,
+        eventTypeHeader: o.eventTypeHeader,
+        eventTypePath: o.eventTypePath,
+        rateLimit: o.rateLimit,
+        maxPayload: o.maxPayload,
+        allowedEvents: o.allowedEvents ? String(o.allowedEvents).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+      });
+      show(cmd, created);
+    });
+  source.addCommand(add);
+
+  source
+    .command('list')
+    .description('list sources')
+    .option('--org <org>', 'only this organisation')
+    .action(async (o, cmd: Command) => {
+      const query = o.org ? `?org=${encodeURIComponent(o.org)}` : '';
+      const list = await apiFor(cmd).call<{ sources: SourceView[] }>('GET', `/sources${query}`);
+      if (globals(cmd).json) return printJson(list.sources);
+      printTable(list.sources, ['id', 'orgId', 'kind', 'name', 'enabled', 'webhookPath']);
+    });
+
+  source
+    .command('get <sourceId>')
+    .description('show one source (never its secrets)')
+    .action(async (id: string, _o, cmd: Command) => {
+      show(cmd, await apiFor(cmd).call<SourceView>('GET', `/sources/${encodeURIComponent(id)}`));
+    });
+
+  source
+    .command('install-hook <sourceId>')
+    .description("write a post-receive hook into a repository that reports each push to this source")
+    .requiredOption('--repo <path>', 'the repository (a bare repository, or a working copy that receives pushes)')
+    .option('--secret <secret>', "the source's signing secret (the one given to `source add`): a value or @file")
+    .option('--from-env <var>', 'read the signing secret from this environment variable')
+    .option('--stdin', 'read the signing secret from standard input')
+    .action(async (id: string, o, cmd: Command) => {
+      const { installSourceHook } = await import('./install-hook.js');
+      const secret = await resolveSecret({ value: o.secret, fromEnv: o.fromEnv, stdin: o.stdin }, 'the secret');
+      const api = apiFor(cmd);
+      const result = await installSourceHook(api, id, o.repo, secret);
+      if (globals(cmd).json) return printJson(result);
+      process.stdout.write(`hook installed: ${result.hookPath}\n`);
+    });
+
+  return source;
+}
+
+function show(cmd: Command, src: SourceView): void {
+  if (globals(cmd).json) return printJson(src);
+  printFields(src);
+}

@@ -1,0 +1,4 @@
+export { AdminApi, ApiError } from './cli/api-client.js';
+export { runAdmin, adminProgram } from './cli/main.js';
+export { ADMIN_TOKEN_FILE, ORCHESTRATOR_URL_FILE, defaultDataDir, readLocalOrchestrator } from './local-orchestrator.js';
+export { adminApiRoutes, requireAdmin, ApiFailure, type AdminDeps, type RouteTable } from './api/index.js';

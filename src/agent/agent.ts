@@ -1,0 +1,92 @@
+import type { Clock, Random } from '../clock/index.js';
+import { silentLogger, type AgentLogger } from './agent-log.js';
+import { resolveAgentId } from './agent-id.js';
+import { AgentConnection, type ConnectionEnd } from './connection.js';
+import { JobRunner } from './job-runner.js';
+import { agentLabels } from './labels.js';
+
+export interface AgentOptions {
+  url: string;
+  token: string;
+  workDir: string;
+  labels?: string[];
+  maxConcurrency?: number;
+  agentId?: string;
+  logger?: AgentLogger;
+  clock?: Clock;
+  random?: Random;
+  /** The environment the agent was started with; only its allowlisted names reach steps. */
+  hostEnv?: NodeJS.ProcessEnv;
+  jobHeartbeatIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  reconnectBaseMs?: number;
+  maxReconnectDelayMs?: number;
+  sendRatePerSecond?: number;
+  sendBurst?: number;
+  statusResendMs?: number;
+}
+
+export interface RunningAgent {
+  agentId: string;
+  labels: string[];
+  connection: AgentConnection;
+  runner: JobRunner;
+  /** Settles when the agent stops for good (shutdown, or its token was refused). */
+  ended: Promise<ConnectionEnd>;
+  /**
+   * Stop taking jobs, stop the running ones (SIGTERM, grace, SIGKILL), let their final statuses
+   * out for up to `settleMs`, then close with 1000.
+   */
+  shutdown(options?: { force?: boolean; settleMs?: number }): Promise<void>;
+}
+
+/** Wire the connection and the job runner together and connect. */
+export function startAgent(options: AgentOptions): RunningAgent {
+  const logger = options.logger ?? silentLogger;
+  const agentId = resolveAgentId(options.workDir, options.agentId);
+  const labels = agentLabels(options.labels ?? [], process.platform, process.arch);
+  const maxConcurrency = options.maxConcurrency ?? 1;
+  let connection: AgentConnection | undefined;
+  const runner = new JobRunner({
+    workDir: options.workDir,
+    maxConcurrency,
+    port: { send: (message) => connection?.send(message) },
+    clock: options.clock,
+    hostEnv: options.hostEnv,
+    heartbeatIntervalMs: options.jobHeartbeatIntervalMs,
+    logger,
+  });
+  connection = new AgentConnection({
+    url: options.url,
+    token: options.token,
+    agentId,
+    labels,
+    maxConcurrency,
+    inFlightJobs: () => runner.inFlight(),
+    onDispatch: (dispatch) => runner.dispatch(dispatch),
+    onCancel: (cancel) => runner.cancel(cancel),
+    clock: options.clock,
+    random: options.random,
+    logger,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    reconnectBaseMs: options.reconnectBaseMs,
+    maxReconnectDelayMs: options.maxReconnectDelayMs,
+    sendRatePerSecond: options.sendRatePerSecond,
+    sendBurst: options.sendBurst,
+    statusResendMs: options.statusResendMs,
+  });
+  // Timers of the injected clock do not hold the process open; this does, until the agent ends.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const conn = connection;
+  void conn.ended.then(() => clearInterval(keepAlive));
+  conn.start();
+  logger.info({ agentId, labels, maxConcurrency, url: options.url }, 'agent starting');
+
+  const shutdown = async ({ force = false, settleMs = 35_000 } = {}): Promise<void> => {
+    runner.drain();
+    runner.cancelAll('agent_shutdown', force);
+    await Promise.race([runner.idle(), new Promise((r) => setTimeout(r, settleMs).unref())]);
+    await conn.stop();
+  };
+  return { agentId, labels, connection: conn, runner, ended: conn.ended, shutdown };
+}

@@ -1,0 +1,130 @@
+import { resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { isValidAgentId } from './agent-id.js';
+import { startAgent, type AgentOptions, type RunningAgent } from './agent.js';
+import { parseLabelList } from './labels.js';
+import { AGENT_VERSION } from './version.js';
+
+export const EXIT_USAGE = 2;
+export const EXIT_AUTH_FAILED = 1;
+
+const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+
+const cliSchema = z.object({
+  url: z
+    .string({ error: 'is required (--url or KICI_AGENT_URL)' })
+    .regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL, e.g. ws://host:4000/ws'),
+  token: z.string({ error: 'is required (--token or KICI_AGENT_TOKEN)' }).min(1, 'must not be empty'),
+  labels: z.string().optional(),
+  maxConcurrency: positiveInt(1000).default(1),
+  agentId: z.string().refine(isValidAgentId, 'may hold letters, digits and . _ : - (at most 128)').optional(),
+  workDir: z.string().min(1).default('.kici-agent'),
+  jobHeartbeatIntervalMs: positiveInt(24 * 3600 * 1000).optional(),
+  maxReconnectDelayMs: positiveInt(3600 * 1000).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type AgentArgs = Omit<AgentOptions, 'logger'> & { logLevel: string };
+export type ParsedArgs = { ok: true; args: AgentArgs } | { ok: false; exitCode: number; message: string };
+
+function program(): Command {
+  return new Command('kici-agent')
+    .description('Connects to a kici orchestrator and runs the jobs it dispatches.')
+    .version(AGENT_VERSION)
+    .option('--url <url>', 'orchestrator WebSocket URL, e.g. ws://host:4000/ws (env: KICI_AGENT_URL)')
+    .option('--token <token>', 'agent token from `kici-admin agent token create` (env: KICI_AGENT_TOKEN)')
+    .option('--labels <list>', 'comma-separated labels; os: and arch: are added (env: KICI_AGENT_LABELS)')
+    .option('--max-concurrency <n>', 'jobs run at the same time, default 1 (env: KICI_AGENT_MAX_CONCURRENCY)')
+    .option('--agent-id <id>', 'fixed agent id; default: kept in the work dir (env: KICI_AGENT_ID)')
+    .option('--work-dir <dir>', 'agent id file and job checkouts, default ./.kici-agent (env: KICI_AGENT_WORK_DIR)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) });
+}
+
+/** Arguments and environment → agent options, or the exit code and message of bad usage. */
+export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs {
+  const cmd = program();
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError && err.exitCode === 0) return { ok: false, exitCode: 0, message: '' };
+    return { ok: false, exitCode: EXIT_USAGE, message: `${(err as Error).message}\n\n${cmd.helpInformation()}` };
+  }
+  const o = cmd.opts<Record<string, string | undefined>>();
+  // The environment fills what the command line left out (commander's own env lookup reads only process.env).
+  const parsed = cliSchema.safeParse({
+    url: o.url ?? env.KICI_AGENT_URL,
+    token: o.token ?? env.KICI_AGENT_TOKEN,
+    labels: o.labels ?? env.KICI_AGENT_LABELS,
+    maxConcurrency: o.maxConcurrency ?? env.KICI_AGENT_MAX_CONCURRENCY,
+    agentId: o.agentId ?? env.KICI_AGENT_ID,
+    workDir: o.workDir ?? env.KICI_AGENT_WORK_DIR,
+    jobHeartbeatIntervalMs: env.KICI_JOB_HEARTBEAT_INTERVAL_MS,
+    maxReconnectDelayMs: env.KICI_AGENT_MAX_RECONNECT_DELAY_MS,
+    logLevel: env.KICI_LOG_LEVEL,
+  });
+  if (!parsed.success) {
+    // Names the option and the rule, never the value given (it may be the token).
+    const why = parsed.error.issues.map((i) => `${optionName(String(i.path[0]))} ${i.message}`).join('\n');
+    return { ok: false, exitCode: EXIT_USAGE, message: `${why}\n\n${cmd.helpInformation()}` };
+  }
+  const { labels, workDir, ...rest } = parsed.data;
+  return { ok: true, args: { ...rest, labels: parseLabelList(labels), workDir: resolve(workDir) } };
+}
+
+function optionName(key: string): string {
+  const names: Record<string, string> = {
+    url: '--url',
+    token: '--token',
+    maxConcurrency: '--max-concurrency',
+    agentId: '--agent-id',
+    workDir: '--work-dir',
+    jobHeartbeatIntervalMs: 'KICI_JOB_HEARTBEAT_INTERVAL_MS',
+    maxReconnectDelayMs: 'KICI_AGENT_MAX_RECONNECT_DELAY_MS',
+    logLevel: 'KICI_LOG_LEVEL',
+  };
+  return names[key] ?? key;
+}
+
+/**
+ * The whole `kici-agent` program; resolves with its exit code. The first SIGINT/SIGTERM stops
+ * taking jobs, cancels running ones gracefully and closes with 1000; a second one kills at once.
+ */
+export async function runAgentCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const parsed = parseAgentArgs(argv, env);
+  if (!parsed.ok) {
+    if (parsed.message) process.stderr.write(`kici-agent: ${parsed.message}\n`);
+    return parsed.exitCode;
+  }
+  const { logLevel, ...options } = parsed.args;
+  const logger = pino({ name: 'kici-agent', level: logLevel, redact: ['token', '*.token'] }, pino.destination({ fd: 2, sync: true }));
+  let agent: RunningAgent;
+  try {
+    agent = startAgent({ ...options, hostEnv: env, logger });
+  } catch (err) {
+    process.stderr.write(`kici-agent: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    logger.info({ signal }, signals === 1 ? 'stopping: no new jobs, cancelling running ones' : 'stopping now');
+    void agent.shutdown({ force: signals > 1, settleMs: signals > 1 ? 2000 : 35_000 });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const end = await agent.ended;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (end.kind === 'auth_failed') {
+    agent.runner.cancelAll('agent_auth_failed', true);
+    process.stderr.write(
+      `kici-agent: the orchestrator refused this agent's token (${end.reason}); not reconnecting. ` +
+        'Create a token with `kici-admin agent token create` and start the agent with it.\n',
+    );
+    return EXIT_AUTH_FAILED;
+  }
+  return 0;
+}

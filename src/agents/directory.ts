@@ -1,0 +1,89 @@
+import { agentSatisfies, type LabelMatcher } from './labels.js';
+
+/** What the dispatcher knows about one registered agent. */
+export interface AgentEntry {
+  agentId: string;
+  node: string;
+  labels: string[];
+  maxConcurrency: number;
+  /** Jobs dispatched to it and not yet finished. This counter is authoritative; agent reports never overwrite it. */
+  active: number;
+  /** Sequence number of its last assignment, to spread ties round-robin. */
+  lastAssigned: number;
+}
+
+/**
+ * The agent directory: which agents exist, where they are connected, and how many free slots each
+ * has. Picking spreads jobs over agents (most free slots first) rather than filling the first one.
+ */
+export class AgentDirectory {
+  private readonly agents = new Map<string, AgentEntry>();
+  private assignments = 0;
+
+  upsert(agent: Omit<AgentEntry, 'active' | 'lastAssigned'> & { active?: number }): AgentEntry {
+    const existing = this.agents.get(agent.agentId);
+    const entry: AgentEntry = {
+      agentId: agent.agentId,
+      node: agent.node,
+      labels: [...agent.labels],
+      maxConcurrency: Math.max(1, agent.maxConcurrency),
+      active: agent.active ?? existing?.active ?? 0,
+      lastAssigned: existing?.lastAssigned ?? 0,
+    };
+    this.agents.set(agent.agentId, entry);
+    return entry;
+  }
+
+  remove(agentId: string): void {
+    this.agents.delete(agentId);
+  }
+
+  get(agentId: string): AgentEntry | undefined {
+    return this.agents.get(agentId);
+  }
+
+  list(): AgentEntry[] {
+    return [...this.agents.values()];
+  }
+
+  get size(): number {
+    return this.agents.size;
+  }
+
+  /** Choose an agent with a free slot whose labels satisfy `runsOn`, and reserve the slot. */
+  reserve(runsOn: readonly LabelMatcher[] | undefined): AgentEntry | undefined {
+    let best: AgentEntry | undefined;
+    for (const a of this.agents.values()) {
+      const free = a.maxConcurrency - a.active;
+      if (free <= 0 || !agentSatisfies(a.labels, runsOn)) continue;
+      if (!best) {
+        best = a;
+        continue;
+      }
+      const bestFree = best.maxConcurrency - best.active;
+      if (free > bestFree || (free === bestFree && a.lastAssigned < best.lastAssigned)) best = a;
+    }
+    if (best) {
+      best.active += 1;
+      best.lastAssigned = ++this.assignments;
+    }
+    return best;
+  }
+
+  /** Account for a job already running on an agent (e.g. reported after a reconnect). */
+  occupy(agentId: string): void {
+    const a = this.agents.get(agentId);
+    if (a) a.active += 1;
+  }
+
+  release(agentId: string): void {
+    const a = this.agents.get(agentId);
+    if (a && a.active > 0) a.active -= 1;
+  }
+
+  /** Whether any registered agent could ever take a job with these labels (ignoring free slots). */
+  anyCouldRun(runsOn: readonly LabelMatcher[] | undefined): boolean {
+    for (const a of this.agents.values()) if (agentSatisfies(a.labels, runsOn)) return true;
+    return false;
+  }
+}

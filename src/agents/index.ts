@@ -1,0 +1,5 @@
+export { AgentHub, type JobEvents, type JobRef, type HubOptions } from './hub.js';
+export { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
+export { AgentDirectory, type AgentEntry } from './directory.js';
+export { JobDispatcher, type DispatchRequest, type InFlight } from './dispatcher.js';
+export { agentSatisfies, describeMatchers, type LabelMatcher } from './labels.js';

@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock/index.js';
+import {
+  CloseCode,
+  MIN_PROTOCOL_VERSION,
+  closeReason,
+  parseAgentFrame,
+  type AgentMessage,
+  type AgentRegister,
+  type OrchestratorMessageInput,
+} from '../transport/index.js';
+
+/** The socket as the session sees it: text out, close with a code. The server adapts `ws` to it. */
+export interface AgentSocket {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+export interface TokenGrant {
+  tokenId: string;
+  /** Labels agents using this token may claim; null means no restriction. */
+  labels: string[] | null;
+}
+
+export interface SessionPorts {
+  validateToken(token: string): Promise<TokenGrant | null>;
+  /** Called once the agent is registered and register.ack was sent; may refuse with a close code. */
+  onRegistered(session: AgentSession, register: AgentRegister): { refuse?: { code: number; reason: string } } | void;
+  /** Every valid frame after registration (including re-registers). */
+  onMessage(session: AgentSession, message: AgentMessage): void;
+  onClosed(session: AgentSession): void;
+}
+
+export interface SessionOptions {
+  authTimeoutMs?: number;
+  registerTimeoutMs?: number;
+}
+
+/** An outgoing message before the session stamps its envelope (messageId, timestamp). */
+export type OutgoingMessage = OrchestratorMessageInput extends infer M ? (M extends unknown ? Omit<M, 'messageId' | 'timestamp'> & { messageId?: string } : never) : never;
+
+type Phase = 'pending_auth' | 'pending_registration' | 'registered' | 'closed';
+
+// Labels the agent derives from its own host; a token's label restriction does not apply to them.
+const SELF_DERIVED = /^(os|arch|host):/;
+
+/**
+ * One agent connection's handshake and framing: auth.request within 5 s, agent.register within
+ * 10 s, then only valid agent→orchestrator frames. Anything off-protocol closes the socket with
+ * KiCI's close codes. It holds no job state: that belongs to the agent's actor.
+ */
+export class AgentSession {
+  readonly connectionId = randomUUID();
+  agentId?: string;
+  grant?: TokenGrant;
+  labels: string[] = [];
+  maxConcurrency = 1;
+  private phase: Phase = 'pending_auth';
+  private cancelTimer?: () => void;
+  /** Frames that arrive while the token check is in flight are held in order, never dropped. */
+  private held: string[] = [];
+  private validating = false;
+
+  constructor(
+    private readonly socket: AgentSocket,
+    private readonly ports: SessionPorts,
+    private readonly clock: Clock,
+    private readonly options: SessionOptions = {},
+  ) {
+    this.arm(options.authTimeoutMs ?? 5000, 'auth.request not received in time');
+  }
+
+  get registered(): boolean {
+    return this.phase === 'registered';
+  }
+
+  get closed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  send(message: OutgoingMessage): void {
+    if (this.phase === 'closed') return;
+    const framed = { messageId: randomUUID(), timestamp: this.clock.now(), ...message };
+    this.socket.send(JSON.stringify(framed));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    this.finish();
+    this.socket.close(code, closeReason(reason));
+    this.ports.onClosed(this);
+  }
+
+  /** The socket closed from the other side (or the network). Idempotent. */
+  socketClosed(): void {
+    if (this.phase === 'closed') return;
+    this.finish();
+    this.ports.onClosed(this);
+  }
+
+  receive(text: string): void {
+    if (this.phase === 'closed') return;
+    if (this.validating) {
+      this.held.push(text);
+      return;
+    }
+    const parsed = parseAgentFrame(text);
+    if (!parsed.ok) {
+      this.send({ type: 'error', code: 'INVALID_MESSAGE', message: parsed.error.slice(0, 500) });
+      this.close(CloseCode.invalidMessage, `invalid message: ${parsed.error}`);
+      return;
+    }
+    const msg = parsed.message;
+    if (this.phase === 'pending_auth') return void this.authenticate(msg);
+    if (this.phase === 'pending_registration') {
+      if (msg.type !== 'agent.register') return this.close(CloseCode.invalidMessage, `expected agent.register, got ${msg.type}`);
+      return this.register(msg);
+    }
+    if (msg.type === 'agent.register') return this.register(msg);
+    this.ports.onMessage(this, msg);
+  }
+
+  private async authenticate(msg: AgentMessage): Promise<void> {
+    if (msg.type !== 'auth.request') {
+      this.send({ type: 'auth.failure', reason: 'auth.request must be the first message' });
+      return this.close(CloseCode.agentAuthFailed, 'auth.request must be the first message');
+    }
+    if (msg.protocolVersion < MIN_PROTOCOL_VERSION) {
+      this.send({ type: 'auth.failure', reason: `protocol version ${msg.protocolVersion} is below ${MIN_PROTOCOL_VERSION}` });
+      return this.close(CloseCode.protocolError, 'protocol version too low');
+    }
+    this.validating = true;
+    let grant: TokenGrant | null = null;
+    try {
+      grant = await this.ports.validateToken(msg.token);
+    } catch {
+      grant = null;
+    }
+    this.validating = false;
+    if (this.phase === 'closed') return;
+    if (!grant) {
+      this.send({ type: 'auth.failure', reason: 'invalid, revoked or expired token' });
+      return this.close(CloseCode.agentAuthFailed, 'invalid token');
+    }
+    this.grant = grant;
+    this.phase = 'pending_registration';
+    this.send({ type: 'auth.success', connectionId: this.connectionId });
+    this.arm(this.options.registerTimeoutMs ?? 10_000, 'agent.register not received in time');
+    const held = this.held;
+    this.held = [];
+    for (const text of held) this.receive(text);
+  }
+
+  private register(msg: AgentRegister): void {
+    // Token gates run on every register, re-registers included, so labels can't be raised later.
+    const allowed = this.grant?.labels;
+    if (allowed) {
+      const extra = msg.labels.filter((l) => !SELF_DERIVED.test(l) && !allowed.includes(l));
+      if (extra.length > 0) {
+        this.send({ type: 'auth.failure', reason: `labels not allowed by this token: ${extra.join(', ')}` });
+        return this.close(CloseCode.agentAuthFailed, 'labels not allowed by token');
+      }
+    }
+    if (this.agentId && this.agentId !== msg.agentId) {
+      return this.close(CloseCode.invalidMessage, 'agentId cannot change on a connection');
+    }
+    this.cancelTimer?.();
+    this.agentId = msg.agentId;
+    this.labels = [...new Set(msg.labels)];
+    this.maxConcurrency = msg.maxConcurrency;
+    this.phase = 'registered';
+    this.send({ type: 'register.ack', agentId: msg.agentId, labels: this.labels });
+    const outcome = this.ports.onRegistered(this, msg);
+    if (outcome && outcome.refuse) this.close(outcome.refuse.code, outcome.refuse.reason);
+  }
+
+  private arm(ms: number, reason: string): void {
+    this.cancelTimer?.();
+    this.cancelTimer = this.clock.setTimer(ms, () => this.close(CloseCode.handshakeTimeout, reason));
+  }
+
+  private finish(): void {
+    this.phase = 'closed';
+    this.cancelTimer?.();
+    this.held = [];
+  }
+}

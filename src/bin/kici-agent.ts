@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+/** `kici-agent --url ws://host:4000/ws --token … [--labels a,b] [--max-concurrency N] [--agent-id ID] [--work-dir DIR]` */
+import { runAgentCli } from '../agent/index.js';
+
+runAgentCli(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`kici-agent: ${err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ADMIN_TOKEN_FILE } from '../admin/index.js';
+import { hashToken, issueAdminToken, displayPrefix } from '../secrets/index.js';
+import { findActiveAdminToken, insertAdminToken, listAdminTokens, type Db } from '../store/index.js';
+
+/** This node's id: KICI_CLUSTER_INSTANCE_ID, else one generated on first start and kept in the data directory. */
+export function nodeIdentity(dataDir: string, configured?: string): string {
+  if (configured) return configured;
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'node-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (id) return id;
+  }
+  const id = `node-${randomUUID().slice(0, 8)}`;
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+export type AdminTokenBootstrap =
+  | { kind: 'configured' }
+  | { kind: 'created'; token: string; file: string }
+  | { kind: 'existing'; file?: string };
+
+/**
+ * Make sure an admin token exists. KICI_BOOTSTRAP_ADMIN_TOKEN is registered (by hash) when given.
+ * Otherwise the first start issues one, keeps it in the data directory (0600) for kici-admin on
+ * this machine, and returns it so the caller can show it once on the terminal, never in a log.
+ */
+export async function ensureAdminToken(db: Db, dataDir: string, configured?: string): Promise<AdminTokenBootstrap> {
+  const file = path.join(dataDir, ADMIN_TOKEN_FILE);
+  if (configured) {
+    const hash = hashToken(configured);
+    if (!(await findActiveAdminToken(db, hash))) {
+      await insertAdminToken(db, { id: `adm_${randomUUID().slice(0, 12)}`, name: 'bootstrap', tokenHash: hash, prefix: displayPrefix(configured) }, new Date());
+    }
+    return { kind: 'configured' };
+  }
+  const existing = (await listAdminTokens(db)).filter((t) => !t.revokedAt);
+  if (existing.length > 0) return { kind: 'existing', file: existsSync(file) ? file : undefined };
+  const issued = issueAdminToken();
+  await insertAdminToken(db, { id: `adm_${randomUUID().slice(0, 12)}`, name: 'first-start', tokenHash: issued.hash, prefix: issued.prefix }, new Date());
+  writeFileSync(file, `${issued.token}\n`, { mode: 0o600 });
+  return { kind: 'created', token: issued.token, file };
+}
+
+/** Shown on the terminal directly (stderr), so the token never passes through the logger. */
+export function announceAdminToken(boot: AdminTokenBootstrap): void {
+  if (boot.kind === 'created') {
+    process.stderr.write(
+      `\n  kici admin token (shown once; kept in ${boot.file}, mode 0600):\n\n    ${boot.token}\n\n` +
+        '  kici-admin on this machine finds it by itself.\n\n',
+    );
+  } else if (boot.kind === 'existing' && boot.file) {
+    process.stderr.write(`kici: the admin token is in ${boot.file}\n`);
+  }
+}

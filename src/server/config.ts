@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { closestVariable, ownerOf } from './variables.js';
+
+/**
+ * Orchestrator configuration: zod over KICI_* variables. Every refusal names the variable and
+ * says why, and never echoes a secret value back.
+ */
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const millis = (min: number) => z.coerce.number().int().min(min);
+
+const basePath = z
+  .string()
+  .regex(/^(\/[A-Za-z0-9._~-]+)*\/?$/, 'must be a path such as /orchestrator')
+  .transform((p) => p.replace(/\/+$/, ''));
+
+const schema = z.object({
+  KICI_MODE: z.enum(['independent', 'platform', 'hybrid']).default('independent'),
+  KICI_INSTANCE_MODE: z.enum(['independent', 'platform', 'hybrid']).optional(),
+  KICI_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  KICI_HOST: z.string().min(1).default('0.0.0.0'),
+  KICI_BASE_PATH: basePath.default(''),
+  KICI_DATA_DIR: z.string().min(1).default('./.kici-data'),
+  KICI_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  KICI_AUTO_MIGRATE: boolean.default(true),
+  KICI_SECRET_KEY: z.string().optional(),
+  KICI_SECRET_KEY_FILE: z.string().optional(),
+  KICI_BOOTSTRAP_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  KICI_PLATFORM_URL: z.string().optional(),
+  KICI_PLATFORM_TOKEN: z.string().optional(),
+  KICI_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KICI_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  KICI_STORAGE_TYPE: z.enum(['filesystem', 'fs']).default('filesystem'),
+  KICI_DISPATCH_ACK_TIMEOUT_MS: millis(1000).default(10_000),
+  KICI_JOB_HEARTBEAT_INTERVAL_MS: millis(100).default(60_000),
+  KICI_AGENT_RECOVERY_WINDOW_MS: millis(100).default(120_000),
+  KICI_AGENT_HEARTBEAT_TIMEOUT_MS: millis(100).default(180_000),
+  KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER: z.coerce.number().min(1).default(2),
+  KICI_STALE_DETECTOR_SCAN_INTERVAL_MS: millis(100).default(60_000),
+});
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface OrchestratorConfig {
+  mode: 'independent';
+  port: number;
+  host: string;
+  basePath: string;
+  dataDir: string;
+  databaseUrl?: string;
+  autoMigrate: boolean;
+  secretKey?: string;
+  secretKeyFile?: string;
+  bootstrapAdminToken?: string;
+  logLevel: RawConfig['KICI_LOG_LEVEL'];
+  logFormat: RawConfig['KICI_LOG_FORMAT'];
+  dispatchAckTimeoutMs: number;
+  jobHeartbeatIntervalMs: number;
+  agentRecoveryWindowMs: number;
+  agentHeartbeatTimeoutMs: number;
+  staleThresholdMs: number;
+  staleScanIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Read the orchestrator's configuration from an environment; throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
+  const problems = unknownVariables(env);
+  const own: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '' && ownerOf(name) === 'orchestrator') own[name] = value;
+  }
+  const parsed = schema.safeParse(own);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const c = parsed.data;
+  const mode = c.KICI_INSTANCE_MODE ?? c.KICI_MODE;
+  if (mode !== 'independent') {
+    throw new ConfigError([
+      `KICI_MODE=${mode}: the ${mode} mode needs the KiCI Platform relay, which kici does not implement yet; use KICI_MODE=independent`,
+    ]);
+  }
+  return {
+    mode,
+    port: c.KICI_PORT,
+    host: c.KICI_HOST,
+    basePath: c.KICI_BASE_PATH,
+    dataDir: path.resolve(c.KICI_DATA_DIR),
+    databaseUrl: c.KICI_DATABASE_URL,
+    autoMigrate: c.KICI_AUTO_MIGRATE,
+    secretKey: c.KICI_SECRET_KEY,
+    secretKeyFile: c.KICI_SECRET_KEY_FILE,
+    bootstrapAdminToken: c.KICI_BOOTSTRAP_ADMIN_TOKEN,
+    logLevel: c.KICI_LOG_LEVEL,
+    logFormat: c.KICI_LOG_FORMAT,
+    dispatchAckTimeoutMs: c.KICI_DISPATCH_ACK_TIMEOUT_MS,
+    jobHeartbeatIntervalMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS,
+    agentRecoveryWindowMs: c.KICI_AGENT_RECOVERY_WINDOW_MS,
+    agentHeartbeatTimeoutMs: c.KICI_AGENT_HEARTBEAT_TIMEOUT_MS,
+    staleThresholdMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS * c.KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER,
+    staleScanIntervalMs: c.KICI_STALE_DETECTOR_SCAN_INTERVAL_MS,
+  };
+}
+
+function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('KICI_') || ownerOf(name)) continue;
+    const hint = closestVariable(name);
+    problems.push(`${name}: not a kici variable${hint ? ` (did you mean ${hint}?)` : ''}`);
+  }
+  return problems;
+}

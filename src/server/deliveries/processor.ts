@@ -1,0 +1,197 @@
+import type { Logger } from 'pino';
+import {
+  completeDelivery,
+  getDeliveryWithBody,
+  getSource,
+  listReceivedDeliveries,
+  listRegistrations,
+  listSources,
+  replaceRegistrations,
+  storeDeliveryCopy,
+  type BlobStore,
+  type DeliveryOutcome,
+  type DeliveryWithBody,
+  type Source,
+} from '../../store/index.js';
+import { contentTypeOf, normaliseDelivery, parseBody } from '../../webhooks/index.js';
+import {
+  changedFiles,
+  checkLockfile,
+  hasGitIndependentTriggers,
+  matchWorkflow,
+  matchWorkflows,
+  needsChangedFiles,
+  parseLockfile,
+  type CiEvent,
+  type GitMirrors,
+  type LockfileReader,
+  type Workflow,
+} from '../../workflows/index.js';
+import type { OrchestratorMetrics } from '../metrics.js';
+import { createFailedRun, createWorkflowRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
+
+export interface ProcessorDeps extends RunCreationDeps {
+  mirrors: GitMirrors;
+  lockfiles: LockfileReader;
+  blobs: BlobStore;
+  sourceToken(source: Source): Promise<string | null>;
+  metrics: OrchestratorMetrics;
+  log: Logger;
+  /** Deliveries processed at once; each is I/O bound (git, database). */
+  concurrency?: number;
+}
+
+type DeliveryKey = { orgId: string; deliveryId: string };
+
+/**
+ * Steps 3–4 of the webhook path: normalise, read the lock file at the commit, match, create runs,
+ * and record the outcome on the delivery row. Runs outside the HTTP request so a 202 never waits
+ * for git; a delivery left `received` by a crash is picked up again by `resume()`.
+ */
+export class DeliveryProcessor {
+  private readonly queue: DeliveryKey[] = [];
+  private readonly queued = new Set<string>();
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  enqueue(key: DeliveryKey, body?: Buffer): void {
+    const id = `${key.orgId}/${key.deliveryId}`;
+    if (body) void this.keepCopy(key, body);
+    if (this.queued.has(id)) return;
+    this.queued.add(id);
+    this.queue.push(key);
+    this.pump();
+  }
+
+  async resume(): Promise<number> {
+    const left = await listReceivedDeliveries(this.deps.db, 10_000);
+    for (const d of left) this.enqueue(d);
+    return left.length;
+  }
+
+  /** Resolves when nothing is queued or in progress (for shutdown and tests). */
+  idle(): Promise<void> {
+    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    const limit = this.deps.concurrency ?? 4;
+    while (this.active < limit && this.queue.length > 0) {
+      const key = this.queue.shift()!;
+      this.active++;
+      void this.process(key).finally(() => {
+        this.active--;
+        this.queued.delete(`${key.orgId}/${key.deliveryId}`);
+        if (this.active === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+        this.pump();
+      });
+    }
+  }
+
+  private async keepCopy(key: DeliveryKey, body: Buffer): Promise<void> {
+    try {
+      await storeDeliveryCopy(this.deps.blobs, key.orgId, key.deliveryId, body);
+    } catch (e) {
+      this.deps.log.warn({ deliveryId: key.deliveryId, err: (e as Error).message }, 'delivery copy not stored (the row is kept)');
+    }
+  }
+
+  private async process(key: DeliveryKey): Promise<void> {
+    const delivery = await getDeliveryWithBody(this.deps.db, key.orgId, key.deliveryId).catch(() => null);
+    if (!delivery || delivery.status !== 'received') return;
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.decide(delivery);
+    } catch (e) {
+      this.deps.log.error({ deliveryId: delivery.deliveryId, err: (e as Error).message }, 'delivery processing failed');
+      outcome = { status: 'failed', error: (e as Error).message.slice(0, 2000), matchedCount: 0 };
+    }
+    this.deps.metrics.webhooksProcessed.inc({ result: outcome.status === 'failed' ? 'error' : (outcome.matchedCount ?? 0) > 0 ? 'matched' : 'skipped' });
+    await completeDelivery(this.deps.db, delivery.orgId, delivery.deliveryId, outcome, new Date(), 'received');
+  }
+
+  private async decide(delivery: DeliveryWithBody): Promise<DeliveryOutcome> {
+    const source = await getSource(this.deps.db, delivery.sourceId);
+    if (!source) return { status: 'failed', error: 'the source was removed before the delivery was processed', matchedCount: 0 };
+    const parsed = parseBody(delivery.body, contentTypeOf(delivery.headers));
+    if (!parsed.ok) return { status: 'failed', error: parsed.reason, matchedCount: 0 };
+    const normalised = normaliseDelivery({ sourceKind: source.kind, sourceName: source.name, eventType: delivery.eventType, payload: parsed.payload });
+    if (normalised.kind === 'deleted') return { status: 'processed', matchedCount: 0, trace: { summary: `ref ${normalised.ref} deleted: nothing to run` } };
+    if (normalised.kind === 'ignored') return { status: 'processed', matchedCount: 0, trace: { summary: normalised.reason } };
+    const event: CiEvent = { ...normalised.event, sourceKind: source.kind };
+    if (source.kind === 'git') return this.gitDelivery(delivery, source, event);
+    return this.registeredDelivery(delivery, source, event);
+  }
+
+  /** A push to a git source: the lock file at the pushed commit decides what runs. */
+  private async gitDelivery(delivery: DeliveryWithBody, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
+    const sha = event.sha!;
+    const token = await this.deps.sourceToken(source);
+    const mirror = await this.deps.mirrors.syncMirror({ id: source.id, url: source.url!, token: token ?? undefined }, { wantSha: sha });
+    const before = this.deps.lockfiles.stats().hits;
+    const lock = await this.deps.lockfiles.readAt(mirror, sha);
+    if (this.deps.lockfiles.stats().hits > before) this.deps.metrics.lockfileCacheHits.inc();
+    else this.deps.metrics.lockfileCacheMisses.inc();
+    if (lock.kind === 'missing') return { status: 'lockfile_missing', matchedCount: 0 };
+    const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: source.url!, sha, ref: event.ref, branch: event.branch, event };
+    const parsed = parseLockfile(lock.text);
+    if (!parsed.ok) {
+      await createFailedRun(this.deps, origin, '(lock file)', `lock file .kici/kici.lock.json: ${parsed.error}`);
+      return { status: 'lockfile_corrupt', matchedCount: 1, error: parsed.error };
+    }
+    const lockfile = parsed.lockfile;
+    if (event.type === 'push' && event.branch === (source.defaultBranch ?? 'main')) {
+      const registered = lockfile.workflows.filter(hasGitIndependentTriggers);
+      await replaceRegistrations(this.deps.db, source.id, sha, registered.map((w) => ({ workflowName: w.name, triggers: w.triggers, lockfile: w })), new Date());
+    }
+    if (needsChangedFiles(lockfile) && event.before) {
+      event.changedFiles = await changedFiles(mirror, event.before, sha, source.defaultBranch ?? 'main');
+    }
+    const timer = this.deps.metrics.triggerMatchDuration.startTimer();
+    const decisions = matchWorkflows(lockfile, event);
+    timer();
+    let matched = 0;
+    for (const [index, decision] of decisions.entries()) {
+      if (!decision.matched) continue;
+      matched++;
+      await createWorkflowRun(this.deps, origin, lockfile.workflows[index], index);
+    }
+    return { status: 'processed', matchedCount: matched, trace: decisions };
+  }
+
+  /**
+   * A delivery not tied to a commit (generic sources): run the workflows that git sources of the
+   * same organisation registered from their default branch, at the registered commit.
+   */
+  private async registeredDelivery(delivery: DeliveryWithBody, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
+    const gitSources = await listSources(this.deps.db, { orgId: source.orgId, kind: 'git' });
+    const decisions = [];
+    let matched = 0;
+    for (const git of gitSources) {
+      for (const reg of await listRegistrations(this.deps.db, git.id)) {
+        const checked = checkLockfile({ schemaVersion: 1, workflows: [reg.lockfile] });
+        if (!checked.ok) continue;
+        const workflow: Workflow = checked.lockfile.workflows[0];
+        const decision = matchWorkflow(workflow, event);
+        decisions.push({ ...decision, sourceId: git.id, sha: reg.sha });
+        if (!decision.matched) continue;
+        matched++;
+        const origin: RunOrigin = {
+          orgId: source.orgId,
+          sourceId: git.id,
+          deliveryId: delivery.deliveryId,
+          repoUrl: git.url!,
+          sha: reg.sha,
+          ref: `refs/heads/${git.defaultBranch ?? 'main'}`,
+          branch: git.defaultBranch ?? 'main',
+          event,
+        };
+        await createWorkflowRun(this.deps, origin, workflow, 0);
+      }
+    }
+    return { status: 'processed', matchedCount: matched, trace: decisions };
+  }
+}

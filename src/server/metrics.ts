@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The orchestrator's Prometheus metrics, named exactly as seed 003 lists them (`kici_*`, no
+ * `orch_` infix). One registry per orchestrator instance so several can live in one test process.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'kici_process_' });
+  const m = {
+    registry,
+    webhooksReceived: new Counter({
+      name: 'kici_webhooks_received_total',
+      help: 'Webhook deliveries received, by source kind and event type',
+      labelNames: ['source', 'event'] as const,
+      registers: [registry],
+    }),
+    webhooksProcessed: new Counter({
+      name: 'kici_webhooks_processed_total',
+      help: 'Webhook deliveries processed, by decision',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    triggerMatchDuration: new Histogram({
+      name: 'kici_trigger_match_duration_seconds',
+      help: 'Time to match a delivery against the lock file triggers',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+      registers: [registry],
+    }),
+    lockfileCacheHits: new Counter({
+      name: 'kici_lockfile_cache_hits_total',
+      help: 'Lock file reads served from the cache',
+      registers: [registry],
+    }),
+    lockfileCacheMisses: new Counter({
+      name: 'kici_lockfile_cache_misses_total',
+      help: 'Lock file reads that went to the repository',
+      registers: [registry],
+    }),
+    agentsActive: new Gauge({ name: 'kici_agents_active', help: 'Connected, registered agents', registers: [registry] }),
+    dispatchQueueDepth: new Gauge({
+      name: 'kici_dispatch_queue_depth',
+      help: 'Jobs waiting for an agent (pending) or for its acknowledgement (dispatched)',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    jobsDispatched: new Counter({
+      name: 'kici_jobs_dispatched_total',
+      help: 'job.dispatch frames sent to agents',
+      registers: [registry],
+    }),
+    platformConnectionStatus: new Gauge({
+      name: 'kici_platform_connection_status',
+      help: 'Platform relay connection (always 0 in independent mode)',
+      registers: [registry],
+    }),
+    dedupHits: new Counter({ name: 'kici_dedup_hits_total', help: 'Duplicate deliveries answered from the first outcome', registers: [registry] }),
+  };
+  m.platformConnectionStatus.set(0);
+  m.dispatchQueueDepth.set({ status: 'pending' }, 0);
+  m.dispatchQueueDepth.set({ status: 'dispatched' }, 0);
+  return m;
+}
+
+export type OrchestratorMetrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,294 @@
+import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { ActorSystem, type ShardMap } from '../actors/index.js';
+import { ApiFailure, ORCHESTRATOR_URL_FILE, adminApiRoutes, requireAdmin } from '../admin/index.js';
+import { AgentHub } from '../agents/index.js';
+import { systemClock, type Clock } from '../clock/index.js';
+import { CoordinatorDuties, ShardTable, SingleNodeLeadership } from '../cluster/index.js';
+import { registerRunActor, runRef, isTerminalRunStatus } from '../runs/index.js';
+import { hashToken, resolveSecretKey } from '../secrets/index.js';
+import {
+  assignShard,
+  completeDelivery,
+  findValidAgentToken,
+  getRun,
+  getSource,
+  listNonTerminalRuns,
+  listShards,
+  openDatabase,
+  openFilesystemStorage,
+  prepareSchema,
+  recordDelivery,
+  registerAgent,
+  seedShards,
+  type Db,
+  type StoreDatabase,
+} from '../store/index.js';
+import { SlidingWindowRateLimit, admitDelivery, type WebhookSource } from '../webhooks/index.js';
+import { GitMirrors, LockfileReader } from '../workflows/index.js';
+import { announceAdminToken, ensureAdminToken, nodeIdentity } from './bootstrap.js';
+import type { OrchestratorConfig } from './config.js';
+import { DeliveryProcessor } from './deliveries/processor.js';
+import { Router } from './http/router.js';
+import { createHttpServer, HttpError, type UpgradeHandler } from './http/server.js';
+import { HubDispatcher } from './hub-dispatcher.js';
+import { jobEventsToRuns } from './job-events.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { agentSocketUpgrade } from './routes/agent-socket.js';
+import { healthRoutes } from './routes/health.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { RepositoryRunStore } from './run-store.js';
+import { SecretVault, sourceScope } from './secret-vault.js';
+import { toWebhookSource } from './webhook-sources.js';
+
+export const VERSION = '0.1.0';
+
+export interface Orchestrator {
+  url: string;
+  port: number;
+  nodeId: string;
+  db: Db;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Print the first-start admin token on the terminal (the CLI does; tests don't). */
+  announce?: boolean;
+}
+
+/**
+ * The composition root: open the store, bootstrap identity and tokens, wire the actor system,
+ * agent hub, webhook intake and admin API onto one HTTP listener, then resume what a previous
+ * process left unfinished. A single node is a cluster of one: it owns all 256 shards.
+ */
+export async function startOrchestrator(config: OrchestratorConfig, options: StartOptions = {}): Promise<Orchestrator> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.logLevel);
+  const nodeId = nodeIdentity(config.dataDir);
+  const secretKey = resolveSecretKey({ configured: config.secretKey, dataDir: config.dataDir });
+  const store = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    onIdleError: (e) => log.warn({ err: e.message }, 'database connection error'),
+  });
+  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  try {
+    return await assemble(config, { clock, log, nodeId, store, secretKey: secretKey.key, announce: options.announce ?? false, cleanups });
+  } catch (e) {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+    throw e;
+  }
+}
+
+interface Parts {
+  clock: Clock;
+  log: Logger;
+  nodeId: string;
+  store: StoreDatabase;
+  secretKey: import('../secrets/index.js').MasterKey;
+  announce: boolean;
+  cleanups: (() => Promise<void> | void)[];
+}
+
+async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestrator> {
+  const { clock, log, nodeId, store, cleanups } = p;
+  const db = store.db;
+  const applied = await prepareSchema(db, { autoMigrate: config.autoMigrate });
+  if (applied.length) log.info({ applied }, 'database migrated');
+  const shards = await claimAllShards(db, nodeId);
+  const boot = await ensureAdminToken(db, config.dataDir, config.bootstrapAdminToken);
+  if (p.announce) announceAdminToken(boot);
+
+  const metrics = createMetrics();
+  const vault = new SecretVault(db, [p.secretKey]);
+  const storage = openFilesystemStorage(config.dataDir);
+  const leadership = new SingleNodeLeadership();
+  const system = new ActorSystem({
+    nodeId,
+    clock,
+    shardMap: shards as ShardMap,
+    onError: (f) => log.error({ kind: f.kind, key: f.key, phase: f.phase, stopped: f.stopped, err: (f.error as Error)?.message }, 'actor failed'),
+    onDeadLetter: (t, _m, reason) => log.warn({ kind: t.kind, key: t.key, reason: reason.message }, 'message not delivered'),
+  });
+  cleanups.push(() => system.shutdown());
+
+  const hub = new AgentHub({
+    nodeId,
+    clock,
+    ackTimeoutMs: config.dispatchAckTimeoutMs,
+    heartbeatTimeoutMs: config.agentHeartbeatTimeoutMs,
+    validateToken: async (token) => {
+      const record = await findValidAgentToken(db, hashToken(token), new Date());
+      return record ? { tokenId: record.id, labels: record.labels } : null;
+    },
+    events: jobEventsToRuns(system, storage.stepLogs, (msg, f) => log.warn(f, msg)),
+    onAgentCountChange: (n) => metrics.agentsActive.set(n),
+    onQueueDepth: (pending, dispatched) => {
+      metrics.dispatchQueueDepth.set({ status: 'pending' }, pending);
+      metrics.dispatchQueueDepth.set({ status: 'dispatched' }, dispatched);
+    },
+    onJobDispatched: () => metrics.jobsDispatched.inc(),
+    onRegistered: (agentId, reg, grant) => {
+      registerAgent(db, { id: agentId, tokenId: grant.tokenId, labels: reg.labels, hostname: reg.hostname, connectedNode: nodeId }, new Date()).catch((e: Error) =>
+        log.warn({ agentId, err: e.message }, 'agent registration not recorded'),
+      );
+      log.info({ agentId, labels: reg.labels, maxConcurrency: reg.maxConcurrency }, 'agent registered');
+    },
+    warn: (msg, f) => log.warn(f ?? {}, msg),
+  });
+  cleanups.push(() => hub.stop());
+
+  const sourceToken = async (sourceId: string | null | undefined, orgId?: string) => {
+    if (!sourceId) return null;
+    const source = await getSource(db, sourceId);
+    return source ? vault.get(source.orgId ?? orgId, sourceScope(source.id), 'token') : null;
+  };
+  registerRunActor(system, {
+    store: new RepositoryRunStore(db),
+    dispatcher: new HubDispatcher({
+      hub,
+      gitAuth: async (sourceId, orgId) => {
+        const token = await sourceToken(sourceId, orgId);
+        return token ? { username: 'x-access-token', password: token } : undefined;
+      },
+      epochOfRun: (runId) => shards.ownerOf(system.shardOf(runId))?.epoch ?? 1,
+    }),
+    options: { ackTimeoutMs: config.dispatchAckTimeoutMs, recoveryWindowMs: config.agentRecoveryWindowMs },
+  });
+
+  const processor = new DeliveryProcessor({
+    db,
+    epochOf: (shard) => shards.ownerOf(shard)?.epoch ?? 1,
+    start: (runId) => runRef(system, runId).tell({ type: 'start' }),
+    mirrors: new GitMirrors({ dataDir: config.dataDir }),
+    lockfiles: new LockfileReader(),
+    blobs: storage.blobs,
+    sourceToken: (s) => vault.get(s.orgId, sourceScope(s.id), 'token'),
+    metrics,
+    log,
+  });
+
+  const router = new Router(config.basePath);
+  healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: async () => void (await sql`select 1`.execute(db)) });
+  const rateLimit = new SlidingWindowRateLimit(clock);
+  webhookRoutes(router, {
+    metrics,
+    admit: (request) =>
+      admitDelivery(request, {
+        clock,
+        rateLimit,
+        findSource: async (orgId, _route, sourceId) => {
+          const s = sourceId ? await getSource(db, sourceId, orgId) : null;
+          return s ? toWebhookSource(s) : null;
+        },
+        sourceSecret: (s: WebhookSource) => vault.get(s.orgId, sourceScope(s.id), 'webhookSecret'),
+        seenDelivery: async () => null,
+        commitDelivery: async (d) => {
+          const result = await recordDelivery(
+            db,
+            {
+              orgId: d.orgId,
+              deliveryId: d.deliveryId,
+              sourceId: d.sourceId,
+              sourceKind: d.sourceKind,
+              eventType: d.eventType,
+              action: d.action ?? null,
+              headers: d.headers,
+              body: d.rawBody,
+              dedupKey: d.dedupKey ?? undefined,
+            },
+            d.receivedAt,
+          );
+          if (result.outcome === 'duplicate') return { duplicateOf: { deliveryId: result.first.deliveryId, status: result.first.status } };
+          // Filtered deliveries are kept for the event log (and dedup) but start nothing.
+          if (d.status === 'filtered') await completeDelivery(db, d.orgId, d.deliveryId, { status: 'filtered', matchedCount: 0 }, new Date(), 'received');
+        },
+      }),
+    accepted: (d) => processor.enqueue({ orgId: d.orgId, deliveryId: d.deliveryId }, d.rawBody),
+  });
+  mountAdminApi(router, db, {
+    db,
+    secrets: vault,
+    logs: storage.stepLogs,
+    disconnectToken: (tokenId) => hub.revokeToken(tokenId),
+    runIsTerminal: async (runId) => {
+      const run = await getRun(db, runId);
+      return !run || isTerminalRunStatus(run.status);
+    },
+  });
+
+  const agentWs = agentSocketUpgrade(hub);
+  cleanups.push(() => agentWs.close());
+  const upgrades = new Map<string, UpgradeHandler>([['/ws', agentWs.upgrade]]);
+  const server = createHttpServer(router, upgrades, config.basePath, log);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}${config.basePath}`;
+  writeFileSync(path.join(config.dataDir, ORCHESTRATOR_URL_FILE), `${url}\n`);
+
+  const duties = new CoordinatorDuties(leadership, clock, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
+  cleanups.push(() => duties.stop());
+  await resumeRuns(db, system, log);
+  const resumed = await processor.resume();
+  if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
+  log.info({ url, nodeId, driver: store.driver }, 'orchestrator listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    nodeId,
+    db,
+    log,
+    stop: () =>
+      (stopping ??= (async () => {
+        for (const c of [...cleanups].reverse()) await Promise.resolve(c()).catch((e: Error) => log.warn({ err: e.message }, 'shutdown step failed'));
+        log.flush?.();
+      })()),
+  };
+}
+
+/** A cluster of one owns every shard; shards recorded for another node id move here at a new epoch. */
+async function claimAllShards(db: Db, nodeId: string): Promise<ShardTable> {
+  await seedShards(db, nodeId);
+  const owners = await listShards(db);
+  for (const o of owners) {
+    if (o.ownerNode !== nodeId) {
+      await assignShard(db, o.shard, nodeId, o.epoch + 1);
+      o.ownerNode = nodeId;
+      o.epoch += 1;
+    }
+  }
+  return new ShardTable(owners.map((o) => ({ shard: o.shard, node: o.ownerNode, epoch: o.epoch })));
+}
+
+/** Every non-terminal run's actor is woken so it reloads from the store and carries on. */
+async function resumeRuns(db: Db, system: ActorSystem, log: Logger): Promise<void> {
+  const runs = await listNonTerminalRuns(db);
+  for (const run of runs) runRef(system, run.id).tell({ type: 'start' });
+  if (runs.length) log.info({ runs: runs.length }, 'resuming unfinished runs');
+}
+
+function mountAdminApi(router: Router, db: Db, deps: Parameters<typeof adminApiRoutes>[0]): void {
+  for (const [method, route, handler] of adminApiRoutes(deps)) {
+    router.on(method, `/api/v1${route}`, async (req, res) => {
+      try {
+        await requireAdmin(db, req.headers.authorization);
+        return await handler(req, res);
+      } catch (e) {
+        if (e instanceof ApiFailure) throw new HttpError(e.status, e.code, e.message);
+        throw e;
+      }
+    });
+  }
+}

@@ -1,0 +1,43 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AgentHub } from '../../agents/index.js';
+import type { UpgradeHandler } from '../http/server.js';
+
+/** The same cap as KiCI's clients: a defence against compression bombs. */
+const MAX_FRAME_BYTES = 25 * 1024 * 1024;
+
+/**
+ * Adapts `ws` to the hub's AgentSocket: text frames in, text frames out, close with a code. Binary
+ * frames are handed over as text so the schema check rejects them the same way.
+ */
+export function agentSocketUpgrade(hub: AgentHub): { upgrade: UpgradeHandler; close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    wss.handleUpgrade(req, socket, head, (ws) => connect(hub, ws));
+  };
+  return {
+    upgrade,
+    close: () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}
+
+function connect(hub: AgentHub, ws: WebSocket): void {
+  const session = hub.attach({
+    send: (text) => {
+      if (ws.readyState === ws.OPEN) ws.send(text);
+    },
+    close: (code, reason) => {
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+    },
+  });
+  ws.on('message', (data, isBinary) => {
+    const text = isBinary ? '' : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString();
+    session.receive(text);
+  });
+  ws.on('close', () => session.socketClosed());
+  ws.on('error', () => session.socketClosed());
+}

@@ -1,0 +1,40 @@
+import type { Router } from '../http/router.js';
+import type { OrchestratorMetrics } from '../metrics.js';
+
+export interface HealthDeps {
+  version: string;
+  startedAt: number;
+  nodeId: string;
+  /** A cheap database round trip; throws when the database is unreachable. */
+  probeDatabase(): Promise<void>;
+  metrics: OrchestratorMetrics;
+}
+
+/** `/health` always answers 200 while the process runs; `/ready` answers 503 when a dependency is down. */
+export function healthRoutes(router: Router, deps: HealthDeps): void {
+  router.on('GET', '/health', () => ({
+    status: 200,
+    body: {
+      status: 'ok',
+      timestamp: new Date().toISOString(),
+      uptime: (Date.now() - deps.startedAt) / 1000,
+      version: deps.version,
+      nodeId: deps.nodeId,
+    },
+  }));
+  router.on('GET', '/ready', async () => {
+    let database = 'ok';
+    try {
+      await deps.probeDatabase();
+    } catch {
+      database = 'unreachable';
+    }
+    const ready = database === 'ok';
+    return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not ready', checks: { database } } };
+  });
+  router.on('GET', '/metrics', async () => ({
+    status: 200,
+    text: await deps.metrics.registry.metrics(),
+    headers: { 'content-type': deps.metrics.registry.contentType },
+  }));
+}

@@ -1,0 +1,26 @@
+import { ROUTE_BODY_CAP_BYTES, type IntakeOutcome, type IntakeRequest, type DeliveryRecord, type RouteKind } from '../../webhooks/index.js';
+import { readBody } from '../http/body.js';
+import type { HttpRequest, Router } from '../http/router.js';
+import type { OrchestratorMetrics } from '../metrics.js';
+
+export interface WebhookDeps {
+  admit(request: IntakeRequest): Promise<IntakeOutcome>;
+  /** Called after the 202 is decided: the delivery row is committed, processing may start. */
+  accepted(delivery: DeliveryRecord): void;
+  metrics: OrchestratorMetrics;
+}
+
+/** The three webhook routes of DESIGN §5; the checks and their order live in webhooks/intake. */
+export function webhookRoutes(router: Router, deps: WebhookDeps): void {
+  const handle = (route: RouteKind) => async (req: HttpRequest) => {
+    const rawBody = await readBody(req.raw, ROUTE_BODY_CAP_BYTES);
+    const outcome = await deps.admit({ route, orgId: req.params.orgId, sourceId: req.params.sourceId, headers: req.headers, rawBody });
+    if (outcome.delivery) deps.metrics.webhooksReceived.inc({ source: route, event: outcome.delivery.eventType });
+    if ((outcome.body as { status?: string }).status === 'duplicate') deps.metrics.dedupHits.inc();
+    if (outcome.status === 202 && outcome.delivery) deps.accepted(outcome.delivery);
+    return { status: outcome.status, body: outcome.body, headers: outcome.headers };
+  };
+  router.on('POST', '/webhook/:orgId/github', handle('github'));
+  router.on('POST', '/webhook/:orgId/git/:sourceId', handle('git'));
+  router.on('POST', '/webhook/:orgId/generic/:sourceId', handle('generic'));
+}

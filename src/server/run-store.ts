@@ -1,0 +1,138 @@
+import type { JobPatch, JobWriteGuard, LoadedRun, RunStore, StepPatch, WriteFence } from '../runs/index.js';
+import {
+  FencedWriteError,
+  loadRun,
+  updateJob,
+  updateRun,
+  updateStep,
+  type Db,
+  type JobChanges,
+  type JobRecord,
+} from '../store/index.js';
+
+const ms = (d: Date | null) => (d ? d.getTime() : null);
+const date = (n: number | null | undefined) => (n === undefined ? undefined : n === null ? null : new Date(n));
+
+/**
+ * The run domain's RunStore port over the repositories. Times cross as epoch milliseconds; a write
+ * from an older epoch (FencedWriteError) is reported as `false`, which the actor reads as "someone
+ * else owns this run now".
+ */
+export class RepositoryRunStore implements RunStore {
+  constructor(private readonly db: Db) {}
+
+  async loadRun(runId: string): Promise<LoadedRun | undefined> {
+    const snap = await loadRun(this.db, runId);
+    if (!snap) return undefined;
+    const r = snap.run;
+    return {
+      run: {
+        id: r.id,
+        status: r.status,
+        attempt: r.attempt,
+        workflowName: r.workflowName,
+        ownerEpoch: r.ownerEpoch,
+        error: r.error,
+        orgId: r.orgId,
+        sourceId: r.sourceId,
+        repoUrl: r.repoUrl,
+        ref: r.ref,
+        sha: r.sha,
+        branch: r.branch,
+        event: r.event,
+      },
+      jobs: snap.jobs.map(toJob),
+      edges: snap.needs.map((n) => ({ jobId: n.jobId, upstreamJobId: n.upstreamJobId, runOn: n.runOn })),
+      steps: snap.steps.map((s) => ({
+        jobId: s.jobId,
+        stepIndex: s.stepIndex,
+        name: s.name,
+        status: s.status,
+        exitCode: s.exitCode,
+        startedAt: ms(s.startedAt),
+        finishedAt: ms(s.finishedAt),
+      })),
+    };
+  }
+
+  markRunStarted(runId: string, at: number, fence: WriteFence): Promise<boolean> {
+    return fenced(() => updateRun(this.db, runId, fence.epoch, { status: 'running', startedAt: new Date(at) }, { expectedStatus: 'pending' }));
+  }
+
+  markRunCancelling(runId: string, fence: WriteFence): Promise<boolean> {
+    return fenced(() => updateRun(this.db, runId, fence.epoch, { status: 'cancelling' }, { expectedStatus: ['pending', 'running'] }));
+  }
+
+  updateJob(jobId: string, patch: JobPatch, guard: JobWriteGuard): Promise<boolean> {
+    const changes: JobChanges = {
+      status: patch.status,
+      needsSatisfied: patch.needsSatisfied,
+      agentId: patch.agentId,
+      dispatchedAt: date(patch.dispatchedAt),
+      ackDeadline: date(patch.ackDeadline),
+      ackedAt: date(patch.ackedAt),
+      recoveryDeadline: date(patch.recoveryDeadline),
+      lastHeartbeatAt: date(patch.lastHeartbeatAt),
+      startedAt: date(patch.startedAt),
+      finishedAt: date(patch.finishedAt),
+      outputs: patch.outputs,
+      error: patch.error,
+    };
+    if (patch.dispatchAttempts !== undefined) {
+      // The actor counts attempts itself; store the absolute value through the additive column.
+      (changes as JobChanges & { dispatchAttemptsAbsolute?: number }).dispatchAttemptsAbsolute = patch.dispatchAttempts;
+    }
+    for (const k of Object.keys(changes) as (keyof JobChanges)[]) if (changes[k] === undefined) delete changes[k];
+    return fenced(() => updateJob(this.db, jobId, guard.epoch, changes, guard.expectStatus ? { expectedStatus: guard.expectStatus } : {}));
+  }
+
+  updateStep(jobId: string, stepIndex: number, patch: StepPatch, fence: WriteFence): Promise<boolean> {
+    return fenced(() =>
+      updateStep(this.db, jobId, stepIndex, fence.epoch, {
+        status: patch.status,
+        exitCode: patch.exitCode,
+        startedAt: date(patch.startedAt),
+        finishedAt: date(patch.finishedAt),
+      }),
+    );
+  }
+
+  completeRun(runId: string, status: 'success' | 'failed' | 'cancelled', error: string | null, at: number, fence: WriteFence): Promise<boolean> {
+    return fenced(() =>
+      updateRun(this.db, runId, fence.epoch, { status, error, finishedAt: new Date(at) }, { expectedStatus: ['pending', 'running', 'cancelling', 'held'] }),
+    );
+  }
+}
+
+function toJob(j: JobRecord) {
+  return {
+    id: j.id,
+    runId: j.runId,
+    name: j.name,
+    baseName: j.baseName,
+    matrix: j.matrix as Record<string, string> | null,
+    config: j.config,
+    status: j.status,
+    needsSatisfied: j.needsSatisfied,
+    agentId: j.agentId,
+    dispatchAttempts: j.dispatchAttempts,
+    dispatchedAt: ms(j.dispatchedAt),
+    ackDeadline: ms(j.ackDeadline),
+    ackedAt: ms(j.ackedAt),
+    recoveryDeadline: ms(j.recoveryDeadline),
+    lastHeartbeatAt: ms(j.lastHeartbeatAt),
+    startedAt: ms(j.startedAt),
+    finishedAt: ms(j.finishedAt),
+    outputs: j.outputs as Record<string, string> | null,
+    error: j.error,
+  };
+}
+
+async function fenced(write: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await write();
+  } catch (e) {
+    if (e instanceof FencedWriteError) return false;
+    throw e;
+  }
+}
