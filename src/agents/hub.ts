@@ -49,8 +49,9 @@ export interface HubOptions {
   warn?(message: string, fields?: Record<string, unknown>): void;
 }
 
-// Late messages for a job that just finished are expected (log flushes); keep the owner around briefly.
-const FINISHED_GRACE_MS = 30_000;
+// Late messages for a finished job are expected: log flushes, and an agent's outage buffer replays
+// after its final statuses (paced, so a full buffer takes about a minute). Keep the owner a while.
+const FINISHED_GRACE_MS = 5 * 60_000;
 const VIOLATION_LIMIT = 5;
 const VIOLATION_WINDOW_MS = 60_000;
 
@@ -181,7 +182,9 @@ export class AgentHub {
       case 'step.status':
         return this.stepStatus(session, msg);
       case 'log.chunk':
-        if (!this.owns(agentId, msg.jobId)) return this.violation(session);
+        // Logs for a job this node no longer tracks are dropped quietly: replays after an outage
+        // legitimately outlive the grace window, so they are not counted as violations.
+        if (!this.owns(agentId, msg.jobId)) return;
         this.o.events.logs(msg, msg.stepIndex, msg.lines);
         return;
       case 'job.heartbeat':

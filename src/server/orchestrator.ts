@@ -8,7 +8,7 @@ import { AgentHub } from '../agents/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { CoordinatorDuties, ShardTable, SingleNodeLeadership } from '../cluster/index.js';
 import { registerRunActor, runRef, isTerminalRunStatus } from '../runs/index.js';
-import { hashToken, resolveSecretKey } from '../secrets/index.js';
+import { createDatabaseSecretStore, hashToken, resolveSecretKey, sourceSecretScope as sourceScope } from '../secrets/index.js';
 import {
   assignShard,
   completeDelivery,
@@ -41,7 +41,6 @@ import { agentSocketUpgrade } from './routes/agent-socket.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { RepositoryRunStore } from './run-store.js';
-import { SecretVault, sourceScope } from './secret-vault.js';
 import { toWebhookSource } from './webhook-sources.js';
 
 export const VERSION = '0.1.0';
@@ -106,7 +105,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   if (p.announce) announceAdminToken(boot);
 
   const metrics = createMetrics();
-  const vault = new SecretVault(db, [p.secretKey]);
+  const vault = createDatabaseSecretStore(db, { current: p.secretKey }, clock);
   const storage = openFilesystemStorage(config.dataDir);
   const leadership = new SingleNodeLeadership();
   const system = new ActorSystem({

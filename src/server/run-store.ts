@@ -77,11 +77,8 @@ export class RepositoryRunStore implements RunStore {
       finishedAt: date(patch.finishedAt),
       outputs: patch.outputs,
       error: patch.error,
+      dispatchAttempts: patch.dispatchAttempts,
     };
-    if (patch.dispatchAttempts !== undefined) {
-      // The actor counts attempts itself; store the absolute value through the additive column.
-      (changes as JobChanges & { dispatchAttemptsAbsolute?: number }).dispatchAttemptsAbsolute = patch.dispatchAttempts;
-    }
     for (const k of Object.keys(changes) as (keyof JobChanges)[]) if (changes[k] === undefined) delete changes[k];
     return fenced(() => updateJob(this.db, jobId, guard.epoch, changes, guard.expectStatus ? { expectedStatus: guard.expectStatus } : {}));
   }

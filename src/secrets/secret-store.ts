@@ -1,0 +1,50 @@
+/**
+ * Secrets sealed into the database: the PostgreSQL backend. Values are sealed with the current
+ * master key on write and opened (current key, then the old one during rotation) on read; the
+ * store room only ever sees ciphertext.
+ */
+import type { Clock } from '../clock/index.js';
+import {
+  type Db,
+  deleteSealedSecret,
+  getSealedSecret,
+  listSecretKeys,
+  putSealedSecret,
+} from '../store/index.js';
+import { type MasterKey, open, seal } from './sealing.js';
+
+export interface SecretStore {
+  put(orgId: string, scope: string, name: string, value: string): Promise<void>;
+  /** null when nothing is stored there; throws SecretOpenError when it cannot be opened. */
+  get(orgId: string, scope: string, name: string): Promise<string | null>;
+  delete(orgId: string, scope: string, name: string): Promise<boolean>;
+  /** Names in a scope, never values. */
+  names(orgId: string, scope: string): Promise<string[]>;
+}
+
+export interface SecretKeys {
+  current: MasterKey;
+  /** The previous key while a rotation is in progress. */
+  old?: MasterKey;
+}
+
+/** Scope holding a source's credentials (`webhookSecret`, `token`). */
+export function sourceSecretScope(sourceId: string): string {
+  return `source/${sourceId}`;
+}
+
+export function createDatabaseSecretStore(db: Db, keys: SecretKeys, clock: Clock): SecretStore {
+  const openers = keys.old ? [keys.current, keys.old] : [keys.current];
+  return {
+    async put(orgId, scope, name, value) {
+      const sealed = seal(keys.current, { orgId, scope, name }, value);
+      await putSealedSecret(db, { orgId, scope, key: name }, sealed, new Date(clock.now()));
+    },
+    async get(orgId, scope, name) {
+      const sealed = await getSealedSecret(db, { orgId, scope, key: name });
+      return sealed ? open(openers, { orgId, scope, name }, sealed) : null;
+    },
+    delete: (orgId, scope, name) => deleteSealedSecret(db, { orgId, scope, key: name }),
+    names: (orgId, scope) => listSecretKeys(db, orgId, scope),
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Gzipped copies of delivery bodies in object storage (`event-log/<orgId>/<deliveryId>.json.gz`).
+ * The database row is the record that matters; this copy is written after the 202 and may be
+ * omitted for large payloads.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { type BlobStore, keySegment } from './blob-store.js';
+
+export const DELIVERY_COPY_MAX_BYTES = 5 * 1024 * 1024;
+
+export type DeliveryCopyResult = { stored: true; key: string } | { stored: false; reason: 'size_exceeded' };
+
+export function deliveryCopyKey(orgId: string, deliveryId: string): string {
+  return `event-log/${keySegment(orgId)}/${keySegment(deliveryId)}.json.gz`;
+}
+
+export async function storeDeliveryCopy(
+  blobs: BlobStore,
+  orgId: string,
+  deliveryId: string,
+  body: Uint8Array,
+  maxBytes = DELIVERY_COPY_MAX_BYTES,
+): Promise<DeliveryCopyResult> {
+  if (body.byteLength > maxBytes) return { stored: false, reason: 'size_exceeded' };
+  const key = deliveryCopyKey(orgId, deliveryId);
+  await blobs.put(key, gzipSync(body));
+  return { stored: true, key };
+}
+
+/** The original body bytes, or null when no copy was stored. */
+export async function readDeliveryCopy(blobs: BlobStore, orgId: string, deliveryId: string): Promise<Buffer | null> {
+  const gz = await blobs.get(deliveryCopyKey(orgId, deliveryId));
+  return gz ? gunzipSync(gz) : null;
+}

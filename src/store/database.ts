@@ -1,0 +1,94 @@
+/**
+ * One Kysely instance over either driver: a real PostgreSQL (`pg` pool) when a URL is given, or
+ * the embedded PGlite under `<dataDir>/pglite` otherwise. Every query in this room is written once,
+ * in the PostgreSQL 15 subset both understand.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { acquirePgliteLock } from './pglite-lock.js';
+import type { StoreSchema } from './schema.js';
+
+export type Db = Kysely<StoreSchema>;
+export type DatabaseDriver = 'postgres' | 'pglite';
+
+export interface StoreDatabase {
+  readonly db: Db;
+  readonly driver: DatabaseDriver;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** `postgres://…`; absent means the embedded PGlite. */
+  url?: string;
+  /** The node's data directory (PGlite files and its lock live here). */
+  dataDir: string;
+  /** Pool size for PostgreSQL (default 10). */
+  poolSize?: number;
+  /** Errors from idle pooled connections (e.g. the server restarted); they must not crash the process. */
+  onIdleError?: (error: Error) => void;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<StoreDatabase> {
+  if (options.url) return openPostgres(options.url, options);
+  return openPglite(options.dataDir);
+}
+
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<StoreDatabase> {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    // Never echo the URL: it may carry a password.
+    throw new Error('database URL must start with postgres:// or postgresql://');
+  }
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  pool.on('error', (error) => options.onIdleError?.(error));
+  const db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    // Fail at start with a readable message rather than on the first webhook.
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot connect to PostgreSQL at ${describeUrl(url)}: ${reason}`, { cause: error });
+  }
+  return { db, driver: 'postgres', close: () => db.destroy() };
+}
+
+/** host:port/database, without user or password. */
+function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+async function openPglite(dataDir: string): Promise<StoreDatabase> {
+  mkdirSync(dataDir, { recursive: true });
+  const lock = acquirePgliteLock(dataDir);
+  try {
+    const pglite = new PGlite(join(dataDir, 'pglite'));
+    await pglite.waitReady;
+    const db = new Kysely<StoreSchema>({ dialect: new PGliteDialect({ pglite }) });
+    let closed = false;
+    return {
+      db,
+      driver: 'pglite',
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await db.destroy();
+          if (!pglite.closed) await pglite.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * Table types for Kysely. Column types follow what both drivers (pg and PGlite) hand back:
+ * timestamptz → Date, jsonb → parsed JSON, bytea → Buffer/Uint8Array (repositories normalise to Buffer).
+ */
+import type { ColumnType } from 'kysely';
+
+/** A timestamptz column: read as Date, written as Date (or left to its default). */
+type Timestamp = ColumnType<Date, Date | undefined, Date>;
+type NullableTimestamp = ColumnType<Date | null, Date | null | undefined, Date | null>;
+/** jsonb columns are always written through the `jsonb()` helper (raw SQL), so the write type is opaque. */
+type Json<T> = ColumnType<T, unknown, unknown>;
+type NullableJson<T> = ColumnType<T | null, unknown, unknown>;
+
+export type SourceKind = 'git' | 'generic' | 'github';
+export type SourceVerification = 'hmac_sha256' | 'bearer_token' | 'none';
+
+export const DELIVERY_STATUSES = [
+  'received',
+  'processed',
+  'duplicate',
+  'filtered',
+  'lockfile_missing',
+  'lockfile_corrupt',
+  'failed',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export const RUN_STATUSES = ['pending', 'running', 'success', 'failed', 'cancelled', 'cancelling', 'held'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['success', 'failed', 'cancelled'];
+
+export const JOB_STATUSES = [
+  'pending',
+  'queued',
+  'running',
+  'recovering',
+  'cancelling',
+  'success',
+  'failed',
+  'cancelled',
+  'skipped',
+  'timed_out_stale',
+  'drift_dropped',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [
+  'success',
+  'failed',
+  'cancelled',
+  'skipped',
+  'timed_out_stale',
+  'drift_dropped',
+];
+
+export const STEP_STATUSES = ['pending', 'running', 'success', 'failed', 'skipped', 'cancelled'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export interface SourcesTable {
+  id: string;
+  org_id: string;
+  kind: SourceKind;
+  name: string;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  url: string | null;
+  default_branch: string | null;
+  verification: SourceVerification;
+  config: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export interface SealedSecretsTable {
+  org_id: string;
+  scope: string;
+  key: string;
+  ciphertext: Uint8Array;
+  iv: Uint8Array;
+  tag: Uint8Array;
+  key_version: number;
+  created_at: Timestamp;
+}
+
+export interface AdminTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface AgentTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  labels: NullableJson<string[]>;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  expires_at: NullableTimestamp;
+}
+
+export interface AgentsTable {
+  id: string;
+  token_id: string;
+  labels: Json<string[]>;
+  hostname: string | null;
+  last_seen_at: Timestamp;
+  connected_node: string | null;
+}
+
+export interface DeliveriesTable {
+  org_id: string;
+  delivery_id: string;
+  source_id: string;
+  source_kind: SourceKind;
+  event_type: string;
+  action: string | null;
+  status: DeliveryStatus;
+  body: Uint8Array;
+  headers: Json<Record<string, string>>;
+  payload_hash: string;
+  payload_size: number;
+  matched_count: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  trace: NullableJson<unknown>;
+  received_at: Timestamp;
+  processed_at: NullableTimestamp;
+}
+
+export interface DedupKeysTable {
+  key: string;
+  org_id: string;
+  delivery_id: string;
+  expires_at: Date;
+}
+
+export interface WorkflowRegistrationsTable {
+  source_id: string;
+  workflow_name: string;
+  sha: string;
+  triggers: Json<unknown>;
+  lockfile: Json<unknown>;
+  registered_at: Timestamp;
+}
+
+export interface ShardsTable {
+  shard: number;
+  owner_node: string;
+  epoch: number;
+}
+
+export interface RunsTable {
+  id: string;
+  org_id: string;
+  source_id: string;
+  delivery_id: string | null;
+  workflow_name: string;
+  status: RunStatus;
+  attempt: number;
+  shard: number;
+  owner_epoch: number;
+  event: Json<unknown>;
+  repo_url: string | null;
+  ref: string | null;
+  sha: string | null;
+  branch: string | null;
+  error: string | null;
+  created_at: Timestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  parent_run_id: string | null;
+}
+
+export interface JobsTable {
+  id: string;
+  run_id: string;
+  name: string;
+  base_name: string;
+  matrix: NullableJson<Record<string, unknown>>;
+  config: Json<unknown>;
+  status: JobStatus;
+  needs_satisfied: boolean;
+  agent_id: string | null;
+  dispatch_attempts: number;
+  dispatched_at: NullableTimestamp;
+  ack_deadline: NullableTimestamp;
+  acked_at: NullableTimestamp;
+  recovery_deadline: NullableTimestamp;
+  last_heartbeat_at: NullableTimestamp;
+  outputs: NullableJson<Record<string, unknown>>;
+  error: string | null;
+  owner_epoch: number;
+  created_at: Timestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface JobNeedsTable {
+  run_id: string;
+  job_id: string;
+  upstream_job_id: string;
+  run_on: Json<JobStatus[]>;
+}
+
+export interface StepsTable {
+  job_id: string;
+  step_index: number;
+  name: string;
+  status: StepStatus;
+  exit_code: number | null;
+  log_bytes: number;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface StoreSchema {
+  sources: SourcesTable;
+  sealed_secrets: SealedSecretsTable;
+  admin_tokens: AdminTokensTable;
+  agent_tokens: AgentTokensTable;
+  agents: AgentsTable;
+  deliveries: DeliveriesTable;
+  dedup_keys: DedupKeysTable;
+  workflow_registrations: WorkflowRegistrationsTable;
+  shards: ShardsTable;
+  runs: RunsTable;
+  jobs: JobsTable;
+  job_needs: JobNeedsTable;
+  steps: StepsTable;
+}
+

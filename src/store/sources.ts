@@ -1,0 +1,143 @@
+/**
+ * Sources: where deliveries come from (git repositories, generic webhooks, GitHub). Soft-deleted
+ * rows stay for the event log's sake but are invisible to every lookup here.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { Db } from './database.js';
+import type { SourceKind, SourcesTable, SourceVerification } from './schema.js';
+import { jsonb } from './sql-values.js';
+
+export interface Source {
+  id: string;
+  orgId: string;
+  kind: SourceKind;
+  name: string;
+  enabled: boolean;
+  url: string | null;
+  defaultBranch: string | null;
+  verification: SourceVerification;
+  config: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewSource {
+  /** Normally generated (`src_<random>`); tests and imports may fix it. */
+  id?: string;
+  orgId: string;
+  kind: SourceKind;
+  name: string;
+  enabled?: boolean;
+  url?: string | null;
+  defaultBranch?: string | null;
+  verification: SourceVerification;
+  config?: Record<string, unknown>;
+}
+
+export type SourceChanges = Partial<
+  Pick<Source, 'name' | 'enabled' | 'url' | 'defaultBranch' | 'verification' | 'config'>
+>;
+
+const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
+
+/** Short, readable, unambiguous (no 0/o/1/l): `src_` + 12 characters, 60 bits. */
+export function newSourceId(): string {
+  const bytes = randomBytes(12);
+  let id = 'src_';
+  for (const byte of bytes) id += ID_ALPHABET[byte % ID_ALPHABET.length];
+  return id;
+}
+
+function toSource(row: Selectable<SourcesTable>): Source {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    kind: row.kind,
+    name: row.name,
+    enabled: row.enabled,
+    url: row.url,
+    defaultBranch: row.default_branch,
+    verification: row.verification,
+    config: row.config ?? {},
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Throws on a duplicate live name in the org (unique violation, code 23505). */
+export async function createSource(db: Db, input: NewSource): Promise<Source> {
+  const row = await db
+    .insertInto('sources')
+    .values({
+      id: input.id ?? newSourceId(),
+      org_id: input.orgId,
+      kind: input.kind,
+      name: input.name,
+      enabled: input.enabled ?? true,
+      url: input.url ?? null,
+      default_branch: input.defaultBranch ?? null,
+      verification: input.verification,
+      config: jsonb(input.config ?? {}),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toSource(row);
+}
+
+/** A live source by id; pass `orgId` to refuse sources of another org. */
+export async function getSource(db: Db, id: string, orgId?: string): Promise<Source | null> {
+  let query = db.selectFrom('sources').selectAll().where('id', '=', id).where('deleted_at', 'is', null);
+  if (orgId !== undefined) query = query.where('org_id', '=', orgId);
+  const row = await query.executeTakeFirst();
+  return row ? toSource(row) : null;
+}
+
+export async function findSourceByName(db: Db, orgId: string, name: string): Promise<Source | null> {
+  const row = await db
+    .selectFrom('sources')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('name', '=', name)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row ? toSource(row) : null;
+}
+
+export async function listSources(db: Db, filter: { orgId?: string; kind?: SourceKind } = {}): Promise<Source[]> {
+  let query = db.selectFrom('sources').selectAll().where('deleted_at', 'is', null);
+  if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
+  if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
+  const rows = await query.orderBy('created_at').orderBy('id').execute();
+  return rows.map(toSource);
+}
+
+export async function updateSource(db: Db, id: string, changes: SourceChanges, now: Date): Promise<Source | null> {
+  const row = await db
+    .updateTable('sources')
+    .set({
+      updated_at: now,
+      ...(changes.name !== undefined && { name: changes.name }),
+      ...(changes.enabled !== undefined && { enabled: changes.enabled }),
+      ...(changes.url !== undefined && { url: changes.url }),
+      ...(changes.defaultBranch !== undefined && { default_branch: changes.defaultBranch }),
+      ...(changes.verification !== undefined && { verification: changes.verification }),
+      ...(changes.config !== undefined && { config: jsonb(changes.config) }),
+    })
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toSource(row) : null;
+}
+
+/** Soft delete; returns false when there was no live source with that id. */
+export async function deleteSource(db: Db, id: string, now: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('sources')
+    .set({ deleted_at: now, updated_at: now, enabled: false })
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

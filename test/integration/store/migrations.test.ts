@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  MIGRATION_NAMES,
+  migrate,
+  migrationStatus,
+  openDatabase,
+  prepareSchema,
+  SchemaBehindError,
+  type StoreDatabase,
+} from '../../../src/store/index.js';
+import { freshDatabaseUrl } from '../../support/postgres.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kici-migrate-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function open(url: string | undefined, dataDir = tempDir()): Promise<StoreDatabase> {
+  const store = await openDatabase({ url, dataDir });
+  cleanups.push(() => store.close());
+  return store;
+}
+
+async function tableNames(store: StoreDatabase): Promise<string[]> {
+  const result = await sql<{ table_name: string }>`
+    select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(store.db);
+  return result.rows.map((r) => r.table_name);
+}
+
+const EXPECTED_TABLES = [
+  'admin_tokens',
+  'agent_tokens',
+  'agents',
+  'dedup_keys',
+  'deliveries',
+  'job_needs',
+  'jobs',
+  'runs',
+  'sealed_secrets',
+  'shards',
+  'sources',
+  'steps',
+  'workflow_registrations',
+];
+
+describe('migrations on PostgreSQL', () => {
+  it('migrates a fresh database, reports status, and re-runs as a no-op', async () => {
+    const store = await open(await freshDatabaseUrl());
+    const before = await migrationStatus(store.db);
+    expect(before.upToDate).toBe(false);
+    expect(before.pending).toEqual(MIGRATION_NAMES);
+
+    expect(await migrate(store.db)).toEqual(MIGRATION_NAMES);
+    expect(await tableNames(store)).toEqual(expect.arrayContaining(EXPECTED_TABLES));
+
+    const after = await migrationStatus(store.db);
+    expect(after.upToDate).toBe(true);
+    expect(after.migrations[0]?.executedAt).toBeInstanceOf(Date);
+    expect(await migrate(store.db)).toEqual([]);
+  });
+
+  it('refuses a schema that is behind when auto-migrate is off, migrates when on', async () => {
+    const store = await open(await freshDatabaseUrl());
+    await expect(prepareSchema(store.db, { autoMigrate: false })).rejects.toBeInstanceOf(SchemaBehindError);
+    await expect(prepareSchema(store.db, { autoMigrate: false })).rejects.toThrow(/kici-admin db migrate/);
+    expect(await prepareSchema(store.db, { autoMigrate: true })).toEqual(MIGRATION_NAMES);
+    expect(await prepareSchema(store.db, { autoMigrate: false })).toEqual([]);
+  });
+
+  it('two concurrent migrators apply each migration exactly once', async () => {
+    const url = await freshDatabaseUrl();
+    const a = await open(url);
+    const b = await open(url);
+    const [fromA, fromB] = await Promise.all([migrate(a.db), migrate(b.db)]);
+    expect([...fromA, ...fromB].sort()).toEqual(MIGRATION_NAMES);
+    const rows = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(a.db);
+    expect(rows.rows[0]?.n).toBe(MIGRATION_NAMES.length);
+    expect((await migrationStatus(b.db)).upToDate).toBe(true);
+  });
+
+  it('can migrate down and up again (001 is reversible)', async () => {
+    const store = await open(await freshDatabaseUrl());
+    await migrate(store.db);
+    const { Migrator } = await import('kysely/migration');
+    const { migrationProvider } = await import('../../../src/store/migrations/index.js');
+    const down = await new Migrator({ db: store.db, provider: migrationProvider }).migrateDown();
+    expect(down.error).toBeUndefined();
+    expect(await tableNames(store)).not.toContain('runs');
+    expect(await migrate(store.db)).toEqual(MIGRATION_NAMES);
+  });
+});
+
+describe('migrations on PGlite', () => {
+  it('migrates, persists across reopen, and re-runs as a no-op', async () => {
+    const dataDir = tempDir();
+    const first = await openDatabase({ dataDir });
+    expect(await migrate(first.db)).toEqual(MIGRATION_NAMES);
+    expect(await tableNames(first)).toEqual(expect.arrayContaining(EXPECTED_TABLES));
+    await first.close();
+
+    const second = await open(undefined, dataDir);
+    expect((await migrationStatus(second.db)).upToDate).toBe(true);
+    expect(await migrate(second.db)).toEqual([]);
+    await expect(prepareSchema(second.db, { autoMigrate: false })).resolves.toEqual([]);
+  });
+});

@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import { expect, it } from 'vitest';
+import {
+  claimRun,
+  createRun,
+  FencedWriteError,
+  getJob,
+  getRun,
+  listJobNeeds,
+  listJobs,
+  listJobsByStatus,
+  listNonTerminalRuns,
+  listOverdueAcks,
+  listOverdueRecoveries,
+  listRuns,
+  listRunsForDelivery,
+  listStaleRunningJobs,
+  listSteps,
+  loadRun,
+  markJobStale,
+  type NewRun,
+  NotFoundError,
+  recordJobHeartbeat,
+  updateJob,
+  updateJobStatus,
+  updateRun,
+  updateStep,
+} from '../../../src/store/index.js';
+import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
+
+const T0 = new Date('2026-01-01T00:00:00Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+
+interface Built {
+  input: NewRun;
+  build: string;
+  test1: string;
+  test2: string;
+  deploy: string;
+}
+
+/** build → test (2 matrix children) → deploy. */
+function newRun(orgId: string, extra: Partial<NewRun> = {}): Built {
+  const build = randomUUID();
+  const test1 = randomUUID();
+  const test2 = randomUUID();
+  const deploy = randomUUID();
+  const job = (id: string, name: string, baseName: string, needsSatisfied: boolean, matrix: Record<string, unknown> | null = null) => ({
+    id,
+    name,
+    baseName,
+    matrix,
+    config: { name: baseName, runsOn: ['linux'], steps: [{ name: 'a', run: 'echo a' }, { name: 'b', run: 'echo b' }] },
+    needsSatisfied,
+    steps: [{ name: 'a' }, { name: 'b' }],
+  });
+  return {
+    build,
+    test1,
+    test2,
+    deploy,
+    input: {
+      id: randomUUID(),
+      orgId,
+      sourceId: 'src_test',
+      deliveryId: `del-${randomUUID()}`,
+      workflowName: 'ci',
+      shard: 42,
+      event: { type: 'push', branch: 'main', changedFiles: ['a.ts'] },
+      repoUrl: 'file:///tmp/repo.git',
+      ref: 'refs/heads/main',
+      sha: 'a'.repeat(40),
+      branch: 'main',
+      jobs: [
+        job(build, 'build', 'build', true),
+        job(test1, 'test (20)', 'test', false, { node: 20 }),
+        job(test2, 'test (22)', 'test', false, { node: 22 }),
+        job(deploy, 'deploy', 'deploy', false),
+      ],
+      needs: [
+        { jobId: test1, upstreamJobId: build },
+        { jobId: test2, upstreamJobId: build },
+        { jobId: deploy, upstreamJobId: test1, runOn: ['success', 'failed'] },
+        { jobId: deploy, upstreamJobId: test2, runOn: ['success', 'failed'] },
+      ],
+      ...extra,
+    },
+  };
+}
+
+describeOnBothDrivers('runs', (db) => {
+  it('creates a run with jobs, needs and steps in one go and loads it back', async () => {
+    const { input, build, test1, deploy } = newRun(uniqueOrg());
+    expect(await createRun(db(), input, 1, T0)).toEqual({ created: true, runId: input.id });
+    const snapshot = await loadRun(db(), input.id);
+    expect(snapshot?.run).toMatchObject({
+      id: input.id,
+      status: 'pending',
+      attempt: 1,
+      shard: 42,
+      ownerEpoch: 1,
+      event: input.event,
+      sha: 'a'.repeat(40),
+      createdAt: T0,
+      parentRunId: null,
+    });
+    expect(snapshot?.jobs.map((j) => j.name).sort()).toEqual(['build', 'deploy', 'test (20)', 'test (22)']);
+    const buildJob = snapshot?.jobs.find((j) => j.id === build);
+    expect(buildJob).toMatchObject({ status: 'pending', needsSatisfied: true, dispatchAttempts: 0, ownerEpoch: 1 });
+    expect(snapshot?.jobs.find((j) => j.id === test1)?.matrix).toEqual({ node: 20 });
+    expect(buildJob?.config).toEqual(input.jobs[0]!.config);
+    expect(snapshot?.needs).toHaveLength(4);
+    expect(snapshot?.needs.find((n) => n.jobId === test1)?.runOn).toEqual(['success']);
+    expect(snapshot?.needs.filter((n) => n.jobId === deploy).map((n) => n.runOn)).toEqual([
+      ['success', 'failed'],
+      ['success', 'failed'],
+    ]);
+    expect(snapshot?.steps).toHaveLength(8);
+    expect(snapshot?.steps.filter((s) => s.jobId === build).map((s) => [s.stepIndex, s.name, s.status])).toEqual([
+      [0, 'a', 'pending'],
+      [1, 'b', 'pending'],
+    ]);
+    expect(await loadRun(db(), randomUUID())).toBeNull();
+  });
+
+  it('can create a run that failed at start, with its reason', async () => {
+    const { input } = newRun(uniqueOrg(), { status: 'failed', error: 'jobs.build.environments: not supported yet', finishedAt: T0 });
+    await createRun(db(), { ...input, jobs: [], needs: [] }, 1, T0);
+    expect(await getRun(db(), input.id)).toMatchObject({
+      status: 'failed',
+      error: 'jobs.build.environments: not supported yet',
+      finishedAt: T0,
+    });
+    expect((await listNonTerminalRuns(db())).map((r) => r.id)).not.toContain(input.id);
+  });
+
+  it('is all or nothing: a bad job rolls the whole run back', async () => {
+    const { input } = newRun(uniqueOrg());
+    input.needs.push({ jobId: input.jobs[0]!.id, upstreamJobId: randomUUID() }); // unknown upstream
+    await expect(createRun(db(), input, 1, T0)).rejects.toThrow();
+    expect(await getRun(db(), input.id)).toBeNull();
+    expect(await listJobs(db(), input.id)).toEqual([]);
+  });
+
+  it('joins a caller\'s transaction: the outer rollback removes the run', async () => {
+    const { input } = newRun(uniqueOrg());
+    const outcome = db()
+      .transaction()
+      .execute(async (trx) => {
+        expect((await createRun(trx, input, 1, T0)).created).toBe(true);
+        expect((await getRun(trx, input.id))?.id).toBe(input.id);
+        throw new Error('roll it back');
+      });
+    await expect(outcome).rejects.toThrow('roll it back');
+    expect(await getRun(db(), input.id)).toBeNull();
+  });
+
+  it('starts a workflow once per delivery; a rerun is a new run', async () => {
+    const orgId = uniqueOrg();
+    const first = newRun(orgId);
+    await createRun(db(), first.input, 1, T0);
+    const again = newRun(orgId, { deliveryId: first.input.deliveryId });
+    expect(await createRun(db(), again.input, 1, at(1))).toEqual({ created: false, runId: first.input.id });
+    expect(await getRun(db(), again.input.id)).toBeNull();
+
+    const rerun = newRun(orgId, { deliveryId: first.input.deliveryId, parentRunId: first.input.id, attempt: 2 });
+    expect((await createRun(db(), rerun.input, 1, at(2))).created).toBe(true);
+    const other = newRun(orgId, { deliveryId: first.input.deliveryId, workflowName: 'lint' });
+    expect((await createRun(db(), other.input, 1, at(3))).created).toBe(true);
+    const forDelivery = await listRunsForDelivery(db(), orgId, first.input.deliveryId!);
+    expect(forDelivery.map((r) => [r.workflowName, r.attempt])).toEqual([
+      ['ci', 1],
+      ['ci', 2],
+      ['lint', 1],
+    ]);
+  });
+
+  it('fences run, job and step writes from an older epoch', async () => {
+    const { input, build } = newRun(uniqueOrg());
+    await createRun(db(), input, 1, T0);
+    await claimRun(db(), input.id, 3);
+    expect((await getRun(db(), input.id))?.ownerEpoch).toBe(3);
+    expect((await getJob(db(), build))?.ownerEpoch).toBe(3);
+
+    await expect(updateRun(db(), input.id, 2, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
+    await expect(updateJobStatus(db(), build, 1, 'queued', at(1))).rejects.toBeInstanceOf(FencedWriteError);
+    await expect(updateStep(db(), build, 0, 2, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
+    await expect(claimRun(db(), input.id, 2)).rejects.toBeInstanceOf(FencedWriteError);
+    // Nothing changed.
+    expect((await getRun(db(), input.id))?.status).toBe('pending');
+    expect((await getJob(db(), build))?.status).toBe('pending');
+    expect((await listSteps(db(), build))[0]?.status).toBe('pending');
+
+    // The current epoch writes; a newer one writes and moves the row forward.
+    expect(await updateRun(db(), input.id, 3, { status: 'running', startedAt: at(2) })).toBe(true);
+    expect(await updateJobStatus(db(), build, 4, 'queued', at(2))).toBe(true);
+    expect((await getJob(db(), build))?.ownerEpoch).toBe(4);
+    await expect(updateJob(db(), build, 3, { agentId: 'a1' })).rejects.toBeInstanceOf(FencedWriteError);
+
+    const fenced = await updateRun(db(), input.id, 1, { status: 'failed' }).catch((e: unknown) => e);
+    expect(fenced).toMatchObject({ entity: 'run', epoch: 1, currentEpoch: 3 });
+  });
+
+  it('reports missing rows as NotFoundError', async () => {
+    await expect(updateRun(db(), randomUUID(), 1, { status: 'running' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(updateJob(db(), randomUUID(), 1, { agentId: 'x' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(updateStep(db(), randomUUID(), 0, 1, { status: 'running' })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('applies status guards: false when the row moved on', async () => {
+    const { input, build } = newRun(uniqueOrg());
+    await createRun(db(), input, 1, T0);
+    expect(await updateRun(db(), input.id, 1, { status: 'running' }, { expectedStatus: 'pending' })).toBe(true);
+    expect(await updateRun(db(), input.id, 1, { status: 'running' }, { expectedStatus: 'pending' })).toBe(false);
+    expect(
+      await updateRun(db(), input.id, 1, { status: 'success', finishedAt: at(9) }, { expectedStatus: ['running', 'cancelling'] }),
+    ).toBe(true);
+
+    expect(await updateJobStatus(db(), build, 1, 'running', at(1), { expectedStatus: 'queued' })).toBe(false);
+    expect(await updateStep(db(), build, 0, 1, { status: 'success' }, { expectedStatus: 'running' })).toBe(false);
+    expect(await updateStep(db(), build, 0, 1, { status: 'running', startedAt: at(1) }, { expectedStatus: 'pending' })).toBe(true);
+    expect(await updateStep(db(), build, 0, 1, { status: 'success', exitCode: 0, logBytes: 12, finishedAt: at(2) })).toBe(true);
+    expect((await listSteps(db(), build))[0]).toMatchObject({ status: 'success', exitCode: 0, logBytes: 12, startedAt: at(1), finishedAt: at(2) });
+  });
+
+  it('walks a job through dispatch, ack, heartbeats and completion', async () => {
+    const { input, build } = newRun(uniqueOrg());
+    await createRun(db(), input, 1, T0);
+    expect(
+      await updateJob(db(), build, 1, {
+        status: 'queued',
+        agentId: 'agent-1',
+        addDispatchAttempts: 1,
+        dispatchedAt: at(1),
+        ackDeadline: at(10_001),
+      }),
+    ).toBe(true);
+    expect(await updateJob(db(), build, 1, { addDispatchAttempts: 1 })).toBe(true);
+    expect((await getJob(db(), build))?.dispatchAttempts).toBe(2);
+
+    expect(await recordJobHeartbeat(db(), build, 1, at(2))).toBe(false); // not running yet
+    expect(await updateJobStatus(db(), build, 1, 'running', at(3), { expectedStatus: ['queued'] })).toBe(true);
+    expect(await recordJobHeartbeat(db(), build, 1, at(50))).toBe(true);
+    let job = await getJob(db(), build);
+    expect(job).toMatchObject({ status: 'running', startedAt: at(3), lastHeartbeatAt: at(50) });
+
+    // Back from recovery: started_at is kept.
+    expect(await updateJobStatus(db(), build, 1, 'recovering', at(60))).toBe(true);
+    expect(await updateJobStatus(db(), build, 1, 'running', at(70), { expectedStatus: 'recovering' })).toBe(true);
+    job = await getJob(db(), build);
+    expect(job?.startedAt).toEqual(at(3));
+
+    expect(await updateJobStatus(db(), build, 1, 'success', at(80), { outputs: { build: { version: '1.2.3' } } })).toBe(true);
+    job = await getJob(db(), build);
+    expect(job).toMatchObject({ status: 'success', finishedAt: at(80), outputs: { build: { version: '1.2.3' } } });
+    expect(await recordJobHeartbeat(db(), build, 1, at(90))).toBe(false);
+  });
+
+  it('marks stale jobs only while they are still running', async () => {
+    const { input, build, test1 } = newRun(uniqueOrg());
+    await createRun(db(), input, 1, T0);
+    await updateJobStatus(db(), build, 1, 'running', at(0));
+    await recordJobHeartbeat(db(), build, 1, at(1000));
+    await updateJobStatus(db(), test1, 1, 'running', at(0));
+    await updateJob(db(), test1, 1, { lastHeartbeatAt: null });
+
+    const stale = (await listStaleRunningJobs(db(), at(120_000))).filter((j) => j.runId === input.id);
+    expect(stale.map((j) => j.id).sort()).toEqual([build, test1].sort());
+    expect((await listStaleRunningJobs(db(), at(500))).filter((j) => j.runId === input.id).map((j) => j.id)).toEqual([test1]);
+    expect((await listStaleRunningJobs(db(), at(120_000), { createdAfter: T0 })).filter((j) => j.runId === input.id)).toEqual([]);
+
+    await updateJobStatus(db(), test1, 1, 'success', at(130_000));
+    expect(await markJobStale(db(), test1, 1, 'no heartbeat', at(130_001))).toBe(false);
+    expect(await markJobStale(db(), build, 1, 'no heartbeat for 120 s', at(130_001))).toBe(true);
+    expect(await getJob(db(), build)).toMatchObject({ status: 'timed_out_stale', error: 'no heartbeat for 120 s', finishedAt: at(130_001) });
+    expect((await getJob(db(), test1))?.status).toBe('success');
+  });
+
+  it('finds overdue recoveries and acks', async () => {
+    const { input, build, test1, test2 } = newRun(uniqueOrg());
+    await createRun(db(), input, 1, T0);
+    await updateJob(db(), build, 1, { status: 'recovering', recoveryDeadline: at(100) });
+    await updateJob(db(), test1, 1, { status: 'queued', agentId: 'a', ackDeadline: at(50) });
+    await updateJob(db(), test2, 1, { status: 'queued', agentId: 'a', ackDeadline: at(50), ackedAt: at(10) });
+    const mine = <T extends { runId: string }>(jobs: T[]) => jobs.filter((j) => j.runId === input.id);
+    expect(mine(await listOverdueRecoveries(db(), at(99)))).toEqual([]);
+    expect(mine(await listOverdueRecoveries(db(), at(100))).map((j) => j.id)).toEqual([build]);
+    expect(mine(await listOverdueAcks(db(), at(50))).map((j) => j.id)).toEqual([test1]);
+    expect(mine(await listJobsByStatus(db(), 'queued', { runId: input.id })).map((j) => j.id).sort()).toEqual([test1, test2].sort());
+    expect(mine(await listJobsByStatus(db(), ['queued', 'recovering'], { agentId: 'a' })).length).toBe(2);
+    expect((await listJobNeeds(db(), input.id)).length).toBe(4);
+  });
+
+  it('lists runs newest first and the non-terminal ones by shard', async () => {
+    const orgId = uniqueOrg();
+    const a = newRun(orgId, { shard: 200 });
+    const b = newRun(orgId, { shard: 201 });
+    const c = newRun(orgId, { shard: 200 });
+    await createRun(db(), a.input, 1, at(1));
+    await createRun(db(), b.input, 1, at(2));
+    await createRun(db(), c.input, 1, at(3));
+    await updateRun(db(), c.input.id, 1, { status: 'success', finishedAt: at(4) });
+    await updateRun(db(), b.input.id, 1, { status: 'held' });
+
+    expect((await listRuns(db(), { orgId })).map((r) => r.id)).toEqual([c.input.id, b.input.id, a.input.id]);
+    expect((await listRuns(db(), { orgId, status: 'success' })).map((r) => r.id)).toEqual([c.input.id]);
+    expect((await listRuns(db(), { orgId, before: at(3), limit: 1 })).map((r) => r.id)).toEqual([b.input.id]);
+
+    const live = (await listNonTerminalRuns(db())).filter((r) => r.orgId === orgId);
+    expect(live.map((r) => r.id)).toEqual([a.input.id, b.input.id]);
+    const shard200 = (await listNonTerminalRuns(db(), { shards: [200] })).filter((r) => r.orgId === orgId);
+    expect(shard200.map((r) => r.id)).toEqual([a.input.id]);
+    expect(await listNonTerminalRuns(db(), { shards: [] })).toEqual([]);
+  });
+});
