@@ -1,0 +1,25 @@
+/** The actor runtime's door: mailbox actors with activation, passivation, supervision and shard routing. */
+export { ActorSystem, DEFAULT_SUPERVISION } from './system.js';
+export type { ActorSystemOptions } from './system.js';
+export { shardOf, fnv1a, singleNodeShardMap, StaticShardMap, DEFAULT_SHARD_COUNT } from './shard.js';
+export {
+  AskTimeoutError,
+  ActorStoppedError,
+  ActorSystemClosedError,
+  NoRouteError,
+  NotShardOwnerError,
+  UnknownActorKindError,
+} from './errors.js';
+export type {
+  Actor,
+  ActorContext,
+  ActorFactory,
+  ActorFailure,
+  ActorRef,
+  Envelope,
+  KindOptions,
+  RemoteSend,
+  ShardMap,
+  ShardOwner,
+  SupervisionPolicy,
+} from './types.js';

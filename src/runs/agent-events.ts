@@ -1,0 +1,26 @@
+/**
+ * An agent's connection is not one run's business: when it drops or comes back, each run that has
+ * a job on it hears about its own jobs only.
+ */
+import type { ActorSystem } from '../actors/index.js';
+import type { RunMessage } from './messages.js';
+import { runRef } from './run-actor.js';
+
+export interface AgentJob {
+  runId: string;
+  jobId: string;
+}
+
+export function tellRunsAgentLost(system: ActorSystem, agentId: string, jobs: readonly AgentJob[]): void {
+  for (const [runId, jobIds] of byRun(jobs)) runRef(system, runId).tell({ type: 'agent_lost', agentId, jobIds } satisfies RunMessage);
+}
+
+export function tellRunsAgentBack(system: ActorSystem, agentId: string, jobs: readonly AgentJob[]): void {
+  for (const [runId, jobIds] of byRun(jobs)) runRef(system, runId).tell({ type: 'agent_back', agentId, jobIds } satisfies RunMessage);
+}
+
+function byRun(jobs: readonly AgentJob[]): Map<string, string[]> {
+  const grouped = new Map<string, string[]>();
+  for (const { runId, jobId } of jobs) grouped.set(runId, [...(grouped.get(runId) ?? []), jobId]);
+  return grouped;
+}

@@ -1,0 +1,61 @@
+/** The run domain's door: the execution state machine, needs gating, and the RunActor. */
+export {
+  EXEC_STATES,
+  EXEC_EVENTS,
+  TERMINAL_STATES,
+  TRANSITIONS,
+  InvalidTransitionError,
+  transition,
+  canTransition,
+  isTerminalState,
+} from './state-machine.js';
+export type { ExecState, ExecEvent } from './state-machine.js';
+export {
+  RUN_STATUSES,
+  JOB_STATUSES,
+  STEP_STATUSES,
+  TERMINAL_RUN_STATUSES,
+  TERMINAL_JOB_STATUSES,
+  TERMINAL_STEP_STATUSES,
+  FAILING_JOB_STATUSES,
+  isTerminalJobStatus,
+  isTerminalRunStatus,
+  jobStatusToState,
+  stateToJobStatus,
+  runOutcome,
+  runFailureSummary,
+} from './statuses.js';
+export type { RunStatus, JobStatus, StepStatus } from './statuses.js';
+export { rootJobs, onJobTerminal, recomputeNeeds } from './needs-scheduler.js';
+export type { SchedulerJob, NeedsEdge, NeedsDecision, SchedulerOptions } from './needs-scheduler.js';
+export { needsPayload, jobLabels } from './needs-payload.js';
+export { RUN_ACTOR_KIND, RunActor, runActorFactory, registerRunActor, runRef } from './run-actor.js';
+export type { RunActorDeps, RunActorOptions } from './run-core.js';
+export { RECOVERY_EXPIRED_ERROR, STALE_ERROR, WORKFLOW_TIMEOUT_REASON } from './messages.js';
+export type { RunMessage, RunReply, FinishedJobStatus } from './messages.js';
+export { planRerun, RerunRefusedError } from './rerun-plan.js';
+export type { RerunJob, RerunPlan } from './rerun-plan.js';
+export { tellRunsAgentLost, tellRunsAgentBack } from './agent-events.js';
+export type { AgentJob } from './agent-events.js';
+export { failRunAtStart, failedRunRecord, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';
+export type { FailedRunInput, FailedRunRecord, FailedRunSink } from './fail-at-start.js';
+export type {
+  RunStore,
+  RunRecord,
+  JobRecord,
+  StepRecord,
+  LoadedRun,
+  JobPatch,
+  StepPatch,
+  WriteFence,
+  JobWriteGuard,
+  Dispatcher,
+  DispatchResult,
+  JobDispatchRequest,
+  JobCancelRequest,
+  LabelMatcher,
+  NeedsFile,
+  NeedsEntry,
+  Outputs,
+  RunObserver,
+} from './ports.js';

@@ -1,0 +1,179 @@
+/**
+ * The ports the run domain is written against. The store room implements RunStore over PostgreSQL
+ * or PGlite; the agents room implements Dispatcher. Times are epoch milliseconds from the injected
+ * Clock; the store converts them to timestamps.
+ */
+import type { NeedsEdge } from './needs-scheduler.js';
+import type { JobStatus, RunStatus, StepStatus } from './statuses.js';
+
+export type Outputs = Record<string, string>;
+
+export interface RunRecord {
+  id: string;
+  status: RunStatus;
+  /** 1 for the first run of a commit, counted up by reruns (`KICI_ATTEMPT`). */
+  attempt: number;
+  workflowName: string;
+  /**
+   * The epoch of the last owner that wrote the run. Lets the actor tell "another owner took over"
+   * from "a guard did not hold" when a write is refused.
+   */
+  ownerEpoch?: number;
+  error?: string | null;
+  startedAt?: number | null;
+  /** The workflow's `timeout` (ms for the whole run); past it the run is cancelled with `workflow_timeout`. */
+  timeoutMs?: number | null;
+  orgId?: string;
+  sourceId?: string | null;
+  repoUrl?: string | null;
+  ref?: string | null;
+  sha?: string | null;
+  branch?: string | null;
+  /** The normalised event that started the run, passed through to the dispatch untouched. */
+  event?: unknown;
+}
+
+export interface JobRecord {
+  id: string;
+  runId: string;
+  /** Concrete name, e.g. `test (20, 1)` for a matrix child. */
+  name: string;
+  /** The lock-file job name, e.g. `test`; downstream jobs see outputs under it. */
+  baseName: string;
+  matrix?: Record<string, string> | null;
+  /** The lock-file job object, handed to the agent as is. */
+  config: unknown;
+  status: JobStatus;
+  needsSatisfied: boolean;
+  agentId?: string | null;
+  /** Dispatches made so far; rejects, ack timeouts and lost agents share a budget of 5. */
+  dispatchAttempts: number;
+  dispatchedAt?: number | null;
+  ackDeadline?: number | null;
+  ackedAt?: number | null;
+  recoveryDeadline?: number | null;
+  lastHeartbeatAt?: number | null;
+  startedAt?: number | null;
+  finishedAt?: number | null;
+  outputs?: Outputs | null;
+  error?: string | null;
+}
+
+export interface StepRecord {
+  jobId: string;
+  stepIndex: number;
+  name: string;
+  status: StepStatus;
+  exitCode?: number | null;
+  startedAt?: number | null;
+  finishedAt?: number | null;
+}
+
+export interface LoadedRun {
+  run: RunRecord;
+  /** In plan order (the order of the lock file, matrix children in name order). */
+  jobs: JobRecord[];
+  edges: NeedsEdge[];
+  steps: StepRecord[];
+}
+
+/**
+ * A partial job update. `dispatchAttempts` is only ever written as the stored value plus one (under
+ * a status guard), so a store that increments in SQL may translate it to "add one".
+ */
+export type JobPatch = Partial<Omit<JobRecord, 'id' | 'runId' | 'name' | 'baseName' | 'matrix' | 'config'>>;
+export type StepPatch = Partial<Pick<StepRecord, 'status' | 'exitCode' | 'startedAt' | 'finishedAt'>>;
+
+/** Every write carries the writer's shard epoch; the store refuses writes from an older epoch. */
+export interface WriteFence {
+  epoch: number;
+}
+
+export interface JobWriteGuard extends WriteFence {
+  /** Optimistic guard: write only while the stored status is still this one. */
+  expectStatus?: JobStatus;
+}
+
+/**
+ * Writes return false when the store refused them: a newer epoch owns the run, or a guard did not
+ * hold. (A store that throws on fencing should return false instead; the actor tells the two apart
+ * by reloading and comparing `ownerEpoch` and statuses.)
+ */
+export interface RunStore {
+  loadRun(runId: string): Promise<LoadedRun | undefined>;
+  /** pending → running with `startedAt`; false when fenced or the run is not pending. */
+  markRunStarted(runId: string, at: number, fence: WriteFence): Promise<boolean>;
+  /** running/pending → cancelling; false when fenced or the run is already terminal. */
+  markRunCancelling(runId: string, fence: WriteFence): Promise<boolean>;
+  /** false when fenced or the guard did not hold. */
+  updateJob(jobId: string, patch: JobPatch, guard: JobWriteGuard): Promise<boolean>;
+  updateStep(jobId: string, stepIndex: number, patch: StepPatch, fence: WriteFence): Promise<boolean>;
+  /** Sets the terminal status, error and `finishedAt` only if the run is not terminal yet. */
+  completeRun(runId: string, status: 'success' | 'failed' | 'cancelled', error: string | null, at: number, fence: WriteFence): Promise<boolean>;
+}
+
+/** A label requirement: a string must equal one of the agent's labels; a regex must match one. */
+export type LabelMatcher = string | { regex: string; flags?: string };
+
+/** `KICI_NEEDS_FILE` content: each direct upstream by its lock-file name. */
+export type NeedsFile = Record<string, NeedsEntry>;
+export interface NeedsEntry {
+  status: JobStatus;
+  /** Merged outputs; for a matrix upstream, the last child in name order that set a key wins. */
+  outputs: Outputs;
+  /** Matrix children by concrete name (empty for a plain job). */
+  children: Record<string, { status: JobStatus; outputs: Outputs }>;
+}
+
+export interface JobDispatchRequest {
+  run: RunRecord;
+  runId: string;
+  jobId: string;
+  jobName: string;
+  baseName: string;
+  /** The run's shard epoch: the agent refuses a dispatch older than one it has seen for this run. */
+  epoch: number;
+  labels: LabelMatcher[];
+  /** Dispatch attempt, 1..5. The same (jobId, attempt) may be sent again after a restart: treat it as one request. */
+  attempt: number;
+  config: unknown;
+  matrix: Record<string, string> | null;
+  needs: NeedsFile;
+  /** Agents that rejected or ignored this job before; prefer others. */
+  avoidAgents: string[];
+}
+
+export type DispatchResult = { status: 'assigned'; agentId: string } | { status: 'queued' };
+
+export interface JobCancelRequest {
+  runId: string;
+  jobId: string;
+  agentId: string;
+  /** true: SIGKILL at once, no hooks; false: SIGTERM, grace period, then SIGKILL. */
+  force: boolean;
+  reason: string;
+}
+
+/**
+ * Implemented by the agents room. Called from inside the RunActor's handler: it must never `ask` the
+ * same RunActor (that would wait on its own mailbox); report back with `tell`.
+ */
+export interface Dispatcher {
+  /**
+   * Resolves once an agent is chosen (`assigned`: the frame is on its way and the run actor arms the
+   * ack deadline) or the job waits in the queue (`queued`: whoever later assigns it reports back with
+   * `job_acked`, `job_rejected` or `ack_timeout`).
+   */
+  dispatch(request: JobDispatchRequest): Promise<DispatchResult>;
+  cancel(request: JobCancelRequest): void | Promise<void>;
+  /** The agent let a dispatch go unanswered: close it (4031) and stop choosing it. Optional. */
+  ackTimedOut?(agentId: string, jobId: string): void | Promise<void>;
+}
+
+/** Optional observer for metrics, log following and upstream forwarding. */
+export interface RunObserver {
+  jobChanged?(run: RunRecord, job: JobRecord): void;
+  runCompleted?(run: RunRecord): void;
+  /** The dispatcher threw; the run carries on (a dispatch is retried, a cancel is best effort). */
+  dispatcherFailed?(run: RunRecord, job: JobRecord, error: unknown): void;
+}

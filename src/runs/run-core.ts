@@ -1,0 +1,322 @@
+/**
+ * The state and the shared moves of a RunActor: loading and resuming from the store, dispatching
+ * released jobs, ending jobs through the state machine and the needs scheduler, completing the run
+ * exactly once. The message handlers live in run-actor.ts.
+ */
+import type { ActorContext } from '../actors/index.js';
+import { ignored, ok, type RunMessage, type RunReply } from './messages.js';
+import { onJobTerminal, recomputeNeeds, type NeedsDecision } from './needs-scheduler.js';
+import { jobLabels, needsPayload } from './needs-payload.js';
+import type {
+  DispatchResult,
+  Dispatcher,
+  JobDispatchRequest,
+  JobPatch,
+  JobRecord,
+  LoadedRun,
+  RunObserver,
+  RunStore,
+} from './ports.js';
+import { JobTimers } from './job-timers.js';
+import { RunWrites } from './run-writes.js';
+import { transition, type ExecEvent } from './state-machine.js';
+import {
+  isTerminalJobStatus,
+  isTerminalRunStatus,
+  jobStatusToState,
+  runFailureSummary,
+  runOutcome,
+  stateToJobStatus,
+  type JobStatus,
+} from './statuses.js';
+
+export interface RunActorOptions {
+  /** An assigned dispatch must be acked within this (10 s). */
+  ackTimeoutMs?: number;
+  /** A started job whose agent disconnected waits this long for it to come back (120 s). */
+  recoveryWindowMs?: number;
+  /** Rejects, ack timeouts and lost agents share this budget (5). */
+  maxDispatchAttempts?: number;
+}
+
+export interface RunActorDeps {
+  store: RunStore;
+  dispatcher: Dispatcher;
+  observer?: RunObserver;
+  options?: RunActorOptions;
+}
+
+/** A dispatcher that threw is tried again after this long (the attempt counts). */
+const DISPATCH_RETRY_MS = 1_000;
+
+export abstract class RunCore {
+  protected loaded: LoadedRun | undefined;
+  protected jobs = new Map<string, JobRecord>();
+  protected completed = false;
+  /** Why the run is being cancelled (kept as the run's error if it ends cancelled). */
+  protected cancelReason: string | null = null;
+  protected cancelDeadline: (() => void) | undefined;
+  protected deposed = false;
+  protected readonly timers: JobTimers<RunMessage>;
+  protected readonly ackTimeoutMs: number;
+  protected readonly recoveryWindowMs: number;
+  protected readonly maxAttempts: number;
+  protected readonly writes: RunWrites;
+
+  constructor(
+    protected readonly ctx: ActorContext<RunMessage>,
+    protected readonly deps: RunActorDeps,
+  ) {
+    this.ackTimeoutMs = deps.options?.ackTimeoutMs ?? 10_000;
+    this.recoveryWindowMs = deps.options?.recoveryWindowMs ?? 120_000;
+    this.maxAttempts = deps.options?.maxDispatchAttempts ?? 5;
+    this.writes = new RunWrites(deps.store, ctx.key, ctx.epoch);
+    this.timers = new JobTimers((ms, msg) => ctx.schedule(ms, msg));
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  protected get run() {
+    return this.loaded!.run;
+  }
+
+  protected get jobList(): JobRecord[] {
+    return this.loaded!.jobs;
+  }
+
+  protected async reload(): Promise<void> {
+    const loaded = await this.deps.store.loadRun(this.ctx.key);
+    this.loaded = loaded;
+    this.jobs = new Map(loaded?.jobs.map((j) => [j.id, j]) ?? []);
+    this.completed = loaded !== undefined && isTerminalRunStatus(loaded.run.status);
+    if (loaded && this.writes.newerOwner(loaded)) this.stepDown();
+  }
+
+  protected stepDown(): void {
+    this.deposed = true;
+    this.timers.clear();
+  }
+
+  /** Release, skip or cancel whatever the stored statuses call for, then re-arm deadlines; safe to repeat. */
+  protected async resume(): Promise<RunReply> {
+    if (this.completed || this.run.status === 'pending') return ok;
+    const cancelling = this.run.status === 'cancelling';
+    if (!cancelling) this.armWorkflowDeadline();
+    await this.apply(recomputeNeeds(this.jobList, this.loaded!.edges, { runCancelling: cancelling }));
+    const now = this.ctx.clock.now();
+    for (const job of this.jobList) {
+      if (job.status === 'queued' && job.agentId && !job.ackedAt) {
+        this.timers.arm(job.id, (job.ackDeadline ?? now) - now, { type: 'ack_timeout', jobId: job.id, attempt: job.dispatchAttempts });
+      } else if (job.status === 'queued' && !job.agentId && !this.sent.has(`${job.id}#${job.dispatchAttempts}`)) {
+        // The dispatcher's queue may not have survived; the same attempt again is one request to it.
+        await this.sendDispatch(job);
+      } else if (job.status === 'recovering') {
+        this.timers.arm(job.id, (job.recoveryDeadline ?? now + this.recoveryWindowMs) - now, { type: 'recovery_expired', jobId: job.id });
+      }
+    }
+    await this.completeIfDone();
+    return ok;
+  }
+
+  // ---- dispatch --------------------------------------------------------------------------
+
+  /**
+   * Carry out a scheduler decision. Each ending re-enters the scheduler (which may already decide
+   * jobs later in this list), so every action first checks the job is still where the decision saw it.
+   */
+  protected async apply(decision: NeedsDecision): Promise<void> {
+    for (const job of this.pick(decision.skip)) {
+      if (job.status === 'pending') await this.endJob(job, 'SKIP', 'skipped', {});
+    }
+    for (const job of this.pick(decision.cancel)) await this.cancelWaitingJob(job, 'the run was cancelled');
+    for (const job of this.pick(decision.release)) {
+      if (job.status === 'pending') await this.dispatchJob(job, undefined);
+    }
+  }
+
+  protected pick(ids: string[]): JobRecord[] {
+    return ids.map((id) => this.jobs.get(id)).filter((j): j is JobRecord => j !== undefined);
+  }
+
+  /** Queue a released job and hand it to the dispatcher, or fail it when its attempts are used up. */
+  protected async dispatchJob(job: JobRecord, lastFailure: string | undefined, avoid?: string): Promise<void> {
+    if (job.status !== 'pending' && job.status !== 'queued') return;
+    const state = job.status === 'pending' ? transition('pending', 'ENQUEUE') : 'queued';
+    const attempts = job.dispatchAttempts + 1;
+    if (attempts > this.maxAttempts) {
+      const error = `no agent took the job after ${this.maxAttempts} dispatch attempts (last: ${lastFailure ?? 'unknown'})`;
+      await this.endJob(job, 'FAIL', 'failed', { error });
+      return;
+    }
+    await this.saveJob(job, {
+      status: stateToJobStatus(state),
+      needsSatisfied: true,
+      dispatchAttempts: attempts,
+      dispatchedAt: this.ctx.clock.now(),
+      agentId: null,
+      ackDeadline: null,
+      ackedAt: null,
+    });
+    if (avoid) this.avoided(job).add(avoid);
+    await this.sendDispatch(job);
+  }
+
+  /** Dispatch attempts sent during this activation (`jobId#attempt`). */
+  protected readonly sent = new Set<string>();
+
+  protected async sendDispatch(job: JobRecord): Promise<void> {
+    const attempt = job.dispatchAttempts;
+    this.sent.add(`${job.id}#${attempt}`);
+    let result: DispatchResult;
+    try {
+      result = await this.deps.dispatcher.dispatch(this.dispatchRequest(job));
+    } catch (error) {
+      // Count it like an unanswered dispatch: retried shortly, within the same attempt budget.
+      this.deps.observer?.dispatcherFailed?.(this.run, job, error);
+      this.timers.arm(job.id, DISPATCH_RETRY_MS, { type: 'ack_timeout', jobId: job.id, attempt });
+      return;
+    }
+    if (result.status !== 'assigned' || job.status !== 'queued' || job.ackedAt) return;
+    const ackDeadline = this.ctx.clock.now() + this.ackTimeoutMs;
+    await this.saveJob(job, { agentId: result.agentId, ackDeadline });
+    this.timers.arm(job.id, this.ackTimeoutMs, { type: 'ack_timeout', jobId: job.id, attempt });
+  }
+
+  protected dispatchRequest(job: JobRecord): JobDispatchRequest {
+    return {
+      run: this.run,
+      runId: this.run.id,
+      jobId: job.id,
+      jobName: job.name,
+      baseName: job.baseName,
+      epoch: this.ctx.epoch,
+      labels: jobLabels(job.config),
+      attempt: job.dispatchAttempts,
+      config: job.config,
+      matrix: job.matrix ?? null,
+      needs: needsPayload(job.id, this.jobList, this.loaded!.edges),
+      avoidAgents: [...this.avoided(job)],
+    };
+  }
+
+  protected readonly avoidedAgents = new Map<string, Set<string>>();
+  protected avoided(job: JobRecord): Set<string> {
+    let set = this.avoidedAgents.get(job.id);
+    if (!set) this.avoidedAgents.set(job.id, (set = new Set()));
+    return set;
+  }
+
+  protected async requeue(job: JobRecord, reason: string, avoid: string | undefined): Promise<void> {
+    this.timers.disarm(job.id);
+    await this.dispatchJob(job, reason, avoid);
+    await this.completeIfDone();
+  }
+
+  /** queued/recovering → running; a start counts as an ack, whatever came before it. */
+  protected async startJob(job: JobRecord, agentId: string): Promise<void> {
+    const now = this.ctx.clock.now();
+    const state = transition(jobStatusToState(job.status), 'START');
+    this.timers.disarm(job.id);
+    await this.saveJob(job, {
+      status: stateToJobStatus(state),
+      agentId,
+      ackedAt: job.ackedAt ?? now,
+      ackDeadline: null,
+      recoveryDeadline: null,
+      startedAt: job.startedAt ?? now,
+      lastHeartbeatAt: now,
+    });
+  }
+
+  // ---- deadlines and cancellation ----------------------------------------------------------------------
+
+  protected armWorkflowDeadline(): void {
+    const deadline = this.workflowDeadline();
+    if (deadline === undefined) return;
+    this.cancelDeadline?.();
+    this.cancelDeadline = this.ctx.schedule(Math.max(0, deadline - this.ctx.clock.now()), { type: 'workflow_timeout' });
+  }
+
+  protected workflowDeadline(): number | undefined {
+    const { timeoutMs, startedAt } = this.run;
+    return timeoutMs && startedAt ? startedAt + timeoutMs : undefined;
+  }
+
+  protected async cancelRunningJob(job: JobRecord, force: boolean, reason: string): Promise<void> {
+    await this.tellAgentToCancel(job, force, reason);
+    if (force) await this.endJob(job, 'CANCEL', 'cancelled', { error: reason });
+    else await this.saveJob(job, { status: stateToJobStatus(transition('running', 'CANCEL_GRACEFUL')) });
+  }
+
+  /** Jobs no agent has started end at once, without hooks. */
+  protected async cancelWaitingJob(job: JobRecord, reason: string): Promise<void> {
+    if (job.status !== 'pending' && job.status !== 'queued') return;
+    await this.tellAgentToCancel(job, true, reason);
+    await this.endJob(job, 'CANCEL', 'cancelled', { error: reason });
+  }
+
+  protected async tellAgentToCancel(job: JobRecord, force: boolean, reason: string): Promise<void> {
+    if (job.agentId) await this.cancelOn(job, job.agentId, force, reason);
+  }
+
+  /**
+   * Best effort: an agent we cannot reach now is stopped later by ownership checks, the stale scan
+   * or its own reconnect; the run must not crash halfway through a decision because of it.
+   */
+  protected async cancelOn(job: JobRecord, agentId: string, force: boolean, reason: string): Promise<void> {
+    try {
+      await this.deps.dispatcher.cancel({ runId: this.run.id, jobId: job.id, agentId, force, reason });
+    } catch (error) {
+      this.deps.observer?.dispatcherFailed?.(this.run, job, error);
+    }
+  }
+
+  // ---- endings ---------------------------------------------------------------------------
+
+  /** Move a job to a terminal status, persist, and let the needs scheduler react. */
+  protected async endJob(job: JobRecord, event: ExecEvent, status: JobStatus, extra: JobPatch): Promise<void> {
+    const state = transition(jobStatusToState(job.status), event);
+    if (jobStatusToState(status) !== state) throw new Error(`status ${status} does not match state ${state}`);
+    this.timers.disarm(job.id);
+    await this.saveJob(job, { ...extra, status, finishedAt: this.ctx.clock.now(), ackDeadline: null, recoveryDeadline: null });
+    const decision = onJobTerminal(this.jobList, this.loaded!.edges, job.id, { runCancelling: this.run.status === 'cancelling' });
+    await this.apply(decision);
+    await this.completeIfDone();
+  }
+
+  protected async completeIfDone(): Promise<void> {
+    if (this.completed || this.run.status === 'pending') return;
+    if (!this.jobList.every((j) => isTerminalJobStatus(j.status))) return;
+    const status = runOutcome(this.jobList.map((j) => j.status));
+    const error = status === 'failed' ? runFailureSummary(this.jobList) : status === 'cancelled' ? this.cancelReason : null;
+    await this.writes.runCompleted(this.run.status, status, error, this.ctx.clock.now());
+    this.completed = true;
+    this.cancelDeadline?.();
+    Object.assign(this.run, { status, error });
+    this.deps.observer?.runCompleted?.(this.run);
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  /** Jobs of this run that `agentId` holds, limited to the ids it reported (or all, if it reported none). */
+  protected held(agentId: string, jobIds: string[]): JobRecord[] {
+    const wanted = new Set(jobIds);
+    return this.jobList.filter((j) => j.agentId === agentId && (wanted.size === 0 || wanted.has(j.id)));
+  }
+
+  /** A report from an agent that does not hold the job: never let it change the run, and stop its copy. */
+  protected async foreign(job: JobRecord, agentId: string): Promise<RunReply> {
+    await this.stopElsewhere(job, agentId, 'the job is assigned to another agent');
+    return ignored('the job is assigned to another agent');
+  }
+
+  protected async stopElsewhere(job: JobRecord, agentId: string, reason: string): Promise<void> {
+    await this.cancelOn(job, agentId, true, reason);
+  }
+
+  protected async saveJob(job: JobRecord, patch: JobPatch): Promise<void> {
+    const before = job.status;
+    await this.writes.job(job, patch);
+    if (job.status !== before) this.deps.observer?.jobChanged?.(this.run, job);
+  }
+}

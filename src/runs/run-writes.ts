@@ -1,0 +1,81 @@
+/**
+ * Every write a RunActor makes, stamped with its shard epoch. When the store refuses one, this
+ * decides why: another owner took the shard (the actor must stop acting) or another writer changed
+ * the row first (the actor must reload and carry on from what the store says).
+ */
+import type { JobPatch, JobRecord, LoadedRun, RunStore, StepPatch } from './ports.js';
+import type { JobStatus, RunStatus } from './statuses.js';
+
+/** The store refused a write because another owner holds the shard at a newer epoch. */
+export class FencedOut extends Error {
+  constructor() {
+    super('another node owns this run now');
+    this.name = 'FencedOut';
+  }
+}
+
+/** The store refused a guarded write because someone else changed the row first. */
+export class StateConflict extends Error {
+  constructor() {
+    super('the stored state changed');
+    this.name = 'StateConflict';
+  }
+}
+
+export class RunWrites {
+  constructor(
+    private readonly store: RunStore,
+    private readonly runId: string,
+    private readonly epoch: number,
+  ) {}
+
+  private get fence() {
+    return { epoch: this.epoch };
+  }
+
+  /** Write a job patch guarded by the status the actor believes the job has, then apply it in memory. */
+  async job(job: JobRecord, patch: JobPatch): Promise<void> {
+    const expectStatus = job.status;
+    const stored = await this.store.updateJob(job.id, patch, { ...this.fence, expectStatus });
+    if (!stored) await this.refusedJob(job.id, expectStatus);
+    Object.assign(job, patch);
+  }
+
+  async runStarted(currentStatus: RunStatus, at: number): Promise<void> {
+    if (!(await this.store.markRunStarted(this.runId, at, this.fence))) await this.refusedRun(currentStatus);
+  }
+
+  async runCancelling(currentStatus: RunStatus): Promise<void> {
+    if (!(await this.store.markRunCancelling(this.runId, this.fence))) await this.refusedRun(currentStatus);
+  }
+
+  async runCompleted(currentStatus: RunStatus, status: 'success' | 'failed' | 'cancelled', error: string | null, at: number) {
+    if (!(await this.store.completeRun(this.runId, status, error, at, this.fence))) await this.refusedRun(currentStatus);
+  }
+
+  /** false when the step is not stored (a step index the plan does not have); throws when fenced. */
+  async step(jobId: string, stepIndex: number, patch: StepPatch): Promise<boolean> {
+    if (await this.store.updateStep(jobId, stepIndex, patch, this.fence)) return true;
+    const fresh = await this.store.loadRun(this.runId);
+    if (!fresh || this.newerOwner(fresh)) throw new FencedOut();
+    return false;
+  }
+
+  /** The guard still holds in the store, yet the write failed: only the epoch can have refused it. */
+  private async refusedJob(jobId: string, expectStatus: JobStatus): Promise<never> {
+    const fresh = await this.store.loadRun(this.runId);
+    const job = fresh?.jobs.find((j) => j.id === jobId);
+    if (!fresh || this.newerOwner(fresh) || job?.status === expectStatus) throw new FencedOut();
+    throw new StateConflict();
+  }
+
+  private async refusedRun(expectStatus: RunStatus): Promise<never> {
+    const fresh = await this.store.loadRun(this.runId);
+    if (!fresh || this.newerOwner(fresh) || fresh.run.status === expectStatus) throw new FencedOut();
+    throw new StateConflict();
+  }
+
+  newerOwner(fresh: LoadedRun): boolean {
+    return fresh.run.ownerEpoch !== undefined && fresh.run.ownerEpoch > this.epoch;
+  }
+}

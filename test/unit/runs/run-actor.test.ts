@@ -1,0 +1,315 @@
+import { describe, it, expect } from 'vitest';
+import { ManualClock } from '../../../src/clock/index.js';
+import { ActorSystem, type ActorFailure } from '../../../src/actors/index.js';
+import {
+  RECOVERY_EXPIRED_ERROR,
+  RUN_ACTOR_KIND,
+  STALE_ERROR,
+  runActorFactory,
+  type JobStatus,
+  type RunMessage,
+  type RunRecord,
+  type RunReply,
+} from '../../../src/runs/index.js';
+import { MemoryRunStore, RecordingDispatcher, planRun, type PlanJob } from './memory-run-store.js';
+
+const RUN = 'run-1';
+
+function harness(jobs: PlanJob[], options: { epoch?: number } = {}) {
+  const clock = new ManualClock(1_000_000);
+  const store = new MemoryRunStore();
+  store.add(planRun(RUN, jobs));
+  const dispatcher = new RecordingDispatcher();
+  const completed: RunRecord[] = [];
+  const jobChanges: [string, JobStatus][] = [];
+  const failures: ActorFailure[] = [];
+  const boot = () => {
+    const system = new ActorSystem({
+      nodeId: 'n1',
+      clock,
+      onError: (f) => failures.push(f),
+      shardMap: { ownerOf: () => ({ node: 'n1', epoch: options.epoch ?? 1 }) },
+    });
+    system.register(
+      RUN_ACTOR_KIND,
+      runActorFactory({
+        store,
+        dispatcher,
+        observer: {
+          runCompleted: (run) => completed.push({ ...run }),
+          jobChanged: (_run, job) => jobChanges.push([job.id, job.status]),
+        },
+      }),
+    );
+    return system;
+  };
+  let system = boot();
+  const send = (msg: RunMessage): Promise<RunReply> => system.ref<RunMessage>(RUN_ACTOR_KIND, RUN).ask<RunReply>(msg, 600_000);
+  /** Ack, start and finish a job on agent-1. */
+  const runJob = async (jobId: string, status: 'success' | 'failed' = 'success', outputs: Record<string, string> = {}) => {
+    await send({ type: 'job_acked', jobId, agentId: 'agent-1' });
+    await send({ type: 'job_started', jobId, agentId: 'agent-1' });
+    return send({ type: 'job_finished', jobId, status, outputs, agentId: 'agent-1' });
+  };
+  const status = (jobId: string) => store.job(RUN, jobId).status;
+  /** A fresh process: new actor system, same store. */
+  const restart = async () => {
+    await system.shutdown();
+    system = boot();
+  };
+  return { clock, store, dispatcher, completed, jobChanges, failures, send, runJob, status, restart, system: () => system };
+}
+
+const chain: PlanJob[] = [{ id: 'a' }, { id: 'b', needs: ['a'] }, { id: 'c', needs: ['b'] }];
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('RunActor: the happy path', () => {
+  it('runs a 3-job needs chain in order and completes the run exactly once', async () => {
+    const h = harness(chain);
+    await expect(h.send({ type: 'start' })).resolves.toEqual({ ok: true });
+    expect(h.store.run(RUN).run.status).toBe('running');
+    expect(h.dispatcher.dispatches.map((d) => d.jobId)).toEqual(['a']);
+    expect(h.status('a')).toBe('queued');
+    expect(h.store.job(RUN, 'a').agentId).toBe('agent-1');
+
+    await h.runJob('a', 'success', { version: '1.2.3' });
+    expect(h.status('a')).toBe('success');
+    expect(h.store.job(RUN, 'a').outputs).toEqual({ version: '1.2.3' });
+    expect(h.dispatcher.dispatches.map((d) => d.jobId)).toEqual(['a', 'b']);
+    const bRequest = h.dispatcher.of('b')[0]!;
+    expect(bRequest.needs).toEqual({ a: { status: 'success', outputs: { version: '1.2.3' }, children: {} } });
+    expect(bRequest).toMatchObject({ runId: RUN, epoch: 1, attempt: 1, labels: ['os:linux'], jobName: 'b' });
+
+    await h.runJob('b');
+    expect(h.completed).toHaveLength(0);
+    await h.runJob('c');
+    expect(h.store.run(RUN).run.status).toBe('success');
+    expect(h.store.completions).toEqual([{ runId: RUN, status: 'success', error: null }]);
+    expect(h.completed.map((r) => r.status)).toEqual(['success']);
+    // c only ever saw its direct upstream.
+    expect(Object.keys(h.dispatcher.of('c')[0]!.needs)).toEqual(['b']);
+  });
+
+  it('ignores a duplicate or late job_finished: the run finishes once, with the first result', async () => {
+    const h = harness([{ id: 'a' }]);
+    await h.send({ type: 'start' });
+    await h.runJob('a', 'success', { k: 'v' });
+    const again = await h.send({ type: 'job_finished', jobId: 'a', status: 'failed', error: 'late', agentId: 'agent-1' });
+    expect(again).toEqual({ ok: false, ignored: 'job is already success' });
+    const late = await h.send({ type: 'step_status', jobId: 'a', stepIndex: 0, status: 'failed', exitCode: 1 });
+    expect(late.ok).toBe(false);
+    expect(h.status('a')).toBe('success');
+    expect(h.store.job(RUN, 'a').outputs).toEqual({ k: 'v' });
+    expect(h.store.completions).toHaveLength(1);
+    expect(h.completed).toHaveLength(1);
+    await expect(h.send({ type: 'start' })).resolves.toEqual({ ok: false, ignored: 'the run is already finished' });
+  });
+
+  it('records step statuses with exit codes while the job runs', async () => {
+    const h = harness([{ id: 'a', steps: 2 }]);
+    await h.send({ type: 'start' });
+    await h.send({ type: 'job_started', jobId: 'a', agentId: 'agent-1' });
+    await h.send({ type: 'step_status', jobId: 'a', stepIndex: 0, status: 'running', agentId: 'agent-1' });
+    await h.send({ type: 'step_status', jobId: 'a', stepIndex: 0, status: 'success', exitCode: 0, agentId: 'agent-1' });
+    await h.send({ type: 'step_status', jobId: 'a', stepIndex: 1, status: 'failed', exitCode: 3, agentId: 'agent-1' });
+    const steps = h.store.run(RUN).steps;
+    expect(steps.map((s) => [s.status, s.exitCode])).toEqual([
+      ['success', 0],
+      ['failed', 3],
+    ]);
+    const dup = await h.send({ type: 'step_status', jobId: 'a', stepIndex: 1, status: 'success', exitCode: 0 });
+    expect(dup).toEqual({ ok: false, ignored: 'step is failed' });
+  });
+
+  it('counts a start (or a final status) as an ack, even without job.ack', async () => {
+    const h = harness([{ id: 'a' }, { id: 'b' }]);
+    await h.send({ type: 'start' });
+    await h.send({ type: 'job_started', jobId: 'a', agentId: 'agent-1' });
+    await h.send({ type: 'job_finished', jobId: 'b', status: 'success', agentId: 'agent-1' });
+    h.clock.advance(60_000);
+    await flush();
+    expect(h.dispatcher.dispatches).toHaveLength(2);
+    expect(h.status('a')).toBe('running');
+    expect(h.status('b')).toBe('success');
+    expect(h.store.job(RUN, 'a').ackedAt).toBe(1_000_000);
+  });
+
+  it('hands matrix children and their outputs to the downstream job', async () => {
+    const h = harness([
+      { id: 't (1)', baseName: 't', matrix: { n: '1' } },
+      { id: 't (2)', baseName: 't', matrix: { n: '2' } },
+      { id: 'd', needs: ['t (1)', 't (2)'] },
+    ]);
+    await h.send({ type: 'start' });
+    expect(h.dispatcher.dispatches.map((d) => [d.jobId, d.matrix])).toEqual([
+      ['t (1)', { n: '1' }],
+      ['t (2)', { n: '2' }],
+    ]);
+    await h.runJob('t (2)', 'success', { x: 'two', only2: 'y' });
+    expect(h.dispatcher.of('d')).toHaveLength(0);
+    await h.runJob('t (1)', 'success', { x: 'one' });
+    expect(h.dispatcher.of('d')[0]!.needs).toEqual({
+      t: {
+        status: 'success',
+        outputs: { x: 'two', only2: 'y' },
+        children: {
+          't (1)': { status: 'success', outputs: { x: 'one' } },
+          't (2)': { status: 'success', outputs: { x: 'two', only2: 'y' } },
+        },
+      },
+    });
+  });
+});
+
+describe('RunActor: failures', () => {
+  it('skips the dependents of a failing job and fails the run with its error', async () => {
+    const h = harness(chain);
+    await h.send({ type: 'start' });
+    await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-1' });
+    await h.send({ type: 'job_started', jobId: 'a', agentId: 'agent-1' });
+    await h.send({ type: 'job_finished', jobId: 'a', status: 'failed', error: 'step "compile" exited with 2', agentId: 'agent-1' });
+    expect([h.status('a'), h.status('b'), h.status('c')]).toEqual(['failed', 'skipped', 'skipped']);
+    expect(h.dispatcher.dispatches.map((d) => d.jobId)).toEqual(['a']);
+    expect(h.store.run(RUN).run).toMatchObject({ status: 'failed', error: 'job "a" failed: step "compile" exited with 2' });
+    expect(h.completed).toHaveLength(1);
+  });
+
+  it('requeues a rejected job on another attempt, then fails it after 5 attempts', async () => {
+    const h = harness([{ id: 'a' }, { id: 'b', needs: ['a'] }]);
+    await h.send({ type: 'start' });
+    for (let i = 1; i <= 4; i++) {
+      await h.send({ type: 'job_rejected', jobId: 'a', reason: 'busy', agentId: 'agent-1' });
+      expect(h.dispatcher.of('a')).toHaveLength(i + 1);
+      expect(h.status('a')).toBe('queued');
+    }
+    expect(h.dispatcher.of('a').map((d) => d.attempt)).toEqual([1, 2, 3, 4, 5]);
+    expect(h.dispatcher.of('a')[1]!.avoidAgents).toEqual(['agent-1']);
+    await h.send({ type: 'job_rejected', jobId: 'a', reason: 'busy', agentId: 'agent-1' });
+    expect(h.dispatcher.of('a')).toHaveLength(5);
+    expect(h.status('a')).toBe('failed');
+    expect(h.store.job(RUN, 'a').error).toBe('no agent took the job after 5 dispatch attempts (last: rejected: busy)');
+    expect(h.status('b')).toBe('skipped');
+    expect(h.store.run(RUN).run.status).toBe('failed');
+  });
+
+  it('requeues a dispatch that is not acked within 10 s, and tells the agents room', async () => {
+    const h = harness([{ id: 'a' }]);
+    await h.send({ type: 'start' });
+    h.clock.advance(9_999);
+    await flush();
+    expect(h.dispatcher.dispatches).toHaveLength(1);
+    h.clock.advance(1);
+    await flush();
+    expect(h.dispatcher.dispatches).toHaveLength(2);
+    expect(h.dispatcher.ackTimeouts).toEqual([{ agentId: 'agent-1', jobId: 'a' }]);
+    // A timeout for the superseded attempt is ignored.
+    await expect(h.send({ type: 'ack_timeout', jobId: 'a', attempt: 1 })).resolves.toMatchObject({ ok: false });
+    await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-1' });
+    h.clock.advance(60_000);
+    await flush();
+    expect(h.dispatcher.dispatches).toHaveLength(2);
+  });
+
+  it('lets the agents room own the ack deadline of a queued dispatch', async () => {
+    const h = harness([{ id: 'a' }]);
+    h.dispatcher.choose = () => ({ status: 'queued' });
+    await h.send({ type: 'start' });
+    h.clock.advance(60_000);
+    await flush();
+    // No deadline of its own for a job the dispatcher only queued.
+    expect(h.dispatcher.dispatches).toHaveLength(1);
+    await h.send({ type: 'ack_timeout', jobId: 'a', agentId: 'agent-5' });
+    expect(h.dispatcher.of('a').map((d) => d.avoidAgents)).toEqual([[], ['agent-5']]);
+    expect(h.dispatcher.ackTimeouts).toEqual([]);
+    await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-6' });
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-6', ackedAt: 1_060_000 });
+    await expect(h.send({ type: 'ack_timeout', jobId: 'a', agentId: 'agent-6' })).resolves.toMatchObject({ ok: false });
+  });
+
+  it('marks a running job stale, stops its agent, and fails the run', async () => {
+    const h = harness([{ id: 'a' }]);
+    await h.send({ type: 'start' });
+    await h.send({ type: 'job_started', jobId: 'a', agentId: 'agent-1' });
+    await expect(h.send({ type: 'stale', jobId: 'a' })).resolves.toEqual({ ok: true });
+    expect(h.status('a')).toBe('timed_out_stale');
+    expect(h.store.job(RUN, 'a').error).toBe(STALE_ERROR);
+    expect(h.dispatcher.cancels).toMatchObject([{ jobId: 'a', agentId: 'agent-1', force: true }]);
+    expect(h.store.run(RUN).run.status).toBe('failed');
+    // The agent's own late result changes nothing.
+    await h.send({ type: 'job_finished', jobId: 'a', status: 'success', agentId: 'agent-1' });
+    expect(h.status('a')).toBe('timed_out_stale');
+  });
+
+  it('never lets an agent that does not hold the job change it, and stops that agent', async () => {
+    const h = harness([{ id: 'a' }]);
+    await h.send({ type: 'start' });
+    await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-1' });
+    const reply = await h.send({ type: 'job_started', jobId: 'a', agentId: 'agent-9' });
+    expect(reply).toEqual({ ok: false, ignored: 'the job is assigned to another agent' });
+    expect(h.status('a')).toBe('queued');
+    expect(h.dispatcher.cancels).toMatchObject([{ jobId: 'a', agentId: 'agent-9', force: true }]);
+  });
+});
+
+describe('RunActor: agents that disconnect', () => {
+  it('puts a started job into recovery and resumes it when the agent comes back', async () => {
+    const h = harness([{ id: 'a' }, { id: 'b' }]);
+    h.dispatcher.choose = (req) => ({ status: 'assigned', agentId: req.jobId === 'a' ? 'agent-1' : 'agent-2' });
+    await h.send({ type: 'start' });
+    await h.send({ type: 'job_started', jobId: 'a', agentId: 'agent-1' });
+    await h.send({ type: 'job_acked', jobId: 'b', agentId: 'agent-2' });
+    await expect(h.send({ type: 'agent_lost', agentId: 'agent-1', jobIds: ['a'] })).resolves.toEqual({ ok: true });
+    expect(h.status('a')).toBe('recovering');
+    expect(h.store.job(RUN, 'a').recoveryDeadline).toBe(1_000_000 + 120_000);
+    expect(h.status('b')).toBe('queued');
+
+    h.clock.advance(60_000);
+    await flush();
+    await h.send({ type: 'agent_back', agentId: 'agent-1', jobIds: ['a'] });
+    expect(h.status('a')).toBe('running');
+    expect(h.store.job(RUN, 'a').recoveryDeadline).toBeNull();
+    h.clock.advance(120_000);
+    await flush();
+    expect(h.status('a')).toBe('running');
+    await h.send({ type: 'job_finished', jobId: 'a', status: 'success', agentId: 'agent-1' });
+    expect(h.status('a')).toBe('success');
+  });
+
+  it('requeues a job the lost agent had not started yet, avoiding that agent', async () => {
+    const h = harness([{ id: 'a' }]);
+    await h.send({ type: 'start' });
+    await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-1' });
+    h.dispatcher.choose = () => ({ status: 'assigned', agentId: 'agent-2' });
+    await h.send({ type: 'agent_lost', agentId: 'agent-1', jobIds: ['a'] });
+    expect(h.dispatcher.of('a').map((d) => [d.attempt, d.avoidAgents])).toEqual([
+      [1, []],
+      [2, ['agent-1']],
+    ]);
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-2' });
+    // The old agent reappears claiming the job: it is told to stop, the new assignment stands.
+    await h.send({ type: 'agent_back', agentId: 'agent-1', jobIds: ['a'] });
+    expect(h.dispatcher.cancels).toMatchObject([{ jobId: 'a', agentId: 'agent-1', force: true }]);
+    expect(h.store.job(RUN, 'a').agentId).toBe('agent-2');
+  });
+
+  it('fails a recovering job when the window closes, and the run with it', async () => {
+    const h = harness([{ id: 'a' }, { id: 'b', needs: ['a'] }]);
+    await h.send({ type: 'start' });
+    await h.send({ type: 'job_started', jobId: 'a', agentId: 'agent-1' });
+    await h.send({ type: 'agent_lost', agentId: 'agent-1', jobIds: ['a'] });
+    // An early expiry message (say, from a sweep with a skewed clock) is refused.
+    await expect(h.send({ type: 'recovery_expired', jobId: 'a' })).resolves.toMatchObject({ ok: false });
+    h.clock.advance(120_000);
+    await flush();
+    expect(h.status('a')).toBe('failed');
+    expect(h.store.job(RUN, 'a').error).toBe(RECOVERY_EXPIRED_ERROR);
+    expect(h.status('b')).toBe('skipped');
+    expect(h.store.run(RUN).run).toMatchObject({ status: 'failed', error: `job "a" failed: ${RECOVERY_EXPIRED_ERROR}` });
+    await h.send({ type: 'agent_back', agentId: 'agent-1', jobIds: ['a'] });
+    expect(h.status('a')).toBe('failed');
+    expect(h.dispatcher.cancels.at(-1)).toMatchObject({ jobId: 'a', agentId: 'agent-1', force: true });
+  });
+});
