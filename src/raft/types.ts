@@ -75,7 +75,10 @@ export interface Message {
   term: number;
   /** append: term of the entry before `entries`; votes: last log term of the candidate. */
   logTerm?: number;
-  /** append: index of the entry before `entries`; votes: last log index; responses: match/hint. */
+  /**
+   * append: index of the entry before `entries`; votes: last log index; responses: match/hint;
+   * heartbeat: the leader's tick count when sent, echoed in heartbeat_resp (lease accounting).
+   */
   index?: number;
   entries?: Entry[];
   commit?: number;
