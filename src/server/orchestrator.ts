@@ -41,6 +41,7 @@ import { agentSocketUpgrade } from './routes/agent-socket.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { RepositoryRunStore } from './run-store.js';
+import { runSweeps } from './sweeps.js';
 import { toWebhookSource } from './webhook-sources.js';
 
 export const VERSION = '0.1.0';
@@ -237,6 +238,9 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
 
   const duties = new CoordinatorDuties(leadership, clock, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
   cleanups.push(() => duties.stop());
+  for (const duty of runSweeps(db, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, now: () => clock.now() })) {
+    duties.add(duty);
+  }
   await resumeRuns(db, system, log);
   const resumed = await processor.resume();
   if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
