@@ -102,10 +102,12 @@ export class ActorSystem {
 
   /** Entry point for the peer mesh: an envelope another node routed here. */
   receiveRemote(envelope: Envelope, expectReply: boolean, timeoutMs = 30_000): Promise<unknown> {
-    const owner = this.shardMap.ownerOf(envelope.shard);
-    if (owner?.node !== this.nodeId) {
-      return Promise.reject(new NotShardOwnerError(envelope.shard, owner?.node));
-    }
+    if (this.closed) return Promise.reject(new ActorSystemClosedError());
+    if (!this.kinds.has(envelope.kind)) return Promise.reject(new UnknownActorKindError(envelope.kind));
+    // The shard comes from the key, not the envelope: a confused sender must not bypass ownership.
+    const shard = this.shardOf(envelope.key);
+    const owner = this.shardMap.ownerOf(shard);
+    if (owner?.node !== this.nodeId) return Promise.reject(new NotShardOwnerError(shard, owner?.node));
     if (!expectReply) {
       this.deliverLocal(envelope.kind, envelope.key, envelope.msg, owner.epoch);
       return Promise.resolve(undefined);

@@ -1,40 +1,25 @@
 /**
  * What a released job learns about its direct upstreams: their statuses and fresh outputs, keyed
- * by lock-file job name, with matrix children listed one by one.
+ * by lock-file job name, with matrix children listed one by one (the `KICI_NEEDS_FILE` document,
+ * whose shape the workflows room owns).
  */
+import { needsFile, type NeedsFile } from '../workflows/index.js';
 import type { NeedsEdge } from './needs-scheduler.js';
-import type { JobRecord, LabelMatcher, NeedsEntry, NeedsFile } from './ports.js';
-import { FAILING_JOB_STATUSES, type JobStatus } from './statuses.js';
+import type { JobRecord, LabelMatcher } from './ports.js';
 
 export function needsPayload(jobId: string, jobs: readonly JobRecord[], edges: readonly NeedsEdge[]): NeedsFile {
   const upstreamIds = new Set(edges.filter((e) => e.jobId === jobId).map((e) => e.upstreamJobId));
-  const byBase = new Map<string, JobRecord[]>();
-  for (const job of jobs) {
-    if (!upstreamIds.has(job.id)) continue;
-    byBase.set(job.baseName, [...(byBase.get(job.baseName) ?? []), job]);
-  }
-  const file: NeedsFile = {};
-  for (const [base, group] of byBase) file[base] = entryOf(group);
-  return file;
-}
-
-function entryOf(group: JobRecord[]): NeedsEntry {
-  const sorted = [...group].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const outputs: Record<string, string> = {};
-  for (const job of sorted) Object.assign(outputs, job.outputs ?? {});
-  const isMatrix = sorted.some((j) => j.matrix && Object.keys(j.matrix).length > 0);
-  const children: NeedsEntry['children'] = {};
-  if (isMatrix) for (const job of sorted) children[job.name] = { status: job.status, outputs: { ...(job.outputs ?? {}) } };
-  return { status: groupStatus(sorted.map((j) => j.status)), outputs, children };
-}
-
-/** One status for a fan-out: a failure anywhere wins, then a cancellation; all skipped is skipped. */
-function groupStatus(statuses: JobStatus[]): JobStatus {
-  if (statuses.length === 1) return statuses[0]!;
-  if (statuses.some((s) => FAILING_JOB_STATUSES.has(s))) return 'failed';
-  if (statuses.some((s) => s === 'cancelled')) return 'cancelled';
-  if (statuses.every((s) => s === 'skipped')) return 'skipped';
-  return 'success';
+  const upstreams = jobs
+    .filter((job) => upstreamIds.has(job.id))
+    .map((job) => ({
+      name: job.name,
+      baseName: job.baseName,
+      // An empty matrix object is no matrix: the job was not fanned out.
+      matrix: job.matrix && Object.keys(job.matrix).length > 0 ? job.matrix : null,
+      status: job.status,
+      outputs: job.outputs ?? {},
+    }));
+  return needsFile(upstreams);
 }
 
 /** The `runsOn` of a lock-file job, read defensively (the store hands the job config through as JSON). */

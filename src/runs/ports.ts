@@ -3,6 +3,7 @@
  * or PGlite; the agents room implements Dispatcher. Times are epoch milliseconds from the injected
  * Clock; the store converts them to timestamps.
  */
+import type { NeedsFile } from '../workflows/index.js';
 import type { NeedsEdge } from './needs-scheduler.js';
 import type { JobStatus, RunStatus, StepStatus } from './statuses.js';
 
@@ -109,21 +110,20 @@ export interface RunStore {
   updateJob(jobId: string, patch: JobPatch, guard: JobWriteGuard): Promise<boolean>;
   updateStep(jobId: string, stepIndex: number, patch: StepPatch, fence: WriteFence): Promise<boolean>;
   /** Sets the terminal status, error and `finishedAt` only if the run is not terminal yet. */
-  completeRun(runId: string, status: 'success' | 'failed' | 'cancelled', error: string | null, at: number, fence: WriteFence): Promise<boolean>;
+  completeRun(
+    runId: string,
+    status: 'success' | 'failed' | 'cancelled',
+    error: string | null,
+    at: number,
+    fence: WriteFence,
+  ): Promise<boolean>;
 }
 
 /** A label requirement: a string must equal one of the agent's labels; a regex must match one. */
 export type LabelMatcher = string | { regex: string; flags?: string };
 
-/** `KICI_NEEDS_FILE` content: each direct upstream by its lock-file name. */
-export type NeedsFile = Record<string, NeedsEntry>;
-export interface NeedsEntry {
-  status: JobStatus;
-  /** Merged outputs; for a matrix upstream, the last child in name order that set a key wins. */
-  outputs: Outputs;
-  /** Matrix children by concrete name (empty for a plain job). */
-  children: Record<string, { status: JobStatus; outputs: Outputs }>;
-}
+/** `KICI_NEEDS_FILE` content: each direct upstream by its lock-file name (shape owned by the workflows room). */
+export type { NeedsFile, NeedsFileJob as NeedsEntry } from '../workflows/index.js';
 
 export interface JobDispatchRequest {
   run: RunRecord;

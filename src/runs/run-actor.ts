@@ -180,14 +180,15 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
     if (msg.agentId && job.agentId && job.agentId !== msg.agentId) return ignored('status from an agent that does not hold the job');
     if (job.status === 'queued' && msg.agentId) await this.startJob(job, msg.agentId);
     const step = this.loaded!.steps.find((s) => s.jobId === job.id && s.stepIndex === msg.stepIndex);
-    if (step && step.status !== 'pending' && step.status !== 'running') return ignored(`step is ${step.status}`);
+    if (!step) return ignored('unknown step');
+    if (step.status !== 'pending' && step.status !== 'running') return ignored(`step is ${step.status}`);
     const now = this.ctx.clock.now();
     const patch =
       msg.status === 'running'
         ? { status: msg.status, startedAt: now }
         : { status: msg.status, finishedAt: now, exitCode: msg.exitCode ?? null };
     if (!(await this.writes.step(job.id, msg.stepIndex, patch))) return ignored('step not stored');
-    if (step) Object.assign(step, patch);
+    Object.assign(step, patch);
     return ok;
   }
 
@@ -286,9 +287,7 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
     await this.completeIfDone();
     return ok;
   }
-
 }
-
 
 function finishEvent(cancelling: boolean, status: FinishedJobStatus): ExecEvent {
   if (cancelling) return status === 'failed' ? 'FAIL' : 'COMPLETE';

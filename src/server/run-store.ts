@@ -1,6 +1,7 @@
 import type { JobPatch, JobWriteGuard, LoadedRun, RunStore, StepPatch, WriteFence } from '../runs/index.js';
 import {
   FencedWriteError,
+  NotFoundError,
   loadRun,
   updateJob,
   updateRun,
@@ -40,6 +41,8 @@ export class RepositoryRunStore implements RunStore {
         sha: r.sha,
         branch: r.branch,
         event: r.event,
+        startedAt: ms(r.startedAt),
+        timeoutMs: r.timeoutMs,
       },
       jobs: snap.jobs.map(toJob),
       edges: snap.needs.map((n) => ({ jobId: n.jobId, upstreamJobId: n.upstreamJobId, runOn: n.runOn })),
@@ -129,7 +132,8 @@ async function fenced(write: () => Promise<boolean>): Promise<boolean> {
   try {
     return await write();
   } catch (e) {
-    if (e instanceof FencedWriteError) return false;
+    // Another owner's epoch, or a row that does not exist: either way this write did not happen.
+    if (e instanceof FencedWriteError || e instanceof NotFoundError) return false;
     throw e;
   }
 }

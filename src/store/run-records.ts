@@ -24,6 +24,7 @@ export interface RunRecord {
   startedAt: Date | null;
   finishedAt: Date | null;
   parentRunId: string | null;
+  timeoutMs: number | null;
 }
 
 export interface JobRecord {
@@ -90,6 +91,7 @@ export function toRun(row: Selectable<RunsTable>): RunRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     parentRunId: row.parent_run_id,
+    timeoutMs: row.timeout_ms,
   };
 }
 

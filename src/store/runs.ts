@@ -47,6 +47,8 @@ export interface NewRun {
   sha?: string | null;
   branch?: string | null;
   parentRunId?: string | null;
+  /** The workflow's `timeout` in ms. */
+  timeoutMs?: number | null;
   /** For a run created already failed (corrupt lock file, unsupported field): the reason. */
   error?: string | null;
   startedAt?: Date | null;
@@ -89,6 +91,7 @@ export async function createRun(db: Db, input: NewRun, epoch: number, now: Date)
         sha: input.sha ?? null,
         branch: input.branch ?? null,
         parent_run_id: input.parentRunId ?? null,
+        timeout_ms: input.timeoutMs ?? null,
         error: input.error ?? null,
         started_at: input.startedAt ?? null,
         finished_at: input.finishedAt ?? null,

@@ -171,6 +171,8 @@ export interface RunsTable {
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
   parent_run_id: string | null;
+  /** The workflow's `timeout` (ms); past it the run is cancelled with reason `workflow_timeout`. */
+  timeout_ms: number | null;
 }
 
 export interface JobsTable {

@@ -49,6 +49,7 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
       ref: origin.ref ?? null,
       sha: origin.sha,
       branch: origin.branch ?? null,
+      timeoutMs: workflow.timeout ?? null,
       jobs: plan.jobs.map((j) => ({
         id: ids.get(j.name)!,
         name: j.name,

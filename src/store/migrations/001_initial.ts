@@ -137,6 +137,7 @@ const UP: string[] = [
      sha text,
      branch text,
      error text,
+     timeout_ms integer CHECK (timeout_ms > 0),
      created_at timestamptz NOT NULL DEFAULT now(),
      started_at timestamptz,
      finished_at timestamptz,

@@ -103,6 +103,8 @@ describe('location-transparent routing', () => {
     const notMine: Envelope = { kind: 'thing', key: remoteKey, shard: 7, epoch: 9, msg: 'lost' };
     await expect(system.receiveRemote(notMine, false)).rejects.toBeInstanceOf(NotShardOwnerError);
     expect(handled).toEqual(['from-peer']);
+    const unknown: Envelope = { ...mine, kind: 'nope' };
+    await expect(system.receiveRemote(unknown, false)).rejects.toBeInstanceOf(UnknownActorKindError);
   });
 
   it('reactivates an actor under the new epoch when its shard epoch moves', async () => {

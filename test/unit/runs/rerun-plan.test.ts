@@ -9,7 +9,8 @@ describe('planRerun', () => {
   const jobs = (statuses: Record<string, JobStatus>) => Object.entries(statuses).map(([id, status]) => ({ id, status }));
 
   it('reruns everything by default', () => {
-    const plan = planRerun(jobs({ build: 'success', lint: 'success', 'test (a)': 'failed', 'test (b)': 'success', deploy: 'skipped' }), edges);
+    const finished = jobs({ build: 'success', lint: 'success', 'test (a)': 'failed', 'test (b)': 'success', deploy: 'skipped' });
+    const plan = planRerun(finished, edges);
     expect(plan).toEqual({ rerun: ['build', 'lint', 'test (a)', 'test (b)', 'deploy'], carry: [] });
   });
 

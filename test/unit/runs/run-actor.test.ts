@@ -122,6 +122,8 @@ describe('RunActor: the happy path', () => {
     ]);
     const dup = await h.send({ type: 'step_status', jobId: 'a', stepIndex: 1, status: 'success', exitCode: 0 });
     expect(dup).toEqual({ ok: false, ignored: 'step is failed' });
+    const bogus = await h.send({ type: 'step_status', jobId: 'a', stepIndex: 7, status: 'running', agentId: 'agent-1' });
+    expect(bogus).toEqual({ ok: false, ignored: 'unknown step' });
   });
 
   it('counts a start (or a final status) as an ack, even without job.ack', async () => {
