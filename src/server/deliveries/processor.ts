@@ -78,7 +78,7 @@ export class DeliveryProcessor {
   }
 
   private pump(): void {
-    const limit = this.deps.concurrency ?? 4;
+    const limit = this.deps.concurrency ?? 16;
     while (this.active < limit && this.queue.length > 0) {
       const key = this.queue.shift()!;
       this.active++;
@@ -148,7 +148,7 @@ export class DeliveryProcessor {
       await replaceRegistrations(this.deps.db, source.id, sha, registered.map((w) => ({ workflowName: w.name, triggers: w.triggers, lockfile: w })), new Date());
     }
     if (needsChangedFiles(lockfile) && event.before) {
-      event.changedFiles = await changedFiles(mirror, event.before, sha, source.defaultBranch ?? 'main');
+      event.changedFiles = await changedFiles(mirror, event.before, sha, source.defaultBranch ?? 'main', undefined, event.branch);
     }
     const timer = this.deps.metrics.triggerMatchDuration.startTimer();
     const decisions = matchWorkflows(lockfile, event);

@@ -63,6 +63,8 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+const KNOWN_COMMITS_PER_MIRROR = 10_000;
+
 /**
  * Bare mirrors of git sources under `<dataDir>/mirrors/<sourceId>.git`. Syncs of one mirror are
  * serialised: while one runs, later callers share a single follow-up sync, so a push that landed
@@ -70,6 +72,11 @@ async function exists(path: string): Promise<boolean> {
  */
 export class GitMirrors {
   private readonly slots = new Map<string, Slot>();
+  /**
+   * Commits seen in each mirror. A commit, once fetched, stays (its objects outlive ref pruning),
+   * so repeated deliveries for one sha skip spawning git at all: the hot path of a busy repository.
+   */
+  private readonly known = new Map<string, Set<string>>();
   private readonly run: RunGit;
   private readonly timeoutMs: number;
   private temporaryCount = 0;
@@ -93,8 +100,18 @@ export class GitMirrors {
   }
 
   private async hasCommit(dir: string, sha: string): Promise<boolean> {
+    if (this.known.get(dir)?.has(sha)) return true;
     if (!(await exists(join(dir, 'HEAD')))) return false;
-    return (await resolveCommit(this.run, dir, sha)) !== null;
+    const found = (await resolveCommit(this.run, dir, sha)) !== null;
+    if (found && /^[0-9a-f]{40,64}$/.test(sha)) this.remember(dir, sha);
+    return found;
+  }
+
+  private remember(dir: string, sha: string): void {
+    let set = this.known.get(dir);
+    if (!set) this.known.set(dir, (set = new Set()));
+    if (set.size >= KNOWN_COMMITS_PER_MIRROR) set.clear();
+    set.add(sha);
   }
 
   private schedule(source: GitSource): Promise<string> {
