@@ -112,10 +112,12 @@ export class AgentHub {
     return 'sent';
   }
 
-  /** Close every live session that authenticated with a revoked token. */
+  /** Close every live session that authenticated with a revoked token, registered or not yet. */
   revokeToken(tokenId: string): number {
     let closed = 0;
-    for (const s of [...this.sessions.values()]) {
+    // lastSeen holds every open session, including one between auth.success and agent.register
+    // that would otherwise go on to register with the dead token.
+    for (const s of [...this.lastSeen.keys()]) {
       if (s.grant?.tokenId !== tokenId) continue;
       s.send({ type: 'auth.failure', reason: 'Token revoked' });
       s.close(CloseCode.agentAuthFailed, 'token revoked');
@@ -151,8 +153,15 @@ export class AgentHub {
     this.o.onAgentCountChange?.(this.sessions.size);
     if (session.grant) this.o.onRegistered?.(agentId, reg, session.grant);
     const back = (reg.inFlightJobs ?? []).map((j) => ({ runId: j.runId, jobId: j.jobId }));
+    // Jobs this node gave the agent that it no longer reports are gone with its previous process
+    // (its outbox would list them otherwise): they are lost, like those of a closed connection.
+    const reported = new Set(back.map((j) => j.jobId));
+    const forgotten = this.dispatcher.jobsOf(agentId).filter((j) => !reported.has(j.jobId));
+    for (const j of forgotten) this.dispatcher.release(j.jobId);
+    if (forgotten.length > 0) this.o.events.agentLost(agentId, forgotten.map((j) => ({ runId: j.runId, jobId: j.jobId, acked: j.acked })));
     for (const j of back) this.dispatcher.adopt(agentId, j.runId, j.jobId);
     if (back.length > 0) this.o.events.agentBack(agentId, back);
+    this.lastSeen.set(session, this.o.clock.now());
     this.dispatcher.drain();
   }
 
@@ -206,8 +215,9 @@ export class AgentHub {
     }
     if (!isTerminalJobState(msg.state)) return;
     // A terminal status may come from the outbox after a restart, when this node no longer
-    // remembers the job; the run decides whether the agent really held it.
-    if (this.dispatcher.release(msg.jobId)) {
+    // remembers the job; the run decides whether the agent really held it. Only the holder's own
+    // report frees the slot: another agent's claim must not take a live job away from its holder.
+    if (this.dispatcher.holder(msg.jobId)?.agentId === agentId && this.dispatcher.release(msg.jobId)) {
       this.recentlyFinished.set(msg.jobId, { agentId, at: this.o.clock.now() });
       this.dispatcher.drain();
     }

@@ -11,8 +11,16 @@ export interface GlobalOptions {
   dataDir?: string;
 }
 
+/**
+ * The program's own options (given before the command name), plus `--json` after it. Not
+ * optsWithGlobals(): it lets a command's option of the same name stand in for the program's, so
+ * `source add git --url <repository>` was taken for the orchestrator's URL.
+ */
 export function globals(cmd: Command): GlobalOptions {
-  return cmd.optsWithGlobals() as GlobalOptions;
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const top = root.opts() as GlobalOptions;
+  return { ...top, json: top.json === true || cmd.opts().json === true };
 }
 
 /**

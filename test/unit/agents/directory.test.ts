@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { AgentDirectory, agentSatisfies, describeMatchers } from '../../../src/agents/index.js';
+
+describe('AgentDirectory', () => {
+  it('keeps the active count across a re-register and never lets maxConcurrency fall below 1', () => {
+    const d = new AgentDirectory();
+    d.upsert({ agentId: 'a', node: 'n1', labels: ['linux'], maxConcurrency: 2 });
+    expect(d.reserve(undefined)?.agentId).toBe('a');
+    const again = d.upsert({ agentId: 'a', node: 'n2', labels: ['linux', 'docker'], maxConcurrency: 0 });
+    expect(again).toMatchObject({ active: 1, maxConcurrency: 1, node: 'n2', labels: ['linux', 'docker'] });
+    expect(d.size).toBe(1);
+  });
+
+  it('reserves only free slots and hands ties out round-robin', () => {
+    const d = new AgentDirectory();
+    d.upsert({ agentId: 'a', node: 'n', labels: [], maxConcurrency: 2 });
+    d.upsert({ agentId: 'b', node: 'n', labels: [], maxConcurrency: 2 });
+    const picks = [0, 1, 2, 3].map(() => d.reserve(undefined)?.agentId);
+    expect(picks.filter((p) => p === 'a')).toHaveLength(2);
+    expect(picks.filter((p) => p === 'b')).toHaveLength(2);
+    expect(picks[0]).not.toBe(picks[1]);
+    expect(d.reserve(undefined)).toBeUndefined();
+  });
+
+  it('does not release below zero, and ignores unknown agents', () => {
+    const d = new AgentDirectory();
+    d.upsert({ agentId: 'a', node: 'n', labels: [], maxConcurrency: 1 });
+    d.release('a');
+    d.release('ghost');
+    d.occupy('ghost');
+    expect(d.get('a')?.active).toBe(0);
+    d.occupy('a');
+    expect(d.reserve(undefined)).toBeUndefined();
+  });
+
+  it('answers whether any agent could ever run a job, free slots aside', () => {
+    const d = new AgentDirectory();
+    d.upsert({ agentId: 'a', node: 'n', labels: ['gpu'], maxConcurrency: 1 });
+    d.reserve(['gpu']);
+    expect(d.anyCouldRun(['gpu'])).toBe(true);
+    expect(d.anyCouldRun(['tpu'])).toBe(false);
+    d.remove('a');
+    expect(d.anyCouldRun(undefined)).toBe(false);
+    expect(d.list()).toEqual([]);
+  });
+});
+
+describe('label matching', () => {
+  it('requires every matcher to be satisfied', () => {
+    expect(agentSatisfies(['linux', 'docker'], ['linux', 'docker'])).toBe(true);
+    expect(agentSatisfies(['linux'], ['linux', 'docker'])).toBe(false);
+    expect(agentSatisfies([], undefined)).toBe(true);
+    expect(agentSatisfies([], [])).toBe(true);
+  });
+
+  it('matches a regex against any label, honouring flags and ignoring g/y', () => {
+    expect(agentSatisfies(['arch:arm64'], [{ regex: '^arch:arm' }])).toBe(true);
+    expect(agentSatisfies(['GPU-a100'], [{ regex: '^gpu', flags: 'i' }])).toBe(true);
+    expect(agentSatisfies(['GPU-a100'], [{ regex: '^gpu' }])).toBe(false);
+    // With g, a cached RegExp would carry lastIndex between calls and alternate true/false.
+    const m = [{ regex: 'x', flags: 'g' }];
+    expect([1, 2, 3].map(() => agentSatisfies(['x'], m))).toEqual([true, true, true]);
+  });
+
+  it('describes matchers for people', () => {
+    expect(describeMatchers(undefined)).toBe('(any agent)');
+    expect(describeMatchers(['linux', { regex: '^gpu', flags: 'i' }])).toBe('linux, /^gpu/i');
+  });
+});

@@ -1,0 +1,377 @@
+import { describe, expect, it } from 'vitest';
+import { AgentHub, type DispatchRequest, type JobEvents, type JobRef, type TokenGrant } from '../../../src/agents/index.js';
+import { ManualClock } from '../../../src/clock/index.js';
+import { RecordingSocket, authRequest, deferred, heartbeat, register, settle } from './recording-socket.js';
+
+const HEARTBEAT_TIMEOUT = 9_000;
+
+type Call = [name: string, ...args: unknown[]];
+
+function rig() {
+  const clock = new ManualClock(10_000);
+  const calls: Call[] = [];
+  const counts: number[] = [];
+  const warnings: string[] = [];
+  let finished: () => Promise<void> = async () => {};
+  let step: () => Promise<void> = async () => {};
+  const events: JobEvents = {
+    acked: (job, agentId) => void calls.push(['acked', job.jobId, agentId]),
+    rejected: (job, agentId, reason) => void calls.push(['rejected', job.jobId, agentId, reason]),
+    ackTimedOut: (job, agentId) => void calls.push(['ackTimedOut', job.jobId, agentId]),
+    started: (job, agentId) => void calls.push(['started', job.jobId, agentId]),
+    step: (job) => (calls.push(['step', job.jobId]), step()),
+    finished: (job, agentId) => (calls.push(['finished', job.jobId, agentId]), finished()),
+    heartbeat: (job) => void calls.push(['heartbeat', job.jobId]),
+    agentLost: (agentId, jobs) => void calls.push(['agentLost', agentId, jobs]),
+    agentBack: (agentId, jobs) => void calls.push(['agentBack', agentId, jobs]),
+    logs: (job, stepIndex, lines) => void calls.push(['logs', job.jobId, stepIndex, lines]),
+  };
+  const grants: Record<string, TokenGrant> = {
+    'tok-good': { tokenId: 'tok_1', labels: null },
+    'tok-other': { tokenId: 'tok_2', labels: null },
+  };
+  const hub = new AgentHub({
+    nodeId: 'node-a',
+    clock,
+    ackTimeoutMs: 5_000,
+    heartbeatTimeoutMs: HEARTBEAT_TIMEOUT,
+    validateToken: async (t) => grants[t] ?? null,
+    events,
+    onAgentCountChange: (n) => void counts.push(n),
+    warn: (m) => void warnings.push(m),
+  });
+
+  async function connect(agentId: string, opts: { token?: string; extra?: Record<string, unknown> } = {}) {
+    const socket = new RecordingSocket();
+    const session = hub.attach(socket);
+    session.receive(authRequest(opts.token ?? 'tok-good'));
+    await settle();
+    session.receive(register(agentId, opts.extra));
+    return { socket, session, say: (frame: Record<string, unknown>) => session.receive(JSON.stringify(frame)) };
+  }
+
+  return {
+    clock,
+    hub,
+    calls,
+    counts,
+    warnings,
+    connect,
+    named: (name: string) => calls.filter((c) => c[0] === name),
+    holdFinished: (p: () => Promise<void>) => void (finished = p),
+    holdStep: (p: () => Promise<void>) => void (step = p),
+  };
+}
+
+const job = (jobId: string, runId = 'run-1'): DispatchRequest => ({ runId, jobId, frame: { runId, jobId } as unknown as DispatchRequest['frame'] });
+const ref = (jobId: string): JobRef => ({ runId: 'run-1', jobId });
+let seq = 0;
+const status = (jobId: string, state: string, extra: Record<string, unknown> = {}) => ({
+  type: 'job.status',
+  messageId: `m-${++seq}`,
+  timestamp: 1,
+  runId: 'run-1',
+  jobId,
+  state,
+  ...extra,
+});
+
+describe('AgentHub registration', () => {
+  it('registers an agent, lists it, and counts it', async () => {
+    const r = rig();
+    await r.connect('a1', { extra: { maxConcurrency: 2 } });
+    expect(r.hub.isConnected('a1')).toBe(true);
+    expect(r.hub.connectedAgents()).toEqual(['a1']);
+    expect(r.hub.directory.get('a1')).toMatchObject({ node: 'node-a', maxConcurrency: 2, labels: ['linux'] });
+    expect(r.counts.at(-1)).toBe(1);
+  });
+
+  it('sends job.dispatch to the connected agent and drains the queue when an agent registers', async () => {
+    const r = rig();
+    expect(r.hub.dispatch(job('j1'))).toEqual({ status: 'queued' });
+    const a = await r.connect('a1');
+    expect(a.socket.last('job.dispatch')).toMatchObject({ jobId: 'j1', runId: 'run-1' });
+    expect(r.hub.dispatcher.pendingCount).toBe(0);
+  });
+
+  it('replaces an older session of the same agent id, and the old socket closing late changes nothing', async () => {
+    const r = rig();
+    const old = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    const fresh = await r.connect('a1', { extra: { inFlightJobs: [{ runId: 'run-1', jobId: 'j1' }] } });
+    expect(old.socket.closedWith?.code).toBe(1001);
+    expect(fresh.socket.closedWith).toBeUndefined();
+
+    old.session.socketClosed();
+    expect(r.hub.isConnected('a1')).toBe(true);
+    expect(r.hub.directory.get('a1')).toBeDefined();
+    expect(r.named('agentLost')).toHaveLength(0);
+    // The job stays with the agent across the reconnect, and the new session speaks for it.
+    fresh.say({ type: 'job.status', runId: 'run-1', jobId: 'j1', state: 'running', messageId: 'm1', timestamp: 1 });
+    expect(r.named('started')).toHaveLength(1);
+  });
+
+  it('reports as lost the jobs a replacing connection no longer lists (its old process is gone)', async () => {
+    const r = rig();
+    await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    await r.connect('a1');
+    expect(r.named('agentLost')).toEqual([['agentLost', 'a1', [{ runId: 'run-1', jobId: 'j1', acked: false }]]]);
+    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+  });
+
+  it('reports agentLost with the jobs it held when an agent disconnects', async () => {
+    const r = rig();
+    const a = await r.connect('a1', { extra: { maxConcurrency: 2 } });
+    r.hub.dispatch(job('j1'));
+    r.hub.dispatch(job('j2'));
+    a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
+    a.session.socketClosed();
+    expect(r.hub.isConnected('a1')).toBe(false);
+    expect(r.hub.directory.get('a1')).toBeUndefined();
+    expect(r.named('agentLost')).toEqual([
+      ['agentLost', 'a1', [{ runId: 'run-1', jobId: 'j1', acked: true }, { runId: 'run-1', jobId: 'j2', acked: false }]],
+    ]);
+    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+    expect(r.counts.at(-1)).toBe(0);
+  });
+
+  it('reports agentBack and adopts the jobs an agent brings back', async () => {
+    const r = rig();
+    await r.connect('a1', { extra: { maxConcurrency: 2, inFlightJobs: [{ runId: 'run-7', jobId: 'j7' }] } });
+    expect(r.named('agentBack')).toEqual([['agentBack', 'a1', [{ runId: 'run-7', jobId: 'j7' }]]]);
+    expect(r.hub.dispatcher.holder('j7')).toMatchObject({ agentId: 'a1', acked: true });
+    expect(r.hub.directory.get('a1')?.active).toBe(1);
+  });
+
+  it('says nothing of agentBack when the agent brings no jobs', async () => {
+    const r = rig();
+    await r.connect('a1');
+    expect(r.named('agentBack')).toHaveLength(0);
+  });
+});
+
+describe('AgentHub job messages', () => {
+  it('routes ack, running, heartbeat and logs from the holder', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    a.say({ type: 'job.status', messageId: 'm1', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'running' });
+    a.say({ type: 'job.heartbeat', runId: 'run-1', jobId: 'j1' });
+    a.say({ type: 'log.chunk', runId: 'run-1', jobId: 'j1', stepIndex: 0, lines: ['hello'] });
+    expect(r.calls.map((c) => c[0])).toEqual(['acked', 'started', 'heartbeat', 'logs']);
+    expect(r.named('logs')[0]).toEqual(['logs', 'j1', 0, ['hello']]);
+  });
+
+  it('frees the slot and reports a rejection, then offers the queue again', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    r.hub.dispatch(job('j2'));
+    a.say({ type: 'job.reject', runId: 'run-1', jobId: 'j1', reason: 'busy' });
+    expect(r.named('rejected')).toEqual([['rejected', 'j1', 'a1', 'busy']]);
+    expect(r.hub.dispatcher.holder('j2')?.agentId).toBe('a1');
+  });
+
+  it('drops messages about jobs the agent does not hold', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    const b = await r.connect('b1');
+    r.hub.dispatch(job('j1'));
+    const holder = r.hub.dispatcher.holder('j1')!.agentId;
+    const other = holder === 'a1' ? b : a;
+    other.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
+    other.say({ type: 'log.chunk', runId: 'run-1', jobId: 'j1', stepIndex: 0, lines: ['x'] });
+    other.say({ type: 'job.heartbeat', runId: 'run-1', jobId: 'j1' });
+    other.say({ type: 'job.status', messageId: 'm2', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'running' });
+    other.say({ type: 'job.reject', runId: 'run-1', jobId: 'j1', reason: 'busy' });
+    expect(r.calls).toHaveLength(0);
+    expect(r.hub.dispatcher.holder('j1')?.agentId).toBe(holder);
+  });
+
+  it('disconnects an agent after 5 ownership violations within a minute (4003)', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    const foreign = () => a.say({ type: 'job.reject', runId: 'run-1', jobId: 'not-mine', reason: 'busy' });
+    for (let i = 0; i < 4; i++) foreign();
+    expect(a.socket.closedWith).toBeUndefined();
+    foreign();
+    expect(a.socket.closedWith?.code).toBe(4003);
+    expect(r.hub.isConnected('a1')).toBe(false);
+  });
+
+  it('forgets violations older than a minute', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    const foreign = () => a.say({ type: 'job.status', messageId: `v${++seq}`, timestamp: 1, runId: 'run-1', jobId: 'not-mine', state: 'running' });
+    for (let i = 0; i < 4; i++) foreign();
+    for (let t = 0; t < 20; t++) {
+      r.clock.advance(3_000);
+      a.session.receive(heartbeat(t + 2));
+    }
+    foreign();
+    expect(a.socket.closedWith).toBeUndefined();
+  });
+
+  it('acks a terminal job.status with ack{messageId} only after the event is durable', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    const durable = deferred<void>();
+    r.holdFinished(() => durable.promise);
+    const frame = status('j1', 'success');
+    a.say(frame);
+    await settle();
+    expect(r.named('finished')).toEqual([['finished', 'j1', 'a1']]);
+    expect(a.socket.last('ack')).toBeUndefined();
+    // The slot is free at once, so the agent can take more work while the store catches up.
+    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+
+    durable.resolve();
+    await settle();
+    expect(a.socket.last('ack')).toMatchObject({ type: 'ack', messageId: frame.messageId });
+  });
+
+  it('does not ack a terminal status the store failed to record, so the agent resends it', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    r.holdFinished(() => Promise.reject(new Error('disk full')));
+    a.say(status('j1', 'failed'));
+    await settle();
+    expect(a.socket.last('ack')).toBeUndefined();
+    expect(r.warnings).toHaveLength(1);
+  });
+
+  it('acks a terminal step.status after it is durable, but not a running one', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    const durable = deferred<void>();
+    r.holdStep(() => durable.promise);
+    const step = (state: string) => ({ type: 'step.status', messageId: `s-${state}`, timestamp: 1, runId: 'run-1', jobId: 'j1', stepIndex: 0, stepName: 'build', state });
+    a.say(step('running'));
+    a.say(step('success'));
+    await settle();
+    expect(a.socket.last('ack')).toBeUndefined();
+    durable.resolve();
+    await settle();
+    expect(a.socket.sent.filter((f) => f.type === 'ack').map((f) => f.messageId)).toEqual(['s-success']);
+  });
+
+  it('still accepts late logs from the agent that finished a job, within the grace window', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    a.say(status('j1', 'success'));
+    a.say({ type: 'log.chunk', runId: 'run-1', jobId: 'j1', stepIndex: 0, lines: ['late'] });
+    expect(r.named('logs')).toHaveLength(1);
+  });
+
+  it("does not free another agent's job on a terminal status it sends about it", async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    const b = await r.connect('b1');
+    b.say(status('j1', 'success'));
+    await settle();
+    // The run hears the claim (with who made it) and decides; the holder keeps its slot and its job.
+    expect(r.named('finished')).toEqual([['finished', 'j1', 'b1']]);
+    expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
+    expect(r.hub.directory.get('a1')?.active).toBe(1);
+    a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
+    expect(r.named('acked')).toEqual([['acked', 'j1', 'a1']]);
+  });
+
+  it('forwards a terminal status for a job this node never saw, so the run decides', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    a.say(status('ghost', 'success'));
+    await settle();
+    expect(r.named('finished')).toEqual([['finished', 'ghost', 'a1']]);
+    expect(a.socket.last('ack')).toBeDefined();
+  });
+});
+
+describe('AgentHub control', () => {
+  it('revokeToken closes every session on that token with 4010 and auth.failure', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    const b = await r.connect('b1', { token: 'tok-other' });
+    expect(r.hub.revokeToken('tok_1')).toBe(1);
+    expect(a.socket.last('auth.failure')).toMatchObject({ reason: 'Token revoked' });
+    expect(a.socket.closedWith?.code).toBe(4010);
+    expect(b.socket.closedWith).toBeUndefined();
+    expect(r.hub.connectedAgents()).toEqual(['b1']);
+    expect(r.hub.revokeToken('tok_1')).toBe(0);
+  });
+
+  it('revokeToken also closes a session that authenticated but has not registered yet', async () => {
+    const r = rig();
+    const socket = new RecordingSocket();
+    const session = r.hub.attach(socket);
+    session.receive(authRequest('tok-good'));
+    await settle();
+    expect(socket.last('auth.success')).toBeDefined();
+    expect(r.hub.revokeToken('tok_1')).toBe(1);
+    expect(socket.closedWith?.code).toBe(4010);
+    session.receive(register('late'));
+    expect(r.hub.isConnected('late')).toBe(false);
+  });
+
+  it('closes a session that sends nothing for the heartbeat timeout with 4004', async () => {
+    const r = rig();
+    const quiet = await r.connect('quiet');
+    const chatty = await r.connect('chatty');
+    for (let t = 0; t < 4; t++) {
+      r.clock.advance(3_000);
+      chatty.session.receive(heartbeat(t + 1));
+    }
+    expect(quiet.socket.closedWith?.code).toBe(4004);
+    expect(chatty.socket.closedWith).toBeUndefined();
+    expect(r.hub.connectedAgents()).toEqual(['chatty']);
+  });
+
+  it('cancel withdraws a queued job and sends job.cancel for a placed one', async () => {
+    const r = rig();
+    r.hub.dispatch(job('queued'));
+    expect(r.hub.cancel(ref('queued'), 'user', false, 3)).toBe('withdrawn');
+    expect(r.hub.cancel(ref('nowhere'), 'user', false, 3)).toBe('unknown');
+    const a = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    expect(r.hub.cancel(ref('j1'), 'user', true, 3)).toBe('sent');
+    expect(a.socket.last('job.cancel')).toMatchObject({ jobId: 'j1', reason: 'user', force: true, epoch: 3 });
+  });
+
+  it('closes an agent that let a queue placement go unacknowledged (4031) and reports it', async () => {
+    const r = rig();
+    r.hub.dispatch(job('j1'));
+    const a = await r.connect('a1');
+    expect(a.socket.last('job.dispatch')).toBeDefined();
+    a.session.receive(heartbeat());
+    r.clock.advance(5_000);
+    expect(a.socket.closedWith?.code).toBe(4031);
+    expect(r.named('ackTimedOut')).toEqual([['ackTimedOut', 'j1', 'a1']]);
+    expect(r.hub.isConnected('a1')).toBe(false);
+    // It was released before the close, so agentLost does not report it a second time.
+    expect(r.named('agentLost')).toHaveLength(0);
+  });
+
+  it('closeSilentAgent frees the job and closes the holder with 4031', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    r.hub.closeSilentAgent('a1', 'j1');
+    expect(a.socket.closedWith?.code).toBe(4031);
+    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+    expect(r.named('agentLost')).toHaveLength(0);
+  });
+
+  it('stop closes every session with 1001', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    r.hub.stop();
+    expect(a.socket.closedWith?.code).toBe(1001);
+    expect(r.hub.connectedAgents()).toEqual([]);
+  });
+});
