@@ -262,7 +262,8 @@ export async function listReceivedDeliveries(db: Db, limit = 100): Promise<Deliv
 }
 
 export interface DeliveryFilter {
-  orgId: string;
+  /** Absent: every organisation (an operator's view of one node). */
+  orgId?: string;
   status?: DeliveryStatus;
   sourceId?: string;
   /** Only deliveries received strictly before this instant (paging backwards). */
@@ -272,7 +273,8 @@ export interface DeliveryFilter {
 
 /** Newest first, without bodies. */
 export async function listDeliveries(db: Db, filter: DeliveryFilter): Promise<DeliveryRecord[]> {
-  let query = db.selectFrom('deliveries').select(SUMMARY_COLUMNS).where('org_id', '=', filter.orgId);
+  let query = db.selectFrom('deliveries').select(SUMMARY_COLUMNS);
+  if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.sourceId !== undefined) query = query.where('source_id', '=', filter.sourceId);
   if (filter.before !== undefined) query = query.where('received_at', '<', filter.before);
@@ -281,6 +283,12 @@ export async function listDeliveries(db: Db, filter: DeliveryFilter): Promise<De
     .orderBy('delivery_id', 'desc')
     .limit(filter.limit ?? 100)
     .execute();
+  return rows.map(toRecord);
+}
+
+/** Every delivery with this id, whatever its organisation (ids are unique per org only). */
+export async function findDeliveriesById(db: Db, deliveryId: string): Promise<DeliveryRecord[]> {
+  const rows = await db.selectFrom('deliveries').select(SUMMARY_COLUMNS).where('delivery_id', '=', deliveryId).orderBy('org_id').execute();
   return rows.map(toRecord);
 }
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Db } from './database.js';
+import { inTransaction } from './guards.js';
 import type { SourceKind, SourcesTable, SourceVerification } from './schema.js';
 import { jsonb } from './sql-values.js';
 
@@ -140,4 +141,20 @@ export async function deleteSource(db: Db, id: string, now: Date): Promise<boole
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
+}
+
+/**
+ * Hard delete: the row (live or soft-deleted), the workflows it registered and its sealed secrets
+ * (`secretScope`, which the caller names because the store does not know the secrets room's
+ * naming), in one transaction. Runs and deliveries keep the id as history. Null when no row.
+ */
+export async function purgeSource(db: Db, id: string, secretScope: string): Promise<Source | null> {
+  return inTransaction(db, async (trx) => {
+    const row = await trx.selectFrom('sources').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return null;
+    await trx.deleteFrom('workflow_registrations').where('source_id', '=', id).execute();
+    await trx.deleteFrom('sealed_secrets').where('org_id', '=', row.org_id).where('scope', '=', secretScope).execute();
+    await trx.deleteFrom('sources').where('id', '=', id).execute();
+    return toSource(row);
+  });
 }

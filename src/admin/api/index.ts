@@ -1,7 +1,9 @@
 import { agentTokenRoutes } from './agent-tokens.js';
 import type { AdminDeps } from './deps.js';
+import { eventLogRoutes } from './event-log.js';
 import type { RouteTable } from './http.js';
 import { runRoutes } from './runs.js';
+import { sourceChangeRoutes } from './source-changes.js';
 import { sourceRoutes } from './sources.js';
 
 export { requireAdmin } from './auth.js';
@@ -10,5 +12,5 @@ export type { AdminDeps } from './deps.js';
 
 /** Every admin API route, relative to `/api/v1`. */
 export function adminApiRoutes(deps: AdminDeps): RouteTable {
-  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...runRoutes(deps)];
+  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps)];
 }

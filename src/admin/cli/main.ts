@@ -2,9 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { agentCommands } from './agent-tokens.js';
 import { ApiError } from './api-client.js';
 import { dbCommands } from './db.js';
+import { eventLogCommands } from './event-log.js';
 import { runCommands } from './runs.js';
+import { lockfileCommands, protocolCommands } from './schemas.js';
 import { UsageError } from './secret-input.js';
 import { sourceCommands } from './sources.js';
+import { addSourceLifecycleCommands } from './source-lifecycle.js';
 
 export function adminProgram(): Command {
   const program = new Command('kici-admin')
@@ -14,17 +17,25 @@ export function adminProgram(): Command {
     .option('--data-dir <dir>', "a local orchestrator's data directory (KICI_DATA_DIR, default ./.kici-data)")
     .option('--json', "print the API's objects as JSON")
     .showHelpAfterError()
-    .exitOverride();
-  for (const cmd of [sourceCommands(), agentCommands(), runCommands(), dbCommands()]) program.addCommand(cmd);
-  applyExitOverride(program);
+    .exitOverride()
+    // `source add git --url/--token` mean the repository's URL and clone token: without positional
+    // options the program-level --url/--token would swallow them wherever they stand.
+    .enablePositionalOptions();
+  const commands = [addSourceLifecycleCommands(sourceCommands()), agentCommands(), runCommands(), dbCommands()];
+  commands.push(eventLogCommands(), lockfileCommands(), protocolCommands());
+  for (const cmd of commands) program.addCommand(cmd);
+  prepareSubcommands(program);
   return program;
 }
 
 // Subcommands need their own exitOverride so usage errors anywhere in the tree reach `runAdmin`.
-function applyExitOverride(cmd: Command): void {
+// Every command also takes --json after its name (`kici-admin runs show ID --json`), since the
+// program's own options now stop at the first command name.
+function prepareSubcommands(cmd: Command): void {
   for (const sub of cmd.commands) {
     sub.exitOverride().showHelpAfterError();
-    applyExitOverride(sub);
+    if (sub.commands.length === 0 && !sub.options.some((o) => o.long === '--json')) sub.option('--json', "print the API's objects as JSON");
+    prepareSubcommands(sub);
   }
 }
 

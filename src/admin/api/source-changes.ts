@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { sourceSecretScope } from '../../secrets/index.js';
+import { deleteSource, getSource, purgeSource, updateSource, type Source, type SourceChanges } from '../../store/index.js';
+import type { AdminDeps } from './deps.js';
+import { apiError, parseBody, type RouteTable } from './http.js';
+import { sourceView } from './sources.js';
+
+const name = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only');
+const secret = z.string().min(1).max(4096);
+const header = z.string().min(1).max(100);
+
+// `null` clears a generic setting back to its default; an absent field is left as it is.
+const patch = z
+  .object({
+    name: name.optional(),
+    secret: secret.optional(),
+    verification: z.enum(['hmac_sha256', 'bearer_token', 'none']).optional(),
+    signatureHeader: header.nullable().optional(),
+    eventTypeHeader: header.nullable().optional(),
+    eventTypePath: z.string().min(1).max(200).nullable().optional(),
+    rateLimit: z.number().int().min(0).max(1_000_000).nullable().optional(),
+    maxPayload: z.number().int().min(1).max(25 * 1024 * 1024).nullable().optional(),
+    allowedEvents: z.array(z.string().min(1).max(200)).max(100).nullable().optional(),
+    token: secret.optional(),
+    defaultBranch: z.string().min(1).max(255).optional(),
+  })
+  .strict();
+type Patch = z.infer<typeof patch>;
+
+const GENERIC_ONLY = ['verification', 'signatureHeader', 'eventTypeHeader', 'eventTypePath', 'rateLimit', 'maxPayload', 'allowedEvents'] as const;
+const GIT_ONLY = ['token', 'defaultBranch'] as const;
+
+/**
+ * Changing sources after creation: PATCH, enable/disable, and removal (soft by default, so the
+ * event log keeps naming it; `?hard=true` purges the row, its registrations and its secrets).
+ * Every change takes effect at the next delivery, since intake reads the row each time.
+ */
+export function sourceChangeRoutes(deps: AdminDeps): RouteTable {
+  const hasSecret = async (s: Source, key: string) => (await deps.secrets.get(s.orgId, sourceSecretScope(s.id), key)) !== null;
+  const view = async (s: Source) => sourceView(s, { hasSecret: await hasSecret(s, 'webhookSecret'), hasToken: s.kind === 'git' ? await hasSecret(s, 'token') : undefined });
+  const load = async (id: string) => {
+    const s = await getSource(deps.db, id);
+    if (!s) throw apiError(404, 'not_found', `no source ${id}`);
+    return s;
+  };
+  const setEnabled = async (id: string, enabled: boolean) => {
+    const s = await load(id);
+    const updated = (await updateSource(deps.db, s.id, { enabled }, new Date())) ?? s;
+    deps.sourcesChanged?.();
+    return { status: 200, body: await view(updated) };
+  };
+
+  return [
+    ['PATCH', '/sources/:id', async (req) => {
+      const s = await load(req.params.id);
+      const input = await parseBody(req, patch);
+      refuseForeignFields(s, input);
+      if (Object.keys(input).length === 0) throw apiError(400, 'invalid_request', 'body: nothing to change');
+      const verification = input.verification ?? s.verification;
+      if (s.kind === 'generic' && verification !== 'none' && !input.secret && !(await hasSecret(s, 'webhookSecret'))) {
+        throw apiError(400, 'invalid_request', `secret: required for verification ${verification}`);
+      }
+      const updated = await applyPatch(deps, s, input);
+      deps.sourcesChanged?.();
+      return { status: 200, body: await view(updated) };
+    }],
+    ['POST', '/sources/:id/enable', async (req) => setEnabled(req.params.id, true)],
+    ['POST', '/sources/:id/disable', async (req) => setEnabled(req.params.id, false)],
+    ['DELETE', '/sources/:id', async (req) => {
+      const id = req.params.id;
+      const expectKind = req.query.get('kind');
+      const hard = req.query.get('hard') === 'true';
+      const live = await getSource(deps.db, id);
+      if (live && expectKind && live.kind !== expectKind) {
+        throw apiError(409, 'kind_mismatch', `source ${id} is a ${live.kind} source, not ${expectKind}`);
+      }
+      if (hard) {
+        const purged = await purgeSource(deps.db, id, sourceSecretScope(id));
+        if (!purged) throw apiError(404, 'not_found', `no source ${id}`);
+        deps.sourcesChanged?.();
+        return { status: 200, body: removal(purged, 'hard') };
+      }
+      if (!live || !(await deleteSource(deps.db, id, new Date()))) throw apiError(404, 'not_found', `no source ${id}`);
+      deps.sourcesChanged?.();
+      return { status: 200, body: removal(live, 'soft') };
+    }],
+  ];
+}
+
+function removal(s: Source, mode: 'soft' | 'hard') {
+  return { id: s.id, orgId: s.orgId, kind: s.kind, name: s.name, removed: mode };
+}
+
+function refuseForeignFields(s: Source, input: Patch): void {
+  const foreign = s.kind === 'generic' ? GIT_ONLY : s.kind === 'git' ? GENERIC_ONLY : [...GENERIC_ONLY, ...GIT_ONLY];
+  const given = foreign.find((f) => input[f] !== undefined);
+  if (given) throw apiError(400, 'invalid_request', `${given}: not a setting of ${s.kind} sources`);
+}
+
+async function applyPatch(deps: AdminDeps, s: Source, input: Patch): Promise<Source> {
+  const changes: SourceChanges = {};
+  if (input.name !== undefined) changes.name = input.name;
+  if (input.verification !== undefined) changes.verification = input.verification;
+  if (input.defaultBranch !== undefined) changes.defaultBranch = input.defaultBranch;
+  const config = mergeConfig(s.config, input);
+  if (config) changes.config = config;
+  let updated: Source | null;
+  try {
+    updated = await updateSource(deps.db, s.id, changes, new Date());
+  } catch (e) {
+    if ((e as { code?: string }).code === '23505') throw apiError(409, 'conflict', `a source named ${input.name} already exists in ${s.orgId}`);
+    throw e;
+  }
+  if (!updated) throw apiError(404, 'not_found', `no source ${s.id}`);
+  const scope = sourceSecretScope(s.id);
+  if (input.secret) await deps.secrets.put(s.orgId, scope, 'webhookSecret', input.secret);
+  if (input.token) await deps.secrets.put(s.orgId, scope, 'token', input.token);
+  return updated;
+}
+
+/** The generic settings live in the row's config; `null` removes a key so its default applies again. */
+function mergeConfig(current: Record<string, unknown>, input: Patch): Record<string, unknown> | null {
+  const keys = ['signatureHeader', 'eventTypeHeader', 'eventTypePath', 'rateLimit', 'maxPayload', 'allowedEvents'] as const;
+  if (!keys.some((k) => input[k] !== undefined)) return null;
+  const next: Record<string, unknown> = { ...current };
+  for (const k of keys) {
+    if (input[k] === null) delete next[k];
+    else if (input[k] !== undefined) next[k] = input[k];
+  }
+  return next;
+}
