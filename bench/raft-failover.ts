@@ -62,7 +62,7 @@ export function formatFailover(rows: readonly FailoverFigures[]): string {
     `${ms(percentile(vals, 0.5))} / ${ms(percentile(vals, 0.99))} / ${ms(Math.max(...vals))}`.padEnd(20);
   const lines = [
     'Raft leader failover (deterministic simulator, virtual ms from leader kill)',
-    `${'setting'.padEnd(46)} ${'nodes'.padEnd(6)} ${'kills'.padEnd(6)} ${'new leader p50/p99/max'.padEnd(24)} ${'first commit p50/p99/max'.padEnd(24)} notes`,
+    `${'setting'.padEnd(46)} ${'nodes'.padEnd(6)} ${'kills'.padEnd(6)} ${'new leader p50/p99/max'.padEnd(24)} ${'first commit p50/p99/max'.padEnd(26)} notes`,
   ];
   for (const r of rows) {
     const notes: string[] = [];
@@ -71,7 +71,7 @@ export function formatFailover(rows: readonly FailoverFigures[]): string {
     if (r.setting.name.startsWith('Raft paper')) notes.push('paper: 287 ms median downtime');
     lines.push(
       `${r.setting.name.padEnd(46)} ${String(r.setting.nodes).padEnd(6)} ${String(r.toLeader.length).padEnd(6)} ` +
-        `${trio(r.toLeader).padEnd(24)} ${trio(r.toCommit).padEnd(24)} ${notes.join('; ')}`,
+        `${trio(r.toLeader).padEnd(24)} ${trio(r.toCommit).padEnd(26)} ${notes.join('; ')}`,
     );
   }
   lines.push('network: kici rows 0.2–2 ms one way; paper row 5–10 ms one way (≈15 ms broadcast time, as in the paper)');
