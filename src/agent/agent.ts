@@ -63,6 +63,7 @@ export function startAgent(options: AgentOptions): RunningAgent {
     labels,
     maxConcurrency,
     inFlightJobs: () => runner.inFlight(),
+    currentStep: (jobId) => runner.currentStep(jobId),
     onDispatch: (dispatch) => runner.dispatch(dispatch),
     onCancel: (cancel) => runner.cancel(cancel),
     clock: options.clock,

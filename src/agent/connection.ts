@@ -40,6 +40,8 @@ export interface ConnectionOptions {
   maxConcurrency: number;
   /** Jobs still running here, reported in agent.register so the orchestrator re-attaches them. */
   inFlightJobs: () => InFlightJob[];
+  /** The step a running job is on, so the gap marker lands in the log a reader is looking at. */
+  currentStep?: (jobId: string) => number | undefined;
   onDispatch: (dispatch: JobDispatch) => void;
   onCancel: (cancel: JobCancel) => void;
   onRegistered?: (labels: string[]) => void;
@@ -244,23 +246,42 @@ export class AgentConnection {
     this.options.onRegistered?.(labels);
   }
 
-  /** Gap marker → unacked and queued statuses → buffered logs and job heartbeats (paced), in that order. */
+  /**
+   * Gap marker → unacked and queued statuses → the gap marker in each surviving job's log →
+   * buffered logs and job heartbeats (paced), in that order.
+   */
   private flushAfterReconnect(): void {
+    let gap: AgentMessage[] = [];
     if (this.disconnectedAt !== undefined) {
       const seconds = Math.round((this.clock.now() - this.disconnectedAt) / 1000);
-      this.sendCharged({
-        type: 'agent.log',
-        ...this.envelope(),
-        lines: [
-          `[kici-agent] reconnected after a ${seconds}s outage: replaying ${this.outbox.size} status message(s) and ` +
-            `${this.events.size} buffered event(s); ${this.events.dropped} event(s) were dropped`,
-        ],
-      });
+      const marker =
+        `[kici-agent] reconnected after a ${seconds}s outage: replaying ${this.outbox.size} status message(s) and ` +
+        `${this.events.size} buffered event(s); ${this.events.dropped} event(s) were dropped`;
+      this.sendCharged({ type: 'agent.log', ...this.envelope(), lines: [marker] });
+      gap = this.gapMarkers(marker);
       this.events.resetDropped();
       this.disconnectedAt = undefined;
     }
     for (const message of this.outbox.takeForSend(this.clock.now())) this.sendCharged(message);
+    for (const chunk of gap) this.sendCharged(chunk);
     this.drainEvents();
+  }
+
+  /**
+   * The marker as a log line of each job that lived through the outage, so a reader of the job's
+   * log sees where the gap is: in the step whose lines were the first to be buffered, or else the
+   * step the job is on now. It goes out before the buffered lines, which come from after the cut.
+   */
+  private gapMarkers(marker: string): AgentMessage[] {
+    const at = new Map<string, { runId: string; stepIndex: number }>();
+    for (const event of this.events.toArray()) {
+      if (event.type === 'log.chunk' && !at.has(event.jobId)) at.set(event.jobId, { runId: event.runId, stepIndex: event.stepIndex });
+    }
+    for (const job of this.options.inFlightJobs()) {
+      const stepIndex = this.options.currentStep?.(job.jobId);
+      if (!at.has(job.jobId) && stepIndex !== undefined) at.set(job.jobId, { runId: job.runId, stepIndex });
+    }
+    return [...at].map(([jobId, { runId, stepIndex }]) => ({ type: 'log.chunk', ...this.envelope(), runId, jobId, stepIndex, lines: [marker] }));
   }
 
   /** Send queued events while the pacer allows, then come back when it will allow more. */

@@ -46,6 +46,8 @@ export type DispatchDecision = 'accepted' | 'duplicate' | JobRejectReason;
 interface RunningJob {
   dispatch: JobDispatch;
   control: JobControl;
+  /** The step being run (0 during checkout). */
+  stepIndex: number;
 }
 
 /**
@@ -69,6 +71,11 @@ export class JobRunner {
   /** Jobs that hold a slot: they have not sent their final status yet. */
   inFlight(): InFlightJob[] {
     return [...this.running.values()].map(({ dispatch }) => ({ jobId: dispatch.jobId, runId: dispatch.runId }));
+  }
+
+  /** The step a running job is on; undefined for a job not running here. */
+  currentStep(jobId: string): number | undefined {
+    return this.running.get(jobId)?.stepIndex;
   }
 
   get busySlots(): number {
@@ -136,7 +143,7 @@ export class JobRunner {
   private start(dispatch: JobDispatch): void {
     const grace = Math.min(dispatch.jobConfig.gracePeriod ?? MAX_GRACE_SECONDS, MAX_GRACE_SECONDS);
     const control = new JobControl(grace * 1000);
-    const job: RunningJob = { dispatch, control };
+    const job: RunningJob = { dispatch, control, stepIndex: 0 };
     this.running.set(dispatch.jobId, job);
     const finished = this.runJob(job)
       .catch((err: unknown) => {
@@ -217,6 +224,8 @@ export class JobRunner {
         stepResults.push(this.reportStep(dispatch, { index, name, state: 'skipped' }));
         continue;
       }
+      const entry = this.running.get(dispatch.jobId);
+      if (entry) entry.stepIndex = index;
       this.reportStep(dispatch, { index, name, state: 'running' });
       const outcome = await executeStep({ dispatch, step, index, ...paths, hostEnv: this.hostEnv, control, clock: this.clock, sendLog: (c) => this.send(c) });
       Object.assign(outputs, outcome.outputs);

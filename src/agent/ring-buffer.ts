@@ -45,6 +45,11 @@ export class RingBuffer<T> {
     return item;
   }
 
+  /** Everything in order, oldest first, left in place. */
+  toArray(): T[] {
+    return this.items.slice(this.head);
+  }
+
   /** Forget the drop count once it has been reported. */
   resetDropped(): void {
     this.droppedCount = 0;

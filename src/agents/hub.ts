@@ -10,6 +10,7 @@ import {
 } from '../transport/index.js';
 import { AgentDirectory } from './directory.js';
 import { JobDispatcher, type DispatchRequest, type InFlight } from './dispatcher.js';
+import type { FrameLimits } from './frame-budget.js';
 import { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
 
 export interface JobRef {
@@ -47,6 +48,8 @@ export interface HubOptions {
   onJobDispatched?(): void;
   onRegistered?(agentId: string, register: AgentRegister, grant: TokenGrant): void;
   warn?(message: string, fields?: Record<string, unknown>): void;
+  /** Per-connection frame limits; KiCI's (AGENT_FRAME_LIMITS) when absent. */
+  frameLimits?: FrameLimits;
 }
 
 // Late messages for a finished job are expected: log flushes, and an agent's outage buffer replays
@@ -86,7 +89,7 @@ export class AgentHub {
       onRegistered: (s, reg) => this.registered(s, reg),
       onMessage: (s, msg) => this.onMessage(s, msg),
       onClosed: (s) => this.closed(s),
-    }, this.o.clock);
+    }, this.o.clock, { frameLimits: this.o.frameLimits });
     this.lastSeen.set(session, this.o.clock.now());
     return session;
   }

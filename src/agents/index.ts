@@ -3,3 +3,4 @@ export { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
 export { AgentDirectory, type AgentEntry } from './directory.js';
 export { JobDispatcher, type DispatchRequest, type InFlight } from './dispatcher.js';
 export { agentSatisfies, describeMatchers, type LabelMatcher } from './labels.js';
+export { FrameBudget, AGENT_FRAME_LIMITS, type FrameLimits, type FrameVerdict } from './frame-budget.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock/index.js';
+import { FrameBudget, type FrameLimits } from './frame-budget.js';
 import {
   CloseCode,
   MIN_PROTOCOL_VERSION,
@@ -34,6 +35,7 @@ export interface SessionPorts {
 export interface SessionOptions {
   authTimeoutMs?: number;
   registerTimeoutMs?: number;
+  frameLimits?: FrameLimits;
 }
 
 /** An outgoing message before the session stamps its envelope (messageId, timestamp). */
@@ -43,6 +45,9 @@ type Phase = 'pending_auth' | 'pending_registration' | 'registered' | 'closed';
 
 // Labels the agent derives from its own host; a token's label restriction does not apply to them.
 const SELF_DERIVED = /^(os|arch|host):/;
+
+// Liveness must never be throttled: a flood of other frames must not make a healthy agent look dead.
+const UNMETERED = new Set<AgentMessage['type']>(['heartbeat', 'job.heartbeat']);
 
 /**
  * One agent connection's handshake and framing: auth.request within 5 s, agent.register within
@@ -60,6 +65,7 @@ export class AgentSession {
   /** Frames that arrive while the token check is in flight are held in order, never dropped. */
   private held: string[] = [];
   private validating = false;
+  private readonly budget: FrameBudget;
 
   constructor(
     private readonly socket: AgentSocket,
@@ -67,6 +73,7 @@ export class AgentSession {
     private readonly clock: Clock,
     private readonly options: SessionOptions = {},
   ) {
+    this.budget = new FrameBudget(clock, options.frameLimits);
     this.arm(options.authTimeoutMs ?? 5000, 'auth.request not received in time');
   }
 
@@ -100,6 +107,9 @@ export class AgentSession {
 
   receive(text: string): void {
     if (this.phase === 'closed') return;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    const tooBig = this.budget.oversize(bytes);
+    if (tooBig) return this.close(CloseCode.invalidMessage, tooBig);
     if (this.validating) {
       this.held.push(text);
       return;
@@ -111,6 +121,16 @@ export class AgentSession {
       return;
     }
     const msg = parsed.message;
+    if (UNMETERED.has(msg.type)) return this.route(msg);
+    const verdict = this.budget.admit(bytes);
+    if (verdict.kind === 'over' && verdict.warn) this.send({ type: 'rate.limit.warning', retryAfterMs: verdict.retryAfterMs });
+    // Over the limit the frame is still handled: it may be a job's result, which must not be lost.
+    this.route(msg);
+    if (verdict.kind === 'close') this.close(CloseCode.invalidMessage, verdict.reason);
+  }
+
+  private route(msg: AgentMessage): void {
+    if (this.phase === 'closed') return;
     if (this.phase === 'pending_auth') return void this.authenticate(msg);
     if (this.phase === 'pending_registration') {
       if (msg.type !== 'agent.register') return this.close(CloseCode.invalidMessage, `expected agent.register, got ${msg.type}`);

@@ -35,6 +35,10 @@ export { RECOVERY_EXPIRED_ERROR, STALE_ERROR, WORKFLOW_TIMEOUT_REASON } from './
 export type { RunMessage, RunReply, FinishedJobStatus } from './messages.js';
 export { planRerun, RerunRefusedError } from './rerun-plan.js';
 export type { RerunJob, RerunPlan } from './rerun-plan.js';
+export { ConcurrencyGroups, SUPERSEDED_REASON } from './concurrency-groups.js';
+export type { GroupedRun, Admission } from './concurrency-groups.js';
+export { RunAdmission } from './run-admission.js';
+export type { AdmissionRun, RunAdmissionPorts } from './run-admission.js';
 export { tellRunsAgentLost, tellRunsAgentBack } from './agent-events.js';
 export type { AgentJob } from './agent-events.js';
 export { failRunAtStart, failedRunRecord, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';

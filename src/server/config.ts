@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { closestVariable, ownerOf } from './variables.js';
+import { closestVariable, orchestratorVariable, ownerOf } from './variables.js';
 
 /**
  * Orchestrator configuration: zod over KICI_* variables. Every refusal names the variable and
@@ -36,8 +37,15 @@ const schema = z.object({
   KICI_PLATFORM_URL: z.string().optional(),
   KICI_PLATFORM_TOKEN: z.string().optional(),
   KICI_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  KICI_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
-  KICI_STORAGE_TYPE: z.enum(['filesystem', 'fs']).default('filesystem'),
+  KICI_LOG_FORMAT: z
+    .enum(['json', 'auto'], { error: 'must be json or auto (logs are JSON on stderr; pipe them through pino-pretty to read them)' })
+    .default('json')
+    .transform((): 'json' => 'json'),
+  KICI_STORAGE_TYPE: z.enum(['filesystem', 'fs', 's3']).default('filesystem'),
+  KICI_AGENT_AUTH: z.string().default('token'),
+  KICI_CLUSTER_ROLE: z.enum(['coordinator', 'worker']).default('coordinator'),
+  KICI_DEV: boolean.default(false),
+  KICI_CLUSTER_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores').optional(),
   KICI_DISPATCH_ACK_TIMEOUT_MS: millis(1000).default(10_000),
   KICI_JOB_HEARTBEAT_INTERVAL_MS: millis(100).default(60_000),
   KICI_AGENT_RECOVERY_WINDOW_MS: millis(100).default(120_000),
@@ -54,6 +62,8 @@ export interface OrchestratorConfig {
   host: string;
   basePath: string;
   dataDir: string;
+  /** This node's id; generated once into the data directory when absent. */
+  instanceId?: string;
   databaseUrl?: string;
   autoMigrate: boolean;
   secretKey?: string;
@@ -61,6 +71,8 @@ export interface OrchestratorConfig {
   bootstrapAdminToken?: string;
   logLevel: RawConfig['KICI_LOG_LEVEL'];
   logFormat: RawConfig['KICI_LOG_FORMAT'];
+  /** Variables that were set but are not read, with the reason; the orchestrator logs them at start. */
+  warnings?: string[];
   dispatchAckTimeoutMs: number;
   jobHeartbeatIntervalMs: number;
   agentRecoveryWindowMs: number;
@@ -77,36 +89,43 @@ export class ConfigError extends Error {
 
 /** Read the orchestrator's configuration from an environment; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
-  const problems = unknownVariables(env);
   const own: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value !== '' && ownerOf(name) === 'orchestrator') own[name] = value;
   }
+  const dev = boolean.safeParse(own.KICI_DEV);
+  const unknown = unknownVariables(env);
+  const problems = dev.success && dev.data ? [] : unknown;
+  const warnings = dev.success && dev.data ? unknown.map((u) => `${u} (accepted because KICI_DEV=true)`) : [];
+  for (const name of Object.keys(own)) {
+    const known = orchestratorVariable(name);
+    if (known?.handling === 'refused') problems.push(`${name}: ${known.reason}`);
+    if (known?.handling === 'ignored') warnings.push(`${name} is ignored: ${known.reason}`);
+  }
   const parsed = schema.safeParse(own);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(problems);
   }
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const c = parsed.data;
-  const mode = c.KICI_INSTANCE_MODE ?? c.KICI_MODE;
-  if (mode !== 'independent') {
-    throw new ConfigError([
-      `KICI_MODE=${mode}: the ${mode} mode needs the KiCI Platform relay, which kici does not implement yet; use KICI_MODE=independent`,
-    ]);
-  }
+  problems.push(...refusedValues(c));
+  const secretKey = c.KICI_SECRET_KEY ?? readKeyFile(c.KICI_SECRET_KEY_FILE, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
-    mode,
+    mode: 'independent',
     port: c.KICI_PORT,
     host: c.KICI_HOST,
     basePath: c.KICI_BASE_PATH,
     dataDir: path.resolve(c.KICI_DATA_DIR),
+    instanceId: c.KICI_CLUSTER_INSTANCE_ID,
     databaseUrl: c.KICI_DATABASE_URL,
     autoMigrate: c.KICI_AUTO_MIGRATE,
-    secretKey: c.KICI_SECRET_KEY,
+    secretKey,
     secretKeyFile: c.KICI_SECRET_KEY_FILE,
     bootstrapAdminToken: c.KICI_BOOTSTRAP_ADMIN_TOKEN,
     logLevel: c.KICI_LOG_LEVEL,
     logFormat: c.KICI_LOG_FORMAT,
+    warnings,
     dispatchAckTimeoutMs: c.KICI_DISPATCH_ACK_TIMEOUT_MS,
     jobHeartbeatIntervalMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS,
     agentRecoveryWindowMs: c.KICI_AGENT_RECOVERY_WINDOW_MS,
@@ -114,6 +133,36 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     staleThresholdMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS * c.KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER,
     staleScanIntervalMs: c.KICI_STALE_DETECTOR_SCAN_INTERVAL_MS,
   };
+}
+
+/** Values kici recognises but cannot honour yet; each refusal names the variable and the reason. */
+function refusedValues(c: RawConfig): string[] {
+  const problems: string[] = [];
+  const mode = c.KICI_INSTANCE_MODE ?? c.KICI_MODE;
+  if (mode !== 'independent') {
+    const name = c.KICI_INSTANCE_MODE ? 'KICI_INSTANCE_MODE' : 'KICI_MODE';
+    problems.push(`${name}=${mode}: the ${mode} mode needs the KiCI Platform relay, which kici does not implement yet; use KICI_MODE=independent`);
+  }
+  if (c.KICI_STORAGE_TYPE === 's3') {
+    problems.push('KICI_STORAGE_TYPE=s3: S3 storage is not implemented yet (it lands with the cluster); unset it to keep blobs on the filesystem under KICI_DATA_DIR');
+  }
+  if (c.KICI_AGENT_AUTH !== 'token') problems.push('KICI_AGENT_AUTH: agents authenticate with tokens only; the only accepted value is token');
+  if (c.KICI_CLUSTER_ROLE === 'worker') {
+    problems.push('KICI_CLUSTER_ROLE=worker: the peer mesh does not exist yet, so a worker has no coordinator to join; every node runs as a coordinator');
+  }
+  if (c.KICI_SECRET_KEY && c.KICI_SECRET_KEY_FILE) problems.push('KICI_SECRET_KEY_FILE: set either KICI_SECRET_KEY or KICI_SECRET_KEY_FILE, not both');
+  return problems;
+}
+
+/** The key file's content; a read error names the variable and the path, never any content. */
+function readKeyFile(file: string | undefined, problems: string[]): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    problems.push(`KICI_SECRET_KEY_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
 }
 
 function unknownVariables(env: NodeJS.ProcessEnv): string[] {

@@ -7,7 +7,7 @@ import { ApiFailure, ORCHESTRATOR_URL_FILE, adminApiRoutes, requireAdmin } from 
 import { AgentHub } from '../agents/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { CoordinatorDuties, ShardTable, SingleNodeLeadership } from '../cluster/index.js';
-import { registerRunActor, runRef, isTerminalRunStatus } from '../runs/index.js';
+import { registerRunActor, runRef, isTerminalRunStatus, RunAdmission, SUPERSEDED_REASON } from '../runs/index.js';
 import { createDatabaseSecretStore, hashToken, resolveSecretKey, sourceSecretScope as sourceScope } from '../secrets/index.js';
 import {
   assignShard,
@@ -35,11 +35,13 @@ import { Router } from './http/router.js';
 import { createHttpServer, HttpError, type UpgradeHandler } from './http/server.js';
 import { HubDispatcher } from './hub-dispatcher.js';
 import { jobEventsToRuns } from './job-events.js';
+import { triggerRuns } from './manual-trigger.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { agentSocketUpgrade } from './routes/agent-socket.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { rerunRun } from './reruns.js';
 import { RepositoryRunStore } from './run-store.js';
 import { runSweeps } from './sweeps.js';
 import { toWebhookSource } from './webhook-sources.js';
@@ -70,7 +72,8 @@ export interface StartOptions {
 export async function startOrchestrator(config: OrchestratorConfig, options: StartOptions = {}): Promise<Orchestrator> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
-  const nodeId = nodeIdentity(config.dataDir);
+  for (const warning of config.warnings ?? []) log.warn(warning);
+  const nodeId = nodeIdentity(config.dataDir, config.instanceId);
   const secretKey = resolveSecretKey({ configured: config.secretKey, dataDir: config.dataDir });
   const store = await openDatabase({
     url: config.databaseUrl,
@@ -149,8 +152,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     const source = await getSource(db, sourceId);
     return source ? vault.get(source.orgId ?? orgId, sourceScope(source.id), 'token') : null;
   };
+  const admission = runAdmission(db, system, log);
   registerRunActor(system, {
     store: new RepositoryRunStore(db),
+    observer: { runCompleted: (run) => void admission.finished(run.id) },
     dispatcher: new HubDispatcher({
       hub,
       gitAuth: async (sourceId, orgId) => {
@@ -162,17 +167,22 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     options: { ackTimeoutMs: config.dispatchAckTimeoutMs, recoveryWindowMs: config.agentRecoveryWindowMs },
   });
 
+  // Every new run passes the workflow-concurrency gate before its actor starts it.
+  const runCreation = { db, epochOf: (shard: number) => shards.ownerOf(shard)?.epoch ?? 1, start: (runId: string, hint?: { grouped: boolean }) => void admission.start(runId, hint) };
+  const mirrors = new GitMirrors({ dataDir: config.dataDir });
+  const lockfiles = new LockfileReader();
+  const gitSourceToken = (s: { orgId: string; id: string }) => vault.get(s.orgId, sourceScope(s.id), 'token');
   const processor = new DeliveryProcessor({
-    db,
-    epochOf: (shard) => shards.ownerOf(shard)?.epoch ?? 1,
-    start: (runId) => runRef(system, runId).tell({ type: 'start' }),
-    mirrors: new GitMirrors({ dataDir: config.dataDir }),
-    lockfiles: new LockfileReader(),
+    ...runCreation,
+    mirrors,
+    lockfiles,
     blobs: storage.blobs,
-    sourceToken: (s) => vault.get(s.orgId, sourceScope(s.id), 'token'),
+    sourceToken: gitSourceToken,
     metrics,
     log,
   });
+  // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
+  cleanups.push(() => processor.idle());
 
   const router = new Router(config.basePath);
   healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: async () => void (await sql`select 1`.execute(db)) });
@@ -221,6 +231,15 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
       const run = await getRun(db, runId);
       return !run || isTerminalRunStatus(run.status);
     },
+    cancelRun: async (runId, force) => {
+      const reply = await runRef(system, runId)
+        .ask<{ ok: boolean; ignored?: string }>({ type: 'cancel', force, reason: force ? 'cancelled by an operator (forced)' : 'cancelled by an operator' }, CANCEL_ASK_MS)
+        // The message stays queued after a timeout: the actor is busy and will still cancel.
+        .catch(() => ({ ok: true }) as const);
+      return reply.ok ? { accepted: true } : { accepted: false, reason: reply.ignored };
+    },
+    rerunRun: (runId, o) => rerunRun(runCreation, runId, o),
+    triggerRuns: (input) => triggerRuns({ ...runCreation, mirrors, lockfiles, sourceToken: gitSourceToken }, input),
   });
 
   const agentWs = agentSocketUpgrade(hub);
@@ -241,7 +260,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   for (const duty of runSweeps(db, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, now: () => clock.now() })) {
     duties.add(duty);
   }
-  await resumeRuns(db, system, log);
+  await resumeRuns(db, admission, log);
   const resumed = await processor.resume();
   if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
   log.info({ url, nodeId, driver: store.driver }, 'orchestrator listening');
@@ -275,11 +294,29 @@ async function claimAllShards(db: Db, nodeId: string): Promise<ShardTable> {
   return new ShardTable(owners.map((o) => ({ shard: o.shard, node: o.ownerNode, epoch: o.epoch })));
 }
 
-/** Every non-terminal run's actor is woken so it reloads from the store and carries on. */
-async function resumeRuns(db: Db, system: ActorSystem, log: Logger): Promise<void> {
+/**
+ * Every non-terminal run's actor is woken so it reloads from the store and carries on; pending
+ * runs pass the concurrency gate again, which rebuilds its places from the same list.
+ */
+async function resumeRuns(db: Db, admission: RunAdmission, log: Logger): Promise<void> {
   const runs = await listNonTerminalRuns(db);
-  for (const run of runs) runRef(system, run.id).tell({ type: 'start' });
+  await admission.restore(runs.map((r) => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency })));
   if (runs.length) log.info({ runs: runs.length }, 'resuming unfinished runs');
+}
+
+const CANCEL_ASK_MS = 10_000;
+
+/** The workflow-concurrency gate over the store (what a run says) and the actor system (start, supersede). */
+function runAdmission(db: Db, system: ActorSystem, log: Logger): RunAdmission {
+  return new RunAdmission({
+    describe: async (runId) => {
+      const r = await getRun(db, runId);
+      return r && { runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency };
+    },
+    start: (runId) => runRef(system, runId).tell({ type: 'start' }),
+    supersede: (runId) => runRef(system, runId).tell({ type: 'cancel', reason: SUPERSEDED_REASON }),
+    failed: (runId, e) => log.error({ runId, err: (e as Error).message }, 'run admission failed'),
+  });
 }
 
 function mountAdminApi(router: Router, db: Db, deps: Parameters<typeof adminApiRoutes>[0]): void {

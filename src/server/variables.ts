@@ -4,84 +4,138 @@
  * to another kici program, so one shared environment file can serve the whole fleet.
  */
 
-/** Names the orchestrator reads. */
-export const ORCHESTRATOR_VARIABLES = [
-  'KICI_MODE',
-  'KICI_INSTANCE_MODE',
-  'KICI_PORT',
-  'KICI_HOST',
-  'KICI_BASE_PATH',
-  'KICI_DATA_DIR',
-  'KICI_DATABASE_URL',
-  'KICI_AUTO_MIGRATE',
-  'KICI_SECRET_KEY',
-  'KICI_SECRET_KEY_FILE',
-  'KICI_SECRET_KEY_OLD',
-  'KICI_SECRET_KEY_FILE_OLD',
-  'KICI_BOOTSTRAP_ADMIN_TOKEN',
-  'KICI_PLATFORM_URL',
-  'KICI_PLATFORM_TOKEN',
-  'KICI_LOG_LEVEL',
-  'KICI_LOG_FORMAT',
-  'KICI_LOG_DIR',
-  'KICI_CONFIG',
-  'KICI_STORAGE_TYPE',
-  'KICI_STORAGE_BUCKET',
-  'KICI_STORAGE_LOG_BUCKET',
-  'KICI_STORAGE_REGION',
-  'KICI_STORAGE_ENDPOINT',
-  'KICI_STORAGE_EXTERNAL_ENDPOINT',
-  'KICI_STORAGE_UPLOAD_ENDPOINT',
-  'KICI_STORAGE_FORCE_PATH_STYLE',
-  'KICI_STORAGE_PREFIX',
-  'KICI_STORAGE_FS_PATH',
-  'KICI_STORAGE_FS_BASE_URL',
-  'KICI_SKIP_S3_SENTINEL_VALIDATION',
-  'KICI_CACHE_TTL_DAYS',
-  'KICI_CACHE_MAX_TARBALL_BYTES',
-  'KICI_CACHE_BUILD_TIMEOUT_MS',
-  'KICI_USER_CACHE_TTL_MS',
-  'KICI_USER_CACHE_QUOTA_BYTES',
-  'KICI_DISPATCH_ACK_TIMEOUT_MS',
-  'KICI_JOB_HEARTBEAT_INTERVAL_MS',
-  'KICI_AGENT_RECOVERY_WINDOW_MS',
-  'KICI_AGENT_HEARTBEAT_TIMEOUT_MS',
-  'KICI_AGENT_AUTH',
-  'KICI_AGENT_TOKEN_TTL_MS',
-  'KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER',
-  'KICI_STALE_DETECTOR_SCAN_INTERVAL_MS',
-  'KICI_CONCURRENCY_WAIT_TIMEOUT_MS',
-  'KICI_QUEUE_MAX_DEPTH',
-  'KICI_EVENT_LOG_MAX_PAYLOAD_BYTES',
-  'KICI_EVENT_ROUTER_RETRY_SCAN_INTERVAL_MS',
-  'KICI_EVENT_ROUTER_RETRY_BASE',
-  'KICI_EVENT_ROUTER_MAX_DISPATCH_ATTEMPTS',
-  'KICI_ORCH_RECONNECT_REPLAY_WINDOW_HOURS',
-  'KICI_COLD_STORE_BUCKET',
-  'KICI_ROSTER_TTL_MS',
-  'KICI_ROSTER_GRACE_MS',
-  'KICI_SCALER_CONFIG_PATH',
-  'KICI_CLUSTER_ROLE',
-  'KICI_CLUSTER_PEERS',
-  'KICI_CLUSTER_JOIN_TOKEN',
-  'KICI_CLUSTER_INSTANCE_ID',
-  'KICI_CLUSTER_ADDRESS',
-  'KICI_CLUSTER_SINGLE_NODE',
-  'KICI_CLUSTER_TRUSTED_PROXIES',
-  'KICI_CLUSTER_RAFT_HEARTBEAT_MS',
-  'KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN',
-  'KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX',
-  'KICI_CLUSTER_PEER_STALE_TIMEOUT_MS',
-  'KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS',
-  'KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS',
-  'KICI_CLUSTER_ELECTION_GRACE_PERIOD_MS',
-  'KICI_CLUSTER_CREDENTIAL_FILE',
-  'KICI_CLUSTER_COORDINATOR_URL',
-  'KICI_CLUSTER_COORDINATOR_URLS',
-  'KICI_CLUSTER_AUTO_ROTATE_CREDENTIALS',
-  'KICI_DEV',
-  'KICI_ENV',
-] as const;
+/**
+ * How the orchestrator treats a name it knows: `read` (used), `ignored` (accepted so one KiCI
+ * environment file keeps working, logged at start with the reason) or `refused` (the process does
+ * not start, and says why). Values a `read` variable refuses are described in its meaning.
+ */
+export type Handling = 'read' | 'ignored' | 'refused';
+
+export interface OrchestratorVariable {
+  name: string;
+  default: string;
+  meaning: string;
+  handling: Handling;
+  /** Why an ignored or refused variable is not read (shown at start and in the README). */
+  reason?: string;
+}
+
+const MESH = 'the peer mesh does not exist yet: a node is a cluster of one';
+const MESH_REFUSED = 'the peer mesh does not exist yet: this node would run alone and take every shard from the nodes it was meant to join';
+const S3 = 'an S3 setting, read only with KICI_STORAGE_TYPE=s3, which is refused until S3 storage lands (blobs are kept under KICI_DATA_DIR)';
+const PLATFORM = 'read only in platform and hybrid modes, which are refused until the Platform relay exists';
+const CACHE = 'there is no dependency or user cache yet';
+const EVENT_ROUTER = 'there is no event router: deliveries are processed from the store and resumed after a restart';
+const QUEUE = 'the dispatch queue has no depth cap or wait deadline yet (job timeouts still apply)';
+const ROSTER = 'there is no auto-scaler or host roster yet';
+
+const read = (name: string, dflt: string, meaning: string): OrchestratorVariable => ({ name, default: dflt, meaning, handling: 'read' });
+const ignored = (name: string, meaning: string, reason: string): OrchestratorVariable => ({ name, default: '—', meaning, handling: 'ignored', reason });
+const refused = (name: string, meaning: string, reason: string): OrchestratorVariable => ({ name, default: '—', meaning, handling: 'refused', reason });
+
+/** Every name the orchestrator knows, in the order the README lists them. */
+export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
+  read('KICI_MODE', 'independent', '`independent`; `platform` and `hybrid` need KiCI\'s hosted relay and are refused for now'),
+  read('KICI_INSTANCE_MODE', '—', 'the same as `KICI_MODE` (KiCI\'s YAML-path name); wins when both are set'),
+  read('KICI_PORT', '4000', 'HTTP + WebSocket port (`0` picks a free one; the URL is written to `<data dir>/orchestrator-url`)'),
+  read('KICI_HOST', '0.0.0.0', 'listen address'),
+  read('KICI_BASE_PATH', '—', 'prefix for every route, `/ws` and webhooks included, e.g. `/orchestrator` behind a reverse proxy'),
+  read('KICI_DATA_DIR', './.kici-data', 'PGlite, blobs, generated key, admin token, node id, git mirrors'),
+  read('KICI_DATABASE_URL', 'PGlite', '`postgres://…` for a real PostgreSQL 15+'),
+  read('KICI_AUTO_MIGRATE', 'true', '`false`: refuse to start on a schema that is behind (run `kici-admin db migrate`)'),
+  read('KICI_SECRET_KEY', 'generated', 'master key: 32 bytes as 64 hex characters or base64 (generated once into the data directory when unset)'),
+  read('KICI_SECRET_KEY_FILE', '—', 'a file holding the master key instead of `KICI_SECRET_KEY` (not both)'),
+  read('KICI_BOOTSTRAP_ADMIN_TOKEN', '—', 'an admin token (16+ characters) to register at start'),
+  read('KICI_LOG_LEVEL', 'info', 'pino level: `fatal` `error` `warn` `info` `debug` `trace` `silent`'),
+  read('KICI_LOG_FORMAT', 'json', 'logs are JSON on stderr; `auto` is accepted and means JSON; `pretty`/`text` are refused (pipe through pino-pretty)'),
+  read('KICI_STORAGE_TYPE', 'filesystem', '`filesystem` (under `KICI_DATA_DIR`); `s3` is refused until S3 storage lands'),
+  read('KICI_DISPATCH_ACK_TIMEOUT_MS', '10000', 'an agent must acknowledge a dispatch within this (else close 4031 and redispatch)'),
+  read('KICI_JOB_HEARTBEAT_INTERVAL_MS', '60000', 'per-job heartbeat interval the stale scan expects'),
+  read('KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER', '2', 'a running job with no heartbeat for interval × this is `timed_out_stale`'),
+  read('KICI_STALE_DETECTOR_SCAN_INTERVAL_MS', '60000', 'how often the stale scan runs'),
+  read('KICI_AGENT_RECOVERY_WINDOW_MS', '120000', 'how long a started job waits for its disconnected agent to come back'),
+  read('KICI_AGENT_HEARTBEAT_TIMEOUT_MS', '180000', 'an agent silent this long is closed (4004)'),
+  read('KICI_AGENT_AUTH', 'token', 'how agents authenticate: `token` (the only kind kici has; anything else is refused)'),
+  read('KICI_CLUSTER_ROLE', 'coordinator', '`coordinator`; `worker` is refused until the peer mesh exists'),
+  read('KICI_CLUSTER_INSTANCE_ID', 'generated', 'this node\'s id (letters, digits, `.` `-` `_`); generated once into `KICI_DATA_DIR/node-id` when unset'),
+  read('KICI_DEV', 'false', '`true`: an unknown `KICI_*` name is a warning instead of a refusal'),
+  ignored('KICI_PLATFORM_URL', 'Platform relay WebSocket URL', PLATFORM),
+  ignored('KICI_PLATFORM_TOKEN', 'Platform API key', PLATFORM),
+  ignored('KICI_ORCH_RECONNECT_REPLAY_WINDOW_HOURS', 'Platform reconnect replay window', PLATFORM),
+  ignored('KICI_STORAGE_BUCKET', 'S3 cache bucket', S3),
+  ignored('KICI_STORAGE_LOG_BUCKET', 'S3 log bucket', S3),
+  ignored('KICI_STORAGE_REGION', 'S3 region', S3),
+  ignored('KICI_STORAGE_ENDPOINT', 'S3 endpoint', S3),
+  ignored('KICI_STORAGE_EXTERNAL_ENDPOINT', 'S3 endpoint as agents reach it', S3),
+  ignored('KICI_STORAGE_UPLOAD_ENDPOINT', 'S3 endpoint as `kici run remote` reaches it', S3),
+  ignored('KICI_STORAGE_FORCE_PATH_STYLE', 'S3 path-style addressing', S3),
+  ignored('KICI_STORAGE_PREFIX', 'S3 key prefix', S3),
+  ignored('KICI_SKIP_S3_SENTINEL_VALIDATION', 'skip the S3 bucket sentinel check', S3),
+  ignored('KICI_COLD_STORE_BUCKET', 'S3 bucket for cold storage', S3),
+  refused('KICI_STORAGE_FS_PATH', 'filesystem blob directory', 'blobs are kept under KICI_DATA_DIR/blobs; point KICI_DATA_DIR where they should go'),
+  ignored('KICI_STORAGE_FS_BASE_URL', 'URL agents fetch cache blobs from', CACHE),
+  ignored('KICI_CACHE_TTL_DAYS', 'dependency cache lifetime', CACHE),
+  ignored('KICI_CACHE_MAX_TARBALL_BYTES', 'dependency cache tarball cap', CACHE),
+  ignored('KICI_CACHE_BUILD_TIMEOUT_MS', 'dependency cache build timeout', CACHE),
+  ignored('KICI_USER_CACHE_TTL_MS', 'user cache lifetime', CACHE),
+  ignored('KICI_USER_CACHE_QUOTA_BYTES', 'user cache quota', CACHE),
+  ignored('KICI_AGENT_TOKEN_TTL_MS', 'agent token lifetime', 'agent tokens stay valid until revoked (`kici-admin agent token revoke`)'),
+  ignored('KICI_CONCURRENCY_WAIT_TIMEOUT_MS', 'how long a run waits for its concurrency group', 'not read by this version: a waiting run waits until its group frees up or it is cancelled'),
+  ignored('KICI_QUEUE_MAX_DEPTH', 'dispatch queue cap', QUEUE),
+  ignored('KICI_QUEUE_TIMEOUT_MS', 'dispatch queue wait deadline', QUEUE),
+  ignored('KICI_QUEUE_BACKPRESSURE_THRESHOLD', 'dispatch queue backpressure threshold', QUEUE),
+  ignored('KICI_EVENT_LOG_MAX_PAYLOAD_BYTES', 'stored webhook payload cap', 'webhook bodies are capped per source (`--max-payload`) and per route'),
+  ignored('KICI_EVENT_ROUTER_RETRY_SCAN_INTERVAL_MS', 'event retry scan interval', EVENT_ROUTER),
+  ignored('KICI_EVENT_ROUTER_RETRY_BASE_BACKOFF_MS', 'event retry base backoff', EVENT_ROUTER),
+  ignored('KICI_EVENT_ROUTER_RETRY_MAX_BACKOFF_MS', 'event retry maximum backoff', EVENT_ROUTER),
+  ignored('KICI_EVENT_ROUTER_MAX_DISPATCH_ATTEMPTS', 'event dispatch attempts', EVENT_ROUTER),
+  ignored('KICI_EVENT_ROUTER_LEASE_DURATION_MS', 'event lease duration', EVENT_ROUTER),
+  ignored('KICI_ROSTER_TTL_MS', 'ephemeral host lifetime', ROSTER),
+  ignored('KICI_ROSTER_GRACE_MS', 'host roster grace period', ROSTER),
+  refused('KICI_SCALER_CONFIG_PATH', 'auto-scaler configuration', 'the auto-scaler is not implemented: start agents yourself with kici-agent'),
+  refused('KICI_CONFIG', 'YAML configuration file', 'kici reads its configuration from KICI_* variables only; YAML files are not supported'),
+  refused('KICI_SECRET_KEY_OLD', 'previous master key during a rotation', 'master key rotation is not implemented yet; secrets sealed with another key cannot be read'),
+  refused('KICI_SECRET_KEY_FILE_OLD', 'file holding the previous master key', 'master key rotation is not implemented yet; secrets sealed with another key cannot be read'),
+  refused('KICI_LOG_DIR', 'directory for rotated log files', 'file logs are not implemented: logs are JSON on stderr, collect them there'),
+  ignored('KICI_LOG_MAX_SIZE', 'log file size cap', 'read only with KICI_LOG_DIR, which is refused'),
+  ignored('KICI_LOG_RETENTION_DAYS', 'log file retention', 'read only with KICI_LOG_DIR, which is refused'),
+  refused('KICI_CLUSTER_PEERS', 'static peer list', MESH_REFUSED),
+  refused('KICI_CLUSTER_COORDINATOR_URL', 'coordinator a worker joins', MESH_REFUSED),
+  refused('KICI_CLUSTER_COORDINATOR_URLS', 'coordinators a worker joins', MESH_REFUSED),
+  refused('KICI_CLUSTER_JOIN_TOKEN', 'token to join a cluster', MESH_REFUSED),
+  ignored('KICI_CLUSTER_ADDRESS', 'address peers reach this node at', MESH),
+  ignored('KICI_CLUSTER_SINGLE_NODE', 'skip the election grace period', `${MESH}, which leads at once`),
+  ignored('KICI_CLUSTER_TRUSTED_PROXIES', 'proxies trusted for X-Forwarded-For on peer sockets', MESH),
+  ignored('KICI_CLUSTER_CREDENTIAL_FILE', 'peer credential file', MESH),
+  ignored('KICI_CLUSTER_AUTO_ROTATE_CREDENTIALS', 'peer credential rotation', MESH),
+  ignored('KICI_CLUSTER_RAFT_HEARTBEAT_MS', 'Raft leader heartbeat', MESH),
+  ignored('KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS', 'Raft election timeout, lower bound', MESH),
+  ignored('KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS', 'Raft election timeout, upper bound', MESH),
+  ignored('KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS', 'peer heartbeat interval', MESH),
+  ignored('KICI_CLUSTER_PEER_STALE_TIMEOUT_MS', 'peer stale timeout', MESH),
+  ignored('KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS', 'peer reconnect delay cap', MESH),
+  ignored('KICI_CLUSTER_ELECTION_GRACE_PERIOD_MS', 'election grace period after start', MESH),
+];
+
+/** Names the orchestrator knows (read, ignored with a reason, or refused with a reason). */
+export const ORCHESTRATOR_VARIABLES: readonly string[] = ORCHESTRATOR_VARIABLE_TABLE.map((v) => v.name);
+
+const byName = new Map(ORCHESTRATOR_VARIABLE_TABLE.map((v) => [v.name, v]));
+
+export function orchestratorVariable(name: string): OrchestratorVariable | undefined {
+  return byName.get(name);
+}
+
+/** The README's configuration table, generated so the two cannot drift apart. */
+export function orchestratorVariableTable(): string {
+  const cell = (t: string) => t.replace(/\|/g, '\\|');
+  const rows = ORCHESTRATOR_VARIABLE_TABLE.map((v) => {
+    const dflt = v.default === '—' ? '—' : `\`${v.default}\``;
+    const handling = v.handling === 'read' ? 'read' : `${v.handling}: ${v.reason}`;
+    return `| \`${v.name}\` | ${dflt} | ${cell(v.meaning)} | ${cell(handling)} |`;
+  });
+  return ['| variable | default | meaning | handling |', '|---|---|---|---|', ...rows].join('\n');
+}
 
 /** Names the agent reads. */
 export const AGENT_VARIABLES = [
@@ -113,6 +167,7 @@ export const STEP_VARIABLES = [
   'KICI_SHA',
   'KICI_OUTPUT',
   'KICI_NEEDS_FILE',
+  'KICI_ENV',
 ] as const;
 
 /** Step variables that carry a suffix chosen by the lock file. */

@@ -21,6 +21,7 @@ export {
   JOB_STATUSES,
   type JobStatus,
   RUN_STATUSES,
+  type RunConcurrency,
   type RunStatus,
   type SourceKind,
   type SourceVerification,

@@ -2,7 +2,7 @@
  * Row ↔ record mapping for runs, jobs, needs edges and steps.
  */
 import type { Selectable } from 'kysely';
-import type { JobNeedsTable, JobsTable, JobStatus, RunsTable, RunStatus, StepsTable, StepStatus } from './schema.js';
+import type { JobNeedsTable, JobsTable, JobStatus, RunConcurrency, RunsTable, RunStatus, StepsTable, StepStatus } from './schema.js';
 
 export interface RunRecord {
   id: string;
@@ -25,6 +25,8 @@ export interface RunRecord {
   finishedAt: Date | null;
   parentRunId: string | null;
   timeoutMs: number | null;
+  /** The workflow's `concurrency` at the run's commit, defaults applied (null: none). */
+  concurrency: RunConcurrency | null;
 }
 
 export interface JobRecord {
@@ -92,6 +94,7 @@ export function toRun(row: Selectable<RunsTable>): RunRecord {
     finishedAt: row.finished_at,
     parentRunId: row.parent_run_id,
     timeoutMs: row.timeout_ms,
+    concurrency: row.concurrency ?? null,
   };
 }
 

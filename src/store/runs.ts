@@ -6,11 +6,14 @@ import type { Db } from './database.js';
 import { FencedWriteError, NotFoundError } from './errors.js';
 import { asList, inTransaction, type StatusGuard } from './guards.js';
 import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
-import { type JobStatus, type RunStatus, TERMINAL_RUN_STATUSES } from './schema.js';
+import { type JobStatus, type RunConcurrency, type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES } from './schema.js';
 import { jsonb } from './sql-values.js';
 
 export interface NewStep {
   name: string;
+  /** `pending` unless given (a rerun carries a finished job's steps over as they ended). */
+  status?: StepStatus;
+  exitCode?: number | null;
 }
 
 export interface NewJob {
@@ -23,6 +26,9 @@ export interface NewJob {
   status?: JobStatus;
   /** True for root jobs (no needs). */
   needsSatisfied: boolean;
+  /** Outputs of a job carried over finished from an earlier attempt. */
+  outputs?: Record<string, unknown> | null;
+  finishedAt?: Date | null;
   steps: NewStep[];
 }
 
@@ -49,6 +55,8 @@ export interface NewRun {
   parentRunId?: string | null;
   /** The workflow's `timeout` in ms. */
   timeoutMs?: number | null;
+  /** The workflow's `concurrency` block, defaults applied. */
+  concurrency?: RunConcurrency | null;
   /** For a run created already failed (corrupt lock file, unsupported field): the reason. */
   error?: string | null;
   startedAt?: Date | null;
@@ -92,6 +100,7 @@ export async function createRun(db: Db, input: NewRun, epoch: number, now: Date)
         branch: input.branch ?? null,
         parent_run_id: input.parentRunId ?? null,
         timeout_ms: input.timeoutMs ?? null,
+        concurrency: input.concurrency == null ? null : jsonb(input.concurrency),
         error: input.error ?? null,
         started_at: input.startedAt ?? null,
         finished_at: input.finishedAt ?? null,
@@ -136,6 +145,8 @@ async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Prom
         config: jsonb(job.config),
         status: job.status ?? 'pending',
         needs_satisfied: job.needsSatisfied,
+        outputs: job.outputs == null ? null : jsonb(job.outputs),
+        finished_at: job.finishedAt ?? null,
         dispatch_attempts: 0,
         owner_epoch: epoch,
         created_at: now,
@@ -160,7 +171,8 @@ async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Prom
       job_id: job.id,
       step_index: index,
       name: step.name,
-      status: 'pending' as const,
+      status: step.status ?? ('pending' as const),
+      exit_code: step.exitCode ?? null,
       log_bytes: 0,
     })),
   );

@@ -173,6 +173,15 @@ export interface RunsTable {
   parent_run_id: string | null;
   /** The workflow's `timeout` (ms); past it the run is cancelled with reason `workflow_timeout`. */
   timeout_ms: number | null;
+  /** The workflow's `concurrency` block as the run's lock file had it (null: none). */
+  concurrency: NullableJson<RunConcurrency>;
+}
+
+/** A workflow's `concurrency` with its defaults applied. */
+export interface RunConcurrency {
+  group: string;
+  cancelInProgress: boolean;
+  max: number;
 }
 
 export interface JobsTable {

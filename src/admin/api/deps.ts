@@ -10,8 +10,36 @@ export interface AdminDeps {
   logs: StepLogStore;
   /** Close the live connections of agents using a revoked token; returns how many. */
   disconnectToken(tokenId: string): number;
-  /** Ask a run's actor to cancel it (issue 3 grows this). */
   sourcesChanged?(): void;
+  /**
+   * Ask a run's actor to cancel it: graceful (SIGTERM, the job's grace period, SIGKILL) or, with
+   * `force`, at once. The composition root implements it over the actor system.
+   */
+  cancelRun(runId: string, force: boolean): Promise<CancelReply>;
+  /** Create and start a new attempt of a finished run; refusals throw an ApiFailure (404, 409). */
+  rerunRun(runId: string, options: { failedOnly: boolean }): Promise<RerunReply>;
+  /** Start the workflows a push of `ref` would run (every push-triggered one for a bare commit). */
+  triggerRuns(input: { sourceId: string; ref: string }): Promise<TriggerReply>;
   /** Resolves when the run is terminal or `ms` passed; lets log following end with the run. */
   runIsTerminal(runId: string): Promise<boolean>;
+}
+
+/** `accepted: false` when the run's actor refused (the run finished meanwhile, or another node owns it). */
+export interface CancelReply {
+  accepted: boolean;
+  reason?: string;
+}
+
+export interface RerunReply {
+  runId: string;
+  attempt: number;
+  rerun: string[];
+  carried: string[];
+}
+
+export interface TriggerReply {
+  sourceId: string;
+  sha: string;
+  branch: string | null;
+  runs: { id: string; workflow: string }[];
 }

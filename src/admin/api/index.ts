@@ -8,7 +8,7 @@ import { sourceRoutes } from './sources.js';
 
 export { requireAdmin } from './auth.js';
 export { ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
-export type { AdminDeps } from './deps.js';
+export type { AdminDeps, CancelReply, RerunReply, TriggerReply } from './deps.js';
 
 /** Every admin API route, relative to `/api/v1`. */
 export function adminApiRoutes(deps: AdminDeps): RouteTable {

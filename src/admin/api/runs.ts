@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { getRun, listJobs, listRuns, listSteps, RUN_STATUSES, type JobRecord, type RunRecord, type StepRecord } from '../../store/index.js';
+import { getRun, listJobs, listRuns, listSteps, RUN_STATUSES, TERMINAL_RUN_STATUSES, type JobRecord, type RunRecord, type StepRecord } from '../../store/index.js';
 import type { AdminDeps } from './deps.js';
-import { apiError, type RouteTable } from './http.js';
+import { apiError, parseBody, type RouteTable } from './http.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -46,6 +46,15 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(20),
 });
 
+const cancelBody = z.strictObject({ force: z.boolean().default(false) });
+const rerunBody = z.strictObject({ failedOnly: z.boolean().default(false) });
+const triggerBody = z.strictObject({
+  sourceId: z.string().min(1).max(200),
+  ref: z.string().min(1).max(255),
+});
+
+const finished = (r: RunRecord) => (TERMINAL_RUN_STATUSES as readonly string[]).includes(r.status);
+
 export function runRoutes(deps: AdminDeps): RouteTable {
   const load = async (id: string) => {
     const run = z.string().uuid().safeParse(id).success ? await getRun(deps.db, id) : null;
@@ -71,6 +80,30 @@ export function runRoutes(deps: AdminDeps): RouteTable {
       const jobs = await listJobs(deps.db, run.id);
       return { status: 200, body: { jobs: await Promise.all(jobs.map(async (j) => jobView(j, await listSteps(deps.db, j.id)))) } };
     }],
+    ['POST', '/runs/:id/cancel', async (req) => {
+      const run = await load(req.params.id);
+      const body = await parseBody(req, cancelBody);
+      if (finished(run)) throw apiError(409, 'run_finished', `run ${run.id} already finished ${run.status}`);
+      const reply = await deps.cancelRun(run.id, body.force);
+      const after = (await getRun(deps.db, run.id)) ?? run;
+      if (!reply.accepted) {
+        if (finished(after)) throw apiError(409, 'run_finished', `run ${run.id} already finished ${after.status}`);
+        throw apiError(409, 'cancel_refused', `run ${run.id} was not cancelled: ${reply.reason ?? 'refused'}`);
+      }
+      return { status: 202, body: { ...runView(after), force: body.force } };
+    }],
+    ['POST', '/runs/:id/rerun', async (req) => {
+      const run = await load(req.params.id);
+      const body = await parseBody(req, rerunBody);
+      const reply = await deps.rerunRun(run.id, { failedOnly: body.failedOnly });
+      const created = await getRun(deps.db, reply.runId);
+      return { status: 201, body: { ...(created ? runView(created) : { id: reply.runId }), parentRunId: run.id, rerunJobs: reply.rerun, carriedJobs: reply.carried } };
+    }],
+    ['POST', '/runs/trigger', async (req) => {
+      const body = await parseBody(req, triggerBody);
+      const reply = await deps.triggerRuns(body);
+      return { status: 201, body: reply };
+    }],
     ['GET', '/runs/:id/logs', async (req, res) => {
       const run = await load(req.params.id);
       await streamLogs(deps, run.id, { follow: req.query.get('follow') === 'true', job: req.query.get('job') ?? undefined }, res);
@@ -80,10 +113,15 @@ export function runRoutes(deps: AdminDeps): RouteTable {
 }
 
 const FOLLOW_POLL_MS = 200;
+/**
+ * An agent back from an outage replays its final statuses before its buffered log lines, so a run
+ * can be terminal while the last lines are still on their way: keep following this long after.
+ */
+const FOLLOW_SETTLE_MS = 1500;
 
 /**
  * Stream a run's step logs as NDJSON lines `{job, step, stepName, text}`. With `follow`, keep
- * reading new output until the run is terminal and a last pass found nothing more.
+ * reading new output until the run has been terminal for a moment and a last pass found nothing more.
  */
 async function streamLogs(deps: AdminDeps, runId: string, opts: { follow: boolean; job?: string }, res: ServerResponse): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
@@ -91,10 +129,13 @@ async function streamLogs(deps: AdminDeps, runId: string, opts: { follow: boolea
   const partial = new Map<string, string>();
   let closed = false;
   res.on('close', () => (closed = true));
+  let terminalSince: number | undefined;
   for (;;) {
     const terminal = opts.follow ? await deps.runIsTerminal(runId) : true;
+    if (terminal) terminalSince ??= Date.now();
     const wrote = await readNew(deps, runId, opts.job, offsets, partial, res, terminal);
-    if (closed || (terminal && !wrote)) break;
+    const settled = !opts.follow || (terminalSince !== undefined && Date.now() - terminalSince >= FOLLOW_SETTLE_MS);
+    if (closed || (terminal && !wrote && settled)) break;
     if (!opts.follow) break;
     if (!wrote) await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
   }

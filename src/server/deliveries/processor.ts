@@ -170,12 +170,16 @@ export class DeliveryProcessor {
     const gitSources = await listSources(this.deps.db, { orgId: source.orgId, kind: 'git' });
     const decisions = [];
     let matched = 0;
+    // Matching is timed apart from the store reads and run creation around it, as for git pushes.
+    let matchSeconds = 0;
     for (const git of gitSources) {
       for (const reg of await listRegistrations(this.deps.db, git.id)) {
         const checked = checkLockfile({ schemaVersion: 1, workflows: [reg.lockfile] });
         if (!checked.ok) continue;
         const workflow: Workflow = checked.lockfile.workflows[0];
+        const started = performance.now();
         const decision = matchWorkflow(workflow, event);
+        matchSeconds += (performance.now() - started) / 1000;
         decisions.push({ ...decision, sourceId: git.id, sha: reg.sha });
         if (!decision.matched) continue;
         matched++;
@@ -192,6 +196,7 @@ export class DeliveryProcessor {
         await createWorkflowRun(this.deps, origin, workflow, 0);
       }
     }
+    this.deps.metrics.triggerMatchDuration.observe(matchSeconds);
     return { status: 'processed', matchedCount: matched, trace: decisions };
   }
 }

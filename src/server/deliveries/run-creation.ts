@@ -7,7 +7,8 @@ import { planRun, unsupportedFields, type CiEvent, type Workflow } from '../../w
 export interface RunOrigin {
   orgId: string;
   sourceId: string;
-  deliveryId: string;
+  /** null for a run an operator started (`kici-admin runs trigger`). */
+  deliveryId: string | null;
   repoUrl: string;
   sha: string;
   ref?: string;
@@ -19,8 +20,11 @@ export interface RunCreationDeps {
   db: Db;
   /** The current epoch of a shard this node owns. */
   epochOf(shard: number): number;
-  /** Tell the run's actor to start (or resume) it. */
-  start(runId: string): void;
+  /**
+   * Tell the run's actor to start (or resume) it. `grouped: false` says the workflow has no
+   * `concurrency`, so the start needs no admission decision (and no read of the run).
+   */
+  start(runId: string, hint?: { grouped: boolean }): void;
 }
 
 /**
@@ -50,6 +54,7 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
       sha: origin.sha,
       branch: origin.branch ?? null,
       timeoutMs: workflow.timeout ?? null,
+      concurrency: workflow.concurrency ?? null,
       jobs: plan.jobs.map((j) => ({
         id: ids.get(j.name)!,
         name: j.name,
@@ -64,7 +69,7 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
     deps.epochOf(shard),
     new Date(),
   );
-  deps.start(runId);
+  deps.start(runId, { grouped: workflow.concurrency !== undefined });
   return runId;
 }
 

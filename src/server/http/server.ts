@@ -26,8 +26,9 @@ export function createHttpServer(router: Router, upgrades: Map<string, UpgradeHa
   const server = http.createServer((req, res) => void handle(router, req, res, log));
   server.on('upgrade', (req, socket, head) => {
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const local = basePath && pathname.startsWith(basePath) ? pathname.slice(basePath.length) : pathname;
-    const handler = upgrades.get(local);
+    // With a base path, an upgrade outside it is unknown, like any other route (no bare /ws).
+    const local = !basePath ? pathname : pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length) : undefined;
+    const handler = local === undefined ? undefined : upgrades.get(local);
     if (!handler) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;

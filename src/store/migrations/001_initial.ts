@@ -138,6 +138,7 @@ const UP: string[] = [
      branch text,
      error text,
      timeout_ms integer CHECK (timeout_ms > 0),
+     concurrency jsonb,
      created_at timestamptz NOT NULL DEFAULT now(),
      started_at timestamptz,
      finished_at timestamptz,

@@ -28,7 +28,9 @@ async function mergeBase(run: RunGit, dir: string, commit: string, defaultBranch
 /**
  * Files changed by a ref update, for path filters: `before..after`; for a new branch (before is
  * all zeros, or a force-push left `before` unknown) from its merge-base with the default branch;
- * every file of the commit when it shares no history with it. A deleted ref changes nothing.
+ * every file of the commit when it shares no history with it, or when the new branch is the
+ * default branch itself (its first push: the mirror's default branch already points at `after`,
+ * so a merge-base would say nothing changed). A deleted ref changes nothing.
  */
 export async function changedFiles(
   mirrorDir: string,
@@ -36,13 +38,14 @@ export async function changedFiles(
   after: string,
   defaultBranch: string,
   run: RunGit = defaultRunGit,
+  branch?: string,
 ): Promise<string[]> {
   if (isZeroSha(after)) return [];
   assertRevision(defaultBranch);
   const target = await resolveCommit(run, mirrorDir, after);
   if (target === null) throw new Error(`commit ${after} is not in the mirror`);
   const from = isZeroSha(before) ? null : await resolveCommit(run, mirrorDir, before);
-  const base = from ?? (await mergeBase(run, mirrorDir, target, defaultBranch));
+  const base = from ?? (branch === defaultBranch ? null : await mergeBase(run, mirrorDir, target, defaultBranch));
   const names = base === null ? await allFiles(run, mirrorDir, target) : await diffNames(run, mirrorDir, base, target);
   return [...new Set(names)].sort();
 }

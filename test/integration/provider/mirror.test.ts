@@ -167,6 +167,14 @@ describe('changedFiles', () => {
     expect(files).toContain('css/site.css');
   });
 
+  it('lists every file on the first push of the default branch itself', async () => {
+    // The mirror's main already points at the pushed commit, so a merge-base would find nothing.
+    await mirrors.syncMirror({ id: 'src_demo', url });
+    const files = await changedFiles(mirrorDir, ZERO, commits.second, 'main', undefined, 'main');
+    expect(files).toContain('.kici/kici.lock.json');
+    expect(files).toContain('src/a.ts');
+  });
+
   it('a deleted ref changes nothing', async () => {
     expect(await changedFiles(mirrorDir, commits.first, ZERO, 'main')).toEqual([]);
   });

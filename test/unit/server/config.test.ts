@@ -1,8 +1,10 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 // Imported from the files themselves so these tests do not load the whole composition root.
 import { ConfigError, loadConfig } from '../../../src/server/config.js';
-import { closestVariable, ownerOf } from '../../../src/server/variables.js';
+import { ORCHESTRATOR_VARIABLE_TABLE, closestVariable, orchestratorVariable, orchestratorVariableTable, ownerOf } from '../../../src/server/variables.js';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -187,5 +189,121 @@ describe('variable registry', () => {
     expect(ownerOf('KICI_SHA')).toBe('step');
     expect(ownerOf('KICI_VAULT_DEPLOY_KEY')).toBe('step');
     expect(ownerOf('KICI_PROT')).toBeUndefined();
+  });
+});
+
+describe('every orchestrator variable the seeds and reference name', () => {
+  // Seeds 002 and 003, and the configuration table of reference/cluster.md §4.
+  const named = [
+    'KICI_MODE', 'KICI_INSTANCE_MODE', 'KICI_DATABASE_URL', 'KICI_SECRET_KEY', 'KICI_SECRET_KEY_FILE', 'KICI_SECRET_KEY_OLD',
+    'KICI_AUTO_MIGRATE', 'KICI_BOOTSTRAP_ADMIN_TOKEN', 'KICI_PLATFORM_URL', 'KICI_PLATFORM_TOKEN', 'KICI_PORT', 'KICI_BASE_PATH',
+    'KICI_LOG_LEVEL', 'KICI_LOG_FORMAT', 'KICI_LOG_DIR', 'KICI_LOG_MAX_SIZE', 'KICI_LOG_RETENTION_DAYS', 'KICI_STORAGE_TYPE',
+    'KICI_STORAGE_BUCKET', 'KICI_STORAGE_LOG_BUCKET', 'KICI_STORAGE_PREFIX', 'KICI_STORAGE_REGION', 'KICI_STORAGE_ENDPOINT',
+    'KICI_STORAGE_FORCE_PATH_STYLE', 'KICI_STORAGE_EXTERNAL_ENDPOINT', 'KICI_STORAGE_UPLOAD_ENDPOINT', 'KICI_CACHE_TTL_DAYS',
+    'KICI_AGENT_AUTH', 'KICI_AGENT_TOKEN_TTL_MS', 'KICI_CLUSTER_ROLE', 'KICI_CLUSTER_INSTANCE_ID', 'KICI_CLUSTER_ADDRESS',
+    'KICI_CLUSTER_PEERS', 'KICI_CLUSTER_JOIN_TOKEN', 'KICI_CLUSTER_CREDENTIAL_FILE', 'KICI_CLUSTER_COORDINATOR_URL',
+    'KICI_CLUSTER_COORDINATOR_URLS', 'KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS', 'KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS',
+    'KICI_CLUSTER_RAFT_HEARTBEAT_MS', 'KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS', 'KICI_CLUSTER_PEER_STALE_TIMEOUT_MS',
+    'KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS', 'KICI_CLUSTER_ELECTION_GRACE_PERIOD_MS', 'KICI_CLUSTER_SINGLE_NODE',
+    'KICI_CLUSTER_TRUSTED_PROXIES', 'KICI_DISPATCH_ACK_TIMEOUT_MS', 'KICI_JOB_HEARTBEAT_INTERVAL_MS',
+    'KICI_STALE_DETECTOR_SCAN_INTERVAL_MS', 'KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER', 'KICI_QUEUE_MAX_DEPTH', 'KICI_QUEUE_TIMEOUT_MS',
+    'KICI_QUEUE_BACKPRESSURE_THRESHOLD', 'KICI_EVENT_ROUTER_MAX_DISPATCH_ATTEMPTS', 'KICI_EVENT_ROUTER_LEASE_DURATION_MS',
+    'KICI_EVENT_ROUTER_RETRY_BASE_BACKOFF_MS', 'KICI_EVENT_ROUTER_RETRY_MAX_BACKOFF_MS', 'KICI_ROSTER_GRACE_MS', 'KICI_ROSTER_TTL_MS',
+    'KICI_CONFIG', 'KICI_DEV', 'KICI_SCALER_CONFIG_PATH', 'KICI_SKIP_S3_SENTINEL_VALIDATION',
+  ];
+
+  it('knows each one, and says for each whether it is read, ignored or refused (with a reason)', () => {
+    for (const name of named) {
+      const v = orchestratorVariable(name);
+      expect(v, name).toBeDefined();
+      expect(ownerOf(name), name).toBe('orchestrator');
+      if (v!.handling !== 'read') expect(v!.reason?.length ?? 0, name).toBeGreaterThan(20);
+    }
+  });
+
+  it('accepts every ignored variable, and reports it with its reason', () => {
+    const ignoredNames = ORCHESTRATOR_VARIABLE_TABLE.filter((v) => v.handling === 'ignored');
+    expect(ignoredNames.length).toBeGreaterThan(10);
+    const env = Object.fromEntries(ignoredNames.map((v) => [v.name, 'some-value']));
+    const c = loadConfig(env);
+    for (const v of ignoredNames) expect(c.warnings).toContain(`${v.name} is ignored: ${v.reason}`);
+  });
+
+  it('refuses every refused variable by name, with its reason, all at once', () => {
+    const refusedNames = ORCHESTRATOR_VARIABLE_TABLE.filter((v) => v.handling === 'refused');
+    const problems = problemsOf(Object.fromEntries(refusedNames.map((v) => [v.name, '/some/value'])));
+    expect(problems).toHaveLength(refusedNames.length);
+    for (const v of refusedNames) expect(problems).toContain(`${v.name}: ${v.reason}`);
+  });
+
+  it('refuses KICI_CLUSTER_PEERS because a lone node would take its peers\' shards', () => {
+    expect(problemsOf({ KICI_CLUSTER_PEERS: 'a:4000,b:4000' })).toEqual([expect.stringMatching(/^KICI_CLUSTER_PEERS: .*peer mesh/)]);
+  });
+
+  it('refuses KICI_STORAGE_TYPE=s3 until S3 lands, and accepts filesystem', () => {
+    const problems = problemsOf({ KICI_STORAGE_TYPE: 's3', KICI_STORAGE_BUCKET: 'b' });
+    expect(problems).toEqual([expect.stringMatching(/^KICI_STORAGE_TYPE=s3: S3 storage is not implemented yet/)]);
+    expect(loadConfig({ KICI_STORAGE_TYPE: 'filesystem' }).warnings).toEqual([]);
+    expect(problemsOf({ KICI_STORAGE_TYPE: 'gcs' })[0].startsWith('KICI_STORAGE_TYPE:')).toBe(true);
+  });
+
+  it('accepts KICI_AGENT_AUTH=token and KICI_CLUSTER_ROLE=coordinator, refuses the rest with a reason', () => {
+    expect(loadConfig({ KICI_AGENT_AUTH: 'token', KICI_CLUSTER_ROLE: 'coordinator' }).mode).toBe('independent');
+    expect(problemsOf({ KICI_AGENT_AUTH: 'mtls' })).toEqual([expect.stringMatching(/^KICI_AGENT_AUTH: .*token/)]);
+    expect(problemsOf({ KICI_CLUSTER_ROLE: 'worker' })).toEqual([expect.stringMatching(/^KICI_CLUSTER_ROLE=worker: .*peer mesh/)]);
+  });
+
+  it('reads KICI_LOG_FORMAT=auto as JSON and refuses pretty with a reason', () => {
+    expect(loadConfig({ KICI_LOG_FORMAT: 'auto' }).logFormat).toBe('json');
+    expect(problemsOf({ KICI_LOG_FORMAT: 'pretty' })).toEqual([expect.stringMatching(/^KICI_LOG_FORMAT: .*pino-pretty/)]);
+  });
+
+  it('with KICI_DEV=true an unknown name is a warning, not a refusal', () => {
+    const c = loadConfig({ KICI_DEV: 'true', KICI_PROT: '1' });
+    expect(c.warnings).toEqual([expect.stringContaining('KICI_PROT')]);
+    expect(problemsOf({ KICI_DEV: 'false', KICI_PROT: '1' })[0].startsWith('KICI_PROT:')).toBe(true);
+  });
+
+  it('treats KICI_ENV as a step variable, not an orchestrator setting', () => {
+    expect(ownerOf('KICI_ENV')).toBe('step');
+    expect(loadConfig({ KICI_ENV: '/tmp/env' }).warnings).toEqual([]);
+  });
+});
+
+describe('KICI_SECRET_KEY_FILE', () => {
+  const key = 'ab'.repeat(32);
+
+  it('reads the master key from the file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kici-key-'));
+    try {
+      const file = path.join(dir, 'key');
+      writeFileSync(file, `${key}\n`);
+      expect(loadConfig({ KICI_SECRET_KEY_FILE: file }).secretKey).toBe(key);
+      const both = problemsOf({ KICI_SECRET_KEY_FILE: file, KICI_SECRET_KEY: key });
+      expect(both).toEqual([expect.stringMatching(/^KICI_SECRET_KEY_FILE: set either/)]);
+      expect(both.join()).not.toContain(key);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the variable and the path when the file cannot be read', () => {
+    expect(problemsOf({ KICI_SECRET_KEY_FILE: '/nonexistent/kici-key' })).toEqual(['KICI_SECRET_KEY_FILE: cannot read /nonexistent/kici-key (ENOENT)']);
+  });
+});
+
+describe('the README configuration table', () => {
+  it('is the table generated from the registry', () => {
+    const readme = readFileSync(path.join(import.meta.dirname, '../../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration (orchestrator)'));
+    expect(section).toContain(orchestratorVariableTable());
+  });
+});
+
+describe('KICI_CLUSTER_INSTANCE_ID', () => {
+  it('is read as the node id, and refused by name when it is not a plain identifier', () => {
+    expect(loadConfig({ KICI_CLUSTER_INSTANCE_ID: 'coord-1' }).instanceId).toBe('coord-1');
+    expect(loadConfig({}).instanceId).toBeUndefined();
+    expect(problemsOf({ KICI_CLUSTER_INSTANCE_ID: 'a b/c' })[0].startsWith('KICI_CLUSTER_INSTANCE_ID:')).toBe(true);
   });
 });

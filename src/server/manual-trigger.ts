@@ -1,0 +1,84 @@
+/**
+ * `kici-admin runs trigger --source <id> --ref <branch|sha>`: runs an operator asks for.
+ *
+ * The ref is resolved in the source's mirror after a fetch: first as a branch (`main` or
+ * `refs/heads/main`), then, if it looks like a commit id (7–64 hex digits), as a commit. The lock
+ * file is read at that commit. Which workflows run:
+ * - a branch: every workflow whose triggers would match a push of that branch. The event given to
+ *   the matcher is push-shaped (`type: push`, the branch, the commit) with no changed files, and
+ *   `paths` filters are not applied: nothing was pushed, the operator asked for a run.
+ * - a bare commit: every workflow that has at least one push trigger (no branch to match against).
+ * The runs themselves record the event type `manual` (`KICI_EVENT=manual`), no delivery, and the
+ * branch only when one was given. A lock file that is missing or invalid answers 422 and creates
+ * no run: the operator is there to read the reason.
+ */
+import { apiError } from '../admin/index.js';
+import { getSource, type Source } from '../store/index.js';
+import {
+  matchWorkflow,
+  parseLockfile,
+  resolveCommit,
+  runGit,
+  type CiEvent,
+  type GitMirrors,
+  type LockfileReader,
+  type Workflow,
+} from '../workflows/index.js';
+import { createWorkflowRun, type RunCreationDeps, type RunOrigin } from './deliveries/run-creation.js';
+
+export interface ManualTriggerDeps extends RunCreationDeps {
+  mirrors: GitMirrors;
+  lockfiles: LockfileReader;
+  sourceToken(source: Source): Promise<string | null>;
+}
+
+export interface TriggerResult {
+  sourceId: string;
+  sha: string;
+  branch: string | null;
+  runs: { id: string; workflow: string }[];
+}
+
+const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
+
+export async function triggerRuns(deps: ManualTriggerDeps, input: { sourceId: string; ref: string }): Promise<TriggerResult> {
+  const source = await getSource(deps.db, input.sourceId);
+  if (!source) throw apiError(404, 'not_found', `no source ${input.sourceId}`);
+  if (source.kind !== 'git' || !source.url) throw apiError(400, 'not_a_git_source', 'only git sources have commits to run; this source has none');
+  if (!source.enabled) throw apiError(409, 'source_disabled', `source ${source.id} is disabled`);
+  const token = await deps.sourceToken(source);
+  const mirror = await deps.mirrors.syncMirror({ id: source.id, url: source.url, token: token ?? undefined });
+  const { sha, branch } = await resolveRef(mirror, input.ref);
+  const lock = await deps.lockfiles.readAt(mirror, sha);
+  if (lock.kind === 'missing') throw apiError(422, 'lockfile_missing', `no .kici/kici.lock.json at ${sha}`);
+  const parsed = parseLockfile(lock.text);
+  if (!parsed.ok) throw apiError(422, 'lockfile_corrupt', `lock file .kici/kici.lock.json at ${sha}: ${parsed.error}`);
+  const event: CiEvent = { type: 'manual', sha, sourceKind: 'git', ...(branch ? { branch, ref: `refs/heads/${branch}` } : {}) };
+  const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: null, repoUrl: source.url, sha, ref: event.ref, branch: branch ?? undefined, event };
+  const runs: TriggerResult['runs'] = [];
+  for (const [index, workflow] of parsed.lockfile.workflows.entries()) {
+    if (!wouldRun(workflow, branch, sha)) continue;
+    runs.push({ id: await createWorkflowRun(deps, origin, workflow, index), workflow: workflow.name });
+  }
+  return { sourceId: source.id, sha, branch, runs };
+}
+
+export function wouldRun(workflow: Workflow, branch: string | null, sha: string): boolean {
+  const pushes = workflow.triggers.filter((t) => t._type === 'push');
+  if (branch === null) return pushes.length > 0;
+  const unfiltered: Workflow = { ...workflow, triggers: pushes.map((t) => ({ ...t, paths: [] })) };
+  return matchWorkflow(unfiltered, { type: 'push', branch, ref: `refs/heads/${branch}`, sha }).matched;
+}
+
+async function resolveRef(mirror: string, ref: string): Promise<{ sha: string; branch: string | null }> {
+  const name = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref;
+  try {
+    const onBranch = await resolveCommit(runGit, mirror, `refs/heads/${name}`);
+    if (onBranch) return { sha: onBranch, branch: name };
+    const commit = COMMIT_ID.test(ref) ? await resolveCommit(runGit, mirror, ref) : null;
+    if (commit) return { sha: commit, branch: null };
+  } catch (e) {
+    throw apiError(400, 'invalid_ref', (e as Error).message);
+  }
+  throw apiError(404, 'ref_not_found', `no branch or commit ${JSON.stringify(ref)} in source's repository`);
+}
