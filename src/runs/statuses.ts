@@ -3,40 +3,18 @@
  * a run has its own small set, and jobs have two failure flavours (`timed_out_stale`,
  * `drift_dropped`) that the machine reaches through FAIL.
  */
+import * as vocabulary from '../workflows/index.js';
+import type { JobStatus, RunStatus, StepStatus } from '../workflows/index.js';
 import type { ExecState } from './state-machine.js';
 
-export const RUN_STATUSES = ['pending', 'running', 'success', 'failed', 'cancelled', 'cancelling', 'held'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['success', 'failed', 'cancelled']);
+export { JOB_STATUSES, RUN_STATUSES, STEP_STATUSES, type JobStatus, type RunStatus, type StepStatus } from '../workflows/index.js';
 
-export const JOB_STATUSES = [
-  'pending',
-  'queued',
-  'running',
-  'recovering',
-  'cancelling',
-  'success',
-  'failed',
-  'cancelled',
-  'skipped',
-  'timed_out_stale',
-  'drift_dropped',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set([
-  'success',
-  'failed',
-  'cancelled',
-  'skipped',
-  'timed_out_stale',
-  'drift_dropped',
-]);
+// Sets of the shared lists, for the lookups the run actor makes on every message.
+export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(vocabulary.TERMINAL_RUN_STATUSES);
+export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(vocabulary.TERMINAL_JOB_STATUSES);
+export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(vocabulary.TERMINAL_STEP_STATUSES);
 /** Job statuses that make the run fail. */
 export const FAILING_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(['failed', 'timed_out_stale', 'drift_dropped']);
-
-export const STEP_STATUSES = ['pending', 'running', 'success', 'failed', 'skipped', 'cancelled'] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
-export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['success', 'failed', 'skipped', 'cancelled']);
 
 export function isTerminalJobStatus(status: JobStatus): boolean {
   return TERMINAL_JOB_STATUSES.has(status);

@@ -89,7 +89,7 @@ export async function updateJobStatus(
   if (options.error !== undefined) changes.error = options.error;
   if (options.outputs !== undefined) changes.outputs = options.outputs;
   if (status === 'running') changes.lastHeartbeatAt = now;
-  if (TERMINAL_JOB_STATUSES.includes(status)) changes.finishedAt = now;
+  if ((TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(status)) changes.finishedAt = now;
   const set = changeSet(changes, epoch);
   let query = db
     .updateTable('jobs')

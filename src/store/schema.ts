@@ -25,35 +25,18 @@ export const DELIVERY_STATUSES = [
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-export const RUN_STATUSES = ['pending', 'running', 'success', 'failed', 'cancelled', 'cancelling', 'held'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['success', 'failed', 'cancelled'];
-
-export const JOB_STATUSES = [
-  'pending',
-  'queued',
-  'running',
-  'recovering',
-  'cancelling',
-  'success',
-  'failed',
-  'cancelled',
-  'skipped',
-  'timed_out_stale',
-  'drift_dropped',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [
-  'success',
-  'failed',
-  'cancelled',
-  'skipped',
-  'timed_out_stale',
-  'drift_dropped',
-];
-
-export const STEP_STATUSES = ['pending', 'running', 'success', 'failed', 'skipped', 'cancelled'] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
+// The status vocabulary is the workflows room's; the columns below store it.
+export {
+  JOB_STATUSES,
+  RUN_STATUSES,
+  STEP_STATUSES,
+  TERMINAL_JOB_STATUSES,
+  TERMINAL_RUN_STATUSES,
+  type JobStatus,
+  type RunStatus,
+  type StepStatus,
+} from '../workflows/index.js';
+import type { JobStatus, RunStatus, StepStatus } from '../workflows/index.js';
 
 export interface SourcesTable {
   id: string;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { lockfileRuleViolations } from './lockfile-rules.js';
+import { TERMINAL_JOB_STATUSES } from './statuses.js';
 
 export const LOCKFILE_SCHEMA_VERSION = 1;
 
@@ -24,16 +25,6 @@ export const LOCKFILE_DEFAULTS = {
 /** Graceful cancels never wait longer than this between SIGTERM and SIGKILL. */
 export const MAX_GRACE_PERIOD_SECONDS = 30;
 
-/** The terminal job statuses a `needs` entry may list in `runOn`. */
-export const TERMINAL_JOB_STATUSES = [
-  'success',
-  'failed',
-  'cancelled',
-  'skipped',
-  'timed_out_stale',
-  'drift_dropped',
-] as const;
-export type TerminalJobStatus = (typeof TERMINAL_JOB_STATUSES)[number];
 
 export const TRIGGER_TYPES = ['push', 'tag', 'pr', 'webhook', 'generic_webhook'] as const;
 export type TriggerType = (typeof TRIGGER_TYPES)[number];

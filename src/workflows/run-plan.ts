@@ -2,7 +2,8 @@
  * The concrete jobs and needs edges of one run of a workflow: matrix jobs become their children,
  * and every downstream child gets an edge to every child of each job it needs (execution.md §5).
  */
-import type { Job, Step, TerminalJobStatus, Workflow } from './lockfile-schema.js';
+import type { Job, Step, Workflow } from './lockfile-schema.js';
+import type { TerminalJobStatus } from './statuses.js';
 import { needName } from './lockfile-rules.js';
 import { expandMatrix, matrixChildName } from './matrix.js';
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type JobStatus } from '../../workflows/index.js';
 
 /** Version spoken by this build; the orchestrator refuses anything below MIN_PROTOCOL_VERSION. */
 export const PROTOCOL_VERSION = 1;
@@ -22,30 +23,10 @@ export const requiredEnvelope = {
   timestamp: epochMs,
 };
 
-/** Every state a job can report (KiCI's list); the terminal ones are in TERMINAL_JOB_STATES. */
-export const JOB_STATES = [
-  'pending',
-  'queued',
-  'running',
-  'recovering',
-  'cancelling',
-  'success',
-  'failed',
-  'cancelled',
-  'skipped',
-  'timed_out_stale',
-  'drift_dropped',
-] as const;
-export type JobState = (typeof JOB_STATES)[number];
-
-export const TERMINAL_JOB_STATES: readonly JobState[] = [
-  'success',
-  'failed',
-  'cancelled',
-  'skipped',
-  'timed_out_stale',
-  'drift_dropped',
-];
+/** Every state a job can report: KiCI's list, which is the stored job status vocabulary. */
+export const JOB_STATES = JOB_STATUSES;
+export type JobState = JobStatus;
+export const TERMINAL_JOB_STATES: readonly JobState[] = TERMINAL_JOB_STATUSES;
 
 /** KiCI's four step states plus `cancelled`, for the step a cancel interrupted. */
 export const STEP_STATES = ['running', 'success', 'failed', 'skipped', 'cancelled'] as const;
