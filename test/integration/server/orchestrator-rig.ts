@@ -68,9 +68,9 @@ export class OrchestratorRig {
   }
 
   /** A git source whose origin has one commit on main holding `lockfile`. */
-  async gitSource(lockfile: unknown = ONE_JOB_LOCKFILE): Promise<GitOrigin> {
-    const origin = path.join(this.tmp, 'origin.git');
-    const work = path.join(this.tmp, 'work');
+  async gitSource(lockfile: unknown = ONE_JOB_LOCKFILE, name = 'repo'): Promise<GitOrigin> {
+    const origin = path.join(this.tmp, `${name}-origin.git`);
+    const work = path.join(this.tmp, `${name}-work`);
     git(this.tmp, 'init', '--bare', '--quiet', '-b', 'main', origin);
     mkdirSync(path.join(work, '.kici'), { recursive: true });
     git(work, 'init', '--quiet', '-b', 'main');
@@ -79,7 +79,7 @@ export class OrchestratorRig {
     git(work, 'commit', '--quiet', '-m', 'lock file');
     git(work, 'push', '--quiet', origin, 'main');
     const secret = 'git-source-secret-for-it-0001';
-    const created = await this.api('POST', '/sources', { kind: 'git', orgId: 'acme', name: 'repo', url: `file://${origin}`, secret });
+    const created = await this.api('POST', '/sources', { kind: 'git', orgId: 'acme', name, url: `file://${origin}`, secret });
     return { id: created.id as string, secret, sha: git(work, 'rev-parse', 'HEAD') };
   }
 
