@@ -96,13 +96,17 @@ export class JobDispatcher {
     return job;
   }
 
-  /** Record a job an agent reports as already running (after a reconnect or an orchestrator restart). */
-  adopt(agentId: string, runId: string, jobId: string): void {
+  /**
+   * Record a job an agent reports as already running (after a reconnect or an orchestrator
+   * restart). A job another agent holds stays with it: it was given there while this agent was
+   * away, the run knows it there and will stop this agent's stale copy. Returns whether it was adopted.
+   */
+  adopt(agentId: string, runId: string, jobId: string): boolean {
     const existing = this.inflight.get(jobId);
-    if (existing && existing.agentId === agentId) return;
-    if (existing) this.release(jobId);
+    if (existing) return existing.agentId === agentId;
     this.inflight.set(jobId, { runId, jobId, agentId, acked: true });
     this.directory.occupy(agentId);
+    return true;
   }
 
   /** Remove a queued job (its run was cancelled or finished). */

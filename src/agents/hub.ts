@@ -106,12 +106,21 @@ export class AgentHub {
   }
 
   /** Ask the agent holding a job to stop it; a job still queued is simply withdrawn. */
-  cancel(job: JobRef, reason: string, force: boolean, epoch: number): 'withdrawn' | 'sent' | 'unknown' {
-    if (this.dispatcher.withdraw(job.jobId)) return 'withdrawn';
+  cancel(job: JobRef, reason: string, force: boolean, epoch: number, agentId?: string): 'withdrawn' | 'sent' | 'unknown' {
+    const frame = { type: 'job.cancel' as const, runId: job.runId, jobId: job.jobId, reason, force, epoch };
     const holder = this.dispatcher.holder(job.jobId);
+    // Naming an agent that is not the holder stops only that agent's stale copy (the job was given
+    // elsewhere while it was away); the holder and the queue are left alone.
+    if (agentId !== undefined && holder && holder.agentId !== agentId) {
+      const stale = this.sessions.get(agentId);
+      if (!stale) return 'unknown';
+      stale.send(frame);
+      return 'sent';
+    }
+    if (this.dispatcher.withdraw(job.jobId)) return 'withdrawn';
     const session = holder && this.sessions.get(holder.agentId);
     if (!session) return 'unknown';
-    session.send({ type: 'job.cancel', runId: job.runId, jobId: job.jobId, reason, force, epoch });
+    session.send(frame);
     return 'sent';
   }
 

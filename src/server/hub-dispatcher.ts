@@ -49,7 +49,7 @@ export class HubDispatcher implements Dispatcher {
   }
 
   cancel(req: JobCancelRequest): void {
-    this.deps.hub.cancel({ runId: req.runId, jobId: req.jobId }, req.reason, req.force, this.deps.epochOfRun(req.runId));
+    this.deps.hub.cancel({ runId: req.runId, jobId: req.jobId }, req.reason, req.force, this.deps.epochOfRun(req.runId), req.agentId);
   }
 
   ackTimedOut(agentId: string, jobId: string): void {

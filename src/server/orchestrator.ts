@@ -8,13 +8,12 @@ import { AgentHub } from '../agents/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { CoordinatorDuties, ShardTable, SingleNodeLeadership } from '../cluster/index.js';
 import { registerRunActor, runRef, isTerminalRunStatus, RunAdmission, SUPERSEDED_REASON } from '../runs/index.js';
-import { createDatabaseSecretStore, hashToken, resolveSecretKey, sourceSecretScope as sourceScope } from '../secrets/index.js';
+import { createDatabaseSecretStore, hashToken, resolveSecretKey } from '../secrets/index.js';
 import {
   assignShard,
   completeDelivery,
   findValidAgentToken,
   getRun,
-  getSource,
   listNonTerminalRuns,
   listShards,
   openDatabase,
@@ -44,6 +43,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { rerunRun } from './reruns.js';
 import { RepositoryRunStore } from './run-store.js';
 import { runSweeps } from './sweeps.js';
+import { SourceCatalog } from './source-catalog.js';
 import { toWebhookSource } from './webhook-sources.js';
 
 export const VERSION = '0.1.0';
@@ -147,10 +147,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   });
   cleanups.push(() => hub.stop());
 
-  const sourceToken = async (sourceId: string | null | undefined, orgId?: string) => {
-    if (!sourceId) return null;
-    const source = await getSource(db, sourceId);
-    return source ? vault.get(source.orgId ?? orgId, sourceScope(source.id), 'token') : null;
+  const catalog = new SourceCatalog(db, vault, clock);
+  const sourceToken = async (sourceId: string | null | undefined) => {
+    const source = sourceId ? await catalog.source(sourceId) : null;
+    return source ? catalog.secret(source, 'token') : null;
   };
   const admission = runAdmission(db, system, log);
   registerRunActor(system, {
@@ -158,8 +158,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     observer: { runCompleted: (run) => void admission.finished(run.id) },
     dispatcher: new HubDispatcher({
       hub,
-      gitAuth: async (sourceId, orgId) => {
-        const token = await sourceToken(sourceId, orgId);
+      gitAuth: async (sourceId) => {
+        const token = await sourceToken(sourceId);
         return token ? { username: 'x-access-token', password: token } : undefined;
       },
       epochOfRun: (runId) => shards.ownerOf(system.shardOf(runId))?.epoch ?? 1,
@@ -171,7 +171,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const runCreation = { db, epochOf: (shard: number) => shards.ownerOf(shard)?.epoch ?? 1, start: (runId: string, hint?: { grouped: boolean }) => void admission.start(runId, hint) };
   const mirrors = new GitMirrors({ dataDir: config.dataDir });
   const lockfiles = new LockfileReader();
-  const gitSourceToken = (s: { orgId: string; id: string }) => vault.get(s.orgId, sourceScope(s.id), 'token');
+  const gitSourceToken = (s: { orgId: string; id: string }) => catalog.secret(s, 'token');
   const processor = new DeliveryProcessor({
     ...runCreation,
     mirrors,
@@ -194,10 +194,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
         clock,
         rateLimit,
         findSource: async (orgId, _route, sourceId) => {
-          const s = sourceId ? await getSource(db, sourceId, orgId) : null;
-          return s ? toWebhookSource(s) : null;
+          const s = sourceId ? await catalog.source(sourceId) : null;
+          return s && s.orgId === orgId ? toWebhookSource(s) : null;
         },
-        sourceSecret: (s: WebhookSource) => vault.get(s.orgId, sourceScope(s.id), 'webhookSecret'),
+        sourceSecret: (s: WebhookSource) => catalog.secret(s, 'webhookSecret'),
         seenDelivery: async () => null,
         commitDelivery: async (d) => {
           const result = await recordDelivery(
@@ -225,6 +225,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   mountAdminApi(router, db, {
     db,
     secrets: vault,
+    sourcesChanged: () => catalog.invalidate(),
     logs: storage.stepLogs,
     disconnectToken: (tokenId) => hub.revokeToken(tokenId),
     runIsTerminal: async (runId) => {
