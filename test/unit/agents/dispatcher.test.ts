@@ -217,16 +217,16 @@ describe('JobDispatcher adopt', () => {
     expect(r.dispatcher.jobsOf('a').map((j) => j.jobId)).toEqual(['j9']);
   });
 
-  it('moves a job to the agent that reports it, freeing the old holder', () => {
+  it('leaves a job with its holder when another agent reports it (a stale copy from before a requeue)', () => {
     const r = rig();
     r.agent('a', 1);
     r.agent('b', 1);
     r.dispatcher.dispatch(request('j1'));
     const first = r.dispatcher.holder('j1')!.agentId;
     const other = first === 'a' ? 'b' : 'a';
-    r.dispatcher.adopt(other, 'run-1', 'j1');
-    expect(r.dispatcher.holder('j1')?.agentId).toBe(other);
-    expect(r.directory.get(first)?.active).toBe(0);
-    expect(r.directory.get(other)?.active).toBe(1);
+    expect(r.dispatcher.adopt(other, 'run-1', 'j1')).toBe(false);
+    expect(r.dispatcher.holder('j1')?.agentId).toBe(first);
+    expect(r.directory.get(first)?.active).toBe(1);
+    expect(r.directory.get(other)?.active).toBe(0);
   });
 });

@@ -343,6 +343,19 @@ describe('AgentHub control', () => {
     expect(a.socket.last('job.cancel')).toMatchObject({ jobId: 'j1', reason: 'user', force: true, epoch: 3 });
   });
 
+  it('cancel naming an agent that is not the holder stops only that agent’s copy', async () => {
+    const r = rig();
+    const holder = await r.connect('a1');
+    r.hub.dispatch(job('j1'));
+    // a2 comes back still running j1, which went to a1 while it was away.
+    const stale = await r.connect('a2', { extra: { inFlightJobs: [{ runId: 'run-1', jobId: 'j1' }] } });
+    expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
+    expect(r.hub.cancel(ref('j1'), 'reassigned', true, 3, 'a2')).toBe('sent');
+    expect(stale.socket.last('job.cancel')).toMatchObject({ jobId: 'j1', force: true });
+    expect(holder.socket.last('job.cancel')).toBeUndefined();
+    expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
+  });
+
   it('closes an agent that let a queue placement go unacknowledged (4031) and reports it', async () => {
     const r = rig();
     r.hub.dispatch(job('j1'));

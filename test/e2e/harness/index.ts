@@ -1,0 +1,10 @@
+export { kiciAdmin, kiciAdminJson, type AdminResult } from './admin.js';
+export { startAgent, type AgentOptions } from './agent.js';
+export { binPath, ensureBuilt, ROOT } from './build.js';
+export { GitRepo } from './git-repo.js';
+export { Installation, type GitSource, type InstallationOptions } from './installation.js';
+export { OrchestratorProcess, type OrchestratorOptions } from './orchestrator.js';
+export { baseEnv, killAll, NodeProcess } from './process.js';
+export { TcpProxy } from './tcp-proxy.js';
+export type { DeliveryView, JobView, LogLine, RunDetail, RunSummary, StepView } from './views.js';
+export { sleep, waitUntil } from './wait.js';
