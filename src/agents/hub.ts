@@ -111,7 +111,7 @@ export class AgentHub {
     const holder = this.dispatcher.holder(job.jobId);
     // Naming an agent that is not the holder stops only that agent's stale copy (the job was given
     // elsewhere while it was away); the holder and the queue are left alone.
-    if (agentId !== undefined && holder && holder.agentId !== agentId) {
+    if (agentId !== undefined && holder?.agentId !== agentId) {
       const stale = this.sessions.get(agentId);
       if (!stale) return 'unknown';
       stale.send(frame);

@@ -148,7 +148,8 @@ export type DispatchResult = { status: 'assigned'; agentId: string } | { status:
 export interface JobCancelRequest {
   runId: string;
   jobId: string;
-  agentId: string;
+  /** The agent holding the job; absent for a job still waiting in the dispatcher's queue. */
+  agentId?: string;
   /** true: SIGKILL at once, no hooks; false: SIGTERM, grace period, then SIGKILL. */
   force: boolean;
   reason: string;
@@ -166,6 +167,8 @@ export interface Dispatcher {
    */
   dispatch(request: JobDispatchRequest): Promise<DispatchResult>;
   cancel(request: JobCancelRequest): void | Promise<void>;
+  /** Take back a job still waiting in the queue, without touching any agent's copy. Optional. */
+  withdraw?(runId: string, jobId: string): void | Promise<void>;
   /** The agent let a dispatch go unanswered: close it (4031) and stop choosing it. Optional. */
   ackTimedOut?(agentId: string, jobId: string): void | Promise<void>;
 }

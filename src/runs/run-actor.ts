@@ -230,7 +230,12 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
     for (const jobId of jobIds) {
       const job = this.jobs.get(jobId);
       if (!job) continue;
-      if (job.agentId !== agentId) {
+      if (job.status === 'queued' && !job.agentId) {
+        // Requeued while its agent was away and not placed anywhere yet: the returning copy is
+        // the job. Take the queued request back so it is not started a second time.
+        await this.deps.dispatcher.withdraw?.(this.run.id, job.id);
+        await this.startJob(job, agentId);
+      } else if (job.agentId !== agentId) {
         // The job went to another agent (or ended) while this one was away: make it stop.
         await this.stopElsewhere(job, agentId, 'the job was reassigned while the agent was away');
       } else if (job.status === 'recovering') {

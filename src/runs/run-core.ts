@@ -255,15 +255,19 @@ export abstract class RunCore {
     await this.endJob(job, 'CANCEL', 'cancelled', { error: reason });
   }
 
+  /**
+   * A queued job with no agent yet may sit in the dispatcher's queue: the same call withdraws it.
+   * A pending job was never handed to the dispatcher, so there is nothing to tell.
+   */
   protected async tellAgentToCancel(job: JobRecord, force: boolean, reason: string): Promise<void> {
-    if (job.agentId) await this.cancelOn(job, job.agentId, force, reason);
+    if (job.agentId || job.status === 'queued') await this.cancelOn(job, job.agentId ?? undefined, force, reason);
   }
 
   /**
    * Best effort: an agent we cannot reach now is stopped later by ownership checks, the stale scan
    * or its own reconnect; the run must not crash halfway through a decision because of it.
    */
-  protected async cancelOn(job: JobRecord, agentId: string, force: boolean, reason: string): Promise<void> {
+  protected async cancelOn(job: JobRecord, agentId: string | undefined, force: boolean, reason: string): Promise<void> {
     try {
       await this.deps.dispatcher.cancel({ runId: this.run.id, jobId: job.id, agentId, force, reason });
     } catch (error) {

@@ -52,6 +52,10 @@ export class HubDispatcher implements Dispatcher {
     this.deps.hub.cancel({ runId: req.runId, jobId: req.jobId }, req.reason, req.force, this.deps.epochOfRun(req.runId), req.agentId);
   }
 
+  withdraw(_runId: string, jobId: string): void {
+    this.deps.hub.dispatcher.withdraw(jobId);
+  }
+
   ackTimedOut(agentId: string, jobId: string): void {
     this.deps.hub.closeSilentAgent(agentId, jobId);
   }

@@ -213,13 +213,9 @@ describe('an agent that loses its connection mid-job', () => {
     expect(text).toMatch(/\[kici-agent\] reconnected after a \d+s outage/);
   });
 
-  // KNOWN BUG (src/runs, not ours to edit): RunCore.tellAgentToCancel only calls the dispatcher when
-  // job.agentId is set, but a job waiting in the hub's queue has agentId null (dispatchJob clears
-  // it), so cancelWaitingJob marks it cancelled in the store and leaves the queued request in the
-  // hub. When the slot frees, the hub dispatches the cancelled job and the agent runs its steps.
-  // Fix: withdraw queued jobs through the Dispatcher port even without an agent (the hub's cancel
-  // already withdraws a pending request first). Remove `.fails` once fixed.
-  it.fails('a cancelled run leaves nothing queued behind: its waiting job is never dispatched afterwards', async () => {
+  // A job waiting in the hub's queue has no agent yet; cancelling its run must withdraw it from the
+  // queue, or the hub would hand it to the next free slot and the agent would run a cancelled job.
+  it('a cancelled run leaves nothing queued behind: its waiting job is never dispatched afterwards', async () => {
     // One slot: the first job runs, the second waits in the orchestrator's queue for that slot.
     const step = 'echo "started-$KICI_JOB_NAME"; sleep 3; echo "finished-$KICI_JOB_NAME"';
     const sha = source.repo.commitLockfile(

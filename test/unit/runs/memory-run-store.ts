@@ -161,6 +161,11 @@ export class RecordingDispatcher implements Dispatcher {
     this.ackTimeouts.push({ agentId, jobId });
   }
 
+  readonly withdrawals: string[] = [];
+  withdraw(_runId: string, jobId: string): void {
+    this.withdrawals.push(jobId);
+  }
+
   of(jobId: string): JobDispatchRequest[] {
     return this.dispatches.filter((d) => d.jobId === jobId);
   }

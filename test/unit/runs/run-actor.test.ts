@@ -297,6 +297,21 @@ describe('RunActor: agents that disconnect', () => {
     expect(h.store.job(RUN, 'a').agentId).toBe('agent-2');
   });
 
+  it('adopts the returning copy of a job requeued while its agent was away and placed nowhere yet', async () => {
+    const h = harness([{ id: 'a' }]);
+    await h.send({ type: 'start' });
+    await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-1' });
+    h.dispatcher.choose = () => ({ status: 'queued' });
+    await h.send({ type: 'agent_lost', agentId: 'agent-1', jobIds: ['a'] });
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: null });
+    await h.send({ type: 'agent_back', agentId: 'agent-1', jobIds: ['a'] });
+    expect(h.dispatcher.withdrawals).toEqual(['a']);
+    expect(h.dispatcher.cancels).toEqual([]);
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'running', agentId: 'agent-1' });
+    await h.send({ type: 'job_finished', jobId: 'a', status: 'success', agentId: 'agent-1' });
+    expect(h.status('a')).toBe('success');
+  });
+
   it('fails a recovering job when the window closes, and the run with it', async () => {
     const h = harness([{ id: 'a' }, { id: 'b', needs: ['a'] }]);
     await h.send({ type: 'start' });
