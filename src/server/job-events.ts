@@ -11,7 +11,13 @@ const ASK_TIMEOUT_MS = 30_000;
  * asked, not told: the agent's outbox entry is acked only once the run has made them durable.
  * Log lines go straight to the log store; they are the hot path and need no state machine.
  */
-export function jobEventsToRuns(system: ActorSystem, logs: StepLogStore, warn: (msg: string, f: object) => void): JobEvents {
+/** The two log levels the bridge uses; pino's logger fits. */
+export interface EventLog {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+}
+
+export function jobEventsToRuns(system: ActorSystem, logs: StepLogStore, log: EventLog): JobEvents {
   const tell = (runId: string, msg: RunMessage) => runRef(system, runId).tell(msg);
   const ask = async (runId: string, msg: RunMessage) => {
     await runRef(system, runId).ask<RunReply>(msg, ASK_TIMEOUT_MS);
@@ -47,13 +53,15 @@ export function jobEventsToRuns(system: ActorSystem, logs: StepLogStore, warn: (
         agentId,
       }),
     agentLost: (agentId, jobs) => {
+      log.info({ agentId, jobs: jobs.map((j) => j.jobId) }, 'agent lost with jobs in flight: started ones wait for it, the others are requeued');
       for (const [runId, jobIds] of byRun(jobs)) tell(runId, { type: 'agent_lost', agentId, jobIds });
     },
     agentBack: (agentId, jobs) => {
+      log.info({ agentId, jobs: jobs.map((j) => j.jobId) }, 'agent back, reporting jobs in flight');
       for (const [runId, jobIds] of byRun(jobs)) tell(runId, { type: 'agent_back', agentId, jobIds });
     },
     logs: (job, stepIndex, lines) => {
-      logs.append(job.runId, job.jobId, stepIndex, `${lines.join('\n')}\n`).catch((e: Error) => warn('log chunk not stored', { jobId: job.jobId, error: e.message }));
+      logs.append(job.runId, job.jobId, stepIndex, `${lines.join('\n')}\n`).catch((e: Error) => log.warn({ jobId: job.jobId, error: e.message }, 'log chunk not stored'));
     },
   };
 }

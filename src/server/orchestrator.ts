@@ -130,7 +130,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
       const record = await findValidAgentToken(db, hashToken(token), new Date());
       return record ? { tokenId: record.id, labels: record.labels } : null;
     },
-    events: jobEventsToRuns(system, storage.stepLogs, (msg, f) => log.warn(f, msg)),
+    events: jobEventsToRuns(system, storage.stepLogs, log),
     onAgentCountChange: (n) => metrics.agentsActive.set(n),
     onQueueDepth: (pending, dispatched) => {
       metrics.dispatchQueueDepth.set({ status: 'pending' }, pending);
@@ -155,7 +155,12 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const admission = runAdmission(db, system, log);
   registerRunActor(system, {
     store: new RepositoryRunStore(db),
-    observer: { runCompleted: (run) => void admission.finished(run.id) },
+    observer: {
+      runCompleted: (run) => {
+        log.info({ runId: run.id, workflow: run.workflowName, status: run.status, error: run.error ?? undefined }, 'run finished');
+        void admission.finished(run.id);
+      },
+    },
     dispatcher: new HubDispatcher({
       hub,
       gitAuth: async (sourceId) => {
