@@ -4,6 +4,8 @@
  * to another kici program, so one shared environment file can serve the whole fleet.
  */
 
+import { STEP_METADATA_PREFIXES, STEP_METADATA_VARIABLES } from '../workflows/index.js';
+
 /**
  * How the orchestrator treats a name it knows: `read` (used), `ignored` (accepted so one KiCI
  * environment file keeps working, logged at start with the reason) or `refused` (the process does
@@ -154,24 +156,10 @@ export const AGENT_VARIABLES = [
 export const ADMIN_VARIABLES = ['KICI_ADMIN_URL', 'KICI_ADMIN_TOKEN'] as const;
 
 /** Names the agent sets for a step (they may leak into an operator's shell when testing). */
-export const STEP_VARIABLES = [
-  'KICI_RUN_ID',
-  'KICI_JOB_ID',
-  'KICI_JOB_NAME',
-  'KICI_WORKFLOW',
-  'KICI_ATTEMPT',
-  'KICI_EVENT',
-  'KICI_REPO',
-  'KICI_REF',
-  'KICI_BRANCH',
-  'KICI_SHA',
-  'KICI_OUTPUT',
-  'KICI_NEEDS_FILE',
-  'KICI_ENV',
-] as const;
+export const STEP_VARIABLES = [...STEP_METADATA_VARIABLES, 'KICI_ENV'] as const;
 
-/** Step variables that carry a suffix chosen by the lock file. */
-export const STEP_VARIABLE_PREFIXES = ['KICI_MATRIX_', 'KICI_NEEDS_', 'KICI_VAULT_', 'KICI_COLD_STORE_'] as const;
+/** Step variables that carry a suffix chosen by the lock file (and secret backends' later). */
+export const STEP_VARIABLE_PREFIXES = [...STEP_METADATA_PREFIXES, 'KICI_VAULT_', 'KICI_COLD_STORE_'] as const;
 
 export type VariableOwner = 'orchestrator' | 'agent' | 'admin' | 'step';
 

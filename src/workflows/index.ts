@@ -31,9 +31,12 @@ export {
 } from './matrix.js';
 export { planRun, rootJobs, stepName, type PlannedJob, type PlannedEdge, type RunPlan } from './run-plan.js';
 export {
+  STEP_METADATA_VARIABLES,
+  STEP_METADATA_PREFIXES,
   envNamePart,
   matrixEnv,
   needsEnv,
+  needsEnvFromFile,
   needsFile,
   groupStatus,
   parseOutputFile,

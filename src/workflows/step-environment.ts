@@ -4,6 +4,25 @@
  * parsing of a step's KICI_OUTPUT file.
  */
 
+/** The run metadata every step sees (LOCKFILE.md "What a step sees"); a lock file cannot override them. */
+export const STEP_METADATA_VARIABLES = [
+  'KICI_RUN_ID',
+  'KICI_JOB_ID',
+  'KICI_JOB_NAME',
+  'KICI_WORKFLOW',
+  'KICI_ATTEMPT',
+  'KICI_EVENT',
+  'KICI_REPO',
+  'KICI_REF',
+  'KICI_BRANCH',
+  'KICI_SHA',
+  'KICI_OUTPUT',
+  'KICI_NEEDS_FILE',
+] as const;
+
+/** Metadata variables named by the lock file: `KICI_MATRIX_<DIM>`, `KICI_NEEDS_<JOB>_<KEY>`. */
+export const STEP_METADATA_PREFIXES = ['KICI_MATRIX_', 'KICI_NEEDS_'] as const;
+
 /** Upper-cased, every non-alphanumeric as `_`: `node-version` → `NODE_VERSION`. */
 export function envNamePart(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
@@ -39,11 +58,22 @@ export type NeedsFile = Record<string, NeedsFileJob>;
 
 /** `KICI_NEEDS_<JOB>_<KEY>` for every upstream output; a matrix upstream gives the last child's value in name order. */
 export function needsEnv(upstreams: UpstreamResult[]): Record<string, string> {
+  return needsEnvFromFile(needsFile(upstreams));
+}
+
+/**
+ * The same variables from a KICI_NEEDS_FILE document (what an agent receives). A matrix job's
+ * children are merged in name order under its own outputs, so a document whose job-level outputs
+ * were left empty still yields the last child's values.
+ */
+export function needsEnvFromFile(file: Record<string, { outputs?: Record<string, string>; children?: Record<string, { outputs?: Record<string, string> }> }> | undefined): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [job, entry] of Object.entries(needsFile(upstreams))) {
-    for (const [key, value] of Object.entries(entry.outputs)) {
-      env[`KICI_NEEDS_${envNamePart(job)}_${envNamePart(key)}`] = value;
-    }
+  for (const [job, entry] of Object.entries(file ?? {})) {
+    const merged: Record<string, string> = {};
+    const children = entry.children ?? {};
+    for (const name of Object.keys(children).sort(byCodeUnits)) Object.assign(merged, children[name]?.outputs ?? {});
+    Object.assign(merged, entry.outputs ?? {});
+    for (const [key, value] of Object.entries(merged)) env[`KICI_NEEDS_${envNamePart(job)}_${envNamePart(key)}`] = value;
   }
   return env;
 }
