@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { shardOf } from '../../actors/index.js';
-import { createRun, updateRun, type Db } from '../../store/index.js';
+import { createRun, type Db } from '../../store/index.js';
 import { planRun, unsupportedFields, type CiEvent, type Workflow } from '../../workflows/index.js';
 
 /** Where a run's code comes from and what started it. */
@@ -36,23 +36,13 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
   const unsupported = unsupportedFields(workflow, index);
   if (unsupported) return createFailedRun(deps, origin, workflow.name, unsupported);
   const plan = planRun(workflow);
-  const id = randomUUID();
-  const shard = shardOf(id);
+  const { id, shard } = newRunPlace();
   const ids = new Map(plan.jobs.map((j) => [j.name, randomUUID()]));
   const { runId } = await createRun(
     deps.db,
     {
-      id,
-      orgId: origin.orgId,
-      sourceId: origin.sourceId,
-      deliveryId: origin.deliveryId,
+      ...runFacts(id, shard, origin),
       workflowName: workflow.name,
-      shard,
-      event: withoutPayload(origin.event),
-      repoUrl: origin.repoUrl,
-      ref: origin.ref ?? null,
-      sha: origin.sha,
-      branch: origin.branch ?? null,
       timeoutMs: workflow.timeout ?? null,
       concurrency: workflow.concurrency ?? null,
       jobs: plan.jobs.map((j) => ({
@@ -75,33 +65,37 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
 
 /** A run that fails before any job exists (bad lock file, unsupported field): created already failed. */
 export async function createFailedRun(deps: RunCreationDeps, origin: RunOrigin, workflowName: string, error: string): Promise<string> {
-  const id = randomUUID();
-  const shard = shardOf(id);
-  const epoch = deps.epochOf(shard);
+  const { id, shard } = newRunPlace();
   const now = new Date();
-  const { runId, created } = await createRun(
+  const { runId } = await createRun(
     deps.db,
-    {
-      id,
-      orgId: origin.orgId,
-      sourceId: origin.sourceId,
-      deliveryId: origin.deliveryId,
-      workflowName,
-      status: 'failed',
-      shard,
-      event: withoutPayload(origin.event),
-      repoUrl: origin.repoUrl,
-      ref: origin.ref ?? null,
-      sha: origin.sha,
-      branch: origin.branch ?? null,
-      jobs: [],
-      needs: [],
-    },
-    epoch,
+    { ...runFacts(id, shard, origin), workflowName, status: 'failed', error: error.slice(0, 2000), startedAt: now, finishedAt: now, jobs: [], needs: [] },
+    deps.epochOf(shard),
     now,
   );
-  if (created) await updateRun(deps.db, runId, epoch, { error: error.slice(0, 2000), startedAt: now, finishedAt: now });
   return runId;
+}
+
+/** A new run's id, and the shard its actor lives on. */
+function newRunPlace(): { id: string; shard: number } {
+  const id = randomUUID();
+  return { id, shard: shardOf(id) };
+}
+
+/** The columns every run takes from what started it. */
+function runFacts(id: string, shard: number, origin: RunOrigin) {
+  return {
+    id,
+    shard,
+    orgId: origin.orgId,
+    sourceId: origin.sourceId,
+    deliveryId: origin.deliveryId,
+    event: withoutPayload(origin.event),
+    repoUrl: origin.repoUrl,
+    ref: origin.ref ?? null,
+    sha: origin.sha,
+    branch: origin.branch ?? null,
+  };
 }
 
 /** The raw payload stays in the delivery row; runs keep the normalised facts only. */
