@@ -22,6 +22,8 @@ async function main(): Promise<void> {
     throw e;
   }
   const orchestrator = await startOrchestrator(config, { announce: true });
+  // A stray rejection is a bug to fix, not a reason to drop every agent and in-flight delivery.
+  process.on('unhandledRejection', (reason) => orchestrator.log.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
