@@ -31,6 +31,11 @@ describe('unsupportedFields', () => {
     expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].steps[0].secrets: secrets are not supported yet');
   });
 
+  it('names a job concurrency group, which would otherwise be ignored', () => {
+    const workflow = workflowOfJobs([{ name: 'deploy', concurrencyGroup: 'prod', steps: [{ run: 'x' }] }]);
+    expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].concurrencyGroup: job concurrency groups are not supported yet');
+  });
+
   it('is null for a workflow that uses neither', () => {
     expect(unsupportedFields(workflowOfJobs([{ name: 'a', steps: [{ run: 'x' }] }]), 0)).toBeNull();
   });
