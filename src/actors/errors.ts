@@ -50,3 +50,11 @@ export class ActorSystemClosedError extends Error {
     this.name = 'ActorSystemClosedError';
   }
 }
+
+/** A remote envelope named a kind whose actors are pinned to the node that sends to them. */
+export class NodePinnedKindError extends Error {
+  constructor(kind: string) {
+    super(`actor kind "${kind}" is pinned to its own node and cannot be reached from another`);
+    this.name = 'NodePinnedKindError';
+  }
+}

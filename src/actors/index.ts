@@ -7,6 +7,7 @@ export {
   ActorStoppedError,
   ActorSystemClosedError,
   NoRouteError,
+  NodePinnedKindError,
   NotShardOwnerError,
   UnknownActorKindError,
 } from './errors.js';
@@ -18,6 +19,7 @@ export type {
   ActorRef,
   Envelope,
   KindOptions,
+  KindPlacement,
   RemoteSend,
   ShardMap,
   ShardOwner,

@@ -9,6 +9,7 @@ import {
   ActorSystemClosedError,
   AskTimeoutError,
   NoRouteError,
+  NodePinnedKindError,
   NotShardOwnerError,
   UnknownActorKindError,
 } from './errors.js';
@@ -19,6 +20,7 @@ import type {
   ActorRef,
   Envelope,
   KindOptions,
+  KindPlacement,
   RemoteSend,
   ShardMap,
   ShardOwner,
@@ -53,7 +55,11 @@ interface Kind {
   factory: ActorFactory<never>;
   idleTimeoutMs: number;
   wakeAfterFailure: unknown;
+  placement: KindPlacement;
 }
+
+// The epoch a node-pinned actor runs under: no shard owns it, so there is nothing to fence.
+const PINNED_EPOCH = 0;
 
 export class ActorSystem {
   readonly nodeId: string;
@@ -79,6 +85,7 @@ export class ActorSystem {
       factory: factory as ActorFactory<never>,
       idleTimeoutMs: options.idleTimeoutMs ?? this.options.idleTimeoutMs ?? 60_000,
       wakeAfterFailure: options.wakeAfterFailure,
+      placement: options.placement ?? 'shard',
     });
   }
 
@@ -103,7 +110,10 @@ export class ActorSystem {
   /** Entry point for the peer mesh: an envelope another node routed here. */
   receiveRemote(envelope: Envelope, expectReply: boolean, timeoutMs = 30_000): Promise<unknown> {
     if (this.closed) return Promise.reject(new ActorSystemClosedError());
-    if (!this.kinds.has(envelope.kind)) return Promise.reject(new UnknownActorKindError(envelope.kind));
+    const spec = this.kinds.get(envelope.kind);
+    if (!spec) return Promise.reject(new UnknownActorKindError(envelope.kind));
+    // A pinned actor on this node is not the one the sender's node would have: it owns a local thing.
+    if (spec.placement === 'node') return Promise.reject(new NodePinnedKindError(envelope.kind));
     // The shard comes from the key, not the envelope: a confused sender must not bypass ownership.
     const shard = this.shardOf(envelope.key);
     const owner = this.shardMap.ownerOf(shard);
@@ -158,7 +168,9 @@ export class ActorSystem {
 
   private route(kind: string, key: string): Error | { local: boolean; owner: ShardOwner } {
     if (this.closed) return new ActorSystemClosedError();
-    if (!this.kinds.has(kind)) return new UnknownActorKindError(kind);
+    const spec = this.kinds.get(kind);
+    if (!spec) return new UnknownActorKindError(kind);
+    if (spec.placement === 'node') return { local: true, owner: { node: this.nodeId, epoch: PINNED_EPOCH } };
     const owner = this.locate(key);
     if (!owner) return new NoRouteError(kind, key, undefined);
     if (owner.node === this.nodeId) return { local: true, owner };

@@ -93,7 +93,16 @@ export interface SupervisionPolicy {
   windowMs: number;
 }
 
+/**
+ * Where a kind's actors live. 'shard': on the owner of the key's shard, found from any node.
+ * 'node': on the node that sends to them, always; for actors that own something that exists only
+ * here (a socket). Their context epoch is 0: they write nothing a shard epoch could fence.
+ */
+export type KindPlacement = 'shard' | 'node';
+
 export interface KindOptions<M = unknown> {
+  /** Default 'shard'. */
+  placement?: KindPlacement;
   /** Passivate after this long without messages (default: the system's). */
   idleTimeoutMs?: number;
   /**

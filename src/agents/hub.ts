@@ -1,40 +1,12 @@
+import { ActorSystem, type ActorRef } from '../actors/index.js';
 import type { Clock } from '../clock/index.js';
-import {
-  CloseCode,
-  isTerminalJobState,
-  isTerminalStepState,
-  type AgentMessage,
-  type AgentRegister,
-  type JobStatus,
-  type StepStatus,
-} from '../transport/index.js';
+import { CloseCode, type AgentMessage, type AgentRegister } from '../transport/index.js';
+import { AGENT_ACTOR_KIND, agentActorFactory, type AgentActorMessage } from './agent-actor.js';
 import { AgentDirectory } from './directory.js';
 import { JobDispatcher, type DispatchRequest, type InFlight } from './dispatcher.js';
 import type { FrameLimits } from './frame-budget.js';
+import type { JobEvents, JobRef } from './job-events.js';
 import { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
-
-export interface JobRef {
-  runId: string;
-  jobId: string;
-}
-
-/** Where the hub reports what agents say about jobs; the composition root routes these to RunActors. */
-export interface JobEvents {
-  acked(job: JobRef, agentId: string): void;
-  rejected(job: JobRef, agentId: string, reason: string): void;
-  ackTimedOut(job: JobRef, agentId: string): void;
-  started(job: JobRef, agentId: string): void;
-  /** Resolves once the step's state is durable; only then is the agent's outbox entry acked. */
-  step(job: JobRef, agentId: string, status: StepStatus): Promise<void>;
-  /** Resolves once the job's final state is durable. */
-  finished(job: JobRef, agentId: string, status: JobStatus): Promise<void>;
-  heartbeat(job: JobRef, agentId: string): void;
-  /** The agent's connection is gone with these jobs on it. */
-  agentLost(agentId: string, jobs: (JobRef & { acked: boolean })[]): void;
-  /** The agent came back (or, after a restart, showed up) reporting these jobs as still running. */
-  agentBack(agentId: string, jobs: JobRef[]): void;
-  logs(job: JobRef, stepIndex: number, lines: string[]): void;
-}
 
 export interface HubOptions {
   nodeId: string;
@@ -50,26 +22,28 @@ export interface HubOptions {
   warn?(message: string, fields?: Record<string, unknown>): void;
   /** Per-connection frame limits; KiCI's (AGENT_FRAME_LIMITS) when absent. */
   frameLimits?: FrameLimits;
+  /** The node's actor system, where each agent's AgentActor lives; a private one when absent. */
+  system?: ActorSystem;
 }
 
-// Late messages for a finished job are expected: log flushes, and an agent's outage buffer replays
-// after its final statuses (paced, so a full buffer takes about a minute). Keep the owner a while.
-const FINISHED_GRACE_MS = 5 * 60_000;
-const VIOLATION_LIMIT = 5;
-const VIOLATION_WINDOW_MS = 60_000;
+// Long enough never to cut a flush short; a flush only waits for frames already in mailboxes.
+const SETTLE_ASK_MS = 60_000;
 
 /**
- * The node-local side of every agent connection: sessions by agent id, the agent directory, the
- * dispatcher, and the routing of agent frames to the jobs they concern. One registered session per
- * agent id; a newer connection replaces an older one, and the older one's late close changes nothing.
+ * The node's door for agent connections: it attaches sockets, keeps the agent directory and the
+ * dispatcher, sends dispatches and cancels through each agent's current session, and hands every
+ * session event to that agent's AgentActor, which decides what the agent's frames mean.
  */
 export class AgentHub {
   readonly directory = new AgentDirectory();
   readonly dispatcher: JobDispatcher;
+  /** Current session per agent id, as the agents' actors publish it. */
   private readonly sessions = new Map<string, AgentSession>();
   private readonly lastSeen = new Map<AgentSession, number>();
-  private readonly recentlyFinished = new Map<string, { agentId: string; at: number }>();
-  private readonly violations = new Map<string, number[]>();
+  private readonly system: ActorSystem;
+  private readonly ownsSystem: boolean;
+  /** Agents told something since the last flush. */
+  private readonly told = new Set<string>();
   private readonly stopHeartbeatCheck: () => void;
 
   constructor(private readonly o: HubOptions) {
@@ -79,6 +53,22 @@ export class AgentHub {
       ackTimedOut: (job) => this.ackTimedOut(job),
       queueDepth: (pending, dispatched) => o.onQueueDepth?.(pending, dispatched),
     });
+    this.ownsSystem = !o.system;
+    this.system = o.system ?? new ActorSystem({
+      nodeId: o.nodeId,
+      clock: o.clock,
+      onError: (f) => o.warn?.('agent actor failed', { agentId: f.key, phase: f.phase, error: (f.error as Error)?.message }),
+    });
+    this.system.register(AGENT_ACTOR_KIND, agentActorFactory({
+      nodeId: o.nodeId,
+      directory: this.directory,
+      dispatcher: this.dispatcher,
+      events: o.events,
+      connected: this.sessions,
+      onAgentCountChange: o.onAgentCountChange,
+      onRegistered: o.onRegistered,
+      warn: o.warn,
+    }), { placement: 'node' });
     this.stopHeartbeatCheck = this.scheduleHeartbeatCheck();
   }
 
@@ -87,7 +77,7 @@ export class AgentHub {
     const session = new AgentSession(socket, {
       validateToken: (t) => this.o.validateToken(t),
       onRegistered: (s, reg) => this.registered(s, reg),
-      onMessage: (s, msg) => this.onMessage(s, msg),
+      onMessage: (s, frame) => this.tellFrame(s, frame),
       onClosed: (s) => this.closed(s),
     }, this.o.clock, { frameLimits: this.o.frameLimits });
     this.lastSeen.set(session, this.o.clock.now());
@@ -146,133 +136,44 @@ export class AgentHub {
     return [...this.sessions.keys()];
   }
 
-  stop(): void {
+  /** Resolves once every agent actor has handled what it was told so far (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.told.size > 0) {
+      const agents = [...this.told];
+      this.told.clear();
+      // An ask queues behind the frames already in the mailbox; a closed system has nothing left.
+      await Promise.all(agents.map((id) => this.agent(id).ask({ type: 'settled' }, SETTLE_ASK_MS).catch(() => {})));
+    }
+  }
+
+  async stop(): Promise<void> {
     this.stopHeartbeatCheck();
     this.dispatcher.stop();
     for (const s of [...this.sessions.values()]) s.close(CloseCode.goingAway, 'orchestrator shutting down');
+    // Let each agent's actor report its jobs lost before the node's actors shut down.
+    await this.settled();
+    if (this.ownsSystem) await this.system.shutdown();
   }
 
-  private registered(session: AgentSession, reg: AgentRegister): void {
-    const agentId = reg.agentId;
-    const previous = this.sessions.get(agentId);
-    if (previous && previous !== session) {
-      // The same agent on a new connection: the old socket is stale (half-open); drop it quietly.
-      this.sessions.delete(agentId);
-      previous.close(CloseCode.goingAway, 'replaced by a newer connection');
-    }
-    this.sessions.set(agentId, session);
-    this.directory.upsert({ agentId, node: this.o.nodeId, labels: session.labels, maxConcurrency: reg.maxConcurrency });
-    this.o.onAgentCountChange?.(this.sessions.size);
-    if (session.grant) this.o.onRegistered?.(agentId, reg, session.grant);
-    const back = (reg.inFlightJobs ?? []).map((j) => ({ runId: j.runId, jobId: j.jobId }));
-    // Jobs this node gave the agent that it no longer reports are gone with its previous process
-    // (its outbox would list them otherwise): they are lost, like those of a closed connection.
-    const reported = new Set(back.map((j) => j.jobId));
-    const forgotten = this.dispatcher.jobsOf(agentId).filter((j) => !reported.has(j.jobId));
-    for (const j of forgotten) this.dispatcher.release(j.jobId);
-    if (forgotten.length > 0) this.o.events.agentLost(agentId, forgotten.map((j) => ({ runId: j.runId, jobId: j.jobId, acked: j.acked })));
-    for (const j of back) this.dispatcher.adopt(agentId, j.runId, j.jobId);
-    if (back.length > 0) this.o.events.agentBack(agentId, back);
-    this.lastSeen.set(session, this.o.clock.now());
-    this.dispatcher.drain();
+  private agent(agentId: string): ActorRef<AgentActorMessage> {
+    return this.system.ref<AgentActorMessage>(AGENT_ACTOR_KIND, agentId);
   }
 
-  private onMessage(session: AgentSession, msg: AgentMessage): void {
-    const agentId = session.agentId!;
-    this.lastSeen.set(session, this.o.clock.now());
-    switch (msg.type) {
-      case 'heartbeat':
-      case 'agent.log':
-      case 'ack':
-      case 'nack':
-      case 'error':
-        return;
-      case 'job.ack':
-        if (this.owns(agentId, msg.jobId)) this.dispatcher.ack(agentId, msg.jobId);
-        return;
-      case 'job.reject': {
-        const job = this.dispatcher.holder(msg.jobId);
-        if (!job || job.agentId !== agentId) return this.violation(session);
-        this.dispatcher.release(msg.jobId);
-        this.o.events.rejected(job, agentId, msg.reason);
-        this.dispatcher.drain();
-        return;
-      }
-      case 'job.status':
-        return this.jobStatus(session, msg);
-      case 'step.status':
-        return this.stepStatus(session, msg);
-      case 'log.chunk':
-        // Logs for a job this node no longer tracks are dropped quietly: replays after an outage
-        // legitimately outlive the grace window, so they are not counted as violations.
-        if (!this.owns(agentId, msg.jobId)) return;
-        this.o.events.logs(msg, msg.stepIndex, msg.lines);
-        return;
-      case 'job.heartbeat':
-        if (this.owns(agentId, msg.jobId)) this.o.events.heartbeat(msg, agentId);
-        return;
-      default:
-        return;
-    }
+  private tell(agentId: string, msg: AgentActorMessage): void {
+    this.told.add(agentId);
+    this.agent(agentId).tell(msg);
   }
 
-  private jobStatus(session: AgentSession, msg: JobStatus): void {
-    const agentId = session.agentId!;
-    const job = { runId: msg.runId, jobId: msg.jobId };
-    if (msg.state === 'running') {
-      if (!this.owns(agentId, msg.jobId)) return this.violation(session);
-      this.dispatcher.ack(agentId, msg.jobId);
-      this.o.events.started(job, agentId);
-      return;
-    }
-    if (!isTerminalJobState(msg.state)) return;
-    // A terminal status may come from the outbox after a restart, when this node no longer
-    // remembers the job; the run decides whether the agent really held it. Only the holder's own
-    // report frees the slot: another agent's claim must not take a live job away from its holder.
-    if (this.dispatcher.holder(msg.jobId)?.agentId === agentId && this.dispatcher.release(msg.jobId)) {
-      this.recentlyFinished.set(msg.jobId, { agentId, at: this.o.clock.now() });
-      this.dispatcher.drain();
-    }
-    this.o.events.finished(job, agentId, msg).then(
-      () => session.send({ type: 'ack', messageId: msg.messageId }),
-      (e: Error) => this.o.warn?.('job status not recorded; the agent will resend it', { jobId: msg.jobId, error: e.message }),
-    );
+  private registered(session: AgentSession, register: AgentRegister): void {
+    const at = this.o.clock.now();
+    this.lastSeen.set(session, at);
+    this.tell(register.agentId, { type: 'registered', session, register, at });
   }
 
-  private stepStatus(session: AgentSession, msg: StepStatus): void {
-    const agentId = session.agentId!;
-    const job = { runId: msg.runId, jobId: msg.jobId };
-    const persisted = this.o.events.step(job, agentId, msg);
-    if (!isTerminalStepState(msg.state)) return void persisted.catch(() => {});
-    persisted.then(
-      () => session.send({ type: 'ack', messageId: msg.messageId }),
-      (e: Error) => this.o.warn?.('step status not recorded; the agent will resend it', { jobId: msg.jobId, error: e.message }),
-    );
-  }
-
-  private owns(agentId: string, jobId: string): boolean {
-    const holder = this.dispatcher.holder(jobId);
-    if (holder) return holder.agentId === agentId;
-    const recent = this.recentlyFinished.get(jobId);
-    if (!recent) return false;
-    if (this.o.clock.now() - recent.at > FINISHED_GRACE_MS) {
-      this.recentlyFinished.delete(jobId);
-      return false;
-    }
-    return recent.agentId === agentId;
-  }
-
-  /** Foreign job messages are dropped; an agent that keeps sending them is disconnected. */
-  private violation(session: AgentSession): void {
-    const agentId = session.agentId!;
-    const now = this.o.clock.now();
-    const recent = (this.violations.get(agentId) ?? []).filter((t) => now - t < VIOLATION_WINDOW_MS);
-    recent.push(now);
-    this.violations.set(agentId, recent);
-    if (recent.length >= VIOLATION_LIMIT) {
-      this.violations.delete(agentId);
-      session.close(CloseCode.invalidMessage, 'repeated messages about jobs this agent does not hold');
-    }
+  private tellFrame(session: AgentSession, frame: AgentMessage): void {
+    const at = this.o.clock.now();
+    this.lastSeen.set(session, at);
+    this.tell(session.agentId!, { type: 'frame', session, frame, at });
   }
 
   private sendDispatch(agentId: string, request: DispatchRequest): boolean {
@@ -293,13 +194,11 @@ export class AgentHub {
   private closed(session: AgentSession): void {
     this.lastSeen.delete(session);
     const agentId = session.agentId;
-    if (!agentId || this.sessions.get(agentId) !== session) return;
-    this.sessions.delete(agentId);
-    this.directory.remove(agentId);
-    this.o.onAgentCountChange?.(this.sessions.size);
-    const jobs = this.dispatcher.jobsOf(agentId);
-    for (const j of jobs) this.dispatcher.release(j.jobId);
-    if (jobs.length > 0) this.o.events.agentLost(agentId, jobs.map((j) => ({ runId: j.runId, jobId: j.jobId, acked: j.acked })));
+    if (agentId === undefined) return;
+    // Off the directory at once, so no dispatch picks a dead connection while its actor catches up;
+    // the actor does the rest (and does nothing for a session it already replaced).
+    if (this.sessions.get(agentId) === session) this.directory.remove(agentId);
+    this.tell(agentId, { type: 'closed', session });
   }
 
   private scheduleHeartbeatCheck(): () => void {
@@ -311,7 +210,6 @@ export class AgentHub {
         for (const [session, seen] of this.lastSeen) {
           if (now - seen > this.o.heartbeatTimeoutMs) session.close(CloseCode.heartbeatTimeout, 'no heartbeat');
         }
-        for (const [jobId, f] of this.recentlyFinished) if (now - f.at > FINISHED_GRACE_MS) this.recentlyFinished.delete(jobId);
         loop();
       });
     };

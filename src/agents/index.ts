@@ -1,4 +1,6 @@
-export { AgentHub, type JobEvents, type JobRef, type HubOptions } from './hub.js';
+export { AgentHub, type HubOptions } from './hub.js';
+export type { JobEvents, JobRef } from './job-events.js';
+export { AgentActor, AGENT_ACTOR_KIND, agentActorFactory, type AgentActorDeps, type AgentActorMessage } from './agent-actor.js';
 export { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
 export { AgentDirectory, type AgentEntry } from './directory.js';
 export { JobDispatcher, type DispatchRequest, type InFlight } from './dispatcher.js';

@@ -124,6 +124,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const hub = new AgentHub({
     nodeId,
     clock,
+    system,
     ackTimeoutMs: config.dispatchAckTimeoutMs,
     heartbeatTimeoutMs: config.agentHeartbeatTimeoutMs,
     validateToken: async (token) => {

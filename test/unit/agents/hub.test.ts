@@ -47,6 +47,7 @@ function rig() {
     session.receive(authRequest(opts.token ?? 'tok-good'));
     await settle();
     session.receive(register(agentId, opts.extra));
+    await hub.settled();
     return { socket, session, say: (frame: Record<string, unknown>) => session.receive(JSON.stringify(frame)) };
   }
 
@@ -103,11 +104,13 @@ describe('AgentHub registration', () => {
     expect(fresh.socket.closedWith).toBeUndefined();
 
     old.session.socketClosed();
+    await r.hub.settled();
     expect(r.hub.isConnected('a1')).toBe(true);
     expect(r.hub.directory.get('a1')).toBeDefined();
     expect(r.named('agentLost')).toHaveLength(0);
     // The job stays with the agent across the reconnect, and the new session speaks for it.
     fresh.say({ type: 'job.status', runId: 'run-1', jobId: 'j1', state: 'running', messageId: 'm1', timestamp: 1 });
+    await r.hub.settled();
     expect(r.named('started')).toHaveLength(1);
   });
 
@@ -127,6 +130,7 @@ describe('AgentHub registration', () => {
     r.hub.dispatch(job('j2'));
     a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
     a.session.socketClosed();
+    await r.hub.settled();
     expect(r.hub.isConnected('a1')).toBe(false);
     expect(r.hub.directory.get('a1')).toBeUndefined();
     expect(r.named('agentLost')).toEqual([
@@ -159,6 +163,7 @@ describe('AgentHub job messages', () => {
     a.say({ type: 'job.status', messageId: 'm1', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'running' });
     a.say({ type: 'job.heartbeat', runId: 'run-1', jobId: 'j1' });
     a.say({ type: 'log.chunk', runId: 'run-1', jobId: 'j1', stepIndex: 0, lines: ['hello'] });
+    await r.hub.settled();
     expect(r.calls.map((c) => c[0])).toEqual(['acked', 'started', 'heartbeat', 'logs']);
     expect(r.named('logs')[0]).toEqual(['logs', 'j1', 0, ['hello']]);
   });
@@ -169,6 +174,7 @@ describe('AgentHub job messages', () => {
     r.hub.dispatch(job('j1'));
     r.hub.dispatch(job('j2'));
     a.say({ type: 'job.reject', runId: 'run-1', jobId: 'j1', reason: 'busy' });
+    await r.hub.settled();
     expect(r.named('rejected')).toEqual([['rejected', 'j1', 'a1', 'busy']]);
     expect(r.hub.dispatcher.holder('j2')?.agentId).toBe('a1');
   });
@@ -185,6 +191,7 @@ describe('AgentHub job messages', () => {
     other.say({ type: 'job.heartbeat', runId: 'run-1', jobId: 'j1' });
     other.say({ type: 'job.status', messageId: 'm2', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'running' });
     other.say({ type: 'job.reject', runId: 'run-1', jobId: 'j1', reason: 'busy' });
+    await r.hub.settled();
     expect(r.calls).toHaveLength(0);
     expect(r.hub.dispatcher.holder('j1')?.agentId).toBe(holder);
   });
@@ -194,8 +201,10 @@ describe('AgentHub job messages', () => {
     const a = await r.connect('a1');
     const foreign = () => a.say({ type: 'job.reject', runId: 'run-1', jobId: 'not-mine', reason: 'busy' });
     for (let i = 0; i < 4; i++) foreign();
+    await r.hub.settled();
     expect(a.socket.closedWith).toBeUndefined();
     foreign();
+    await r.hub.settled();
     expect(a.socket.closedWith?.code).toBe(4003);
     expect(r.hub.isConnected('a1')).toBe(false);
   });
@@ -210,6 +219,7 @@ describe('AgentHub job messages', () => {
       a.session.receive(heartbeat(t + 2));
     }
     foreign();
+    await r.hub.settled();
     expect(a.socket.closedWith).toBeUndefined();
   });
 
@@ -265,6 +275,7 @@ describe('AgentHub job messages', () => {
     r.hub.dispatch(job('j1'));
     a.say(status('j1', 'success'));
     a.say({ type: 'log.chunk', runId: 'run-1', jobId: 'j1', stepIndex: 0, lines: ['late'] });
+    await r.hub.settled();
     expect(r.named('logs')).toHaveLength(1);
   });
 
@@ -280,6 +291,7 @@ describe('AgentHub job messages', () => {
     expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
     expect(r.hub.directory.get('a1')?.active).toBe(1);
     a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
+    await r.hub.settled();
     expect(r.named('acked')).toEqual([['acked', 'j1', 'a1']]);
   });
 
@@ -302,6 +314,7 @@ describe('AgentHub control', () => {
     expect(a.socket.last('auth.failure')).toMatchObject({ reason: 'Token revoked' });
     expect(a.socket.closedWith?.code).toBe(4010);
     expect(b.socket.closedWith).toBeUndefined();
+    await r.hub.settled();
     expect(r.hub.connectedAgents()).toEqual(['b1']);
     expect(r.hub.revokeToken('tok_1')).toBe(0);
   });
@@ -316,6 +329,7 @@ describe('AgentHub control', () => {
     expect(r.hub.revokeToken('tok_1')).toBe(1);
     expect(socket.closedWith?.code).toBe(4010);
     session.receive(register('late'));
+    await r.hub.settled();
     expect(r.hub.isConnected('late')).toBe(false);
   });
 
@@ -329,6 +343,7 @@ describe('AgentHub control', () => {
     }
     expect(quiet.socket.closedWith?.code).toBe(4004);
     expect(chatty.socket.closedWith).toBeUndefined();
+    await r.hub.settled();
     expect(r.hub.connectedAgents()).toEqual(['chatty']);
   });
 
@@ -365,6 +380,7 @@ describe('AgentHub control', () => {
     r.clock.advance(5_000);
     expect(a.socket.closedWith?.code).toBe(4031);
     expect(r.named('ackTimedOut')).toEqual([['ackTimedOut', 'j1', 'a1']]);
+    await r.hub.settled();
     expect(r.hub.isConnected('a1')).toBe(false);
     // It was released before the close, so agentLost does not report it a second time.
     expect(r.named('agentLost')).toHaveLength(0);
@@ -377,13 +393,14 @@ describe('AgentHub control', () => {
     r.hub.closeSilentAgent('a1', 'j1');
     expect(a.socket.closedWith?.code).toBe(4031);
     expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+    await r.hub.settled();
     expect(r.named('agentLost')).toHaveLength(0);
   });
 
   it('stop closes every session with 1001', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    r.hub.stop();
+    await r.hub.stop();
     expect(a.socket.closedWith?.code).toBe(1001);
     expect(r.hub.connectedAgents()).toEqual([]);
   });
