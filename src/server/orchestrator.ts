@@ -1,50 +1,41 @@
-import { writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { ActorSystem, type ShardMap } from '../actors/index.js';
-import { ApiFailure, ORCHESTRATOR_URL_FILE, adminApiRoutes, requireAdmin } from '../admin/index.js';
-import { AgentHub } from '../agents/index.js';
+import { ApiFailure, adminApiRoutes, requireAdmin } from '../admin/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { CoordinatorDuties, ShardTable, SingleNodeLeadership } from '../cluster/index.js';
 import { registerRunActor, runRef, isTerminalRunStatus, RunAdmission, SUPERSEDED_REASON } from '../runs/index.js';
-import { createDatabaseSecretStore, hashToken, resolveSecretKey } from '../secrets/index.js';
+import { createDatabaseSecretStore, resolveSecretKey } from '../secrets/index.js';
 import {
   assignShard,
-  completeDelivery,
-  findValidAgentToken,
   getRun,
   listNonTerminalRuns,
   listShards,
   openDatabase,
   openFilesystemStorage,
   prepareSchema,
-  recordDelivery,
-  registerAgent,
   seedShards,
   type Db,
   type StoreDatabase,
 } from '../store/index.js';
-import { SlidingWindowRateLimit, admitDelivery, type WebhookSource } from '../webhooks/index.js';
 import { GitMirrors, LockfileReader } from '../workflows/index.js';
 import { announceAdminToken, ensureAdminToken, nodeIdentity } from './bootstrap.js';
 import type { OrchestratorConfig } from './config.js';
 import { DeliveryProcessor } from './deliveries/processor.js';
 import { Router } from './http/router.js';
-import { createHttpServer, HttpError, type UpgradeHandler } from './http/server.js';
+import { HttpError } from './http/server.js';
 import { HubDispatcher } from './hub-dispatcher.js';
-import { jobEventsToRuns } from './job-events.js';
 import { triggerRuns } from './manual-trigger.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { agentSocketUpgrade } from './routes/agent-socket.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { rerunRun } from './reruns.js';
 import { RepositoryRunStore } from './run-store.js';
 import { runSweeps } from './sweeps.js';
 import { SourceCatalog } from './source-catalog.js';
-import { toWebhookSource } from './webhook-sources.js';
+import { createAgentHub } from './wiring/agent-hub.js';
+import { webhookIntake } from './wiring/intake.js';
+import { listen } from './wiring/listener.js';
 
 export const VERSION = '0.1.0';
 
@@ -121,31 +112,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   });
   cleanups.push(() => system.shutdown());
 
-  const hub = new AgentHub({
-    nodeId,
-    clock,
-    system,
-    ackTimeoutMs: config.dispatchAckTimeoutMs,
-    heartbeatTimeoutMs: config.agentHeartbeatTimeoutMs,
-    validateToken: async (token) => {
-      const record = await findValidAgentToken(db, hashToken(token), new Date());
-      return record ? { tokenId: record.id, labels: record.labels } : null;
-    },
-    events: jobEventsToRuns(system, storage.stepLogs, log),
-    onAgentCountChange: (n) => metrics.agentsActive.set(n),
-    onQueueDepth: (pending, dispatched) => {
-      metrics.dispatchQueueDepth.set({ status: 'pending' }, pending);
-      metrics.dispatchQueueDepth.set({ status: 'dispatched' }, dispatched);
-    },
-    onJobDispatched: () => metrics.jobsDispatched.inc(),
-    onRegistered: (agentId, reg, grant) => {
-      registerAgent(db, { id: agentId, tokenId: grant.tokenId, labels: reg.labels, hostname: reg.hostname, connectedNode: nodeId }, new Date()).catch((e: Error) =>
-        log.warn({ agentId, err: e.message }, 'agent registration not recorded'),
-      );
-      log.info({ agentId, labels: reg.labels, maxConcurrency: reg.maxConcurrency }, 'agent registered');
-    },
-    warn: (msg, f) => log.warn(f ?? {}, msg),
-  });
+  const hub = createAgentHub({ config, nodeId, clock, db, system, stepLogs: storage.stepLogs, metrics, log });
   cleanups.push(() => hub.stop());
 
   const catalog = new SourceCatalog(db, vault, clock);
@@ -192,40 +159,9 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
 
   const router = new Router(config.basePath);
   healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: async () => void (await sql`select 1`.execute(db)) });
-  const rateLimit = new SlidingWindowRateLimit(clock);
   webhookRoutes(router, {
     metrics,
-    admit: (request) =>
-      admitDelivery(request, {
-        clock,
-        rateLimit,
-        findSource: async (orgId, _route, sourceId) => {
-          const s = sourceId ? await catalog.source(sourceId) : null;
-          return s && s.orgId === orgId ? toWebhookSource(s) : null;
-        },
-        sourceSecret: (s: WebhookSource) => catalog.secret(s, 'webhookSecret'),
-        seenDelivery: async () => null,
-        commitDelivery: async (d) => {
-          const result = await recordDelivery(
-            db,
-            {
-              orgId: d.orgId,
-              deliveryId: d.deliveryId,
-              sourceId: d.sourceId,
-              sourceKind: d.sourceKind,
-              eventType: d.eventType,
-              action: d.action ?? null,
-              headers: d.headers,
-              body: d.rawBody,
-              dedupKey: d.dedupKey ?? undefined,
-            },
-            d.receivedAt,
-          );
-          if (result.outcome === 'duplicate') return { duplicateOf: { deliveryId: result.first.deliveryId, status: result.first.status } };
-          // Filtered deliveries are kept for the event log (and dedup) but start nothing.
-          if (d.status === 'filtered') await completeDelivery(db, d.orgId, d.deliveryId, { status: 'filtered', matchedCount: 0 }, new Date(), 'received');
-        },
-      }),
+    admit: webhookIntake(db, catalog, clock),
     accepted: (d) => processor.enqueue({ orgId: d.orgId, deliveryId: d.deliveryId }, d.rawBody),
   });
   mountAdminApi(router, db, {
@@ -249,18 +185,9 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     triggerRuns: (input) => triggerRuns({ ...runCreation, mirrors, lockfiles, sourceToken: gitSourceToken }, input),
   });
 
-  const agentWs = agentSocketUpgrade(hub);
-  cleanups.push(() => agentWs.close());
-  const upgrades = new Map<string, UpgradeHandler>([['/ws', agentWs.upgrade]]);
-  const server = createHttpServer(router, upgrades, config.basePath, log);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}${config.basePath}`;
-  writeFileSync(path.join(config.dataDir, ORCHESTRATOR_URL_FILE), `${url}\n`);
+  const listener = await listen(router, hub, config, log);
+  cleanups.push(() => listener.close());
+  const { url, port } = listener;
 
   const duties = new CoordinatorDuties(leadership, clock, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
   cleanups.push(() => duties.stop());

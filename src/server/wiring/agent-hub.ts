@@ -1,0 +1,50 @@
+import type { ActorSystem } from '../../actors/index.js';
+import { AgentHub } from '../../agents/index.js';
+import type { Clock } from '../../clock/index.js';
+import { hashToken } from '../../secrets/index.js';
+import { findValidAgentToken, registerAgent, type Db, type StepLogStore } from '../../store/index.js';
+import type { OrchestratorConfig } from '../config.js';
+import { jobEventsToRuns } from '../job-events.js';
+import type { Logger } from '../logger.js';
+import type { OrchestratorMetrics } from '../metrics.js';
+
+export interface AgentHubParts {
+  config: OrchestratorConfig;
+  nodeId: string;
+  clock: Clock;
+  db: Db;
+  system: ActorSystem;
+  stepLogs: StepLogStore;
+  metrics: OrchestratorMetrics;
+  log: Logger;
+}
+
+/** This node's agent hub: tokens checked against the store, reports routed to RunActors, metrics fed. */
+export function createAgentHub(p: AgentHubParts): AgentHub {
+  const { db, log, metrics } = p;
+  return new AgentHub({
+    nodeId: p.nodeId,
+    clock: p.clock,
+    system: p.system,
+    ackTimeoutMs: p.config.dispatchAckTimeoutMs,
+    heartbeatTimeoutMs: p.config.agentHeartbeatTimeoutMs,
+    validateToken: async (token) => {
+      const record = await findValidAgentToken(db, hashToken(token), new Date());
+      return record ? { tokenId: record.id, labels: record.labels } : null;
+    },
+    events: jobEventsToRuns(p.system, p.stepLogs, log),
+    onAgentCountChange: (n) => metrics.agentsActive.set(n),
+    onQueueDepth: (pending, dispatched) => {
+      metrics.dispatchQueueDepth.set({ status: 'pending' }, pending);
+      metrics.dispatchQueueDepth.set({ status: 'dispatched' }, dispatched);
+    },
+    onJobDispatched: () => metrics.jobsDispatched.inc(),
+    onRegistered: (agentId, reg, grant) => {
+      registerAgent(db, { id: agentId, tokenId: grant.tokenId, labels: reg.labels, hostname: reg.hostname, connectedNode: p.nodeId }, new Date()).catch(
+        (e: Error) => log.warn({ agentId, err: e.message }, 'agent registration not recorded'),
+      );
+      log.info({ agentId, labels: reg.labels, maxConcurrency: reg.maxConcurrency }, 'agent registered');
+    },
+    warn: (msg, f) => log.warn(f ?? {}, msg),
+  });
+}

@@ -1,0 +1,44 @@
+import type { Clock } from '../../clock/index.js';
+import { completeDelivery, recordDelivery, type Db } from '../../store/index.js';
+import { SlidingWindowRateLimit, admitDelivery, type IntakeOutcome, type IntakePorts, type IntakeRequest } from '../../webhooks/index.js';
+import type { SourceCatalog } from '../source-catalog.js';
+import { toWebhookSource } from '../webhook-sources.js';
+
+/**
+ * Webhook intake over this node's store: sources and secrets from the catalog, the delivery row
+ * (raw body, dedup key) committed in one transaction before the 202.
+ */
+export function webhookIntake(db: Db, catalog: SourceCatalog, clock: Clock): (request: IntakeRequest) => Promise<IntakeOutcome> {
+  const ports: IntakePorts = {
+    clock,
+    rateLimit: new SlidingWindowRateLimit(clock),
+    findSource: async (orgId, _route, sourceId) => {
+      const s = sourceId ? await catalog.source(sourceId) : null;
+      return s && s.orgId === orgId ? toWebhookSource(s) : null;
+    },
+    sourceSecret: (s) => catalog.secret(s, 'webhookSecret'),
+    // The commit below settles duplicates atomically; a separate look-up first would only race it.
+    seenDelivery: async () => null,
+    commitDelivery: async (d) => {
+      const result = await recordDelivery(
+        db,
+        {
+          orgId: d.orgId,
+          deliveryId: d.deliveryId,
+          sourceId: d.sourceId,
+          sourceKind: d.sourceKind,
+          eventType: d.eventType,
+          action: d.action ?? null,
+          headers: d.headers,
+          body: d.rawBody,
+          dedupKey: d.dedupKey ?? undefined,
+        },
+        d.receivedAt,
+      );
+      if (result.outcome === 'duplicate') return { duplicateOf: { deliveryId: result.first.deliveryId, status: result.first.status } };
+      // Filtered deliveries are kept for the event log (and dedup) but start nothing.
+      if (d.status === 'filtered') await completeDelivery(db, d.orgId, d.deliveryId, { status: 'filtered', matchedCount: 0 }, new Date(), 'received');
+    },
+  };
+  return (request) => admitDelivery(request, ports);
+}
