@@ -4,9 +4,8 @@
  */
 import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { FencedWriteError, NotFoundError } from './errors.js';
 import { type JobNeed, type JobRecord, toJob, toNeed } from './run-records.js';
-import { asList, type StatusGuard } from './guards.js';
+import { asList, explainFencedMiss, type StatusGuard } from './guards.js';
 import { type JobStatus, TERMINAL_JOB_STATUSES } from './schema.js';
 import { jsonb } from './sql-values.js';
 
@@ -70,7 +69,7 @@ export async function updateJob(
   if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
   const result = await query.executeTakeFirst();
   if (result.numUpdatedRows > 0n) return true;
-  return explainJobMiss(db, jobId, epoch);
+  return explainFencedMiss(db, 'jobs', jobId, epoch);
 }
 
 /**
@@ -99,7 +98,7 @@ export async function updateJobStatus(
   if (options.expectedStatus !== undefined) query = query.where('status', 'in', asList(options.expectedStatus));
   const result = await query.executeTakeFirst();
   if (result.numUpdatedRows > 0n) return true;
-  return explainJobMiss(db, jobId, epoch);
+  return explainFencedMiss(db, 'jobs', jobId, epoch);
 }
 
 /** Heartbeats only count while the job is running (a late one must not revive a finished job). */
@@ -112,12 +111,6 @@ export async function markJobStale(db: Db, jobId: string, epoch: number, reason:
   return updateJobStatus(db, jobId, epoch, 'timed_out_stale', now, { expectedStatus: 'running', error: reason });
 }
 
-async function explainJobMiss(db: Db, jobId: string, epoch: number): Promise<false> {
-  const row = await db.selectFrom('jobs').select('owner_epoch').where('id', '=', jobId).executeTakeFirst();
-  if (!row) throw new NotFoundError('job', jobId);
-  if (row.owner_epoch > epoch) throw new FencedWriteError('job', jobId, epoch, row.owner_epoch);
-  return false;
-}
 
 export async function getJob(db: Db, jobId: string): Promise<JobRecord | null> {
   const row = await db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();

@@ -3,8 +3,7 @@
  * the run-level writes a RunActor makes. Every write is fenced by the caller's shard epoch.
  */
 import type { Db } from './database.js';
-import { FencedWriteError, NotFoundError } from './errors.js';
-import { asList, inTransaction, type StatusGuard } from './guards.js';
+import { asList, explainFencedMiss, inTransaction, type StatusGuard } from './guards.js';
 import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
 import { type JobStatus, type RunConcurrency, type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES } from './schema.js';
 import { jsonb } from './sql-values.js';
@@ -266,7 +265,7 @@ export async function claimRun(db: Db, runId: string, epoch: number): Promise<vo
       .where('id', '=', runId)
       .where('owner_epoch', '<=', epoch)
       .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) await explainRunMiss(trx, runId, epoch);
+    if (result.numUpdatedRows === 0n) await explainFencedMiss(trx, 'runs', runId, epoch);
     await trx
       .updateTable('jobs')
       .set({ owner_epoch: epoch })
@@ -308,12 +307,6 @@ export async function updateRun(
   if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
   const result = await query.executeTakeFirst();
   if (result.numUpdatedRows > 0n) return true;
-  return explainRunMiss(db, runId, epoch);
+  return explainFencedMiss(db, 'runs', runId, epoch);
 }
 
-async function explainRunMiss(db: Db, runId: string, epoch: number): Promise<false> {
-  const row = await db.selectFrom('runs').select('owner_epoch').where('id', '=', runId).executeTakeFirst();
-  if (!row) throw new NotFoundError('run', runId);
-  if (row.owner_epoch > epoch) throw new FencedWriteError('run', runId, epoch, row.owner_epoch);
-  return false;
-}
