@@ -150,7 +150,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     mirrors,
     lockfiles,
     blobs: storage.blobs,
-    sourceToken: gitSourceToken,
+    sources: catalog,
     metrics,
     log,
   });

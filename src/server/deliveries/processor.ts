@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import {
   completeDelivery,
   getDeliveryWithBody,
-  getSource,
   listReceivedDeliveries,
   listRegistrations,
   listSources,
@@ -28,13 +27,15 @@ import {
   type Workflow,
 } from '../../workflows/index.js';
 import type { OrchestratorMetrics } from '../metrics.js';
+import type { SourceCatalog } from '../source-catalog.js';
 import { createFailedRun, createWorkflowRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 
 export interface ProcessorDeps extends RunCreationDeps {
   mirrors: GitMirrors;
   lockfiles: LockfileReader;
   blobs: BlobStore;
-  sourceToken(source: Source): Promise<string | null>;
+  /** Sources and their clone tokens (the node's cached catalog). */
+  sources: Pick<SourceCatalog, 'source' | 'secret'>;
   metrics: OrchestratorMetrics;
   log: Logger;
   /** Deliveries processed at once; each is I/O bound (git, database). */
@@ -114,7 +115,7 @@ export class DeliveryProcessor {
   }
 
   private async decide(delivery: DeliveryWithBody): Promise<DeliveryOutcome> {
-    const source = await getSource(this.deps.db, delivery.sourceId);
+    const source = await this.deps.sources.source(delivery.sourceId);
     if (!source) return { status: 'failed', error: 'the source was removed before the delivery was processed', matchedCount: 0 };
     const parsed = parseBody(delivery.body, contentTypeOf(delivery.headers));
     if (!parsed.ok) return { status: 'failed', error: parsed.reason, matchedCount: 0 };
@@ -129,7 +130,7 @@ export class DeliveryProcessor {
   /** A push to a git source: the lock file at the pushed commit decides what runs. */
   private async gitDelivery(delivery: DeliveryWithBody, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
     const sha = event.sha!;
-    const token = await this.deps.sourceToken(source);
+    const token = await this.deps.sources.secret(source, 'token');
     const mirror = await this.deps.mirrors.syncMirror({ id: source.id, url: source.url!, token: token ?? undefined }, { wantSha: sha });
     const before = this.deps.lockfiles.stats().hits;
     const lock = await this.deps.lockfiles.readAt(mirror, sha);
