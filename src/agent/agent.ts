@@ -4,6 +4,7 @@ import { resolveAgentId } from './agent-id.js';
 import { AgentConnection, type ConnectionEnd } from './connection.js';
 import { JobRunner } from './job-runner.js';
 import { agentLabels } from './labels.js';
+import type { StepSandbox } from './sandbox/index.js';
 
 export interface AgentOptions {
   url: string;
@@ -17,6 +18,8 @@ export interface AgentOptions {
   random?: Random;
   /** The environment the agent was started with; only its allowlisted names reach steps. */
   hostEnv?: NodeJS.ProcessEnv;
+  /** Where steps run; without one they run directly on the host (the CLI picks one, see --sandbox). */
+  sandbox?: StepSandbox;
   jobHeartbeatIntervalMs?: number;
   heartbeatIntervalMs?: number;
   reconnectBaseMs?: number;
@@ -53,6 +56,7 @@ export function startAgent(options: AgentOptions): RunningAgent {
     port: { send: (message) => connection?.send(message) },
     clock: options.clock,
     hostEnv: options.hostEnv,
+    sandbox: options.sandbox,
     heartbeatIntervalMs: options.jobHeartbeatIntervalMs,
     logger,
   });

@@ -1,10 +1,12 @@
-import { resolve } from 'node:path';
+import { delimiter, dirname, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { isValidAgentId } from './agent-id.js';
 import { startAgent, type AgentOptions, type RunningAgent } from './agent.js';
 import { parseLabelList } from './labels.js';
+import { chooseSandbox, neededUnder, SANDBOX_MODES, type SandboxMode } from './sandbox/index.js';
+import { readAgentToken } from './token-source.js';
 import { AGENT_VERSION } from './version.js';
 
 export const EXIT_USAGE = 2;
@@ -16,7 +18,9 @@ const cliSchema = z.object({
   url: z
     .string({ error: 'is required (--url or KICI_AGENT_URL)' })
     .regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL, e.g. ws://host:4000/ws'),
-  token: z.string({ error: 'is required (--token or KICI_AGENT_TOKEN)' }).min(1, 'must not be empty'),
+  token: z
+    .string({ error: 'is required (--token, --token-file, KICI_AGENT_TOKEN or KICI_AGENT_TOKEN_FILE)' })
+    .min(1, 'must not be empty'),
   labels: z.string().optional(),
   maxConcurrency: positiveInt(1000).default(1),
   agentId: z.string().refine(isValidAgentId, 'may hold letters, digits and . _ : - (at most 128)').optional(),
@@ -24,9 +28,16 @@ const cliSchema = z.object({
   jobHeartbeatIntervalMs: positiveInt(24 * 3600 * 1000).optional(),
   maxReconnectDelayMs: positiveInt(3600 * 1000).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  sandbox: z.enum(SANDBOX_MODES, { error: `must be one of ${SANDBOX_MODES.join(', ')}` }).default('auto'),
+  hide: z.array(z.string().min(1, 'must not be empty')),
 });
 
-export type AgentArgs = Omit<AgentOptions, 'logger'> & { logLevel: string };
+export type AgentArgs = Omit<AgentOptions, 'logger' | 'sandbox'> & {
+  logLevel: string;
+  sandbox: SandboxMode;
+  /** Absolute paths steps must not see: the work dir, the token file's directory, every --hide. */
+  hidden: string[];
+};
 export type ParsedArgs = { ok: true; args: AgentArgs } | { ok: false; exitCode: number; message: string };
 
 function program(): Command {
@@ -35,10 +46,13 @@ function program(): Command {
     .version(AGENT_VERSION)
     .option('--url <url>', 'orchestrator WebSocket URL, e.g. ws://host:4000/ws (env: KICI_AGENT_URL)')
     .option('--token <token>', 'agent token from `kici-admin agent token create` (env: KICI_AGENT_TOKEN)')
+    .option('--token-file <path>', 'read the token from this file instead; its directory is hidden from steps (env: KICI_AGENT_TOKEN_FILE)')
     .option('--labels <list>', 'comma-separated labels; os: and arch: are added (env: KICI_AGENT_LABELS)')
     .option('--max-concurrency <n>', 'jobs run at the same time, default 1 (env: KICI_AGENT_MAX_CONCURRENCY)')
     .option('--agent-id <id>', 'fixed agent id; default: kept in the work dir (env: KICI_AGENT_ID)')
     .option('--work-dir <dir>', 'agent id file and job checkouts, default ./.kici-agent (env: KICI_AGENT_WORK_DIR)')
+    .option('--sandbox <mode>', 'auto (bubblewrap when it works), bwrap (or refuse to start) or none (env: KICI_AGENT_SANDBOX)')
+    .option('--hide <path>', `a file or directory steps must not see; repeatable (env: KICI_AGENT_HIDE, ${delimiter}-separated)`, collect)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) });
 }
@@ -52,11 +66,18 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedAr
     if (err instanceof CommanderError && err.exitCode === 0) return { ok: false, exitCode: 0, message: '' };
     return { ok: false, exitCode: EXIT_USAGE, message: `${(err as Error).message}\n\n${cmd.helpInformation()}` };
   }
-  const o = cmd.opts<Record<string, string | undefined>>();
+  const { hide: hideFlags = [], ...o } = cmd.opts<Record<string, string | undefined> & { hide?: string[] }>();
+  const token = readAgentToken({
+    flag: o.token,
+    flagFile: o.tokenFile,
+    env: env.KICI_AGENT_TOKEN || undefined,
+    envFile: env.KICI_AGENT_TOKEN_FILE || undefined,
+  });
+  if (!token.ok) return { ok: false, exitCode: EXIT_USAGE, message: `${token.message}\n\n${cmd.helpInformation()}` };
   // The environment fills what the command line left out (commander's own env lookup reads only process.env).
   const parsed = cliSchema.safeParse({
     url: o.url ?? env.KICI_AGENT_URL,
-    token: o.token ?? env.KICI_AGENT_TOKEN,
+    token: token.token,
     labels: o.labels ?? env.KICI_AGENT_LABELS,
     maxConcurrency: o.maxConcurrency ?? env.KICI_AGENT_MAX_CONCURRENCY,
     agentId: o.agentId ?? env.KICI_AGENT_ID,
@@ -64,14 +85,46 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedAr
     jobHeartbeatIntervalMs: env.KICI_JOB_HEARTBEAT_INTERVAL_MS,
     maxReconnectDelayMs: env.KICI_AGENT_MAX_RECONNECT_DELAY_MS,
     logLevel: env.KICI_LOG_LEVEL,
+    sandbox: o.sandbox ?? (env.KICI_AGENT_SANDBOX || undefined),
+    hide: hideFlags.length > 0 ? hideFlags : (env.KICI_AGENT_HIDE ?? '').split(delimiter).filter(Boolean),
   });
   if (!parsed.success) {
     // Names the option and the rule, never the value given (it may be the token).
     const why = parsed.error.issues.map((i) => `${optionName(String(i.path[0]))} ${i.message}`).join('\n');
     return { ok: false, exitCode: EXIT_USAGE, message: `${why}\n\n${cmd.helpInformation()}` };
   }
-  const { labels, workDir, ...rest } = parsed.data;
-  return { ok: true, args: { ...rest, labels: parseLabelList(labels), workDir: resolve(workDir) } };
+  const { labels, workDir, hide, ...rest } = parsed.data;
+  const hidden = hiddenPaths(resolve(workDir), token.file, hide, env.PATH);
+  if (!hidden.ok) return { ok: false, exitCode: EXIT_USAGE, message: `${hidden.message}\n\n${cmd.helpInformation()}` };
+  return { ok: true, args: { ...rest, labels: parseLabelList(labels), workDir: resolve(workDir), hidden: hidden.paths } };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/**
+ * The work dir (other jobs' checkouts, scripts and output files), the token file's directory (not
+ * just the file: an editor's backup or the next token written beside it would show) and every
+ * --hide; none may take away what steps need to run.
+ */
+function hiddenPaths(
+  workDir: string,
+  tokenFile: string | undefined,
+  hide: string[],
+  path: string | undefined,
+): { ok: true; paths: string[] } | { ok: false; message: string } {
+  const named: [string, string][] = [[workDir, '--work-dir']];
+  if (tokenFile !== undefined) named.push([dirname(resolve(tokenFile)), "--token-file's directory"]);
+  for (const h of hide) named.push([resolve(h), '--hide']);
+  for (const [dir, what] of named) {
+    const needed = neededUnder(dir, path);
+    if (needed !== undefined) {
+      const advice = what === '--hide' ? '' : '; give it a directory of its own';
+      return { ok: false, message: `${what} ${dir} is hidden from steps, but steps need ${needed}${advice}` };
+    }
+  }
+  return { ok: true, paths: [...new Set(named.map(([dir]) => dir))] };
 }
 
 function optionName(key: string): string {
@@ -81,6 +134,8 @@ function optionName(key: string): string {
     maxConcurrency: '--max-concurrency',
     agentId: '--agent-id',
     workDir: '--work-dir',
+    sandbox: '--sandbox',
+    hide: '--hide',
     jobHeartbeatIntervalMs: 'KICI_JOB_HEARTBEAT_INTERVAL_MS',
     maxReconnectDelayMs: 'KICI_AGENT_MAX_RECONNECT_DELAY_MS',
     logLevel: 'KICI_LOG_LEVEL',
@@ -98,11 +153,17 @@ export async function runAgentCli(argv: string[], env: NodeJS.ProcessEnv = proce
     if (parsed.message) process.stderr.write(`kici-agent: ${parsed.message}\n`);
     return parsed.exitCode;
   }
-  const { logLevel, ...options } = parsed.args;
+  const { logLevel, sandbox: mode, hidden, ...options } = parsed.args;
   const logger = pino({ name: 'kici-agent', level: logLevel, redact: ['token', '*.token'] }, pino.destination({ fd: 2, sync: true }));
+  const sandbox = chooseSandbox({ mode, hidden, hostEnv: env });
+  if (!sandbox.ok) {
+    process.stderr.write(`kici-agent: ${sandbox.message}\n`);
+    return EXIT_USAGE;
+  }
+  logger[sandbox.level]({ sandbox: sandbox.sandbox ? 'bwrap' : 'none', mode, hidden: sandbox.sandbox ? hidden : undefined }, sandbox.message);
   let agent: RunningAgent;
   try {
-    agent = startAgent({ ...options, hostEnv: env, logger });
+    agent = startAgent({ ...options, sandbox: sandbox.sandbox, hostEnv: env, logger });
   } catch (err) {
     process.stderr.write(`kici-agent: ${(err as Error).message}\n`);
     return EXIT_USAGE;

@@ -1,6 +1,7 @@
 /**
  * The agent program: connects to an orchestrator's `/ws`, takes jobs, clones, runs steps in their
- * own process groups with exactly the step environment of DESIGN §5b, streams logs, reports.
+ * own process groups with exactly the step environment of DESIGN §5b (in a bubblewrap sandbox when
+ * one is available), streams logs, reports.
  */
 export { startAgent } from './agent.js';
 export type { AgentOptions, RunningAgent } from './agent.js';
@@ -21,6 +22,9 @@ export { RingBuffer } from './ring-buffer.js';
 export { Outbox } from './outbox.js';
 export { checkoutCommit, CheckoutError } from './checkout.js';
 export { shellArgv } from './shell.js';
+export { BwrapSandbox, chooseSandbox, probeSandbox, SANDBOX_MODES } from './sandbox/index.js';
+export type { SandboxChoice, SandboxMode, SandboxedRun, StepSandbox, WrappedRun } from './sandbox/index.js';
+export { readAgentToken } from './token-source.js';
 export { AGENT_VERSION } from './version.js';
 export { silentLogger } from './agent-log.js';
 export type { AgentLogger } from './agent-log.js';

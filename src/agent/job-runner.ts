@@ -16,7 +16,8 @@ import type {
   StepResult,
   StepState,
 } from '../transport/index.js';
-import { executeStep } from './step-executor.js';
+import type { StepSandbox } from './sandbox/index.js';
+import { executeStep, type StepExecution } from './step-executor.js';
 
 export const DEFAULT_JOB_TIMEOUT_MS = 6 * 60 * 60 * 1000;
 export const DEFAULT_JOB_HEARTBEAT_INTERVAL_MS = 60_000;
@@ -37,6 +38,8 @@ export interface JobRunnerOptions {
   clock?: Clock;
   /** The agent's own environment; only the allowlisted names reach a step. */
   hostEnv?: NodeJS.ProcessEnv;
+  /** Where steps run; without one, directly on the host. */
+  sandbox?: StepSandbox;
   heartbeatIntervalMs?: number;
   logger?: AgentLogger;
 }
@@ -188,7 +191,10 @@ export class JobRunner {
     const setupError = await this.prepareCheckout(dispatch, control, checkoutDir);
     const needsFile = join(metaDir, 'needs.json');
     writeFileSync(needsFile, JSON.stringify(dispatch.needs ?? {}));
-    return this.runSteps(dispatch, control, { checkoutDir, metaDir, needsFile }, setupError);
+    const sandbox = this.options.sandbox && { box: this.options.sandbox, homeDir: join(root, 'home') };
+    // One home for all the job's steps (a cache one step fills, the next finds); gone with the job.
+    if (sandbox) mkdirSync(sandbox.homeDir, { mode: 0o700 });
+    return this.runSteps(dispatch, control, { checkoutDir, metaDir, needsFile, sandbox }, setupError);
   }
 
   private async prepareCheckout(dispatch: JobDispatch, control: JobControl, dir: string): Promise<string | undefined> {
@@ -208,7 +214,7 @@ export class JobRunner {
   private async runSteps(
     dispatch: JobDispatch,
     control: JobControl,
-    paths: { checkoutDir: string; metaDir: string; needsFile: string },
+    paths: Pick<StepExecution, 'checkoutDir' | 'metaDir' | 'needsFile' | 'sandbox'>,
     setupError: string | undefined,
   ): Promise<JobResult> {
     const stepResults: StepResult[] = [];

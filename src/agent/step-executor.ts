@@ -4,6 +4,7 @@ import type { Clock } from '../clock/index.js';
 import type { JobControl } from './job-control.js';
 import { StepLogStreamer, type LogChunkMessage } from './log-streamer.js';
 import { runProcess, type ProcessResult } from './process-run.js';
+import type { StepSandbox } from './sandbox/index.js';
 import type { JobDispatch, RetrySpec, StepConfig } from '../transport/index.js';
 import { shellArgv } from './shell.js';
 import { buildStepEnv, parseOutputFile } from './step-environment.js';
@@ -18,6 +19,8 @@ export interface StepExecution {
   /** A directory outside the checkout for this job's scripts and output files. */
   metaDir: string;
   needsFile: string;
+  /** Present when steps run sandboxed: the sandbox, and this job's private home directory. */
+  sandbox?: { box: StepSandbox; homeDir: string };
   hostEnv: NodeJS.ProcessEnv;
   control: JobControl;
   clock: Clock;
@@ -82,15 +85,28 @@ export async function executeStep(exec: StepExecution): Promise<StepOutcome> {
 }
 
 function runAttempt(exec: StepExecution, cwd: string, outputFile: string, log: StepLogStreamer): Promise<ProcessResult> {
+  let script: string | undefined;
   const scriptFile = (): string => {
-    const file = join(exec.metaDir, `step-${exec.index}.script`);
-    writeFileSync(file, exec.step.run, { mode: 0o700 });
-    return file;
+    script = join(exec.metaDir, `step-${exec.index}.script`);
+    writeFileSync(script, exec.step.run, { mode: 0o700 });
+    return script;
   };
+  const argv = shellArgv(exec.step.shell, exec.step.run, scriptFile);
+  const env = buildStepEnv({ host: exec.hostEnv, dispatch: exec.dispatch, step: exec.step, needsFile: exec.needsFile, outputFile });
+  let started: { argv: string[]; env: Record<string, string> } = { argv, env };
+  if (exec.sandbox) {
+    // The meta dir is hidden with the rest of the work dir: only this step's own files come back.
+    const files = { readOnlyFiles: script ? [exec.needsFile, script] : [exec.needsFile], writableFiles: [outputFile] };
+    try {
+      started = exec.sandbox.box.wrap({ argv, env, cwd, checkoutDir: exec.checkoutDir, homeDir: exec.sandbox.homeDir, ...files });
+    } catch (err) {
+      return Promise.resolve({ exitCode: null, signal: null, timedOut: false, spawnError: `sandbox: ${(err as Error).message}` });
+    }
+  }
   return runProcess({
-    argv: shellArgv(exec.step.shell, exec.step.run, scriptFile),
+    argv: started.argv,
     cwd,
-    env: buildStepEnv({ host: exec.hostEnv, dispatch: exec.dispatch, step: exec.step, needsFile: exec.needsFile, outputFile }),
+    env: started.env,
     timeoutMs: exec.step.timeout ?? DEFAULT_STEP_TIMEOUT_MS,
     clock: exec.clock,
     control: exec.control,

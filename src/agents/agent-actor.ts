@@ -1,10 +1,9 @@
 /**
  * AgentActor: one agent's connection, as a mailbox actor pinned to the node that holds its socket.
- * It owns the current session, the ownership-violation count and the jobs the agent recently
- * finished, and handles every frame after registration one at a time, in arrival order.
+ * It owns the current session and the count of refused messages, and handles every frame after
+ * registration one at a time, in arrival order.
  */
 import type { Actor, ActorFactory } from '../actors/index.js';
-import type { Clock } from '../clock/index.js';
 import {
   CloseCode,
   isTerminalJobState,
@@ -16,7 +15,7 @@ import {
 } from '../transport/index.js';
 import type { AgentDirectory } from './directory.js';
 import type { InFlight, JobDispatcher } from './dispatcher.js';
-import type { JobEvents } from './job-events.js';
+import type { JobEvents, RefusedClaim } from './job-events.js';
 import type { AgentSession, TokenGrant } from './session.js';
 
 export const AGENT_ACTOR_KIND = 'agent';
@@ -25,6 +24,7 @@ export const AGENT_ACTOR_KIND = 'agent';
 export type AgentActorMessage =
   | { type: 'registered'; session: AgentSession; register: AgentRegister; at: number }
   | { type: 'frame'; session: AgentSession; frame: AgentMessage; at: number }
+  | { type: 'refused'; claim: RefusedClaim; at: number }
   | { type: 'closed'; session: AgentSession }
   | { type: 'settled' };
 
@@ -44,26 +44,20 @@ export interface AgentActorDeps {
   warn?(message: string, fields?: Record<string, unknown>): void;
 }
 
-// Late messages for a finished job are expected: log flushes, and an agent's outage buffer replays
-// after its final statuses (paced, so a full buffer takes about a minute). Keep the owner a while.
-const FINISHED_GRACE_MS = 5 * 60_000;
 const VIOLATION_LIMIT = 5;
 const VIOLATION_WINDOW_MS = 60_000;
 
 export function agentActorFactory(deps: AgentActorDeps): ActorFactory<AgentActorMessage> {
-  return (ctx) => new AgentActor(ctx.key, deps, ctx.clock);
+  return (ctx) => new AgentActor(ctx.key, deps);
 }
 
 export class AgentActor implements Actor<AgentActorMessage> {
   private session: AgentSession | undefined;
   private violations: number[] = [];
-  /** Job id → when this agent's final status for it arrived. */
-  private readonly recentlyFinished = new Map<string, number>();
 
   constructor(
     private readonly agentId: string,
     private readonly d: AgentActorDeps,
-    private readonly clock: Clock,
   ) {}
 
   /** A restarted actor picks its live session back up from the node's view. */
@@ -72,8 +66,7 @@ export class AgentActor implements Actor<AgentActorMessage> {
   }
 
   canPassivate(): boolean {
-    this.forgetExpired(this.clock.now());
-    return !this.session && this.recentlyFinished.size === 0;
+    return !this.session;
   }
 
   receive(msg: AgentActorMessage): void {
@@ -81,7 +74,9 @@ export class AgentActor implements Actor<AgentActorMessage> {
       case 'registered':
         return this.registered(msg.session, msg.register);
       case 'frame':
-        return this.onFrame(msg.session, msg.frame, msg.at);
+        return this.onFrame(msg.session, msg.frame);
+      case 'refused':
+        return this.refused(msg.claim, msg.at);
       case 'closed':
         return this.closed(msg.session);
       case 'settled':
@@ -114,55 +109,43 @@ export class AgentActor implements Actor<AgentActorMessage> {
     d.dispatcher.drain();
   }
 
-  private onFrame(session: AgentSession, msg: AgentMessage, at: number): void {
+  /**
+   * Job messages go to the job's run, which alone decides whether this agent holds the job. Here
+   * only the node's slot bookkeeping moves, and only for a job this node placed on this agent.
+   */
+  private onFrame(session: AgentSession, msg: AgentMessage): void {
     const { agentId, d } = this;
     switch (msg.type) {
       case 'job.ack':
-        if (this.owns(msg.jobId, at)) d.dispatcher.ack(agentId, msg.jobId);
-        return;
-      case 'job.reject': {
-        const job = d.dispatcher.holder(msg.jobId);
-        if (!job || job.agentId !== agentId) return this.violation(session, at);
-        d.dispatcher.release(msg.jobId);
-        d.events.rejected(job, agentId, msg.reason);
-        d.dispatcher.drain();
-        return;
-      }
+        d.dispatcher.ack(agentId, msg.jobId);
+        return d.events.acked(msg, agentId);
+      case 'job.reject':
+        if (this.freeSlot(msg.jobId)) d.dispatcher.drain();
+        return d.events.rejected(msg, agentId, msg.reason);
       case 'job.status':
-        return this.jobStatus(session, msg, at);
+        return this.jobStatus(session, msg);
       case 'step.status':
         return this.stepStatus(session, msg);
       case 'log.chunk':
-        // Logs for a job this node no longer tracks are dropped quietly: replays after an outage
-        // legitimately outlive the grace window, so they are not counted as violations.
-        if (this.owns(msg.jobId, at)) d.events.logs(msg, msg.stepIndex, msg.lines);
-        return;
+        return d.events.logs(msg, agentId, msg.stepIndex, msg.lines);
       case 'job.heartbeat':
-        if (this.owns(msg.jobId, at)) d.events.heartbeat(msg, agentId);
-        return;
+        return d.events.heartbeat(msg, agentId);
       default:
-        // heartbeat, agent.log, ack, nack, error: liveness only, which the hub already noted.
+        // heartbeat, agent.log, config.ack, ack, nack, error: liveness only, which the hub already noted.
         return;
     }
   }
 
-  private jobStatus(session: AgentSession, msg: JobStatus, at: number): void {
+  private jobStatus(session: AgentSession, msg: JobStatus): void {
     const { agentId, d } = this;
     const job = { runId: msg.runId, jobId: msg.jobId };
     if (msg.state === 'running') {
-      if (!this.owns(msg.jobId, at)) return this.violation(session, at);
       d.dispatcher.ack(agentId, msg.jobId);
-      d.events.started(job, agentId);
-      return;
+      return d.events.started(job, agentId);
     }
     if (!isTerminalJobState(msg.state)) return;
-    // A terminal status may come from the outbox after a restart, when this node no longer
-    // remembers the job; the run decides whether the agent really held it. Only the holder's own
-    // report frees the slot: another agent's claim must not take a live job away from its holder.
-    if (d.dispatcher.holder(msg.jobId)?.agentId === agentId && d.dispatcher.release(msg.jobId)) {
-      this.recentlyFinished.set(msg.jobId, at);
-      d.dispatcher.drain();
-    }
+    // The slot frees at once, so the agent can take more work while the store catches up.
+    if (this.freeSlot(msg.jobId)) d.dispatcher.drain();
     // Not awaited: the mailbox moves on while the store catches up; the ack follows durability.
     d.events.finished(job, agentId, msg).then(
       () => session.send({ type: 'ack', messageId: msg.messageId }),
@@ -181,21 +164,24 @@ export class AgentActor implements Actor<AgentActorMessage> {
     );
   }
 
-  /** The agent holds the job, or finished it within the grace window. */
-  private owns(jobId: string, at: number): boolean {
-    const holder = this.d.dispatcher.holder(jobId);
-    if (holder) return holder.agentId === this.agentId;
-    const finishedAt = this.recentlyFinished.get(jobId);
-    if (finishedAt === undefined) return false;
-    if (at - finishedAt > FINISHED_GRACE_MS) {
-      this.recentlyFinished.delete(jobId);
-      return false;
-    }
-    return true;
+  /** Only the holder's own report frees its slot: another agent's claim must not take a live job away. */
+  private freeSlot(jobId: string): boolean {
+    if (this.d.dispatcher.holder(jobId)?.agentId !== this.agentId) return false;
+    return this.d.dispatcher.release(jobId) !== undefined;
   }
 
-  /** Foreign job messages are dropped; an agent that keeps sending them is disconnected. */
-  private violation(session: AgentSession, at: number): void {
+  /** The run refused a message of this agent's: log it, and disconnect an agent that keeps doing it. */
+  private refused(claim: RefusedClaim, at: number): void {
+    const session = this.session;
+    this.d.warn?.('agent message about a job it does not hold refused; job.cancel sent', {
+      agentId: this.agentId,
+      address: session?.remoteAddress,
+      runId: claim.runId,
+      jobId: claim.jobId,
+      message: claim.message,
+      reason: claim.reason,
+    });
+    if (!session) return;
     this.violations = this.violations.filter((t) => at - t < VIOLATION_WINDOW_MS);
     this.violations.push(at);
     if (this.violations.length >= VIOLATION_LIMIT) {
@@ -219,9 +205,5 @@ export class AgentActor implements Actor<AgentActorMessage> {
   private release(jobs: InFlight[]): void {
     for (const j of jobs) this.d.dispatcher.release(j.jobId);
     if (jobs.length > 0) this.d.events.agentLost(this.agentId, jobs.map((j) => ({ runId: j.runId, jobId: j.jobId, acked: j.acked })));
-  }
-
-  private forgetExpired(now: number): void {
-    for (const [jobId, at] of this.recentlyFinished) if (now - at > FINISHED_GRACE_MS) this.recentlyFinished.delete(jobId);
   }
 }

@@ -1,4 +1,4 @@
-import { agentSatisfies, type LabelMatcher } from './labels.js';
+import { labelsSatisfy, type LabelMatcher } from '../workflows/index.js';
 
 /** What the dispatcher knows about one registered agent. */
 export interface AgentEntry {
@@ -55,7 +55,7 @@ export class AgentDirectory {
     let best: AgentEntry | undefined;
     for (const a of this.agents.values()) {
       const free = a.maxConcurrency - a.active;
-      if (free <= 0 || !agentSatisfies(a.labels, runsOn)) continue;
+      if (free <= 0 || !labelsSatisfy(runsOn, a.labels)) continue;
       if (!best) {
         best = a;
         continue;
@@ -83,7 +83,7 @@ export class AgentDirectory {
 
   /** Whether any registered agent could ever take a job with these labels (ignoring free slots). */
   anyCouldRun(runsOn: readonly LabelMatcher[] | undefined): boolean {
-    for (const a of this.agents.values()) if (agentSatisfies(a.labels, runsOn)) return true;
+    for (const a of this.agents.values()) if (labelsSatisfy(runsOn, a.labels)) return true;
     return false;
   }
 }

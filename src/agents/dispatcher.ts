@@ -1,12 +1,13 @@
-import type { Clock } from '../clock/index.js';
 import type { JobDispatch } from '../transport/index.js';
 import type { AgentDirectory, AgentEntry } from './directory.js';
-import type { LabelMatcher } from './labels.js';
+import type { LabelMatcher } from '../workflows/index.js';
 
 /** What a run asks the dispatcher to place: one job, with the frame to send once an agent is chosen. */
 export interface DispatchRequest {
   runId: string;
   jobId: string;
+  /** The run's dispatch attempt this request belongs to; a later attempt replaces a queued earlier one. */
+  attempt: number;
   runsOn?: LabelMatcher[];
   /** The job.dispatch frame minus its envelope. */
   frame: Omit<JobDispatch, 'type' | 'messageId' | 'timestamp'>;
@@ -18,23 +19,20 @@ export interface InFlight {
   jobId: string;
   agentId: string;
   acked: boolean;
-  cancelAckTimer?: () => void;
 }
 
 export interface DispatcherPorts {
   /** Send the frame to the agent's live connection; false when it has none. */
   sendDispatch(agentId: string, request: DispatchRequest): boolean;
-  acked(job: InFlight): void;
-  /** The agent did not answer within the deadline; the caller closes it and requeues. */
-  ackTimedOut(job: InFlight): void;
+  /** A job that waited in the queue was placed: its run records the agent and watches the ack deadline. */
+  assigned(job: InFlight, attempt: number): void;
   queueDepth(pending: number, dispatched: number): void;
 }
 
 /**
- * Places jobs on agents: picks by labels and free slots (spreading), keeps a FIFO of jobs no agent
- * can take yet, and watches the acknowledgement deadline of each dispatch. An ack counts whenever
- * it arrives, even before the deadline is armed, because the in-flight entry exists before the
- * frame leaves.
+ * Places jobs on agents: picks by labels and free slots (spreading) and keeps a FIFO of jobs no
+ * agent can take yet. It is the node's bookkeeping of slots; whether an agent's word about a job
+ * counts, and when a dispatch has gone unanswered too long, is decided by the job's run.
  */
 export class JobDispatcher {
   private readonly pending: DispatchRequest[] = [];
@@ -42,20 +40,22 @@ export class JobDispatcher {
 
   constructor(
     private readonly directory: AgentDirectory,
-    private readonly clock: Clock,
-    private readonly ackTimeoutMs: number,
     private readonly ports: DispatcherPorts,
   ) {}
 
   /**
-   * Place a job now if an agent has a slot, else queue it. A job already placed or queued is left
-   * alone. A job placed here has its ack deadline watched by its run (which persists it); a job
-   * placed later from the queue is watched here, since its run is not waiting on this call.
+   * Place a job now if an agent has a slot, else queue it. A job already placed is left alone; a
+   * queued one takes the newer request's place. The caller learns the placement from the result;
+   * a job placed later from the queue is reported through `assigned`.
    */
   dispatch(request: DispatchRequest): { status: 'sent'; agentId: string } | { status: 'queued' } {
     const holder = this.inflight.get(request.jobId);
     if (holder) return { status: 'sent', agentId: holder.agentId };
-    if (this.pending.some((p) => p.jobId === request.jobId)) return { status: 'queued' };
+    const queued = this.pending.findIndex((p) => p.jobId === request.jobId);
+    if (queued >= 0) {
+      this.pending[queued] = request;
+      return { status: 'queued' };
+    }
     const placed = this.place(request, false);
     if (!placed) this.pending.push(request);
     this.reportDepth();
@@ -71,25 +71,18 @@ export class JobDispatcher {
     this.reportDepth();
   }
 
-  /** job.ack, or job.status running, from the agent holding the job. */
-  ack(agentId: string, jobId: string): InFlight | undefined {
+  /** job.ack, or job.status running, from the agent holding the job: its dispatch is answered. */
+  ack(agentId: string, jobId: string): void {
     const job = this.inflight.get(jobId);
-    if (!job || job.agentId !== agentId) return undefined;
-    if (!job.acked) {
-      job.acked = true;
-      job.cancelAckTimer?.();
-      job.cancelAckTimer = undefined;
-      this.ports.acked(job);
-      this.reportDepth();
-    }
-    return job;
+    if (!job || job.agentId !== agentId || job.acked) return;
+    job.acked = true;
+    this.reportDepth();
   }
 
   /** The job left the agent (finished, rejected, or lost): free its slot. */
   release(jobId: string): InFlight | undefined {
     const job = this.inflight.get(jobId);
     if (!job) return undefined;
-    job.cancelAckTimer?.();
     this.inflight.delete(jobId);
     this.directory.release(job.agentId);
     this.reportDepth();
@@ -130,11 +123,7 @@ export class JobDispatcher {
     return this.pending.length;
   }
 
-  stop(): void {
-    for (const job of this.inflight.values()) job.cancelAckTimer?.();
-  }
-
-  private place(request: DispatchRequest, watchAck: boolean): AgentEntry | undefined {
+  private place(request: DispatchRequest, fromQueue: boolean): AgentEntry | undefined {
     const agent = this.directory.reserve(request.runsOn);
     if (!agent) return undefined;
     const job: InFlight = { runId: request.runId, jobId: request.jobId, agentId: agent.agentId, acked: false };
@@ -144,13 +133,7 @@ export class JobDispatcher {
       this.directory.release(agent.agentId);
       return undefined;
     }
-    if (watchAck && !job.acked) {
-      job.cancelAckTimer = this.clock.setTimer(this.ackTimeoutMs, () => {
-        if (this.inflight.get(job.jobId) !== job || job.acked) return;
-        this.release(job.jobId);
-        this.ports.ackTimedOut(job);
-      });
-    }
+    if (fromQueue) this.ports.assigned(job, request.attempt);
     return agent;
   }
 

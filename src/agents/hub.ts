@@ -3,15 +3,14 @@ import type { Clock } from '../clock/index.js';
 import { CloseCode, type AgentMessage, type AgentRegister } from '../transport/index.js';
 import { AGENT_ACTOR_KIND, agentActorFactory, type AgentActorMessage } from './agent-actor.js';
 import { AgentDirectory } from './directory.js';
-import { JobDispatcher, type DispatchRequest, type InFlight } from './dispatcher.js';
+import { JobDispatcher, type DispatchRequest } from './dispatcher.js';
 import type { FrameLimits } from './frame-budget.js';
-import type { JobEvents, JobRef } from './job-events.js';
+import type { JobEvents, JobRef, RefusedClaim } from './job-events.js';
 import { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
 
 export interface HubOptions {
   nodeId: string;
   clock: Clock;
-  ackTimeoutMs: number;
   heartbeatTimeoutMs: number;
   validateToken(token: string): Promise<TokenGrant | null>;
   events: JobEvents;
@@ -20,6 +19,8 @@ export interface HubOptions {
   onJobDispatched?(): void;
   onRegistered?(agentId: string, register: AgentRegister, grant: TokenGrant): void;
   warn?(message: string, fields?: Record<string, unknown>): void;
+  /** A failed agent token check from `address`; says whether the address is past its failure limit. */
+  authFailed?(address: string): { limited: boolean };
   /** Per-connection frame limits; KiCI's (AGENT_FRAME_LIMITS) when absent. */
   frameLimits?: FrameLimits;
   /** The node's actor system, where each agent's AgentActor lives; a private one when absent. */
@@ -47,10 +48,9 @@ export class AgentHub {
   private readonly stopHeartbeatCheck: () => void;
 
   constructor(private readonly o: HubOptions) {
-    this.dispatcher = new JobDispatcher(this.directory, o.clock, o.ackTimeoutMs, {
+    this.dispatcher = new JobDispatcher(this.directory, {
       sendDispatch: (agentId, request) => this.sendDispatch(agentId, request),
-      acked: (job) => o.events.acked(job, job.agentId),
-      ackTimedOut: (job) => this.ackTimedOut(job),
+      assigned: (job, attempt) => o.events.assigned(job, job.agentId, attempt),
       queueDepth: (pending, dispatched) => o.onQueueDepth?.(pending, dispatched),
     });
     this.ownsSystem = !o.system;
@@ -79,6 +79,8 @@ export class AgentHub {
       onRegistered: (s, reg) => this.registered(s, reg),
       onMessage: (s, frame) => this.tellFrame(s, frame),
       onClosed: (s) => this.closed(s),
+      authFailed: (address) => this.o.authFailed?.(address) ?? { limited: false },
+      warn: (message, fields) => this.o.warn?.(message, fields),
     }, this.o.clock, { frameLimits: this.o.frameLimits });
     this.lastSeen.set(session, this.o.clock.now());
     return session;
@@ -112,6 +114,12 @@ export class AgentHub {
     if (!session) return 'unknown';
     session.send(frame);
     return 'sent';
+  }
+
+  /** A run refused this agent's message about a job it does not hold: its actor logs and counts it. */
+  refusedClaim(claim: RefusedClaim): void {
+    if (!this.sessions.has(claim.agentId)) return;
+    this.tell(claim.agentId, { type: 'refused', claim, at: this.o.clock.now() });
   }
 
   /** Close every live session that authenticated with a revoked token, registered or not yet. */
@@ -148,7 +156,6 @@ export class AgentHub {
 
   async stop(): Promise<void> {
     this.stopHeartbeatCheck();
-    this.dispatcher.stop();
     for (const s of [...this.sessions.values()]) s.close(CloseCode.goingAway, 'orchestrator shutting down');
     // Let each agent's actor report its jobs lost before the node's actors shut down.
     await this.settled();
@@ -182,13 +189,6 @@ export class AgentHub {
     session.send({ type: 'job.dispatch', ...request.frame });
     this.o.onJobDispatched?.();
     return true;
-  }
-
-  /** Close and unregister before the job is offered again, so the silent agent cannot be picked. */
-  private ackTimedOut(job: InFlight): void {
-    const session = this.sessions.get(job.agentId);
-    session?.close(CloseCode.dispatchAckTimeout, `job ${job.jobId} was not acknowledged in time`);
-    this.o.events.ackTimedOut(job, job.agentId);
   }
 
   private closed(session: AgentSession): void {

@@ -1,8 +1,7 @@
 export { AgentHub, type HubOptions } from './hub.js';
-export type { JobEvents, JobRef } from './job-events.js';
+export type { JobEvents, JobRef, RefusedClaim } from './job-events.js';
 export { AgentActor, AGENT_ACTOR_KIND, agentActorFactory, type AgentActorDeps, type AgentActorMessage } from './agent-actor.js';
 export { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
 export { AgentDirectory, type AgentEntry } from './directory.js';
 export { JobDispatcher, type DispatchRequest, type InFlight } from './dispatcher.js';
-export { agentSatisfies, describeMatchers, type LabelMatcher } from './labels.js';
 export { FrameBudget, AGENT_FRAME_LIMITS, type FrameLimits, type FrameVerdict } from './frame-budget.js';

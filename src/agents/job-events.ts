@@ -5,20 +5,33 @@ export interface JobRef {
   jobId: string;
 }
 
-/** Where the hub reports what agents say about jobs; the composition root routes these to RunActors. */
+/**
+ * Where the hub reports jobs to their runs; the composition root routes these to RunActors. What
+ * an agent says about a job is a claim the run judges against the job's record: the hub passes it
+ * on with who said it and decides nothing about it.
+ */
 export interface JobEvents {
+  /** The dispatcher placed a job that waited in its queue on this agent (its own decision, not a claim). */
+  assigned(job: JobRef, agentId: string, attempt: number): void;
   acked(job: JobRef, agentId: string): void;
   rejected(job: JobRef, agentId: string, reason: string): void;
-  ackTimedOut(job: JobRef, agentId: string): void;
   started(job: JobRef, agentId: string): void;
-  /** Resolves once the step's state is durable; only then is the agent's outbox entry acked. */
+  /** Resolves once the step's state is durable (or refused); only then is the agent's outbox entry acked. */
   step(job: JobRef, agentId: string, status: StepStatus): Promise<void>;
-  /** Resolves once the job's final state is durable. */
+  /** Resolves once the job's final state is durable (or refused). */
   finished(job: JobRef, agentId: string, status: JobStatus): Promise<void>;
   heartbeat(job: JobRef, agentId: string): void;
+  logs(job: JobRef, agentId: string, stepIndex: number, lines: string[]): void;
   /** The agent's connection is gone with these jobs on it. */
   agentLost(agentId: string, jobs: (JobRef & { acked: boolean })[]): void;
   /** The agent came back (or, after a restart, showed up) reporting these jobs as still running. */
   agentBack(agentId: string, jobs: JobRef[]): void;
-  logs(job: JobRef, stepIndex: number, lines: string[]): void;
+}
+
+/** A run refused an agent's message about one of its jobs (the agent does not hold it). */
+export interface RefusedClaim extends JobRef {
+  agentId: string;
+  /** Which report it was, e.g. `step_status`. */
+  message: string;
+  reason: string;
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../clock/index.js';
 import { FrameBudget, type FrameLimits } from './frame-budget.js';
 import {
   CloseCode,
+  MAX_PROTOCOL_VERSION,
   MIN_PROTOCOL_VERSION,
   closeReason,
   parseAgentFrame,
@@ -15,6 +16,11 @@ import {
 export interface AgentSocket {
   send(text: string): void;
   close(code: number, reason: string): void;
+  /**
+   * The client's address, for the failed-auth limit and warnings: the TCP peer, or the client a
+   * trusted proxy names in X-Forwarded-For (never a forwarded header from anyone else).
+   */
+  readonly remoteAddress?: string;
 }
 
 export interface TokenGrant {
@@ -30,6 +36,14 @@ export interface SessionPorts {
   /** Every valid frame after registration (including re-registers). */
   onMessage(session: AgentSession, message: AgentMessage): void;
   onClosed(session: AgentSession): void;
+  /**
+   * A token check failed: it is counted against the address, and the answer says whether the
+   * address had already used up its failures (then the session closes 4003 instead of 4010).
+   * Absent: failures are not limited.
+   */
+  authFailed?(address: string): { limited: boolean };
+  /** Every rejection the session answers, with its reason and the client address; never a secret. */
+  warn?(message: string, fields: Record<string, unknown>): void;
 }
 
 export interface SessionOptions {
@@ -77,6 +91,11 @@ export class AgentSession {
     this.arm(options.authTimeoutMs ?? 5000, 'auth.request not received in time');
   }
 
+  /** Where the connection comes from ('unknown' when the transport cannot tell). */
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? 'unknown';
+  }
+
   get registered(): boolean {
     return this.phase === 'registered';
   }
@@ -109,7 +128,7 @@ export class AgentSession {
     if (this.phase === 'closed') return;
     const bytes = Buffer.byteLength(text, 'utf8');
     const tooBig = this.budget.oversize(bytes);
-    if (tooBig) return this.close(CloseCode.invalidMessage, tooBig);
+    if (tooBig) return this.refuse(CloseCode.invalidMessage, tooBig);
     if (this.validating) {
       this.held.push(text);
       return;
@@ -117,7 +136,8 @@ export class AgentSession {
     const parsed = parseAgentFrame(text);
     if (!parsed.ok) {
       this.send({ type: 'error', code: 'INVALID_MESSAGE', message: parsed.error.slice(0, 500) });
-      this.close(CloseCode.invalidMessage, `invalid message: ${parsed.error}`);
+      // Zod's issue text names fields and expected shapes, never the values sent: no token leaks here.
+      this.refuse(CloseCode.invalidMessage, `invalid message: ${parsed.error}`);
       return;
     }
     const msg = parsed.message;
@@ -126,14 +146,14 @@ export class AgentSession {
     if (verdict.kind === 'over' && verdict.warn) this.send({ type: 'rate.limit.warning', retryAfterMs: verdict.retryAfterMs });
     // Over the limit the frame is still handled: it may be a job's result, which must not be lost.
     this.route(msg);
-    if (verdict.kind === 'close') this.close(CloseCode.invalidMessage, verdict.reason);
+    if (verdict.kind === 'close') this.refuse(CloseCode.invalidMessage, verdict.reason);
   }
 
   private route(msg: AgentMessage): void {
     if (this.phase === 'closed') return;
     if (this.phase === 'pending_auth') return void this.authenticate(msg);
     if (this.phase === 'pending_registration') {
-      if (msg.type !== 'agent.register') return this.close(CloseCode.invalidMessage, `expected agent.register, got ${msg.type}`);
+      if (msg.type !== 'agent.register') return this.refuse(CloseCode.invalidMessage, `expected agent.register, got ${msg.type}`);
       return this.register(msg);
     }
     if (msg.type === 'agent.register') return this.register(msg);
@@ -143,11 +163,13 @@ export class AgentSession {
   private async authenticate(msg: AgentMessage): Promise<void> {
     if (msg.type !== 'auth.request') {
       this.send({ type: 'auth.failure', reason: 'auth.request must be the first message' });
-      return this.close(CloseCode.agentAuthFailed, 'auth.request must be the first message');
+      return this.refuse(CloseCode.agentAuthFailed, 'auth.request must be the first message');
     }
-    if (msg.protocolVersion < MIN_PROTOCOL_VERSION) {
-      this.send({ type: 'auth.failure', reason: `protocol version ${msg.protocolVersion} is below ${MIN_PROTOCOL_VERSION}` });
-      return this.close(CloseCode.protocolError, 'protocol version too low');
+    // Above the maximum too: a newer agent may send messages this build would misread.
+    if (msg.protocolVersion < MIN_PROTOCOL_VERSION || msg.protocolVersion > MAX_PROTOCOL_VERSION) {
+      const supported = `supported protocol versions: ${MIN_PROTOCOL_VERSION}–${MAX_PROTOCOL_VERSION}`;
+      this.send({ type: 'auth.failure', reason: `protocol version ${msg.protocolVersion} is not supported; ${supported}` });
+      return this.refuse(CloseCode.protocolError, `unsupported protocol version ${msg.protocolVersion}; ${supported}`);
     }
     this.validating = true;
     let grant: TokenGrant | null = null;
@@ -158,10 +180,7 @@ export class AgentSession {
     }
     this.validating = false;
     if (this.phase === 'closed') return;
-    if (!grant) {
-      this.send({ type: 'auth.failure', reason: 'invalid, revoked or expired token' });
-      return this.close(CloseCode.agentAuthFailed, 'invalid token');
-    }
+    if (!grant) return this.tokenRefused();
     this.grant = grant;
     this.phase = 'pending_registration';
     this.send({ type: 'auth.success', connectionId: this.connectionId });
@@ -178,11 +197,11 @@ export class AgentSession {
       const extra = msg.labels.filter((l) => !SELF_DERIVED.test(l) && !allowed.includes(l));
       if (extra.length > 0) {
         this.send({ type: 'auth.failure', reason: `labels not allowed by this token: ${extra.join(', ')}` });
-        return this.close(CloseCode.agentAuthFailed, 'labels not allowed by token');
+        return this.refuse(CloseCode.agentAuthFailed, 'labels not allowed by token');
       }
     }
     if (this.agentId && this.agentId !== msg.agentId) {
-      return this.close(CloseCode.invalidMessage, 'agentId cannot change on a connection');
+      return this.refuse(CloseCode.invalidMessage, 'agentId cannot change on a connection');
     }
     this.cancelTimer?.();
     this.agentId = msg.agentId;
@@ -191,12 +210,31 @@ export class AgentSession {
     this.phase = 'registered';
     this.send({ type: 'register.ack', agentId: msg.agentId, labels: this.labels });
     const outcome = this.ports.onRegistered(this, msg);
-    if (outcome && outcome.refuse) this.close(outcome.refuse.code, outcome.refuse.reason);
+    if (outcome && outcome.refuse) this.refuse(outcome.refuse.code, outcome.refuse.reason);
+  }
+
+  /**
+   * A bad token. Within its address's failure limit the agent hears auth.failure and 4010 (the
+   * token is dead; a KiCI agent stops for good). Past it, only 4003 "rate limited": the check
+   * still ran, so a good token from the same address was never refused here.
+   */
+  private tokenRefused(): void {
+    const verdict = this.ports.authFailed?.(this.remoteAddress);
+    if (verdict?.limited) return this.refuse(CloseCode.invalidMessage, 'rate limited');
+    this.send({ type: 'auth.failure', reason: 'invalid, revoked or expired token' });
+    this.refuse(CloseCode.agentAuthFailed, 'invalid token');
+  }
+
+  /** Close for something the agent did wrong, and say so in the log with where it came from. */
+  private refuse(code: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    this.ports.warn?.('agent connection refused', { reason, code, address: this.remoteAddress, agentId: this.agentId, phase: this.phase });
+    this.close(code, reason);
   }
 
   private arm(ms: number, reason: string): void {
     this.cancelTimer?.();
-    this.cancelTimer = this.clock.setTimer(ms, () => this.close(CloseCode.handshakeTimeout, reason));
+    this.cancelTimer = this.clock.setTimer(ms, () => this.refuse(CloseCode.handshakeTimeout, reason));
   }
 
   private finish(): void {

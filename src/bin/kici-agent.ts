@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-/** `kici-agent --url ws://host:4000/ws --token … [--labels a,b] [--max-concurrency N] [--agent-id ID] [--work-dir DIR]` */
+/**
+ * `kici-agent --url ws://host:4000/ws (--token … | --token-file PATH) [--labels a,b] [--max-concurrency N]
+ * [--agent-id ID] [--work-dir DIR] [--sandbox auto|bwrap|none] [--hide PATH]…`
+ */
 import { runAgentCli } from '../agent/index.js';
 
 runAgentCli(process.argv.slice(2)).then(

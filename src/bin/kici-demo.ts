@@ -87,7 +87,12 @@ async function main(): Promise<number> {
 
     step('creating an agent token and starting one agent');
     const { token } = await api.call<{ token: string }>('POST', '/agent-tokens', { name: 'demo-agent' });
-    start('kici-agent.js', ['--url', `${url.replace(/^http/, 'ws')}/ws`, '--work-dir', path.join(tmp, 'agent'), '--max-concurrency', '4'], { PATH: process.env.PATH, HOME: process.env.HOME, KICI_AGENT_TOKEN: token, KICI_LOG_LEVEL: 'warn' }, quiet);
+    // From a file in a directory of its own, which the agent hides from steps with the data dir.
+    const tokenFile = path.join(tmp, 'agent-token', 'token');
+    mkdirSync(path.dirname(tokenFile), { mode: 0o700 });
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    const agentArgs = ['--url', `${url.replace(/^http/, 'ws')}/ws`, '--token-file', tokenFile, '--hide', dataDir, '--work-dir', path.join(tmp, 'agent'), '--max-concurrency', '4'];
+    start('kici-agent.js', agentArgs, { PATH: process.env.PATH, HOME: process.env.HOME, KICI_LOG_LEVEL: 'warn' }, quiet);
 
     step('making a git repository with .kici/kici.lock.json (build → 2×2 test matrix)');
     const origin = path.join(tmp, 'origin.git');

@@ -55,13 +55,14 @@ async function waitReady(): Promise<void> {
   throw new Error(`the orchestrator did not become ready at ${url}`);
 }
 
-async function agentToken(): Promise<string> {
+/** The file holding the local agent's token, created through the admin API on first start. */
+async function agentTokenFile(): Promise<string> {
   const file = path.join(dataDir, 'dev-agent-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) return file;
   const adminToken = readFileSync(path.join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
   const created = await new AdminApi(url, adminToken).call<{ token: string }>('POST', '/agent-tokens', { name: 'local-dev-agent' });
   writeFileSync(file, `${created.token}\n`, { mode: 0o600 });
-  return created.token;
+  return file;
 }
 
 async function main(): Promise<void> {
@@ -70,9 +71,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop(0));
   start('kici-orchestrator.js', [], { ...process.env, KICI_DATA_DIR: dataDir, KICI_PORT: String(port) });
   await waitReady();
-  const token = await agentToken();
-  const agentEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, KICI_AGENT_TOKEN: token };
-  start('kici-agent.js', ['--url', `ws://127.0.0.1:${port}/ws`, '--work-dir', path.join(dataDir, 'agent'), '--labels', 'local'], agentEnv);
+  // The token goes by file, not by environment or argv (any process of the user could read those);
+  // the data directory (token, admin token, secret key, database) is hidden from the agent's steps.
+  const tokenFile = await agentTokenFile();
+  const agentEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, KICI_AGENT_SANDBOX: process.env.KICI_AGENT_SANDBOX };
+  const agentArgs = ['--url', `ws://127.0.0.1:${port}/ws`, '--token-file', tokenFile, '--hide', dataDir, '--work-dir', path.join(dataDir, 'agent')];
+  start('kici-agent.js', [...agentArgs, '--labels', 'local'], agentEnv);
   process.stderr.write(`kici: orchestrator at ${url}, one local agent connected. Ctrl-C stops both.\n`);
 }
 

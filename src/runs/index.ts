@@ -32,7 +32,8 @@ export { needsPayload, jobLabels } from './needs-payload.js';
 export { RUN_ACTOR_KIND, RunActor, runActorFactory, registerRunActor, runRef } from './run-actor.js';
 export type { RunActorDeps, RunActorOptions } from './run-core.js';
 export { RECOVERY_EXPIRED_ERROR, STALE_ERROR, WORKFLOW_TIMEOUT_REASON } from './messages.js';
-export type { RunMessage, RunReply, FinishedJobStatus } from './messages.js';
+export type { RunMessage, RunReply, FinishedJobStatus, AgentClaim } from './messages.js';
+export { claimOf, FINISHED_GRACE_MS, type Claim } from './job-claims.js';
 export { planRerun, RerunRefusedError } from './rerun-plan.js';
 export type { RerunJob, RerunPlan } from './rerun-plan.js';
 export { ConcurrencyGroups, SUPERSEDED_REASON } from './concurrency-groups.js';
@@ -62,4 +63,6 @@ export type {
   NeedsEntry,
   Outputs,
   RunObserver,
+  StepLogSink,
+  ForeignClaim,
 } from './ports.js';

@@ -12,14 +12,11 @@ export type RunMessage =
   | { type: 'start' }
   /** Re-check a started run (after a restart or a crash); never starts a pending run. */
   | { type: 'resume' }
-  | { type: 'job_acked'; jobId: string; agentId: string }
-  | { type: 'job_rejected'; jobId: string; reason: string; agentId?: string }
-  /** From the actor's own deadline (with `attempt`) or from the agents room when it owns the deadline (with `agentId`). */
-  | { type: 'ack_timeout'; jobId: string; attempt?: number; agentId?: string }
-  | { type: 'job_started'; jobId: string; agentId: string }
-  | { type: 'job_heartbeat'; jobId: string; agentId?: string }
-  | { type: 'step_status'; jobId: string; stepIndex: number; status: StepStatus; exitCode?: number; agentId?: string }
-  | { type: 'job_finished'; jobId: string; status: FinishedJobStatus; outputs?: Outputs; error?: string; agentId?: string }
+  /** The dispatcher placed a job that waited in its queue; it made the placement, so this is not a claim. */
+  | { type: 'job_assigned'; jobId: string; agentId: string; attempt: number }
+  /** The dispatch `attempt` went unanswered (the actor's own deadline, or the coordinator's sweep). */
+  | { type: 'ack_timeout'; jobId: string; attempt: number }
+  | AgentClaim
   | { type: 'agent_lost'; agentId: string; jobIds: string[] }
   | { type: 'agent_back'; agentId: string; jobIds: string[] }
   | { type: 'recovery_expired'; jobId: string }
@@ -28,8 +25,39 @@ export type RunMessage =
   /** The run's own deadline (armed by the actor; a coordinator sweep may send it too). */
   | { type: 'workflow_timeout' };
 
-/** Every message is answered; `ignored` says why nothing changed (duplicates, late or foreign messages). */
-export type RunReply = { ok: true } | { ok: false; ignored: string };
+/**
+ * What an agent says about a job. Each is judged against the job's record (job-claims.ts): only the
+ * agent holding the job changes it; a message from any other agent changes nothing.
+ */
+export type AgentClaim =
+  | { type: 'job_acked'; jobId: string; agentId: string }
+  | { type: 'job_rejected'; jobId: string; reason: string; agentId: string }
+  | { type: 'job_started'; jobId: string; agentId: string }
+  | { type: 'job_heartbeat'; jobId: string; agentId: string }
+  | { type: 'step_status'; jobId: string; stepIndex: number; status: StepStatus; exitCode?: number; agentId: string }
+  | { type: 'job_finished'; jobId: string; status: FinishedJobStatus; outputs?: Outputs; error?: string; agentId: string }
+  /** Step log lines, already joined into the text to append. */
+  | { type: 'job_logs'; jobId: string; stepIndex: number; text: string; agentId: string };
+
+const CLAIM_TYPES: ReadonlySet<string> = new Set<AgentClaim['type']>([
+  'job_acked',
+  'job_rejected',
+  'job_started',
+  'job_heartbeat',
+  'step_status',
+  'job_finished',
+  'job_logs',
+]);
+
+export function isAgentClaim(msg: RunMessage): msg is AgentClaim {
+  return CLAIM_TYPES.has(msg.type);
+}
+
+/**
+ * Every message is answered; `ignored` says why nothing changed (duplicates, late or foreign
+ * messages). `foreign` marks a claim from an agent that does not hold the job.
+ */
+export type RunReply = { ok: true } | { ok: false; ignored: string; foreign?: true };
 
 export const RECOVERY_EXPIRED_ERROR = 'agent disconnected and did not reconnect within the recovery window';
 export const WORKFLOW_TIMEOUT_REASON = 'workflow_timeout';
@@ -37,3 +65,4 @@ export const STALE_ERROR = 'job heartbeats stopped: no heartbeat within the stal
 
 export const ok: RunReply = { ok: true };
 export const ignored = (why: string): RunReply => ({ ok: false, ignored: why });
+export const refusedForeign = (why: string): RunReply => ({ ok: false, ignored: why, foreign: true });

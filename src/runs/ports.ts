@@ -47,6 +47,8 @@ export interface JobRecord {
   status: JobStatus;
   needsSatisfied: boolean;
   agentId?: string | null;
+  /** The agent of the dispatch before the current one: its copy may be adopted if it comes back. */
+  previousAgentId?: string | null;
   /** Dispatches made so far; rejects, ack timeouts and lost agents share a budget of 5. */
   dispatchAttempts: number;
   dispatchedAt?: number | null;
@@ -66,6 +68,8 @@ export interface StepRecord {
   name: string;
   status: StepStatus;
   exitCode?: number | null;
+  /** Why the step ended with its job instead of by its agent's report. */
+  error?: string | null;
   startedAt?: number | null;
   finishedAt?: number | null;
 }
@@ -83,7 +87,7 @@ export interface LoadedRun {
  * a status guard), so a store that increments in SQL may translate it to "add one".
  */
 export type JobPatch = Partial<Omit<JobRecord, 'id' | 'runId' | 'name' | 'baseName' | 'matrix' | 'config'>>;
-export type StepPatch = Partial<Pick<StepRecord, 'status' | 'exitCode' | 'startedAt' | 'finishedAt'>>;
+export type StepPatch = Partial<Pick<StepRecord, 'status' | 'exitCode' | 'error' | 'startedAt' | 'finishedAt'>>;
 
 /** Every write carries the writer's shard epoch; the store refuses writes from an older epoch. */
 export interface WriteFence {
@@ -104,7 +108,7 @@ export interface RunStore {
   loadRun(runId: string): Promise<LoadedRun | undefined>;
   /** pending → running with `startedAt`; false when fenced or the run is not pending. */
   markRunStarted(runId: string, at: number, fence: WriteFence): Promise<boolean>;
-  /** running/pending → cancelling; false when fenced or the run is already terminal. */
+  /** pending/running → cancelling; false when fenced or the run is in any other status (held, cancelling, terminal). */
   markRunCancelling(runId: string, fence: WriteFence): Promise<boolean>;
   /** false when fenced or the guard did not hold. */
   updateJob(jobId: string, patch: JobPatch, guard: JobWriteGuard): Promise<boolean>;
@@ -173,8 +177,26 @@ export interface Dispatcher {
   ackTimedOut?(agentId: string, jobId: string): void | Promise<void>;
 }
 
+/** Where a run stores the step log lines its agents send (the store room's step-log blobs). */
+export interface StepLogSink {
+  append(runId: string, jobId: string, stepIndex: number, text: string): Promise<unknown>;
+}
+
+/** A message about a job from an agent that does not hold it. */
+export interface ForeignClaim {
+  runId: string;
+  jobId: string;
+  agentId: string;
+  /** The run message it arrived as, e.g. `step_status`. */
+  message: string;
+  reason: string;
+}
+
 /** Optional observer for metrics, log following and upstream forwarding. */
 export interface RunObserver {
+  /** An agent spoke about a job it does not hold; it was refused and told to stop the job. */
+  foreignClaim?(claim: ForeignClaim): void;
+  logsNotStored?(runId: string, jobId: string, error: unknown): void;
   jobChanged?(run: RunRecord, job: JobRecord): void;
   runCompleted?(run: RunRecord): void;
   /** The dispatcher threw; the run carries on (a dispatch is retried, a cancel is best effort). */

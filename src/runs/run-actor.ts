@@ -5,16 +5,20 @@
  * activation it reloads and recomputes, so a restart resumes where the store says the run is.
  */
 import type { Actor, ActorFactory, ActorRef, ActorSystem, KindOptions } from '../actors/index.js';
+import { claimOf, withinFinishedGrace, type Claim } from './job-claims.js';
 import {
   RECOVERY_EXPIRED_ERROR,
   STALE_ERROR,
   WORKFLOW_TIMEOUT_REASON,
   ignored,
+  isAgentClaim,
   ok,
+  type AgentClaim,
   type FinishedJobStatus,
   type RunMessage,
   type RunReply,
 } from './messages.js';
+import type { JobRecord } from './ports.js';
 import { RunCore, type RunActorDeps } from './run-core.js';
 import { FencedOut, StateConflict } from './run-writes.js';
 import { transition, type ExecEvent } from './state-machine.js';
@@ -49,7 +53,7 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
 
   async receive(msg: RunMessage): Promise<RunReply> {
     if (this.deposed) return ignored('another node owns this run now');
-    if (!this.loaded) return ignored('unknown run');
+    if (!this.loaded) return isAgentClaim(msg) ? this.refuse(msg, 'no such run') : ignored('unknown run');
     return this.guarded(() => this.handle(msg));
   }
 
@@ -76,20 +80,24 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
         return this.start();
       case 'resume':
         return this.run.status === 'pending' ? ignored('the run has not started') : this.resume();
-      case 'job_acked':
-        return this.jobAcked(msg.jobId, msg.agentId);
-      case 'job_rejected':
-        return this.jobRejected(msg.jobId, msg.reason, msg.agentId);
+      case 'job_assigned':
+        return this.jobAssigned(msg.jobId, msg.agentId, msg.attempt);
       case 'ack_timeout':
-        return this.ackTimeout(msg.jobId, msg.attempt, msg.agentId);
+        return this.ackTimeout(msg.jobId, msg.attempt);
+      case 'job_acked':
+        return this.judged(msg, (job) => this.jobAcked(job, msg.agentId));
+      case 'job_rejected':
+        return this.judged(msg, (job) => this.jobRejected(job, msg.reason, msg.agentId));
       case 'job_started':
-        return this.jobStarted(msg.jobId, msg.agentId);
+        return this.judged(msg, (job) => this.jobStarted(job, msg.agentId));
       case 'job_heartbeat':
-        return this.jobHeartbeat(msg.jobId, msg.agentId);
+        return this.judged(msg, (job) => this.jobHeartbeat(job));
       case 'step_status':
-        return this.stepStatus(msg);
+        return this.judged(msg, (job, how) => (how === 'finished_here' ? Promise.resolve(ignored(`job is ${job.status}`)) : this.stepStatus(job, msg)));
       case 'job_finished':
-        return this.jobFinished(msg);
+        return this.judged(msg, (job) => this.jobFinished(job, msg));
+      case 'job_logs':
+        return this.judged(msg, async (job, how) => this.jobLogs(job, how, msg));
       case 'agent_lost':
         return this.agentLost(msg.agentId, msg.jobIds);
       case 'agent_back':
@@ -117,34 +125,44 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
 
   // ---- reports from agents ---------------------------------------------------------------
 
-  private async jobAcked(jobId: string, agentId: string): Promise<RunReply> {
+  /** Judge a claim against the job's record; a foreign one is refused before any handler sees it. */
+  private async judged(claim: AgentClaim, handle: (job: JobRecord, how: Claim) => Promise<RunReply>): Promise<RunReply> {
+    const job = this.jobs.get(claim.jobId);
+    const how = claimOf(job, claim.agentId);
+    if (how === 'foreign') return this.refuse(claim, job ? 'the job is not dispatched to this agent' : 'no such job in this run');
+    // The agent the job was requeued from brings its copy back: that copy is the job.
+    if (how === 'returning' && claim.type !== 'job_logs') await this.adopt(job!, claim.agentId);
+    return handle(job!, how);
+  }
+
+  private async jobAssigned(jobId: string, agentId: string, attempt: number): Promise<RunReply> {
     const job = this.jobs.get(jobId);
-    if (!job) return ignored('unknown job');
-    if (job.status !== 'queued') return ignored(`job is ${job.status}`);
-    if (job.agentId && job.agentId !== agentId) return this.foreign(job, agentId);
+    if (!job || job.status !== 'queued' || job.agentId || job.dispatchAttempts !== attempt) return ignored('not this dispatch');
+    await this.saveJob(job, { agentId, ackDeadline: this.ctx.clock.now() + this.ackTimeoutMs });
+    this.timers.arm(job.id, this.ackTimeoutMs, { type: 'ack_timeout', jobId: job.id, attempt });
+    return ok;
+  }
+
+  private async jobAcked(job: JobRecord, agentId: string): Promise<RunReply> {
+    if (job.status !== 'queued' || job.ackedAt) return ignored(`job is ${job.status}`);
     this.timers.disarm(job.id);
     await this.saveJob(job, { agentId, ackedAt: this.ctx.clock.now(), ackDeadline: null });
     return ok;
   }
 
-  private async jobRejected(jobId: string, reason: string, agentId?: string): Promise<RunReply> {
-    const job = this.jobs.get(jobId);
-    if (!job) return ignored('unknown job');
-    if (job.status !== 'queued') return ignored(`job is ${job.status}`);
-    if (agentId && job.agentId && job.agentId !== agentId) return ignored('rejected by an agent that no longer holds the job');
-    await this.requeue(job, `rejected: ${reason}`, agentId ?? job.agentId ?? undefined);
+  private async jobRejected(job: JobRecord, reason: string, agentId: string): Promise<RunReply> {
+    if (job.status !== 'queued' || job.ackedAt) return ignored(`job is ${job.status}`);
+    await this.requeue(job, `rejected: ${reason}`, agentId);
     return ok;
   }
 
-  private async ackTimeout(jobId: string, attempt?: number, reportedBy?: string): Promise<RunReply> {
+  private async ackTimeout(jobId: string, attempt: number): Promise<RunReply> {
     const job = this.jobs.get(jobId);
     if (!job) return ignored('unknown job');
     if (job.status !== 'queued' || job.ackedAt) return ignored('the job was answered');
-    if (attempt !== undefined && attempt !== job.dispatchAttempts) return ignored('an older dispatch attempt');
-    if (reportedBy && job.agentId && job.agentId !== reportedBy) return ignored('the job is with another agent now');
-    const agentId = reportedBy ?? job.agentId ?? undefined;
-    // When the agents room reports the timeout it has already dealt with the agent.
-    if (agentId && !reportedBy) {
+    if (attempt !== job.dispatchAttempts) return ignored('an older dispatch attempt');
+    const agentId = job.agentId ?? undefined;
+    if (agentId) {
       try {
         await this.deps.dispatcher.ackTimedOut?.(agentId, job.id);
       } catch (error) {
@@ -155,30 +173,23 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
     return ok;
   }
 
-  private async jobStarted(jobId: string, agentId: string): Promise<RunReply> {
-    const job = this.jobs.get(jobId);
-    if (!job) return ignored('unknown job');
-    if (job.agentId && job.agentId !== agentId) return this.foreign(job, agentId);
+  private async jobStarted(job: JobRecord, agentId: string): Promise<RunReply> {
     if (job.status === 'running') return ignored('already running');
     if (job.status !== 'queued' && job.status !== 'recovering') return ignored(`job is ${job.status}`);
     await this.startJob(job, agentId);
     return ok;
   }
 
-  private async jobHeartbeat(jobId: string, agentId?: string): Promise<RunReply> {
-    const job = this.jobs.get(jobId);
-    if (!job || job.status !== 'running') return ignored('job is not running');
-    if (agentId && job.agentId !== agentId) return ignored('heartbeat from an agent that does not hold the job');
+  private async jobHeartbeat(job: JobRecord): Promise<RunReply> {
+    if (job.status !== 'running') return ignored('job is not running');
     await this.saveJob(job, { lastHeartbeatAt: this.ctx.clock.now() });
     return ok;
   }
 
-  private async stepStatus(msg: Extract<RunMessage, { type: 'step_status' }>): Promise<RunReply> {
-    const job = this.jobs.get(msg.jobId);
-    if (!job) return ignored('unknown job');
-    if (isTerminalJobStatus(job.status) || job.status === 'pending') return ignored(`job is ${job.status}`);
-    if (msg.agentId && job.agentId && job.agentId !== msg.agentId) return ignored('status from an agent that does not hold the job');
-    if (job.status === 'queued' && msg.agentId) await this.startJob(job, msg.agentId);
+  private async stepStatus(job: JobRecord, msg: Extract<AgentClaim, { type: 'step_status' }>): Promise<RunReply> {
+    if (isTerminalJobStatus(job.status)) return ignored(`job is ${job.status}`);
+    // A step report proves the job started, even if its start report was lost or is still in flight.
+    if (job.status === 'queued') await this.startJob(job, msg.agentId);
     const step = this.loaded!.steps.find((s) => s.jobId === job.id && s.stepIndex === msg.stepIndex);
     if (!step) return ignored('unknown step');
     if (step.status !== 'pending' && step.status !== 'running') return ignored(`step is ${step.status}`);
@@ -186,23 +197,29 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
     const patch =
       msg.status === 'running'
         ? { status: msg.status, startedAt: now }
-        : { status: msg.status, finishedAt: now, exitCode: msg.exitCode ?? null };
+        : // A cancelled step was stopped, whatever its process returned: it never shows exit 0.
+          { status: msg.status, finishedAt: now, exitCode: msg.status === 'cancelled' ? null : (msg.exitCode ?? null) };
     if (!(await this.writes.step(job.id, msg.stepIndex, patch))) return ignored('step not stored');
     Object.assign(step, patch);
     return ok;
   }
 
-  private async jobFinished(msg: Extract<RunMessage, { type: 'job_finished' }>): Promise<RunReply> {
-    const job = this.jobs.get(msg.jobId);
-    if (!job) return ignored('unknown job');
+  private async jobFinished(job: JobRecord, msg: Extract<AgentClaim, { type: 'job_finished' }>): Promise<RunReply> {
     if (isTerminalJobStatus(job.status)) return ignored(`job is already ${job.status}`);
-    if (job.status === 'pending') return ignored('job was never dispatched');
-    if (msg.agentId && job.agentId && job.agentId !== msg.agentId) return this.foreign(job, msg.agentId);
     // A final status proves the job ran, even if its start report was lost or is still in flight.
-    if (job.status === 'queued' || job.status === 'recovering') await this.startJob(job, msg.agentId ?? job.agentId ?? 'unknown');
+    if (job.status === 'queued' || job.status === 'recovering') await this.startJob(job, msg.agentId);
     const event = finishEvent(jobStatusToState(job.status) === 'cancelling', msg.status);
     const status = stateToJobStatus(transition(jobStatusToState(job.status), event));
     await this.endJob(job, event, status, { outputs: msg.outputs ?? {}, error: msg.error ?? null });
+    return ok;
+  }
+
+  /** Log lines from the holder are stored; from the job's own agent after it ended, only for a while. */
+  private jobLogs(job: JobRecord, how: Claim, msg: Extract<AgentClaim, { type: 'job_logs' }>): RunReply {
+    if (how === 'finished_here' && !withinFinishedGrace(job, this.ctx.clock.now())) return ignored('the job ended long ago');
+    this.deps.logs
+      ?.append(this.run.id, job.id, msg.stepIndex, msg.text)
+      .catch((error: unknown) => this.deps.observer?.logsNotStored?.(this.run.id, job.id, error));
     return ok;
   }
 
@@ -230,12 +247,10 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
     for (const jobId of jobIds) {
       const job = this.jobs.get(jobId);
       if (!job) continue;
-      if (job.status === 'queued' && !job.agentId) {
-        // Requeued while its agent was away and not placed anywhere yet: the returning copy is
-        // the job. Take the queued request back so it is not started a second time.
-        await this.deps.dispatcher.withdraw?.(this.run.id, job.id);
-        await this.startJob(job, agentId);
-      } else if (job.agentId !== agentId) {
+      const how = claimOf(job, agentId);
+      if (how === 'returning') {
+        await this.adopt(job, agentId);
+      } else if (how === 'foreign') {
         // The job went to another agent (or ended) while this one was away: make it stop.
         await this.stopElsewhere(job, agentId, 'the job was reassigned while the agent was away');
       } else if (job.status === 'recovering') {

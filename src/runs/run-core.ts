@@ -4,8 +4,8 @@
  * exactly once. The message handlers live in run-actor.ts.
  */
 import type { ActorContext } from '../actors/index.js';
-import { ignored, ok, type RunMessage, type RunReply } from './messages.js';
-import { onJobTerminal, recomputeNeeds, type NeedsDecision } from './needs-scheduler.js';
+import { ok, refusedForeign, type AgentClaim, type RunMessage, type RunReply } from './messages.js';
+import { onJobTerminal, recomputeNeeds, type NeedsDecision, type NeedsEdge } from './needs-scheduler.js';
 import { jobLabels, needsPayload } from './needs-payload.js';
 import type {
   DispatchResult,
@@ -16,6 +16,7 @@ import type {
   LoadedRun,
   RunObserver,
   RunStore,
+  StepLogSink,
 } from './ports.js';
 import { JobTimers } from './job-timers.js';
 import { RunWrites } from './run-writes.js';
@@ -42,6 +43,8 @@ export interface RunActorOptions {
 export interface RunActorDeps {
   store: RunStore;
   dispatcher: Dispatcher;
+  /** Where accepted step log lines go; without one they are dropped. */
+  logs?: StepLogSink;
   observer?: RunObserver;
   options?: RunActorOptions;
 }
@@ -126,7 +129,7 @@ export abstract class RunCore {
    */
   protected async apply(decision: NeedsDecision): Promise<void> {
     for (const job of this.pick(decision.skip)) {
-      if (job.status === 'pending') await this.endJob(job, 'SKIP', 'skipped', {});
+      if (job.status === 'pending') await this.endJob(job, 'SKIP', 'skipped', { error: skipReason(job, this.jobList, this.loaded!.edges) });
     }
     for (const job of this.pick(decision.cancel)) await this.cancelWaitingJob(job, 'the run was cancelled');
     for (const job of this.pick(decision.release)) {
@@ -154,6 +157,8 @@ export abstract class RunCore {
       dispatchAttempts: attempts,
       dispatchedAt: this.ctx.clock.now(),
       agentId: null,
+      // Kept so that agent's copy can be adopted if it comes back before the job is placed again.
+      previousAgentId: job.agentId ?? job.previousAgentId ?? null,
       ackDeadline: null,
       ackedAt: null,
     });
@@ -283,9 +288,27 @@ export abstract class RunCore {
     if (jobStatusToState(status) !== state) throw new Error(`status ${status} does not match state ${state}`);
     this.timers.disarm(job.id);
     await this.saveJob(job, { ...extra, status, finishedAt: this.ctx.clock.now(), ackDeadline: null, recoveryDeadline: null });
+    await this.endUnfinishedSteps(job);
     const decision = onJobTerminal(this.jobList, this.loaded!.edges, job.id, { runCancelling: this.run.status === 'cancelling' });
     await this.apply(decision);
     await this.completeIfDone();
+  }
+
+  /**
+   * A job that ended leaves no step pending or running: a step its agent never reported on ends
+   * with the job (cancelled with a cancelled job, failed with a failed or lost one; never started:
+   * skipped), carrying the job's reason. Late reports from the agent cannot change them after.
+   */
+  protected async endUnfinishedSteps(job: JobRecord): Promise<void> {
+    const now = this.ctx.clock.now();
+    for (const step of this.loaded!.steps) {
+      if (step.jobId !== job.id || (step.status !== 'pending' && step.status !== 'running')) continue;
+      const patch =
+        step.status === 'running'
+          ? { status: runningStepEnd(job.status), exitCode: null, finishedAt: now, error: job.error ?? null }
+          : { status: 'skipped' as const, error: job.error ?? null };
+      if (await this.writes.step(job.id, step.stepIndex, patch)) Object.assign(step, patch);
+    }
   }
 
   protected async completeIfDone(): Promise<void> {
@@ -308,10 +331,28 @@ export abstract class RunCore {
     return this.jobList.filter((j) => j.agentId === agentId && (wanted.size === 0 || wanted.has(j.id)));
   }
 
-  /** A report from an agent that does not hold the job: never let it change the run, and stop its copy. */
-  protected async foreign(job: JobRecord, agentId: string): Promise<RunReply> {
-    await this.stopElsewhere(job, agentId, 'the job is assigned to another agent');
-    return ignored('the job is assigned to another agent');
+  /**
+   * A claim from an agent that does not hold the job: it changes nothing, the agent is told to stop
+   * its copy (best effort), and the refusal is reported so the agents room can log and count it.
+   */
+  protected async refuse(claim: AgentClaim, reason: string): Promise<RunReply> {
+    const { jobId, agentId } = claim;
+    try {
+      await this.deps.dispatcher.cancel({ runId: this.ctx.key, jobId, agentId, force: true, reason });
+    } catch {
+      // Unreachable agents are stopped later by their own reconnect or the stale scan.
+    }
+    this.deps.observer?.foreignClaim?.({ runId: this.ctx.key, jobId, agentId, message: claim.type, reason });
+    return refusedForeign(reason);
+  }
+
+  /**
+   * The job was requeued away from this agent and is not placed anywhere yet: the agent's copy is
+   * the job. Take the queued request back so it is not started a second time.
+   */
+  protected async adopt(job: JobRecord, agentId: string): Promise<void> {
+    await this.deps.dispatcher.withdraw?.(this.run.id, job.id);
+    await this.startJob(job, agentId);
   }
 
   protected async stopElsewhere(job: JobRecord, agentId: string, reason: string): Promise<void> {
@@ -323,4 +364,20 @@ export abstract class RunCore {
     await this.writes.job(job, patch);
     if (job.status !== before) this.deps.observer?.jobChanged?.(this.run, job);
   }
+}
+
+/** A step still running when its job ended shares the job's fate; it never claims success it did not report. */
+function runningStepEnd(status: JobStatus): 'cancelled' | 'failed' | 'success' {
+  if (status === 'cancelled') return 'cancelled';
+  return status === 'success' ? 'success' : 'failed';
+}
+
+/** Which upstream jobs ended outside what the skipped job accepts, e.g. `needs build, which ended failed`. */
+function skipReason(job: JobRecord, jobs: readonly JobRecord[], edges: readonly NeedsEdge[]): string {
+  const unmet = edges
+    .filter((e) => e.jobId === job.id)
+    .map((e) => ({ edge: e, upstream: jobs.find((j) => j.id === e.upstreamJobId) }))
+    .filter(({ edge, upstream }) => upstream && isTerminalJobStatus(upstream.status) && !edge.runOn.includes(upstream.status))
+    .map(({ edge, upstream }) => `${upstream!.name}, which ended ${upstream!.status} (runs on ${edge.runOn.join(', ')})`);
+  return unmet.length > 0 ? `skipped: needs ${unmet.join('; ')}` : 'skipped: an upstream job did not end as this job needs';
 }

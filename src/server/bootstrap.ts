@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ADMIN_TOKEN_FILE } from '../admin/index.js';
 import { hashToken, issueAdminToken, displayPrefix } from '../secrets/index.js';
 import { findActiveAdminToken, insertAdminToken, listAdminTokens, type Db } from '../store/index.js';
+import type { Logger } from './logger.js';
 
 /** This node's id: KICI_CLUSTER_INSTANCE_ID, else one generated on first start and kept in the data directory. */
 export function nodeIdentity(dataDir: string, configured?: string): string {
@@ -46,14 +47,26 @@ export async function ensureAdminToken(db: Db, dataDir: string, configured?: str
   return { kind: 'created', token: issued.token, file };
 }
 
-/** Shown on the terminal directly (stderr), so the token never passes through the logger. */
-export function announceAdminToken(boot: AdminTokenBootstrap): void {
+/** Where the one-time banner may go: shown only when `isTTY` (a person is there to read it). */
+export interface Terminal {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+/**
+ * The first-start token is written to the terminal directly, never through the logger, and only
+ * when stdout is a terminal: stderr is the JSON log stream, and a token there would end up in a
+ * log collector. Without a terminal only the file's path is logged (a path is no secret).
+ */
+export function announceAdminToken(boot: AdminTokenBootstrap, terminal: Terminal, log: Pick<Logger, 'info'>): void {
   if (boot.kind === 'created') {
-    process.stderr.write(
+    if (!terminal.isTTY) return void log.info({ file: boot.file }, 'admin token created; it is shown only on a terminal, read it from this file');
+    terminal.write(
       `\n  kici admin token (shown once; kept in ${boot.file}, mode 0600):\n\n    ${boot.token}\n\n` +
         '  kici-admin on this machine finds it by itself.\n\n',
     );
   } else if (boot.kind === 'existing' && boot.file) {
-    process.stderr.write(`kici: the admin token is in ${boot.file}\n`);
+    if (!terminal.isTTY) return void log.info({ file: boot.file }, 'the admin token is in this file');
+    terminal.write(`kici: the admin token is in ${boot.file}\n`);
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { closestVariable, orchestratorVariable, ownerOf } from './variables.js';
@@ -19,12 +20,22 @@ const basePath = z
   .regex(/^(\/[A-Za-z0-9._~-]+)*\/?$/, 'must be a path such as /orchestrator')
   .transform((p) => p.replace(/\/+$/, ''));
 
+/** Comma-separated IP addresses; every entry must be one (a typo would silently trust nobody). */
+const addressList = z.string().transform((value, ctx) => {
+  const list = value.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+  for (const a of list) {
+    if (isIP(a) === 0) ctx.addIssue({ code: 'custom', message: `${a} is not an IP address (list the proxies' addresses, comma-separated)` });
+  }
+  return list;
+});
+
 const schema = z.object({
   KICI_MODE: z.enum(['independent', 'platform', 'hybrid']).default('independent'),
   KICI_INSTANCE_MODE: z.enum(['independent', 'platform', 'hybrid']).optional(),
   KICI_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   KICI_HOST: z.string().min(1).default('0.0.0.0'),
   KICI_BASE_PATH: basePath.default(''),
+  KICI_TRUSTED_PROXIES: addressList.optional(),
   KICI_DATA_DIR: z.string().min(1).default('./.kici-data'),
   KICI_DATABASE_URL: z
     .string()
@@ -61,6 +72,8 @@ export interface OrchestratorConfig {
   port: number;
   host: string;
   basePath: string;
+  /** Peers whose X-Forwarded-For names the client (failed-auth limit, warnings); nobody's when empty. */
+  trustedProxies: string[];
   dataDir: string;
   /** This node's id; generated once into the data directory when absent. */
   instanceId?: string;
@@ -116,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     port: c.KICI_PORT,
     host: c.KICI_HOST,
     basePath: c.KICI_BASE_PATH,
+    trustedProxies: c.KICI_TRUSTED_PROXIES ?? [],
     dataDir: path.resolve(c.KICI_DATA_DIR),
     instanceId: c.KICI_CLUSTER_INSTANCE_ID,
     databaseUrl: c.KICI_DATABASE_URL,

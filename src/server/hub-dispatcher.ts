@@ -24,6 +24,7 @@ export class HubDispatcher implements Dispatcher {
     const placed = this.deps.hub.dispatch({
       runId: req.runId,
       jobId: req.jobId,
+      attempt: req.attempt,
       runsOn: req.labels,
       frame: {
         runId: req.runId,

@@ -1,12 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** `kici_webhooks_processed_total{result}`: KiCI's three decisions (a bad lock file is an `error`). */
+export const WEBHOOK_RESULTS = ['matched', 'skipped', 'error'] as const;
+export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
+
 /**
  * The orchestrator's Prometheus metrics, named exactly as seed 003 lists them (`kici_*`, no
  * `orch_` infix). One registry per orchestrator instance so several can live in one test process.
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'kici_process_' });
+  // prom-client's default names already start with `process_` or `nodejs_`: `kici_` alone gives
+  // `kici_process_cpu_seconds_total`, not `kici_process_process_…`.
+  collectDefaultMetrics({ register: registry, prefix: 'kici_' });
   const m = {
     registry,
     webhooksReceived: new Counter({
@@ -55,10 +61,21 @@ export function createMetrics() {
       registers: [registry],
     }),
     dedupHits: new Counter({ name: 'kici_dedup_hits_total', help: 'Duplicate deliveries answered from the first outcome', registers: [registry] }),
+    authFailures: new Counter({
+      name: 'kici_auth_failures_total',
+      help: 'Failed authentications (wrong or missing admin token, bad agent token), by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
   };
   m.platformConnectionStatus.set(0);
   m.dispatchQueueDepth.set({ status: 'pending' }, 0);
   m.dispatchQueueDepth.set({ status: 'dispatched' }, 0);
+  m.authFailures.inc({ kind: 'admin' }, 0);
+  m.authFailures.inc({ kind: 'agent' }, 0);
+  // Known label sets start at 0, so a rate() or an alert sees the series before its first event.
+  for (const result of WEBHOOK_RESULTS) m.webhooksProcessed.inc({ result }, 0);
+  for (const event of ['push', 'tag']) m.webhooksReceived.inc({ source: 'git', event }, 0);
   return m;
 }
 

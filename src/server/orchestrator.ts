@@ -1,6 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import { sql } from 'kysely';
 import { ActorSystem, type ShardMap } from '../actors/index.js';
-import { ApiFailure, adminApiRoutes, requireAdmin } from '../admin/index.js';
+import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { CoordinatorDuties, ShardTable, SingleNodeLeadership } from '../cluster/index.js';
 import { registerRunActor, runRef, isTerminalRunStatus, RunAdmission, SUPERSEDED_REASON } from '../runs/index.js';
@@ -18,15 +19,15 @@ import {
   type StoreDatabase,
 } from '../store/index.js';
 import { GitMirrors, LockfileReader } from '../workflows/index.js';
-import { announceAdminToken, ensureAdminToken, nodeIdentity } from './bootstrap.js';
+import { announceAdminToken, ensureAdminToken, nodeIdentity, type Terminal } from './bootstrap.js';
 import type { OrchestratorConfig } from './config.js';
 import { DeliveryProcessor } from './deliveries/processor.js';
 import { Router } from './http/router.js';
-import { HttpError } from './http/server.js';
 import { HubDispatcher } from './hub-dispatcher.js';
 import { triggerRuns } from './manual-trigger.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { mountAdminApi } from './routes/admin-api.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { rerunRun } from './reruns.js';
@@ -53,6 +54,8 @@ export interface StartOptions {
   log?: Logger;
   /** Print the first-start admin token on the terminal (the CLI does; tests don't). */
   announce?: boolean;
+  /** Where the token is shown, and only when it is a TTY; process.stdout when absent. */
+  terminal?: Terminal;
 }
 
 /**
@@ -73,7 +76,8 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
   });
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   try {
-    return await assemble(config, { clock, log, nodeId, store, secretKey: secretKey.key, announce: options.announce ?? false, cleanups });
+    const announce = options.announce ?? false;
+    return await assemble(config, { clock, log, nodeId, store, secretKey: secretKey.key, announce, terminal: options.terminal ?? process.stdout, cleanups });
   } catch (e) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     throw e;
@@ -87,6 +91,7 @@ interface Parts {
   store: StoreDatabase;
   secretKey: import('../secrets/index.js').MasterKey;
   announce: boolean;
+  terminal: Terminal;
   cleanups: (() => Promise<void> | void)[];
 }
 
@@ -97,9 +102,13 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   if (applied.length) log.info({ applied }, 'database migrated');
   const shards = await claimAllShards(db, nodeId);
   const boot = await ensureAdminToken(db, config.dataDir, config.bootstrapAdminToken);
-  if (p.announce) announceAdminToken(boot);
+  if (p.announce) announceAdminToken(boot, p.terminal, log);
 
   const metrics = createMetrics();
+  // One failure limit for both doors that take credentials (admin API, agent socket).
+  const authFailures = new FailedAuthLimit(clock);
+  const proxies = trustedProxies(config.trustedProxies);
+  const addressOf = (req: IncomingMessage) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
   const vault = createDatabaseSecretStore(db, { current: p.secretKey }, clock);
   const storage = openFilesystemStorage(config.dataDir);
   const leadership = new SingleNodeLeadership();
@@ -112,7 +121,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   });
   cleanups.push(() => system.shutdown());
 
-  const hub = createAgentHub({ config, nodeId, clock, db, system, stepLogs: storage.stepLogs, metrics, log });
+  const hub = createAgentHub({ config, nodeId, clock, db, system, metrics, log, authFailures });
   cleanups.push(() => hub.stop());
 
   const catalog = new SourceCatalog(db, vault, clock);
@@ -123,7 +132,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const admission = runAdmission(db, system, log);
   registerRunActor(system, {
     store: new RepositoryRunStore(db),
+    logs: storage.stepLogs,
     observer: {
+      foreignClaim: (claim) => hub.refusedClaim(claim),
+      logsNotStored: (runId, jobId, e) => log.warn({ runId, jobId, err: (e as Error)?.message }, 'log chunk not stored'),
       runCompleted: (run) => {
         log.info({ runId: run.id, workflow: run.workflowName, status: run.status, error: run.error ?? undefined }, 'run finished');
         void admission.finished(run.id);
@@ -161,10 +173,12 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: async () => void (await sql`select 1`.execute(db)) });
   webhookRoutes(router, {
     metrics,
+    log,
+    addressOf,
     admit: webhookIntake(db, catalog, clock),
     accepted: (d) => processor.enqueue({ orgId: d.orgId, deliveryId: d.deliveryId }, d.rawBody),
   });
-  mountAdminApi(router, db, {
+  mountAdminApi(router, { db, failures: authFailures, addressOf, metrics, log }, {
     db,
     secrets: vault,
     sourcesChanged: () => catalog.invalidate(),
@@ -185,7 +199,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     triggerRuns: (input) => triggerRuns({ ...runCreation, mirrors, lockfiles, sourceToken: gitSourceToken }, input),
   });
 
-  const listener = await listen(router, hub, config, log);
+  const listener = await listen(router, hub, config, log, addressOf);
   cleanups.push(() => listener.close());
   const { url, port } = listener;
 
@@ -251,18 +265,4 @@ function runAdmission(db: Db, system: ActorSystem, log: Logger): RunAdmission {
     supersede: (runId) => runRef(system, runId).tell({ type: 'cancel', reason: SUPERSEDED_REASON }),
     failed: (runId, e) => log.error({ runId, err: (e as Error).message }, 'run admission failed'),
   });
-}
-
-function mountAdminApi(router: Router, db: Db, deps: Parameters<typeof adminApiRoutes>[0]): void {
-  for (const [method, route, handler] of adminApiRoutes(deps)) {
-    router.on(method, `/api/v1${route}`, async (req, res) => {
-      try {
-        await requireAdmin(db, req.headers.authorization);
-        return await handler(req, res);
-      } catch (e) {
-        if (e instanceof ApiFailure) throw new HttpError(e.status, e.code, e.message);
-        throw e;
-      }
-    });
-  }
 }

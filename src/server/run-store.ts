@@ -32,7 +32,10 @@ export class RepositoryRunStore implements RunStore {
         status: r.status,
         attempt: r.attempt,
         workflowName: r.workflowName,
-        ownerEpoch: r.ownerEpoch,
+        // A new owner may have written only some jobs so far (each row keeps its own epoch): the run
+        // belongs to the newest epoch any of its rows carries, or the old owner could not tell that
+        // a refused job or step write was fenced rather than guarded.
+        ownerEpoch: snap.jobs.reduce((epoch, j) => Math.max(epoch, j.ownerEpoch), r.ownerEpoch),
         error: r.error,
         orgId: r.orgId,
         sourceId: r.sourceId,
@@ -52,6 +55,7 @@ export class RepositoryRunStore implements RunStore {
         name: s.name,
         status: s.status,
         exitCode: s.exitCode,
+        error: s.error,
         startedAt: ms(s.startedAt),
         finishedAt: ms(s.finishedAt),
       })),
@@ -71,6 +75,7 @@ export class RepositoryRunStore implements RunStore {
       status: patch.status,
       needsSatisfied: patch.needsSatisfied,
       agentId: patch.agentId,
+      previousAgentId: patch.previousAgentId,
       dispatchedAt: date(patch.dispatchedAt),
       ackDeadline: date(patch.ackDeadline),
       ackedAt: date(patch.ackedAt),
@@ -91,6 +96,7 @@ export class RepositoryRunStore implements RunStore {
       updateStep(this.db, jobId, stepIndex, fence.epoch, {
         status: patch.status,
         exitCode: patch.exitCode,
+        error: patch.error,
         startedAt: date(patch.startedAt),
         finishedAt: date(patch.finishedAt),
       }),
@@ -115,6 +121,7 @@ function toJob(j: JobRecord) {
     status: j.status,
     needsSatisfied: j.needsSatisfied,
     agentId: j.agentId,
+    previousAgentId: j.previousAgentId,
     dispatchAttempts: j.dispatchAttempts,
     dispatchedAt: ms(j.dispatchedAt),
     ackDeadline: ms(j.ackDeadline),

@@ -13,6 +13,7 @@ export interface JobChanges {
   status?: JobStatus;
   needsSatisfied?: boolean;
   agentId?: string | null;
+  previousAgentId?: string | null;
   /** Add to dispatch_attempts (atomically, in SQL). */
   addDispatchAttempts?: number;
   /** Set dispatch_attempts outright (the run actor counts attempts itself). */
@@ -34,6 +35,7 @@ function changeSet(changes: JobChanges, epoch: number) {
     ...(changes.status !== undefined && { status: changes.status }),
     ...(changes.needsSatisfied !== undefined && { needs_satisfied: changes.needsSatisfied }),
     ...(changes.agentId !== undefined && { agent_id: changes.agentId }),
+    ...(changes.previousAgentId !== undefined && { previous_agent_id: changes.previousAgentId }),
     ...(changes.addDispatchAttempts !== undefined && {
       dispatch_attempts: sql<number>`dispatch_attempts + ${changes.addDispatchAttempts}`,
     }),
@@ -123,6 +125,7 @@ export async function listJobs(db: Db, runId: string): Promise<JobRecord[]> {
     .selectAll()
     .where('run_id', '=', runId)
     .orderBy('created_at')
+    .orderBy('plan_index')
     .orderBy('name')
     .execute();
   return rows.map(toJob);

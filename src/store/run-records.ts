@@ -39,6 +39,7 @@ export interface JobRecord {
   status: JobStatus;
   needsSatisfied: boolean;
   agentId: string | null;
+  previousAgentId: string | null;
   dispatchAttempts: number;
   dispatchedAt: Date | null;
   ackDeadline: Date | null;
@@ -67,6 +68,8 @@ export interface StepRecord {
   name: string;
   status: StepStatus;
   exitCode: number | null;
+  /** Set when the step ended with its job rather than by its agent's report. */
+  error: string | null;
   logBytes: number;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -109,6 +112,7 @@ export function toJob(row: Selectable<JobsTable>): JobRecord {
     status: row.status,
     needsSatisfied: row.needs_satisfied,
     agentId: row.agent_id,
+    previousAgentId: row.previous_agent_id,
     dispatchAttempts: row.dispatch_attempts,
     dispatchedAt: row.dispatched_at,
     ackDeadline: row.ack_deadline,
@@ -135,6 +139,7 @@ export function toStep(row: Selectable<StepsTable>): StepRecord {
     name: row.name,
     status: row.status,
     exitCode: row.exit_code,
+    error: row.error,
     logBytes: row.log_bytes,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

@@ -135,8 +135,9 @@ async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Prom
   await db
     .insertInto('jobs')
     .values(
-      input.jobs.map((job) => ({
+      input.jobs.map((job, planIndex) => ({
         id: job.id,
+        plan_index: planIndex,
         run_id: input.id,
         name: job.name,
         base_name: job.baseName,
@@ -192,6 +193,7 @@ export async function loadRun(db: Db, runId: string): Promise<RunSnapshot | null
     .selectAll()
     .where('run_id', '=', runId)
     .orderBy('created_at')
+    .orderBy('plan_index')
     .orderBy('name')
     .execute();
   const needs = await db.selectFrom('job_needs').selectAll().where('run_id', '=', runId).execute();

@@ -2,7 +2,7 @@
  * Table types for Kysely. Column types follow what both drivers (pg and PGlite) hand back:
  * timestamptz → Date, jsonb → parsed JSON, bytea → Buffer/Uint8Array (repositories normalise to Buffer).
  */
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** A timestamptz column: read as Date, written as Date (or left to its default). */
 type Timestamp = ColumnType<Date, Date | undefined, Date>;
@@ -177,6 +177,9 @@ export interface JobsTable {
   status: JobStatus;
   needs_satisfied: boolean;
   agent_id: string | null;
+  previous_agent_id: string | null;
+  /** Position in the run's plan; jobs load in this order. */
+  plan_index: Generated<number>;
   dispatch_attempts: number;
   dispatched_at: NullableTimestamp;
   ack_deadline: NullableTimestamp;
@@ -204,6 +207,7 @@ export interface StepsTable {
   name: string;
   status: StepStatus;
   exit_code: number | null;
+  error: string | null;
   log_bytes: number;
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;

@@ -11,6 +11,7 @@ import type { StepStatus } from './schema.js';
 export interface StepChanges {
   status?: StepStatus;
   exitCode?: number | null;
+  error?: string | null;
   logBytes?: number;
   startedAt?: Date | null;
   finishedAt?: Date | null;
@@ -33,6 +34,7 @@ export async function updateStep(
     .set({
       ...(changes.status !== undefined && { status: changes.status }),
       ...(changes.exitCode !== undefined && { exit_code: changes.exitCode }),
+      ...(changes.error !== undefined && { error: changes.error }),
       ...(changes.logBytes !== undefined && { log_bytes: changes.logBytes }),
       ...(changes.startedAt !== undefined && { started_at: changes.startedAt }),
       ...(changes.finishedAt !== undefined && { finished_at: changes.finishedAt }),

@@ -1,7 +1,9 @@
 import type { HeaderBag } from './headers.js';
 import { headerValue } from './headers.js';
+import { acceptedTypes, encodingOf, mediaType, type BodyEncoding } from './body-encodings.js';
 
-export type ParsedBody = { ok: true; payload: unknown } | { ok: false; reason: string };
+/** 415: the content type is not one the route takes; 400: the body does not parse as its type. */
+export type ParsedBody = { ok: true; payload: unknown } | { ok: false; status: 400 | 415; reason: string };
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -13,55 +15,41 @@ function decode(raw: Buffer): string | null {
   }
 }
 
-function mediaType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0].trim().toLowerCase();
-}
-
-function isJsonType(type: string): boolean {
-  return type === 'application/json' || type.endsWith('+json') || type === 'text/json';
-}
+const unparseable = (reason: string): ParsedBody => ({ ok: false, status: 400, reason });
 
 function parseJson(text: string): ParsedBody {
   try {
     return { ok: true, payload: JSON.parse(text) };
   } catch {
     // The parser's message quotes the body; keep it out of replies and logs.
-    return { ok: false, reason: 'body is not valid JSON' };
+    return unparseable('body is not valid JSON');
   }
 }
 
-/** GitHub's form encoding wraps the JSON in a `payload` field; other senders post plain fields. */
+/** GitHub's form encoding wraps the JSON in a `payload` field; a form without one is not GitHub's. */
 function parseForm(text: string): ParsedBody {
-  const params = new URLSearchParams(text);
-  const wrapped = params.get('payload');
-  if (wrapped !== null) {
-    const inner = parseJson(wrapped);
-    return inner.ok ? inner : { ok: false, reason: 'form field payload is not valid JSON' };
-  }
-  return { ok: true, payload: Object.fromEntries(params.entries()) };
+  const wrapped = new URLSearchParams(text).get('payload');
+  if (wrapped === null) return unparseable('form body has no payload field');
+  const inner = parseJson(wrapped);
+  return inner.ok ? inner : unparseable('form field payload is not valid JSON');
 }
 
 /**
- * Parses a body by its declared content type. An empty body is `{}` (pings often carry none). With
- * no content type JSON is tried, then the raw text is kept, so nothing a sender posts is lost.
+ * Parses a body by its declared content type, under the one rule of every webhook route: JSON
+ * (`application/json`, a `+json` type, or no content type) is parsed as JSON; the form encoding
+ * only where the route takes it; any other type is refused (415) unread, so a delivery kici cannot
+ * read is never accepted and then quietly matched against nothing. An empty body is `{}` (pings
+ * often carry none).
  */
-export function parseBody(rawBody: Buffer, contentType: string | undefined): ParsedBody {
-  const type = mediaType(contentType);
+export function parseBody(rawBody: Buffer, contentType: string | undefined, encodings: readonly BodyEncoding[] = ['json']): ParsedBody {
+  const encoding = encodingOf(mediaType(contentType));
+  if (encoding === null || !encodings.includes(encoding)) {
+    return { ok: false, status: 415, reason: `unsupported content type: this route accepts ${acceptedTypes(encodings)}` };
+  }
   const text = decode(rawBody);
-  if (text === null) {
-    if (isJsonType(type) || type === 'application/x-www-form-urlencoded') {
-      return { ok: false, reason: 'body is not valid UTF-8' };
-    }
-    return { ok: true, payload: { body: rawBody.toString('base64'), encoding: 'base64' } };
-  }
+  if (text === null) return unparseable('body is not valid UTF-8');
   if (text.trim() === '') return { ok: true, payload: {} };
-  if (isJsonType(type)) return parseJson(text);
-  if (type === 'application/x-www-form-urlencoded') return parseForm(text);
-  if (type === '') {
-    const attempt = parseJson(text);
-    if (attempt.ok) return attempt;
-  }
-  return { ok: true, payload: { body: text } };
+  return encoding === 'form' ? parseForm(text) : parseJson(text);
 }
 
 const ALWAYS_SENSITIVE = [

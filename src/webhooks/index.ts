@@ -12,6 +12,8 @@ export { deliveryIdentity } from './delivery-id.js';
 export { eventType, valueAtPath } from './event-type.js';
 export type { ParsedBody } from './body.js';
 export { contentTypeOf, parseBody, stripSensitiveHeaders } from './body.js';
+export type { BodyEncoding } from './body-encodings.js';
+export { ROUTE_BODY_ENCODINGS } from './body-encodings.js';
 export type { RateDecision, RateLimit } from './rate-limit.js';
 export { SlidingWindowRateLimit } from './rate-limit.js';
 export type { RouteKind, Verification, WebhookSource } from './source.js';

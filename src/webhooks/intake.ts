@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock/index.js';
 import { systemClock } from '../clock/index.js';
 import { contentTypeOf, parseBody, stripSensitiveHeaders } from './body.js';
+import { ROUTE_BODY_ENCODINGS } from './body-encodings.js';
 import { deliveryIdentity } from './delivery-id.js';
 import { eventType } from './event-type.js';
 import type { HeaderBag } from './headers.js';
@@ -123,8 +124,8 @@ export async function admitDelivery(request: IntakeRequest, ports: IntakePorts):
     return errorReply(413, 'payload_too_large', "request body exceeds the source's payload limit");
   }
   const contentType = contentTypeOf(request.headers);
-  const parsed = parseBody(request.rawBody, contentType);
-  if (!parsed.ok) return errorReply(400, 'bad_request', parsed.reason);
+  const parsed = parseBody(request.rawBody, contentType, ROUTE_BODY_ENCODINGS[request.route]);
+  if (!parsed.ok) return errorReply(parsed.status, parsed.status === 415 ? 'unsupported_media_type' : 'bad_request', parsed.reason);
 
   const identity = deliveryIdentity(source.kind, source.id, request.headers, ports.newDeliveryId ?? randomUUID);
   if (identity.dedupKey !== null) {

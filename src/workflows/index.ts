@@ -8,7 +8,7 @@ export { parseLockfile, checkLockfile, type LockfileParseResult } from './parse-
 export { formatFieldPath, formatIssue } from './issue-path.js';
 export { findNeedsCycle, needName, type FieldPath, type RuleViolation } from './lockfile-rules.js';
 export { unsupportedFields } from './unsupported.js';
-export { labelsSatisfy } from './runs-on.js';
+export { labelsSatisfy, describeMatchers } from './runs-on.js';
 export type { CiEvent, CiEventType } from './event.js';
 export { describePattern, matchesPattern, matchPatternList, matchPaths, type PatternOutcome } from './patterns.js';
 export {

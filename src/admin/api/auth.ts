@@ -1,11 +1,16 @@
 import { hashToken } from '../../secrets/index.js';
 import { findActiveAdminToken, type Db } from '../../store/index.js';
-import { apiError } from './http.js';
 
-/** Bearer admin tokens, looked up by hash; a missing or unknown token is a 401 with no detail. */
-export async function requireAdmin(db: Db, authorization: string | undefined): Promise<void> {
+/** An admin credential checked: valid, or why not (the reason is the 401's message and the log's). */
+export type AdminCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Bearer admin tokens, looked up by hash. It answers rather than throws: the server decides
+ * between 401 and 429, counts the failure and logs it with the client's address.
+ */
+export async function checkAdmin(db: Db, authorization: string | undefined): Promise<AdminCheck> {
   const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;
-  if (!token) throw apiError(401, 'unauthorized', 'an admin bearer token is required');
+  if (!token) return { ok: false, reason: 'an admin bearer token is required' };
   const record = await findActiveAdminToken(db, hashToken(token));
-  if (!record) throw apiError(401, 'unauthorized', 'admin token is invalid or revoked');
+  return record ? { ok: true } : { ok: false, reason: 'admin token is invalid or revoked' };
 }

@@ -6,7 +6,7 @@ import { runRoutes } from './runs.js';
 import { sourceChangeRoutes } from './source-changes.js';
 import { sourceRoutes } from './sources.js';
 
-export { requireAdmin } from './auth.js';
+export { checkAdmin, type AdminCheck } from './auth.js';
 export { ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
 export type { AdminDeps, CancelReply, RerunReply, TriggerReply } from './deps.js';
 

@@ -37,7 +37,7 @@ function jobView(j: JobRecord, steps: StepRecord[]) {
     attempts: j.dispatchAttempts,
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),
-    steps: steps.map((s) => ({ index: s.stepIndex, name: s.name, status: s.status, exitCode: s.exitCode })),
+    steps: steps.map((s) => ({ index: s.stepIndex, name: s.name, status: s.status, exitCode: s.exitCode, error: s.error })),
   };
 }
 
@@ -106,11 +106,24 @@ export function runRoutes(deps: AdminDeps): RouteTable {
     }],
     ['GET', '/runs/:id/logs', async (req, res) => {
       const run = await load(req.params.id);
-      await streamLogs(deps, run.id, { follow: req.query.get('follow') === 'true', job: req.query.get('job') ?? undefined }, res);
+      const job = req.query.get('job') ?? undefined;
+      // Jobs are created with their run, so a name none of them has will never have lines: say so
+      // (with the names it does have) instead of streaming nothing.
+      if (job !== undefined) {
+        const jobs = await listJobs(deps.db, run.id);
+        if (!jobs.some((j) => matchesJob(j, job))) {
+          const names = jobs.map((j) => j.name).join(', ') || 'none';
+          throw apiError(404, 'job_not_found', `run ${run.id} has no job "${job}" (its jobs: ${names})`);
+        }
+      }
+      await streamLogs(deps, run.id, { follow: req.query.get('follow') === 'true', job }, res);
       return undefined;
     }],
   ];
 }
+
+/** `--job test` names a job, or every cell of a matrix job by its base name. */
+const matchesJob = (j: JobRecord, name: string) => j.name === name || j.baseName === name;
 
 const FOLLOW_POLL_MS = 200;
 /**
@@ -152,7 +165,7 @@ async function readNew(
   flushPartial: boolean,
 ): Promise<boolean> {
   let wrote = false;
-  const jobs = (await listJobs(deps.db, runId)).filter((j) => !onlyJob || j.name === onlyJob || j.baseName === onlyJob);
+  const jobs = (await listJobs(deps.db, runId)).filter((j) => !onlyJob || matchesJob(j, onlyJob));
   for (const job of jobs) {
     const steps = await listSteps(deps.db, job.id);
     for (const info of await deps.logs.listJobLogs(runId, job.id)) {

@@ -17,13 +17,9 @@ export class AdminApi {
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.raw(method, path, body);
+    if (!res.ok) throw await apiErrorOf(res);
     const text = await res.text();
-    const parsed = text ? safeJson(text) : undefined;
-    if (!res.ok) {
-      const err = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? (text || res.statusText));
-    }
-    return parsed as T;
+    return (text ? safeJson(text) : undefined) as T;
   }
 
   raw(method: string, path: string, body?: unknown): Promise<Response> {
@@ -38,6 +34,13 @@ export class AdminApi {
       throw new ApiError(0, 'unreachable', `cannot reach the orchestrator at ${this.baseUrl}: ${e.cause instanceof Error ? e.cause.message : e.message}`);
     });
   }
+}
+
+/** The API's `{ error: { code, message } }` of a failed reply, or its text when it has none. */
+export async function apiErrorOf(res: Response): Promise<ApiError> {
+  const text = await res.text();
+  const err = (text ? (safeJson(text) as { error?: { code?: string; message?: string } }) : undefined)?.error;
+  return new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? (text || res.statusText));
 }
 
 function safeJson(text: string): unknown {

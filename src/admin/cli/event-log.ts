@@ -70,14 +70,15 @@ export function eventLogCommands(): Command {
       if (globals(cmd).json) return printJson(d);
       if (o.payload) return void process.stdout.write(d.bodyEncoding === 'base64' ? Buffer.from(d.body ?? '', 'base64') : (d.body ?? ''));
       printFields(d, ['id', 'orgId', 'sourceId', 'sourceKind', 'eventType', 'action', 'status', 'matchedCount', 'error', 'payloadSize', 'receivedAt', 'processedAt']);
-      printTrace(d.trace);
+      printTrace(d.trace, d.status);
     });
 
   return log;
 }
 
-function printTrace(trace: unknown): void {
-  if (trace === null || trace === undefined) return void process.stdout.write('\ntrace: (none yet)\n');
+function printTrace(trace: unknown, status: string): void {
+  // "yet" only while the delivery waits to be processed; a finished one without a trace has none.
+  if (trace === null || trace === undefined) return void process.stdout.write(`\ntrace: ${status === 'received' ? '(none yet)' : '(none recorded)'}\n`);
   if (Array.isArray(trace)) {
     process.stdout.write(`\ntrace: ${trace.length} workflow(s) considered\n`);
     for (const d of trace as Decision[]) {

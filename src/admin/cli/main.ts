@@ -3,6 +3,7 @@ import { agentCommands } from './agent-tokens.js';
 import { ApiError } from './api-client.js';
 import { dbCommands } from './db.js';
 import { eventLogCommands } from './event-log.js';
+import { ExitStatus } from './exit-status.js';
 import { runCommands } from './runs.js';
 import { lockfileCommands, protocolCommands } from './schemas.js';
 import { UsageError } from './secret-input.js';
@@ -47,9 +48,12 @@ export async function runAdmin(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // Help and version requests exit 0; everything else is bad usage, already explained by commander.
-      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2;
+      // Help asked for (`--help`, `help`) exits 0. Everything else is bad usage, already explained by
+      // commander, including no command at all (`kici-admin`, `kici-admin source`): commander prints
+      // the usage on stderr then and marks it with a non-zero code, which was once taken for help.
+      return e.exitCode === 0 ? 0 : 2;
     }
+    if (e instanceof ExitStatus) return e.code;
     if (e instanceof UsageError) {
       process.stderr.write(`kici-admin: ${e.message}\n`);
       return 2;

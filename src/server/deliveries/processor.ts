@@ -12,11 +12,12 @@ import {
   type DeliveryWithBody,
   type Source,
 } from '../../store/index.js';
-import { contentTypeOf, normaliseDelivery, parseBody } from '../../webhooks/index.js';
+import { contentTypeOf, normaliseDelivery, parseBody, ROUTE_BODY_ENCODINGS } from '../../webhooks/index.js';
 import {
   changedFiles,
   checkLockfile,
   hasGitIndependentTriggers,
+  LOCKFILE_PATH,
   matchWorkflow,
   matchWorkflows,
   needsChangedFiles,
@@ -26,7 +27,7 @@ import {
   type LockfileReader,
   type Workflow,
 } from '../../workflows/index.js';
-import type { OrchestratorMetrics } from '../metrics.js';
+import type { OrchestratorMetrics, WebhookResult } from '../metrics.js';
 import type { SourceCatalog } from '../source-catalog.js';
 import { createFailedRun, createWorkflowRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 
@@ -43,6 +44,12 @@ export interface ProcessorDeps extends RunCreationDeps {
 }
 
 type DeliveryKey = { orgId: string; deliveryId: string };
+
+/** KiCI's decision label: a delivery that could not be judged (bad lock file, failure) is an error, never a match. */
+function processedResult(outcome: DeliveryOutcome): WebhookResult {
+  if (outcome.status === 'failed' || outcome.status === 'lockfile_corrupt') return 'error';
+  return (outcome.matchedCount ?? 0) > 0 ? 'matched' : 'skipped';
+}
 
 /**
  * Steps 3–4 of the webhook path: normalise, read the lock file at the commit, match, create runs,
@@ -110,14 +117,14 @@ export class DeliveryProcessor {
       this.deps.log.error({ deliveryId: delivery.deliveryId, err: (e as Error).message }, 'delivery processing failed');
       outcome = { status: 'failed', error: (e as Error).message.slice(0, 2000), matchedCount: 0 };
     }
-    this.deps.metrics.webhooksProcessed.inc({ result: outcome.status === 'failed' ? 'error' : (outcome.matchedCount ?? 0) > 0 ? 'matched' : 'skipped' });
+    this.deps.metrics.webhooksProcessed.inc({ result: processedResult(outcome) });
     await completeDelivery(this.deps.db, delivery.orgId, delivery.deliveryId, outcome, new Date(), 'received');
   }
 
   private async decide(delivery: DeliveryWithBody): Promise<DeliveryOutcome> {
     const source = await this.deps.sources.source(delivery.sourceId);
     if (!source) return { status: 'failed', error: 'the source was removed before the delivery was processed', matchedCount: 0 };
-    const parsed = parseBody(delivery.body, contentTypeOf(delivery.headers));
+    const parsed = parseBody(delivery.body, contentTypeOf(delivery.headers), ROUTE_BODY_ENCODINGS[source.kind]);
     if (!parsed.ok) return { status: 'failed', error: parsed.reason, matchedCount: 0 };
     const normalised = normaliseDelivery({ sourceKind: source.kind, sourceName: source.name, eventType: delivery.eventType, payload: parsed.payload });
     if (normalised.kind === 'deleted') return { status: 'processed', matchedCount: 0, trace: { summary: `ref ${normalised.ref} deleted: nothing to run` } };
@@ -136,12 +143,14 @@ export class DeliveryProcessor {
     const lock = await this.deps.lockfiles.readAt(mirror, sha);
     if (this.deps.lockfiles.stats().hits > before) this.deps.metrics.lockfileCacheHits.inc();
     else this.deps.metrics.lockfileCacheMisses.inc();
-    if (lock.kind === 'missing') return { status: 'lockfile_missing', matchedCount: 0 };
+    if (lock.kind === 'missing') return { status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${sha}: nothing to run` } };
     const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: source.url!, sha, ref: event.ref, branch: event.branch, event };
     const parsed = parseLockfile(lock.text);
     if (!parsed.ok) {
-      await createFailedRun(this.deps, origin, '(lock file)', `lock file .kici/kici.lock.json: ${parsed.error}`);
-      return { status: 'lockfile_corrupt', matchedCount: 1, error: parsed.error };
+      // No workflow could be read, so none matched: the failed run is how the pusher hears of it.
+      const runId = await createFailedRun(this.deps, origin, '(lock file)', `lock file ${LOCKFILE_PATH}: ${parsed.error}`);
+      const summary = `${LOCKFILE_PATH} at ${sha} is not a valid lock file (${parsed.error}): no workflow was matched; failed run ${runId} reports it`;
+      return { status: 'lockfile_corrupt', matchedCount: 0, error: parsed.error, trace: { summary, runId } };
     }
     const lockfile = parsed.lockfile;
     if (event.type === 'push' && event.branch === (source.defaultBranch ?? 'main')) {

@@ -11,10 +11,10 @@ const MAX_FRAME_BYTES = 25 * 1024 * 1024;
  * Adapts `ws` to the hub's AgentSocket: text frames in, text frames out, close with a code. Binary
  * frames are handed over as text so the schema check rejects them the same way.
  */
-export function agentSocketUpgrade(hub: AgentHub): { upgrade: UpgradeHandler; close(): void } {
+export function agentSocketUpgrade(hub: AgentHub, addressOf: (req: IncomingMessage) => string): { upgrade: UpgradeHandler; close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    wss.handleUpgrade(req, socket, head, (ws) => connect(hub, ws));
+    wss.handleUpgrade(req, socket, head, (ws) => connect(hub, ws, addressOf(req)));
   };
   return {
     upgrade,
@@ -25,8 +25,9 @@ export function agentSocketUpgrade(hub: AgentHub): { upgrade: UpgradeHandler; cl
   };
 }
 
-function connect(hub: AgentHub, ws: WebSocket): void {
+function connect(hub: AgentHub, ws: WebSocket, remoteAddress: string): void {
   const session = hub.attach({
+    remoteAddress,
     send: (text) => {
       if (ws.readyState === ws.OPEN) ws.send(text);
     },

@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import { ROUTE_BODY_CAP_BYTES, type IntakeOutcome, type IntakeRequest, type DeliveryRecord, type RouteKind } from '../../webhooks/index.js';
 import { readBody } from '../http/body.js';
 import type { HttpRequest, Router } from '../http/router.js';
+import type { Logger } from '../logger.js';
 import type { OrchestratorMetrics } from '../metrics.js';
 
 export interface WebhookDeps {
@@ -8,6 +10,9 @@ export interface WebhookDeps {
   /** Called after the 202 is decided: the delivery row is committed, processing may start. */
   accepted(delivery: DeliveryRecord): void;
   metrics: OrchestratorMetrics;
+  log: Logger;
+  /** The client's address (trusted proxies honoured), for the rejection warning. */
+  addressOf(req: IncomingMessage): string;
 }
 
 /** The three webhook routes of DESIGN §5; the checks and their order live in webhooks/intake. */
@@ -18,6 +23,11 @@ export function webhookRoutes(router: Router, deps: WebhookDeps): void {
     if (outcome.delivery) deps.metrics.webhooksReceived.inc({ source: route, event: outcome.delivery.eventType });
     if ((outcome.body as { status?: string }).status === 'duplicate') deps.metrics.dedupHits.inc();
     if (outcome.status === 202 && outcome.delivery) deps.accepted(outcome.delivery);
+    if (outcome.status === 401) {
+      // The reply's message is a fixed string (webhooks/replies): no signature or secret in it.
+      const reason = 'error' in outcome.body ? outcome.body.error.message : 'unauthorized';
+      deps.log.warn({ reason, route, orgId: req.params.orgId, sourceId: req.params.sourceId, address: deps.addressOf(req.raw) }, 'webhook rejected');
+    }
     return { status: outcome.status, body: outcome.body, headers: outcome.headers };
   };
   router.on('POST', '/webhook/:orgId/github', handle('github'));

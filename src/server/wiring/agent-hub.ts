@@ -1,8 +1,9 @@
 import type { ActorSystem } from '../../actors/index.js';
 import { AgentHub } from '../../agents/index.js';
+import type { FailedAuthLimit } from '../../auth-guard/index.js';
 import type { Clock } from '../../clock/index.js';
 import { hashToken } from '../../secrets/index.js';
-import { findValidAgentToken, registerAgent, type Db, type StepLogStore } from '../../store/index.js';
+import { findValidAgentToken, registerAgent, type Db } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
 import { jobEventsToRuns } from '../job-events.js';
 import type { Logger } from '../logger.js';
@@ -14,9 +15,10 @@ export interface AgentHubParts {
   clock: Clock;
   db: Db;
   system: ActorSystem;
-  stepLogs: StepLogStore;
   metrics: OrchestratorMetrics;
   log: Logger;
+  /** Shared with the admin API: an address's failures count against one limit, whichever door. */
+  authFailures: FailedAuthLimit;
 }
 
 /** This node's agent hub: tokens checked against the store, reports routed to RunActors, metrics fed. */
@@ -26,13 +28,12 @@ export function createAgentHub(p: AgentHubParts): AgentHub {
     nodeId: p.nodeId,
     clock: p.clock,
     system: p.system,
-    ackTimeoutMs: p.config.dispatchAckTimeoutMs,
     heartbeatTimeoutMs: p.config.agentHeartbeatTimeoutMs,
     validateToken: async (token) => {
       const record = await findValidAgentToken(db, hashToken(token), new Date());
       return record ? { tokenId: record.id, labels: record.labels } : null;
     },
-    events: jobEventsToRuns(p.system, p.stepLogs, log),
+    events: jobEventsToRuns(p.system, log),
     onAgentCountChange: (n) => metrics.agentsActive.set(n),
     onQueueDepth: (pending, dispatched) => {
       metrics.dispatchQueueDepth.set({ status: 'pending' }, pending);
@@ -44,6 +45,10 @@ export function createAgentHub(p: AgentHubParts): AgentHub {
         (e: Error) => log.warn({ agentId, err: e.message }, 'agent registration not recorded'),
       );
       log.info({ agentId, labels: reg.labels, maxConcurrency: reg.maxConcurrency }, 'agent registered');
+    },
+    authFailed: (address) => {
+      metrics.authFailures.inc({ kind: 'agent' });
+      return p.authFailures.fail(address);
     },
     warn: (msg, f) => log.warn(f ?? {}, msg),
   });

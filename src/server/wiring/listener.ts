@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ORCHESTRATOR_URL_FILE } from '../../admin/index.js';
@@ -19,8 +20,14 @@ export interface Listener {
  * The one port: HTTP routes plus the agents' WebSocket. The URL is written to the data directory
  * so kici-admin on this machine (and `KICI_PORT=0` users) can find it.
  */
-export async function listen(router: Router, hub: AgentHub, config: OrchestratorConfig, log: Logger): Promise<Listener> {
-  const agentWs = agentSocketUpgrade(hub);
+export async function listen(
+  router: Router,
+  hub: AgentHub,
+  config: OrchestratorConfig,
+  log: Logger,
+  addressOf: (req: IncomingMessage) => string,
+): Promise<Listener> {
+  const agentWs = agentSocketUpgrade(hub, addressOf);
   const upgrades = new Map<string, UpgradeHandler>([['/ws', agentWs.upgrade]]);
   const server = createHttpServer(router, upgrades, config.basePath, log);
   try {

@@ -132,6 +132,16 @@ export const agentLogMessage = z.object({
   lines: z.array(z.string()),
 });
 
+/**
+ * KiCI agents send it after every register.ack, to say the registration (its config) took. kici
+ * has nothing to do with it, but refusing it would close every KiCI agent right after it joined.
+ */
+export const configAckMessage = z.object({
+  type: z.literal('config.ack'),
+  ...envelope,
+  agentId: z.string().min(1).max(128),
+});
+
 export const agentMessage = z.discriminatedUnion('type', [
   authRequestMessage,
   agentRegisterMessage,
@@ -143,6 +153,7 @@ export const agentMessage = z.discriminatedUnion('type', [
   logChunkMessage,
   jobHeartbeatMessage,
   agentLogMessage,
+  configAckMessage,
   ackMessage,
   nackMessage,
   errorMessage,

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type JobStatus } from '../../workflows/index.js';
 
-/** Version spoken by this build; the orchestrator refuses anything below MIN_PROTOCOL_VERSION. */
+/** Version spoken by this build; the orchestrator refuses anything outside MIN..MAX_PROTOCOL_VERSION. */
 export const PROTOCOL_VERSION = 1;
 export const MIN_PROTOCOL_VERSION = 1;
+/** A newer agent may speak messages this build cannot read: it is refused, not half-understood. */
+export const MAX_PROTOCOL_VERSION = PROTOCOL_VERSION;
 
 /** Message ids are UUIDs when we make them; any short non-empty string is accepted from others. */
 export const messageId = z.string().min(1).max(128);

@@ -8,6 +8,7 @@ export type { CloseCodeName, CloseCodeValue } from './close-codes.js';
 export {
   PROTOCOL_VERSION,
   MIN_PROTOCOL_VERSION,
+  MAX_PROTOCOL_VERSION,
   JOB_STATES,
   TERMINAL_JOB_STATES,
   STEP_STATES,
@@ -35,6 +36,7 @@ export {
   logChunkMessage,
   jobHeartbeatMessage,
   agentLogMessage,
+  configAckMessage,
   JOB_REJECT_REASONS,
 } from './agent-messages.js';
 export type {

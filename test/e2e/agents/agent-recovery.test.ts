@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Installation, sleep, TcpProxy, waitUntil, type GitSource, type RunDetail } from '../harness/index.js';
+import { Installation, TcpProxy, waitUntil, type GitSource, type RunDetail } from '../harness/index.js';
 
 /**
  * protocol.md §4: an agent whose connection breaks keeps running its jobs; back within the
@@ -45,6 +44,21 @@ async function untilLogged(runId: string, needle: string): Promise<void> {
   });
 }
 
+/** Wait until the proxied agent has logged `msg` since `from` (an offset into its output). */
+async function untilAgentLogged(msg: string, from: number, timeoutMs = 10_000): Promise<void> {
+  await waitUntil(`the agent to log "${msg}"`, () => (agent.output().slice(from).includes(`"msg":"${msg}"`) ? true : undefined), {
+    timeoutMs,
+    describe: () => agent.tail(10),
+  });
+}
+
+/** Agents the orchestrator counts as connected, from its /metrics. */
+async function agentsActive(): Promise<number> {
+  const text = await (await fetch(`${inst.orchestrator.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('kici_agents_active '));
+  return Number(line?.split(' ').pop() ?? Number.NaN);
+}
+
 describe('an agent that loses its connection mid-job', () => {
   it('comes back within the recovery window: the job carries on, the run succeeds and the log shows the gap', async () => {
     const sha = source.repo.commitLockfile(
@@ -56,12 +70,15 @@ describe('an agent that loses its connection mid-job', () => {
     const { id } = await inst.runForPush(source, sha);
     await untilLogged(id, 'before-cut');
 
+    const seen = agent.output().length;
     proxy.cut();
+    // Both ends must have seen the cut before the link comes back: the orchestrator puts the job in
+    // recovery, the agent starts buffering (which is what writes the gap marker on its return).
     await waitUntil('the orchestrator to see the job as recovering', async () => {
       const run = await inst.run(id);
       return run.jobs[0].status === 'recovering' ? true : undefined;
     }, { timeoutMs: 5000, describe: async () => JSON.stringify((await inst.run(id)).jobs) });
-    await sleep(1500);
+    await untilAgentLogged('disconnected; reconnecting', seen);
     proxy.restore();
 
     const run = await inst.waitForTerminal(id);
@@ -82,23 +99,23 @@ describe('an agent that loses its connection mid-job', () => {
   });
 
   it('stays away past the window: the started job fails naming the recovery window, the waiting job still runs', async () => {
-    // Both jobs need the one proxied slot; the first to start sleeps through the outage, the other waits.
-    const mark = path.join(inst.dir, 'first-started');
-    const step = `if [ -e '${mark}' ]; then echo quick-one; else touch '${mark}'; echo long-one; sleep 25; echo never-reached; fi`;
+    // Both jobs need the one proxied slot. They are released in plan order, so `long` takes the
+    // slot and sleeps through the outage while `quick` waits in the queue. Each job's own script
+    // says which it is: no state shared between jobs (a sandboxed step has a private /tmp).
     const sha = source.repo.commitLockfile(
       workflow('outage', [
-        { name: 'a', runsOn: ['proxied'], steps: [{ name: 'work', run: step }] },
-        { name: 'b', runsOn: ['proxied'], steps: [{ name: 'work', run: step }] },
+        { name: 'long', runsOn: ['proxied'], steps: [{ name: 'work', run: 'echo long-one; sleep 25; echo never-reached' }] },
+        { name: 'quick', runsOn: ['proxied'], steps: [{ name: 'work', run: 'echo quick-one' }] },
       ]),
     );
     source.repo.push('main');
     const { id } = await inst.runForPush(source, sha);
     await untilLogged(id, 'long-one');
     const before = await inst.run(id);
-    const started = before.jobs.find((j) => j.status === 'running')!;
-    const waiting = before.jobs.find((j) => j.id !== started.id)!;
-    expect(started, JSON.stringify(before.jobs)).toBeDefined();
-    expect(waiting.status).toBe('queued');
+    const started = before.jobs.find((j) => j.name === 'long')!;
+    const waiting = before.jobs.find((j) => j.name === 'quick')!;
+    expect(started.status, JSON.stringify(before.jobs)).toBe('running');
+    expect(waiting.status, JSON.stringify(before.jobs)).toBe('queued');
 
     proxy.cut();
     const failed = await waitUntil(
@@ -170,7 +187,10 @@ describe('an agent that loses its connection mid-job', () => {
     // Lines written into the held link are lost with it (logs are at most once on a socket that
     // dies); blind-end is printed after the agent is back, so it must arrive.
     expect((await inst.run(id)).jobs[0].status).not.toBe('running');
-    await sleep(1000);
+    // Both ends see the link gone before it comes back: the agent is reconnecting, and the
+    // orchestrator no longer counts it (it is the only agent connected at this point).
+    await untilAgentLogged('disconnected; reconnecting', seen);
+    await waitUntil('the orchestrator to count no connected agent', async () => ((await agentsActive()) === 0 ? true : undefined), { timeoutMs: 10_000 });
     proxy.restore();
 
     const run = await inst.waitForTerminal(id, 60_000);
@@ -233,8 +253,12 @@ describe('an agent that loses its connection mid-job', () => {
     expect(run.status).toBe('cancelled');
     expect(run.jobs.every((j) => j.status === 'cancelled'), JSON.stringify(run.jobs)).toBe(true);
 
-    // Long enough for the slot to be free again and anything still queued to be handed out.
-    await sleep(5000);
+    // A probe job through the same single slot: the queue hands out oldest first, so once the
+    // probe has run, a job of the cancelled run still queued would have been dispatched before it.
+    const probeSha = source.repo.commitLockfile(workflow('cancel-queue-probe', [{ name: 'probe', runsOn: ['proxied'], steps: [{ name: 'work', run: 'echo probe-ran' }] }]));
+    source.repo.push('main');
+    const probe = await inst.waitForTerminal((await inst.runForPush(source, probeSha)).id);
+    expect(probe.status, JSON.stringify(probe.jobs)).toBe('success');
     const dispatched = agent
       .output()
       .slice(seen)

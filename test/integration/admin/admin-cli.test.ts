@@ -305,6 +305,20 @@ describe('kici-admin usage errors exit 2', () => {
     expect(r.err.length).toBeGreaterThan(0);
   });
 
+  it('no command at all prints the usage on stderr (and nothing on stdout)', async () => {
+    const r = await kiciAdmin([]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toContain('Usage: kici-admin');
+    expect(r.err).toContain('runs');
+  });
+
+  it('a command group without its command is usage too, while asking for help is not', async () => {
+    expect((await kiciAdmin(['runs'])).code).toBe(2);
+    expect((await kiciAdmin(['--help'])).code).toBe(0);
+    expect((await kiciAdmin(['help', 'runs'])).code).toBe(0);
+  });
+
   it('no orchestrator found is a usage error too', async () => {
     const r = await kiciAdmin(['--data-dir', path.join(tmp, 'nowhere'), 'source', 'list']);
     expect(r.code).toBe(2);

@@ -3,92 +3,99 @@ import { Installation } from './fixture.js';
 
 // No agent is connected: started runs stay `running` with their job queued, which is all that
 // admission looks at, and keeps the test light.
-const LOCKFILE = {
-  schemaVersion: 1,
-  workflows: [
-    {
-      name: 'deploy',
-      triggers: [{ _type: 'push', branches: ['main'] }],
-      concurrency: { group: 'production' },
-      jobs: [{ name: 'ship', steps: [{ run: 'sleep 60' }] }],
-    },
-    {
-      name: 'queue',
-      triggers: [{ _type: 'push', branches: ['main'] }],
-      concurrency: { group: 'one-at-a-time', cancelInProgress: false },
-      jobs: [{ name: 'wait', steps: [{ run: 'sleep 60' }] }],
-    },
-  ],
-};
 
 let inst: Installation;
-let source: string;
 
 beforeAll(async () => {
   inst = await Installation.start('kici-runs-concurrency-');
-  inst.repo.pushLockfile(LOCKFILE);
-  source = await inst.addSource();
 });
 
 afterAll(async () => {
   await inst?.stop();
 });
 
-/** Trigger main; returns the run id of each workflow. */
-async function trigger(): Promise<Record<string, string>> {
-  const reply = await inst.adminJson<{ runs: { id: string; workflow: string }[] }>(['runs', 'trigger', '--source', source, '--ref', 'main']);
-  return Object.fromEntries(reply.runs.map((r) => [r.workflow, r.id]));
+/**
+ * One test's own workflow, on its own branch and behind its own source: groups are kept per source
+ * and workflow, so no test sees another's runs, whichever runs first or alone.
+ */
+async function scenario(name: string, concurrency: { group: string; cancelInProgress?: boolean }) {
+  const workflow = { name, triggers: [{ _type: 'push', branches: [name] }], concurrency, jobs: [{ name: 'work', steps: [{ run: 'sleep 60' }] }] };
+  inst.repo.pushLockfile({ schemaVersion: 1, workflows: [workflow] }, name);
+  const source = await inst.addSource(name);
+  const started: string[] = [];
+  return {
+    /** A manual run of the branch; returns its id. */
+    async trigger(): Promise<string> {
+      const reply = await inst.adminJson<{ runs: { id: string; workflow: string }[] }>(['runs', 'trigger', '--source', source, '--ref', name]);
+      expect(reply.runs.map((r) => r.workflow)).toEqual([name]);
+      started.push(reply.runs[0].id);
+      return reply.runs[0].id;
+    },
+    /** Leave nothing running behind. */
+    async cleanUp(): Promise<void> {
+      for (const id of started) if (!['success', 'failed', 'cancelled'].includes(await status(id))) await inst.admin(['runs', 'cancel', id, '--force']);
+    },
+  };
 }
 
 const status = async (id: string) => (await inst.run(id)).status;
 
 describe('workflow concurrency', () => {
-  const deploys: string[] = [];
-  const queued: string[] = [];
-
   it('cancels the older run of a group when a newer one starts (cancelInProgress)', async () => {
-    const first = await trigger();
-    deploys.push(first.deploy);
-    queued.push(first.queue);
-    await inst.waitFor(first.deploy, (r) => r.status === 'running', 'the first deploy to start');
-    const second = await trigger();
-    deploys.push(second.deploy);
-    queued.push(second.queue);
-    const old = await inst.waitForEnd(first.deploy);
+    const deploy = await scenario('deploy', { group: 'production' });
+    const first = await deploy.trigger();
+    await inst.waitFor(first, (r) => r.status === 'running', 'the first deploy to start');
+    const second = await deploy.trigger();
+    const old = await inst.waitForEnd(first);
     expect(old).toMatchObject({ status: 'cancelled', error: 'superseded' });
-    await inst.waitFor(second.deploy, (r) => r.status === 'running', 'the newer deploy to start');
+    await inst.waitFor(second, (r) => r.status === 'running', 'the newer deploy to start');
+    await deploy.cleanUp();
   });
 
   it('makes a newer run wait, first come first served, while cancelInProgress is false', async () => {
-    await inst.waitFor(queued[0], (r) => r.status === 'running', 'the first queued run to start');
-    queued.push((await trigger()).queue);
-    expect(await status(queued[1])).toBe('pending');
-    expect(await status(queued[2])).toBe('pending');
-    expect((await inst.admin(['runs', 'cancel', queued[0]])).code).toBe(0);
-    await inst.waitFor(queued[1], (r) => r.status === 'running', 'the second queued run to start');
-    expect(await status(queued[2])).toBe('pending');
+    const queue = await scenario('fifo', { group: 'one-at-a-time', cancelInProgress: false });
+    const first = await queue.trigger();
+    await inst.waitFor(first, (r) => r.status === 'running', 'the first queued run to start');
+    const second = await queue.trigger();
+    const third = await queue.trigger();
+    expect(await status(second)).toBe('pending');
+    expect(await status(third)).toBe('pending');
+    expect((await inst.admin(['runs', 'cancel', first])).code).toBe(0);
+    await inst.waitFor(second, (r) => r.status === 'running', 'the second queued run to start');
+    expect(await status(third)).toBe('pending');
+    await queue.cleanUp();
   });
 
   it('keeps the places across a restart, from the runs in the store', async () => {
+    const queue = await scenario('restart', { group: 'one-at-a-time', cancelInProgress: false });
+    const active = await queue.trigger();
+    await inst.waitFor(active, (r) => r.status === 'running', 'the first run to start');
+    const waiting = await queue.trigger();
+    expect(await status(waiting)).toBe('pending');
+
     await inst.orch.stop();
     await inst.startOrchestrator();
-    await inst.waitFor(queued[1], (r) => r.status === 'running', 'the active run to resume');
+    await inst.waitFor(active, (r) => r.status === 'running', 'the active run to resume');
     // The waiting run is still waiting behind the one that was running before the restart.
-    expect(await status(queued[2])).toBe('pending');
-    expect((await inst.admin(['runs', 'cancel', queued[1]])).code).toBe(0);
-    await inst.waitFor(queued[2], (r) => r.status === 'running', 'the last queued run to start');
+    expect(await status(waiting)).toBe('pending');
+    expect((await inst.admin(['runs', 'cancel', active])).code).toBe(0);
+    await inst.waitFor(waiting, (r) => r.status === 'running', 'the waiting run to start');
+    await queue.cleanUp();
   });
 
   it('cancels a run that is still waiting at once', async () => {
-    const next = (await trigger()).queue;
+    const queue = await scenario('cancel-waiting', { group: 'one-at-a-time', cancelInProgress: false });
+    const active = await queue.trigger();
+    await inst.waitFor(active, (r) => r.status === 'running', 'the first run to start');
+    const next = await queue.trigger();
     expect(await status(next)).toBe('pending');
     const done = await inst.waitForEnd((await inst.adminJson<{ id: string }>(['runs', 'cancel', next])).id);
     expect(done.status).toBe('cancelled');
-    const rerun = await inst.admin(['runs', 'rerun', queued[2]]);
+    // A run that is still active cannot be rerun.
+    const rerun = await inst.admin(['runs', 'rerun', active]);
     expect(rerun.code).toBe(1);
     expect(rerun.err).toContain('409');
-    // Leave nothing running behind.
-    for (const id of [queued[2], deploys.at(-1)!]) await inst.admin(['runs', 'cancel', id, '--force']);
-    expect(await status(queued[2])).toBe('cancelled');
+    expect((await inst.admin(['runs', 'cancel', active, '--force'])).code).toBe(0);
+    expect(await status(active)).toBe('cancelled');
   });
 });

@@ -64,6 +64,21 @@ describe('/metrics', () => {
     expect(sample(m, 'kici_platform_connection_status')).toBe(0);
   });
 
+  it('shows every known label set at 0 before its first event', async () => {
+    const m = await rig.metrics();
+    // sample() reads an absent series as 0 too; these lines must be in the exposition itself.
+    for (const result of ['matched', 'skipped', 'error']) expect(m).toContain(`kici_webhooks_processed_total{result="${result}"} 0\n`);
+    for (const event of ['push', 'tag']) expect(m).toContain(`kici_webhooks_received_total{source="git",event="${event}"} 0\n`);
+    expect(m).toContain(`kici_dispatch_queue_depth{status="dispatched"} 0\n`);
+  });
+
+  it("names prom-client's process and Node.js metrics with one kici_ prefix", async () => {
+    const m = await rig.metrics();
+    expect(m).toContain('# TYPE kici_process_cpu_user_seconds_total counter');
+    expect(m).toContain('# TYPE kici_nodejs_heap_size_total_bytes gauge');
+    expect(m).not.toMatch(/kici_process_(process|nodejs)_/);
+  });
+
   it('moves every one of them through deliveries, a duplicate and an agent', async () => {
     expect((await rig.push(source, 'delivery-1')).status).toBe(202);
     // No agent yet: the job waits in the dispatch queue.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { ADMIN_TOKEN_FILE } from '../../../src/admin/index.js';
-import { loadConfig, startOrchestrator, type Orchestrator } from '../../../src/server/index.js';
+import { loadConfig, startOrchestrator, type Orchestrator, type StartOptions } from '../../../src/server/index.js';
 import { signBody } from '../../../src/webhooks/index.js';
 
 /**
@@ -40,11 +40,12 @@ export class OrchestratorRig {
     readonly adminToken: string,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<OrchestratorRig> {
+  static async start(env: Record<string, string> = {}, options: StartOptions = {}): Promise<OrchestratorRig> {
     const tmp = mkdtempSync(path.join(tmpdir(), 'kici-server-it-'));
     const dataDir = path.join(tmp, 'data');
     const orch = await startOrchestrator(
       loadConfig({ KICI_DATA_DIR: dataDir, KICI_PORT: '0', KICI_HOST: '127.0.0.1', KICI_LOG_LEVEL: 'silent', ...env }),
+      options,
     );
     return new OrchestratorRig(tmp, orch, readFileSync(path.join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim());
   }
@@ -136,8 +137,9 @@ export class RawAgent {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  static async open(url: string): Promise<RawAgent> {
-    const ws = new WebSocket(url);
+  /** `options` are `ws` client options, e.g. `localAddress` to connect from another loopback address. */
+  static async open(url: string, options?: WebSocket.ClientOptions): Promise<RawAgent> {
+    const ws = new WebSocket(url, options);
     const agent = new RawAgent(ws);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     return agent;

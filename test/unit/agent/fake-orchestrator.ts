@@ -19,6 +19,8 @@ export interface FakeOrchestratorOptions {
   /** Close with 4010 after auth.failure (the usual) or only close 4010 without the frame. */
   authFailureFrame?: boolean;
   registerAckDelayMs?: number;
+  /** Keep register.ack back until `releaseRegisterAck()` (a test decides when the agent is registered). */
+  holdRegisterAck?: boolean;
   /** Ack terminal statuses automatically. */
   autoAck?: boolean;
   /** While true, new sockets are closed at once (an outage). */
@@ -28,6 +30,7 @@ export interface FakeOrchestratorOptions {
 /** The orchestrator side of `/ws`, just enough protocol to drive a real agent connection. */
 export class FakeOrchestrator {
   readonly connections: FakeConnection[] = [];
+  private heldAcks: (() => void)[] = [];
   private readonly server: WebSocketServer;
   readonly ready: Promise<void>;
 
@@ -39,6 +42,11 @@ export class FakeOrchestrator {
 
   get url(): string {
     return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}/ws`;
+  }
+
+  /** Send the register.ack frames held back by `holdRegisterAck`. */
+  releaseRegisterAck(): void {
+    for (const ack of this.heldAcks.splice(0)) ack();
   }
 
   get last(): FakeConnection | undefined {
@@ -87,7 +95,8 @@ export class FakeOrchestrator {
       }
     } else if (message.type === 'agent.register') {
       const ack = (): void => conn.send({ type: 'register.ack', agentId: message.agentId, labels: message.labels });
-      if (this.options.registerAckDelayMs) setTimeout(ack, this.options.registerAckDelayMs);
+      if (this.options.holdRegisterAck) this.heldAcks.push(ack);
+      else if (this.options.registerAckDelayMs) setTimeout(ack, this.options.registerAckDelayMs);
       else ack();
     } else if (this.options.autoAck && (message.type === 'job.status' || message.type === 'step.status')) {
       if (!['running'].includes(message.state)) conn.send({ type: 'ack', messageId: message.messageId });

@@ -9,7 +9,7 @@ function rig(system?: ActorSystem, clock = new ManualClock(10_000)) {
   const events: JobEvents = {
     acked: (job, agentId) => void calls.push(`acked ${job.jobId} ${agentId}`),
     rejected: () => {},
-    ackTimedOut: () => {},
+    assigned: () => {},
     started: (job, agentId) => void calls.push(`started ${job.jobId} ${agentId}`),
     step: async () => {},
     finished: async () => {},
@@ -22,7 +22,6 @@ function rig(system?: ActorSystem, clock = new ManualClock(10_000)) {
     nodeId: 'node-a',
     clock,
     system,
-    ackTimeoutMs: 5_000,
     heartbeatTimeoutMs: 9_000,
     validateToken: async () => ({ tokenId: 'tok_1', labels: null }),
     events,
@@ -39,7 +38,7 @@ function rig(system?: ActorSystem, clock = new ManualClock(10_000)) {
   return { hub, calls, connect, clock };
 }
 
-const job = (jobId: string): DispatchRequest => ({ runId: 'run-1', jobId, frame: { runId: 'run-1', jobId } as unknown as DispatchRequest['frame'] });
+const job = (jobId: string): DispatchRequest => ({ runId: 'run-1', jobId, attempt: 1, frame: { runId: 'run-1', jobId } as unknown as DispatchRequest['frame'] });
 
 describe('AgentActor on the node actor system', () => {
   it('handles agents on this node even when every shard is owned elsewhere (node placement)', async () => {
@@ -57,7 +56,7 @@ describe('AgentActor on the node actor system', () => {
     a.say({ type: 'job.status', messageId: 'm1', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'running' });
     await r.hub.settled();
     expect(r.hub.isConnected('a1')).toBe(true);
-    expect(r.calls).toEqual(['acked j1 a1', 'started j1 a1']);
+    expect(r.calls).toEqual(['started j1 a1']);
     expect(remote).toHaveLength(0);
     expect(system.isActive(AGENT_ACTOR_KIND, 'a1')).toBe(true);
   });

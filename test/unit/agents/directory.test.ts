@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AgentDirectory, agentSatisfies, describeMatchers } from '../../../src/agents/index.js';
+import { AgentDirectory } from '../../../src/agents/index.js';
+import { describeMatchers, labelsSatisfy } from '../../../src/workflows/index.js';
 
 describe('AgentDirectory', () => {
   it('keeps the active count across a re-register and never lets maxConcurrency fall below 1', () => {
@@ -47,19 +48,19 @@ describe('AgentDirectory', () => {
 
 describe('label matching', () => {
   it('requires every matcher to be satisfied', () => {
-    expect(agentSatisfies(['linux', 'docker'], ['linux', 'docker'])).toBe(true);
-    expect(agentSatisfies(['linux'], ['linux', 'docker'])).toBe(false);
-    expect(agentSatisfies([], undefined)).toBe(true);
-    expect(agentSatisfies([], [])).toBe(true);
+    expect(labelsSatisfy(['linux', 'docker'], ['linux', 'docker'])).toBe(true);
+    expect(labelsSatisfy(['linux', 'docker'], ['linux'])).toBe(false);
+    expect(labelsSatisfy(undefined, [])).toBe(true);
+    expect(labelsSatisfy([], [])).toBe(true);
   });
 
   it('matches a regex against any label, honouring flags and ignoring g/y', () => {
-    expect(agentSatisfies(['arch:arm64'], [{ regex: '^arch:arm' }])).toBe(true);
-    expect(agentSatisfies(['GPU-a100'], [{ regex: '^gpu', flags: 'i' }])).toBe(true);
-    expect(agentSatisfies(['GPU-a100'], [{ regex: '^gpu' }])).toBe(false);
+    expect(labelsSatisfy([{ regex: '^arch:arm' }], ['arch:arm64'])).toBe(true);
+    expect(labelsSatisfy([{ regex: '^gpu', flags: 'i' }], ['GPU-a100'])).toBe(true);
+    expect(labelsSatisfy([{ regex: '^gpu' }], ['GPU-a100'])).toBe(false);
     // With g, a cached RegExp would carry lastIndex between calls and alternate true/false.
     const m = [{ regex: 'x', flags: 'g' }];
-    expect([1, 2, 3].map(() => agentSatisfies(['x'], m))).toEqual([true, true, true]);
+    expect([1, 2, 3].map(() => labelsSatisfy(m, ['x']))).toEqual([true, true, true]);
   });
 
   it('describes matchers for people', () => {

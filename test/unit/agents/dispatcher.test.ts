@@ -1,34 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { AgentDirectory, JobDispatcher, type DispatchRequest, type InFlight } from '../../../src/agents/index.js';
-import { ManualClock } from '../../../src/clock/index.js';
 
-const ACK_TIMEOUT = 10_000;
-
-function request(jobId: string, runsOn?: DispatchRequest['runsOn']): DispatchRequest {
-  return { runId: 'run-1', jobId, runsOn, frame: {} as DispatchRequest['frame'] };
+function request(jobId: string, runsOn?: DispatchRequest['runsOn'], attempt = 1): DispatchRequest {
+  return { runId: 'run-1', jobId, attempt, runsOn, frame: {} as DispatchRequest['frame'] };
 }
 
-function rig(options: { refuse?: Set<string>; ackOnSend?: boolean } = {}) {
-  const clock = new ManualClock();
+function rig(options: { refuse?: Set<string> } = {}) {
   const directory = new AgentDirectory();
-  const sent: { agentId: string; jobId: string }[] = [];
-  const acked: InFlight[] = [];
-  const timedOut: InFlight[] = [];
+  const sent: { agentId: string; jobId: string; attempt: number }[] = [];
+  const assigned: [InFlight, number][] = [];
   const depths: [number, number][] = [];
-  const dispatcher: JobDispatcher = new JobDispatcher(directory, clock, ACK_TIMEOUT, {
+  const dispatcher: JobDispatcher = new JobDispatcher(directory, {
     sendDispatch: (agentId, req) => {
       if (options.refuse?.has(agentId)) return false;
-      sent.push({ agentId, jobId: req.jobId });
-      // An agent on a fast link answers while the frame is still being handed over.
-      if (options.ackOnSend) dispatcher.ack(agentId, req.jobId);
+      sent.push({ agentId, jobId: req.jobId, attempt: req.attempt });
       return true;
     },
-    acked: (job) => void acked.push(job),
-    ackTimedOut: (job) => void timedOut.push(job),
+    assigned: (job, attempt) => void assigned.push([job, attempt]),
     queueDepth: (pending, dispatched) => void depths.push([pending, dispatched]),
   });
   const agent = (agentId: string, maxConcurrency = 1, labels = ['linux']) => directory.upsert({ agentId, node: 'n1', labels, maxConcurrency });
-  return { clock, directory, dispatcher, sent, acked, timedOut, depths, agent };
+  return { directory, dispatcher, sent, assigned, depths, agent };
 }
 
 describe('JobDispatcher placement', () => {
@@ -128,81 +120,51 @@ describe('JobDispatcher queue', () => {
   });
 });
 
-describe('JobDispatcher acknowledgement', () => {
-  it('does not watch the deadline of a job placed directly (its run does)', () => {
+describe('JobDispatcher placement reports', () => {
+  it('says nothing of a job placed directly (its run learns it from the result)', () => {
+    const r = rig();
+    r.agent('a');
+    expect(r.dispatcher.dispatch(request('j1'))).toEqual({ status: 'sent', agentId: 'a' });
+    expect(r.assigned).toHaveLength(0);
+  });
+
+  it('reports a job placed from the queue, with the attempt it was queued for', () => {
+    const r = rig();
+    r.dispatcher.dispatch(request('j1', undefined, 3));
+    r.agent('a');
+    r.dispatcher.drain();
+    expect(r.assigned.map(([job, attempt]) => [job.jobId, job.agentId, attempt])).toEqual([['j1', 'a', 3]]);
+  });
+
+  it('a later attempt of a queued job takes the queued one\'s place', () => {
+    const r = rig();
+    r.dispatcher.dispatch(request('j1', undefined, 1));
+    expect(r.dispatcher.dispatch(request('j1', undefined, 2))).toEqual({ status: 'queued' });
+    expect(r.dispatcher.pendingCount).toBe(1);
+    r.agent('a');
+    r.dispatcher.drain();
+    expect(r.sent).toEqual([{ agentId: 'a', jobId: 'j1', attempt: 2 }]);
+    expect(r.assigned.map(([, attempt]) => attempt)).toEqual([2]);
+  });
+
+  it('marks a dispatch answered only for the agent holding it', () => {
     const r = rig();
     r.agent('a');
     r.dispatcher.dispatch(request('j1'));
-    r.clock.advance(ACK_TIMEOUT * 3);
-    expect(r.timedOut).toHaveLength(0);
-    expect(r.dispatcher.holder('j1')?.agentId).toBe('a');
-  });
-
-  it('times out a job placed from the queue, freeing its slot first', () => {
-    const r = rig();
-    r.dispatcher.dispatch(request('j1'));
-    r.agent('a');
-    r.dispatcher.drain();
-    r.clock.advance(ACK_TIMEOUT - 1);
-    expect(r.timedOut).toHaveLength(0);
-    r.clock.advance(1);
-    expect(r.timedOut.map((j) => j.jobId)).toEqual(['j1']);
-    expect(r.dispatcher.holder('j1')).toBeUndefined();
-    expect(r.directory.get('a')?.active).toBe(0);
-  });
-
-  it('a timely ack from the queue placement stops the deadline', () => {
-    const r = rig();
-    r.dispatcher.dispatch(request('j1'));
-    r.agent('a');
-    r.dispatcher.drain();
-    expect(r.dispatcher.ack('a', 'j1')?.acked).toBe(true);
-    r.clock.advance(ACK_TIMEOUT * 2);
-    expect(r.timedOut).toHaveLength(0);
-    expect(r.acked.map((j) => j.jobId)).toEqual(['j1']);
-  });
-
-  it('counts an ack that arrives before the deadline is armed', () => {
-    const r = rig({ ackOnSend: true });
-    r.dispatcher.dispatch(request('j1'));
-    r.agent('a');
-    r.dispatcher.drain();
-    expect(r.acked.map((j) => j.jobId)).toEqual(['j1']);
-    r.clock.advance(ACK_TIMEOUT * 2);
-    expect(r.timedOut).toHaveLength(0);
+    r.dispatcher.ack('b', 'j1');
+    r.dispatcher.ack('a', 'nope');
+    expect(r.dispatcher.holder('j1')?.acked).toBe(false);
+    r.dispatcher.ack('a', 'j1');
     expect(r.dispatcher.holder('j1')?.acked).toBe(true);
   });
 
-  it('ignores an ack from an agent that does not hold the job, and reports a repeat ack once', () => {
+  it('release frees the slot once', () => {
     const r = rig();
     r.agent('a');
     r.dispatcher.dispatch(request('j1'));
-    expect(r.dispatcher.ack('b', 'j1')).toBeUndefined();
-    expect(r.dispatcher.ack('a', 'nope')).toBeUndefined();
-    r.dispatcher.ack('a', 'j1');
-    r.dispatcher.ack('a', 'j1');
-    expect(r.acked).toHaveLength(1);
-  });
-
-  it('release cancels a pending deadline', () => {
-    const r = rig();
-    r.dispatcher.dispatch(request('j1'));
-    r.agent('a');
-    r.dispatcher.drain();
     expect(r.dispatcher.release('j1')?.jobId).toBe('j1');
     expect(r.dispatcher.release('j1')).toBeUndefined();
-    r.clock.advance(ACK_TIMEOUT * 2);
-    expect(r.timedOut).toHaveLength(0);
-  });
-
-  it('stop cancels every deadline', () => {
-    const r = rig();
-    r.dispatcher.dispatch(request('j1'));
-    r.agent('a');
-    r.dispatcher.drain();
-    r.dispatcher.stop();
-    r.clock.advance(ACK_TIMEOUT * 2);
-    expect(r.timedOut).toHaveLength(0);
+    expect(r.directory.get('a')?.active).toBe(0);
   });
 });
 

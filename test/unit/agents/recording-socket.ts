@@ -4,6 +4,8 @@ import type { AgentSocket } from '../../../src/agents/index.js';
 export class RecordingSocket implements AgentSocket {
   readonly sent: Record<string, unknown>[] = [];
   closedWith?: { code: number; reason: string };
+  /** Where the connection comes from, as the server's adapter would report it. */
+  remoteAddress?: string;
 
   send(text: string): void {
     this.sent.push(JSON.parse(text) as Record<string, unknown>);

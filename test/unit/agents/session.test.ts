@@ -315,3 +315,91 @@ describe('AgentSession closing', () => {
     expect(r.closes).toBe(1);
   });
 });
+
+describe('AgentSession protocol versions and config.ack', () => {
+  it('refuses a protocol version above the maximum with auth.failure naming the supported ones, then 4005', async () => {
+    let checked = 0;
+    const r = rig({ validateToken: async () => (checked++, { tokenId: 'tok_1', labels: null }) });
+    r.session.receive(JSON.stringify({ type: 'auth.request', token: 'tok-good', protocolVersion: 2 }));
+    await settle();
+    expect(r.socket.last('auth.failure')?.reason).toContain('supported protocol versions: 1–1');
+    expect(r.socket.last('auth.success')).toBeUndefined();
+    expect(r.socket.closedWith?.code).toBe(4005);
+    expect(checked).toBe(0);
+  });
+
+  it('names the supported versions below the minimum too', () => {
+    const r = rig();
+    r.session.receive(JSON.stringify({ type: 'auth.request', token: 'tok-good', protocolVersion: 0 }));
+    expect(r.socket.last('auth.failure')?.reason).toContain('supported protocol versions: 1–1');
+  });
+
+  it('accepts the config.ack KiCI agents send after register.ack, and stays open for later frames', async () => {
+    const r = rig();
+    await handshake(r);
+    r.session.receive(JSON.stringify({ type: 'config.ack', agentId: 'agent-1' }));
+    r.session.receive(heartbeat(7));
+    expect(r.socket.closedWith).toBeUndefined();
+    expect(r.messages.map((m) => m.type)).toEqual(['config.ack', 'heartbeat']);
+  });
+});
+
+describe('AgentSession failed-authentication limit', () => {
+  function limited(answer: boolean) {
+    const told: string[] = [];
+    const warnings: { message: string; fields: Record<string, unknown> }[] = [];
+    const r = rig({
+      authFailed: (address) => (told.push(address), { limited: answer }),
+      warn: (message, fields) => void warnings.push({ message, fields }),
+    });
+    r.socket.remoteAddress = '10.0.0.7';
+    return { ...r, told, warnings };
+  }
+
+  it('tells the limit of a bad token with the client address; within it, auth.failure and 4010', async () => {
+    const r = limited(false);
+    r.session.receive(authRequest('tok-wrong'));
+    await settle();
+    expect(r.told).toEqual(['10.0.0.7']);
+    expect(r.socket.last('auth.failure')).toBeDefined();
+    expect(r.socket.closedWith?.code).toBe(4010);
+  });
+
+  it('closes 4003 "rate limited", without auth.failure, once the address is past the limit', async () => {
+    const r = limited(true);
+    r.session.receive(authRequest('tok-wrong'));
+    await settle();
+    expect(r.socket.closedWith).toEqual({ code: 4003, reason: 'rate limited' });
+    // auth.failure would tell a KiCI agent its token is dead; this address may just be shared.
+    expect(r.socket.last('auth.failure')).toBeUndefined();
+  });
+
+  it('lets a good token through from a limited address without counting it', async () => {
+    const r = limited(true);
+    await handshake(r);
+    expect(r.told).toEqual([]);
+    expect(r.socket.last('register.ack')).toBeDefined();
+    expect(r.socket.closedWith).toBeUndefined();
+  });
+
+  it('warns of every refusal with its reason and the address, never with the token', async () => {
+    const r = limited(false);
+    r.session.receive(authRequest('tok-wrong-but-secret'));
+    await settle();
+    expect(r.warnings).toEqual([
+      { message: 'agent connection refused', fields: expect.objectContaining({ reason: 'invalid token', code: 4010, address: '10.0.0.7' }) },
+    ]);
+    expect(JSON.stringify(r.warnings)).not.toContain('tok-wrong-but-secret');
+  });
+
+  it('warns of a bad frame that closes the session with 4003', async () => {
+    const r = limited(false);
+    await handshake(r);
+    r.session.receive(JSON.stringify({ type: 'job.ack', runId: 'r1', token: 'leaked-into-a-frame' }));
+    expect(r.socket.closedWith?.code).toBe(4003);
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0].fields).toMatchObject({ code: 4003, address: '10.0.0.7', agentId: 'agent-1' });
+    expect(r.warnings[0].fields.reason).toMatch(/^invalid message: jobId/);
+    expect(JSON.stringify(r.warnings)).not.toContain('leaked-into-a-frame');
+  });
+});

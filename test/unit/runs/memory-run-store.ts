@@ -1,6 +1,7 @@
 /**
  * In-memory implementations of the run domain's ports, for tests: a RunStore that fences by epoch
  * and honours status guards like the real one must, and a Dispatcher that records what it is asked.
+ * The RunStore is held to the real store's behaviour by the contract suite in test/contract/.
  */
 import type {
   Dispatcher,
@@ -61,8 +62,9 @@ export class MemoryRunStore implements RunStore {
   readonly completions: { runId: string; status: string; error: string | null }[] = [];
   loads = 0;
 
+  /** Stored as a database row would hold it: unset optional fields become null. */
   add(run: LoadedRun): void {
-    this.runs.set(run.run.id, structuredClone(run));
+    this.runs.set(run.run.id, normalised(structuredClone(run)));
   }
 
   run(runId: string): LoadedRun {
@@ -84,9 +86,13 @@ export class MemoryRunStore implements RunStore {
     return run ? structuredClone(run) : undefined;
   }
 
+  // Every write checks its fence and its guard first and only then takes the epoch over: a refused
+  // write changes nothing, as one UPDATE … WHERE owner_epoch <= $epoch AND <guard> does.
+
   async markRunStarted(runId: string, at: number, fence: WriteFence): Promise<boolean> {
     const loaded = this.runs.get(runId);
     if (!loaded || !this.fenced(loaded, fence) || loaded.run.status !== 'pending') return false;
+    this.takeEpoch(loaded, fence);
     loaded.run.status = 'running';
     loaded.run.startedAt = at;
     return true;
@@ -96,6 +102,7 @@ export class MemoryRunStore implements RunStore {
     const loaded = this.runs.get(runId);
     if (!loaded || !this.fenced(loaded, fence)) return false;
     if (!['pending', 'running'].includes(loaded.run.status)) return false;
+    this.takeEpoch(loaded, fence);
     loaded.run.status = 'cancelling';
     return true;
   }
@@ -105,7 +112,8 @@ export class MemoryRunStore implements RunStore {
     if (!loaded || !this.fenced(loaded, guard)) return false;
     const job = loaded.jobs.find((j) => j.id === jobId)!;
     if (guard.expectStatus !== undefined && job.status !== guard.expectStatus) return false;
-    Object.assign(job, structuredClone(patch));
+    this.takeEpoch(loaded, guard);
+    Object.assign(job, defined(structuredClone(patch)));
     return true;
   }
 
@@ -114,7 +122,8 @@ export class MemoryRunStore implements RunStore {
     if (!loaded || !this.fenced(loaded, fence)) return false;
     const step = loaded.steps.find((s) => s.jobId === jobId && s.stepIndex === stepIndex);
     if (!step) return false;
-    Object.assign(step, patch);
+    this.takeEpoch(loaded, fence);
+    Object.assign(step, defined(patch));
     return true;
   }
 
@@ -122,23 +131,67 @@ export class MemoryRunStore implements RunStore {
     const loaded = this.runs.get(runId);
     if (!loaded || !this.fenced(loaded, fence)) return false;
     if (['success', 'failed', 'cancelled'].includes(loaded.run.status)) return false;
+    this.takeEpoch(loaded, fence);
     loaded.run.status = status;
     loaded.run.error = error;
     this.completions.push({ runId, status, error });
     return true;
   }
 
-  /** `WHERE owner_epoch <= $epoch`, then the write takes the epoch over. */
+  /** `WHERE owner_epoch <= $epoch`. One epoch for the whole run, as the port documents it. */
   private fenced(loaded: LoadedRun, fence: WriteFence): boolean {
-    if ((loaded.run.ownerEpoch ?? 0) > fence.epoch) return false;
+    return (loaded.run.ownerEpoch ?? 0) <= fence.epoch;
+  }
+
+  /** `SET owner_epoch = $epoch`, for a write that goes through. */
+  private takeEpoch(loaded: LoadedRun, fence: WriteFence): void {
     loaded.run.ownerEpoch = fence.epoch;
-    return true;
   }
 
   private ownerOfJob(jobId: string): LoadedRun | undefined {
     for (const loaded of this.runs.values()) if (loaded.jobs.some((j) => j.id === jobId)) return loaded;
     return undefined;
   }
+}
+
+/** A patch's undefined keys are "not part of this write" (the real store skips them), not "clear". */
+function defined<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
+
+/** Every optional field the real store loads as null when unset (NULL columns). */
+function normalised(loaded: LoadedRun): LoadedRun {
+  const r = loaded.run;
+  Object.assign(r, {
+    error: orNull(r.error),
+    startedAt: orNull(r.startedAt),
+    timeoutMs: orNull(r.timeoutMs),
+    sourceId: orNull(r.sourceId),
+    repoUrl: orNull(r.repoUrl),
+    ref: orNull(r.ref),
+    sha: orNull(r.sha),
+    branch: orNull(r.branch),
+  });
+  for (const j of loaded.jobs) {
+    Object.assign(j, {
+      matrix: orNull(j.matrix),
+      agentId: orNull(j.agentId),
+      previousAgentId: orNull(j.previousAgentId),
+      dispatchedAt: orNull(j.dispatchedAt),
+      ackDeadline: orNull(j.ackDeadline),
+      ackedAt: orNull(j.ackedAt),
+      recoveryDeadline: orNull(j.recoveryDeadline),
+      lastHeartbeatAt: orNull(j.lastHeartbeatAt),
+      startedAt: orNull(j.startedAt),
+      finishedAt: orNull(j.finishedAt),
+      outputs: orNull(j.outputs),
+      error: orNull(j.error),
+    });
+  }
+  for (const s of loaded.steps) Object.assign(s, { exitCode: orNull(s.exitCode), error: orNull(s.error), startedAt: orNull(s.startedAt), finishedAt: orNull(s.finishedAt) });
+  return loaded;
 }
 
 export class RecordingDispatcher implements Dispatcher {

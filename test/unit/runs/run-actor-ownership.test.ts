@@ -116,8 +116,8 @@ describe('RunActor: restart resumes from the store', () => {
     clock.advance(30_000);
 
     const second = node(store, dispatcher, clock);
-    // A heartbeat from nobody in particular wakes it; activation reloads and re-arms.
-    await second.send({ type: 'job_heartbeat', jobId: 'a' });
+    // Any message wakes it (here a heartbeat the record refuses); activation reloads and re-arms.
+    await second.send({ type: 'job_heartbeat', jobId: 'a', agentId: 'agent-9' });
     clock.advance(89_999);
     await flush();
     expect(store.job(RUN, 'a').status).toBe('recovering');
@@ -142,7 +142,7 @@ describe('RunActor: restart resumes from the store', () => {
   it('does not start a pending run on activation alone', async () => {
     const { clock, store, dispatcher } = setup([{ id: 'a' }]);
     const n = node(store, dispatcher, clock);
-    await n.send({ type: 'job_heartbeat', jobId: 'a' });
+    await n.send({ type: 'job_heartbeat', jobId: 'a', agentId: 'agent-1' });
     expect(dispatcher.dispatches).toHaveLength(0);
     expect(store.run(RUN).run.status).toBe('pending');
   });

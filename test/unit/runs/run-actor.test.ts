@@ -99,7 +99,7 @@ describe('RunActor: the happy path', () => {
     await h.runJob('a', 'success', { k: 'v' });
     const again = await h.send({ type: 'job_finished', jobId: 'a', status: 'failed', error: 'late', agentId: 'agent-1' });
     expect(again).toEqual({ ok: false, ignored: 'job is already success' });
-    const late = await h.send({ type: 'step_status', jobId: 'a', stepIndex: 0, status: 'failed', exitCode: 1 });
+    const late = await h.send({ type: 'step_status', jobId: 'a', stepIndex: 0, status: 'failed', exitCode: 1, agentId: 'agent-1' });
     expect(late.ok).toBe(false);
     expect(h.status('a')).toBe('success');
     expect(h.store.job(RUN, 'a').outputs).toEqual({ k: 'v' });
@@ -120,7 +120,7 @@ describe('RunActor: the happy path', () => {
       ['success', 0],
       ['failed', 3],
     ]);
-    const dup = await h.send({ type: 'step_status', jobId: 'a', stepIndex: 1, status: 'success', exitCode: 0 });
+    const dup = await h.send({ type: 'step_status', jobId: 'a', stepIndex: 1, status: 'success', exitCode: 0, agentId: 'agent-1' });
     expect(dup).toEqual({ ok: false, ignored: 'step is failed' });
     const bogus = await h.send({ type: 'step_status', jobId: 'a', stepIndex: 7, status: 'running', agentId: 'agent-1' });
     expect(bogus).toEqual({ ok: false, ignored: 'unknown step' });
@@ -215,20 +215,29 @@ describe('RunActor: failures', () => {
     expect(h.dispatcher.dispatches).toHaveLength(2);
   });
 
-  it('lets the agents room own the ack deadline of a queued dispatch', async () => {
+  it('watches the ack deadline of a queued dispatch from the moment the dispatcher reports placing it', async () => {
     const h = harness([{ id: 'a' }]);
     h.dispatcher.choose = () => ({ status: 'queued' });
     await h.send({ type: 'start' });
     h.clock.advance(60_000);
     await flush();
-    // No deadline of its own for a job the dispatcher only queued.
+    // No deadline while the job only waits in the dispatcher's queue.
     expect(h.dispatcher.dispatches).toHaveLength(1);
-    await h.send({ type: 'ack_timeout', jobId: 'a', agentId: 'agent-5' });
-    expect(h.dispatcher.of('a').map((d) => d.avoidAgents)).toEqual([[], ['agent-5']]);
-    expect(h.dispatcher.ackTimeouts).toEqual([]);
+    await h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-5', attempt: 1 });
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-5', ackDeadline: 1_070_000 });
+    h.clock.advance(10_000);
+    await flush();
+    expect(h.dispatcher.ackTimeouts).toEqual([{ agentId: 'agent-5', jobId: 'a' }]);
+    expect(h.dispatcher.of('a').map((d) => [d.attempt, d.avoidAgents])).toEqual([
+      [1, []],
+      [2, ['agent-5']],
+    ]);
+    // A late report of the first placement changes nothing; the second one counts.
+    await expect(h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-5', attempt: 1 })).resolves.toMatchObject({ ok: false });
+    await h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-6', attempt: 2 });
     await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-6' });
-    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-6', ackedAt: 1_060_000 });
-    await expect(h.send({ type: 'ack_timeout', jobId: 'a', agentId: 'agent-6' })).resolves.toMatchObject({ ok: false });
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-6', previousAgentId: 'agent-5', ackedAt: 1_070_000 });
+    await expect(h.send({ type: 'ack_timeout', jobId: 'a', attempt: 2 })).resolves.toMatchObject({ ok: false });
   });
 
   it('marks a running job stale, stops its agent, and fails the run', async () => {
@@ -250,7 +259,7 @@ describe('RunActor: failures', () => {
     await h.send({ type: 'start' });
     await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-1' });
     const reply = await h.send({ type: 'job_started', jobId: 'a', agentId: 'agent-9' });
-    expect(reply).toEqual({ ok: false, ignored: 'the job is assigned to another agent' });
+    expect(reply).toEqual({ ok: false, ignored: 'the job is not dispatched to this agent', foreign: true });
     expect(h.status('a')).toBe('queued');
     expect(h.dispatcher.cancels).toMatchObject([{ jobId: 'a', agentId: 'agent-9', force: true }]);
   });

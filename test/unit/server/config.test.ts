@@ -307,3 +307,22 @@ describe('KICI_CLUSTER_INSTANCE_ID', () => {
     expect(problemsOf({ KICI_CLUSTER_INSTANCE_ID: 'a b/c' })[0].startsWith('KICI_CLUSTER_INSTANCE_ID:')).toBe(true);
   });
 });
+
+describe('KICI_TRUSTED_PROXIES', () => {
+  it('trusts nobody by default', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+  });
+
+  it('reads a comma-separated list of IP addresses, IPv6 included', () => {
+    expect(loadConfig({ KICI_TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2,,::1' }).trustedProxies).toEqual(['10.0.0.1', '10.0.0.2', '::1']);
+  });
+
+  it('refuses an entry that is not an IP address, naming the variable and the entry', () => {
+    expect(problemsOf({ KICI_TRUSTED_PROXIES: '10.0.0.1,proxy.local' })).toEqual([expect.stringMatching(/^KICI_TRUSTED_PROXIES: proxy\.local is not an IP address/)]);
+  });
+
+  it('is in the registry as a variable the orchestrator reads', () => {
+    expect(orchestratorVariable('KICI_TRUSTED_PROXIES')?.handling).toBe('read');
+    expect(ownerOf('KICI_TRUSTED_PROXIES')).toBe('orchestrator');
+  });
+});

@@ -54,6 +54,8 @@ const agentSamples: AgentMessageInput[] = [
   { type: 'log.chunk', messageId: id, timestamp: ts, runId: 'r1', jobId: 'j1', stepIndex: 0, lines: ['a', 'b'] },
   { type: 'job.heartbeat', runId: 'r1', jobId: 'j1', timestamp: ts },
   { type: 'agent.log', messageId: id, timestamp: ts, lines: ['reconnected'] },
+  // KiCI agents send it after every register.ack.
+  { type: 'config.ack', messageId: id, timestamp: ts, agentId: 'a1' },
   { type: 'ack', messageId: id },
   { type: 'error', code: 'X', message: 'y' },
 ];
@@ -180,5 +182,7 @@ describe('protocolJsonSchema', () => {
     expect((o2a.oneOf ?? o2a.anyOf ?? []).length).toBe(orchestratorSamples.length + 1);
     expect(text).toContain('"epoch"');
     expect(schema.closeCodes.agentAuthFailed).toBe(4010);
+    expect([schema.minProtocolVersion, schema.protocolVersion, schema.maxProtocolVersion]).toEqual([1, 1, 1]);
+    expect(text).toContain('"config.ack"');
   });
 });

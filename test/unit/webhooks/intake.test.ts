@@ -141,6 +141,17 @@ describe('admitDelivery: one answer per check, in order', () => {
     expect(fake.committed).toHaveLength(0);
   });
 
+  it('415 for a content type the route does not take, after authentication, and nothing is committed', async () => {
+    const fake = fakePorts();
+    expect((await admitDelivery(genericRequest('{}', { 'content-type': 'text/plain' }, false), fake.ports)).status).toBe(401);
+    const reply = await admitDelivery(genericRequest('{}', { 'content-type': 'text/plain' }), fake.ports);
+    expect(reply.status).toBe(415);
+    expect(reply.body).toMatchObject({ error: { code: 'unsupported_media_type', message: expect.stringContaining('application/json') } });
+    const form = await admitDelivery(genericRequest('payload=%7B%7D', { 'content-type': 'application/x-www-form-urlencoded' }), fake.ports);
+    expect(form.status).toBe(415);
+    expect(fake.committed).toHaveLength(0);
+  });
+
   it('200 duplicate with the first outcome when the delivery id was seen', async () => {
     const fake = fakePorts();
     const first = await admitDelivery(genericRequest('{}', { 'x-delivery-id': 'd-1' }), fake.ports);
