@@ -1,7 +1,7 @@
 /** The actor runtime's door: mailbox actors with activation, passivation, supervision and shard routing. */
 export { ActorSystem, DEFAULT_SUPERVISION } from './system.js';
 export type { ActorSystemOptions } from './system.js';
-export { shardOf, fnv1a, singleNodeShardMap, StaticShardMap, DEFAULT_SHARD_COUNT } from './shard.js';
+export { shardOf, fnv1a, singleNodeShardMap, SHARD_COUNT } from './shard.js';
 export {
   AskTimeoutError,
   ActorStoppedError,

@@ -4,7 +4,12 @@
  */
 import type { ShardMap, ShardOwner } from './types.js';
 
-export const DEFAULT_SHARD_COUNT = 256;
+/**
+ * The cluster's one shard count. It is part of the hash (`fnv1a(key) % SHARD_COUNT`), so it is
+ * fixed for the life of a cluster like the hash itself; the shard table and the store's shard rows
+ * use this same number.
+ */
+export const SHARD_COUNT = 256;
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -19,7 +24,7 @@ export function fnv1a(key: string): number {
   return hash >>> 0;
 }
 
-export function shardOf(key: string, shardCount = DEFAULT_SHARD_COUNT): number {
+export function shardOf(key: string, shardCount = SHARD_COUNT): number {
   if (!Number.isInteger(shardCount) || shardCount < 1) {
     throw new RangeError(`shardCount must be a positive integer, got ${shardCount}`);
   }
@@ -30,19 +35,4 @@ export function shardOf(key: string, shardCount = DEFAULT_SHARD_COUNT): number {
 export function singleNodeShardMap(node: string, epoch = 1): ShardMap {
   const owner: ShardOwner = { node, epoch };
   return { ownerOf: () => owner };
-}
-
-/** A shard map held in memory, for tests and for the cluster room to feed from its replicated state. */
-export class StaticShardMap implements ShardMap {
-  private readonly owners = new Map<number, ShardOwner>();
-
-  constructor(private readonly fallback?: ShardOwner) {}
-
-  assign(shard: number, owner: ShardOwner): void {
-    this.owners.set(shard, { ...owner });
-  }
-
-  ownerOf(shard: number): ShardOwner | undefined {
-    return this.owners.get(shard) ?? this.fallback;
-  }
 }

@@ -13,7 +13,7 @@ import {
   NotShardOwnerError,
   UnknownActorKindError,
 } from './errors.js';
-import { DEFAULT_SHARD_COUNT, shardOf, singleNodeShardMap } from './shard.js';
+import { SHARD_COUNT, shardOf, singleNodeShardMap } from './shard.js';
 import type {
   ActorFactory,
   ActorFailure,
@@ -74,7 +74,7 @@ export class ActorSystem {
   constructor(private readonly options: ActorSystemOptions) {
     this.nodeId = options.nodeId;
     this.clock = options.clock;
-    this.shardCount = options.shardCount ?? DEFAULT_SHARD_COUNT;
+    this.shardCount = options.shardCount ?? SHARD_COUNT;
     this.shardMap = options.shardMap ?? singleNodeShardMap(options.nodeId);
     this.policy = { ...DEFAULT_SUPERVISION, ...options.supervision };
   }

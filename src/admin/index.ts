@@ -1,6 +1,7 @@
 export { AdminApi, ApiError } from './cli/api-client.js';
 export { runAdmin, adminProgram } from './cli/main.js';
 export { installSourceHook } from './cli/install-hook.js';
+export { logLinePrefix, stepNumber } from './cli/step-number.js';
 export { ADMIN_TOKEN_FILE, ORCHESTRATOR_URL_FILE, defaultDataDir, readLocalOrchestrator } from './local-orchestrator.js';
 export { adminApiRoutes, checkAdmin, ApiFailure, apiError, type AdminCheck, type AdminDeps, type RouteTable } from './api/index.js';
-export type { CancelReply, RerunReply, TriggerReply } from './api/index.js';
+export type { CancelReply, ConnectedAgent, RerunReply, TriggerReply } from './api/index.js';

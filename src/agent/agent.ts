@@ -60,6 +60,8 @@ export function startAgent(options: AgentOptions): RunningAgent {
     heartbeatIntervalMs: options.jobHeartbeatIntervalMs,
     logger,
   });
+  const leftovers = runner.removeLeftoverCheckouts();
+  if (leftovers > 0) logger.info({ removed: leftovers }, 'removed checkouts left by an earlier process of this agent');
   connection = new AgentConnection({
     url: options.url,
     token: options.token,

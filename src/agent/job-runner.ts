@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../clock/index.js';
@@ -69,6 +69,20 @@ export class JobRunner {
   constructor(private readonly options: JobRunnerOptions) {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
+  }
+
+  /**
+   * Remove the checkouts an earlier process of this agent left behind (it was killed mid-job):
+   * nothing of theirs runs any more, and the orchestrator dispatches those jobs again or fails
+   * them. Only before the first job of this process. Returns how many were removed.
+   */
+  removeLeftoverCheckouts(): number {
+    if (this.running.size > 0) return 0;
+    const jobsDir = join(this.options.workDir, 'jobs');
+    if (!existsSync(jobsDir)) return 0;
+    const leftovers = readdirSync(jobsDir);
+    for (const name of leftovers) rmSync(join(jobsDir, name), { recursive: true, force: true });
+    return leftovers.length;
   }
 
   /** Jobs that hold a slot: they have not sent their final status yet. */

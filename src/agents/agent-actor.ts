@@ -72,7 +72,7 @@ export class AgentActor implements Actor<AgentActorMessage> {
   receive(msg: AgentActorMessage): void {
     switch (msg.type) {
       case 'registered':
-        return this.registered(msg.session, msg.register);
+        return this.registered(msg.session, msg.register, msg.at);
       case 'frame':
         return this.onFrame(msg.session, msg.frame);
       case 'refused':
@@ -84,7 +84,7 @@ export class AgentActor implements Actor<AgentActorMessage> {
     }
   }
 
-  private registered(session: AgentSession, reg: AgentRegister): void {
+  private registered(session: AgentSession, reg: AgentRegister, at: number): void {
     const { agentId, d } = this;
     const previous = this.session;
     if (previous && previous !== session) {
@@ -95,17 +95,24 @@ export class AgentActor implements Actor<AgentActorMessage> {
     }
     this.session = session;
     d.connected.set(agentId, session);
-    d.directory.upsert({ agentId, node: d.nodeId, labels: session.labels, maxConcurrency: reg.maxConcurrency });
+    d.directory.upsert({
+      agentId,
+      node: d.nodeId,
+      labels: session.labels,
+      maxConcurrency: reg.maxConcurrency,
+      version: reg.version,
+      hostname: reg.hostname,
+      since: this.d.directory.get(agentId)?.since ?? at,
+    });
     d.onAgentCountChange?.(d.connected.size);
     if (session.grant) d.onRegistered?.(agentId, reg, session.grant);
-    const back = (reg.inFlightJobs ?? []).map((j) => ({ runId: j.runId, jobId: j.jobId }));
-    // Jobs this node gave the agent that it no longer reports are gone with its previous process
-    // (its outbox would list them otherwise): they are lost, like those of a closed connection.
-    const reported = new Set(back.map((j) => j.jobId));
-    const forgotten = d.dispatcher.jobsOf(agentId).filter((j) => !reported.has(j.jobId));
-    this.release(forgotten);
-    for (const j of back) d.dispatcher.adopt(agentId, j.runId, j.jobId);
-    if (back.length > 0) d.events.agentBack(agentId, back);
+    const running = (reg.inFlightJobs ?? []).map((j) => ({ runId: j.runId, jobId: j.jobId }));
+    // Slots of jobs this node gave the agent that it no longer reports are free: those jobs went
+    // with its previous process. Their runs learn it from agentRegistered, judged on the record.
+    const reported = new Set(running.map((j) => j.jobId));
+    for (const j of d.dispatcher.jobsOf(agentId)) if (!reported.has(j.jobId)) d.dispatcher.release(j.jobId);
+    for (const j of running) d.dispatcher.adopt(agentId, j.runId, j.jobId);
+    d.events.agentRegistered(agentId, running, at);
     d.dispatcher.drain();
   }
 

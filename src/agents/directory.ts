@@ -1,4 +1,4 @@
-import { labelsSatisfy, type LabelMatcher } from '../workflows/index.js';
+import { describeMatchers, labelsSatisfy, type LabelMatcher } from '../workflows/index.js';
 
 /** What the dispatcher knows about one registered agent. */
 export interface AgentEntry {
@@ -10,6 +10,11 @@ export interface AgentEntry {
   active: number;
   /** Sequence number of its last assignment, to spread ties round-robin. */
   lastAssigned: number;
+  /** What the agent said of itself when it registered, for operators. */
+  version?: string;
+  hostname?: string;
+  /** When it registered on this node. */
+  since?: number;
 }
 
 /**
@@ -23,6 +28,7 @@ export class AgentDirectory {
   upsert(agent: Omit<AgentEntry, 'active' | 'lastAssigned'> & { active?: number }): AgentEntry {
     const existing = this.agents.get(agent.agentId);
     const entry: AgentEntry = {
+      ...agent,
       agentId: agent.agentId,
       node: agent.node,
       labels: [...agent.labels],
@@ -79,6 +85,24 @@ export class AgentDirectory {
   release(agentId: string): void {
     const a = this.agents.get(agentId);
     if (a && a.active > 0) a.active -= 1;
+  }
+
+  /**
+   * Why a job with these labels is still waiting, in an operator's words: no agent at all, none
+   * with the labels, or all of those busy.
+   */
+  waitReason(runsOn: readonly LabelMatcher[] | undefined): string {
+    const connected = this.agents.size;
+    const agents = `${connected} agent${connected === 1 ? '' : 's'} connected`;
+    if (connected === 0) return 'no agent is connected';
+    const able = [...this.agents.values()].filter((a) => labelsSatisfy(runsOn, a.labels));
+    if (able.length === 0) return `no connected agent has labels ${describeMatchers(runsOn)}; ${agents}`;
+    const free = able.filter((a) => a.active < a.maxConcurrency).length;
+    if (free === 0) {
+      const busy = able.length === 1 ? 'the one agent' : `all ${able.length} agents`;
+      return `${busy} with labels ${describeMatchers(runsOn)} ${able.length === 1 ? 'is' : 'are'} busy; ${agents}`;
+    }
+    return `${free} agent${free === 1 ? '' : 's'} with labels ${describeMatchers(runsOn)} can take it; it is being dispatched`;
   }
 
   /** Whether any registered agent could ever take a job with these labels (ignoring free slots). */

@@ -1,6 +1,7 @@
 import { ActorSystem, type ActorRef } from '../actors/index.js';
 import type { Clock } from '../clock/index.js';
 import { CloseCode, type AgentMessage, type AgentRegister } from '../transport/index.js';
+import type { LabelMatcher } from '../workflows/index.js';
 import { AGENT_ACTOR_KIND, agentActorFactory, type AgentActorMessage } from './agent-actor.js';
 import { AgentDirectory } from './directory.js';
 import { JobDispatcher, type DispatchRequest } from './dispatcher.js';
@@ -134,6 +135,11 @@ export class AgentHub {
       closed++;
     }
     return closed;
+  }
+
+  /** Why a job with these labels still waits for an agent here. */
+  waitReason(runsOn: readonly LabelMatcher[] | undefined): string {
+    return this.directory.waitReason(runsOn);
   }
 
   isConnected(agentId: string): boolean {

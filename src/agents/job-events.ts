@@ -24,8 +24,12 @@ export interface JobEvents {
   logs(job: JobRef, agentId: string, stepIndex: number, lines: string[]): void;
   /** The agent's connection is gone with these jobs on it. */
   agentLost(agentId: string, jobs: (JobRef & { acked: boolean })[]): void;
-  /** The agent came back (or, after a restart, showed up) reporting these jobs as still running. */
-  agentBack(agentId: string, jobs: JobRef[]): void;
+  /**
+   * The agent registered (a new connection, a reconnect, or a restarted process) and says these
+   * are all the jobs it still runs. Any other job on record as its own, given to it before `at`,
+   * is gone with its previous process.
+   */
+  agentRegistered(agentId: string, running: JobRef[], at: number): void;
 }
 
 /** A run refused an agent's message about one of its jobs (the agent does not hold it). */

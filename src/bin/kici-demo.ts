@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_TOKEN_FILE, AdminApi, ORCHESTRATOR_URL_FILE, installSourceHook } from '../admin/index.js';
+import { ADMIN_TOKEN_FILE, AdminApi, ORCHESTRATOR_URL_FILE, installSourceHook, logLinePrefix } from '../admin/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const children: ChildProcess[] = [];
@@ -148,9 +148,9 @@ async function followLogs(api: AdminApi, runId: string): Promise<void> {
     pending += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = JSON.parse(pending.slice(0, nl)) as { job: string; stepName?: string; text: string };
+      const line = JSON.parse(pending.slice(0, nl)) as { job: string; step: number; stepName?: string; text: string };
       pending = pending.slice(nl + 1);
-      process.stdout.write(`  [${line.job}${line.stepName ? ` / ${line.stepName}` : ''}] ${line.text}\n`);
+      process.stdout.write(`  ${logLinePrefix(line)} ${line.text}\n`);
     }
   }
 }

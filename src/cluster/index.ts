@@ -1,3 +1,3 @@
 export { SingleNodeLeadership, type Leadership } from './leadership.js';
-export { ShardTable, SHARD_COUNT, type ShardAssignment } from './shard-table.js';
+export { ShardTable, type ShardAssignment } from './shard-table.js';
 export { CoordinatorDuties, type Duty } from './duties.js';

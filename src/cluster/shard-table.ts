@@ -1,5 +1,9 @@
-/** The shard → owner map with an epoch per shard. A cluster of one owns all shards at epoch 1. */
-export const SHARD_COUNT = 256;
+/**
+ * The shard → owner map with an epoch per shard: the one shard map of a node, which the actor
+ * system reads (through its ShardMap port) to route and to fence. A cluster of one owns all shards
+ * at epoch 1; later the Raft-replicated map feeds it.
+ */
+import { SHARD_COUNT, type ShardMap, type ShardOwner } from '../actors/index.js';
 
 export interface ShardAssignment {
   shard: number;
@@ -7,7 +11,7 @@ export interface ShardAssignment {
   epoch: number;
 }
 
-export class ShardTable {
+export class ShardTable implements ShardMap {
   private readonly owners: ShardAssignment[];
 
   constructor(assignments: ShardAssignment[]) {
@@ -19,13 +23,21 @@ export class ShardTable {
     return new ShardTable(Array.from({ length: SHARD_COUNT }, (_, shard) => ({ shard, node, epoch })));
   }
 
-  ownerOf(shard: number): { node: string; epoch: number } | undefined {
+  ownerOf(shard: number): ShardOwner | undefined {
     const a = this.owners[shard];
     return a ? { node: a.node, epoch: a.epoch } : undefined;
   }
 
   assignments(): ShardAssignment[] {
     return this.owners.filter(Boolean).map((a) => ({ ...a }));
+  }
+
+  /**
+   * Record an owner decided elsewhere, at the epoch it was decided with (the replicated map is
+   * the authority on epochs, so none is computed here).
+   */
+  assign(shard: number, owner: ShardOwner): void {
+    this.owners[shard] = { shard, node: owner.node, epoch: owner.epoch };
   }
 
   /** Move a shard to a new owner; the epoch always grows so the old owner's writes are fenced. */

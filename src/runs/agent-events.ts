@@ -19,6 +19,11 @@ export function tellRunsAgentBack(system: ActorSystem, agentId: string, jobs: re
   for (const [runId, jobIds] of byRun(jobs)) runRef(system, runId).tell({ type: 'agent_back', agentId, jobIds } satisfies RunMessage);
 }
 
+/** The agent registered at `at` without these jobs, which the record still shows as its own. */
+export function tellRunsAgentRestarted(system: ActorSystem, agentId: string, jobs: readonly AgentJob[], at: number): void {
+  for (const [runId, jobIds] of byRun(jobs)) runRef(system, runId).tell({ type: 'agent_restarted', agentId, jobIds, at } satisfies RunMessage);
+}
+
 function byRun(jobs: readonly AgentJob[]): Map<string, string[]> {
   const grouped = new Map<string, string[]>();
   for (const { runId, jobId } of jobs) grouped.set(runId, [...(grouped.get(runId) ?? []), jobId]);

@@ -31,7 +31,7 @@ export type { SchedulerJob, NeedsEdge, NeedsDecision, SchedulerOptions } from '.
 export { needsPayload, jobLabels } from './needs-payload.js';
 export { RUN_ACTOR_KIND, RunActor, runActorFactory, registerRunActor, runRef } from './run-actor.js';
 export type { RunActorDeps, RunActorOptions } from './run-core.js';
-export { RECOVERY_EXPIRED_ERROR, STALE_ERROR, WORKFLOW_TIMEOUT_REASON } from './messages.js';
+export { AGENT_RESTARTED_ERROR, RECOVERY_EXPIRED_ERROR, STALE_ERROR, WORKFLOW_TIMEOUT_REASON } from './messages.js';
 export type { RunMessage, RunReply, FinishedJobStatus, AgentClaim } from './messages.js';
 export { claimOf, FINISHED_GRACE_MS, type Claim } from './job-claims.js';
 export { planRerun, RerunRefusedError } from './rerun-plan.js';
@@ -40,7 +40,7 @@ export { ConcurrencyGroups, SUPERSEDED_REASON } from './concurrency-groups.js';
 export type { GroupedRun, Admission } from './concurrency-groups.js';
 export { RunAdmission } from './run-admission.js';
 export type { AdmissionRun, RunAdmissionPorts } from './run-admission.js';
-export { tellRunsAgentLost, tellRunsAgentBack } from './agent-events.js';
+export { tellRunsAgentLost, tellRunsAgentBack, tellRunsAgentRestarted } from './agent-events.js';
 export type { AgentJob } from './agent-events.js';
 export { failRunAtStart, failedRunRecord, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';
 export type { FailedRunInput, FailedRunRecord, FailedRunSink } from './fail-at-start.js';

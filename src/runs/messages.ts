@@ -19,7 +19,14 @@ export type RunMessage =
   | AgentClaim
   | { type: 'agent_lost'; agentId: string; jobIds: string[] }
   | { type: 'agent_back'; agentId: string; jobIds: string[] }
+  /**
+   * The agent registered at `at` without these jobs of this run: a job still on record as its own
+   * and given to it before then went with its previous process.
+   */
+  | { type: 'agent_restarted'; agentId: string; jobIds: string[]; at: number }
   | { type: 'recovery_expired'; jobId: string }
+  /** The job's queue deadline (armed by the actor from when it was first queued). */
+  | { type: 'queue_timeout'; jobId: string }
   | { type: 'stale'; jobId: string }
   | { type: 'cancel'; force?: boolean; reason?: string }
   /** The run's own deadline (armed by the actor; a coordinator sweep may send it too). */
@@ -59,6 +66,7 @@ export function isAgentClaim(msg: RunMessage): msg is AgentClaim {
  */
 export type RunReply = { ok: true } | { ok: false; ignored: string; foreign?: true };
 
+export const AGENT_RESTARTED_ERROR = 'the agent restarted and lost the job';
 export const RECOVERY_EXPIRED_ERROR = 'agent disconnected and did not reconnect within the recovery window';
 export const WORKFLOW_TIMEOUT_REASON = 'workflow_timeout';
 export const STALE_ERROR = 'job heartbeats stopped: no heartbeat within the stale threshold';

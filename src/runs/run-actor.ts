@@ -7,6 +7,7 @@
 import type { Actor, ActorFactory, ActorRef, ActorSystem, KindOptions } from '../actors/index.js';
 import { claimOf, withinFinishedGrace, type Claim } from './job-claims.js';
 import {
+  AGENT_RESTARTED_ERROR,
   RECOVERY_EXPIRED_ERROR,
   STALE_ERROR,
   WORKFLOW_TIMEOUT_REASON,
@@ -44,7 +45,22 @@ export function runRef(system: ActorSystem, runId: string): ActorRef<RunMessage>
 export class RunActor extends RunCore implements Actor<RunMessage> {
   async onActivate(): Promise<void> {
     await this.reload();
-    if (this.loaded && !this.completed && this.loaded.run.status !== 'pending') await this.guarded(() => this.resume());
+    if (!this.loaded || this.completed || this.loaded.run.status === 'pending') return;
+    await this.guarded(async () => {
+      await this.extendRecoveryWindows();
+      return this.resume();
+    });
+  }
+
+  /**
+   * A run comes up on a node after a restart (or a move): an agent waiting to reconnect could not
+   * reach it meanwhile, so each job in recovery gets a whole window from now, not what was left.
+   */
+  private async extendRecoveryWindows(): Promise<void> {
+    const deadline = this.ctx.clock.now() + this.recoveryWindowMs;
+    for (const job of this.jobList) {
+      if (job.status === 'recovering' && (job.recoveryDeadline ?? 0) < deadline) await this.saveJob(job, { recoveryDeadline: deadline });
+    }
   }
 
   canPassivate(): boolean {
@@ -102,8 +118,12 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
         return this.agentLost(msg.agentId, msg.jobIds);
       case 'agent_back':
         return this.agentBack(msg.agentId, msg.jobIds);
+      case 'agent_restarted':
+        return this.agentRestarted(msg.agentId, msg.jobIds, msg.at);
       case 'recovery_expired':
         return this.recoveryExpired(msg.jobId);
+      case 'queue_timeout':
+        return this.queueTimeout(msg.jobId);
       case 'stale':
         return this.stale(msg.jobId);
       case 'cancel':
@@ -260,6 +280,41 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
       }
     }
     return ok;
+  }
+
+  /**
+   * The agent came back without jobs the record gives it, so they went with its previous process:
+   * each is lost now, not after a recovery window. It is dispatched again while its attempts last,
+   * else it fails. Only jobs given to the agent before it registered count: one placed on it since
+   * is not in its list yet.
+   */
+  private async agentRestarted(agentId: string, jobIds: string[], at: number): Promise<RunReply> {
+    let changed = false;
+    for (const job of this.held(agentId, jobIds)) {
+      if (!this.givenBefore(job, at)) continue;
+      if (job.status === 'cancelling') {
+        await this.endJob(job, 'CANCEL_FORCE', 'cancelled', { error: AGENT_RESTARTED_ERROR });
+      } else if (job.status === 'queued' || job.status === 'running' || job.status === 'recovering') {
+        await this.dispatchAgain(job, agentId);
+      } else continue;
+      changed = true;
+    }
+    return changed ? ok : ignored('the agent lost no job of this run');
+  }
+
+  private givenBefore(job: JobRecord, at: number): boolean {
+    const given = job.startedAt ?? job.ackedAt ?? (job.ackDeadline != null ? job.ackDeadline - this.ackTimeoutMs : null);
+    return given != null && given <= at;
+  }
+
+  private async dispatchAgain(job: JobRecord, agentId: string): Promise<void> {
+    if (job.dispatchAttempts >= this.maxAttempts) {
+      await this.endJob(job, 'FAIL', 'failed', { error: AGENT_RESTARTED_ERROR });
+      return;
+    }
+    if (job.status === 'running') await this.saveJob(job, { status: stateToJobStatus(transition('running', 'RECOVER')) });
+    await this.resetSteps(job);
+    await this.requeue(job, AGENT_RESTARTED_ERROR, agentId);
   }
 
   private async recoveryExpired(jobId: string): Promise<RunReply> {

@@ -4,7 +4,7 @@
  * exactly once. The message handlers live in run-actor.ts.
  */
 import type { ActorContext } from '../actors/index.js';
-import { ok, refusedForeign, type AgentClaim, type RunMessage, type RunReply } from './messages.js';
+import { ignored, ok, refusedForeign, type AgentClaim, type RunMessage, type RunReply } from './messages.js';
 import { onJobTerminal, recomputeNeeds, type NeedsDecision, type NeedsEdge } from './needs-scheduler.js';
 import { jobLabels, needsPayload } from './needs-payload.js';
 import type {
@@ -38,6 +38,8 @@ export interface RunActorOptions {
   recoveryWindowMs?: number;
   /** Rejects, ack timeouts and lost agents share this budget (5). */
   maxDispatchAttempts?: number;
+  /** A job no agent has taken this long after it was first queued fails (24 h). */
+  queueTimeoutMs?: number;
 }
 
 export interface RunActorDeps {
@@ -64,6 +66,9 @@ export abstract class RunCore {
   protected readonly ackTimeoutMs: number;
   protected readonly recoveryWindowMs: number;
   protected readonly maxAttempts: number;
+  protected readonly queueTimeoutMs: number;
+  /** Cancels for the queue deadlines armed in this activation, by job id. */
+  private readonly queueDeadlines = new Map<string, () => void>();
   protected readonly writes: RunWrites;
 
   constructor(
@@ -73,6 +78,7 @@ export abstract class RunCore {
     this.ackTimeoutMs = deps.options?.ackTimeoutMs ?? 10_000;
     this.recoveryWindowMs = deps.options?.recoveryWindowMs ?? 120_000;
     this.maxAttempts = deps.options?.maxDispatchAttempts ?? 5;
+    this.queueTimeoutMs = deps.options?.queueTimeoutMs ?? 24 * 60 * 60_000;
     this.writes = new RunWrites(deps.store, ctx.key, ctx.epoch);
     this.timers = new JobTimers((ms, msg) => ctx.schedule(ms, msg));
   }
@@ -98,6 +104,8 @@ export abstract class RunCore {
   protected stepDown(): void {
     this.deposed = true;
     this.timers.clear();
+    for (const cancel of this.queueDeadlines.values()) cancel();
+    this.queueDeadlines.clear();
   }
 
   /** Release, skip or cancel whatever the stored statuses call for, then re-arm deadlines; safe to repeat. */
@@ -116,6 +124,7 @@ export abstract class RunCore {
       } else if (job.status === 'recovering') {
         this.timers.arm(job.id, (job.recoveryDeadline ?? now + this.recoveryWindowMs) - now, { type: 'recovery_expired', jobId: job.id });
       }
+      if (job.status === 'queued' && !job.ackedAt) this.armQueueDeadline(job);
     }
     await this.completeIfDone();
     return ok;
@@ -143,8 +152,8 @@ export abstract class RunCore {
 
   /** Queue a released job and hand it to the dispatcher, or fail it when its attempts are used up. */
   protected async dispatchJob(job: JobRecord, lastFailure: string | undefined, avoid?: string): Promise<void> {
-    if (job.status !== 'pending' && job.status !== 'queued') return;
-    const state = job.status === 'pending' ? transition('pending', 'ENQUEUE') : 'queued';
+    if (job.status !== 'pending' && job.status !== 'queued' && job.status !== 'recovering') return;
+    const state = job.status === 'queued' ? 'queued' : transition(jobStatusToState(job.status), 'ENQUEUE');
     const attempts = job.dispatchAttempts + 1;
     if (attempts > this.maxAttempts) {
       const error = `no agent took the job after ${this.maxAttempts} dispatch attempts (last: ${lastFailure ?? 'unknown'})`;
@@ -155,7 +164,8 @@ export abstract class RunCore {
       status: stateToJobStatus(state),
       needsSatisfied: true,
       dispatchAttempts: attempts,
-      dispatchedAt: this.ctx.clock.now(),
+      // When the job was first queued: its queue deadline counts from here across requeues.
+      dispatchedAt: job.dispatchedAt ?? this.ctx.clock.now(),
       agentId: null,
       // Kept so that agent's copy can be adopted if it comes back before the job is placed again.
       previousAgentId: job.agentId ?? job.previousAgentId ?? null,
@@ -163,6 +173,7 @@ export abstract class RunCore {
       ackedAt: null,
     });
     if (avoid) this.avoided(job).add(avoid);
+    this.armQueueDeadline(job);
     await this.sendDispatch(job);
   }
 
@@ -235,6 +246,30 @@ export abstract class RunCore {
 
   // ---- deadlines and cancellation ----------------------------------------------------------------------
 
+  /** The queue deadline has a timer of its own: the job's ack and recovery timers come and go under it. */
+  protected armQueueDeadline(job: JobRecord): void {
+    if (this.queueDeadlines.has(job.id) || job.dispatchedAt == null) return;
+    const ms = Math.max(0, job.dispatchedAt + this.queueTimeoutMs - this.ctx.clock.now());
+    this.queueDeadlines.set(job.id, this.ctx.schedule(ms, { type: 'queue_timeout', jobId: job.id }));
+  }
+
+  protected disarmQueueDeadline(jobId: string): void {
+    this.queueDeadlines.get(jobId)?.();
+    this.queueDeadlines.delete(jobId);
+  }
+
+  /** A job no agent has taken yet (queued, not acked) at its deadline fails, saying why. */
+  protected async queueTimeout(jobId: string): Promise<RunReply> {
+    this.queueDeadlines.delete(jobId);
+    const job = this.jobs.get(jobId);
+    if (!job || job.status !== 'queued' || job.ackedAt) return ignored('an agent took the job');
+    if (job.dispatchedAt == null || this.ctx.clock.now() < job.dispatchedAt + this.queueTimeoutMs) return ignored('the queue deadline is not reached');
+    await this.deps.dispatcher.withdraw?.(this.run.id, job.id);
+    if (job.agentId) await this.cancelOn(job, job.agentId, true, 'the job waited too long in the queue');
+    await this.endJob(job, 'FAIL', 'failed', { error: queueTimeoutError(this.queueTimeoutMs) });
+    return ok;
+  }
+
   protected armWorkflowDeadline(): void {
     const deadline = this.workflowDeadline();
     if (deadline === undefined) return;
@@ -292,6 +327,15 @@ export abstract class RunCore {
     const decision = onJobTerminal(this.jobList, this.loaded!.edges, job.id, { runCancelling: this.run.status === 'cancelling' });
     await this.apply(decision);
     await this.completeIfDone();
+  }
+
+  /** A job dispatched again starts its steps afresh: the new attempt reports them from the first. */
+  protected async resetSteps(job: JobRecord): Promise<void> {
+    for (const step of this.loaded!.steps) {
+      if (step.jobId !== job.id || step.status === 'pending') continue;
+      const patch = { status: 'pending' as const, exitCode: null, error: null, startedAt: null, finishedAt: null };
+      if (await this.writes.step(job.id, step.stepIndex, patch)) Object.assign(step, patch);
+    }
   }
 
   /**
@@ -362,6 +406,8 @@ export abstract class RunCore {
   protected async saveJob(job: JobRecord, patch: JobPatch): Promise<void> {
     const before = job.status;
     await this.writes.job(job, patch);
+    // Taken by an agent, or ended: the queue deadline no longer applies (a requeue arms it again).
+    if (job.status !== 'queued' || job.ackedAt) this.disarmQueueDeadline(job.id);
     if (job.status !== before) this.deps.observer?.jobChanged?.(this.run, job);
   }
 }
@@ -380,4 +426,10 @@ function skipReason(job: JobRecord, jobs: readonly JobRecord[], edges: readonly 
     .filter(({ edge, upstream }) => upstream && isTerminalJobStatus(upstream.status) && !edge.runOn.includes(upstream.status))
     .map(({ edge, upstream }) => `${upstream!.name}, which ended ${upstream!.status} (runs on ${edge.runOn.join(', ')})`);
   return unmet.length > 0 ? `skipped: needs ${unmet.join('; ')}` : 'skipped: an upstream job did not end as this job needs';
+}
+
+/** `no agent took the job within 24 h of it being queued`, in the unit that reads best. */
+export function queueTimeoutError(ms: number): string {
+  const span = ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+  return `no agent took the job within ${span} of it being queued (KICI_QUEUE_TIMEOUT_MS)`;
 }

@@ -41,7 +41,10 @@ export type ExecEvent = (typeof EXEC_EVENTS)[number];
 
 export const TERMINAL_STATES: ReadonlySet<ExecState> = new Set(['success', 'failed', 'cancelled', 'skipped']);
 
-/** The 25 edges; a state missing from an inner map has no edge for that event. */
+/**
+ * KiCI's 25 edges plus one of kici's own (recovering --ENQUEUE--> queued); a state missing from an
+ * inner map has no edge for that event.
+ */
 export const TRANSITIONS: Readonly<Record<ExecState, Readonly<Partial<Record<ExecEvent, ExecState>>>>> = {
   pending: { ENQUEUE: 'queued', CANCEL: 'cancelled', SKIP: 'skipped', HOLD: 'held', WAIT: 'waiting' },
   held: { APPROVE: 'queued', REJECT: 'cancelled', EXPIRE: 'cancelled', CANCEL: 'cancelled' },
@@ -55,7 +58,8 @@ export const TRANSITIONS: Readonly<Record<ExecState, Readonly<Partial<Record<Exe
     RECOVER: 'recovering',
   },
   cancelling: { CANCEL_FORCE: 'cancelled', COMPLETE: 'cancelled', FAIL: 'failed' },
-  recovering: { START: 'running', FAIL: 'failed', CANCEL: 'cancelled' },
+  // ENQUEUE is kici's: a job whose agent came back without it is dispatched again.
+  recovering: { START: 'running', FAIL: 'failed', CANCEL: 'cancelled', ENQUEUE: 'queued' },
   success: {},
   failed: {},
   cancelled: {},

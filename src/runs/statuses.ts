@@ -3,11 +3,11 @@
  * a run has its own small set, and jobs have two failure flavours (`timed_out_stale`,
  * `drift_dropped`) that the machine reaches through FAIL.
  */
-import * as vocabulary from '../workflows/index.js';
-import type { JobStatus, RunStatus, StepStatus } from '../workflows/index.js';
+import * as vocabulary from '../vocabulary/index.js';
+import type { JobStatus, RunStatus, StepStatus } from '../vocabulary/index.js';
 import type { ExecState } from './state-machine.js';
 
-export { JOB_STATUSES, RUN_STATUSES, STEP_STATUSES, type JobStatus, type RunStatus, type StepStatus } from '../workflows/index.js';
+export { JOB_STATUSES, RUN_STATUSES, STEP_STATUSES, type JobStatus, type RunStatus, type StepStatus } from '../vocabulary/index.js';
 
 // Sets of the shared lists, for the lookups the run actor makes on every message.
 export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(vocabulary.TERMINAL_RUN_STATUSES);

@@ -4,13 +4,7 @@
  * store room only ever sees ciphertext.
  */
 import type { Clock } from '../clock/index.js';
-import {
-  type Db,
-  deleteSealedSecret,
-  getSealedSecret,
-  listSecretKeys,
-  putSealedSecret,
-} from '../store/index.js';
+import type { SealedSecretRepository } from '../store/index.js';
 import { type MasterKey, open, seal } from './sealing.js';
 
 export interface SecretStore {
@@ -33,18 +27,17 @@ export function sourceSecretScope(sourceId: string): string {
   return `source/${sourceId}`;
 }
 
-export function createDatabaseSecretStore(db: Db, keys: SecretKeys, clock: Clock): SecretStore {
+export function createDatabaseSecretStore(sealed: SealedSecretRepository, keys: SecretKeys, clock: Clock): SecretStore {
   const openers = keys.old ? [keys.current, keys.old] : [keys.current];
   return {
     async put(orgId, scope, name, value) {
-      const sealed = seal(keys.current, { orgId, scope, name }, value);
-      await putSealedSecret(db, { orgId, scope, key: name }, sealed, new Date(clock.now()));
+      await sealed.put({ orgId, scope, key: name }, seal(keys.current, { orgId, scope, name }, value), new Date(clock.now()));
     },
     async get(orgId, scope, name) {
-      const sealed = await getSealedSecret(db, { orgId, scope, key: name });
-      return sealed ? open(openers, { orgId, scope, name }, sealed) : null;
+      const value = await sealed.get({ orgId, scope, key: name });
+      return value ? open(openers, { orgId, scope, name }, value) : null;
     },
-    delete: (orgId, scope, name) => deleteSealedSecret(db, { orgId, scope, key: name }),
-    names: (orgId, scope) => listSecretKeys(db, orgId, scope),
+    delete: (orgId, scope, name) => sealed.delete({ orgId, scope, key: name }),
+    names: (orgId, scope) => sealed.listKeys(orgId, scope),
   };
 }

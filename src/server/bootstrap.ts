@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ADMIN_TOKEN_FILE } from '../admin/index.js';
 import { hashToken, issueAdminToken, displayPrefix } from '../secrets/index.js';
-import { findActiveAdminToken, insertAdminToken, listAdminTokens, type Db } from '../store/index.js';
+import type { AdminTokenRepository } from '../store/index.js';
 import type { Logger } from './logger.js';
 
 /** This node's id: KICI_CLUSTER_INSTANCE_ID, else one generated on first start and kept in the data directory. */
@@ -30,19 +30,19 @@ export type AdminTokenBootstrap =
  * Otherwise the first start issues one, keeps it in the data directory (0600) for kici-admin on
  * this machine, and returns it so the caller can show it once on the terminal, never in a log.
  */
-export async function ensureAdminToken(db: Db, dataDir: string, configured?: string): Promise<AdminTokenBootstrap> {
+export async function ensureAdminToken(tokens: AdminTokenRepository, dataDir: string, configured?: string): Promise<AdminTokenBootstrap> {
   const file = path.join(dataDir, ADMIN_TOKEN_FILE);
   if (configured) {
     const hash = hashToken(configured);
-    if (!(await findActiveAdminToken(db, hash))) {
-      await insertAdminToken(db, { id: `adm_${randomUUID().slice(0, 12)}`, name: 'bootstrap', tokenHash: hash, prefix: displayPrefix(configured) }, new Date());
+    if (!(await tokens.findActive(hash))) {
+      await tokens.insert({ id: `adm_${randomUUID().slice(0, 12)}`, name: 'bootstrap', tokenHash: hash, prefix: displayPrefix(configured) }, new Date());
     }
     return { kind: 'configured' };
   }
-  const existing = (await listAdminTokens(db)).filter((t) => !t.revokedAt);
+  const existing = (await tokens.list()).filter((t) => !t.revokedAt);
   if (existing.length > 0) return { kind: 'existing', file: existsSync(file) ? file : undefined };
   const issued = issueAdminToken();
-  await insertAdminToken(db, { id: `adm_${randomUUID().slice(0, 12)}`, name: 'first-start', tokenHash: issued.hash, prefix: issued.prefix }, new Date());
+  await tokens.insert({ id: `adm_${randomUUID().slice(0, 12)}`, name: 'first-start', tokenHash: issued.hash, prefix: issued.prefix }, new Date());
   writeFileSync(file, `${issued.token}\n`, { mode: 0o600 });
   return { kind: 'created', token: issued.token, file };
 }

@@ -60,6 +60,7 @@ const schema = z.object({
   KICI_DISPATCH_ACK_TIMEOUT_MS: millis(1000).default(10_000),
   KICI_JOB_HEARTBEAT_INTERVAL_MS: millis(100).default(60_000),
   KICI_AGENT_RECOVERY_WINDOW_MS: millis(100).default(120_000),
+  KICI_QUEUE_TIMEOUT_MS: millis(100).default(86_400_000),
   KICI_AGENT_HEARTBEAT_TIMEOUT_MS: millis(100).default(180_000),
   KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER: z.coerce.number().min(1).default(2),
   KICI_STALE_DETECTOR_SCAN_INTERVAL_MS: millis(100).default(60_000),
@@ -89,6 +90,8 @@ export interface OrchestratorConfig {
   dispatchAckTimeoutMs: number;
   jobHeartbeatIntervalMs: number;
   agentRecoveryWindowMs: number;
+  /** How long a job may wait for an agent, from when it is first queued. */
+  queueTimeoutMs: number;
   agentHeartbeatTimeoutMs: number;
   staleThresholdMs: number;
   staleScanIntervalMs: number;
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     dispatchAckTimeoutMs: c.KICI_DISPATCH_ACK_TIMEOUT_MS,
     jobHeartbeatIntervalMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS,
     agentRecoveryWindowMs: c.KICI_AGENT_RECOVERY_WINDOW_MS,
+    queueTimeoutMs: c.KICI_QUEUE_TIMEOUT_MS,
     agentHeartbeatTimeoutMs: c.KICI_AGENT_HEARTBEAT_TIMEOUT_MS,
     staleThresholdMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS * c.KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER,
     staleScanIntervalMs: c.KICI_STALE_DETECTOR_SCAN_INTERVAL_MS,

@@ -1,6 +1,6 @@
 import type { ActorSystem } from '../actors/index.js';
-import type { JobEvents } from '../agents/index.js';
-import { runRef, tellRunsAgentBack, tellRunsAgentLost, type FinishedJobStatus, type RunMessage, type RunReply } from '../runs/index.js';
+import type { JobEvents, JobRef } from '../agents/index.js';
+import { runRef, tellRunsAgentBack, tellRunsAgentLost, tellRunsAgentRestarted, type FinishedJobStatus, type RunMessage, type RunReply } from '../runs/index.js';
 import type { JobStatus, StepStatus } from '../transport/index.js';
 
 const ASK_TIMEOUT_MS = 30_000;
@@ -15,7 +15,10 @@ export interface EventLog {
  * the job's record, log lines included, so a spoofed line is never stored. Final step and job
  * states are asked, not told: the agent's outbox entry is acked only once the run has decided.
  */
-export function jobEventsToRuns(system: ActorSystem, log: EventLog): JobEvents {
+/** The jobs the store shows as held by an agent (queued on it, running, recovering or cancelling). */
+export type HeldJobs = (agentId: string) => Promise<JobRef[]>;
+
+export function jobEventsToRuns(system: ActorSystem, log: EventLog, held: HeldJobs): JobEvents {
   const tell = (runId: string, msg: RunMessage) => runRef(system, runId).tell(msg);
   const ask = async (runId: string, msg: RunMessage) => {
     await runRef(system, runId).ask<RunReply>(msg, ASK_TIMEOUT_MS);
@@ -51,9 +54,21 @@ export function jobEventsToRuns(system: ActorSystem, log: EventLog): JobEvents {
       log.info({ agentId, jobs: jobs.map((j) => j.jobId) }, 'agent lost with jobs in flight: started ones wait for it, the others are requeued');
       tellRunsAgentLost(system, agentId, jobs);
     },
-    agentBack: (agentId, jobs) => {
-      log.info({ agentId, jobs: jobs.map((j) => j.jobId) }, 'agent back, reporting jobs in flight');
-      tellRunsAgentBack(system, agentId, jobs);
+    agentRegistered: (agentId, running, at) => {
+      if (running.length > 0) {
+        log.info({ agentId, jobs: running.map((j) => j.jobId) }, 'agent back, reporting jobs in flight');
+        tellRunsAgentBack(system, agentId, running);
+      }
+      const listed = new Set(running.map((j) => j.jobId));
+      held(agentId).then(
+        (jobs) => {
+          const gone = jobs.filter((j) => !listed.has(j.jobId));
+          if (gone.length === 0) return;
+          log.info({ agentId, jobs: gone.map((j) => j.jobId) }, 'agent registered without jobs on record as its own: they went with its previous process');
+          tellRunsAgentRestarted(system, agentId, gone, at);
+        },
+        (e: Error) => log.info({ agentId, err: e.message }, 'jobs of a registering agent not checked'),
+      );
     },
   };
 }

@@ -13,7 +13,7 @@
  * no run: the operator is there to read the reason.
  */
 import { apiError } from '../admin/index.js';
-import { getSource, type Source } from '../store/index.js';
+import type { Source, Store } from '../store/index.js';
 import {
   matchWorkflow,
   parseLockfile,
@@ -27,6 +27,7 @@ import {
 import { createWorkflowRun, type RunCreationDeps, type RunOrigin } from './deliveries/run-creation.js';
 
 export interface ManualTriggerDeps extends RunCreationDeps {
+  store: Pick<Store, 'runs' | 'sources'>;
   mirrors: GitMirrors;
   lockfiles: LockfileReader;
   sourceToken(source: Source): Promise<string | null>;
@@ -42,7 +43,7 @@ export interface TriggerResult {
 const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
 
 export async function triggerRuns(deps: ManualTriggerDeps, input: { sourceId: string; ref: string }): Promise<TriggerResult> {
-  const source = await getSource(deps.db, input.sourceId);
+  const source = await deps.store.sources.get(input.sourceId);
   if (!source) throw apiError(404, 'not_found', `no source ${input.sourceId}`);
   if (source.kind !== 'git' || !source.url) throw apiError(400, 'not_a_git_source', 'only git sources have commits to run; this source has none');
   if (!source.enabled) throw apiError(409, 'source_disabled', `source ${source.id} is disabled`);

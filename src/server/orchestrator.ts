@@ -1,23 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { sql } from 'kysely';
-import { ActorSystem, type ShardMap } from '../actors/index.js';
+import { ActorSystem } from '../actors/index.js';
+import type { ConnectedAgent } from '../admin/index.js';
+import type { AgentHub } from '../agents/index.js';
 import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { CoordinatorDuties, ShardTable, SingleNodeLeadership } from '../cluster/index.js';
 import { registerRunActor, runRef, isTerminalRunStatus, RunAdmission, SUPERSEDED_REASON } from '../runs/index.js';
 import { createDatabaseSecretStore, resolveSecretKey } from '../secrets/index.js';
-import {
-  assignShard,
-  getRun,
-  listNonTerminalRuns,
-  listShards,
-  openDatabase,
-  openFilesystemStorage,
-  prepareSchema,
-  seedShards,
-  type Db,
-  type StoreDatabase,
-} from '../store/index.js';
+import { openFilesystemStorage, openStore, type Store } from '../store/index.js';
 import { GitMirrors, LockfileReader } from '../workflows/index.js';
 import { announceAdminToken, ensureAdminToken, nodeIdentity, type Terminal } from './bootstrap.js';
 import type { OrchestratorConfig } from './config.js';
@@ -36,7 +26,7 @@ import { runSweeps } from './sweeps.js';
 import { SourceCatalog } from './source-catalog.js';
 import { createAgentHub } from './wiring/agent-hub.js';
 import { webhookIntake } from './wiring/intake.js';
-import { listen } from './wiring/listener.js';
+import { bindListener, type Listener } from './wiring/listener.js';
 
 export const VERSION = '0.1.0';
 
@@ -44,7 +34,7 @@ export interface Orchestrator {
   url: string;
   port: number;
   nodeId: string;
-  db: Db;
+  store: Store;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -67,17 +57,20 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
   for (const warning of config.warnings ?? []) log.warn(warning);
-  const nodeId = nodeIdentity(config.dataDir, config.instanceId);
-  const secretKey = resolveSecretKey({ configured: config.secretKey, dataDir: config.dataDir });
-  const store = await openDatabase({
-    url: config.databaseUrl,
-    dataDir: config.dataDir,
-    onIdleError: (e) => log.warn({ err: e.message }, 'database connection error'),
-  });
-  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  // The port first: a busy port fails the start before the data directory, the database or a token is touched.
+  const listener = await bindListener(config, log);
+  const cleanups: (() => Promise<void> | void)[] = [() => listener.close()];
   try {
+    const nodeId = nodeIdentity(config.dataDir, config.instanceId);
+    const secretKey = resolveSecretKey({ configured: config.secretKey, dataDir: config.dataDir });
+    const store = await openStore({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      onIdleError: (e) => log.warn({ err: e.message }, 'database connection error'),
+    });
+    cleanups.push(() => store.close());
     const announce = options.announce ?? false;
-    return await assemble(config, { clock, log, nodeId, store, secretKey: secretKey.key, announce, terminal: options.terminal ?? process.stdout, cleanups });
+    return await assemble(config, { clock, log, nodeId, store, secretKey: secretKey.key, announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
   } catch (e) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     throw e;
@@ -88,20 +81,21 @@ interface Parts {
   clock: Clock;
   log: Logger;
   nodeId: string;
-  store: StoreDatabase;
+  store: Store;
   secretKey: import('../secrets/index.js').MasterKey;
   announce: boolean;
   terminal: Terminal;
+  /** Bound before anything else; answers 503 until the routes below are handed to it. */
+  listener: Listener;
   cleanups: (() => Promise<void> | void)[];
 }
 
 async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestrator> {
   const { clock, log, nodeId, store, cleanups } = p;
-  const db = store.db;
-  const applied = await prepareSchema(db, { autoMigrate: config.autoMigrate });
+  const applied = await store.migrations.prepare({ autoMigrate: config.autoMigrate });
   if (applied.length) log.info({ applied }, 'database migrated');
-  const shards = await claimAllShards(db, nodeId);
-  const boot = await ensureAdminToken(db, config.dataDir, config.bootstrapAdminToken);
+  const shards = await claimAllShards(store, nodeId);
+  const boot = await ensureAdminToken(store.adminTokens, config.dataDir, config.bootstrapAdminToken);
   if (p.announce) announceAdminToken(boot, p.terminal, log);
 
   const metrics = createMetrics();
@@ -109,29 +103,29 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const authFailures = new FailedAuthLimit(clock);
   const proxies = trustedProxies(config.trustedProxies);
   const addressOf = (req: IncomingMessage) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
-  const vault = createDatabaseSecretStore(db, { current: p.secretKey }, clock);
+  const vault = createDatabaseSecretStore(store.sealedSecrets, { current: p.secretKey }, clock);
   const storage = openFilesystemStorage(config.dataDir);
   const leadership = new SingleNodeLeadership();
   const system = new ActorSystem({
     nodeId,
     clock,
-    shardMap: shards as ShardMap,
+    shardMap: shards,
     onError: (f) => log.error({ kind: f.kind, key: f.key, phase: f.phase, stopped: f.stopped, err: (f.error as Error)?.message }, 'actor failed'),
     onDeadLetter: (t, _m, reason) => log.warn({ kind: t.kind, key: t.key, reason: reason.message }, 'message not delivered'),
   });
   cleanups.push(() => system.shutdown());
 
-  const hub = createAgentHub({ config, nodeId, clock, db, system, metrics, log, authFailures });
+  const hub = createAgentHub({ config, nodeId, clock, store, system, metrics, log, authFailures });
   cleanups.push(() => hub.stop());
 
-  const catalog = new SourceCatalog(db, vault, clock);
+  const catalog = new SourceCatalog(store.sources, vault, clock);
   const sourceToken = async (sourceId: string | null | undefined) => {
     const source = sourceId ? await catalog.source(sourceId) : null;
     return source ? catalog.secret(source, 'token') : null;
   };
-  const admission = runAdmission(db, system, log);
+  const admission = runAdmission(store, system, log);
   registerRunActor(system, {
-    store: new RepositoryRunStore(db),
+    store: new RepositoryRunStore(store),
     logs: storage.stepLogs,
     observer: {
       foreignClaim: (claim) => hub.refusedClaim(claim),
@@ -149,11 +143,11 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
       },
       epochOfRun: (runId) => shards.ownerOf(system.shardOf(runId))?.epoch ?? 1,
     }),
-    options: { ackTimeoutMs: config.dispatchAckTimeoutMs, recoveryWindowMs: config.agentRecoveryWindowMs },
+    options: { ackTimeoutMs: config.dispatchAckTimeoutMs, recoveryWindowMs: config.agentRecoveryWindowMs, queueTimeoutMs: config.queueTimeoutMs },
   });
 
   // Every new run passes the workflow-concurrency gate before its actor starts it.
-  const runCreation = { db, epochOf: (shard: number) => shards.ownerOf(shard)?.epoch ?? 1, start: (runId: string, hint?: { grouped: boolean }) => void admission.start(runId, hint) };
+  const runCreation = { store, epochOf: (shard: number) => shards.ownerOf(shard)?.epoch ?? 1, start: (runId: string, hint?: { grouped: boolean }) => void admission.start(runId, hint) };
   const mirrors = new GitMirrors({ dataDir: config.dataDir });
   const lockfiles = new LockfileReader();
   const gitSourceToken = (s: { orgId: string; id: string }) => catalog.secret(s, 'token');
@@ -170,22 +164,24 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   cleanups.push(() => processor.idle());
 
   const router = new Router(config.basePath);
-  healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: async () => void (await sql`select 1`.execute(db)) });
+  healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: () => store.ping() });
   webhookRoutes(router, {
     metrics,
     log,
     addressOf,
-    admit: webhookIntake(db, catalog, clock),
+    admit: webhookIntake(store.deliveries, catalog, clock),
     accepted: (d) => processor.enqueue({ orgId: d.orgId, deliveryId: d.deliveryId }, d.rawBody),
   });
-  mountAdminApi(router, { db, failures: authFailures, addressOf, metrics, log }, {
-    db,
+  mountAdminApi(router, { adminTokens: store.adminTokens, failures: authFailures, addressOf, metrics, log }, {
+    store,
     secrets: vault,
     sourcesChanged: () => catalog.invalidate(),
     logs: storage.stepLogs,
     disconnectToken: (tokenId) => hub.revokeToken(tokenId),
+    waitReason: (runsOn) => hub.waitReason(runsOn),
+    connectedAgents: () => connectedAgents(hub),
     runIsTerminal: async (runId) => {
-      const run = await getRun(db, runId);
+      const run = await store.runs.get(runId);
       return !run || isTerminalRunStatus(run.status);
     },
     cancelRun: async (runId, force) => {
@@ -199,16 +195,18 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     triggerRuns: (input) => triggerRuns({ ...runCreation, mirrors, lockfiles, sourceToken: gitSourceToken }, input),
   });
 
-  const listener = await listen(router, hub, config, log, addressOf);
+  const { listener } = p;
+  listener.serve(router, hub, addressOf);
+  // Closed again here (a no-op the second time) so a stop closes the port before the hub and the database.
   cleanups.push(() => listener.close());
   const { url, port } = listener;
 
   const duties = new CoordinatorDuties(leadership, clock, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
   cleanups.push(() => duties.stop());
-  for (const duty of runSweeps(db, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, now: () => clock.now() })) {
+  for (const duty of runSweeps(store, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, now: () => clock.now() })) {
     duties.add(duty);
   }
-  await resumeRuns(db, admission, log);
+  await resumeRuns(store, admission, log);
   const resumed = await processor.resume();
   if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
   log.info({ url, nodeId, driver: store.driver }, 'orchestrator listening');
@@ -218,7 +216,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     url,
     port,
     nodeId,
-    db,
+    store,
     log,
     stop: () =>
       (stopping ??= (async () => {
@@ -229,12 +227,12 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
 }
 
 /** A cluster of one owns every shard; shards recorded for another node id move here at a new epoch. */
-async function claimAllShards(db: Db, nodeId: string): Promise<ShardTable> {
-  await seedShards(db, nodeId);
-  const owners = await listShards(db);
+async function claimAllShards(store: Store, nodeId: string): Promise<ShardTable> {
+  await store.shards.seed(nodeId);
+  const owners = await store.shards.list();
   for (const o of owners) {
     if (o.ownerNode !== nodeId) {
-      await assignShard(db, o.shard, nodeId, o.epoch + 1);
+      await store.shards.assign(o.shard, nodeId, o.epoch + 1);
       o.ownerNode = nodeId;
       o.epoch += 1;
     }
@@ -246,8 +244,8 @@ async function claimAllShards(db: Db, nodeId: string): Promise<ShardTable> {
  * Every non-terminal run's actor is woken so it reloads from the store and carries on; pending
  * runs pass the concurrency gate again, which rebuilds its places from the same list.
  */
-async function resumeRuns(db: Db, admission: RunAdmission, log: Logger): Promise<void> {
-  const runs = await listNonTerminalRuns(db);
+async function resumeRuns(store: Store, admission: RunAdmission, log: Logger): Promise<void> {
+  const runs = await store.runs.listNonTerminal();
   await admission.restore(runs.map((r) => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency })));
   if (runs.length) log.info({ runs: runs.length }, 'resuming unfinished runs');
 }
@@ -255,14 +253,28 @@ async function resumeRuns(db: Db, admission: RunAdmission, log: Logger): Promise
 const CANCEL_ASK_MS = 10_000;
 
 /** The workflow-concurrency gate over the store (what a run says) and the actor system (start, supersede). */
-function runAdmission(db: Db, system: ActorSystem, log: Logger): RunAdmission {
+function runAdmission(store: Store, system: ActorSystem, log: Logger): RunAdmission {
   return new RunAdmission({
     describe: async (runId) => {
-      const r = await getRun(db, runId);
+      const r = await store.runs.get(runId);
       return r && { runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency };
     },
     start: (runId) => runRef(system, runId).tell({ type: 'start' }),
     supersede: (runId) => runRef(system, runId).tell({ type: 'cancel', reason: SUPERSEDED_REASON }),
     failed: (runId, e) => log.error({ runId, err: (e as Error).message }, 'run admission failed'),
   });
+}
+
+/** The admin API's view of the agents connected to this node. */
+function connectedAgents(hub: AgentHub): ConnectedAgent[] {
+  return hub.directory.list().map((a) => ({
+    id: a.agentId,
+    labels: a.labels,
+    slotsInUse: a.active,
+    maxConcurrency: a.maxConcurrency,
+    version: a.version ?? null,
+    hostname: a.hostname ?? null,
+    node: a.node,
+    connectedAt: a.since === undefined ? null : new Date(a.since).toISOString(),
+  }));
 }

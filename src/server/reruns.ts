@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { shardOf } from '../actors/index.js';
 import { apiError } from '../admin/index.js';
 import { planRerun, RerunRefusedError } from '../runs/index.js';
-import { createRun, loadRun, type JobRecord, type NewJob, type RunSnapshot } from '../store/index.js';
+import type { JobRecord, NewJob, RunSnapshot } from '../store/index.js';
 import type { RunCreationDeps } from './deliveries/run-creation.js';
 
 export interface RerunResult {
@@ -21,7 +21,7 @@ export interface RerunResult {
 }
 
 export async function rerunRun(deps: RunCreationDeps, runId: string, options: { failedOnly?: boolean } = {}): Promise<RerunResult> {
-  const old = await loadRun(deps.db, runId);
+  const old = await deps.store.runs.load(runId);
   if (!old) throw apiError(404, 'not_found', `no run ${runId}`);
   if (old.jobs.length === 0) throw apiError(409, 'nothing_to_rerun', 'the run failed before any job was created; fix the lock file and push again');
   const edges = old.needs.map((n) => ({ jobId: n.jobId, upstreamJobId: n.upstreamJobId, runOn: n.runOn }));
@@ -38,8 +38,7 @@ export async function rerunRun(deps: RunCreationDeps, runId: string, options: { 
   const shard = shardOf(id);
   const r = old.run;
   const attempt = r.attempt + 1;
-  await createRun(
-    deps.db,
+  await deps.store.runs.create(
     {
       id,
       orgId: r.orgId,

@@ -1,15 +1,5 @@
 import type { JobPatch, JobWriteGuard, LoadedRun, RunStore, StepPatch, WriteFence } from '../runs/index.js';
-import {
-  FencedWriteError,
-  NotFoundError,
-  loadRun,
-  updateJob,
-  updateRun,
-  updateStep,
-  type Db,
-  type JobChanges,
-  type JobRecord,
-} from '../store/index.js';
+import { FencedWriteError, NotFoundError, type JobChanges, type JobRecord, type Store } from '../store/index.js';
 
 const ms = (d: Date | null) => (d ? d.getTime() : null);
 const date = (n: number | null | undefined) => (n === undefined ? undefined : n === null ? null : new Date(n));
@@ -20,10 +10,10 @@ const date = (n: number | null | undefined) => (n === undefined ? undefined : n 
  * else owns this run now".
  */
 export class RepositoryRunStore implements RunStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Pick<Store, 'runs' | 'jobs' | 'steps'>) {}
 
   async loadRun(runId: string): Promise<LoadedRun | undefined> {
-    const snap = await loadRun(this.db, runId);
+    const snap = await this.store.runs.load(runId);
     if (!snap) return undefined;
     const r = snap.run;
     return {
@@ -63,11 +53,11 @@ export class RepositoryRunStore implements RunStore {
   }
 
   markRunStarted(runId: string, at: number, fence: WriteFence): Promise<boolean> {
-    return fenced(() => updateRun(this.db, runId, fence.epoch, { status: 'running', startedAt: new Date(at) }, { expectedStatus: 'pending' }));
+    return fenced(() => this.store.runs.update(runId, fence.epoch, { status: 'running', startedAt: new Date(at) }, { expectedStatus: 'pending' }));
   }
 
   markRunCancelling(runId: string, fence: WriteFence): Promise<boolean> {
-    return fenced(() => updateRun(this.db, runId, fence.epoch, { status: 'cancelling' }, { expectedStatus: ['pending', 'running'] }));
+    return fenced(() => this.store.runs.update(runId, fence.epoch, { status: 'cancelling' }, { expectedStatus: ['pending', 'running'] }));
   }
 
   updateJob(jobId: string, patch: JobPatch, guard: JobWriteGuard): Promise<boolean> {
@@ -88,12 +78,12 @@ export class RepositoryRunStore implements RunStore {
       dispatchAttempts: patch.dispatchAttempts,
     };
     for (const k of Object.keys(changes) as (keyof JobChanges)[]) if (changes[k] === undefined) delete changes[k];
-    return fenced(() => updateJob(this.db, jobId, guard.epoch, changes, guard.expectStatus ? { expectedStatus: guard.expectStatus } : {}));
+    return fenced(() => this.store.jobs.update(jobId, guard.epoch, changes, guard.expectStatus ? { expectedStatus: guard.expectStatus } : {}));
   }
 
   updateStep(jobId: string, stepIndex: number, patch: StepPatch, fence: WriteFence): Promise<boolean> {
     return fenced(() =>
-      updateStep(this.db, jobId, stepIndex, fence.epoch, {
+      this.store.steps.update(jobId, stepIndex, fence.epoch, {
         status: patch.status,
         exitCode: patch.exitCode,
         error: patch.error,
@@ -105,7 +95,7 @@ export class RepositoryRunStore implements RunStore {
 
   completeRun(runId: string, status: 'success' | 'failed' | 'cancelled', error: string | null, at: number, fence: WriteFence): Promise<boolean> {
     return fenced(() =>
-      updateRun(this.db, runId, fence.epoch, { status, error, finishedAt: new Date(at) }, { expectedStatus: ['pending', 'running', 'cancelling', 'held'] }),
+      this.store.runs.update(runId, fence.epoch, { status, error, finishedAt: new Date(at) }, { expectedStatus: ['pending', 'running', 'cancelling', 'held'] }),
     );
   }
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/index.js';
 import type { SecretStore } from '../secrets/index.js';
 import { sourceSecretScope } from '../secrets/index.js';
-import { getSource, type Db, type Source } from '../store/index.js';
+import type { Source, SourceRepository } from '../store/index.js';
 
 /** Long enough to take sources off the hot path, short enough that another node's edit shows soon. */
 const TTL_MS = 10_000;
@@ -16,7 +16,7 @@ export class SourceCatalog {
   private readonly secrets = new Map<string, { at: number; value: string | null }>();
 
   constructor(
-    private readonly db: Db,
+    private readonly repository: SourceRepository,
     private readonly vault: SecretStore,
     private readonly clock: Clock,
   ) {}
@@ -24,7 +24,7 @@ export class SourceCatalog {
   async source(id: string): Promise<Source | null> {
     const hit = this.sources.get(id);
     if (hit && this.clock.now() - hit.at < TTL_MS) return hit.source;
-    const source = await getSource(this.db, id);
+    const source = await this.repository.get(id);
     this.sources.set(id, { at: this.clock.now(), source });
     return source;
   }

@@ -28,7 +28,7 @@ const S3 = 'an S3 setting, read only with KICI_STORAGE_TYPE=s3, which is refused
 const PLATFORM = 'read only in platform and hybrid modes, which are refused until the Platform relay exists';
 const CACHE = 'there is no dependency or user cache yet';
 const EVENT_ROUTER = 'there is no event router: deliveries are processed from the store and resumed after a restart';
-const QUEUE = 'the dispatch queue has no depth cap or wait deadline yet (job timeouts still apply)';
+const QUEUE = 'the dispatch queue has no depth cap or backpressure yet (KICI_QUEUE_TIMEOUT_MS bounds the wait)';
 const ROSTER = 'there is no auto-scaler or host roster yet';
 
 const read = (name: string, dflt: string, meaning: string): OrchestratorVariable => ({ name, default: dflt, meaning, handling: 'read' });
@@ -57,6 +57,7 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER', '2', 'a running job with no heartbeat for interval × this is `timed_out_stale`'),
   read('KICI_STALE_DETECTOR_SCAN_INTERVAL_MS', '60000', 'how often the stale scan runs'),
   read('KICI_AGENT_RECOVERY_WINDOW_MS', '120000', 'how long a started job waits for its disconnected agent to come back'),
+  read('KICI_QUEUE_TIMEOUT_MS', '86400000', 'how long a job may wait for an agent to take it (from when it is first queued); past it the job fails with the reason'),
   read('KICI_AGENT_HEARTBEAT_TIMEOUT_MS', '180000', 'an agent silent this long is closed (4004)'),
   read('KICI_AGENT_AUTH', 'token', 'how agents authenticate: `token` (the only kind kici has; anything else is refused)'),
   read('KICI_CLUSTER_ROLE', 'coordinator', '`coordinator`; `worker` is refused until the peer mesh exists'),
@@ -85,7 +86,6 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   ignored('KICI_AGENT_TOKEN_TTL_MS', 'agent token lifetime', 'agent tokens stay valid until revoked (`kici-admin agent token revoke`)'),
   ignored('KICI_CONCURRENCY_WAIT_TIMEOUT_MS', 'how long a run waits for its concurrency group', 'not read by this version: a waiting run waits until its group frees up or it is cancelled'),
   ignored('KICI_QUEUE_MAX_DEPTH', 'dispatch queue cap', QUEUE),
-  ignored('KICI_QUEUE_TIMEOUT_MS', 'dispatch queue wait deadline', QUEUE),
   ignored('KICI_QUEUE_BACKPRESSURE_THRESHOLD', 'dispatch queue backpressure threshold', QUEUE),
   ignored('KICI_EVENT_LOG_MAX_PAYLOAD_BYTES', 'stored webhook payload cap', 'webhook bodies are capped per source (`--max-payload`) and per route'),
   ignored('KICI_EVENT_ROUTER_RETRY_SCAN_INTERVAL_MS', 'event retry scan interval', EVENT_ROUTER),

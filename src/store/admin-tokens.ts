@@ -25,37 +25,41 @@ function toRecord(row: Selectable<AdminTokensTable>): AdminTokenRecord {
   return { id: row.id, name: row.name, prefix: row.prefix, createdAt: row.created_at, revokedAt: row.revoked_at };
 }
 
-export async function insertAdminToken(db: Db, token: NewAdminToken, now: Date): Promise<AdminTokenRecord> {
-  const row = await db
-    .insertInto('admin_tokens')
-    .values({ id: token.id, name: token.name, token_hash: token.tokenHash, prefix: token.prefix, created_at: now })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toRecord(row);
-}
+export class AdminTokenRepository {
+  constructor(private readonly db: Db) {}
 
-/** The live (not revoked) token with this hash, if any. */
-export async function findActiveAdminToken(db: Db, tokenHash: string): Promise<AdminTokenRecord | null> {
-  const row = await db
-    .selectFrom('admin_tokens')
-    .selectAll()
-    .where('token_hash', '=', tokenHash)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return row ? toRecord(row) : null;
-}
+  async insert(token: NewAdminToken, now: Date): Promise<AdminTokenRecord> {
+    const row = await this.db
+      .insertInto('admin_tokens')
+      .values({ id: token.id, name: token.name, token_hash: token.tokenHash, prefix: token.prefix, created_at: now })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toRecord(row);
+  }
 
-export async function listAdminTokens(db: Db): Promise<AdminTokenRecord[]> {
-  const rows = await db.selectFrom('admin_tokens').selectAll().orderBy('created_at').orderBy('id').execute();
-  return rows.map(toRecord);
-}
+  /** The live (not revoked) token with this hash, if any. */
+  async findActive(tokenHash: string): Promise<AdminTokenRecord | null> {
+    const row = await this.db
+      .selectFrom('admin_tokens')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row ? toRecord(row) : null;
+  }
 
-export async function revokeAdminToken(db: Db, id: string, now: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('admin_tokens')
-    .set({ revoked_at: now })
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  async list(): Promise<AdminTokenRecord[]> {
+    const rows = await this.db.selectFrom('admin_tokens').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toRecord);
+  }
+
+  async revoke(id: string, now: Date): Promise<boolean> {
+    const result = await this.db
+      .updateTable('admin_tokens')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
 }

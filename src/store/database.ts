@@ -1,7 +1,7 @@
 /**
  * One Kysely instance over either driver: a real PostgreSQL (`pg` pool) when a URL is given, or
  * the embedded PGlite under `<dataDir>/pglite` otherwise. Every query in this room is written once,
- * in the PostgreSQL 15 subset both understand.
+ * in the PostgreSQL 15 subset both understand. Private to the store: other rooms get a Store.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import type { StoreSchema } from './schema.js';
 export type Db = Kysely<StoreSchema>;
 export type DatabaseDriver = 'postgres' | 'pglite';
 
-export interface StoreDatabase {
+export interface OpenedDatabase {
   readonly db: Db;
   readonly driver: DatabaseDriver;
   close(): Promise<void>;
@@ -31,12 +31,12 @@ export interface OpenDatabaseOptions {
   onIdleError?: (error: Error) => void;
 }
 
-export async function openDatabase(options: OpenDatabaseOptions): Promise<StoreDatabase> {
+export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenedDatabase> {
   if (options.url) return openPostgres(options.url, options);
   return openPglite(options.dataDir);
 }
 
-async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<StoreDatabase> {
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<OpenedDatabase> {
   if (!/^postgres(ql)?:\/\//.test(url)) {
     // Never echo the URL: it may carry a password.
     throw new Error('database URL must start with postgres:// or postgresql://');
@@ -65,7 +65,7 @@ function describeUrl(url: string): string {
   }
 }
 
-async function openPglite(dataDir: string): Promise<StoreDatabase> {
+async function openPglite(dataDir: string): Promise<OpenedDatabase> {
   mkdirSync(dataDir, { recursive: true });
   const lock = acquirePgliteLock(dataDir);
   try {

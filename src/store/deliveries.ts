@@ -1,10 +1,10 @@
 /**
  * The event log (`deliveries`) and webhook dedup.
  *
- * `recordDelivery` is the commit-then-202 step: the dedup key and the delivery row (raw body
+ * `record` is the commit-then-202 step: the dedup key and the delivery row (raw body
  * included) commit in one transaction before the route answers, so an accepted delivery is never
  * lost and never accepted twice. Processing later moves the row out of `received`; rows still
- * `received` after a crash are what `listReceivedDeliveries` hands back on start.
+ * `received` after a crash are what `listReceived` hands back on start.
  */
 import { createHash } from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
@@ -116,41 +116,158 @@ export function payloadHash(body: Uint8Array): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-/** Commit-then-202: dedup key + delivery row in one transaction. */
-export async function recordDelivery(db: Db, input: NewDelivery, now: Date): Promise<RecordDeliveryResult> {
-  return inTransaction(db, async (trx) => {
-    if (input.dedupKey !== undefined) {
-      const claimed = await claimDedupKey(trx, input, now);
-      if (!claimed) {
-        const first = await firstDeliveryForKey(trx, input.dedupKey);
-        if (first) return { outcome: 'duplicate', first };
+export interface DeliveryFilter {
+  /** Absent: every organisation (an operator's view of one node). */
+  orgId?: string;
+  status?: DeliveryStatus;
+  sourceId?: string;
+  /** Only deliveries received strictly before this instant (paging backwards). */
+  before?: Date;
+  limit?: number;
+}
+
+export class DeliveryRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Commit-then-202: dedup key + delivery row in one transaction. */
+  record(input: NewDelivery, now: Date): Promise<RecordDeliveryResult> {
+    return inTransaction(this.db, async (trx) => {
+      if (input.dedupKey !== undefined) {
+        const claimed = await claimDedupKey(trx, input, now);
+        if (!claimed) {
+          const first = await firstDeliveryForKey(trx, input.dedupKey);
+          if (first) return { outcome: 'duplicate', first };
+        }
       }
-    }
-    const row = await trx
-      .insertInto('deliveries')
-      .values({
-        org_id: input.orgId,
-        delivery_id: input.deliveryId,
-        source_id: input.sourceId,
-        source_kind: input.sourceKind,
-        event_type: input.eventType,
-        action: input.action ?? null,
-        status: 'received',
-        body: input.body,
-        headers: jsonb(input.headers),
-        payload_hash: payloadHash(input.body),
-        payload_size: input.body.byteLength,
-        received_at: now,
-      })
-      .onConflict((oc) => oc.columns(['org_id', 'delivery_id']).doNothing())
-      .returning(SUMMARY_COLUMNS)
+      const row = await trx
+        .insertInto('deliveries')
+        .values({
+          org_id: input.orgId,
+          delivery_id: input.deliveryId,
+          source_id: input.sourceId,
+          source_kind: input.sourceKind,
+          event_type: input.eventType,
+          action: input.action ?? null,
+          status: 'received',
+          body: input.body,
+          headers: jsonb(input.headers),
+          payload_hash: payloadHash(input.body),
+          payload_size: input.body.byteLength,
+          received_at: now,
+        })
+        .onConflict((oc) => oc.columns(['org_id', 'delivery_id']).doNothing())
+        .returning(SUMMARY_COLUMNS)
+        .executeTakeFirst();
+      if (row) return { outcome: 'accepted', delivery: toRecord(row) };
+      // Same delivery id after its dedup key expired (or with none): the row is the first outcome.
+      const first = await readDelivery(trx, input.orgId, input.deliveryId);
+      if (!first) throw new Error(`delivery ${input.deliveryId} conflicted but cannot be read`);
+      return { outcome: 'duplicate', first };
+    });
+  }
+
+  /**
+   * The delivery a live dedup key points at (the "seen before?" check ahead of the commit). The
+   * commit itself re-checks inside its transaction, so a race between two identical requests still
+   * ends with exactly one accepted.
+   */
+  findByDedupKey(key: string, now: Date): Promise<DeliveryRecord | null> {
+    return firstDeliveryForKey(this.db, key, now);
+  }
+
+  get(orgId: string, deliveryId: string): Promise<DeliveryRecord | null> {
+    return readDelivery(this.db, orgId, deliveryId);
+  }
+
+  async getWithBody(orgId: string, deliveryId: string): Promise<DeliveryWithBody | null> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('delivery_id', '=', deliveryId)
       .executeTakeFirst();
-    if (row) return { outcome: 'accepted', delivery: toRecord(row) };
-    // Same delivery id after its dedup key expired (or with none): the row is the first outcome.
-    const first = await getDelivery(trx, input.orgId, input.deliveryId);
-    if (!first) throw new Error(`delivery ${input.deliveryId} conflicted but cannot be read`);
-    return { outcome: 'duplicate', first };
-  });
+    return row ? toRecordWithBody(row) : null;
+  }
+
+  /**
+   * Record how processing ended. Payload fields are never touched. With `expectedStatus`, the
+   * update applies only from that status (false otherwise), so two processors cannot both finish it.
+   */
+  async complete(
+    orgId: string,
+    deliveryId: string,
+    outcome: DeliveryOutcome,
+    now: Date,
+    expectedStatus?: DeliveryStatus,
+  ): Promise<boolean> {
+    let query = this.db
+      .updateTable('deliveries')
+      .set({
+        status: outcome.status,
+        processed_at: now,
+        ...(outcome.matchedCount !== undefined && { matched_count: outcome.matchedCount }),
+        ...(outcome.trace !== undefined && { trace: jsonb(outcome.trace) }),
+        ...(outcome.error !== undefined && { error: outcome.error }),
+        ...(outcome.eventType !== undefined && { event_type: outcome.eventType }),
+        ...(outcome.action !== undefined && { action: outcome.action }),
+      })
+      .where('org_id', '=', orgId)
+      .where('delivery_id', '=', deliveryId);
+    if (expectedStatus !== undefined) query = query.where('status', '=', expectedStatus);
+    const result = await query.executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Deliveries a crash left in `received`, oldest first, bodies included, for resuming on start. */
+  async listReceived(limit = 100): Promise<DeliveryWithBody[]> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('status', '=', 'received')
+      .orderBy('received_at')
+      .orderBy('delivery_id')
+      .limit(limit)
+      .execute();
+    return rows.map(toRecordWithBody);
+  }
+
+  /** Newest first, without bodies. */
+  async list(filter: DeliveryFilter): Promise<DeliveryRecord[]> {
+    let query = this.db.selectFrom('deliveries').select(SUMMARY_COLUMNS);
+    if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
+    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.sourceId !== undefined) query = query.where('source_id', '=', filter.sourceId);
+    if (filter.before !== undefined) query = query.where('received_at', '<', filter.before);
+    const rows = await query
+      .orderBy('received_at', 'desc')
+      .orderBy('delivery_id', 'desc')
+      .limit(filter.limit ?? 100)
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  /** Every delivery with this id, whatever its organisation (ids are unique per org only). */
+  async listById(deliveryId: string): Promise<DeliveryRecord[]> {
+    const rows = await this.db.selectFrom('deliveries').select(SUMMARY_COLUMNS).where('delivery_id', '=', deliveryId).orderBy('org_id').execute();
+    return rows.map(toRecord);
+  }
+
+  /** Delete dedup keys whose window has passed (`expires_at <= now`); returns how many went. */
+  async sweepDedupKeys(now: Date): Promise<number> {
+    const result = await this.db.deleteFrom('dedup_keys').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Count of rows per status for one org (metrics, admin overview). */
+  async countByStatus(orgId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['status', sql<number>`count(*)::int`.as('count')])
+      .where('org_id', '=', orgId)
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, r.count]));
+  }
 }
 
 /** Insert the key, or take over an expired one; false when a live key already exists. */
@@ -174,15 +291,6 @@ async function claimDedupKey(db: Db, input: NewDelivery, now: Date): Promise<boo
   return row !== undefined;
 }
 
-/**
- * The delivery a live dedup key points at (the "seen before?" check ahead of the commit). The
- * commit itself re-checks inside its transaction, so a race between two identical requests still
- * ends with exactly one accepted.
- */
-export async function findDeliveryByDedupKey(db: Db, key: string, now: Date): Promise<DeliveryRecord | null> {
-  return firstDeliveryForKey(db, key, now);
-}
-
 async function firstDeliveryForKey(db: Db, key: string, now?: Date): Promise<DeliveryRecord | null> {
   let query = db
     .selectFrom('dedup_keys')
@@ -198,7 +306,7 @@ async function firstDeliveryForKey(db: Db, key: string, now?: Date): Promise<Del
   return row ? toRecord(row) : null;
 }
 
-export async function getDelivery(db: Db, orgId: string, deliveryId: string): Promise<DeliveryRecord | null> {
+async function readDelivery(db: Db, orgId: string, deliveryId: string): Promise<DeliveryRecord | null> {
   const row = await db
     .selectFrom('deliveries')
     .select(SUMMARY_COLUMNS)
@@ -206,105 +314,4 @@ export async function getDelivery(db: Db, orgId: string, deliveryId: string): Pr
     .where('delivery_id', '=', deliveryId)
     .executeTakeFirst();
   return row ? toRecord(row) : null;
-}
-
-export async function getDeliveryWithBody(db: Db, orgId: string, deliveryId: string): Promise<DeliveryWithBody | null> {
-  const row = await db
-    .selectFrom('deliveries')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('delivery_id', '=', deliveryId)
-    .executeTakeFirst();
-  return row ? toRecordWithBody(row) : null;
-}
-
-/**
- * Record how processing ended. Payload fields are never touched. With `expectedStatus`, the
- * update applies only from that status (false otherwise), so two processors cannot both finish it.
- */
-export async function completeDelivery(
-  db: Db,
-  orgId: string,
-  deliveryId: string,
-  outcome: DeliveryOutcome,
-  now: Date,
-  expectedStatus?: DeliveryStatus,
-): Promise<boolean> {
-  let query = db
-    .updateTable('deliveries')
-    .set({
-      status: outcome.status,
-      processed_at: now,
-      ...(outcome.matchedCount !== undefined && { matched_count: outcome.matchedCount }),
-      ...(outcome.trace !== undefined && { trace: jsonb(outcome.trace) }),
-      ...(outcome.error !== undefined && { error: outcome.error }),
-      ...(outcome.eventType !== undefined && { event_type: outcome.eventType }),
-      ...(outcome.action !== undefined && { action: outcome.action }),
-    })
-    .where('org_id', '=', orgId)
-    .where('delivery_id', '=', deliveryId);
-  if (expectedStatus !== undefined) query = query.where('status', '=', expectedStatus);
-  const result = await query.executeTakeFirst();
-  return result.numUpdatedRows > 0n;
-}
-
-/** Deliveries a crash left in `received`, oldest first, bodies included, for resuming on start. */
-export async function listReceivedDeliveries(db: Db, limit = 100): Promise<DeliveryWithBody[]> {
-  const rows = await db
-    .selectFrom('deliveries')
-    .selectAll()
-    .where('status', '=', 'received')
-    .orderBy('received_at')
-    .orderBy('delivery_id')
-    .limit(limit)
-    .execute();
-  return rows.map(toRecordWithBody);
-}
-
-export interface DeliveryFilter {
-  /** Absent: every organisation (an operator's view of one node). */
-  orgId?: string;
-  status?: DeliveryStatus;
-  sourceId?: string;
-  /** Only deliveries received strictly before this instant (paging backwards). */
-  before?: Date;
-  limit?: number;
-}
-
-/** Newest first, without bodies. */
-export async function listDeliveries(db: Db, filter: DeliveryFilter): Promise<DeliveryRecord[]> {
-  let query = db.selectFrom('deliveries').select(SUMMARY_COLUMNS);
-  if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
-  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  if (filter.sourceId !== undefined) query = query.where('source_id', '=', filter.sourceId);
-  if (filter.before !== undefined) query = query.where('received_at', '<', filter.before);
-  const rows = await query
-    .orderBy('received_at', 'desc')
-    .orderBy('delivery_id', 'desc')
-    .limit(filter.limit ?? 100)
-    .execute();
-  return rows.map(toRecord);
-}
-
-/** Every delivery with this id, whatever its organisation (ids are unique per org only). */
-export async function findDeliveriesById(db: Db, deliveryId: string): Promise<DeliveryRecord[]> {
-  const rows = await db.selectFrom('deliveries').select(SUMMARY_COLUMNS).where('delivery_id', '=', deliveryId).orderBy('org_id').execute();
-  return rows.map(toRecord);
-}
-
-/** Delete expired dedup keys; returns how many went. */
-export async function sweepDedupKeys(db: Db, now: Date): Promise<number> {
-  const result = await db.deleteFrom('dedup_keys').where('expires_at', '<=', now).executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
-
-/** Count of rows per status for one org (metrics, admin overview). */
-export async function countDeliveriesByStatus(db: Db, orgId: string): Promise<Partial<Record<DeliveryStatus, number>>> {
-  const rows = await db
-    .selectFrom('deliveries')
-    .select(['status', sql<number>`count(*)::int`.as('count')])
-    .where('org_id', '=', orgId)
-    .groupBy('status')
-    .execute();
-  return Object.fromEntries(rows.map((r) => [r.status, r.count]));
 }

@@ -14,8 +14,9 @@ export function asList<S>(value: S | readonly S[]): S[] {
 }
 
 /**
- * Run `work` in a transaction, joining the caller's when `db` already is one, so repository
- * functions that need atomicity can still be composed into a larger transaction.
+ * Run `work` in a transaction, joining the caller's when `db` already is one, so a repository
+ * method that needs atomicity still composes into a larger transaction (repositories built over
+ * a transaction, as `testing.ts` does).
  */
 export function inTransaction<T>(db: Db, work: (trx: Transaction<StoreSchema>) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db as Transaction<StoreSchema>);

@@ -52,148 +52,127 @@ function changeSet(changes: JobChanges, epoch: number) {
   };
 }
 
-/**
- * Fenced job update. Returns false when the status guard did not match (someone else moved the
- * job first); throws FencedWriteError when a newer epoch owns it, NotFoundError when it is gone.
- */
-export async function updateJob(
-  db: Db,
-  jobId: string,
-  epoch: number,
-  changes: JobChanges,
-  guard: StatusGuard<JobStatus> = {},
-): Promise<boolean> {
-  let query = db
-    .updateTable('jobs')
-    .set(changeSet(changes, epoch))
-    .where('id', '=', jobId)
-    .where('owner_epoch', '<=', epoch);
-  if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
-  const result = await query.executeTakeFirst();
-  if (result.numUpdatedRows > 0n) return true;
-  return explainFencedMiss(db, 'jobs', jobId, epoch);
-}
+export class JobRepository {
+  constructor(private readonly db: Db) {}
 
-/**
- * Status change with its timestamps: `running` stamps started_at (once) and the first heartbeat;
- * a terminal status stamps finished_at.
- */
-export async function updateJobStatus(
-  db: Db,
-  jobId: string,
-  epoch: number,
-  status: JobStatus,
-  now: Date,
-  options: { expectedStatus?: JobStatus | readonly JobStatus[]; error?: string | null; outputs?: Record<string, unknown> } = {},
-): Promise<boolean> {
-  const changes: JobChanges = { status };
-  if (options.error !== undefined) changes.error = options.error;
-  if (options.outputs !== undefined) changes.outputs = options.outputs;
-  if (status === 'running') changes.lastHeartbeatAt = now;
-  if ((TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(status)) changes.finishedAt = now;
-  const set = changeSet(changes, epoch);
-  let query = db
-    .updateTable('jobs')
-    .set(status === 'running' ? { ...set, started_at: sql<Date>`coalesce(started_at, ${now})` } : set)
-    .where('id', '=', jobId)
-    .where('owner_epoch', '<=', epoch);
-  if (options.expectedStatus !== undefined) query = query.where('status', 'in', asList(options.expectedStatus));
-  const result = await query.executeTakeFirst();
-  if (result.numUpdatedRows > 0n) return true;
-  return explainFencedMiss(db, 'jobs', jobId, epoch);
-}
+  /**
+   * Fenced job update. Returns false when the status guard did not match (someone else moved the
+   * job first); throws FencedWriteError when a newer epoch owns it, NotFoundError when it is gone.
+   */
+  async update(jobId: string, epoch: number, changes: JobChanges, guard: StatusGuard<JobStatus> = {}): Promise<boolean> {
+    let query = this.db
+      .updateTable('jobs')
+      .set(changeSet(changes, epoch))
+      .where('id', '=', jobId)
+      .where('owner_epoch', '<=', epoch);
+    if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
+    const result = await query.executeTakeFirst();
+    if (result.numUpdatedRows > 0n) return true;
+    return explainFencedMiss(this.db, 'jobs', jobId, epoch);
+  }
 
-/** Heartbeats only count while the job is running (a late one must not revive a finished job). */
-export async function recordJobHeartbeat(db: Db, jobId: string, epoch: number, at: Date): Promise<boolean> {
-  return updateJob(db, jobId, epoch, { lastHeartbeatAt: at }, { expectedStatus: 'running' });
-}
+  /**
+   * Status change with its timestamps: `running` stamps started_at (once) and the first heartbeat;
+   * a terminal status stamps finished_at.
+   */
+  async updateStatus(
+    jobId: string,
+    epoch: number,
+    status: JobStatus,
+    now: Date,
+    options: { expectedStatus?: JobStatus | readonly JobStatus[]; error?: string | null; outputs?: Record<string, unknown> } = {},
+  ): Promise<boolean> {
+    const changes: JobChanges = { status };
+    if (options.error !== undefined) changes.error = options.error;
+    if (options.outputs !== undefined) changes.outputs = options.outputs;
+    if (status === 'running') changes.lastHeartbeatAt = now;
+    if ((TERMINAL_JOB_STATUSES as readonly JobStatus[]).includes(status)) changes.finishedAt = now;
+    const set = changeSet(changes, epoch);
+    let query = this.db
+      .updateTable('jobs')
+      .set(status === 'running' ? { ...set, started_at: sql<Date>`coalesce(started_at, ${now})` } : set)
+      .where('id', '=', jobId)
+      .where('owner_epoch', '<=', epoch);
+    if (options.expectedStatus !== undefined) query = query.where('status', 'in', asList(options.expectedStatus));
+    const result = await query.executeTakeFirst();
+    if (result.numUpdatedRows > 0n) return true;
+    return explainFencedMiss(this.db, 'jobs', jobId, epoch);
+  }
 
-/** Optimistic stale marking: applies only if the job is still running (0 rows ⇒ the agent won). */
-export async function markJobStale(db: Db, jobId: string, epoch: number, reason: string, now: Date): Promise<boolean> {
-  return updateJobStatus(db, jobId, epoch, 'timed_out_stale', now, { expectedStatus: 'running', error: reason });
-}
+  async get(jobId: string): Promise<JobRecord | null> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+    return row ? toJob(row) : null;
+  }
 
+  /** A run's jobs in plan order. */
+  async list(runId: string): Promise<JobRecord[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .orderBy('created_at')
+      .orderBy('plan_index')
+      .orderBy('name')
+      .execute();
+    return rows.map(toJob);
+  }
 
-export async function getJob(db: Db, jobId: string): Promise<JobRecord | null> {
-  const row = await db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
-  return row ? toJob(row) : null;
-}
+  async listNeeds(runId: string): Promise<JobNeed[]> {
+    const rows = await this.db.selectFrom('job_needs').selectAll().where('run_id', '=', runId).execute();
+    return rows.map(toNeed);
+  }
 
-export async function listJobs(db: Db, runId: string): Promise<JobRecord[]> {
-  const rows = await db
-    .selectFrom('jobs')
-    .selectAll()
-    .where('run_id', '=', runId)
-    .orderBy('created_at')
-    .orderBy('plan_index')
-    .orderBy('name')
-    .execute();
-  return rows.map(toJob);
-}
+  async listByStatus(statuses: JobStatus | readonly JobStatus[], filter: { runId?: string; agentId?: string } = {}): Promise<JobRecord[]> {
+    let query = this.db.selectFrom('jobs').selectAll().where('status', 'in', asList(statuses));
+    if (filter.runId !== undefined) query = query.where('run_id', '=', filter.runId);
+    if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId);
+    const rows = await query.orderBy('created_at').orderBy('id').execute();
+    return rows.map(toJob);
+  }
 
-export async function listJobNeeds(db: Db, runId: string): Promise<JobNeed[]> {
-  const rows = await db.selectFrom('job_needs').selectAll().where('run_id', '=', runId).execute();
-  return rows.map(toNeed);
-}
+  /**
+   * Running jobs whose last heartbeat is older than `threshold`, or that never sent one and started
+   * before it (execution.md §6, steps A and B).
+   */
+  async listStaleRunning(threshold: Date, options: { createdAfter?: Date } = {}): Promise<JobRecord[]> {
+    let query = this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('status', '=', 'running')
+      .where((eb) =>
+        eb.or([
+          eb('last_heartbeat_at', '<', threshold),
+          eb.and([eb('last_heartbeat_at', 'is', null), eb(eb.fn.coalesce('started_at', 'created_at'), '<', threshold)]),
+        ]),
+      );
+    // Bounding the scan by age keeps it cheap on a large table (execution.md §6 looks back 24 h).
+    if (options.createdAfter !== undefined) query = query.where('created_at', '>', options.createdAfter);
+    const rows = await query.orderBy('created_at').execute();
+    return rows.map(toJob);
+  }
 
-export async function listJobsByStatus(
-  db: Db,
-  statuses: JobStatus | readonly JobStatus[],
-  filter: { runId?: string; agentId?: string } = {},
-): Promise<JobRecord[]> {
-  let query = db.selectFrom('jobs').selectAll().where('status', 'in', asList(statuses));
-  if (filter.runId !== undefined) query = query.where('run_id', '=', filter.runId);
-  if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId);
-  const rows = await query.orderBy('created_at').orderBy('id').execute();
-  return rows.map(toJob);
-}
+  /** Jobs in recovery whose window has closed. */
+  async listOverdueRecoveries(now: Date): Promise<JobRecord[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('status', '=', 'recovering')
+      .where('recovery_deadline', '<=', now)
+      .orderBy('recovery_deadline')
+      .execute();
+    return rows.map(toJob);
+  }
 
-/**
- * Running jobs whose last heartbeat is older than `threshold`, or that never sent one and started
- * before it (execution.md §6, steps A and B).
- */
-export async function listStaleRunningJobs(
-  db: Db,
-  threshold: Date,
-  options: { createdAfter?: Date } = {},
-): Promise<JobRecord[]> {
-  let query = db
-    .selectFrom('jobs')
-    .selectAll()
-    .where('status', '=', 'running')
-    .where((eb) =>
-      eb.or([
-        eb('last_heartbeat_at', '<', threshold),
-        eb.and([eb('last_heartbeat_at', 'is', null), eb(eb.fn.coalesce('started_at', 'created_at'), '<', threshold)]),
-      ]),
-    );
-  // Bounding the scan by age keeps it cheap on a large table (execution.md §6 looks back 24 h).
-  if (options.createdAfter !== undefined) query = query.where('created_at', '>', options.createdAfter);
-  const rows = await query.orderBy('created_at').execute();
-  return rows.map(toJob);
-}
-
-/** Jobs in recovery whose window has closed. */
-export async function listOverdueRecoveries(db: Db, now: Date): Promise<JobRecord[]> {
-  const rows = await db
-    .selectFrom('jobs')
-    .selectAll()
-    .where('status', '=', 'recovering')
-    .where('recovery_deadline', '<=', now)
-    .orderBy('recovery_deadline')
-    .execute();
-  return rows.map(toJob);
-}
-
-/** Dispatched jobs (queued with an agent) whose ack never came before the deadline. */
-export async function listOverdueAcks(db: Db, now: Date): Promise<JobRecord[]> {
-  const rows = await db
-    .selectFrom('jobs')
-    .selectAll()
-    .where('status', '=', 'queued')
-    .where('acked_at', 'is', null)
-    .where('ack_deadline', '<=', now)
-    .orderBy('ack_deadline')
-    .execute();
-  return rows.map(toJob);
+  /** Dispatched jobs (queued with an agent) whose ack never came before the deadline. */
+  async listOverdueAcks(now: Date): Promise<JobRecord[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('status', '=', 'queued')
+      .where('acked_at', 'is', null)
+      .where('ack_deadline', '<=', now)
+      .orderBy('ack_deadline')
+      .execute();
+    return rows.map(toJob);
+  }
 }

@@ -29,37 +29,42 @@ export class SchemaBehindError extends Error {
   }
 }
 
-function migrator(db: Db): Migrator {
-  return new Migrator({ db, provider: migrationProvider });
-}
+/** `store.migrations`: apply, inspect, or check the schema against this build. */
+export class Migrations {
+  constructor(private readonly db: Db) {}
 
-/** Apply every pending migration; returns the names applied by this call. */
-export async function migrate(db: Db): Promise<string[]> {
-  const { error, results } = await migrator(db).migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`migration ${failed ?? '(setup)'} failed: ${message}`, { cause: error });
+  /** Apply every pending migration; returns the names applied by this call. */
+  async migrate(): Promise<string[]> {
+    const { error, results } = await this.migrator().migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`migration ${failed ?? '(setup)'} failed: ${message}`, { cause: error });
+    }
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-}
 
-export async function migrationStatus(db: Db): Promise<MigrationStatus> {
-  const infos = await migrator(db).getMigrations();
-  const migrations = infos.map((m) => ({ name: m.name, executedAt: m.executedAt ?? null }));
-  const pending = migrations.filter((m) => m.executedAt === null).map((m) => m.name);
-  return { migrations, pending, upToDate: pending.length === 0 };
-}
+  async status(): Promise<MigrationStatus> {
+    const infos = await this.migrator().getMigrations();
+    const migrations = infos.map((m) => ({ name: m.name, executedAt: m.executedAt ?? null }));
+    const pending = migrations.filter((m) => m.executedAt === null).map((m) => m.name);
+    return { migrations, pending, upToDate: pending.length === 0 };
+  }
 
-/**
- * Start-up check: migrate when allowed (KICI_AUTO_MIGRATE, default true), otherwise refuse to run
- * against a schema that is behind this build.
- */
-export async function prepareSchema(db: Db, options: { autoMigrate: boolean }): Promise<string[]> {
-  if (options.autoMigrate) return migrate(db);
-  const status = await migrationStatus(db);
-  if (!status.upToDate) throw new SchemaBehindError(status.pending);
-  return [];
+  /**
+   * Start-up check: migrate when allowed (KICI_AUTO_MIGRATE, default true), otherwise refuse to run
+   * against a schema that is behind this build.
+   */
+  async prepare(options: { autoMigrate: boolean }): Promise<string[]> {
+    if (options.autoMigrate) return this.migrate();
+    const status = await this.status();
+    if (!status.upToDate) throw new SchemaBehindError(status.pending);
+    return [];
+  }
+
+  private migrator(): Migrator {
+    return new Migrator({ db: this.db, provider: migrationProvider });
+  }
 }
 
 export { MIGRATION_NAMES };

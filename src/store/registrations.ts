@@ -35,58 +35,52 @@ function toRegistration(row: Selectable<WorkflowRegistrationsTable>): WorkflowRe
   };
 }
 
-/**
- * Make the source's registrations exactly `workflows` at `sha`: upsert each, drop the ones the
- * lock file no longer has. One transaction, so readers never see half a lock file.
- */
-export async function replaceRegistrations(
-  db: Db,
-  sourceId: string,
-  sha: string,
-  workflows: RegisteredWorkflow[],
-  now: Date,
-): Promise<void> {
-  await inTransaction(db, async (trx) => {
-    const names = workflows.map((w) => w.workflowName);
-    let stale = trx.deleteFrom('workflow_registrations').where('source_id', '=', sourceId);
-    if (names.length > 0) stale = stale.where('workflow_name', 'not in', names);
-    await stale.execute();
-    for (const workflow of workflows) {
-      const values = {
-        sha,
-        triggers: jsonb(workflow.triggers),
-        lockfile: jsonb(workflow.lockfile),
-        registered_at: now,
-      };
-      await trx
-        .insertInto('workflow_registrations')
-        .values({ source_id: sourceId, workflow_name: workflow.workflowName, ...values })
-        .onConflict((oc) => oc.columns(['source_id', 'workflow_name']).doUpdateSet(values))
-        .execute();
-    }
-  });
-}
+export class RegistrationRepository {
+  constructor(private readonly db: Db) {}
 
-export async function listRegistrations(db: Db, sourceId: string): Promise<WorkflowRegistration[]> {
-  const rows = await db
-    .selectFrom('workflow_registrations')
-    .selectAll()
-    .where('source_id', '=', sourceId)
-    .orderBy('workflow_name')
-    .execute();
-  return rows.map(toRegistration);
-}
+  /**
+   * Make the source's registrations exactly `workflows` at `sha`: upsert each, drop the ones the
+   * lock file no longer has. One transaction, so readers never see half a lock file.
+   */
+  async replace(sourceId: string, sha: string, workflows: RegisteredWorkflow[], now: Date): Promise<void> {
+    await inTransaction(this.db, async (trx) => {
+      const names = workflows.map((w) => w.workflowName);
+      let stale = trx.deleteFrom('workflow_registrations').where('source_id', '=', sourceId);
+      if (names.length > 0) stale = stale.where('workflow_name', 'not in', names);
+      await stale.execute();
+      for (const workflow of workflows) {
+        const values = {
+          sha,
+          triggers: jsonb(workflow.triggers),
+          lockfile: jsonb(workflow.lockfile),
+          registered_at: now,
+        };
+        await trx
+          .insertInto('workflow_registrations')
+          .values({ source_id: sourceId, workflow_name: workflow.workflowName, ...values })
+          .onConflict((oc) => oc.columns(['source_id', 'workflow_name']).doUpdateSet(values))
+          .execute();
+      }
+    });
+  }
 
-export async function getRegistration(
-  db: Db,
-  sourceId: string,
-  workflowName: string,
-): Promise<WorkflowRegistration | null> {
-  const row = await db
-    .selectFrom('workflow_registrations')
-    .selectAll()
-    .where('source_id', '=', sourceId)
-    .where('workflow_name', '=', workflowName)
-    .executeTakeFirst();
-  return row ? toRegistration(row) : null;
+  async list(sourceId: string): Promise<WorkflowRegistration[]> {
+    const rows = await this.db
+      .selectFrom('workflow_registrations')
+      .selectAll()
+      .where('source_id', '=', sourceId)
+      .orderBy('workflow_name')
+      .execute();
+    return rows.map(toRegistration);
+  }
+
+  async get(sourceId: string, workflowName: string): Promise<WorkflowRegistration | null> {
+    const row = await this.db
+      .selectFrom('workflow_registrations')
+      .selectAll()
+      .where('source_id', '=', sourceId)
+      .where('workflow_name', '=', workflowName)
+      .executeTakeFirst();
+    return row ? toRegistration(row) : null;
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * Runs: creation (with all jobs, needs edges and steps, in one transaction), loading, listing, and
  * the run-level writes a RunActor makes. Every write is fenced by the caller's shard epoch.
+ * Creation spans the jobs, job_needs and steps tables too: that transaction stays in here.
  */
 import type { Db } from './database.js';
 import { asList, explainFencedMiss, inTransaction, type StatusGuard } from './guards.js';
@@ -77,57 +78,166 @@ export interface RunSnapshot {
   steps: StepRecord[];
 }
 
-/** Insert a run with all its jobs, needs edges and steps, at the caller's shard epoch. */
-export async function createRun(db: Db, input: NewRun, epoch: number, now: Date): Promise<CreateRunResult> {
-  return inTransaction(db, async (trx) => {
-    const inserted = await trx
-      .insertInto('runs')
-      .values({
-        id: input.id,
-        org_id: input.orgId,
-        source_id: input.sourceId,
-        delivery_id: input.deliveryId ?? null,
-        workflow_name: input.workflowName,
-        status: input.status ?? 'pending',
-        attempt: input.attempt ?? 1,
-        shard: input.shard,
-        owner_epoch: epoch,
-        event: jsonb(input.event),
-        repo_url: input.repoUrl ?? null,
-        ref: input.ref ?? null,
-        sha: input.sha ?? null,
-        branch: input.branch ?? null,
-        parent_run_id: input.parentRunId ?? null,
-        timeout_ms: input.timeoutMs ?? null,
-        concurrency: input.concurrency == null ? null : jsonb(input.concurrency),
-        error: input.error ?? null,
-        started_at: input.startedAt ?? null,
-        finished_at: input.finishedAt ?? null,
-        created_at: now,
-      })
-      .onConflict((oc) =>
-        oc
-          .columns(['org_id', 'delivery_id', 'workflow_name'])
-          .where('delivery_id', 'is not', null)
+export interface RunFilter {
+  orgId?: string;
+  sourceId?: string;
+  status?: RunStatus;
+  workflowName?: string;
+  /** Only runs created strictly before this instant (paging backwards). */
+  before?: Date;
+  limit?: number;
+}
+
+export interface RunChanges {
+  status?: RunStatus;
+  error?: string | null;
+  startedAt?: Date | null;
+  finishedAt?: Date | null;
+}
+
+export class RunRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Insert a run with all its jobs, needs edges and steps, at the caller's shard epoch. */
+  create(input: NewRun, epoch: number, now: Date): Promise<CreateRunResult> {
+    return inTransaction(this.db, async (trx) => {
+      const inserted = await trx
+        .insertInto('runs')
+        .values({
+          id: input.id,
+          org_id: input.orgId,
+          source_id: input.sourceId,
+          delivery_id: input.deliveryId ?? null,
+          workflow_name: input.workflowName,
+          status: input.status ?? 'pending',
+          attempt: input.attempt ?? 1,
+          shard: input.shard,
+          owner_epoch: epoch,
+          event: jsonb(input.event),
+          repo_url: input.repoUrl ?? null,
+          ref: input.ref ?? null,
+          sha: input.sha ?? null,
+          branch: input.branch ?? null,
+          parent_run_id: input.parentRunId ?? null,
+          timeout_ms: input.timeoutMs ?? null,
+          concurrency: input.concurrency == null ? null : jsonb(input.concurrency),
+          error: input.error ?? null,
+          started_at: input.startedAt ?? null,
+          finished_at: input.finishedAt ?? null,
+          created_at: now,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(['org_id', 'delivery_id', 'workflow_name'])
+            .where('delivery_id', 'is not', null)
+            .where('parent_run_id', 'is', null)
+            .doNothing(),
+        )
+        .returning('id')
+        .executeTakeFirst();
+      if (!inserted) {
+        const existing = await trx
+          .selectFrom('runs')
+          .select('id')
+          .where('org_id', '=', input.orgId)
+          .where('delivery_id', '=', input.deliveryId ?? null)
+          .where('workflow_name', '=', input.workflowName)
           .where('parent_run_id', 'is', null)
-          .doNothing(),
-      )
-      .returning('id')
-      .executeTakeFirst();
-    if (!inserted) {
-      const existing = await trx
-        .selectFrom('runs')
-        .select('id')
-        .where('org_id', '=', input.orgId)
-        .where('delivery_id', '=', input.deliveryId ?? null)
-        .where('workflow_name', '=', input.workflowName)
-        .where('parent_run_id', 'is', null)
-        .executeTakeFirstOrThrow();
-      return { created: false, runId: existing.id };
-    }
-    await insertJobs(trx, input, epoch, now);
-    return { created: true, runId: input.id };
-  });
+          .executeTakeFirstOrThrow();
+        return { created: false, runId: existing.id };
+      }
+      await insertJobs(trx, input, epoch, now);
+      return { created: true, runId: input.id };
+    });
+  }
+
+  async get(runId: string): Promise<RunRecord | null> {
+    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    return row ? toRun(row) : null;
+  }
+
+  /** Everything a RunActor needs to rebuild its state. Jobs in creation order (name as tie-break). */
+  async load(runId: string): Promise<RunSnapshot | null> {
+    const run = await this.get(runId);
+    if (!run) return null;
+    const jobs = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .orderBy('created_at')
+      .orderBy('plan_index')
+      .orderBy('name')
+      .execute();
+    const needs = await this.db.selectFrom('job_needs').selectAll().where('run_id', '=', runId).execute();
+    const steps = await this.db
+      .selectFrom('steps')
+      .innerJoin('jobs', 'jobs.id', 'steps.job_id')
+      .selectAll('steps')
+      .where('jobs.run_id', '=', runId)
+      .orderBy('steps.job_id')
+      .orderBy('steps.step_index')
+      .execute();
+    return { run, jobs: jobs.map(toJob), needs: needs.map(toNeed), steps: steps.map(toStep) };
+  }
+
+  /** Newest first. */
+  async list(filter: RunFilter = {}): Promise<RunRecord[]> {
+    let query = this.db.selectFrom('runs').selectAll();
+    if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
+    if (filter.sourceId !== undefined) query = query.where('source_id', '=', filter.sourceId);
+    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.workflowName !== undefined) query = query.where('workflow_name', '=', filter.workflowName);
+    if (filter.before !== undefined) query = query.where('created_at', '<', filter.before);
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 50)
+      .execute();
+    return rows.map(toRun);
+  }
+
+  /** Runs not yet finished, oldest first; optionally only those in `shards` (what a node owns). */
+  async listNonTerminal(filter: { shards?: number[] } = {}): Promise<RunRecord[]> {
+    if (filter.shards !== undefined && filter.shards.length === 0) return [];
+    let query = this.db.selectFrom('runs').selectAll().where('status', 'not in', TERMINAL_RUN_STATUSES);
+    if (filter.shards !== undefined) query = query.where('shard', 'in', filter.shards);
+    const rows = await query.orderBy('created_at').orderBy('id').execute();
+    return rows.map(toRun);
+  }
+
+  async listForDelivery(orgId: string, deliveryId: string): Promise<RunRecord[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('delivery_id', '=', deliveryId)
+      .orderBy('created_at')
+      .orderBy('workflow_name')
+      .execute();
+    return rows.map(toRun);
+  }
+
+  /**
+   * Fenced run update. Returns false when the status guard did not match; throws FencedWriteError
+   * when a newer epoch owns the run, NotFoundError when there is no such run.
+   */
+  async update(runId: string, epoch: number, changes: RunChanges, guard: StatusGuard<RunStatus> = {}): Promise<boolean> {
+    let query = this.db
+      .updateTable('runs')
+      .set({
+        owner_epoch: epoch,
+        ...(changes.status !== undefined && { status: changes.status }),
+        ...(changes.error !== undefined && { error: changes.error }),
+        ...(changes.startedAt !== undefined && { started_at: changes.startedAt }),
+        ...(changes.finishedAt !== undefined && { finished_at: changes.finishedAt }),
+      })
+      .where('id', '=', runId)
+      .where('owner_epoch', '<=', epoch);
+    if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
+    const result = await query.executeTakeFirst();
+    if (result.numUpdatedRows > 0n) return true;
+    return explainFencedMiss(this.db, 'runs', runId, epoch);
+  }
 }
 
 async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Promise<void> {
@@ -178,137 +288,3 @@ async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Prom
   );
   if (steps.length > 0) await db.insertInto('steps').values(steps).execute();
 }
-
-export async function getRun(db: Db, runId: string): Promise<RunRecord | null> {
-  const row = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
-  return row ? toRun(row) : null;
-}
-
-/** Everything a RunActor needs to rebuild its state. Jobs in creation order (name as tie-break). */
-export async function loadRun(db: Db, runId: string): Promise<RunSnapshot | null> {
-  const run = await getRun(db, runId);
-  if (!run) return null;
-  const jobs = await db
-    .selectFrom('jobs')
-    .selectAll()
-    .where('run_id', '=', runId)
-    .orderBy('created_at')
-    .orderBy('plan_index')
-    .orderBy('name')
-    .execute();
-  const needs = await db.selectFrom('job_needs').selectAll().where('run_id', '=', runId).execute();
-  const steps = await db
-    .selectFrom('steps')
-    .innerJoin('jobs', 'jobs.id', 'steps.job_id')
-    .selectAll('steps')
-    .where('jobs.run_id', '=', runId)
-    .orderBy('steps.job_id')
-    .orderBy('steps.step_index')
-    .execute();
-  return { run, jobs: jobs.map(toJob), needs: needs.map(toNeed), steps: steps.map(toStep) };
-}
-
-export interface RunFilter {
-  orgId?: string;
-  sourceId?: string;
-  status?: RunStatus;
-  workflowName?: string;
-  /** Only runs created strictly before this instant (paging backwards). */
-  before?: Date;
-  limit?: number;
-}
-
-/** Newest first. */
-export async function listRuns(db: Db, filter: RunFilter = {}): Promise<RunRecord[]> {
-  let query = db.selectFrom('runs').selectAll();
-  if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
-  if (filter.sourceId !== undefined) query = query.where('source_id', '=', filter.sourceId);
-  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  if (filter.workflowName !== undefined) query = query.where('workflow_name', '=', filter.workflowName);
-  if (filter.before !== undefined) query = query.where('created_at', '<', filter.before);
-  const rows = await query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit ?? 50)
-    .execute();
-  return rows.map(toRun);
-}
-
-/** Runs not yet finished, oldest first; optionally only those in `shards` (what a node owns). */
-export async function listNonTerminalRuns(db: Db, filter: { shards?: number[] } = {}): Promise<RunRecord[]> {
-  if (filter.shards !== undefined && filter.shards.length === 0) return [];
-  let query = db.selectFrom('runs').selectAll().where('status', 'not in', TERMINAL_RUN_STATUSES);
-  if (filter.shards !== undefined) query = query.where('shard', 'in', filter.shards);
-  const rows = await query.orderBy('created_at').orderBy('id').execute();
-  return rows.map(toRun);
-}
-
-export async function listRunsForDelivery(db: Db, orgId: string, deliveryId: string): Promise<RunRecord[]> {
-  const rows = await db
-    .selectFrom('runs')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('delivery_id', '=', deliveryId)
-    .orderBy('created_at')
-    .orderBy('workflow_name')
-    .execute();
-  return rows.map(toRun);
-}
-
-/**
- * A new owner takes a run over: the run and all its jobs move to `epoch`, after which writes from
- * older epochs are rejected. Throws FencedWriteError if a newer owner already holds it.
- */
-export async function claimRun(db: Db, runId: string, epoch: number): Promise<void> {
-  await inTransaction(db, async (trx) => {
-    const result = await trx
-      .updateTable('runs')
-      .set({ owner_epoch: epoch })
-      .where('id', '=', runId)
-      .where('owner_epoch', '<=', epoch)
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) await explainFencedMiss(trx, 'runs', runId, epoch);
-    await trx
-      .updateTable('jobs')
-      .set({ owner_epoch: epoch })
-      .where('run_id', '=', runId)
-      .where('owner_epoch', '<=', epoch)
-      .execute();
-  });
-}
-
-export interface RunChanges {
-  status?: RunStatus;
-  error?: string | null;
-  startedAt?: Date | null;
-  finishedAt?: Date | null;
-}
-
-/**
- * Fenced run update. Returns false when the status guard did not match; throws FencedWriteError
- * when a newer epoch owns the run, NotFoundError when there is no such run.
- */
-export async function updateRun(
-  db: Db,
-  runId: string,
-  epoch: number,
-  changes: RunChanges,
-  guard: StatusGuard<RunStatus> = {},
-): Promise<boolean> {
-  let query = db
-    .updateTable('runs')
-    .set({
-      owner_epoch: epoch,
-      ...(changes.status !== undefined && { status: changes.status }),
-      ...(changes.error !== undefined && { error: changes.error }),
-      ...(changes.startedAt !== undefined && { started_at: changes.startedAt }),
-      ...(changes.finishedAt !== undefined && { finished_at: changes.finishedAt }),
-    })
-    .where('id', '=', runId)
-    .where('owner_epoch', '<=', epoch);
-  if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
-  const result = await query.executeTakeFirst();
-  if (result.numUpdatedRows > 0n) return true;
-  return explainFencedMiss(db, 'runs', runId, epoch);
-}
-

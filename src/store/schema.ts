@@ -14,29 +14,16 @@ type NullableJson<T> = ColumnType<T | null, unknown, unknown>;
 export type SourceKind = 'git' | 'generic' | 'github';
 export type SourceVerification = 'hmac_sha256' | 'bearer_token' | 'none';
 
-export const DELIVERY_STATUSES = [
-  'received',
-  'processed',
-  'duplicate',
-  'filtered',
-  'lockfile_missing',
-  'lockfile_corrupt',
-  'failed',
-] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-
-// The status vocabulary is the workflows room's; the columns below store it.
+// The status vocabulary is the vocabulary room's; the columns below store it.
 export {
-  JOB_STATUSES,
-  RUN_STATUSES,
-  STEP_STATUSES,
   TERMINAL_JOB_STATUSES,
   TERMINAL_RUN_STATUSES,
+  type DeliveryStatus,
   type JobStatus,
   type RunStatus,
   type StepStatus,
-} from '../workflows/index.js';
-import type { JobStatus, RunStatus, StepStatus } from '../workflows/index.js';
+} from '../vocabulary/index.js';
+import type { DeliveryStatus, JobStatus, RunStatus, StepStatus } from '../vocabulary/index.js';
 
 export interface SourcesTable {
   id: string;

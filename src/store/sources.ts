@@ -66,95 +66,99 @@ function toSource(row: Selectable<SourcesTable>): Source {
   };
 }
 
-/** Throws on a duplicate live name in the org (unique violation, code 23505). */
-export async function createSource(db: Db, input: NewSource): Promise<Source> {
-  const row = await db
-    .insertInto('sources')
-    .values({
-      id: input.id ?? newSourceId(),
-      org_id: input.orgId,
-      kind: input.kind,
-      name: input.name,
-      enabled: input.enabled ?? true,
-      url: input.url ?? null,
-      default_branch: input.defaultBranch ?? null,
-      verification: input.verification,
-      config: jsonb(input.config ?? {}),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toSource(row);
-}
+export class SourceRepository {
+  constructor(private readonly db: Db) {}
 
-/** A live source by id; pass `orgId` to refuse sources of another org. */
-export async function getSource(db: Db, id: string, orgId?: string): Promise<Source | null> {
-  let query = db.selectFrom('sources').selectAll().where('id', '=', id).where('deleted_at', 'is', null);
-  if (orgId !== undefined) query = query.where('org_id', '=', orgId);
-  const row = await query.executeTakeFirst();
-  return row ? toSource(row) : null;
-}
-
-export async function findSourceByName(db: Db, orgId: string, name: string): Promise<Source | null> {
-  const row = await db
-    .selectFrom('sources')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('name', '=', name)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return row ? toSource(row) : null;
-}
-
-export async function listSources(db: Db, filter: { orgId?: string; kind?: SourceKind } = {}): Promise<Source[]> {
-  let query = db.selectFrom('sources').selectAll().where('deleted_at', 'is', null);
-  if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
-  if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
-  const rows = await query.orderBy('created_at').orderBy('id').execute();
-  return rows.map(toSource);
-}
-
-export async function updateSource(db: Db, id: string, changes: SourceChanges, now: Date): Promise<Source | null> {
-  const row = await db
-    .updateTable('sources')
-    .set({
-      updated_at: now,
-      ...(changes.name !== undefined && { name: changes.name }),
-      ...(changes.enabled !== undefined && { enabled: changes.enabled }),
-      ...(changes.url !== undefined && { url: changes.url }),
-      ...(changes.defaultBranch !== undefined && { default_branch: changes.defaultBranch }),
-      ...(changes.verification !== undefined && { verification: changes.verification }),
-      ...(changes.config !== undefined && { config: jsonb(changes.config) }),
-    })
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
-  return row ? toSource(row) : null;
-}
-
-/** Soft delete; returns false when there was no live source with that id. */
-export async function deleteSource(db: Db, id: string, now: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('sources')
-    .set({ deleted_at: now, updated_at: now, enabled: false })
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
-}
-
-/**
- * Hard delete: the row (live or soft-deleted), the workflows it registered and its sealed secrets
- * (`secretScope`, which the caller names because the store does not know the secrets room's
- * naming), in one transaction. Runs and deliveries keep the id as history. Null when no row.
- */
-export async function purgeSource(db: Db, id: string, secretScope: string): Promise<Source | null> {
-  return inTransaction(db, async (trx) => {
-    const row = await trx.selectFrom('sources').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) return null;
-    await trx.deleteFrom('workflow_registrations').where('source_id', '=', id).execute();
-    await trx.deleteFrom('sealed_secrets').where('org_id', '=', row.org_id).where('scope', '=', secretScope).execute();
-    await trx.deleteFrom('sources').where('id', '=', id).execute();
+  /** Throws on a duplicate live name in the org (unique violation, code 23505). */
+  async create(input: NewSource): Promise<Source> {
+    const row = await this.db
+      .insertInto('sources')
+      .values({
+        id: input.id ?? newSourceId(),
+        org_id: input.orgId,
+        kind: input.kind,
+        name: input.name,
+        enabled: input.enabled ?? true,
+        url: input.url ?? null,
+        default_branch: input.defaultBranch ?? null,
+        verification: input.verification,
+        config: jsonb(input.config ?? {}),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
     return toSource(row);
-  });
+  }
+
+  /** A live source by id; pass `orgId` to refuse sources of another org. */
+  async get(id: string, orgId?: string): Promise<Source | null> {
+    let query = this.db.selectFrom('sources').selectAll().where('id', '=', id).where('deleted_at', 'is', null);
+    if (orgId !== undefined) query = query.where('org_id', '=', orgId);
+    const row = await query.executeTakeFirst();
+    return row ? toSource(row) : null;
+  }
+
+  async findByName(orgId: string, name: string): Promise<Source | null> {
+    const row = await this.db
+      .selectFrom('sources')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('name', '=', name)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return row ? toSource(row) : null;
+  }
+
+  async list(filter: { orgId?: string; kind?: SourceKind } = {}): Promise<Source[]> {
+    let query = this.db.selectFrom('sources').selectAll().where('deleted_at', 'is', null);
+    if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
+    if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
+    const rows = await query.orderBy('created_at').orderBy('id').execute();
+    return rows.map(toSource);
+  }
+
+  async update(id: string, changes: SourceChanges, now: Date): Promise<Source | null> {
+    const row = await this.db
+      .updateTable('sources')
+      .set({
+        updated_at: now,
+        ...(changes.name !== undefined && { name: changes.name }),
+        ...(changes.enabled !== undefined && { enabled: changes.enabled }),
+        ...(changes.url !== undefined && { url: changes.url }),
+        ...(changes.defaultBranch !== undefined && { default_branch: changes.defaultBranch }),
+        ...(changes.verification !== undefined && { verification: changes.verification }),
+        ...(changes.config !== undefined && { config: jsonb(changes.config) }),
+      })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toSource(row) : null;
+  }
+
+  /** Soft delete; returns false when there was no live source with that id. */
+  async delete(id: string, now: Date): Promise<boolean> {
+    const result = await this.db
+      .updateTable('sources')
+      .set({ deleted_at: now, updated_at: now, enabled: false })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Hard delete: the row (live or soft-deleted), the workflows it registered and its sealed secrets
+   * (`secretScope`, which the caller names because the store does not know the secrets room's
+   * naming), in one transaction. Runs and deliveries keep the id as history. Null when no row.
+   */
+  purge(id: string, secretScope: string): Promise<Source | null> {
+    return inTransaction(this.db, async (trx) => {
+      const row = await trx.selectFrom('sources').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return null;
+      await trx.deleteFrom('workflow_registrations').where('source_id', '=', id).execute();
+      await trx.deleteFrom('sealed_secrets').where('org_id', '=', row.org_id).where('scope', '=', secretScope).execute();
+      await trx.deleteFrom('sources').where('id', '=', id).execute();
+      return toSource(row);
+    });
+  }
 }

@@ -1,5 +1,4 @@
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { FLUSH_FLAG, SPOOL_SHELL } from './hook-spool.js';
 
 export interface HookTarget {
   /** The orchestrator's base URL, e.g. `http://127.0.0.1:4000` (a base path, if any, included). */
@@ -40,7 +39,11 @@ const POST_SCRIPT = [
 /**
  * A bash `post-receive` hook that posts one signed delivery per updated ref. It embeds the source
  * secret, so the file must stay private (installHook writes it 0700). It never fails the push:
- * post-receive runs after the refs moved, and the orchestrator can be told again later.
+ * post-receive runs after the refs moved. What it cannot deliver waits in the spool (see
+ * hook-spool.ts): each push first writes its refs there, then sends the whole spool oldest first,
+ * so one code path sends both new and kept deliveries in the order they were pushed. With
+ * `--flush` (what `kici-admin source redeliver` runs) it sends the spool only and exits 1 when
+ * something is still kept; the secret never has to leave this file for that.
  */
 export function postReceiveHookScript(target: HookTarget): string {
   return `#!/usr/bin/env bash
@@ -50,6 +53,7 @@ set -u
 kici_endpoint=${shellQuote(webhookUrl(target))}
 kici_source_id=${shellQuote(target.sourceId)}
 kici_secret=${shellQuote(target.secret)}
+# git runs post-receive in the git directory; kici-admin source redeliver does the same.
 kici_repo_dir=$(pwd -P)
 kici_repo_name=$(basename "$kici_repo_dir" .git)
 
@@ -63,66 +67,40 @@ kici_post() {
   fi
 }
 
+# Signs and posts one delivery (id ref before after), printing the HTTP status: 000 when nothing
+# answered, "unsigned" when node could not sign. Signing at send time keeps the secret and the
+# signature out of the spool.
+kici_send() {
+  local signed
+  signed=$(HOOK_SECRET="$kici_secret" HOOK_REF="$2" HOOK_BEFORE="$3" HOOK_AFTER="$4" \\
+    HOOK_REPO_NAME="$kici_repo_name" HOOK_REPO_URL="file://$kici_repo_dir" node -e ${shellQuote(SIGN_SCRIPT)}) || {
+    echo unsigned
+    return
+  }
+  kici_post "$1" "$(printf '%s\\n' "$signed" | sed -n 1p)" "$(printf '%s\\n' "$signed" | sed -n 2p)"
+}
+
+${SPOOL_SHELL}
+if [ "\${1:-}" = ${FLUSH_FLAG} ]; then
+  kici_flush
+  kici_kept || exit 1
+  echo "kici: nothing left to send in $kici_spool"
+  exit 0
+fi
+
 while read -r old new ref; do
   [ -n "\${ref:-}" ] || continue
-  signed=$(HOOK_SECRET="$kici_secret" HOOK_REF="$ref" HOOK_BEFORE="$old" HOOK_AFTER="$new" \\
-    HOOK_REPO_NAME="$kici_repo_name" HOOK_REPO_URL="file://$kici_repo_dir" node -e ${shellQuote(SIGN_SCRIPT)}) || {
-    echo "kici: could not sign the delivery for $ref (is node installed?)" >&2
-    continue
-  }
-  signature=$(printf '%s\\n' "$signed" | sed -n 1p)
-  body=$(printf '%s\\n' "$signed" | sed -n 2p)
-  code=$(kici_post "$kici_source_id:$ref:$new" "$signature" "$body")
-  case "\${code:-000}" in
-    2*) echo "kici: delivered $ref ($code)" ;;
-    *) echo "kici: delivery of $ref failed (HTTP $code)" >&2 ;;
+  kici_enqueue "$kici_source_id:$ref:$new" "$ref" "$old" "$new" && continue
+  # Without a spool there is one try and no later.
+  code=$(kici_send "$kici_source_id:$ref:$new" "$ref" "$old" "$new")
+  case $code in
+    2??) echo "kici: delivered $ref ($code)" ;;
+    *) echo "kici: could not keep $ref in $kici_spool, and its delivery got HTTP $code" >&2 ;;
   esac
 done
+kici_flush
+kici_kept ||
+  echo "kici: the next push sends them first, or run: kici-admin source redeliver $kici_source_id --repo $kici_repo_dir" >&2
 exit 0
 `;
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** `<repo>/.git/hooks` for a working clone, `<repo>/hooks` for a bare repository. */
-async function hooksDir(repoPath: string): Promise<string> {
-  if (await isDirectory(join(repoPath, '.git'))) return join(repoPath, '.git', 'hooks');
-  if ((await isDirectory(join(repoPath, 'objects'))) && (await isDirectory(join(repoPath, 'refs')))) {
-    return join(repoPath, 'hooks');
-  }
-  throw new Error(`${repoPath} is not a git repository`);
-}
-
-async function existingHook(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Writes the hook as `post-receive`, mode 0700, via a temporary file and a rename so a push never
- * runs a half-written hook. Refuses to replace a hook kici did not write unless `force` is set.
- * Returns the hook's path.
- */
-export async function installHook(repoPath: string, script: string, options: { force?: boolean } = {}): Promise<string> {
-  const dir = await hooksDir(repoPath);
-  await mkdir(dir, { recursive: true });
-  const target = join(dir, 'post-receive');
-  const current = await existingHook(target);
-  if (current !== null && !current.includes(HOOK_MARKER) && !options.force) {
-    throw new Error(`${target} already exists and was not written by kici; pass force to replace it`);
-  }
-  const temporary = `${target}.kici-${process.pid}.tmp`;
-  await writeFile(temporary, script, { mode: 0o700 });
-  await chmod(temporary, 0o700);
-  await rename(temporary, target);
-  return target;
 }

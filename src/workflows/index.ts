@@ -3,7 +3,6 @@
  * expansion, run planning and step-environment derivations. Everything here is pure.
  */
 export * from './lockfile-schema.js';
-export * from './statuses.js';
 export { parseLockfile, checkLockfile, type LockfileParseResult } from './parse-lockfile.js';
 export { formatFieldPath, formatIssue } from './issue-path.js';
 export { findNeedsCycle, needName, type FieldPath, type RuleViolation } from './lockfile-rules.js';

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { lockfileRuleViolations } from './lockfile-rules.js';
-import { TERMINAL_JOB_STATUSES } from './statuses.js';
+import { TERMINAL_JOB_STATUSES } from '../vocabulary/index.js';
 
 export const LOCKFILE_SCHEMA_VERSION = 1;
 

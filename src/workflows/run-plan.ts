@@ -3,7 +3,7 @@
  * and every downstream child gets an edge to every child of each job it needs (execution.md §5).
  */
 import type { Job, Step, Workflow } from './lockfile-schema.js';
-import type { TerminalJobStatus } from './statuses.js';
+import type { TerminalJobStatus } from '../vocabulary/index.js';
 import { needName } from './lockfile-rules.js';
 import { expandMatrix, matrixChildName } from './matrix.js';
 

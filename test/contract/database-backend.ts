@@ -1,6 +1,6 @@
 /**
  * The real RunStore (RepositoryRunStore) on a migrated database, seeded through the store room's
- * own writes: `createRun` as run creation does it, then the fenced job and step updates for the
+ * own writes: `runs.create` as run creation does it, then the fenced job and step updates for the
  * fields creation does not take (agent, dispatch bookkeeping, step times) — all at the seed epoch.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadedRun } from '../../src/runs/index.js';
 import { RepositoryRunStore } from '../../src/server/run-store.js';
-import { createRun, type Db, inTransaction, migrate, openDatabase, updateJob, updateStep } from '../../src/store/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { inOneTransaction } from '../../src/store/testing.js';
 import { freshDatabaseUrl } from '../support/postgres.js';
 import type { RunStoreBackend } from './run-store.contract.js';
 
@@ -17,11 +18,11 @@ const date = (ms: number | null | undefined) => (ms == null ? null : new Date(ms
 export async function openDatabaseBackend(driver: 'postgres' | 'pglite'): Promise<RunStoreBackend> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kici-contract-'));
   const url = driver === 'postgres' ? await freshDatabaseUrl() : undefined;
-  const database = await openDatabase({ url, dataDir });
-  await migrate(database.db);
+  const database = await openStore({ url, dataDir });
+  await database.migrations.migrate();
   return {
-    store: new RepositoryRunStore(database.db),
-    seed: (loaded) => seedRun(database.db, loaded),
+    store: new RepositoryRunStore(database),
+    seed: (loaded) => seedRun(database, loaded),
     async close() {
       await database.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -29,13 +30,12 @@ export async function openDatabaseBackend(driver: 'postgres' | 'pglite'): Promis
   };
 }
 
-async function seedRun(db: Db, { run, jobs, edges, steps }: LoadedRun): Promise<void> {
+async function seedRun(store: Store, { run, jobs, edges, steps }: LoadedRun): Promise<void> {
   const epoch = run.ownerEpoch;
   if (epoch === undefined) throw new Error('a seeded run needs its owner epoch');
   const stepsOf = (jobId: string) => steps.filter((s) => s.jobId === jobId).sort((a, b) => a.stepIndex - b.stepIndex);
-  await inTransaction(db, async (trx) => {
-    await createRun(
-      trx,
+  await inOneTransaction(store, async (tx) => {
+    await tx.runs.create(
       {
         id: run.id,
         orgId: run.orgId ?? 'org_contract',
@@ -73,7 +73,7 @@ async function seedRun(db: Db, { run, jobs, edges, steps }: LoadedRun): Promise<
       new Date(),
     );
     for (const j of jobs) {
-      await updateJob(trx, j.id, epoch, {
+      await tx.jobs.update(j.id, epoch, {
         agentId: j.agentId ?? null,
         previousAgentId: j.previousAgentId ?? null,
         dispatchAttempts: j.dispatchAttempts,
@@ -87,7 +87,7 @@ async function seedRun(db: Db, { run, jobs, edges, steps }: LoadedRun): Promise<
       });
     }
     for (const s of steps) {
-      await updateStep(trx, s.jobId, s.stepIndex, epoch, { startedAt: date(s.startedAt), finishedAt: date(s.finishedAt), error: s.error ?? null });
+      await tx.steps.update(s.jobId, s.stepIndex, epoch, { startedAt: date(s.startedAt), finishedAt: date(s.finishedAt), error: s.error ?? null });
     }
   });
 }

@@ -6,22 +6,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { type DatabaseDriver, type Db, migrate, openDatabase, type StoreDatabase } from '../../src/store/index.js';
+import { type DatabaseDriver, openStore, type Store } from '../../src/store/index.js';
 import { freshDatabaseUrl } from './postgres.js';
 
 export const DRIVERS: readonly DatabaseDriver[] = ['postgres', 'pglite'];
 
 /** Open a migrated store on `driver`; the caller closes it and removes `dataDir`. */
-export async function openTestStore(driver: DatabaseDriver): Promise<{ store: StoreDatabase; dataDir: string }> {
+export async function openTestStore(driver: DatabaseDriver): Promise<{ store: Store; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kici-store-'));
   const url = driver === 'postgres' ? await freshDatabaseUrl() : undefined;
-  const store = await openDatabase({ url, dataDir });
-  await migrate(store.db);
+  const store = await openStore({ url, dataDir });
+  await store.migrations.migrate();
   return { store, dataDir };
 }
 
 /** One migrated store per driver per test file, opened on first use, closed after the file. */
-const shared = new Map<DatabaseDriver, Promise<{ store: StoreDatabase; dataDir: string }>>();
+const shared = new Map<DatabaseDriver, Promise<{ store: Store; dataDir: string }>>();
 afterAll(async () => {
   for (const opening of shared.values()) {
     const { store, dataDir } = await opening;
@@ -31,7 +31,7 @@ afterAll(async () => {
   shared.clear();
 });
 
-function sharedStore(driver: DatabaseDriver): Promise<{ store: StoreDatabase; dataDir: string }> {
+function sharedStore(driver: DatabaseDriver): Promise<{ store: Store; dataDir: string }> {
   let opening = shared.get(driver);
   if (!opening) {
     opening = openTestStore(driver);
@@ -44,16 +44,16 @@ function sharedStore(driver: DatabaseDriver): Promise<{ store: StoreDatabase; da
  * Declare `suite` once per driver. Suites in one file share that file's store, so tests must keep
  * to their own rows (see `uniqueOrg`).
  */
-export function describeOnBothDrivers(title: string, suite: (db: () => Db, driver: DatabaseDriver) => void): void {
+export function describeOnBothDrivers(title: string, suite: (store: () => Store, driver: DatabaseDriver) => void): void {
   for (const driver of DRIVERS) {
     describe(`${title} [${driver}]`, () => {
-      let store: StoreDatabase | undefined;
+      let store: Store | undefined;
       beforeAll(async () => {
         store = (await sharedStore(driver)).store;
       });
       suite(() => {
         if (!store) throw new Error('store not open');
-        return store.db;
+        return store;
       }, driver);
     });
   }

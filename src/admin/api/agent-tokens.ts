@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { issueAgentToken } from '../../secrets/index.js';
-import { getAgentToken, insertAgentToken, listAgentTokens, revokeAgentToken, type AgentTokenRecord } from '../../store/index.js';
+import type { AgentTokenRecord } from '../../store/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, parseBody, type RouteTable } from './http.js';
 
@@ -22,23 +22,22 @@ function tokenView(t: AgentTokenRecord) {
 /** Agent tokens: the plaintext is returned once, at creation; the store keeps only its hash. */
 export function agentTokenRoutes(deps: AdminDeps): RouteTable {
   return [
-    ['GET', '/agent-tokens', async () => ({ status: 200, body: { tokens: (await listAgentTokens(deps.db)).map(tokenView) } })],
+    ['GET', '/agent-tokens', async () => ({ status: 200, body: { tokens: (await deps.store.agents.listTokens()).map(tokenView) } })],
     ['POST', '/agent-tokens', async (req) => {
       const input = await parseBody(req, z.object({ name: z.string().min(1).max(100).default('agent'), labels: z.array(label).max(256).optional() }));
       const issued = issueAgentToken();
-      const record = await insertAgentToken(
-        deps.db,
+      const record = await deps.store.agents.insertToken(
         { id: `tok_${randomUUID().replace(/-/g, '').slice(0, 16)}`, name: input.name, tokenHash: issued.hash, prefix: issued.prefix, labels: input.labels ?? null },
         new Date(),
       );
       return { status: 201, body: { ...tokenView(record), token: issued.token } };
     }],
     ['POST', '/agent-tokens/:id/revoke', async (req) => {
-      const existing = await getAgentToken(deps.db, req.params.id);
+      const existing = await deps.store.agents.getToken(req.params.id);
       if (!existing) throw apiError(404, 'not_found', `no agent token ${req.params.id}`);
-      await revokeAgentToken(deps.db, existing.id, new Date());
+      await deps.store.agents.revokeToken(existing.id, new Date());
       const disconnected = deps.disconnectToken(existing.id);
-      const after = (await getAgentToken(deps.db, existing.id)) ?? existing;
+      const after = (await deps.store.agents.getToken(existing.id)) ?? existing;
       return { status: 200, body: { ...tokenView(after), disconnected } };
     }],
   ];

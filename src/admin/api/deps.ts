@@ -1,8 +1,9 @@
-import type { Db, StepLogStore } from '../../store/index.js';
+import type { LabelMatcher } from '../../workflows/index.js';
+import type { StepLogStore, Store } from '../../store/index.js';
 
 /** What the admin API needs from the rest of the orchestrator, handed in by the composition root. */
 export interface AdminDeps {
-  db: Db;
+  store: Store;
   secrets: {
     put(orgId: string, scope: string, name: string, value: string): Promise<void>;
     get(orgId: string, scope: string, name: string): Promise<string | null>;
@@ -20,8 +21,23 @@ export interface AdminDeps {
   rerunRun(runId: string, options: { failedOnly: boolean }): Promise<RerunReply>;
   /** Start the workflows a push of `ref` would run (every push-triggered one for a bare commit). */
   triggerRuns(input: { sourceId: string; ref: string }): Promise<TriggerReply>;
+  /** Why a job with these labels still waits for an agent, as the agents connected here see it. */
+  waitReason(runsOn: readonly LabelMatcher[]): string;
+  /** The agents connected to this node. */
+  connectedAgents(): ConnectedAgent[];
   /** Resolves when the run is terminal or `ms` passed; lets log following end with the run. */
   runIsTerminal(runId: string): Promise<boolean>;
+}
+
+export interface ConnectedAgent {
+  id: string;
+  labels: string[];
+  slotsInUse: number;
+  maxConcurrency: number;
+  version: string | null;
+  hostname: string | null;
+  node: string;
+  connectedAt: string | null;
 }
 
 /** `accepted: false` when the run's actor refused (the run finished meanwhile, or another node owns it). */

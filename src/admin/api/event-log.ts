@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DELIVERY_STATUSES, findDeliveriesById, getDeliveryWithBody, listDeliveries, type DeliveryRecord } from '../../store/index.js';
+import type { DeliveryRecord } from '../../store/index.js';
+import { DELIVERY_STATUSES } from '../../vocabulary/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, type RouteTable } from './http.js';
 
@@ -38,19 +39,19 @@ export function eventLogRoutes(deps: AdminDeps): RouteTable {
     ['GET', '/event-log', async (req) => {
       const q = listQuery.safeParse(withAliases(req.query));
       if (!q.success) throw apiError(400, 'invalid_request', `${q.error.issues[0].path.join('.')}: ${q.error.issues[0].message}`);
-      const rows = await listDeliveries(deps.db, q.data);
+      const rows = await deps.store.deliveries.list(q.data);
       return { status: 200, body: { deliveries: rows.map(deliveryView) } };
     }],
     ['GET', '/event-log/:deliveryId', async (req) => {
       const org = req.query.get('orgId') ?? req.query.get('org') ?? undefined;
-      const found = await findDeliveriesById(deps.db, req.params.deliveryId);
+      const found = await deps.store.deliveries.listById(req.params.deliveryId);
       const matching = org === undefined ? found : found.filter((d) => d.orgId === org);
       if (matching.length === 0) throw apiError(404, 'not_found', `no delivery ${req.params.deliveryId}${org ? ` in ${org}` : ''}`);
       if (matching.length > 1) throw apiError(409, 'ambiguous', `delivery ${req.params.deliveryId} exists in several organisations (${matching.map((d) => d.orgId).join(', ')}): name one with org`);
       const d = matching[0];
       if (req.query.get('payload') !== 'true') return { status: 200, body: deliveryView(d) };
       // The body only on request, and nothing else of the raw request: the headers stay out.
-      const full = await getDeliveryWithBody(deps.db, d.orgId, d.deliveryId);
+      const full = await deps.store.deliveries.getWithBody(d.orgId, d.deliveryId);
       return { status: 200, body: { ...deliveryView(d), ...bodyView(full?.body ?? Buffer.alloc(0)) } };
     }],
   ];

@@ -1,4 +1,5 @@
 import { agentTokenRoutes } from './agent-tokens.js';
+import { agentRoutes } from './agents.js';
 import type { AdminDeps } from './deps.js';
 import { eventLogRoutes } from './event-log.js';
 import type { RouteTable } from './http.js';
@@ -8,9 +9,9 @@ import { sourceRoutes } from './sources.js';
 
 export { checkAdmin, type AdminCheck } from './auth.js';
 export { ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
-export type { AdminDeps, CancelReply, RerunReply, TriggerReply } from './deps.js';
+export type { AdminDeps, CancelReply, ConnectedAgent, RerunReply, TriggerReply } from './deps.js';
 
 /** Every admin API route, relative to `/api/v1`. */
 export function adminApiRoutes(deps: AdminDeps): RouteTable {
-  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps)];
+  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps)];
 }

@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { getRun, listJobs, listRuns, listSteps, RUN_STATUSES, TERMINAL_RUN_STATUSES, type JobRecord, type RunRecord, type StepRecord } from '../../store/index.js';
+import type { JobRecord, RunRecord, StepRecord } from '../../store/index.js';
+import { RUN_STATUSES, TERMINAL_RUN_STATUSES } from '../../vocabulary/index.js';
+import { jobLabels } from '../../runs/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, parseBody, type RouteTable } from './http.js';
 
@@ -41,6 +43,12 @@ function jobView(j: JobRecord, steps: StepRecord[]) {
   };
 }
 
+/** A job no agent has taken yet says why it waits (no agent with its labels, all busy, …). */
+function withWaitReason<V extends object>(view: V, job: JobRecord, deps: AdminDeps): V & { waiting?: string } {
+  if (job.status !== 'queued' || job.agentId) return view;
+  return { ...view, waiting: deps.waitReason(jobLabels(job.config)) };
+}
+
 const listQuery = z.object({
   status: z.enum(RUN_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(20),
@@ -57,7 +65,7 @@ const finished = (r: RunRecord) => (TERMINAL_RUN_STATUSES as readonly string[]).
 
 export function runRoutes(deps: AdminDeps): RouteTable {
   const load = async (id: string) => {
-    const run = z.string().uuid().safeParse(id).success ? await getRun(deps.db, id) : null;
+    const run = z.string().uuid().safeParse(id).success ? await deps.store.runs.get(id) : null;
     if (!run) throw apiError(404, 'not_found', `no run ${id}`);
     return run;
   };
@@ -66,26 +74,26 @@ export function runRoutes(deps: AdminDeps): RouteTable {
     ['GET', '/runs', async (req) => {
       const q = listQuery.safeParse(Object.fromEntries(req.query));
       if (!q.success) throw apiError(400, 'invalid_request', `${q.error.issues[0].path.join('.')}: ${q.error.issues[0].message}`);
-      const runs = await listRuns(deps.db, { status: q.data.status, limit: q.data.limit });
+      const runs = await deps.store.runs.list({ status: q.data.status, limit: q.data.limit });
       return { status: 200, body: { runs: runs.map(runView) } };
     }],
     ['GET', '/runs/:id', async (req) => {
       const run = await load(req.params.id);
-      const jobs = await listJobs(deps.db, run.id);
-      const withSteps = await Promise.all(jobs.map(async (j) => jobView(j, await listSteps(deps.db, j.id))));
-      return { status: 200, body: { ...runView(run), jobs: withSteps } };
+      const jobs = await deps.store.jobs.list(run.id);
+      const withSteps = await Promise.all(jobs.map(async (j) => jobView(j, await deps.store.steps.list(j.id))));
+      return { status: 200, body: { ...runView(run), jobs: withSteps.map((view, i) => withWaitReason(view, jobs[i], deps)) } };
     }],
     ['GET', '/runs/:id/jobs', async (req) => {
       const run = await load(req.params.id);
-      const jobs = await listJobs(deps.db, run.id);
-      return { status: 200, body: { jobs: await Promise.all(jobs.map(async (j) => jobView(j, await listSteps(deps.db, j.id)))) } };
+      const jobs = await deps.store.jobs.list(run.id);
+      return { status: 200, body: { jobs: await Promise.all(jobs.map(async (j) => jobView(j, await deps.store.steps.list(j.id)))) } };
     }],
     ['POST', '/runs/:id/cancel', async (req) => {
       const run = await load(req.params.id);
       const body = await parseBody(req, cancelBody);
       if (finished(run)) throw apiError(409, 'run_finished', `run ${run.id} already finished ${run.status}`);
       const reply = await deps.cancelRun(run.id, body.force);
-      const after = (await getRun(deps.db, run.id)) ?? run;
+      const after = (await deps.store.runs.get(run.id)) ?? run;
       if (!reply.accepted) {
         if (finished(after)) throw apiError(409, 'run_finished', `run ${run.id} already finished ${after.status}`);
         throw apiError(409, 'cancel_refused', `run ${run.id} was not cancelled: ${reply.reason ?? 'refused'}`);
@@ -96,7 +104,7 @@ export function runRoutes(deps: AdminDeps): RouteTable {
       const run = await load(req.params.id);
       const body = await parseBody(req, rerunBody);
       const reply = await deps.rerunRun(run.id, { failedOnly: body.failedOnly });
-      const created = await getRun(deps.db, reply.runId);
+      const created = await deps.store.runs.get(reply.runId);
       return { status: 201, body: { ...(created ? runView(created) : { id: reply.runId }), parentRunId: run.id, rerunJobs: reply.rerun, carriedJobs: reply.carried } };
     }],
     ['POST', '/runs/trigger', async (req) => {
@@ -110,7 +118,7 @@ export function runRoutes(deps: AdminDeps): RouteTable {
       // Jobs are created with their run, so a name none of them has will never have lines: say so
       // (with the names it does have) instead of streaming nothing.
       if (job !== undefined) {
-        const jobs = await listJobs(deps.db, run.id);
+        const jobs = await deps.store.jobs.list(run.id);
         if (!jobs.some((j) => matchesJob(j, job))) {
           const names = jobs.map((j) => j.name).join(', ') || 'none';
           throw apiError(404, 'job_not_found', `run ${run.id} has no job "${job}" (its jobs: ${names})`);
@@ -165,9 +173,9 @@ async function readNew(
   flushPartial: boolean,
 ): Promise<boolean> {
   let wrote = false;
-  const jobs = (await listJobs(deps.db, runId)).filter((j) => !onlyJob || matchesJob(j, onlyJob));
+  const jobs = (await deps.store.jobs.list(runId)).filter((j) => !onlyJob || matchesJob(j, onlyJob));
   for (const job of jobs) {
-    const steps = await listSteps(deps.db, job.id);
+    const steps = await deps.store.steps.list(job.id);
     for (const info of await deps.logs.listJobLogs(runId, job.id)) {
       const key = `${job.id}/${info.stepIndex}`;
       const from = offsets.get(key) ?? 0;

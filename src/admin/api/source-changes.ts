@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { sourceSecretScope } from '../../secrets/index.js';
-import { deleteSource, getSource, purgeSource, updateSource, type Source, type SourceChanges } from '../../store/index.js';
+import type { Source, SourceChanges } from '../../store/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, parseBody, type RouteTable } from './http.js';
 import { sourceView } from './sources.js';
@@ -39,13 +39,13 @@ export function sourceChangeRoutes(deps: AdminDeps): RouteTable {
   const hasSecret = async (s: Source, key: string) => (await deps.secrets.get(s.orgId, sourceSecretScope(s.id), key)) !== null;
   const view = async (s: Source) => sourceView(s, { hasSecret: await hasSecret(s, 'webhookSecret'), hasToken: s.kind === 'git' ? await hasSecret(s, 'token') : undefined });
   const load = async (id: string) => {
-    const s = await getSource(deps.db, id);
+    const s = await deps.store.sources.get(id);
     if (!s) throw apiError(404, 'not_found', `no source ${id}`);
     return s;
   };
   const setEnabled = async (id: string, enabled: boolean) => {
     const s = await load(id);
-    const updated = (await updateSource(deps.db, s.id, { enabled }, new Date())) ?? s;
+    const updated = (await deps.store.sources.update(s.id, { enabled }, new Date())) ?? s;
     deps.sourcesChanged?.();
     return { status: 200, body: await view(updated) };
   };
@@ -70,17 +70,17 @@ export function sourceChangeRoutes(deps: AdminDeps): RouteTable {
       const id = req.params.id;
       const expectKind = req.query.get('kind');
       const hard = req.query.get('hard') === 'true';
-      const live = await getSource(deps.db, id);
+      const live = await deps.store.sources.get(id);
       if (live && expectKind && live.kind !== expectKind) {
         throw apiError(409, 'kind_mismatch', `source ${id} is a ${live.kind} source, not ${expectKind}`);
       }
       if (hard) {
-        const purged = await purgeSource(deps.db, id, sourceSecretScope(id));
+        const purged = await deps.store.sources.purge(id, sourceSecretScope(id));
         if (!purged) throw apiError(404, 'not_found', `no source ${id}`);
         deps.sourcesChanged?.();
         return { status: 200, body: removal(purged, 'hard') };
       }
-      if (!live || !(await deleteSource(deps.db, id, new Date()))) throw apiError(404, 'not_found', `no source ${id}`);
+      if (!live || !(await deps.store.sources.delete(id, new Date()))) throw apiError(404, 'not_found', `no source ${id}`);
       deps.sourcesChanged?.();
       return { status: 200, body: removal(live, 'soft') };
     }],
@@ -106,7 +106,7 @@ async function applyPatch(deps: AdminDeps, s: Source, input: Patch): Promise<Sou
   if (config) changes.config = config;
   let updated: Source | null;
   try {
-    updated = await updateSource(deps.db, s.id, changes, new Date());
+    updated = await deps.store.sources.update(s.id, changes, new Date());
   } catch (e) {
     if ((e as { code?: string }).code === '23505') throw apiError(409, 'conflict', `a source named ${input.name} already exists in ${s.orgId}`);
     throw e;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tokensEqual } from '../../secrets/index.js';
-import { createSource, getSource, listSources, type Source } from '../../store/index.js';
+import type { Source } from '../../store/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, parseBody, type RouteTable } from './http.js';
 
@@ -71,7 +71,7 @@ export function sourceRoutes(deps: AdminDeps): RouteTable {
       hasToken: s.kind === 'git' ? (await deps.secrets.get(s.orgId, `source/${s.id}`, 'token')) !== null : undefined,
     });
   const load = async (id: string) => {
-    const s = await getSource(deps.db, id);
+    const s = await deps.store.sources.get(id);
     if (!s) throw apiError(404, 'not_found', `no source ${id}`);
     return s;
   };
@@ -79,7 +79,7 @@ export function sourceRoutes(deps: AdminDeps): RouteTable {
   return [
     ['GET', '/sources', async (req) => {
       const orgId = req.query.get('org') ?? undefined;
-      const sources = await listSources(deps.db, { orgId });
+      const sources = await deps.store.sources.list({ orgId });
       return { status: 200, body: { sources: await Promise.all(sources.map(view)) } };
     }],
     ['POST', '/sources', async (req) => {
@@ -97,7 +97,7 @@ export function sourceRoutes(deps: AdminDeps): RouteTable {
           : {};
       let created: Source;
       try {
-        created = await createSource(deps.db, {
+        created = await deps.store.sources.create({
           orgId: input.orgId,
           kind: input.kind,
           name: input.name,

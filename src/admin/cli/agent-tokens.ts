@@ -44,6 +44,16 @@ export function agentCommands(): Command {
       process.stdout.write(`revoked ${revoked.id} (${revoked.disconnected ?? 0} agent(s) disconnected)\n`);
     });
 
+  agent
+    .command('list')
+    .description('the agents connected now: labels, slots in use, version, node')
+    .action(async (_o, cmd: Command) => {
+      const list = await apiFor(cmd).call<{ agents: Record<string, unknown>[] }>('GET', '/agents');
+      if (globals(cmd).json) return printJson(list.agents);
+      const rows = list.agents.map((a) => ({ ...a, slots: `${a.slotsInUse}/${a.maxConcurrency}` }));
+      printTable(rows, ['id', 'labels', 'slots', 'version', 'hostname', 'node', 'connectedAt']);
+    });
+
   agent.addCommand(token);
   return agent;
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { migrate, migrationStatus, openDatabase } from '../../store/index.js';
+import { openStore } from '../../store/index.js';
 import { defaultDataDir } from '../local-orchestrator.js';
 import { globals } from './context.js';
 import { printJson, printTable } from './output.js';
@@ -15,13 +15,13 @@ export function dbCommands(): Command {
     .option('--status', 'only show which migrations are applied and pending')
     .action(async (o, cmd: Command) => {
       const g = globals(cmd);
-      const store = await openDatabase({ url: process.env.KICI_DATABASE_URL || undefined, dataDir: g.dataDir ?? defaultDataDir() });
+      const store = await openStore({ url: process.env.KICI_DATABASE_URL || undefined, dataDir: g.dataDir ?? defaultDataDir() });
       try {
         if (!o.status) {
-          const applied = await migrate(store.db);
+          const applied = await store.migrations.migrate();
           if (!g.json) process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'nothing to apply\n');
         }
-        const status = await migrationStatus(store.db);
+        const status = await store.migrations.status();
         if (g.json) return printJson(status);
         printTable(
           status.migrations.map((m) => ({ migration: m.name, applied: m.executedAt ? m.executedAt.toISOString() : 'pending' })),

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DELIVERY_STATUSES } from '../../store/index.js';
+import { DELIVERY_STATUSES } from '../../vocabulary/index.js';
 import { apiFor, globals } from './context.js';
 import { printFields, printJson, printTable } from './output.js';
 

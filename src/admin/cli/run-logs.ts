@@ -1,12 +1,14 @@
 import { Command } from 'commander';
-import { TERMINAL_RUN_STATUSES } from '../../store/index.js';
+import { TERMINAL_RUN_STATUSES } from '../../vocabulary/index.js';
 import { apiErrorOf, type AdminApi } from './api-client.js';
 import { apiFor, globals } from './context.js';
 import { ExitStatus } from './exit-status.js';
+import { logLinePrefix } from './step-number.js';
 
 /** One line of a run's log stream (NDJSON from GET /runs/:id/logs). */
 export interface LogLine {
   job: string;
+  /** The 0-based stepIndex, as on the wire; shown from 1. */
   step: number;
   stepName?: string;
   text: string;
@@ -42,7 +44,7 @@ export function logsCommand(): Command {
       await forEachLine(res.body, (line) => {
         if (json) return void process.stdout.write(`${line}\n`);
         const l = JSON.parse(line) as LogLine;
-        process.stdout.write(`[${l.job} #${l.step}${l.stepName ? ` ${l.stepName}` : ''}] ${l.text}\n`);
+        process.stdout.write(`${logLinePrefix(l)} ${l.text}\n`);
       });
       if (o.follow) await reportEnd(api, id, json === true);
     });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { apiFor, globals } from './context.js';
 import { printFields, printJson, printTable } from './output.js';
 import { logsCommand } from './run-logs.js';
+import { stepNumber } from './step-number.js';
 
 interface StepView {
   index: number;
@@ -15,6 +16,8 @@ interface JobView extends Record<string, unknown> {
   id: string;
   name: string;
   status: string;
+  /** Why a job no agent has taken yet still waits. */
+  waiting?: string;
   steps?: StepView[];
 }
 
@@ -49,9 +52,10 @@ export function runCommands(): Command {
       printFields(run);
       for (const job of run.jobs ?? []) {
         process.stdout.write(`\njob ${job.name}: ${job.status}${job.error ? ` (${job.error})` : ''}\n`);
+        if (job.waiting) process.stdout.write(`  waiting: ${job.waiting}\n`);
         for (const s of job.steps ?? []) {
           const detail = `${s.exitCode == null ? '' : ` exit ${s.exitCode}`}${s.error ? ` (${s.error})` : ''}`;
-          process.stdout.write(`  ${s.index}. ${s.name}: ${s.status}${detail}\n`);
+          process.stdout.write(`  ${stepNumber(s.index)}. ${s.name}: ${s.status}${detail}\n`);
         }
       }
     });

@@ -117,6 +117,15 @@ export function sourceCommands(): Command {
       process.stdout.write(`hook installed: ${result.hookPath}\n`);
     });
 
+  source
+    .command('redeliver <sourceId>')
+    .description('send the pushes a repository\'s hook kept while kici was unreachable, oldest first, under their first delivery ids')
+    .option('--repo <path>', 'the repository the hook is installed in (the one given to install-hook)')
+    .action(async (id: string, o, cmd: Command) => {
+      const { redeliverSpool } = await import('./redeliver.js');
+      await redeliverSpool(id, o.repo, globals(cmd).json === true);
+    });
+
   return source;
 }
 

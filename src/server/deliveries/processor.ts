@@ -1,17 +1,5 @@
 import type { Logger } from 'pino';
-import {
-  completeDelivery,
-  getDeliveryWithBody,
-  listReceivedDeliveries,
-  listRegistrations,
-  listSources,
-  replaceRegistrations,
-  storeDeliveryCopy,
-  type BlobStore,
-  type DeliveryOutcome,
-  type DeliveryWithBody,
-  type Source,
-} from '../../store/index.js';
+import { storeDeliveryCopy, type BlobStore, type DeliveryOutcome, type DeliveryWithBody, type Source, type Store } from '../../store/index.js';
 import { contentTypeOf, normaliseDelivery, parseBody, ROUTE_BODY_ENCODINGS } from '../../webhooks/index.js';
 import {
   changedFiles,
@@ -32,6 +20,7 @@ import type { SourceCatalog } from '../source-catalog.js';
 import { createFailedRun, createWorkflowRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 
 export interface ProcessorDeps extends RunCreationDeps {
+  store: Pick<Store, 'runs' | 'deliveries' | 'registrations' | 'sources'>;
   mirrors: GitMirrors;
   lockfiles: LockfileReader;
   blobs: BlobStore;
@@ -74,7 +63,7 @@ export class DeliveryProcessor {
   }
 
   async resume(): Promise<number> {
-    const left = await listReceivedDeliveries(this.deps.db, 10_000);
+    const left = await this.deps.store.deliveries.listReceived(10_000);
     for (const d of left) this.enqueue(d);
     return left.length;
   }
@@ -108,7 +97,7 @@ export class DeliveryProcessor {
   }
 
   private async process(key: DeliveryKey): Promise<void> {
-    const delivery = await getDeliveryWithBody(this.deps.db, key.orgId, key.deliveryId).catch(() => null);
+    const delivery = await this.deps.store.deliveries.getWithBody(key.orgId, key.deliveryId).catch(() => null);
     if (!delivery || delivery.status !== 'received') return;
     let outcome: DeliveryOutcome;
     try {
@@ -118,7 +107,7 @@ export class DeliveryProcessor {
       outcome = { status: 'failed', error: (e as Error).message.slice(0, 2000), matchedCount: 0 };
     }
     this.deps.metrics.webhooksProcessed.inc({ result: processedResult(outcome) });
-    await completeDelivery(this.deps.db, delivery.orgId, delivery.deliveryId, outcome, new Date(), 'received');
+    await this.deps.store.deliveries.complete(delivery.orgId, delivery.deliveryId, outcome, new Date(), 'received');
   }
 
   private async decide(delivery: DeliveryWithBody): Promise<DeliveryOutcome> {
@@ -155,7 +144,7 @@ export class DeliveryProcessor {
     const lockfile = parsed.lockfile;
     if (event.type === 'push' && event.branch === (source.defaultBranch ?? 'main')) {
       const registered = lockfile.workflows.filter(hasGitIndependentTriggers);
-      await replaceRegistrations(this.deps.db, source.id, sha, registered.map((w) => ({ workflowName: w.name, triggers: w.triggers, lockfile: w })), new Date());
+      await this.deps.store.registrations.replace(source.id, sha, registered.map((w) => ({ workflowName: w.name, triggers: w.triggers, lockfile: w })), new Date());
     }
     if (needsChangedFiles(lockfile) && event.before) {
       event.changedFiles = await changedFiles(mirror, event.before, sha, source.defaultBranch ?? 'main', undefined, event.branch);
@@ -177,13 +166,13 @@ export class DeliveryProcessor {
    * same organisation registered from their default branch, at the registered commit.
    */
   private async registeredDelivery(delivery: DeliveryWithBody, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
-    const gitSources = await listSources(this.deps.db, { orgId: source.orgId, kind: 'git' });
+    const gitSources = await this.deps.store.sources.list({ orgId: source.orgId, kind: 'git' });
     const decisions = [];
     let matched = 0;
     // Matching is timed apart from the store reads and run creation around it, as for git pushes.
     let matchSeconds = 0;
     for (const git of gitSources) {
-      for (const reg of await listRegistrations(this.deps.db, git.id)) {
+      for (const reg of await this.deps.store.registrations.list(git.id)) {
         const checked = checkLockfile({ schemaVersion: 1, workflows: [reg.lockfile] });
         if (!checked.ok) continue;
         const workflow: Workflow = checked.lockfile.workflows[0];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { shardOf } from '../../actors/index.js';
-import { createRun, type Db } from '../../store/index.js';
+import type { Store } from '../../store/index.js';
 import { planRun, unsupportedFields, type CiEvent, type Workflow } from '../../workflows/index.js';
 
 /** Where a run's code comes from and what started it. */
@@ -17,7 +17,7 @@ export interface RunOrigin {
 }
 
 export interface RunCreationDeps {
-  db: Db;
+  store: Pick<Store, 'runs'>;
   /** The current epoch of a shard this node owns. */
   epochOf(shard: number): number;
   /**
@@ -38,8 +38,7 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
   const plan = planRun(workflow);
   const { id, shard } = newRunPlace();
   const ids = new Map(plan.jobs.map((j) => [j.name, randomUUID()]));
-  const { runId } = await createRun(
-    deps.db,
+  const { runId } = await deps.store.runs.create(
     {
       ...runFacts(id, shard, origin),
       workflowName: workflow.name,
@@ -67,8 +66,7 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
 export async function createFailedRun(deps: RunCreationDeps, origin: RunOrigin, workflowName: string, error: string): Promise<string> {
   const { id, shard } = newRunPlace();
   const now = new Date();
-  const { runId } = await createRun(
-    deps.db,
+  const { runId } = await deps.store.runs.create(
     { ...runFacts(id, shard, origin), workflowName, status: 'failed', error: error.slice(0, 2000), startedAt: now, finishedAt: now, jobs: [], needs: [] },
     deps.epochOf(shard),
     now,

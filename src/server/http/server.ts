@@ -17,14 +17,28 @@ export class HttpError extends Error {
   }
 }
 
+/** The one HTTP listener, and how it is given its routes once the orchestrator is assembled. */
+export interface HttpServer {
+  server: http.Server;
+  /** From now on requests go through the router and upgrades to their path's handler. */
+  serve(router: Router, upgrades: Map<string, UpgradeHandler>, basePath: string): void;
+}
+
 /**
  * The one HTTP listener: routes requests through the router, answers every error as
  * `{"error":{"code","message"}}`, and hands WebSocket upgrades to the path's handler. A handler
- * that throws never takes the process down.
+ * that throws never takes the process down. It can listen before it has routes (the port is taken
+ * before anything else is touched): until `serve`, every request and upgrade is a 503 `starting`.
  */
-export function createHttpServer(router: Router, upgrades: Map<string, UpgradeHandler>, basePath: string, log: Logger): http.Server {
-  const server = http.createServer((req, res) => void handle(router, req, res, log));
+export function createHttpServer(log: Logger): HttpServer {
+  let routes: { router: Router; upgrades: Map<string, UpgradeHandler>; basePath: string } | undefined;
+  const server = http.createServer((req, res) => {
+    if (!routes) return send(res, STARTING);
+    void handle(routes.router, req, res, log);
+  });
   server.on('upgrade', (req, socket, head) => {
+    if (!routes) return void socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n\r\n');
+    const { upgrades, basePath } = routes;
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     // With a base path, an upgrade outside it is unknown, like any other route (no bare /ws).
     const local = !basePath ? pathname : pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length) : undefined;
@@ -40,8 +54,14 @@ export function createHttpServer(router: Router, upgrades: Map<string, UpgradeHa
   });
   // Keep-alive sockets must not hold shutdown hostage.
   server.keepAliveTimeout = 5000;
-  return server;
+  return { server, serve: (router, upgrades, basePath) => void (routes = { router, upgrades, basePath }) };
 }
+
+const STARTING: HttpReply = {
+  status: 503,
+  headers: { 'retry-after': '1' },
+  body: { error: { code: 'starting', message: 'the orchestrator is starting' } },
+};
 
 async function handle(router: Router, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
   const method = req.method ?? 'GET';

@@ -1,14 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiFailure, adminApiRoutes, checkAdmin } from '../../admin/index.js';
 import type { FailedAuthLimit } from '../../auth-guard/index.js';
-import type { Db } from '../../store/index.js';
+import type { AdminTokenRepository } from '../../store/index.js';
 import type { Router } from '../http/router.js';
 import { HttpError } from '../http/server.js';
 import type { Logger } from '../logger.js';
 import type { OrchestratorMetrics } from '../metrics.js';
 
 export interface AdminGate {
-  db: Db;
+  adminTokens: AdminTokenRepository;
   failures: FailedAuthLimit;
   /** The client's address (trusted proxies honoured). */
   addressOf(req: IncomingMessage): string;
@@ -25,7 +25,7 @@ export interface AdminGate {
 export function mountAdminApi(router: Router, gate: AdminGate, deps: Parameters<typeof adminApiRoutes>[0]): void {
   for (const [method, route, handler] of adminApiRoutes(deps)) {
     router.on(method, `/api/v1${route}`, async (req, res) => {
-      const check = await checkAdmin(gate.db, req.headers.authorization);
+      const check = await checkAdmin(gate.adminTokens, req.headers.authorization);
       if (!check.ok) {
         gate.metrics.authFailures.inc({ kind: 'admin' });
         const address = gate.addressOf(req.raw);

@@ -3,7 +3,7 @@ import { AgentHub } from '../../agents/index.js';
 import type { FailedAuthLimit } from '../../auth-guard/index.js';
 import type { Clock } from '../../clock/index.js';
 import { hashToken } from '../../secrets/index.js';
-import { findValidAgentToken, registerAgent, type Db } from '../../store/index.js';
+import type { Store } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
 import { jobEventsToRuns } from '../job-events.js';
 import type { Logger } from '../logger.js';
@@ -13,7 +13,7 @@ export interface AgentHubParts {
   config: OrchestratorConfig;
   nodeId: string;
   clock: Clock;
-  db: Db;
+  store: Pick<Store, 'agents' | 'jobs'>;
   system: ActorSystem;
   metrics: OrchestratorMetrics;
   log: Logger;
@@ -23,17 +23,19 @@ export interface AgentHubParts {
 
 /** This node's agent hub: tokens checked against the store, reports routed to RunActors, metrics fed. */
 export function createAgentHub(p: AgentHubParts): AgentHub {
-  const { db, log, metrics } = p;
+  const { store, log, metrics } = p;
   return new AgentHub({
     nodeId: p.nodeId,
     clock: p.clock,
     system: p.system,
     heartbeatTimeoutMs: p.config.agentHeartbeatTimeoutMs,
     validateToken: async (token) => {
-      const record = await findValidAgentToken(db, hashToken(token), new Date());
+      const record = await store.agents.findValidToken(hashToken(token), new Date());
       return record ? { tokenId: record.id, labels: record.labels } : null;
     },
-    events: jobEventsToRuns(p.system, log),
+    events: jobEventsToRuns(p.system, log, async (agentId) =>
+      (await store.jobs.listByStatus(['queued', 'running', 'recovering', 'cancelling'], { agentId })).map((j) => ({ runId: j.runId, jobId: j.id })),
+    ),
     onAgentCountChange: (n) => metrics.agentsActive.set(n),
     onQueueDepth: (pending, dispatched) => {
       metrics.dispatchQueueDepth.set({ status: 'pending' }, pending);
@@ -41,7 +43,7 @@ export function createAgentHub(p: AgentHubParts): AgentHub {
     },
     onJobDispatched: () => metrics.jobsDispatched.inc(),
     onRegistered: (agentId, reg, grant) => {
-      registerAgent(db, { id: agentId, tokenId: grant.tokenId, labels: reg.labels, hostname: reg.hostname, connectedNode: p.nodeId }, new Date()).catch(
+      store.agents.register({ id: agentId, tokenId: grant.tokenId, labels: reg.labels, hostname: reg.hostname, connectedNode: p.nodeId }, new Date()).catch(
         (e: Error) => log.warn({ agentId, err: e.message }, 'agent registration not recorded'),
       );
       log.info({ agentId, labels: reg.labels, maxConcurrency: reg.maxConcurrency }, 'agent registered');

@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock/index.js';
-import { completeDelivery, recordDelivery, type Db } from '../../store/index.js';
+import type { DeliveryRepository } from '../../store/index.js';
 import { SlidingWindowRateLimit, admitDelivery, type IntakeOutcome, type IntakePorts, type IntakeRequest } from '../../webhooks/index.js';
 import type { SourceCatalog } from '../source-catalog.js';
 import { toWebhookSource } from '../webhook-sources.js';
@@ -8,7 +8,7 @@ import { toWebhookSource } from '../webhook-sources.js';
  * Webhook intake over this node's store: sources and secrets from the catalog, the delivery row
  * (raw body, dedup key) committed in one transaction before the 202.
  */
-export function webhookIntake(db: Db, catalog: SourceCatalog, clock: Clock): (request: IntakeRequest) => Promise<IntakeOutcome> {
+export function webhookIntake(deliveries: DeliveryRepository, catalog: SourceCatalog, clock: Clock): (request: IntakeRequest) => Promise<IntakeOutcome> {
   const ports: IntakePorts = {
     clock,
     rateLimit: new SlidingWindowRateLimit(clock),
@@ -20,8 +20,7 @@ export function webhookIntake(db: Db, catalog: SourceCatalog, clock: Clock): (re
     // The commit below settles duplicates atomically; a separate look-up first would only race it.
     seenDelivery: async () => null,
     commitDelivery: async (d) => {
-      const result = await recordDelivery(
-        db,
+      const result = await deliveries.record(
         {
           orgId: d.orgId,
           deliveryId: d.deliveryId,
@@ -37,7 +36,7 @@ export function webhookIntake(db: Db, catalog: SourceCatalog, clock: Clock): (re
       );
       if (result.outcome === 'duplicate') return { duplicateOf: { deliveryId: result.first.deliveryId, status: result.first.status } };
       // Filtered deliveries are kept for the event log (and dedup) but start nothing.
-      if (d.status === 'filtered') await completeDelivery(db, d.orgId, d.deliveryId, { status: 'filtered', matchedCount: 0 }, new Date(), 'received');
+      if (d.status === 'filtered') await deliveries.complete(d.orgId, d.deliveryId, { status: 'filtered', matchedCount: 0 }, new Date(), 'received');
     },
   };
   return (request) => admitDelivery(request, ports);

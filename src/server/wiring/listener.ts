@@ -13,42 +13,61 @@ import { agentSocketUpgrade } from '../routes/agent-socket.js';
 export interface Listener {
   url: string;
   port: number;
+  /** Hand the port to the assembled routes and the agents' socket; until then it answers 503. */
+  serve(router: Router, hub: AgentHub, addressOf: (req: IncomingMessage) => string): void;
+  /** Idempotent: the composition root may call it on both its failure and its stop path. */
   close(): Promise<void>;
 }
 
+/** Thrown when the port cannot be taken; its message names the address and what to do. */
+export class ListenError extends Error {}
+
 /**
- * The one port: HTTP routes plus the agents' WebSocket. The URL is written to the data directory
- * so kici-admin on this machine (and `KICI_PORT=0` users) can find it.
+ * The one port: HTTP routes plus the agents' WebSocket. It is bound first, before the data
+ * directory, the database or a token is touched, so a busy port fails the start with nothing
+ * changed; a probe that bound and released the port would leave a window for someone else to take
+ * it. The URL is written to the data directory only once `serve` is called: the file means "this
+ * process answers here" to kici-admin, kici-dev and `KICI_PORT=0` users.
  */
-export async function listen(
-  router: Router,
-  hub: AgentHub,
-  config: OrchestratorConfig,
-  log: Logger,
-  addressOf: (req: IncomingMessage) => string,
-): Promise<Listener> {
-  const agentWs = agentSocketUpgrade(hub, addressOf);
-  const upgrades = new Map<string, UpgradeHandler>([['/ws', agentWs.upgrade]]);
-  const server = createHttpServer(router, upgrades, config.basePath, log);
+export async function bindListener(config: OrchestratorConfig, log: Logger): Promise<Listener> {
+  const http = createHttpServer(log);
+  const { server } = http;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
   } catch (e) {
-    agentWs.close();
-    throw e;
+    throw listenError(e as NodeJS.ErrnoException, config);
   }
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${port}${config.basePath}`;
-  writeFileSync(path.join(config.dataDir, ORCHESTRATOR_URL_FILE), `${url}\n`);
+  let closeAgents = () => {};
+  let closing: Promise<void> | undefined;
   return {
     url,
     port,
-    close: async () => {
-      agentWs.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    serve: (router, hub, addressOf) => {
+      const agentWs = agentSocketUpgrade(hub, addressOf);
+      closeAgents = () => agentWs.close();
+      http.serve(router, new Map<string, UpgradeHandler>([['/ws', agentWs.upgrade]]), config.basePath);
+      writeFileSync(path.join(config.dataDir, ORCHESTRATOR_URL_FILE), `${url}\n`);
     },
+    close: () =>
+      (closing ??= (async () => {
+        closeAgents();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })()),
   };
+}
+
+function listenError(e: NodeJS.ErrnoException, config: OrchestratorConfig): Error {
+  const where = `${config.host}:${config.port}`;
+  if (e.code === 'EADDRINUSE') return new ListenError(`cannot listen on ${where}: the port is already in use (EADDRINUSE); stop what holds it or set KICI_PORT to another port`);
+  if (e.code === 'EACCES') return new ListenError(`cannot listen on ${where}: permission denied (EACCES); ports below 1024 need privileges, set KICI_PORT`);
+  return new ListenError(`cannot listen on ${where}: ${e.message}`);
 }

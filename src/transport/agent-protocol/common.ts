@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type JobStatus } from '../../workflows/index.js';
+import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type JobStatus } from '../../vocabulary/index.js';
 
 /** Version spoken by this build; the orchestrator refuses anything outside MIN..MAX_PROTOCOL_VERSION. */
 export const PROTOCOL_VERSION = 1;

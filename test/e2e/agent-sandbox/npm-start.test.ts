@@ -1,8 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, ensureBuilt, GitRepo, kiciAdminJson, NodeProcess, ROOT, waitUntil, type LogLine, type RunDetail } from '../harness/index.js';
+import { DevProcess, ensureBuilt, freePort, GitRepo, kiciAdminJson, waitUntil, type LogLine, type RunDetail } from '../harness/index.js';
 
 /**
  * `npm start` as a user gets it: kici-dev starts an orchestrator with its data directory and a
@@ -11,19 +10,9 @@ import { baseEnv, ensureBuilt, GitRepo, kiciAdminJson, NodeProcess, ROOT, waitUn
  */
 let dir: string;
 let dataDir: string;
-let dev: NodeProcess;
+let dev: DevProcess;
 let url: string;
 let adminToken: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 async function api<T>(route: string): Promise<T> {
   const res = await fetch(`${url}/api/v1${route}`, { headers: { authorization: `Bearer ${adminToken}` } });
@@ -50,19 +39,8 @@ beforeAll(async () => {
   // Under /var/tmp: a sandboxed step's /tmp is its own, which would hide a data dir under /tmp anyway.
   dir = realpathSync(mkdtempSync('/var/tmp/kici-npm-start-'));
   dataDir = path.join(dir, '.kici-data');
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  dev = new NodeProcess(
-    'kici-dev',
-    path.join(ROOT, 'dist', 'src', 'bin', 'kici-dev.js'),
-    [],
-    baseEnv({ KICI_DATA_DIR: dataDir, KICI_PORT: String(port), KICI_LOG_LEVEL: 'info' }),
-    path.join(dir, 'kici-dev.log'),
-  );
-  await waitUntil('the local agent to register', () => {
-    if (!dev.running) throw new Error(`kici-dev exited:\n${dev.tail()}`);
-    return dev.output().includes('"msg":"registered with the orchestrator"') ? true : undefined;
-  }, { timeoutMs: 90_000, describe: () => dev.tail(15) });
+  dev = new DevProcess({ KICI_DATA_DIR: dataDir, KICI_PORT: String(await freePort()) }, path.join(dir, 'kici-dev.log'));
+  url = await dev.connected();
   adminToken = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
 });
 

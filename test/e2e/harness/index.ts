@@ -1,6 +1,7 @@
 export { kiciAdmin, kiciAdminJson, type AdminResult } from './admin.js';
 export { startAgent, type AgentOptions } from './agent.js';
 export { binPath, ensureBuilt, ROOT } from './build.js';
+export { DevProcess, freePort } from './dev.js';
 export { GitRepo } from './git-repo.js';
 export { Installation, type GitSource, type InstallationOptions } from './installation.js';
 export { OrchestratorProcess, type OrchestratorOptions } from './orchestrator.js';

@@ -15,10 +15,12 @@ export class NodeProcess {
     args: string[],
     env: NodeJS.ProcessEnv,
     readonly logFile: string,
+    /** Where it runs; defaults that are relative paths (say ./.kici-data) land here. */
+    cwd?: string,
   ) {
     const fd = openSync(logFile, 'a');
     try {
-      this.child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', fd, fd] });
+      this.child = spawn(process.execPath, [script, ...args], { env, cwd, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }

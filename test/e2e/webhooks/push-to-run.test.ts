@@ -80,15 +80,23 @@ describe('push to finished run (real orchestrator, agent, git and kici-admin)', 
     expect(build.steps).toEqual([expect.objectContaining({ name: 'compile', status: 'success', exitCode: 0 })]);
   });
 
+  it('kici-admin runs show numbers steps from 1, as the log prefixes do', async () => {
+    const r = await kiciAdmin(inst.orchestrator.url, inst.orchestrator.adminToken, ['runs', 'show', run.id]);
+    expect(r.code, r.stderr).toBe(0);
+    const test = r.stdout.slice(r.stdout.indexOf('job test (20, 1)'));
+    expect(test).toMatch(/^job test \(20, 1\): success\n {2}1\. check: success exit 0\n {2}2\. needs-file: success exit 0\n/);
+  });
+
   it('kici-admin runs logs --follow prints every job’s lines, with the needs output and KICI_NEEDS_FILE', async () => {
     const r = await kiciAdmin(inst.orchestrator.url, inst.orchestrator.adminToken, ['runs', 'logs', run.id, '--follow']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`[build #0 compile] compiling origin at ${sha}`);
+    expect(r.stdout).toContain(`[build #1 compile] compiling origin at ${sha}`);
     for (const node of ['20', '22']) {
       for (const shard of ['1', '2']) {
-        expect(r.stdout).toContain(`[test (${node}, ${shard}) #0 check] node=${node} shard=${shard} build=1.0.1-e2e`);
+        expect(r.stdout).toContain(`[test (${node}, ${shard}) #1 check] node=${node} shard=${shard} build=1.0.1-e2e`);
       }
     }
+    expect(r.stdout).toContain('[test (20, 1) #2 needs-file] needs-file: ');
     const needsLines = r.stdout.split('\n').filter((l) => l.includes('] needs-file: '));
     expect(needsLines).toHaveLength(4);
     for (const line of needsLines) {

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordDelivery } from '../../../src/store/index.js';
 import { signBody } from '../../../src/webhooks/index.js';
 import { deliver, startTestOrchestrator, type TestOrchestrator } from './cli.js';
 
@@ -107,8 +106,7 @@ beforeAll(async () => {
   await processed('globex', ids.elsewhere);
   // Ids are unique per organisation only; one that exists in two (an import, a replay) needs --org.
   for (const orgId of ['acme', 'globex']) {
-    await recordDelivery(
-      t.orch.db,
+    await t.orch.store.deliveries.record(
       { orgId, deliveryId: 'replayed-1', sourceId: orgId === 'acme' ? payments : otherOrgSource, sourceKind: 'generic', eventType: 'refund', headers: {}, body: Buffer.from('{}') },
       new Date(Date.now() - 3_600_000),
     );
@@ -219,8 +217,8 @@ describe('kici-admin event-log show', () => {
 
 describe('removing a source the event log names', () => {
   it('--hard purges a git source with registered workflows; its deliveries stay in the log', async () => {
-    const registered = () => t.orch.db.selectFrom('workflow_registrations').select('workflow_name').where('source_id', '=', gitSource).execute();
-    expect((await registered()).map((r) => r.workflow_name).sort()).toEqual(['on-charge', 'on-refund']);
+    const registered = () => t.orch.store.registrations.list(gitSource);
+    expect((await registered()).map((r) => r.workflowName).sort()).toEqual(['on-charge', 'on-refund']);
     const r = await t.admin(['source', 'remove', gitSource, '--hard', '--yes']);
     expect(r.code, r.err).toBe(0);
     expect(await registered()).toEqual([]);

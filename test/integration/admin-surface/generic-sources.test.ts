@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryBuilderOf } from '../../../src/store/testing.js';
 import { signBody } from '../../../src/webhooks/index.js';
 import { deliver, startTestOrchestrator, type CliResult, type TestOrchestrator } from './cli.js';
 
@@ -199,8 +200,9 @@ describe('rate limit', () => {
 
 describe('source remove', () => {
   const sealedRows = async (id: string) =>
-    (await t.orch.db.selectFrom('sealed_secrets').select('key').where('scope', '=', `source/${id}`).execute()).length;
-  const sourceRow = (id: string) => t.orch.db.selectFrom('sources').select(['id', 'deleted_at']).where('id', '=', id).executeTakeFirst();
+    (await queryBuilderOf(t.orch.store).selectFrom('sealed_secrets').select('key').where('scope', '=', `source/${id}`).execute()).length;
+  // Soft-deleted rows are invisible to the repositories: the test-only door shows the row itself.
+  const sourceRow = (id: string) => queryBuilderOf(t.orch.store).selectFrom('sources').select(['id', 'deleted_at']).where('id', '=', id).executeTakeFirst();
 
   it('refuses without --yes, and refuses a generic source without --generic (exit 2, nothing removed)', async () => {
     const s = await addGeneric('keep-me');

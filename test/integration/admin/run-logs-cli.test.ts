@@ -82,7 +82,7 @@ describe('kici-admin runs logs', () => {
       expect(r.err).toBe('');
       expect(r.code).toBe(1);
       const lines = r.out.trimEnd().split('\n');
-      expect(lines).toContain('[build #0 compile] compiling the failing one');
+      expect(lines).toContain('[build #1 compile] compiling the failing one');
       expect(lines.at(-1)).toMatch(new RegExp(`^run ${job.runId}: failed`));
     } finally {
       agent.close();
@@ -96,7 +96,7 @@ describe('kici-admin runs logs', () => {
       await finishJob(agent, job, 'success');
       const r = await following;
       expect(r.code).toBe(0);
-      expect(r.out.trimEnd().split('\n')).toEqual(['[build #0 compile] compiling the good one', `run ${job.runId}: success`]);
+      expect(r.out.trimEnd().split('\n')).toEqual(['[build #1 compile] compiling the good one', `run ${job.runId}: success`]);
     } finally {
       agent.close();
     }

@@ -103,7 +103,7 @@ describe('post-receive hook', () => {
   it('falls back to node fetch when curl is not installed', async () => {
     const bin = join(root, 'bin-without-curl');
     await mkdir(bin, { recursive: true });
-    for (const tool of ['git', 'node', 'bash', 'basename', 'sed', 'env']) {
+    for (const tool of ['git', 'node', 'bash', 'basename', 'sed', 'env', 'mkdir', 'mv', 'rm']) {
       const path = execFileSync('bash', ['-c', `command -v ${tool}`]).toString().trim();
       await symlink(path, join(bin, tool));
     }
@@ -138,6 +138,7 @@ describe('post-receive hook', () => {
       execFile('git', ['push', 'origin', 'main'], { cwd: work }, (error, _out, err) => (error ? reject(error) : resolve(err)));
     });
     expect(stderr).toContain('kici: delivery of refs/heads/main failed (HTTP 000)');
+    expect(stderr).toContain('kici: 1 undelivered push(es) kept for later');
     expect(await git(bare, 'rev-parse', 'main')).toBe(await git(work, 'rev-parse', 'HEAD'));
   });
 

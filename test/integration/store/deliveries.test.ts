@@ -1,17 +1,5 @@
 import { expect, it } from 'vitest';
-import {
-  completeDelivery,
-  findDeliveryByDedupKey,
-  countDeliveriesByStatus,
-  getDelivery,
-  getDeliveryWithBody,
-  listDeliveries,
-  listReceivedDeliveries,
-  type NewDelivery,
-  payloadHash,
-  recordDelivery,
-  sweepDedupKeys,
-} from '../../../src/store/index.js';
+import { type NewDelivery, payloadHash } from '../../../src/store/index.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
@@ -32,11 +20,11 @@ function delivery(orgId: string, deliveryId: string, extra: Partial<NewDelivery>
   };
 }
 
-describeOnBothDrivers('deliveries', (db) => {
+describeOnBothDrivers('deliveries', (store) => {
   it('records a delivery with its raw body, hash and size', async () => {
     const orgId = uniqueOrg();
     const input = delivery(orgId, 'd1', { body: Buffer.from([0xff, 0x00, 0x7b, 0x7d]) });
-    const result = await recordDelivery(db(), input, T0);
+    const result = await store().deliveries.record(input, T0);
     expect(result.outcome).toBe('accepted');
     if (result.outcome !== 'accepted') return;
     expect(result.delivery).toMatchObject({
@@ -49,7 +37,7 @@ describeOnBothDrivers('deliveries', (db) => {
       receivedAt: T0,
       processedAt: null,
     });
-    const stored = await getDeliveryWithBody(db(), orgId, 'd1');
+    const stored = await store().deliveries.getWithBody(orgId, 'd1');
     expect(Buffer.isBuffer(stored?.body)).toBe(true);
     expect(stored?.body.equals(Buffer.from([0xff, 0x00, 0x7b, 0x7d]))).toBe(true);
     expect(stored?.headers).toEqual(input.headers);
@@ -57,9 +45,9 @@ describeOnBothDrivers('deliveries', (db) => {
 
   it('answers a repeated dedup key with the first delivery and its outcome', async () => {
     const orgId = uniqueOrg();
-    await recordDelivery(db(), delivery(orgId, 'd1'), T0);
-    await completeDelivery(db(), orgId, 'd1', { status: 'processed', matchedCount: 2, trace: [{ workflow: 'ci', matched: true }] }, at(1));
-    const again = await recordDelivery(db(), delivery(orgId, 'd1'), at(2));
+    await store().deliveries.record(delivery(orgId, 'd1'), T0);
+    await store().deliveries.complete(orgId, 'd1', { status: 'processed', matchedCount: 2, trace: [{ workflow: 'ci', matched: true }] }, at(1));
+    const again = await store().deliveries.record(delivery(orgId, 'd1'), at(2));
     expect(again.outcome).toBe('duplicate');
     if (again.outcome !== 'duplicate') return;
     expect(again.first).toMatchObject({ deliveryId: 'd1', status: 'processed', matchedCount: 2 });
@@ -69,16 +57,16 @@ describeOnBothDrivers('deliveries', (db) => {
   it('finds the delivery behind a live dedup key only', async () => {
     const orgId = uniqueOrg();
     const input = delivery(orgId, 'seen', { dedupTtlMs: HOUR });
-    expect(await findDeliveryByDedupKey(db(), input.dedupKey!, T0)).toBeNull();
-    await recordDelivery(db(), input, T0);
-    expect((await findDeliveryByDedupKey(db(), input.dedupKey!, at(HOUR - 1)))?.deliveryId).toBe('seen');
-    expect(await findDeliveryByDedupKey(db(), input.dedupKey!, at(HOUR))).toBeNull();
+    expect(await store().deliveries.findByDedupKey(input.dedupKey!, T0)).toBeNull();
+    await store().deliveries.record(input, T0);
+    expect((await store().deliveries.findByDedupKey(input.dedupKey!, at(HOUR - 1)))?.deliveryId).toBe('seen');
+    expect(await store().deliveries.findByDedupKey(input.dedupKey!, at(HOUR))).toBeNull();
   });
 
   it('dedups concurrent deliveries of the same key: exactly one is accepted', async () => {
     const orgId = uniqueOrg();
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => recordDelivery(db(), delivery(orgId, 'same'), T0)),
+      Array.from({ length: 5 }, () => store().deliveries.record(delivery(orgId, 'same'), T0)),
     );
     expect(results.filter((r) => r.outcome === 'accepted')).toHaveLength(1);
     expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(4);
@@ -86,70 +74,70 @@ describeOnBothDrivers('deliveries', (db) => {
 
   it('keys dedup per source: the same sender id from two sources is two deliveries', async () => {
     const orgId = uniqueOrg();
-    const a = await recordDelivery(db(), delivery(orgId, 'src_a:42', { dedupKey: 'src_a:42' }), T0);
-    const b = await recordDelivery(db(), delivery(orgId, 'src_b:42', { dedupKey: 'src_b:42' }), T0);
+    const a = await store().deliveries.record(delivery(orgId, 'src_a:42', { dedupKey: 'src_a:42' }), T0);
+    const b = await store().deliveries.record(delivery(orgId, 'src_b:42', { dedupKey: 'src_b:42' }), T0);
     expect([a.outcome, b.outcome]).toEqual(['accepted', 'accepted']);
   });
 
   it('lets a dedup key expire after its TTL, and sweeps expired keys', async () => {
     const orgId = uniqueOrg();
     const key = `k-${orgId}`;
-    await recordDelivery(db(), delivery(orgId, 'first', { dedupKey: key, dedupTtlMs: HOUR }), T0);
-    const within = await recordDelivery(db(), delivery(orgId, 'second', { dedupKey: key, dedupTtlMs: HOUR }), at(HOUR - 1));
+    await store().deliveries.record(delivery(orgId, 'first', { dedupKey: key, dedupTtlMs: HOUR }), T0);
+    const within = await store().deliveries.record(delivery(orgId, 'second', { dedupKey: key, dedupTtlMs: HOUR }), at(HOUR - 1));
     expect(within.outcome).toBe('duplicate');
-    const after = await recordDelivery(db(), delivery(orgId, 'third', { dedupKey: key, dedupTtlMs: HOUR }), at(HOUR));
+    const after = await store().deliveries.record(delivery(orgId, 'third', { dedupKey: key, dedupTtlMs: HOUR }), at(HOUR));
     expect(after.outcome).toBe('accepted');
     // The key now belongs to 'third' for another hour.
-    const dup = await recordDelivery(db(), delivery(orgId, 'fourth', { dedupKey: key, dedupTtlMs: HOUR }), at(HOUR + 10));
+    const dup = await store().deliveries.record(delivery(orgId, 'fourth', { dedupKey: key, dedupTtlMs: HOUR }), at(HOUR + 10));
     expect(dup.outcome === 'duplicate' && dup.first.deliveryId).toBe('third');
-    expect(await sweepDedupKeys(db(), at(3 * HOUR))).toBeGreaterThanOrEqual(1);
-    const fresh = await recordDelivery(db(), delivery(orgId, 'fifth', { dedupKey: key }), at(3 * HOUR));
+    expect(await store().deliveries.sweepDedupKeys(at(3 * HOUR))).toBeGreaterThanOrEqual(1);
+    const fresh = await store().deliveries.record(delivery(orgId, 'fifth', { dedupKey: key }), at(3 * HOUR));
     expect(fresh.outcome).toBe('accepted');
   });
 
   it('without a dedup key, a repeated delivery id is still never stored twice', async () => {
     const orgId = uniqueOrg();
-    const first = await recordDelivery(db(), delivery(orgId, 'nokey', { dedupKey: undefined }), T0);
-    const second = await recordDelivery(db(), delivery(orgId, 'nokey', { dedupKey: undefined }), at(1));
+    const first = await store().deliveries.record(delivery(orgId, 'nokey', { dedupKey: undefined }), T0);
+    const second = await store().deliveries.record(delivery(orgId, 'nokey', { dedupKey: undefined }), at(1));
     expect(first.outcome).toBe('accepted');
     expect(second.outcome).toBe('duplicate');
   });
 
   it('completes a delivery without touching its payload, guarded by the expected status', async () => {
     const orgId = uniqueOrg();
-    await recordDelivery(db(), delivery(orgId, 'd1'), T0);
-    const before = await getDeliveryWithBody(db(), orgId, 'd1');
+    await store().deliveries.record(delivery(orgId, 'd1'), T0);
+    const before = await store().deliveries.getWithBody(orgId, 'd1');
     expect(
-      await completeDelivery(db(), orgId, 'd1', { status: 'lockfile_missing', action: 'opened' }, at(5), 'received'),
+      await store().deliveries.complete(orgId, 'd1', { status: 'lockfile_missing', action: 'opened' }, at(5), 'received'),
     ).toBe(true);
-    expect(await completeDelivery(db(), orgId, 'd1', { status: 'processed' }, at(6), 'received')).toBe(false);
-    const after = await getDeliveryWithBody(db(), orgId, 'd1');
+    expect(await store().deliveries.complete(orgId, 'd1', { status: 'processed' }, at(6), 'received')).toBe(false);
+    const after = await store().deliveries.getWithBody(orgId, 'd1');
     expect(after).toMatchObject({ status: 'lockfile_missing', action: 'opened', processedAt: at(5) });
     expect(after?.body.equals(before!.body)).toBe(true);
     expect(after?.payloadHash).toBe(before?.payloadHash);
-    expect(await completeDelivery(db(), orgId, 'missing', { status: 'failed', error: 'x' }, at(7))).toBe(false);
+    expect(await store().deliveries.complete(orgId, 'missing', { status: 'failed', error: 'x' }, at(7))).toBe(false);
   });
 
   it('hands back received deliveries, oldest first, with bodies, for resuming', async () => {
     const orgId = uniqueOrg();
-    await recordDelivery(db(), delivery(orgId, 'late'), at(20));
-    await recordDelivery(db(), delivery(orgId, 'early'), at(10));
-    await recordDelivery(db(), delivery(orgId, 'done'), at(5));
-    await completeDelivery(db(), orgId, 'done', { status: 'filtered' }, at(6));
-    const resumable = (await listReceivedDeliveries(db(), 1000)).filter((d) => d.orgId === orgId);
+    await store().deliveries.record(delivery(orgId, 'late'), at(20));
+    await store().deliveries.record(delivery(orgId, 'early'), at(10));
+    await store().deliveries.record(delivery(orgId, 'done'), at(5));
+    await store().deliveries.complete(orgId, 'done', { status: 'filtered' }, at(6));
+    const resumable = (await store().deliveries.listReceived(1000)).filter((d) => d.orgId === orgId);
     expect(resumable.map((d) => d.deliveryId)).toEqual(['early', 'late']);
     expect(JSON.parse(resumable[0]!.body.toString())).toMatchObject({ id: 'early' });
   });
 
   it('lists an org\'s deliveries newest first with filters, and counts them by status', async () => {
     const orgId = uniqueOrg();
-    for (let i = 0; i < 4; i++) await recordDelivery(db(), delivery(orgId, `d${i}`), at(i * 1000));
-    await completeDelivery(db(), orgId, 'd1', { status: 'failed', error: 'boom' }, at(1500));
-    expect((await listDeliveries(db(), { orgId })).map((d) => d.deliveryId)).toEqual(['d3', 'd2', 'd1', 'd0']);
-    expect((await listDeliveries(db(), { orgId, status: 'failed' })).map((d) => d.error)).toEqual(['boom']);
-    expect((await listDeliveries(db(), { orgId, before: at(2000), limit: 1 })).map((d) => d.deliveryId)).toEqual(['d1']);
-    expect(await listDeliveries(db(), { orgId: uniqueOrg() })).toEqual([]);
-    expect(await countDeliveriesByStatus(db(), orgId)).toEqual({ received: 3, failed: 1 });
-    expect(await getDelivery(db(), orgId, 'nope')).toBeNull();
+    for (let i = 0; i < 4; i++) await store().deliveries.record(delivery(orgId, `d${i}`), at(i * 1000));
+    await store().deliveries.complete(orgId, 'd1', { status: 'failed', error: 'boom' }, at(1500));
+    expect((await store().deliveries.list({ orgId })).map((d) => d.deliveryId)).toEqual(['d3', 'd2', 'd1', 'd0']);
+    expect((await store().deliveries.list({ orgId, status: 'failed' })).map((d) => d.error)).toEqual(['boom']);
+    expect((await store().deliveries.list({ orgId, before: at(2000), limit: 1 })).map((d) => d.deliveryId)).toEqual(['d1']);
+    expect(await store().deliveries.list({ orgId: uniqueOrg() })).toEqual([]);
+    expect(await store().deliveries.countByStatus(orgId)).toEqual({ received: 3, failed: 1 });
+    expect(await store().deliveries.get(orgId, 'nope')).toBeNull();
   });
 });

@@ -3,15 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  MIGRATION_NAMES,
-  migrate,
-  migrationStatus,
-  openDatabase,
-  prepareSchema,
-  SchemaBehindError,
-  type StoreDatabase,
-} from '../../../src/store/index.js';
+import { MIGRATION_NAMES, openStore, SchemaBehindError, type Store } from '../../../src/store/index.js';
+import { migrationProvider, queryBuilderOf } from '../../../src/store/testing.js';
 import { freshDatabaseUrl } from '../../support/postgres.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -25,15 +18,15 @@ function tempDir(): string {
   return dir;
 }
 
-async function open(url: string | undefined, dataDir = tempDir()): Promise<StoreDatabase> {
-  const store = await openDatabase({ url, dataDir });
+async function open(url: string | undefined, dataDir = tempDir()): Promise<Store> {
+  const store = await openStore({ url, dataDir });
   cleanups.push(() => store.close());
   return store;
 }
 
-async function tableNames(store: StoreDatabase): Promise<string[]> {
+async function tableNames(store: Store): Promise<string[]> {
   const result = await sql<{ table_name: string }>`
-    select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(store.db);
+    select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(queryBuilderOf(store));
   return result.rows.map((r) => r.table_name);
 }
 
@@ -56,62 +49,61 @@ const EXPECTED_TABLES = [
 describe('migrations on PostgreSQL', () => {
   it('migrates a fresh database, reports status, and re-runs as a no-op', async () => {
     const store = await open(await freshDatabaseUrl());
-    const before = await migrationStatus(store.db);
+    const before = await store.migrations.status();
     expect(before.upToDate).toBe(false);
     expect(before.pending).toEqual(MIGRATION_NAMES);
 
-    expect(await migrate(store.db)).toEqual(MIGRATION_NAMES);
+    expect(await store.migrations.migrate()).toEqual(MIGRATION_NAMES);
     expect(await tableNames(store)).toEqual(expect.arrayContaining(EXPECTED_TABLES));
 
-    const after = await migrationStatus(store.db);
+    const after = await store.migrations.status();
     expect(after.upToDate).toBe(true);
     expect(after.migrations[0]?.executedAt).toBeInstanceOf(Date);
-    expect(await migrate(store.db)).toEqual([]);
+    expect(await store.migrations.migrate()).toEqual([]);
   });
 
   it('refuses a schema that is behind when auto-migrate is off, migrates when on', async () => {
     const store = await open(await freshDatabaseUrl());
-    await expect(prepareSchema(store.db, { autoMigrate: false })).rejects.toBeInstanceOf(SchemaBehindError);
-    await expect(prepareSchema(store.db, { autoMigrate: false })).rejects.toThrow(/kici-admin db migrate/);
-    expect(await prepareSchema(store.db, { autoMigrate: true })).toEqual(MIGRATION_NAMES);
-    expect(await prepareSchema(store.db, { autoMigrate: false })).toEqual([]);
+    await expect(store.migrations.prepare({ autoMigrate: false })).rejects.toBeInstanceOf(SchemaBehindError);
+    await expect(store.migrations.prepare({ autoMigrate: false })).rejects.toThrow(/kici-admin db migrate/);
+    expect(await store.migrations.prepare({ autoMigrate: true })).toEqual(MIGRATION_NAMES);
+    expect(await store.migrations.prepare({ autoMigrate: false })).toEqual([]);
   });
 
   it('two concurrent migrators apply each migration exactly once', async () => {
     const url = await freshDatabaseUrl();
     const a = await open(url);
     const b = await open(url);
-    const [fromA, fromB] = await Promise.all([migrate(a.db), migrate(b.db)]);
+    const [fromA, fromB] = await Promise.all([a.migrations.migrate(), b.migrations.migrate()]);
     expect([...fromA, ...fromB].sort()).toEqual(MIGRATION_NAMES);
-    const rows = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(a.db);
+    const rows = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(queryBuilderOf(a));
     expect(rows.rows[0]?.n).toBe(MIGRATION_NAMES.length);
-    expect((await migrationStatus(b.db)).upToDate).toBe(true);
+    expect((await b.migrations.status()).upToDate).toBe(true);
   });
 
   it('can migrate all the way down and up again (every migration is reversible)', async () => {
     const store = await open(await freshDatabaseUrl());
-    await migrate(store.db);
+    await store.migrations.migrate();
     const { Migrator, NO_MIGRATIONS } = await import('kysely/migration');
-    const { migrationProvider } = await import('../../../src/store/migrations/index.js');
-    const down = await new Migrator({ db: store.db, provider: migrationProvider }).migrateTo(NO_MIGRATIONS);
+    const down = await new Migrator({ db: queryBuilderOf(store), provider: migrationProvider }).migrateTo(NO_MIGRATIONS);
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => r.migrationName)).toEqual([...MIGRATION_NAMES].reverse());
     expect(await tableNames(store)).not.toContain('runs');
-    expect(await migrate(store.db)).toEqual(MIGRATION_NAMES);
+    expect(await store.migrations.migrate()).toEqual(MIGRATION_NAMES);
   });
 });
 
 describe('migrations on PGlite', () => {
   it('migrates, persists across reopen, and re-runs as a no-op', async () => {
     const dataDir = tempDir();
-    const first = await openDatabase({ dataDir });
-    expect(await migrate(first.db)).toEqual(MIGRATION_NAMES);
+    const first = await openStore({ dataDir });
+    expect(await first.migrations.migrate()).toEqual(MIGRATION_NAMES);
     expect(await tableNames(first)).toEqual(expect.arrayContaining(EXPECTED_TABLES));
     await first.close();
 
     const second = await open(undefined, dataDir);
-    expect((await migrationStatus(second.db)).upToDate).toBe(true);
-    expect(await migrate(second.db)).toEqual([]);
-    await expect(prepareSchema(second.db, { autoMigrate: false })).resolves.toEqual([]);
+    expect((await second.migrations.status()).upToDate).toBe(true);
+    expect(await second.migrations.migrate()).toEqual([]);
+    await expect(second.migrations.prepare({ autoMigrate: false })).resolves.toEqual([]);
   });
 });

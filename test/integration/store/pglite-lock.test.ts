@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DatabaseLockedError, openDatabase } from '../../../src/store/index.js';
+import { DatabaseLockedError, openStore } from '../../../src/store/index.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -24,24 +24,24 @@ function deadPid(): number {
 describe('PGlite lock file', () => {
   it('refuses a second opener while the first holds the directory, and frees it on close', async () => {
     const dataDir = tempDir();
-    const first = await openDatabase({ dataDir });
+    const first = await openStore({ dataDir });
     const lockPath = join(dataDir, 'pglite.lock');
     expect(readFileSync(lockPath, 'utf8').trim()).toBe(String(process.pid));
 
-    const refused = await openDatabase({ dataDir }).catch((error: unknown) => error);
+    const refused = await openStore({ dataDir }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(DatabaseLockedError);
     expect((refused as Error).message).toContain(`process ${process.pid}`);
 
     await first.close();
     expect(existsSync(lockPath)).toBe(false);
-    const again = await openDatabase({ dataDir });
+    const again = await openStore({ dataDir });
     await again.close();
   });
 
   it('refuses a lock held by another live process', async () => {
     const dataDir = tempDir();
     writeFileSync(join(dataDir, 'pglite.lock'), `${process.ppid}\n`);
-    await expect(openDatabase({ dataDir })).rejects.toBeInstanceOf(DatabaseLockedError);
+    await expect(openStore({ dataDir })).rejects.toBeInstanceOf(DatabaseLockedError);
     expect(readFileSync(join(dataDir, 'pglite.lock'), 'utf8').trim()).toBe(String(process.ppid));
   });
 
@@ -49,7 +49,7 @@ describe('PGlite lock file', () => {
     const dataDir = tempDir();
     const pid = deadPid();
     writeFileSync(join(dataDir, 'pglite.lock'), `${pid}\n`);
-    const store = await openDatabase({ dataDir });
+    const store = await openStore({ dataDir });
     expect(readFileSync(join(dataDir, 'pglite.lock'), 'utf8').trim()).toBe(String(process.pid));
     await store.close();
   });

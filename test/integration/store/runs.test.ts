@@ -1,31 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import {
-  claimRun,
-  createRun,
-  FencedWriteError,
-  getJob,
-  getRun,
-  listJobNeeds,
-  listJobs,
-  listJobsByStatus,
-  listNonTerminalRuns,
-  listOverdueAcks,
-  listOverdueRecoveries,
-  listRuns,
-  listRunsForDelivery,
-  listStaleRunningJobs,
-  listSteps,
-  loadRun,
-  markJobStale,
-  type NewRun,
-  NotFoundError,
-  recordJobHeartbeat,
-  updateJob,
-  updateJobStatus,
-  updateRun,
-  updateStep,
-} from '../../../src/store/index.js';
+import { FencedWriteError, type NewRun, NotFoundError } from '../../../src/store/index.js';
+import { inOneTransaction } from '../../../src/store/testing.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
@@ -88,11 +64,11 @@ function newRun(orgId: string, extra: Partial<NewRun> = {}): Built {
   };
 }
 
-describeOnBothDrivers('runs', (db) => {
+describeOnBothDrivers('runs', (store) => {
   it('creates a run with jobs, needs and steps in one go and loads it back', async () => {
     const { input, build, test1, deploy } = newRun(uniqueOrg());
-    expect(await createRun(db(), input, 1, T0)).toEqual({ created: true, runId: input.id });
-    const snapshot = await loadRun(db(), input.id);
+    expect(await store().runs.create(input, 1, T0)).toEqual({ created: true, runId: input.id });
+    const snapshot = await store().runs.load(input.id);
     expect(snapshot?.run).toMatchObject({
       id: input.id,
       status: 'pending',
@@ -120,54 +96,52 @@ describeOnBothDrivers('runs', (db) => {
       [0, 'a', 'pending'],
       [1, 'b', 'pending'],
     ]);
-    expect(await loadRun(db(), randomUUID())).toBeNull();
+    expect(await store().runs.load(randomUUID())).toBeNull();
   });
 
   it('can create a run that failed at start, with its reason', async () => {
     const { input } = newRun(uniqueOrg(), { status: 'failed', error: 'jobs.build.environments: not supported yet', finishedAt: T0 });
-    await createRun(db(), { ...input, jobs: [], needs: [] }, 1, T0);
-    expect(await getRun(db(), input.id)).toMatchObject({
+    await store().runs.create({ ...input, jobs: [], needs: [] }, 1, T0);
+    expect(await store().runs.get(input.id)).toMatchObject({
       status: 'failed',
       error: 'jobs.build.environments: not supported yet',
       finishedAt: T0,
     });
-    expect((await listNonTerminalRuns(db())).map((r) => r.id)).not.toContain(input.id);
+    expect((await store().runs.listNonTerminal()).map((r) => r.id)).not.toContain(input.id);
   });
 
   it('is all or nothing: a bad job rolls the whole run back', async () => {
     const { input } = newRun(uniqueOrg());
     input.needs.push({ jobId: input.jobs[0]!.id, upstreamJobId: randomUUID() }); // unknown upstream
-    await expect(createRun(db(), input, 1, T0)).rejects.toThrow();
-    expect(await getRun(db(), input.id)).toBeNull();
-    expect(await listJobs(db(), input.id)).toEqual([]);
+    await expect(store().runs.create(input, 1, T0)).rejects.toThrow();
+    expect(await store().runs.get(input.id)).toBeNull();
+    expect(await store().jobs.list(input.id)).toEqual([]);
   });
 
   it('joins a caller\'s transaction: the outer rollback removes the run', async () => {
     const { input } = newRun(uniqueOrg());
-    const outcome = db()
-      .transaction()
-      .execute(async (trx) => {
-        expect((await createRun(trx, input, 1, T0)).created).toBe(true);
-        expect((await getRun(trx, input.id))?.id).toBe(input.id);
-        throw new Error('roll it back');
-      });
+    const outcome = inOneTransaction(store(), async (tx) => {
+      expect((await tx.runs.create(input, 1, T0)).created).toBe(true);
+      expect((await tx.runs.get(input.id))?.id).toBe(input.id);
+      throw new Error('roll it back');
+    });
     await expect(outcome).rejects.toThrow('roll it back');
-    expect(await getRun(db(), input.id)).toBeNull();
+    expect(await store().runs.get(input.id)).toBeNull();
   });
 
   it('starts a workflow once per delivery; a rerun is a new run', async () => {
     const orgId = uniqueOrg();
     const first = newRun(orgId);
-    await createRun(db(), first.input, 1, T0);
+    await store().runs.create(first.input, 1, T0);
     const again = newRun(orgId, { deliveryId: first.input.deliveryId });
-    expect(await createRun(db(), again.input, 1, at(1))).toEqual({ created: false, runId: first.input.id });
-    expect(await getRun(db(), again.input.id)).toBeNull();
+    expect(await store().runs.create(again.input, 1, at(1))).toEqual({ created: false, runId: first.input.id });
+    expect(await store().runs.get(again.input.id)).toBeNull();
 
     const rerun = newRun(orgId, { deliveryId: first.input.deliveryId, parentRunId: first.input.id, attempt: 2 });
-    expect((await createRun(db(), rerun.input, 1, at(2))).created).toBe(true);
+    expect((await store().runs.create(rerun.input, 1, at(2))).created).toBe(true);
     const other = newRun(orgId, { deliveryId: first.input.deliveryId, workflowName: 'lint' });
-    expect((await createRun(db(), other.input, 1, at(3))).created).toBe(true);
-    const forDelivery = await listRunsForDelivery(db(), orgId, first.input.deliveryId!);
+    expect((await store().runs.create(other.input, 1, at(3))).created).toBe(true);
+    const forDelivery = await store().runs.listForDelivery(orgId, first.input.deliveryId!);
     expect(forDelivery.map((r) => [r.workflowName, r.attempt])).toEqual([
       ['ci', 1],
       ['ci', 2],
@@ -177,57 +151,58 @@ describeOnBothDrivers('runs', (db) => {
 
   it('fences run, job and step writes from an older epoch', async () => {
     const { input, build } = newRun(uniqueOrg());
-    await createRun(db(), input, 1, T0);
-    await claimRun(db(), input.id, 3);
-    expect((await getRun(db(), input.id))?.ownerEpoch).toBe(3);
-    expect((await getJob(db(), build))?.ownerEpoch).toBe(3);
+    await store().runs.create(input, 1, T0);
+    // A new owner at epoch 3 writes the run and its job; the rows now belong to epoch 3.
+    expect(await store().runs.update(input.id, 3, {})).toBe(true);
+    expect(await store().jobs.update(build, 3, {})).toBe(true);
+    expect((await store().runs.get(input.id))?.ownerEpoch).toBe(3);
+    expect((await store().jobs.get(build))?.ownerEpoch).toBe(3);
 
-    await expect(updateRun(db(), input.id, 2, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
-    await expect(updateJobStatus(db(), build, 1, 'queued', at(1))).rejects.toBeInstanceOf(FencedWriteError);
-    await expect(updateStep(db(), build, 0, 2, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
-    await expect(claimRun(db(), input.id, 2)).rejects.toBeInstanceOf(FencedWriteError);
+    await expect(store().runs.update(input.id, 2, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
+    await expect(store().jobs.updateStatus(build, 1, 'queued', at(1))).rejects.toBeInstanceOf(FencedWriteError);
+    await expect(store().steps.update(build, 0, 2, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
     // Nothing changed.
-    expect((await getRun(db(), input.id))?.status).toBe('pending');
-    expect((await getJob(db(), build))?.status).toBe('pending');
-    expect((await listSteps(db(), build))[0]?.status).toBe('pending');
+    expect((await store().runs.get(input.id))?.status).toBe('pending');
+    expect((await store().jobs.get(build))?.status).toBe('pending');
+    expect((await store().steps.list(build))[0]?.status).toBe('pending');
 
     // The current epoch writes; a newer one writes and moves the row forward.
-    expect(await updateRun(db(), input.id, 3, { status: 'running', startedAt: at(2) })).toBe(true);
-    expect(await updateJobStatus(db(), build, 4, 'queued', at(2))).toBe(true);
-    expect((await getJob(db(), build))?.ownerEpoch).toBe(4);
-    await expect(updateJob(db(), build, 3, { agentId: 'a1' })).rejects.toBeInstanceOf(FencedWriteError);
+    expect(await store().runs.update(input.id, 3, { status: 'running', startedAt: at(2) })).toBe(true);
+    expect(await store().jobs.updateStatus(build, 4, 'queued', at(2))).toBe(true);
+    expect((await store().jobs.get(build))?.ownerEpoch).toBe(4);
+    await expect(store().jobs.update(build, 3, { agentId: 'a1' })).rejects.toBeInstanceOf(FencedWriteError);
 
-    const fenced = await updateRun(db(), input.id, 1, { status: 'failed' }).catch((e: unknown) => e);
+    const fenced = await store().runs.update(input.id, 1, { status: 'failed' }).catch((e: unknown) => e);
     expect(fenced).toMatchObject({ entity: 'run', epoch: 1, currentEpoch: 3 });
   });
 
   it('reports missing rows as NotFoundError', async () => {
-    await expect(updateRun(db(), randomUUID(), 1, { status: 'running' })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(updateJob(db(), randomUUID(), 1, { agentId: 'x' })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(updateStep(db(), randomUUID(), 0, 1, { status: 'running' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store().runs.update(randomUUID(), 1, { status: 'running' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store().jobs.update(randomUUID(), 1, { agentId: 'x' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store().steps.update(randomUUID(), 0, 1, { status: 'running' })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('applies status guards: false when the row moved on', async () => {
     const { input, build } = newRun(uniqueOrg());
-    await createRun(db(), input, 1, T0);
-    expect(await updateRun(db(), input.id, 1, { status: 'running' }, { expectedStatus: 'pending' })).toBe(true);
-    expect(await updateRun(db(), input.id, 1, { status: 'running' }, { expectedStatus: 'pending' })).toBe(false);
+    await store().runs.create(input, 1, T0);
+    expect(await store().runs.update(input.id, 1, { status: 'running' }, { expectedStatus: 'pending' })).toBe(true);
+    expect(await store().runs.update(input.id, 1, { status: 'running' }, { expectedStatus: 'pending' })).toBe(false);
     expect(
-      await updateRun(db(), input.id, 1, { status: 'success', finishedAt: at(9) }, { expectedStatus: ['running', 'cancelling'] }),
+      await store().runs.update(input.id, 1, { status: 'success', finishedAt: at(9) }, { expectedStatus: ['running', 'cancelling'] }),
     ).toBe(true);
 
-    expect(await updateJobStatus(db(), build, 1, 'running', at(1), { expectedStatus: 'queued' })).toBe(false);
-    expect(await updateStep(db(), build, 0, 1, { status: 'success' }, { expectedStatus: 'running' })).toBe(false);
-    expect(await updateStep(db(), build, 0, 1, { status: 'running', startedAt: at(1) }, { expectedStatus: 'pending' })).toBe(true);
-    expect(await updateStep(db(), build, 0, 1, { status: 'success', exitCode: 0, logBytes: 12, finishedAt: at(2) })).toBe(true);
-    expect((await listSteps(db(), build))[0]).toMatchObject({ status: 'success', exitCode: 0, logBytes: 12, startedAt: at(1), finishedAt: at(2) });
+    expect(await store().jobs.updateStatus(build, 1, 'running', at(1), { expectedStatus: 'queued' })).toBe(false);
+    expect(await store().steps.update(build, 0, 1, { status: 'success' }, { expectedStatus: 'running' })).toBe(false);
+    expect(await store().steps.update(build, 0, 1, { status: 'running', startedAt: at(1) }, { expectedStatus: 'pending' })).toBe(true);
+    expect(await store().steps.update(build, 0, 1, { status: 'success', exitCode: 0, logBytes: 12, finishedAt: at(2) })).toBe(true);
+    expect((await store().steps.list(build))[0]).toMatchObject({ status: 'success', exitCode: 0, logBytes: 12, startedAt: at(1), finishedAt: at(2) });
   });
 
   it('walks a job through dispatch, ack, heartbeats and completion', async () => {
     const { input, build } = newRun(uniqueOrg());
-    await createRun(db(), input, 1, T0);
+    await store().runs.create(input, 1, T0);
     expect(
-      await updateJob(db(), build, 1, {
+      await store().jobs.update(build, 1, {
         status: 'queued',
         agentId: 'agent-1',
         addDispatchAttempts: 1,
@@ -235,60 +210,64 @@ describeOnBothDrivers('runs', (db) => {
         ackDeadline: at(10_001),
       }),
     ).toBe(true);
-    expect(await updateJob(db(), build, 1, { addDispatchAttempts: 1 })).toBe(true);
-    expect((await getJob(db(), build))?.dispatchAttempts).toBe(2);
+    expect(await store().jobs.update(build, 1, { addDispatchAttempts: 1 })).toBe(true);
+    expect((await store().jobs.get(build))?.dispatchAttempts).toBe(2);
 
-    expect(await recordJobHeartbeat(db(), build, 1, at(2))).toBe(false); // not running yet
-    expect(await updateJobStatus(db(), build, 1, 'running', at(3), { expectedStatus: ['queued'] })).toBe(true);
-    expect(await recordJobHeartbeat(db(), build, 1, at(50))).toBe(true);
-    let job = await getJob(db(), build);
+    // Heartbeats count only while the job runs: the guard refuses one before it started.
+    expect(await store().jobs.update(build, 1, { lastHeartbeatAt: at(2) }, { expectedStatus: 'running' })).toBe(false);
+    expect(await store().jobs.updateStatus(build, 1, 'running', at(3), { expectedStatus: ['queued'] })).toBe(true);
+    expect(await store().jobs.update(build, 1, { lastHeartbeatAt: at(50) }, { expectedStatus: 'running' })).toBe(true);
+    let job = await store().jobs.get(build);
     expect(job).toMatchObject({ status: 'running', startedAt: at(3), lastHeartbeatAt: at(50) });
 
     // Back from recovery: started_at is kept.
-    expect(await updateJobStatus(db(), build, 1, 'recovering', at(60))).toBe(true);
-    expect(await updateJobStatus(db(), build, 1, 'running', at(70), { expectedStatus: 'recovering' })).toBe(true);
-    job = await getJob(db(), build);
+    expect(await store().jobs.updateStatus(build, 1, 'recovering', at(60))).toBe(true);
+    expect(await store().jobs.updateStatus(build, 1, 'running', at(70), { expectedStatus: 'recovering' })).toBe(true);
+    job = await store().jobs.get(build);
     expect(job?.startedAt).toEqual(at(3));
 
-    expect(await updateJobStatus(db(), build, 1, 'success', at(80), { outputs: { build: { version: '1.2.3' } } })).toBe(true);
-    job = await getJob(db(), build);
+    expect(await store().jobs.updateStatus(build, 1, 'success', at(80), { outputs: { build: { version: '1.2.3' } } })).toBe(true);
+    job = await store().jobs.get(build);
     expect(job).toMatchObject({ status: 'success', finishedAt: at(80), outputs: { build: { version: '1.2.3' } } });
-    expect(await recordJobHeartbeat(db(), build, 1, at(90))).toBe(false);
+    expect(await store().jobs.update(build, 1, { lastHeartbeatAt: at(90) }, { expectedStatus: 'running' })).toBe(false);
   });
 
   it('marks stale jobs only while they are still running', async () => {
     const { input, build, test1 } = newRun(uniqueOrg());
-    await createRun(db(), input, 1, T0);
-    await updateJobStatus(db(), build, 1, 'running', at(0));
-    await recordJobHeartbeat(db(), build, 1, at(1000));
-    await updateJobStatus(db(), test1, 1, 'running', at(0));
-    await updateJob(db(), test1, 1, { lastHeartbeatAt: null });
+    await store().runs.create(input, 1, T0);
+    await store().jobs.updateStatus(build, 1, 'running', at(0));
+    await store().jobs.update(build, 1, { lastHeartbeatAt: at(1000) });
+    await store().jobs.updateStatus(test1, 1, 'running', at(0));
+    await store().jobs.update(test1, 1, { lastHeartbeatAt: null });
 
-    const stale = (await listStaleRunningJobs(db(), at(120_000))).filter((j) => j.runId === input.id);
+    const stale = (await store().jobs.listStaleRunning(at(120_000))).filter((j) => j.runId === input.id);
     expect(stale.map((j) => j.id).sort()).toEqual([build, test1].sort());
-    expect((await listStaleRunningJobs(db(), at(500))).filter((j) => j.runId === input.id).map((j) => j.id)).toEqual([test1]);
-    expect((await listStaleRunningJobs(db(), at(120_000), { createdAfter: T0 })).filter((j) => j.runId === input.id)).toEqual([]);
+    expect((await store().jobs.listStaleRunning(at(500))).filter((j) => j.runId === input.id).map((j) => j.id)).toEqual([test1]);
+    expect((await store().jobs.listStaleRunning(at(120_000), { createdAfter: T0 })).filter((j) => j.runId === input.id)).toEqual([]);
 
-    await updateJobStatus(db(), test1, 1, 'success', at(130_000));
-    expect(await markJobStale(db(), test1, 1, 'no heartbeat', at(130_001))).toBe(false);
-    expect(await markJobStale(db(), build, 1, 'no heartbeat for 120 s', at(130_001))).toBe(true);
-    expect(await getJob(db(), build)).toMatchObject({ status: 'timed_out_stale', error: 'no heartbeat for 120 s', finishedAt: at(130_001) });
-    expect((await getJob(db(), test1))?.status).toBe('success');
+    await store().jobs.updateStatus(test1, 1, 'success', at(130_000));
+    // A stale mark is guarded on `running`: a job that finished first keeps its result.
+    const markStale = (jobId: string, reason: string) =>
+      store().jobs.updateStatus(jobId, 1, 'timed_out_stale', at(130_001), { expectedStatus: 'running', error: reason });
+    expect(await markStale(test1, 'no heartbeat')).toBe(false);
+    expect(await markStale(build, 'no heartbeat for 120 s')).toBe(true);
+    expect(await store().jobs.get(build)).toMatchObject({ status: 'timed_out_stale', error: 'no heartbeat for 120 s', finishedAt: at(130_001) });
+    expect((await store().jobs.get(test1))?.status).toBe('success');
   });
 
   it('finds overdue recoveries and acks', async () => {
     const { input, build, test1, test2 } = newRun(uniqueOrg());
-    await createRun(db(), input, 1, T0);
-    await updateJob(db(), build, 1, { status: 'recovering', recoveryDeadline: at(100) });
-    await updateJob(db(), test1, 1, { status: 'queued', agentId: 'a', ackDeadline: at(50) });
-    await updateJob(db(), test2, 1, { status: 'queued', agentId: 'a', ackDeadline: at(50), ackedAt: at(10) });
+    await store().runs.create(input, 1, T0);
+    await store().jobs.update(build, 1, { status: 'recovering', recoveryDeadline: at(100) });
+    await store().jobs.update(test1, 1, { status: 'queued', agentId: 'a', ackDeadline: at(50) });
+    await store().jobs.update(test2, 1, { status: 'queued', agentId: 'a', ackDeadline: at(50), ackedAt: at(10) });
     const mine = <T extends { runId: string }>(jobs: T[]) => jobs.filter((j) => j.runId === input.id);
-    expect(mine(await listOverdueRecoveries(db(), at(99)))).toEqual([]);
-    expect(mine(await listOverdueRecoveries(db(), at(100))).map((j) => j.id)).toEqual([build]);
-    expect(mine(await listOverdueAcks(db(), at(50))).map((j) => j.id)).toEqual([test1]);
-    expect(mine(await listJobsByStatus(db(), 'queued', { runId: input.id })).map((j) => j.id).sort()).toEqual([test1, test2].sort());
-    expect(mine(await listJobsByStatus(db(), ['queued', 'recovering'], { agentId: 'a' })).length).toBe(2);
-    expect((await listJobNeeds(db(), input.id)).length).toBe(4);
+    expect(mine(await store().jobs.listOverdueRecoveries(at(99)))).toEqual([]);
+    expect(mine(await store().jobs.listOverdueRecoveries(at(100))).map((j) => j.id)).toEqual([build]);
+    expect(mine(await store().jobs.listOverdueAcks(at(50))).map((j) => j.id)).toEqual([test1]);
+    expect(mine(await store().jobs.listByStatus('queued', { runId: input.id })).map((j) => j.id).sort()).toEqual([test1, test2].sort());
+    expect(mine(await store().jobs.listByStatus(['queued', 'recovering'], { agentId: 'a' })).length).toBe(2);
+    expect((await store().jobs.listNeeds(input.id)).length).toBe(4);
   });
 
   it('lists runs newest first and the non-terminal ones by shard', async () => {
@@ -296,20 +275,20 @@ describeOnBothDrivers('runs', (db) => {
     const a = newRun(orgId, { shard: 200 });
     const b = newRun(orgId, { shard: 201 });
     const c = newRun(orgId, { shard: 200 });
-    await createRun(db(), a.input, 1, at(1));
-    await createRun(db(), b.input, 1, at(2));
-    await createRun(db(), c.input, 1, at(3));
-    await updateRun(db(), c.input.id, 1, { status: 'success', finishedAt: at(4) });
-    await updateRun(db(), b.input.id, 1, { status: 'held' });
+    await store().runs.create(a.input, 1, at(1));
+    await store().runs.create(b.input, 1, at(2));
+    await store().runs.create(c.input, 1, at(3));
+    await store().runs.update(c.input.id, 1, { status: 'success', finishedAt: at(4) });
+    await store().runs.update(b.input.id, 1, { status: 'held' });
 
-    expect((await listRuns(db(), { orgId })).map((r) => r.id)).toEqual([c.input.id, b.input.id, a.input.id]);
-    expect((await listRuns(db(), { orgId, status: 'success' })).map((r) => r.id)).toEqual([c.input.id]);
-    expect((await listRuns(db(), { orgId, before: at(3), limit: 1 })).map((r) => r.id)).toEqual([b.input.id]);
+    expect((await store().runs.list({ orgId })).map((r) => r.id)).toEqual([c.input.id, b.input.id, a.input.id]);
+    expect((await store().runs.list({ orgId, status: 'success' })).map((r) => r.id)).toEqual([c.input.id]);
+    expect((await store().runs.list({ orgId, before: at(3), limit: 1 })).map((r) => r.id)).toEqual([b.input.id]);
 
-    const live = (await listNonTerminalRuns(db())).filter((r) => r.orgId === orgId);
+    const live = (await store().runs.listNonTerminal()).filter((r) => r.orgId === orgId);
     expect(live.map((r) => r.id)).toEqual([a.input.id, b.input.id]);
-    const shard200 = (await listNonTerminalRuns(db(), { shards: [200] })).filter((r) => r.orgId === orgId);
+    const shard200 = (await store().runs.listNonTerminal({ shards: [200] })).filter((r) => r.orgId === orgId);
     expect(shard200.map((r) => r.id)).toEqual([a.input.id]);
-    expect(await listNonTerminalRuns(db(), { shards: [] })).toEqual([]);
+    expect(await store().runs.listNonTerminal({ shards: [] })).toEqual([]);
   });
 });

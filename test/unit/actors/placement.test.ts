@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../../../src/clock/index.js';
-import { ActorSystem, NodePinnedKindError, StaticShardMap, type Envelope, type RemoteSend } from '../../../src/actors/index.js';
+import { ActorSystem, NodePinnedKindError, type Envelope, type RemoteSend } from '../../../src/actors/index.js';
+import { ShardTable } from '../../../src/cluster/index.js';
 
 /** Every shard lives on another node: only a node-pinned kind can be handled here. */
 function remoteOwnedSystem() {
@@ -12,7 +13,7 @@ function remoteOwnedSystem() {
   const system = new ActorSystem({
     nodeId: 'here',
     clock: new ManualClock(),
-    shardMap: new StaticShardMap({ node: 'elsewhere', epoch: 4 }),
+    shardMap: ShardTable.singleNode('elsewhere', 4),
     remote,
   });
   const epochs: number[] = [];

@@ -4,13 +4,13 @@ import {
   ActorSystem,
   NoRouteError,
   NotShardOwnerError,
-  StaticShardMap,
   UnknownActorKindError,
   fnv1a,
   shardOf,
   type Envelope,
   type RemoteSend,
 } from '../../../src/actors/index.js';
+import { ShardTable } from '../../../src/cluster/index.js';
 
 async function settle(rounds = 10): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -47,7 +47,7 @@ describe('shard hashing', () => {
 describe('location-transparent routing', () => {
   function setup(withRemote: boolean) {
     const clock = new ManualClock();
-    const map = new StaticShardMap({ node: 'local', epoch: 3 });
+    const map = ShardTable.singleNode('local', 3);
     const remoteKey = keyWhere((s) => s === 7);
     const localKey = keyWhere((s) => s !== 7);
     map.assign(7, { node: 'other', epoch: 9 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ActorSystem, StaticShardMap, type Envelope } from '../../../src/actors/index.js';
+import { ActorSystem, type Envelope } from '../../../src/actors/index.js';
+import { ShardTable } from '../../../src/cluster/index.js';
 import { AGENT_ACTOR_KIND, AgentHub, type DispatchRequest, type JobEvents } from '../../../src/agents/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
 import { RecordingSocket, authRequest, register, settle } from './recording-socket.js';
@@ -15,7 +16,7 @@ function rig(system?: ActorSystem, clock = new ManualClock(10_000)) {
     finished: async () => {},
     heartbeat: () => {},
     agentLost: (agentId, jobs) => void calls.push(`lost ${agentId} ${jobs.map((j) => j.jobId).join(',')}`),
-    agentBack: () => {},
+    agentRegistered: () => {},
     logs: () => {},
   };
   const hub = new AgentHub({
@@ -47,7 +48,7 @@ describe('AgentActor on the node actor system', () => {
     const system = new ActorSystem({
       nodeId: 'node-a',
       clock,
-      shardMap: new StaticShardMap({ node: 'node-b', epoch: 7 }),
+      shardMap: ShardTable.singleNode('node-b', 7),
       remote: { tell: (_n, e) => void remote.push(e), ask: async () => undefined },
     });
     const r = rig(system, clock);

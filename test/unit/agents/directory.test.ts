@@ -68,3 +68,25 @@ describe('label matching', () => {
     expect(describeMatchers(['linux', { regex: '^gpu', flags: 'i' }])).toBe('linux, /^gpu/i');
   });
 });
+
+describe('AgentDirectory.waitReason', () => {
+  const directory = () => {
+    const d = new AgentDirectory();
+    d.upsert({ agentId: 'a', node: 'n', labels: ['linux'], maxConcurrency: 1 });
+    d.upsert({ agentId: 'g', node: 'n', labels: ['linux', 'gpu'], maxConcurrency: 1 });
+    return d;
+  };
+
+  it('names the missing labels and how many agents are connected', () => {
+    expect(new AgentDirectory().waitReason(['gpu'])).toBe('no agent is connected');
+    expect(directory().waitReason(['tpu'])).toBe('no connected agent has labels tpu; 2 agents connected');
+  });
+
+  it('says when every agent that could take the job is busy', () => {
+    const d = directory();
+    expect(d.reserve(['gpu'])?.agentId).toBe('g');
+    expect(d.waitReason(['gpu'])).toBe('the one agent with labels gpu is busy; 2 agents connected');
+    d.release('g');
+    expect(d.waitReason(['gpu'])).toBe('1 agent with labels gpu can take it; it is being dispatched');
+  });
+});

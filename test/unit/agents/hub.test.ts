@@ -24,7 +24,7 @@ function rig() {
     finished: (job, agentId) => (calls.push(['finished', job.jobId, agentId]), finished()),
     heartbeat: (job, agentId) => void calls.push(['heartbeat', job.jobId, agentId]),
     agentLost: (agentId, jobs) => void calls.push(['agentLost', agentId, jobs]),
-    agentBack: (agentId, jobs) => void calls.push(['agentBack', agentId, jobs]),
+    agentRegistered: (agentId, jobs, at) => void calls.push(['agentRegistered', agentId, jobs, at]),
     logs: (job, agentId, stepIndex, lines) => void calls.push(['logs', job.jobId, agentId, stepIndex, lines]),
   };
   const grants: Record<string, TokenGrant> = {
@@ -64,6 +64,8 @@ function rig() {
     warningFields,
     connect,
     named: (name: string) => calls.filter((c) => c[0] === name),
+    /** What was said about jobs, without the registrations. */
+    jobCalls: () => calls.filter((c) => c[0] !== 'agentRegistered'),
     holdFinished: (p: () => Promise<void>) => void (finished = p),
     holdStep: (p: () => Promise<void>) => void (step = p),
   };
@@ -119,12 +121,14 @@ describe('AgentHub registration', () => {
     expect(r.named('started')).toHaveLength(1);
   });
 
-  it('reports as lost the jobs a replacing connection no longer lists (its old process is gone)', async () => {
+  it('frees the slots of jobs a replacing connection no longer lists, and leaves the verdict to their runs', async () => {
     const r = rig();
     await r.connect('a1');
     r.hub.dispatch(job('j1'));
     await r.connect('a1');
-    expect(r.named('agentLost')).toEqual([['agentLost', 'a1', [{ runId: 'run-1', jobId: 'j1', acked: false }]]]);
+    // Not "lost" (that would start a recovery window): the run learns the agent registered without it.
+    expect(r.named('agentLost')).toHaveLength(0);
+    expect(r.named('agentRegistered').at(-1)).toEqual(['agentRegistered', 'a1', [], 10_000]);
     expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
   });
 
@@ -145,18 +149,18 @@ describe('AgentHub registration', () => {
     expect(r.counts.at(-1)).toBe(0);
   });
 
-  it('reports agentBack and adopts the jobs an agent brings back', async () => {
+  it('reports every registration with the jobs the agent brings back, and adopts them', async () => {
     const r = rig();
     await r.connect('a1', { extra: { maxConcurrency: 2, inFlightJobs: [{ runId: 'run-7', jobId: 'j7' }] } });
-    expect(r.named('agentBack')).toEqual([['agentBack', 'a1', [{ runId: 'run-7', jobId: 'j7' }]]]);
+    expect(r.named('agentRegistered')).toEqual([['agentRegistered', 'a1', [{ runId: 'run-7', jobId: 'j7' }], 10_000]]);
     expect(r.hub.dispatcher.holder('j7')).toMatchObject({ agentId: 'a1', acked: true });
     expect(r.hub.directory.get('a1')?.active).toBe(1);
   });
 
-  it('says nothing of agentBack when the agent brings no jobs', async () => {
+  it('reports a registration with no jobs too, so runs can see what the agent no longer has', async () => {
     const r = rig();
     await r.connect('a1');
-    expect(r.named('agentBack')).toHaveLength(0);
+    expect(r.named('agentRegistered')).toEqual([['agentRegistered', 'a1', [], 10_000]]);
   });
 });
 
@@ -169,7 +173,7 @@ describe('AgentHub job messages', () => {
     a.say({ type: 'job.heartbeat', runId: 'run-1', jobId: 'j1' });
     a.say({ type: 'log.chunk', runId: 'run-1', jobId: 'j1', stepIndex: 0, lines: ['hello'] });
     await r.hub.settled();
-    expect(r.calls.map((c) => c[0])).toEqual(['started', 'heartbeat', 'logs']);
+    expect(r.jobCalls().map((c) => c[0])).toEqual(['started', 'heartbeat', 'logs']);
     expect(r.named('logs')[0]).toEqual(['logs', 'j1', 'a1', 0, ['hello']]);
     expect(r.hub.dispatcher.holder('j1')?.acked).toBe(true);
   });
@@ -200,7 +204,7 @@ describe('AgentHub job messages', () => {
     other.say({ type: 'job.reject', runId: 'run-1', jobId: 'j1', reason: 'busy' });
     await r.hub.settled();
     // The run judges each against the job's record; the hub only says who spoke.
-    expect(r.calls.map((c) => [c[0], c[2]])).toEqual(['acked', 'logs', 'heartbeat', 'started', 'rejected'].map((n) => [n, otherId]));
+    expect(r.jobCalls().map((c) => [c[0], c[2]])).toEqual(['acked', 'logs', 'heartbeat', 'started', 'rejected'].map((n) => [n, otherId]));
     expect(r.hub.dispatcher.holder('j1')).toMatchObject({ agentId: holder, acked: false });
     expect(r.hub.directory.get(holder)?.active).toBe(1);
   });

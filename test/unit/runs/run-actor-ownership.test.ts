@@ -106,7 +106,7 @@ describe('RunActor: restart resumes from the store', () => {
     expect(store.completions).toEqual([{ runId: RUN, status: 'success', error: null }]);
   });
 
-  it('resumes on activation by any message, and re-arms a stored recovery deadline', async () => {
+  it('resumes on activation by any message, giving a recovering job a whole window from the restart', async () => {
     const { clock, store, dispatcher } = setup([{ id: 'a' }]);
     const first = node(store, dispatcher, clock);
     await first.send({ type: 'start' });
@@ -118,7 +118,9 @@ describe('RunActor: restart resumes from the store', () => {
     const second = node(store, dispatcher, clock);
     // Any message wakes it (here a heartbeat the record refuses); activation reloads and re-arms.
     await second.send({ type: 'job_heartbeat', jobId: 'a', agentId: 'agent-9' });
-    clock.advance(89_999);
+    // 30 s of the window had passed before the restart; the agent could not reach a node that was down.
+    expect(store.job(RUN, 'a').recoveryDeadline).toBe(clock.now() + 120_000);
+    clock.advance(119_999);
     await flush();
     expect(store.job(RUN, 'a').status).toBe('recovering');
     clock.advance(1);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../../src/store/index.js';
+import { openStore } from '../../../src/store/index.js';
 
-describe('openDatabase', () => {
+describe('openStore', () => {
   it('refuses a non-PostgreSQL URL without echoing it', async () => {
-    const error = (await openDatabase({ url: 'mysql://root:pa55word@db/app', dataDir: '/nonexistent' }).catch(
+    const error = (await openStore({ url: 'mysql://root:pa55word@db/app', dataDir: '/nonexistent' }).catch(
       (e: unknown) => e,
     )) as Error;
     expect(error.message).toMatch(/postgres:\/\//);
@@ -11,7 +11,7 @@ describe('openDatabase', () => {
   });
 
   it('fails at open with a readable message that leaves the password out', async () => {
-    const error = (await openDatabase({ url: 'postgres://kici:pa55word@127.0.0.1:1/kici', dataDir: '/nonexistent' }).catch(
+    const error = (await openStore({ url: 'postgres://kici:pa55word@127.0.0.1:1/kici', dataDir: '/nonexistent' }).catch(
       (e: unknown) => e,
     )) as Error;
     expect(error.message).toContain('cannot connect to PostgreSQL at 127.0.0.1:1/kici');

@@ -6,10 +6,10 @@ import {
   parseLockfile,
   planRun,
   STEP_METADATA_VARIABLES,
-  TERMINAL_JOB_STATUSES,
   TRIGGER_TYPES,
   unsupportedFields,
 } from '../../../src/workflows/index.js';
+import { TERMINAL_JOB_STATUSES } from '../../../src/vocabulary/index.js';
 
 /**
  * docs/lockfile.md is what users read instead of the schema: it must keep up with it. A field the
