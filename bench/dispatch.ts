@@ -36,7 +36,7 @@ async function setUp(databaseUrl: string | undefined): Promise<Target> {
 
   const repo = path.join(dir, 'repo');
   mkdirSync(path.join(repo, '.kici'), { recursive: true });
-  const lockfile = { schemaVersion: 1, workflows: [{ name: 'bench', triggers: [{ _type: 'push', branches: ['main'] }], jobs: [{ name: 'noop', steps: [{ run: 'true' }] }] }] };
+  const lockfile = { schemaVersion: 1, workflows: [{ name: 'bench', triggers: [{ _type: 'push', branches: ['bench/*'] }], jobs: [{ name: 'noop', steps: [{ run: 'true' }] }] }] };
   writeFileSync(path.join(repo, '.kici', 'kici.lock.json'), JSON.stringify(lockfile));
   const git = (...args: string[]) =>
     execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } }).trim();
@@ -50,8 +50,12 @@ async function setUp(databaseUrl: string | undefined): Promise<Target> {
 }
 
 let deliveries = 0;
+/**
+ * One push of the same commit to a branch of its own: a push of a (ref, commit) that already has
+ * its runs is a duplicate, and the bench wants a run per webhook with the lock file hot in cache.
+ */
 async function postPush(t: Target): Promise<void> {
-  const body = JSON.stringify({ ref: 'refs/heads/main', before: '0'.repeat(40), after: t.sha, repository: { name: 'bench' } });
+  const body = JSON.stringify({ ref: `refs/heads/bench/${deliveries + 1}`, before: '0'.repeat(40), after: t.sha, repository: { name: 'bench' } });
   const res = await fetch(t.hookUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-delivery-id': `bench-${process.pid}-${++deliveries}`, 'x-signature-256': signBody(t.secret, body) },

@@ -3,6 +3,8 @@
  * deterministic simulator. Nothing outside this room reads Date.now() or Math.random() directly
  * in a pure core.
  */
+import { randomUUID } from 'node:crypto';
+
 export interface Clock {
   /** Milliseconds since the epoch (wall clock; may be virtual in tests). */
   now(): number;
@@ -16,6 +18,16 @@ export interface Random {
   /** Uniform integer in [lo, hi] inclusive. */
   int(lo: number, hi: number): number;
 }
+
+/**
+ * New identifiers (runs, jobs). A port like the clock: production draws random UUIDs, a simulator
+ * or test hands out a predictable sequence so a replay creates the same rows.
+ */
+export interface IdSource {
+  newId(): string;
+}
+
+export const systemIds: IdSource = { newId: () => randomUUID() };
 
 export const systemClock: Clock = {
   now: () => Date.now(),

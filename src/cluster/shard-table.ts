@@ -28,6 +28,15 @@ export class ShardTable implements ShardMap {
     return a ? { node: a.node, epoch: a.epoch } : undefined;
   }
 
+  /**
+   * The epoch a write for `shard` is fenced with. A shard with no recorded owner answers 1, the
+   * epoch every shard starts at (a cluster of one seeds all shards at 1): a write made with it is
+   * still fenced by the store against any newer owner, so it can never overwrite a successor.
+   */
+  epochOf(shard: number): number {
+    return this.owners[shard]?.epoch ?? 1;
+  }
+
   assignments(): ShardAssignment[] {
     return this.owners.filter(Boolean).map((a) => ({ ...a }));
   }

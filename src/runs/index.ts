@@ -33,6 +33,7 @@ export { RUN_ACTOR_KIND, RunActor, runActorFactory, registerRunActor, runRef } f
 export type { RunActorDeps, RunActorOptions } from './run-core.js';
 export { AGENT_RESTARTED_ERROR, RECOVERY_EXPIRED_ERROR, STALE_ERROR, WORKFLOW_TIMEOUT_REASON } from './messages.js';
 export type { RunMessage, RunReply, FinishedJobStatus, AgentClaim } from './messages.js';
+export { finishedJobStatus } from './messages.js';
 export { claimOf, FINISHED_GRACE_MS, type Claim } from './job-claims.js';
 export { planRerun, RerunRefusedError } from './rerun-plan.js';
 export type { RerunJob, RerunPlan } from './rerun-plan.js';
@@ -42,8 +43,9 @@ export { RunAdmission } from './run-admission.js';
 export type { AdmissionRun, RunAdmissionPorts } from './run-admission.js';
 export { tellRunsAgentLost, tellRunsAgentBack, tellRunsAgentRestarted } from './agent-events.js';
 export type { AgentJob } from './agent-events.js';
-export { failRunAtStart, failedRunRecord, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';
-export type { FailedRunInput, FailedRunRecord, FailedRunSink } from './fail-at-start.js';
+export { failedRunError, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';
+export { cancelRunVia, CANCEL_ASK_MS } from './cancel.js';
+export { runSweeps, type OverdueJobs, type RunSweep } from './sweeps.js';
 export type {
   RunStore,
   RunRecord,

@@ -74,3 +74,8 @@ export const STALE_ERROR = 'job heartbeats stopped: no heartbeat within the stal
 export const ok: RunReply = { ok: true };
 export const ignored = (why: string): RunReply => ({ ok: false, ignored: why });
 export const refusedForeign = (why: string): RunReply => ({ ok: false, ignored: why, foreign: true });
+
+/** Agents report success, failed or cancelled; anything else final is a failure of the job. */
+export function finishedJobStatus(state: string): FinishedJobStatus {
+  return state === 'success' || state === 'cancelled' ? state : 'failed';
+}

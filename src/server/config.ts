@@ -64,6 +64,7 @@ const schema = z.object({
   KICI_AGENT_HEARTBEAT_TIMEOUT_MS: millis(100).default(180_000),
   KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER: z.coerce.number().min(1).default(2),
   KICI_STALE_DETECTOR_SCAN_INTERVAL_MS: millis(100).default(60_000),
+  KICI_GIT_RECONCILE_INTERVAL_MS: millis(100).default(60_000),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -95,6 +96,8 @@ export interface OrchestratorConfig {
   agentHeartbeatTimeoutMs: number;
   staleThresholdMs: number;
   staleScanIntervalMs: number;
+  /** How often git sources' mirrors are fetched to find pushes no delivery brought. */
+  gitReconcileIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     agentHeartbeatTimeoutMs: c.KICI_AGENT_HEARTBEAT_TIMEOUT_MS,
     staleThresholdMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS * c.KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER,
     staleScanIntervalMs: c.KICI_STALE_DETECTOR_SCAN_INTERVAL_MS,
+    gitReconcileIntervalMs: c.KICI_GIT_RECONCILE_INTERVAL_MS,
   };
 }
 

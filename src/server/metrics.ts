@@ -1,8 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** `kici_webhooks_processed_total{result}`: KiCI's three decisions (a bad lock file is an `error`). */
-export const WEBHOOK_RESULTS = ['matched', 'skipped', 'error'] as const;
-export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
+// The webhook decision labels belong to the deliveries room, which reports them.
+import { WEBHOOK_RESULTS } from '../deliveries/index.js';
+
+export { WEBHOOK_RESULTS };
+export type { WebhookResult } from '../deliveries/index.js';
 
 /**
  * The orchestrator's Prometheus metrics, named exactly as seed 003 lists them (`kici_*`, no

@@ -3,30 +3,27 @@ import { ActorSystem } from '../actors/index.js';
 import type { ConnectedAgent } from '../admin/index.js';
 import type { AgentHub } from '../agents/index.js';
 import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
-import { systemClock, type Clock } from '../clock/index.js';
-import { CoordinatorDuties, ShardTable, SingleNodeLeadership } from '../cluster/index.js';
-import { registerRunActor, runRef, isTerminalRunStatus, RunAdmission, SUPERSEDED_REASON } from '../runs/index.js';
-import { createDatabaseSecretStore, resolveSecretKey } from '../secrets/index.js';
+import { systemClock, systemIds, type Clock, type IdSource } from '../clock/index.js';
+import { CoordinatorDuties, SingleNodeLeadership } from '../cluster/index.js';
+import { dedupKeySweep, SourceCatalog } from '../deliveries/index.js';
+import { cancelRunVia, isTerminalRunStatus, runSweeps } from '../runs/index.js';
+import { createDatabaseSecretStore, resolveSecretKey, type MasterKey } from '../secrets/index.js';
 import { openFilesystemStorage, openStore, type Store } from '../store/index.js';
-import { GitMirrors, LockfileReader } from '../workflows/index.js';
 import { announceAdminToken, ensureAdminToken, nodeIdentity, type Terminal } from './bootstrap.js';
 import type { OrchestratorConfig } from './config.js';
-import { DeliveryProcessor } from './deliveries/processor.js';
 import { Router } from './http/router.js';
-import { HubDispatcher } from './hub-dispatcher.js';
-import { triggerRuns } from './manual-trigger.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { mountAdminApi } from './routes/admin-api.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { rerunRun } from './reruns.js';
-import { RepositoryRunStore } from './run-store.js';
-import { runSweeps } from './sweeps.js';
-import { SourceCatalog } from './source-catalog.js';
 import { createAgentHub } from './wiring/agent-hub.js';
+import { wireDeliveries } from './wiring/deliveries.js';
 import { webhookIntake } from './wiring/intake.js';
+import { wireReconcile } from './wiring/reconcile.js';
 import { bindListener, type Listener } from './wiring/listener.js';
+import { resumeRuns, wireRunDomain } from './wiring/run-domain.js';
+import { claimAllShards } from './wiring/shards.js';
 
 export const VERSION = '0.1.0';
 
@@ -41,6 +38,8 @@ export interface Orchestrator {
 
 export interface StartOptions {
   clock?: Clock;
+  /** New run and job ids; random UUIDs when absent (a simulator hands out its own). */
+  ids?: IdSource;
   log?: Logger;
   /** Print the first-start admin token on the terminal (the CLI does; tests don't). */
   announce?: boolean;
@@ -70,7 +69,7 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
     });
     cleanups.push(() => store.close());
     const announce = options.announce ?? false;
-    return await assemble(config, { clock, log, nodeId, store, secretKey: secretKey.key, announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
+    return await assemble(config, { clock, ids: options.ids ?? systemIds, log, nodeId, store, secretKey: secretKey.key, announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
   } catch (e) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     throw e;
@@ -79,10 +78,11 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
 
 interface Parts {
   clock: Clock;
+  ids: IdSource;
   log: Logger;
   nodeId: string;
   store: Store;
-  secretKey: import('../secrets/index.js').MasterKey;
+  secretKey: MasterKey;
   announce: boolean;
   terminal: Terminal;
   /** Bound before anything else; answers 503 until the routes below are handed to it. */
@@ -90,6 +90,7 @@ interface Parts {
   cleanups: (() => Promise<void> | void)[];
 }
 
+/** Wiring only: each room is built from its parts here, in startup order; policy lives in the rooms. */
 async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestrator> {
   const { clock, log, nodeId, store, cleanups } = p;
   const applied = await store.migrations.prepare({ autoMigrate: config.autoMigrate });
@@ -119,49 +120,12 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   cleanups.push(() => hub.stop());
 
   const catalog = new SourceCatalog(store.sources, vault, clock);
-  const sourceToken = async (sourceId: string | null | undefined) => {
-    const source = sourceId ? await catalog.source(sourceId) : null;
-    return source ? catalog.secret(source, 'token') : null;
-  };
-  const admission = runAdmission(store, system, log);
-  registerRunActor(system, {
-    store: new RepositoryRunStore(store),
-    logs: storage.stepLogs,
-    observer: {
-      foreignClaim: (claim) => hub.refusedClaim(claim),
-      logsNotStored: (runId, jobId, e) => log.warn({ runId, jobId, err: (e as Error)?.message }, 'log chunk not stored'),
-      runCompleted: (run) => {
-        log.info({ runId: run.id, workflow: run.workflowName, status: run.status, error: run.error ?? undefined }, 'run finished');
-        void admission.finished(run.id);
-      },
-    },
-    dispatcher: new HubDispatcher({
-      hub,
-      gitAuth: async (sourceId) => {
-        const token = await sourceToken(sourceId);
-        return token ? { username: 'x-access-token', password: token } : undefined;
-      },
-      epochOfRun: (runId) => shards.ownerOf(system.shardOf(runId))?.epoch ?? 1,
-    }),
-    options: { ackTimeoutMs: config.dispatchAckTimeoutMs, recoveryWindowMs: config.agentRecoveryWindowMs, queueTimeoutMs: config.queueTimeoutMs },
-  });
-
-  // Every new run passes the workflow-concurrency gate before its actor starts it.
-  const runCreation = { store, epochOf: (shard: number) => shards.ownerOf(shard)?.epoch ?? 1, start: (runId: string, hint?: { grouped: boolean }) => void admission.start(runId, hint) };
-  const mirrors = new GitMirrors({ dataDir: config.dataDir });
-  const lockfiles = new LockfileReader();
-  const gitSourceToken = (s: { orgId: string; id: string }) => catalog.secret(s, 'token');
-  const processor = new DeliveryProcessor({
-    ...runCreation,
-    mirrors,
-    lockfiles,
-    blobs: storage.blobs,
-    sources: catalog,
-    metrics,
-    log,
-  });
+  const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log });
+  const deliveries = wireDeliveries({ config, store, clock, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log });
+  const { processor } = deliveries;
   // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
   cleanups.push(() => processor.idle());
+  const reconcile = wireReconcile({ store, mirrors: deliveries.mirrors, processor, sourceToken: (s) => catalog.secret(s, 'token'), clock, log, intervalMs: config.gitReconcileIntervalMs });
 
   const router = new Router(config.basePath);
   healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: () => store.ping() });
@@ -184,15 +148,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
       const run = await store.runs.get(runId);
       return !run || isTerminalRunStatus(run.status);
     },
-    cancelRun: async (runId, force) => {
-      const reply = await runRef(system, runId)
-        .ask<{ ok: boolean; ignored?: string }>({ type: 'cancel', force, reason: force ? 'cancelled by an operator (forced)' : 'cancelled by an operator' }, CANCEL_ASK_MS)
-        // The message stays queued after a timeout: the actor is busy and will still cancel.
-        .catch(() => ({ ok: true }) as const);
-      return reply.ok ? { accepted: true } : { accepted: false, reason: reply.ignored };
-    },
-    rerunRun: (runId, o) => rerunRun(runCreation, runId, o),
-    triggerRuns: (input) => triggerRuns({ ...runCreation, mirrors, lockfiles, sourceToken: gitSourceToken }, input),
+    cancelRun: (runId, force) => cancelRunVia(system, runId, force),
+    rerunRun: deliveries.rerunRun,
+    triggerRuns: deliveries.triggerRuns,
+    reconcileSource: (source) => reconcile.reconciler.reconcile(source),
   });
 
   const { listener } = p;
@@ -203,12 +162,13 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
 
   const duties = new CoordinatorDuties(leadership, clock, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
   cleanups.push(() => duties.stop());
-  for (const duty of runSweeps(store, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, now: () => clock.now() })) {
-    duties.add(duty);
-  }
+  for (const duty of runSweeps(runStore, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, clock })) duties.add(duty);
+  duties.add(dedupKeySweep(store, clock));
   await resumeRuns(store, admission, log);
   const resumed = await processor.resume();
   if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
+  // After the resume, so a push whose delivery a crash left unprocessed is that delivery's, not a reconcile's.
+  duties.add(reconcile.duty, true);
   log.info({ url, nodeId, driver: store.driver }, 'orchestrator listening');
 
   let stopping: Promise<void> | undefined;
@@ -224,45 +184,6 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
         log.flush?.();
       })()),
   };
-}
-
-/** A cluster of one owns every shard; shards recorded for another node id move here at a new epoch. */
-async function claimAllShards(store: Store, nodeId: string): Promise<ShardTable> {
-  await store.shards.seed(nodeId);
-  const owners = await store.shards.list();
-  for (const o of owners) {
-    if (o.ownerNode !== nodeId) {
-      await store.shards.assign(o.shard, nodeId, o.epoch + 1);
-      o.ownerNode = nodeId;
-      o.epoch += 1;
-    }
-  }
-  return new ShardTable(owners.map((o) => ({ shard: o.shard, node: o.ownerNode, epoch: o.epoch })));
-}
-
-/**
- * Every non-terminal run's actor is woken so it reloads from the store and carries on; pending
- * runs pass the concurrency gate again, which rebuilds its places from the same list.
- */
-async function resumeRuns(store: Store, admission: RunAdmission, log: Logger): Promise<void> {
-  const runs = await store.runs.listNonTerminal();
-  await admission.restore(runs.map((r) => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency })));
-  if (runs.length) log.info({ runs: runs.length }, 'resuming unfinished runs');
-}
-
-const CANCEL_ASK_MS = 10_000;
-
-/** The workflow-concurrency gate over the store (what a run says) and the actor system (start, supersede). */
-function runAdmission(store: Store, system: ActorSystem, log: Logger): RunAdmission {
-  return new RunAdmission({
-    describe: async (runId) => {
-      const r = await store.runs.get(runId);
-      return r && { runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency };
-    },
-    start: (runId) => runRef(system, runId).tell({ type: 'start' }),
-    supersede: (runId) => runRef(system, runId).tell({ type: 'cancel', reason: SUPERSEDED_REASON }),
-    failed: (runId, e) => log.error({ runId, err: (e as Error).message }, 'run admission failed'),
-  });
 }
 
 /** The admin API's view of the agents connected to this node. */

@@ -58,6 +58,7 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_STALE_DETECTOR_SCAN_INTERVAL_MS', '60000', 'how often the stale scan runs'),
   read('KICI_AGENT_RECOVERY_WINDOW_MS', '120000', 'how long a started job waits for its disconnected agent to come back'),
   read('KICI_QUEUE_TIMEOUT_MS', '86400000', 'how long a job may wait for an agent to take it (from when it is first queued); past it the job fails with the reason'),
+  read('KICI_GIT_RECONCILE_INTERVAL_MS', '60000', 'how often (and once at start) each enabled git source\'s mirror is fetched; a branch whose tip moved without a delivery gets the runs of a push of its newest commit'),
   read('KICI_AGENT_HEARTBEAT_TIMEOUT_MS', '180000', 'an agent silent this long is closed (4004)'),
   read('KICI_AGENT_AUTH', 'token', 'how agents authenticate: `token` (the only kind kici has; anything else is refused)'),
   read('KICI_CLUSTER_ROLE', 'coordinator', '`coordinator`; `worker` is refused until the peer mesh exists'),

@@ -11,6 +11,8 @@ export type { DatabaseDriver } from './database.js';
 export { DatabaseLockedError } from './pglite-lock.js';
 export { type Migrations, MIGRATION_NAMES, type MigrationState, type MigrationStatus, SchemaBehindError } from './migrate.js';
 export { FencedWriteError, NotFoundError } from './errors.js';
+// The run domain's ports (RunStore, OverdueJobs) implemented over the repositories.
+export { RepositoryRunStore } from './run-store.js';
 export type { StatusGuard } from './guards.js';
 export type { RunConcurrency, SourceKind, SourceVerification } from './schema.js';
 
@@ -34,4 +36,5 @@ export {
 } from './deliveries.js';
 export type { RegisteredWorkflow, RegistrationRepository, WorkflowRegistration } from './registrations.js';
 export type { ShardOwner, ShardRepository } from './shards.js';
+export type { RefTip, RefTipRepository } from './ref-tips.js';
 export * from './blobs/index.js';

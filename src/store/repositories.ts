@@ -7,6 +7,7 @@ import { AgentRepository } from './agents.js';
 import type { Db } from './database.js';
 import { DeliveryRepository } from './deliveries.js';
 import { JobRepository } from './jobs.js';
+import { RefTipRepository } from './ref-tips.js';
 import { RegistrationRepository } from './registrations.js';
 import { RunRepository } from './runs.js';
 import { SealedSecretRepository } from './sealed-secrets.js';
@@ -28,6 +29,8 @@ export interface Repositories {
   /** Workflows registered from sources' default branches. */
   readonly registrations: RegistrationRepository;
   readonly shards: ShardRepository;
+  /** Last processed commit per branch of a git source, and which delivery owns each push's runs. */
+  readonly refTips: RefTipRepository;
 }
 
 export function repositoriesOver(db: Db): Repositories {
@@ -42,5 +45,6 @@ export function repositoriesOver(db: Db): Repositories {
     deliveries: new DeliveryRepository(db),
     registrations: new RegistrationRepository(db),
     shards: new ShardRepository(db),
+    refTips: new RefTipRepository(db),
   };
 }

@@ -200,6 +200,26 @@ export interface StepsTable {
   finished_at: NullableTimestamp;
 }
 
+export interface RefTipsTable {
+  source_id: string;
+  ref: string;
+  sha: string;
+  updated_at: Timestamp;
+}
+
+export interface RefTipBaselinesTable {
+  source_id: string;
+  taken_at: Timestamp;
+}
+
+export interface RefPushesTable {
+  source_id: string;
+  ref: string;
+  sha: string;
+  delivery_id: string;
+  claimed_at: Timestamp;
+}
+
 export interface StoreSchema {
   sources: SourcesTable;
   sealed_secrets: SealedSecretsTable;
@@ -214,5 +234,8 @@ export interface StoreSchema {
   jobs: JobsTable;
   job_needs: JobNeedsTable;
   steps: StepsTable;
+  ref_tips: RefTipsTable;
+  ref_tip_baselines: RefTipBaselinesTable;
+  ref_pushes: RefPushesTable;
 }
 

@@ -26,6 +26,7 @@ export class Store implements Repositories {
   readonly deliveries: Repositories['deliveries'];
   readonly registrations: Repositories['registrations'];
   readonly shards: Repositories['shards'];
+  readonly refTips: Repositories['refTips'];
   private readonly database: OpenedDatabase;
 
   constructor(database: OpenedDatabase) {
@@ -43,6 +44,7 @@ export class Store implements Repositories {
     this.deliveries = repositories.deliveries;
     this.registrations = repositories.registrations;
     this.shards = repositories.shards;
+    this.refTips = repositories.refTips;
     builders.set(this, database.db);
   }
 

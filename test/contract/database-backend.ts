@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadedRun } from '../../src/runs/index.js';
-import { RepositoryRunStore } from '../../src/server/run-store.js';
+import { RepositoryRunStore } from '../../src/store/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { inOneTransaction } from '../../src/store/testing.js';
 import { freshDatabaseUrl } from '../support/postgres.js';

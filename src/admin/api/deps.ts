@@ -1,5 +1,6 @@
 import type { LabelMatcher } from '../../workflows/index.js';
-import type { StepLogStore, Store } from '../../store/index.js';
+import type { Source, StepLogStore, Store } from '../../store/index.js';
+import type { DeliveryStatus } from '../../vocabulary/index.js';
 
 /** What the admin API needs from the rest of the orchestrator, handed in by the composition root. */
 export interface AdminDeps {
@@ -17,10 +18,18 @@ export interface AdminDeps {
    * `force`, at once. The composition root implements it over the actor system.
    */
   cancelRun(runId: string, force: boolean): Promise<CancelReply>;
-  /** Create and start a new attempt of a finished run; refusals throw an ApiFailure (404, 409). */
+  /** Create and start a new attempt of a finished run; refusals are domain errors the API maps (`refusals.ts`: 404, 409). */
   rerunRun(runId: string, options: { failedOnly: boolean }): Promise<RerunReply>;
-  /** Start the workflows a push of `ref` would run (every push-triggered one for a bare commit). */
+  /**
+   * Start the workflows a push of `ref` would run (every push-triggered one for a bare commit);
+   * refusals are domain errors the API maps (`refusals.ts`: 400, 404, 409, 422).
+   */
   triggerRuns(input: { sourceId: string; ref: string }): Promise<TriggerReply>;
+  /**
+   * Fetch a git source's mirror and run the branches whose tip moved without a delivery (the
+   * route checked it is an enabled git source); resolves once those deliveries are processed.
+   */
+  reconcileSource(source: Source): Promise<ReconcileReply>;
   /** Why a job with these labels still waits for an agent, as the agents connected here see it. */
   waitReason(runsOn: readonly LabelMatcher[]): string;
   /** The agents connected to this node. */
@@ -58,4 +67,11 @@ export interface TriggerReply {
   sha: string;
   branch: string | null;
   runs: { id: string; workflow: string }[];
+}
+
+/** What a reconcile did: whether it only took the first baseline, and each moved branch's delivery. */
+export interface ReconcileReply {
+  sourceId: string;
+  baseline: boolean;
+  refs: { ref: string; before: string; sha: string; deliveryId: string; status: DeliveryStatus; runs: string[]; note?: string }[];
 }

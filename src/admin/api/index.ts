@@ -5,13 +5,14 @@ import { eventLogRoutes } from './event-log.js';
 import type { RouteTable } from './http.js';
 import { runRoutes } from './runs.js';
 import { sourceChangeRoutes } from './source-changes.js';
+import { sourceReconcileRoutes } from './source-reconcile.js';
 import { sourceRoutes } from './sources.js';
 
 export { checkAdmin, type AdminCheck } from './auth.js';
 export { ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
-export type { AdminDeps, CancelReply, ConnectedAgent, RerunReply, TriggerReply } from './deps.js';
+export type { AdminDeps, CancelReply, ConnectedAgent, ReconcileReply, RerunReply, TriggerReply } from './deps.js';
 
 /** Every admin API route, relative to `/api/v1`. */
 export function adminApiRoutes(deps: AdminDeps): RouteTable {
-  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps)];
+  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps)];
 }

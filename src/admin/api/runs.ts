@@ -5,6 +5,7 @@ import { RUN_STATUSES, TERMINAL_RUN_STATUSES } from '../../vocabulary/index.js';
 import { jobLabels } from '../../runs/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, parseBody, type RouteTable } from './http.js';
+import { refusalsAsHttp } from './refusals.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -103,13 +104,13 @@ export function runRoutes(deps: AdminDeps): RouteTable {
     ['POST', '/runs/:id/rerun', async (req) => {
       const run = await load(req.params.id);
       const body = await parseBody(req, rerunBody);
-      const reply = await deps.rerunRun(run.id, { failedOnly: body.failedOnly });
+      const reply = await refusalsAsHttp(deps.rerunRun(run.id, { failedOnly: body.failedOnly }));
       const created = await deps.store.runs.get(reply.runId);
       return { status: 201, body: { ...(created ? runView(created) : { id: reply.runId }), parentRunId: run.id, rerunJobs: reply.rerun, carriedJobs: reply.carried } };
     }],
     ['POST', '/runs/trigger', async (req) => {
       const body = await parseBody(req, triggerBody);
-      const reply = await deps.triggerRuns(body);
+      const reply = await refusalsAsHttp(deps.triggerRuns(body));
       return { status: 201, body: reply };
     }],
     ['GET', '/runs/:id/logs', async (req, res) => {

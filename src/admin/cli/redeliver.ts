@@ -18,9 +18,7 @@ export interface RedeliverResult {
  * secret, so signing and sending stay in one place and the secret never passes through here.
  * Exit 0 when the spool is empty afterwards, 1 when something is still kept.
  */
-export async function redeliverSpool(sourceId: string, repoPath: string | undefined, json: boolean): Promise<void> {
-  // Room for the form without --repo, which will ask the orchestrator to fetch and reconcile.
-  if (repoPath === undefined) throw new UsageError('redeliver without --repo is not supported yet: pass --repo PATH');
+export async function redeliverSpool(sourceId: string, repoPath: string, json: boolean): Promise<void> {
   const hook = await installedHook(repoPath).catch((e: Error) => {
     throw new UsageError(e.message);
   });

@@ -119,11 +119,16 @@ export function sourceCommands(): Command {
 
   source
     .command('redeliver <sourceId>')
-    .description('send the pushes a repository\'s hook kept while kici was unreachable, oldest first, under their first delivery ids')
+    .description('with --repo: send the pushes a repository\'s hook kept while kici was unreachable, oldest first, under their first delivery ids; without: have the orchestrator fetch the source and run the branches that moved without a delivery')
     .option('--repo <path>', 'the repository the hook is installed in (the one given to install-hook)')
     .action(async (id: string, o, cmd: Command) => {
+      const json = globals(cmd).json === true;
+      if (o.repo === undefined) {
+        const { reconcileSource } = await import('./reconcile.js');
+        return reconcileSource(apiFor(cmd), id, json);
+      }
       const { redeliverSpool } = await import('./redeliver.js');
-      await redeliverSpool(id, o.repo, globals(cmd).json === true);
+      await redeliverSpool(id, o.repo, json);
     });
 
   return source;

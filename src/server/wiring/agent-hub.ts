@@ -5,7 +5,7 @@ import type { Clock } from '../../clock/index.js';
 import { hashToken } from '../../secrets/index.js';
 import type { Store } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
-import { jobEventsToRuns } from '../job-events.js';
+import { jobEventsToRuns } from './job-events.js';
 import type { Logger } from '../logger.js';
 import type { OrchestratorMetrics } from '../metrics.js';
 
@@ -30,7 +30,7 @@ export function createAgentHub(p: AgentHubParts): AgentHub {
     system: p.system,
     heartbeatTimeoutMs: p.config.agentHeartbeatTimeoutMs,
     validateToken: async (token) => {
-      const record = await store.agents.findValidToken(hashToken(token), new Date());
+      const record = await store.agents.findValidToken(hashToken(token), new Date(p.clock.now()));
       return record ? { tokenId: record.id, labels: record.labels } : null;
     },
     events: jobEventsToRuns(p.system, log, async (agentId) =>
@@ -43,7 +43,7 @@ export function createAgentHub(p: AgentHubParts): AgentHub {
     },
     onJobDispatched: () => metrics.jobsDispatched.inc(),
     onRegistered: (agentId, reg, grant) => {
-      store.agents.register({ id: agentId, tokenId: grant.tokenId, labels: reg.labels, hostname: reg.hostname, connectedNode: p.nodeId }, new Date()).catch(
+      store.agents.register({ id: agentId, tokenId: grant.tokenId, labels: reg.labels, hostname: reg.hostname, connectedNode: p.nodeId }, new Date(p.clock.now())).catch(
         (e: Error) => log.warn({ agentId, err: e.message }, 'agent registration not recorded'),
       );
       log.info({ agentId, labels: reg.labels, maxConcurrency: reg.maxConcurrency }, 'agent registered');

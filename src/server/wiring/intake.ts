@@ -1,8 +1,7 @@
 import type { Clock } from '../../clock/index.js';
 import type { DeliveryRepository } from '../../store/index.js';
 import { SlidingWindowRateLimit, admitDelivery, type IntakeOutcome, type IntakePorts, type IntakeRequest } from '../../webhooks/index.js';
-import type { SourceCatalog } from '../source-catalog.js';
-import { toWebhookSource } from '../webhook-sources.js';
+import { toWebhookSource, type SourceCatalog } from '../../deliveries/index.js';
 
 /**
  * Webhook intake over this node's store: sources and secrets from the catalog, the delivery row
@@ -36,7 +35,7 @@ export function webhookIntake(deliveries: DeliveryRepository, catalog: SourceCat
       );
       if (result.outcome === 'duplicate') return { duplicateOf: { deliveryId: result.first.deliveryId, status: result.first.status } };
       // Filtered deliveries are kept for the event log (and dedup) but start nothing.
-      if (d.status === 'filtered') await deliveries.complete(d.orgId, d.deliveryId, { status: 'filtered', matchedCount: 0 }, new Date(), 'received');
+      if (d.status === 'filtered') await deliveries.complete(d.orgId, d.deliveryId, { status: 'filtered', matchedCount: 0 }, new Date(clock.now()), 'received');
     },
   };
   return (request) => admitDelivery(request, ports);

@@ -7,12 +7,14 @@ import * as initial from './001_initial.js';
 import * as jobPreviousAgent from './002_job_previous_agent.js';
 import * as jobPlanOrder from './003_job_plan_order.js';
 import * as stepError from './004_step_error.js';
+import * as refTips from './005_ref_tips.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
   '002_job_previous_agent': jobPreviousAgent,
   '003_job_plan_order': jobPlanOrder,
   '004_step_error': stepError,
+  '005_ref_tips': refTips,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -19,6 +19,13 @@ export interface GitMirrorsOptions {
   timeoutMs?: number;
 }
 
+/** A branch and the commit it points at, as a mirror has them. */
+export interface BranchTip {
+  /** The full ref name, `refs/heads/<branch>`. */
+  ref: string;
+  sha: string;
+}
+
 export interface SyncOptions {
   /** Skip the fetch when the mirror already holds this commit. */
   wantSha?: string;
@@ -97,6 +104,21 @@ export class GitMirrors {
     assertRemoteUrl(source.url);
     if (options.wantSha && (await this.hasCommit(dir, options.wantSha))) return dir;
     return this.schedule(source);
+  }
+
+  /**
+   * Fetches the mirror and lists its branches with their tip commits (`refs/heads/…`), sorted by
+   * ref. Reconcile compares these with the tips deliveries recorded.
+   */
+  async branchTips(source: GitSource): Promise<BranchTip[]> {
+    const dir = await this.syncMirror(source);
+    const out = await this.run(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads/'], { cwd: dir, timeoutMs: this.timeoutMs });
+    const tips: BranchTip[] = [];
+    for (const line of out.split('\n')) {
+      const [sha, ref] = line.trim().split(' ');
+      if (sha && ref) tips.push({ ref, sha });
+    }
+    return tips.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   }
 
   private async hasCommit(dir: string, sha: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  */
 export type { RunGit, RunGitOptions } from './run-git.js';
 export { GitError, isZeroSha, redactCredentials, resolveCommit, runGit } from './run-git.js';
-export type { GitMirrorsOptions, GitSource, SyncOptions } from './git-mirror.js';
+export type { BranchTip, GitMirrorsOptions, GitSource, SyncOptions } from './git-mirror.js';
 export { assertRemoteUrl, GitMirrors } from './git-mirror.js';
 export type { LockfileAt, LockfileReaderOptions } from './lockfile-at.js';
 export { CommitNotFoundError, LOCKFILE_PATH, LockfileReader, readLockfileAt } from './lockfile-at.js';

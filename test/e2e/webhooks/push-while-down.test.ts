@@ -19,7 +19,9 @@ let inst: Installation;
 let source: GitSource;
 
 beforeAll(async () => {
-  inst = await Installation.create();
+  // No reconcile but the one at start, which sees this source for the first time and only records
+  // its tips: the redeliver below is what runs the push (reconcile.test.ts covers reconcile itself).
+  inst = await Installation.create({ env: { KICI_GIT_RECONCILE_INTERVAL_MS: '3600000' } });
   source = await inst.gitSource();
 });
 

@@ -30,10 +30,10 @@ describe('kici-admin runs logs', () => {
 
   const admin = (argv: string[]) => kiciAdmin(['--url', rig.url, '--token', rig.adminToken, ...argv]);
 
-  /** A new run of `origin` (each push has its own delivery id), once its job exists. */
+  /** A new run of `origin` (each push a new commit under its own delivery id), once its job exists. */
   async function newRun(origin: GitOrigin): Promise<{ runId: string; jobId: string }> {
     const deliveryId = `logs-${++pushes}`;
-    expect((await rig.push(origin, deliveryId)).status).toBe(202);
+    expect((await rig.push(rig.nextCommit(origin), deliveryId)).status).toBe(202);
     return waitFor('the run of the push', async () => {
       const run = ((await rig.api('GET', '/runs?limit=50')).runs as Frame[]).find((r) => r.deliveryId === `${origin.id}:${deliveryId}`);
       if (!run) return undefined;

@@ -96,14 +96,23 @@ describe('/metrics', () => {
     m = await metricReaches('kici_dedup_hits_total', '', 1);
     expect(sample(m, 'kici_webhooks_processed_total', 'result="matched"')).toBe(1);
 
-    // A second push of the same commit reads the lock file from the cache.
-    expect((await rig.push(source, 'delivery-2')).status).toBe(202);
+    // A push of another commit is another run.
+    const next = rig.nextCommit(source);
+    expect((await rig.push(next, 'delivery-2')).status).toBe(202);
     m = await metricReaches('kici_dispatch_queue_depth', pending, 2);
-    expect(sample(m, 'kici_lockfile_cache_hits_total')).toBe(1);
-    expect(sample(m, 'kici_lockfile_cache_misses_total')).toBe(1);
+    expect(sample(m, 'kici_lockfile_cache_misses_total')).toBe(2);
     expect(sample(m, 'kici_trigger_match_duration_seconds_count')).toBe(2);
     // Received counts deliveries taken in; the duplicate is counted by kici_dedup_hits_total instead.
     expect(sample(m, 'kici_webhooks_received_total', 'source="git",event="push"')).toBe(2);
+
+    // That commit again under another delivery id (a spooled copy, a reconcile) reads the lock file
+    // from the cache and is a duplicate of the push that has the run: skipped, no second run.
+    expect((await rig.push(next, 'delivery-3')).status).toBe(202);
+    m = await metricReaches('kici_webhooks_processed_total', 'result="skipped"', 1);
+    expect(sample(m, 'kici_lockfile_cache_hits_total')).toBe(1);
+    expect(sample(m, 'kici_lockfile_cache_misses_total')).toBe(2);
+    expect(sample(m, 'kici_trigger_match_duration_seconds_count')).toBe(2);
+    expect(sample(m, 'kici_dispatch_queue_depth', pending)).toBe(2);
     expect(sample(m, 'kici_jobs_dispatched_total')).toBe(0);
 
     const agent = await rig.connectAgent('agent-metrics', token);

@@ -81,7 +81,17 @@ export class OrchestratorRig {
     git(work, 'push', '--quiet', origin, 'main');
     const secret = 'git-source-secret-for-it-0001';
     const created = await this.api('POST', '/sources', { kind: 'git', orgId: 'acme', name, url: `file://${origin}`, secret });
-    return { id: created.id as string, secret, sha: git(work, 'rev-parse', 'HEAD') };
+    return { id: created.id as string, secret, sha: git(work, 'rev-parse', 'HEAD'), origin, work };
+  }
+
+  /**
+   * A new commit on main, pushed to the origin (no hook). A delivery of a commit that already has
+   * its runs is a duplicate, so a test that wants another run of the source pushes another commit.
+   */
+  nextCommit(source: GitOrigin): GitOrigin {
+    git(source.work, 'commit', '--quiet', '--allow-empty', '-m', 'another push');
+    git(source.work, 'push', '--quiet', source.origin, 'main');
+    return { ...source, sha: git(source.work, 'rev-parse', 'HEAD') };
   }
 
   /** Post a signed push delivery for `sha`, as the post-receive hook would. */
@@ -117,6 +127,9 @@ export interface GitOrigin {
   id: string;
   secret: string;
   sha: string;
+  /** The bare origin and the working copy that pushes to it. */
+  origin: string;
+  work: string;
 }
 
 /** A `ws` client that keeps every frame it receives and lets a test wait for one by type. */

@@ -4,9 +4,7 @@ import { ActorSystem } from '../../../src/actors/index.js';
 import {
   RECOVERY_EXPIRED_ERROR,
   RUN_ACTOR_KIND,
-  failRunAtStart,
   runActorFactory,
-  type FailedRunRecord,
   type RunMessage,
   type RunReply,
 } from '../../../src/runs/index.js';
@@ -283,41 +281,5 @@ describe('RunActor: a failing dispatcher', () => {
     await n.send({ type: 'job_started', jobId: 'a', agentId: 'agent-1' });
     await expect(n.send({ type: 'cancel', force: true })).resolves.toEqual({ ok: true });
     expect(store.run(RUN).run.status).toBe('cancelled');
-  });
-});
-
-describe('failRunAtStart', () => {
-  it('creates a run that is already failed, with the error naming the field', async () => {
-    const clock = new ManualClock(42_000);
-    const created: FailedRunRecord[] = [];
-    const sink = {
-      async createFailedRun(run: FailedRunRecord) {
-        created.push(run);
-        return { runId: 'run-failed-1' };
-      },
-    };
-    const reason = 'workflows[0].jobs[2].environments: environments are not supported yet';
-    const result = await failRunAtStart(sink, { orgId: 'org', workflowName: 'ci', sha: 'abc' }, reason, clock);
-    expect(result).toEqual({ runId: 'run-failed-1', error: reason });
-    expect(created[0]).toMatchObject({
-      orgId: 'org',
-      workflowName: 'ci',
-      status: 'failed',
-      attempt: 1,
-      error: reason,
-      startedAt: 42_000,
-      finishedAt: 42_000,
-      input: { sha: 'abc' },
-    });
-  });
-
-  it('never stores an empty or unbounded error', async () => {
-    const clock = new ManualClock();
-    const created: FailedRunRecord[] = [];
-    const sink = { createFailedRun: async (run: FailedRunRecord) => (created.push(run), { runId: 'x' }) };
-    await failRunAtStart(sink, { orgId: 'o', workflowName: 'w' }, '   ', clock);
-    await failRunAtStart(sink, { orgId: 'o', workflowName: 'w' }, 'x'.repeat(10_000), clock);
-    expect(created[0]!.error).toBe('the run could not start');
-    expect(created[1]!.error.length).toBe(2_000);
   });
 });

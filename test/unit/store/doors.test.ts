@@ -1,8 +1,10 @@
 /**
  * The store keeps its query builder to itself: only src/store/ speaks to Kysely, pg or PGlite, the
  * test-only door (store/testing.ts) is for tests, and the vocabulary room imports nothing of ours.
+ * Every room has a door (index.ts) and other rooms come in only through it; domain rooms never
+ * touch sockets; nothing but the entry points imports the composition root.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -43,5 +45,56 @@ describe('doors', () => {
     const vocabulary = files.filter((f) => f.file.startsWith('vocabulary/'));
     expect(vocabulary.length).toBeGreaterThan(0);
     expect(vocabulary.flatMap((f) => f.imports.filter((i) => !i.startsWith('./')))).toEqual([]);
+  });
+
+  // src/bin holds entry points (one file per command), not a room: nothing imports it.
+  const rooms = readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name !== 'bin')
+    .map((e) => e.name);
+
+  it('every room has a door', () => {
+    expect(rooms).toContain('deliveries');
+    expect(rooms.filter((room) => !existsSync(join(SRC, room, 'index.ts')))).toEqual([]);
+  });
+
+  it('no file imports another room\'s file other than its door', () => {
+    const offenders = files.flatMap((f) => {
+      const room = f.file.split('/')[0];
+      return f.imports
+        .filter((i) => i.startsWith('.'))
+        .map((i) => join(dirname(f.file), i))
+        .filter((target) => target.split('/')[0] !== room && !/^[a-z-]+\/index\.js$/.test(target) && target !== 'store/testing.js')
+        .map((target) => `${f.file} -> ${target}`);
+    });
+    expect(offenders).toEqual([]);
+  });
+
+  it('only the composition root, the agent program and the entry points speak WebSocket', () => {
+    const allowed = /^(server|agent|bin)\//;
+    const offenders = files.filter((f) => !allowed.test(f.file) && f.imports.includes('ws'));
+    expect(offenders.map((f) => f.file)).toEqual([]);
+  });
+
+  it('only the entry points import the composition root', () => {
+    const offenders = files.filter((f) => !f.file.startsWith('server/') && !f.file.startsWith('bin/') && f.imports.some((i) => i.startsWith('.') && join(dirname(f.file), i).startsWith('server/')));
+    expect(offenders.map((f) => f.file)).toEqual([]);
+  });
+
+  it('the rooms import each other without a cycle', () => {
+    const edges = new Map<string, Set<string>>();
+    for (const f of files) {
+      const room = f.file.split('/')[0]!;
+      for (const i of f.imports.filter((x) => x.startsWith('.'))) {
+        const target = join(dirname(f.file), i).split('/')[0]!;
+        if (target !== room) edges.set(room, (edges.get(room) ?? new Set()).add(target));
+      }
+    }
+    const cycles: string[] = [];
+    const walk = (room: string, path: string[]) => {
+      if (path.includes(room)) return void cycles.push([...path.slice(path.indexOf(room)), room].join(' -> '));
+      for (const next of edges.get(room) ?? []) walk(next, [...path, room]);
+    };
+    for (const room of edges.keys()) walk(room, []);
+    expect(cycles).toEqual([]);
   });
 });

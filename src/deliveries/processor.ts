@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { storeDeliveryCopy, type BlobStore, type DeliveryOutcome, type DeliveryWithBody, type Source, type Store } from '../../store/index.js';
-import { contentTypeOf, normaliseDelivery, parseBody, ROUTE_BODY_ENCODINGS } from '../../webhooks/index.js';
+import { storeDeliveryCopy, type BlobStore, type DeliveryOutcome, type DeliveryWithBody, type Source, type Store } from '../store/index.js';
+import { contentTypeOf, normaliseDelivery, parseBody, ROUTE_BODY_ENCODINGS } from '../webhooks/index.js';
 import {
   changedFiles,
   checkLockfile,
@@ -12,21 +12,23 @@ import {
   parseLockfile,
   type CiEvent,
   type GitMirrors,
+  type LockfileAt,
   type LockfileReader,
   type Workflow,
-} from '../../workflows/index.js';
-import type { OrchestratorMetrics, WebhookResult } from '../metrics.js';
-import type { SourceCatalog } from '../source-catalog.js';
+} from '../workflows/index.js';
+import type { DeliveryMetrics, WebhookResult } from './metrics.js';
+import type { SourceCatalog } from './source-catalog.js';
+import { claimPush, duplicateOutcome, releasePush, type Push } from './push-claims.js';
 import { createFailedRun, createWorkflowRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 
 export interface ProcessorDeps extends RunCreationDeps {
-  store: Pick<Store, 'runs' | 'deliveries' | 'registrations' | 'sources'>;
+  store: Pick<Store, 'runs' | 'deliveries' | 'registrations' | 'sources' | 'refTips'>;
   mirrors: GitMirrors;
   lockfiles: LockfileReader;
   blobs: BlobStore;
   /** Sources and their clone tokens (the node's cached catalog). */
   sources: Pick<SourceCatalog, 'source' | 'secret'>;
-  metrics: OrchestratorMetrics;
+  metrics: DeliveryMetrics;
   log: Logger;
   /** Deliveries processed at once; each is I/O bound (git, database). */
   concurrency?: number;
@@ -50,6 +52,8 @@ export class DeliveryProcessor {
   private readonly queued = new Set<string>();
   private active = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Callers of deliver() waiting for one delivery's outcome, by `<org>/<delivery id>`. */
+  private readonly doneWaiters = new Map<string, (() => void)[]>();
 
   constructor(private readonly deps: ProcessorDeps) {}
 
@@ -60,6 +64,14 @@ export class DeliveryProcessor {
     this.queued.add(id);
     this.queue.push(key);
     this.pump();
+  }
+
+  /** Enqueue, and resolve once this delivery's outcome is recorded (a reconcile answers with it). */
+  deliver(key: DeliveryKey, body?: Buffer): Promise<void> {
+    const id = `${key.orgId}/${key.deliveryId}`;
+    const done = new Promise<void>((resolve) => this.doneWaiters.set(id, [...(this.doneWaiters.get(id) ?? []), resolve]));
+    this.enqueue(key, body);
+    return done;
   }
 
   async resume(): Promise<number> {
@@ -81,7 +93,10 @@ export class DeliveryProcessor {
       this.active++;
       void this.process(key).finally(() => {
         this.active--;
-        this.queued.delete(`${key.orgId}/${key.deliveryId}`);
+        const id = `${key.orgId}/${key.deliveryId}`;
+        this.queued.delete(id);
+        for (const w of this.doneWaiters.get(id) ?? []) w();
+        this.doneWaiters.delete(id);
         if (this.active === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
         this.pump();
       });
@@ -107,7 +122,7 @@ export class DeliveryProcessor {
       outcome = { status: 'failed', error: (e as Error).message.slice(0, 2000), matchedCount: 0 };
     }
     this.deps.metrics.webhooksProcessed.inc({ result: processedResult(outcome) });
-    await this.deps.store.deliveries.complete(delivery.orgId, delivery.deliveryId, outcome, new Date(), 'received');
+    await this.deps.store.deliveries.complete(delivery.orgId, delivery.deliveryId, outcome, new Date(this.deps.clock.now()), 'received');
   }
 
   private async decide(delivery: DeliveryWithBody): Promise<DeliveryOutcome> {
@@ -132,6 +147,21 @@ export class DeliveryProcessor {
     const lock = await this.deps.lockfiles.readAt(mirror, sha);
     if (this.deps.lockfiles.stats().hits > before) this.deps.metrics.lockfileCacheHits.inc();
     else this.deps.metrics.lockfileCacheMisses.inc();
+    // The commit is in the mirror: this delivery is the push's, unless another delivery already is.
+    const push: Push = { sourceId: source.id, ref: event.ref ?? `refs/heads/${event.branch}`, sha, deliveryId: delivery.deliveryId };
+    const owner = await claimPush(this.deps, push);
+    if (owner !== delivery.deliveryId) return duplicateOutcome(push, owner);
+    try {
+      return await this.pushedCommit(delivery, source, event, mirror, lock);
+    } catch (e) {
+      await releasePush(this.deps, push).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The claimed push: its lock file decides what runs. */
+  private async pushedCommit(delivery: DeliveryWithBody, source: Source, event: CiEvent, mirror: string, lock: LockfileAt): Promise<DeliveryOutcome> {
+    const sha = event.sha!;
     if (lock.kind === 'missing') return { status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${sha}: nothing to run` } };
     const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: source.url!, sha, ref: event.ref, branch: event.branch, event };
     const parsed = parseLockfile(lock.text);
@@ -144,7 +174,7 @@ export class DeliveryProcessor {
     const lockfile = parsed.lockfile;
     if (event.type === 'push' && event.branch === (source.defaultBranch ?? 'main')) {
       const registered = lockfile.workflows.filter(hasGitIndependentTriggers);
-      await this.deps.store.registrations.replace(source.id, sha, registered.map((w) => ({ workflowName: w.name, triggers: w.triggers, lockfile: w })), new Date());
+      await this.deps.store.registrations.replace(source.id, sha, registered.map((w) => ({ workflowName: w.name, triggers: w.triggers, lockfile: w })), new Date(this.deps.clock.now()));
     }
     if (needsChangedFiles(lockfile) && event.before) {
       event.changedFiles = await changedFiles(mirror, event.before, sha, source.defaultBranch ?? 'main', undefined, event.branch);

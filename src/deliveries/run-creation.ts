@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { shardOf } from '../../actors/index.js';
-import type { Store } from '../../store/index.js';
-import { planRun, unsupportedFields, type CiEvent, type Workflow } from '../../workflows/index.js';
+import { shardOf } from '../actors/index.js';
+import type { Clock, IdSource } from '../clock/index.js';
+import { failedRunError } from '../runs/index.js';
+import type { Store } from '../store/index.js';
+import { planRun, unsupportedFields, type CiEvent, type Workflow } from '../workflows/index.js';
 
 /** Where a run's code comes from and what started it. */
 export interface RunOrigin {
@@ -18,6 +19,9 @@ export interface RunOrigin {
 
 export interface RunCreationDeps {
   store: Pick<Store, 'runs'>;
+  /** Injected so the same creation runs in simulators: timestamps and ids come from the deps, never the host. */
+  clock: Pick<Clock, 'now'>;
+  ids: IdSource;
   /** The current epoch of a shard this node owns. */
   epochOf(shard: number): number;
   /**
@@ -36,8 +40,8 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
   const unsupported = unsupportedFields(workflow, index);
   if (unsupported) return createFailedRun(deps, origin, workflow.name, unsupported);
   const plan = planRun(workflow);
-  const { id, shard } = newRunPlace();
-  const ids = new Map(plan.jobs.map((j) => [j.name, randomUUID()]));
+  const { id, shard } = newRunPlace(deps);
+  const ids = new Map(plan.jobs.map((j) => [j.name, deps.ids.newId()]));
   const { runId } = await deps.store.runs.create(
     {
       ...runFacts(id, shard, origin),
@@ -56,18 +60,23 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
       needs: plan.edges.map((e) => ({ jobId: ids.get(e.job)!, upstreamJobId: ids.get(e.upstream)!, runOn: e.runOn })),
     },
     deps.epochOf(shard),
-    new Date(),
+    new Date(deps.clock.now()),
   );
   deps.start(runId, { grouped: workflow.concurrency !== undefined });
   return runId;
 }
 
-/** A run that fails before any job exists (bad lock file, unsupported field): created already failed. */
-export async function createFailedRun(deps: RunCreationDeps, origin: RunOrigin, workflowName: string, error: string): Promise<string> {
-  const { id, shard } = newRunPlace();
-  const now = new Date();
+/**
+ * The one creator of runs that fail before any job exists (bad lock file, unsupported field): the
+ * run row is written already failed, started and finished at once, with no jobs, so nothing starts
+ * its actor. Its error is shaped by the runs room (`failedRunError`: trimmed, never blank, cut at
+ * 2000 characters with "…").
+ */
+export async function createFailedRun(deps: Omit<RunCreationDeps, 'start'>, origin: RunOrigin, workflowName: string, error: string): Promise<string> {
+  const { id, shard } = newRunPlace(deps);
+  const now = new Date(deps.clock.now());
   const { runId } = await deps.store.runs.create(
-    { ...runFacts(id, shard, origin), workflowName, status: 'failed', error: error.slice(0, 2000), startedAt: now, finishedAt: now, jobs: [], needs: [] },
+    { ...runFacts(id, shard, origin), workflowName, status: 'failed', error: failedRunError(error), startedAt: now, finishedAt: now, jobs: [], needs: [] },
     deps.epochOf(shard),
     now,
   );
@@ -75,8 +84,8 @@ export async function createFailedRun(deps: RunCreationDeps, origin: RunOrigin, 
 }
 
 /** A new run's id, and the shard its actor lives on. */
-function newRunPlace(): { id: string; shard: number } {
-  const id = randomUUID();
+export function newRunPlace(deps: { ids: IdSource }): { id: string; shard: number } {
+  const id = deps.ids.newId();
   return { id, shard: shardOf(id) };
 }
 

@@ -2,14 +2,14 @@ import { expect, it } from 'vitest';
 import { ActorSystem } from '../../../src/actors/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
 import { CoordinatorDuties, SingleNodeLeadership } from '../../../src/cluster/index.js';
-import { runSweeps } from '../../../src/server/sweeps.js';
+import { dedupKeySweep } from '../../../src/deliveries/index.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
-describeOnBothDrivers('coordinator sweeps', (store) => {
+describeOnBothDrivers('coordinator sweeps: dedup keys', (store) => {
   it('sweeps dedup keys past their window every five minutes, and keeps live ones', async () => {
     const orgId = uniqueOrg();
     const key = (deliveryId: string) => `${orgId}:src_sweep:${deliveryId}`;
@@ -26,7 +26,8 @@ describeOnBothDrivers('coordinator sweeps', (store) => {
     const duties = new CoordinatorDuties(new SingleNodeLeadership(), clock, (duty, e) => {
       throw new Error(`${duty} failed: ${(e as Error).message}`);
     });
-    const sweep = runSweeps(store(), system, { staleThresholdMs: HOUR, staleScanIntervalMs: HOUR, now: () => clock.now() }).find((d) => d.name === 'dedup-keys');
+    const sweep = dedupKeySweep(store(), clock);
+    expect(sweep.name).toBe('dedup-keys');
     expect(sweep?.everyMs).toBe(5 * MINUTE);
     duties.add(sweep!);
 

@@ -9,10 +9,10 @@
  *   `paths` filters are not applied: nothing was pushed, the operator asked for a run.
  * - a bare commit: every workflow that has at least one push trigger (no branch to match against).
  * The runs themselves record the event type `manual` (`KICI_EVENT=manual`), no delivery, and the
- * branch only when one was given. A lock file that is missing or invalid answers 422 and creates
- * no run: the operator is there to read the reason.
+ * branch only when one was given. A lock file that is missing or invalid is refused
+ * (`LockfileUnusable`; the admin API answers 422) and creates no run: the operator is there to
+ * read the reason. Every refusal is a domain error of `./errors.ts`.
  */
-import { apiError } from '../admin/index.js';
 import type { Source, Store } from '../store/index.js';
 import {
   matchWorkflow,
@@ -24,7 +24,8 @@ import {
   type LockfileReader,
   type Workflow,
 } from '../workflows/index.js';
-import { createWorkflowRun, type RunCreationDeps, type RunOrigin } from './deliveries/run-creation.js';
+import { LockfileUnusable, TriggerRefused } from './errors.js';
+import { createWorkflowRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 
 export interface ManualTriggerDeps extends RunCreationDeps {
   store: Pick<Store, 'runs' | 'sources'>;
@@ -44,16 +45,16 @@ const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
 
 export async function triggerRuns(deps: ManualTriggerDeps, input: { sourceId: string; ref: string }): Promise<TriggerResult> {
   const source = await deps.store.sources.get(input.sourceId);
-  if (!source) throw apiError(404, 'not_found', `no source ${input.sourceId}`);
-  if (source.kind !== 'git' || !source.url) throw apiError(400, 'not_a_git_source', 'only git sources have commits to run; this source has none');
-  if (!source.enabled) throw apiError(409, 'source_disabled', `source ${source.id} is disabled`);
+  if (!source) throw new TriggerRefused('source_not_found', `no source ${input.sourceId}`);
+  if (source.kind !== 'git' || !source.url) throw new TriggerRefused('not_a_git_source', 'only git sources have commits to run; this source has none');
+  if (!source.enabled) throw new TriggerRefused('source_disabled', `source ${source.id} is disabled`);
   const token = await deps.sourceToken(source);
   const mirror = await deps.mirrors.syncMirror({ id: source.id, url: source.url, token: token ?? undefined });
   const { sha, branch } = await resolveRef(mirror, input.ref);
   const lock = await deps.lockfiles.readAt(mirror, sha);
-  if (lock.kind === 'missing') throw apiError(422, 'lockfile_missing', `no .kici/kici.lock.json at ${sha}`);
+  if (lock.kind === 'missing') throw new LockfileUnusable('lockfile_missing', `no .kici/kici.lock.json at ${sha}`);
   const parsed = parseLockfile(lock.text);
-  if (!parsed.ok) throw apiError(422, 'lockfile_corrupt', `lock file .kici/kici.lock.json at ${sha}: ${parsed.error}`);
+  if (!parsed.ok) throw new LockfileUnusable('lockfile_corrupt', `lock file .kici/kici.lock.json at ${sha}: ${parsed.error}`);
   const event: CiEvent = { type: 'manual', sha, sourceKind: 'git', ...(branch ? { branch, ref: `refs/heads/${branch}` } : {}) };
   const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: null, repoUrl: source.url, sha, ref: event.ref, branch: branch ?? undefined, event };
   const runs: TriggerResult['runs'] = [];
@@ -79,7 +80,7 @@ async function resolveRef(mirror: string, ref: string): Promise<{ sha: string; b
     const commit = COMMIT_ID.test(ref) ? await resolveCommit(runGit, mirror, ref) : null;
     if (commit) return { sha: commit, branch: null };
   } catch (e) {
-    throw apiError(400, 'invalid_ref', (e as Error).message);
+    throw new TriggerRefused('invalid_ref', (e as Error).message);
   }
-  throw apiError(404, 'ref_not_found', `no branch or commit ${JSON.stringify(ref)} in source's repository`);
+  throw new TriggerRefused('ref_not_found', `no branch or commit ${JSON.stringify(ref)} in source's repository`);
 }

@@ -4,12 +4,10 @@
  * and concurrency), not from a second read of the lock file: the run must repeat exactly what ran,
  * even if the source has since been removed or its history rewritten.
  */
-import { randomUUID } from 'node:crypto';
-import { shardOf } from '../actors/index.js';
-import { apiError } from '../admin/index.js';
-import { planRerun, RerunRefusedError } from '../runs/index.js';
+import { planRerun } from '../runs/index.js';
 import type { JobRecord, NewJob, RunSnapshot } from '../store/index.js';
-import type { RunCreationDeps } from './deliveries/run-creation.js';
+import { NothingToRerun, RunNotFound } from './errors.js';
+import { newRunPlace, type RunCreationDeps } from './run-creation.js';
 
 export interface RerunResult {
   runId: string;
@@ -20,22 +18,19 @@ export interface RerunResult {
   carried: string[];
 }
 
+/**
+ * Refusals are domain errors: `RunNotFound`, `NothingToRerun`, and the runs room's
+ * `RerunRefusedError` (the run is unfinished, or nothing failed for `failedOnly`).
+ */
 export async function rerunRun(deps: RunCreationDeps, runId: string, options: { failedOnly?: boolean } = {}): Promise<RerunResult> {
   const old = await deps.store.runs.load(runId);
-  if (!old) throw apiError(404, 'not_found', `no run ${runId}`);
-  if (old.jobs.length === 0) throw apiError(409, 'nothing_to_rerun', 'the run failed before any job was created; fix the lock file and push again');
+  if (!old) throw new RunNotFound(runId);
+  if (old.jobs.length === 0) throw new NothingToRerun(runId);
   const edges = old.needs.map((n) => ({ jobId: n.jobId, upstreamJobId: n.upstreamJobId, runOn: n.runOn }));
-  let plan;
-  try {
-    plan = planRerun(old.jobs, edges, { failedOnly: options.failedOnly });
-  } catch (e) {
-    if (e instanceof RerunRefusedError) throw apiError(409, 'rerun_refused', e.message);
-    throw e;
-  }
+  const plan = planRerun(old.jobs, edges, { failedOnly: options.failedOnly });
   const carried = new Set(plan.carry);
-  const ids = new Map(old.jobs.map((j) => [j.id, randomUUID()]));
-  const id = randomUUID();
-  const shard = shardOf(id);
+  const ids = new Map(old.jobs.map((j) => [j.id, deps.ids.newId()]));
+  const { id, shard } = newRunPlace(deps);
   const r = old.run;
   const attempt = r.attempt + 1;
   await deps.store.runs.create(
@@ -59,7 +54,7 @@ export async function rerunRun(deps: RunCreationDeps, runId: string, options: { 
       needs: old.needs.map((n) => ({ jobId: ids.get(n.jobId)!, upstreamJobId: ids.get(n.upstreamJobId)!, runOn: n.runOn })),
     },
     deps.epochOf(shard),
-    new Date(),
+    new Date(deps.clock.now()),
   );
   deps.start(id);
   const names = (list: string[]) => list.map((jobId) => old.jobs.find((j) => j.id === jobId)!.name);

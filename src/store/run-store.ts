@@ -1,15 +1,20 @@
-import type { JobPatch, JobWriteGuard, LoadedRun, RunStore, StepPatch, WriteFence } from '../runs/index.js';
-import { FencedWriteError, NotFoundError, type JobChanges, type JobRecord, type Store } from '../store/index.js';
+import type { JobPatch, JobWriteGuard, LoadedRun, OverdueJobs, RunStore, StepPatch, WriteFence } from '../runs/index.js';
+import { FencedWriteError, NotFoundError } from './errors.js';
+import type { JobChanges } from './jobs.js';
+import type { JobRecord } from './run-records.js';
+import type { Store } from './store.js';
 
 const ms = (d: Date | null) => (d ? d.getTime() : null);
 const date = (n: number | null | undefined) => (n === undefined ? undefined : n === null ? null : new Date(n));
 
 /**
- * The run domain's RunStore port over the repositories. Times cross as epoch milliseconds; a write
- * from an older epoch (FencedWriteError) is reported as `false`, which the actor reads as "someone
- * else owns this run now".
+ * The run domain's ports (RunStore, and the sweeps' OverdueJobs) over the repositories. The
+ * repositories speak Date (timestamps columns) and the run domain epoch milliseconds (its injected
+ * Clock): this class is the one place the two record shapes meet, so nothing else converts them by
+ * hand. A write from an older epoch (FencedWriteError) is reported as `false`, which the actor
+ * reads as "someone else owns this run now".
  */
-export class RepositoryRunStore implements RunStore {
+export class RepositoryRunStore implements RunStore, OverdueJobs {
   constructor(private readonly store: Pick<Store, 'runs' | 'jobs' | 'steps'>) {}
 
   async loadRun(runId: string): Promise<LoadedRun | undefined> {
@@ -97,6 +102,19 @@ export class RepositoryRunStore implements RunStore {
     return fenced(() =>
       this.store.runs.update(runId, fence.epoch, { status, error, finishedAt: new Date(at) }, { expectedStatus: ['pending', 'running', 'cancelling', 'held'] }),
     );
+  }
+
+  async staleRunning(heartbeatBefore: number, createdAfter: number): Promise<{ runId: string; jobId: string }[]> {
+    const jobs = await this.store.jobs.listStaleRunning(new Date(heartbeatBefore), { createdAfter: new Date(createdAfter) });
+    return jobs.map((j) => ({ runId: j.runId, jobId: j.id }));
+  }
+
+  async overdueRecoveries(now: number): Promise<{ runId: string; jobId: string }[]> {
+    return (await this.store.jobs.listOverdueRecoveries(new Date(now))).map((j) => ({ runId: j.runId, jobId: j.id }));
+  }
+
+  async overdueAcks(now: number): Promise<{ runId: string; jobId: string; dispatchAttempts: number }[]> {
+    return (await this.store.jobs.listOverdueAcks(new Date(now))).map((j) => ({ runId: j.runId, jobId: j.id, dispatchAttempts: j.dispatchAttempts }));
   }
 }
 

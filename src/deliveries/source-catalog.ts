@@ -39,6 +39,22 @@ export class SourceCatalog {
     return value;
   }
 
+  /** A source's clone token by its id (none for a removed source, or one without a token). */
+  async cloneToken(sourceId: string | null | undefined): Promise<string | null> {
+    const source = sourceId ? await this.source(sourceId) : null;
+    return source ? this.secret(source, 'token') : null;
+  }
+
+  /**
+   * The credentials an agent clones a source with. A token is offered as the password of the
+   * `x-access-token` user: the form GitHub, Gitea and GitLab all accept for token auth over
+   * http(s); a source with no token clones anonymously (file:// and public repositories).
+   */
+  async cloneAuth(sourceId: string | null | undefined): Promise<{ username: string; password: string } | undefined> {
+    const token = await this.cloneToken(sourceId);
+    return token ? { username: 'x-access-token', password: token } : undefined;
+  }
+
   invalidate(): void {
     this.sources.clear();
     this.secrets.clear();

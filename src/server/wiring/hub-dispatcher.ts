@@ -1,6 +1,6 @@
-import type { AgentHub } from '../agents/index.js';
-import type { DispatchResult, Dispatcher, JobCancelRequest, JobDispatchRequest } from '../runs/index.js';
-import type { CiEvent } from '../workflows/index.js';
+import type { AgentHub } from '../../agents/index.js';
+import type { DispatchResult, Dispatcher, JobCancelRequest, JobDispatchRequest } from '../../runs/index.js';
+import type { CiEvent } from '../../workflows/index.js';
 
 export interface HubDispatcherDeps {
   hub: AgentHub;

@@ -1,7 +1,7 @@
-import type { ActorSystem } from '../actors/index.js';
-import type { JobEvents, JobRef } from '../agents/index.js';
-import { runRef, tellRunsAgentBack, tellRunsAgentLost, tellRunsAgentRestarted, type FinishedJobStatus, type RunMessage, type RunReply } from '../runs/index.js';
-import type { JobStatus, StepStatus } from '../transport/index.js';
+import type { ActorSystem } from '../../actors/index.js';
+import type { JobEvents, JobRef } from '../../agents/index.js';
+import { finishedJobStatus, runRef, tellRunsAgentBack, tellRunsAgentLost, tellRunsAgentRestarted, type RunMessage, type RunReply } from '../../runs/index.js';
+import type { JobStatus, StepStatus } from '../../transport/index.js';
 
 const ASK_TIMEOUT_MS = 30_000;
 
@@ -45,7 +45,7 @@ export function jobEventsToRuns(system: ActorSystem, log: EventLog, held: HeldJo
       ask(job.runId, {
         type: 'job_finished',
         jobId: job.jobId,
-        status: finishedStatus(s.state),
+        status: finishedJobStatus(s.state),
         outputs: s.data?.outputs,
         error: s.error,
         agentId,
@@ -71,9 +71,4 @@ export function jobEventsToRuns(system: ActorSystem, log: EventLog, held: HeldJo
       );
     },
   };
-}
-
-/** Agents report success, failed or cancelled; anything else final is a failure of the job. */
-function finishedStatus(state: JobStatus['state']): FinishedJobStatus {
-  return state === 'success' || state === 'cancelled' ? state : 'failed';
 }

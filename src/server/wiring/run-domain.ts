@@ -1,0 +1,73 @@
+import type { ActorSystem } from '../../actors/index.js';
+import type { AgentHub } from '../../agents/index.js';
+import type { ShardTable } from '../../cluster/index.js';
+import type { SourceCatalog } from '../../deliveries/index.js';
+import { registerRunActor, runRef, RunAdmission, SUPERSEDED_REASON } from '../../runs/index.js';
+import { RepositoryRunStore, type StepLogStore, type Store } from '../../store/index.js';
+import type { OrchestratorConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { HubDispatcher } from './hub-dispatcher.js';
+
+export interface RunDomainParts {
+  config: OrchestratorConfig;
+  store: Store;
+  system: ActorSystem;
+  shards: ShardTable;
+  hub: AgentHub;
+  catalog: SourceCatalog;
+  stepLogs: StepLogStore;
+  log: Logger;
+}
+
+/**
+ * The RunActor kind registered on this node's actor system, over the store (RunStore port) and the
+ * agent hub (Dispatcher port), behind the workflow-concurrency gate. Returns the gate, which every
+ * new run passes before its actor starts it.
+ */
+export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; runStore: RepositoryRunStore } {
+  const { store, system, log } = p;
+  const admission = runAdmission(store, system, log);
+  const runStore = new RepositoryRunStore(store);
+  registerRunActor(system, {
+    store: runStore,
+    logs: p.stepLogs,
+    observer: {
+      foreignClaim: (claim) => p.hub.refusedClaim(claim),
+      logsNotStored: (runId, jobId, e) => log.warn({ runId, jobId, err: (e as Error)?.message }, 'log chunk not stored'),
+      runCompleted: (run) => {
+        log.info({ runId: run.id, workflow: run.workflowName, status: run.status, error: run.error ?? undefined }, 'run finished');
+        void admission.finished(run.id);
+      },
+    },
+    dispatcher: new HubDispatcher({
+      hub: p.hub,
+      gitAuth: (sourceId) => p.catalog.cloneAuth(sourceId),
+      epochOfRun: (runId) => p.shards.epochOf(system.shardOf(runId)),
+    }),
+    options: { ackTimeoutMs: p.config.dispatchAckTimeoutMs, recoveryWindowMs: p.config.agentRecoveryWindowMs, queueTimeoutMs: p.config.queueTimeoutMs },
+  });
+  return { admission, runStore };
+}
+
+/**
+ * Every non-terminal run's actor is woken so it reloads from the store and carries on; pending
+ * runs pass the concurrency gate again, which rebuilds its places from the same list.
+ */
+export async function resumeRuns(store: Pick<Store, 'runs'>, admission: RunAdmission, log: Logger): Promise<void> {
+  const runs = await store.runs.listNonTerminal();
+  await admission.restore(runs.map((r) => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency })));
+  if (runs.length) log.info({ runs: runs.length }, 'resuming unfinished runs');
+}
+
+/** The workflow-concurrency gate over the store (what a run says) and the actor system (start, supersede). */
+function runAdmission(store: Pick<Store, 'runs'>, system: ActorSystem, log: Logger): RunAdmission {
+  return new RunAdmission({
+    describe: async (runId) => {
+      const r = await store.runs.get(runId);
+      return r && { runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency };
+    },
+    start: (runId) => runRef(system, runId).tell({ type: 'start' }),
+    supersede: (runId) => runRef(system, runId).tell({ type: 'cancel', reason: SUPERSEDED_REASON }),
+    failed: (runId, e) => log.error({ runId, err: (e as Error).message }, 'run admission failed'),
+  });
+}
