@@ -52,6 +52,19 @@ function changeSet(changes: JobChanges, epoch: number) {
   };
 }
 
+/** A run's jobs in plan order (name as the tie-break for rows older than plan_index). */
+export async function jobsOfRun(db: Db, runId: string): Promise<JobRecord[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .orderBy('created_at')
+    .orderBy('plan_index')
+    .orderBy('name')
+    .execute();
+  return rows.map(toJob);
+}
+
 export class JobRepository {
   constructor(private readonly db: Db) {}
 
@@ -105,16 +118,8 @@ export class JobRepository {
   }
 
   /** A run's jobs in plan order. */
-  async list(runId: string): Promise<JobRecord[]> {
-    const rows = await this.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('run_id', '=', runId)
-      .orderBy('created_at')
-      .orderBy('plan_index')
-      .orderBy('name')
-      .execute();
-    return rows.map(toJob);
+  list(runId: string): Promise<JobRecord[]> {
+    return jobsOfRun(this.db, runId);
   }
 
   async listNeeds(runId: string): Promise<JobNeed[]> {

@@ -5,9 +5,10 @@
  */
 import type { Db } from './database.js';
 import { asList, explainFencedMiss, inTransaction, type StatusGuard } from './guards.js';
-import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
+import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toNeed, toRun, toStep } from './run-records.js';
 import { type JobStatus, type RunConcurrency, type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES } from './schema.js';
 import { jsonb } from './sql-values.js';
+import { jobsOfRun } from './jobs.js';
 
 export interface NewStep {
   name: string;
@@ -156,18 +157,11 @@ export class RunRepository {
     return row ? toRun(row) : null;
   }
 
-  /** Everything a RunActor needs to rebuild its state. Jobs in creation order (name as tie-break). */
+  /** Everything a RunActor needs to rebuild its state. Jobs in plan order. */
   async load(runId: string): Promise<RunSnapshot | null> {
     const run = await this.get(runId);
     if (!run) return null;
-    const jobs = await this.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('run_id', '=', runId)
-      .orderBy('created_at')
-      .orderBy('plan_index')
-      .orderBy('name')
-      .execute();
+    const jobs = await jobsOfRun(this.db, runId);
     const needs = await this.db.selectFrom('job_needs').selectAll().where('run_id', '=', runId).execute();
     const steps = await this.db
       .selectFrom('steps')
@@ -177,7 +171,7 @@ export class RunRepository {
       .orderBy('steps.job_id')
       .orderBy('steps.step_index')
       .execute();
-    return { run, jobs: jobs.map(toJob), needs: needs.map(toNeed), steps: steps.map(toStep) };
+    return { run, jobs, needs: needs.map(toNeed), steps: steps.map(toStep) };
   }
 
   /** Newest first. */
