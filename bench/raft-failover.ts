@@ -12,12 +12,16 @@ const TRIALS = 1000;
 
 /** A LAN/loopback-like network: 0.2–2 ms one way, nothing lost. */
 const LAN = { minDelay: 0.2, maxDelay: 2, drop: 0, duplicate: 0, reorder: 0 };
+/** Event-loop lag: 0.5 ms on average, one timer in 500 after a stall of up to 200 ms. */
+const LATE = { mean: 0.5, spikeChance: 0.002, spikeMax: 200 };
 /** The paper's cluster had a broadcast time of about 15 ms: 5–10 ms one way. */
 const PAPER_NET = { minDelay: 5, maxDelay: 10, drop: 0, duplicate: 0, reorder: 0 };
 
 export const FAILOVER_SETTINGS: readonly FailoverSetting[] = [
   { name: 'kici: hb 50 ms, election 500–1000 ms', nodes: 3, tickMs: 50, heartbeatTick: 1, electionTick: 10, network: LAN, trials: TRIALS, seed: 3 },
   { name: 'kici: hb 50 ms, election 500–1000 ms', nodes: 5, tickMs: 50, heartbeatTick: 1, electionTick: 10, network: LAN, trials: TRIALS, seed: 5 },
+  // The same on servers as a deployment has them: clocks up to 10 % apart, timers a little late.
+  { name: 'kici, clocks ±4.9 %, timers late', nodes: 3, tickMs: 50, heartbeatTick: 1, electionTick: 10, network: LAN, drift: 0.1, lag: LATE, trials: TRIALS, seed: 7 },
   // Paper §9.3: heartbeat = half the minimum timeout, leader crashed at a random point of it.
   {
     name: 'Raft paper: hb 75 ms, election 150–155 ms',

@@ -5,6 +5,7 @@
  */
 import { RawNode } from './raw-node.js';
 import { decodeConfChange } from './membership.js';
+import { MAX_ENTRY_DATA_BYTES } from './record.js';
 import {
   ProposalDroppedError,
   type ConfChange,
@@ -37,18 +38,37 @@ export interface RaftDriverOptions {
   apply(entries: Entry[]): void;
   /**
    * Replace the application state by a snapshot's: one received from the leader, or the stored
-   * one when the driver is constructed (so this may run before the constructor returns).
+   * one when the driver is constructed. Like `apply` (for entries already committed on disk), it
+   * may run before the constructor returns.
    */
   restore?(snapshot: Snapshot): void;
   onSoftState?(s: SoftState): void;
   /** Compact the log with a snapshot of the application state every `every` applied entries. */
   snapshot?: { every: number; data(): Uint8Array };
+  /**
+   * The node had to stop: its storage failed (a failed fsync, a full disk it could not undo) or
+   * applying an entry threw. Nothing it acknowledged can be trusted to continue from here, so it
+   * stops for good; without this callback the error is thrown to whoever drove the driver.
+   */
+  onFatal?(error: Error): void;
+  /** Largest proposal accepted, in bytes (default 1 MiB): Raft carries metadata, not payloads. */
+  maxProposalBytes?: number;
+}
+
+/** A proposal over RaftDriverOptions.maxProposalBytes. */
+export class ProposalTooLargeError extends Error {
+  constructor(bytes: number, max: number) {
+    super(`proposal of ${bytes} bytes is over the limit of ${max} bytes`);
+    this.name = 'ProposalTooLargeError';
+  }
 }
 
 export interface Committed {
   index: number;
   term: number;
 }
+
+const DEFAULT_MAX_PROPOSAL_BYTES = 1024 * 1024;
 
 interface Waiter<T> {
   resolve(v: T): void;
@@ -62,8 +82,14 @@ export class RaftDriver {
   private stopped = false;
   private busy = false;
   private inbox: Message[] = [];
-  /** Ticks due while a Ready was being handled: the core only moves between batches. */
+  /** Ticks due but not yet given to the core: the core only moves between batches. */
   private pendingTicks = 0;
+  /** Time is counted from here: tick n is due at start + n * tickMs on our clock. */
+  private readonly startedAt: number;
+  private ticksCounted = 0;
+  /** More ticks than this at once change nothing more (every timeout has expired). */
+  private readonly maxCatchUp: number;
+  private fatal: Error | undefined;
   private soft: SoftState = { leader: 0, role: 'follower' };
   private applied: number;
   private lastSnapshotIndex: number;
@@ -75,21 +101,39 @@ export class RaftDriver {
 
   constructor(opts: RaftDriverOptions) {
     this.opts = opts;
+    this.startedAt = opts.clock.now();
+    this.maxCatchUp = 2 * opts.node.electionTick + 1;
     this.node = new RawNode({ ...opts.node, storage: opts.storage });
     const snap = opts.storage.snapshot();
     this.lastSnapshotIndex = snap.meta.index;
     this.applied = this.node.status().applied;
     if (snap.meta.index > 0) opts.restore?.(snap);
     this.scheduleTick();
+    // What the log already holds as committed is applied now, so the application starts current.
+    this.drain();
   }
 
+  /**
+   * Ticks follow the clock's elapsed time, not the number of timer callbacks: a timer that fires
+   * late (a busy or paused event loop) is made up for at once, so the election timeout and the
+   * lease keep their real length.
+   */
   private scheduleTick(): void {
-    this.cancelTick = this.opts.clock.setTimer(this.opts.tickMs, () => {
+    const next = this.startedAt + (this.ticksCounted + 1) * this.opts.tickMs;
+    const wait = Math.max(0, next - this.opts.clock.now());
+    this.cancelTick = this.opts.clock.setTimer(wait, () => {
       if (this.stopped) return;
+      this.countElapsedTicks();
       this.scheduleTick();
-      this.pendingTicks++;
       this.drain();
     });
+  }
+
+  private countElapsedTicks(): void {
+    const due = Math.floor((this.opts.clock.now() - this.startedAt) / this.opts.tickMs);
+    if (due <= this.ticksCounted) return;
+    this.pendingTicks = Math.min(this.pendingTicks + due - this.ticksCounted, this.maxCatchUp);
+    this.ticksCounted = due;
   }
 
   /** A message from a peer. */
@@ -102,6 +146,9 @@ export class RaftDriver {
 
   /** Resolves once the entry is committed and applied here; rejects if that becomes unknowable. */
   propose(data: Uint8Array): Promise<Committed> {
+    // Never more than the log's reader accepts, whatever was configured.
+    const max = Math.min(this.opts.maxProposalBytes ?? DEFAULT_MAX_PROPOSAL_BYTES, MAX_ENTRY_DATA_BYTES);
+    if (data.length > max) return Promise.reject(new ProposalTooLargeError(data.length, max));
     return this.track(() => this.node.propose(data));
   }
 
@@ -138,6 +185,20 @@ export class RaftDriver {
     return p;
   }
 
+  /** The transport could not reach `id`. */
+  reportUnreachable(id: NodeId): void {
+    if (this.stopped) return;
+    this.node.reportUnreachable(id);
+    this.drain();
+  }
+
+  /** The transport finished sending a snapshot to `id`, or gave up (`failed`). */
+  reportSnapshot(id: NodeId, failed: boolean): void {
+    if (this.stopped) return;
+    this.node.reportSnapshot(id, failed);
+    this.drain();
+  }
+
   transferLeadership(to: NodeId): void {
     this.node.transferLeadership(to);
     this.drain();
@@ -156,9 +217,23 @@ export class RaftDriver {
     return this.soft.leader;
   }
 
-  /** True while this node leads and a quorum answered it within one election timeout. */
+  /**
+   * True while this node leads and a quorum has promised, recently enough, to elect nobody else.
+   * Time that passed since the last tick is counted first (a paused process must not wake up
+   * believing a lease that ran out while it slept).
+   */
   leaseValid(): boolean {
-    return !this.stopped && this.node.hasQuorumLease();
+    if (this.stopped) return false;
+    this.countElapsedTicks();
+    this.drain();
+    // Asked from inside a batch (an apply callback), the due ticks are still pending: count them.
+    // A lease read answers from the applied state, so everything committed must be applied.
+    return !this.stopped && this.node.hasQuorumLease(this.pendingTicks) && this.applied >= this.node.status().commit;
+  }
+
+  /** Why the driver stopped on its own (storage failed, apply threw), if it did. */
+  failure(): Error | undefined {
+    return this.fatal;
   }
 
   status(): RaftStatus {
@@ -174,6 +249,8 @@ export class RaftDriver {
 
   private drain(): void {
     if (this.busy || this.stopped) return;
+    // Whatever woke us (a message, a proposal), the core first learns how much time has passed.
+    this.countElapsedTicks();
     this.busy = true;
     try {
       for (;;) {
@@ -185,13 +262,26 @@ export class RaftDriver {
         }
         if (!this.node.hasReady()) break;
         const rd = this.node.ready();
-        this.handle(rd);
+        try {
+          this.handle(rd);
+        } catch (e) {
+          this.halt(e as Error);
+          break;
+        }
         this.node.advance();
         if (this.stopped) break;
       }
     } finally {
       this.busy = false;
     }
+    if (this.fatal && !this.opts.onFatal) throw this.fatal;
+  }
+
+  /** Stop for good: a half-persisted Ready must never be followed by another. */
+  private halt(e: Error): void {
+    this.fatal = e;
+    this.stop();
+    this.opts.onFatal?.(e);
   }
 
   private handle(rd: Ready): void {

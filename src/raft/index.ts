@@ -6,14 +6,24 @@
  * advance); MemoryStorage and FileStorage are the two WritableLogStorage implementations.
  *
  * Membership: a new cluster's storage is created with its initial ConfState (the voters). A node
- * joining later is created with the membership as it will be once its addition is applied
- * (current voters, itself as learner or voter); it then learns the log (or a snapshot) from the
- * leader. Changes are proposed one at a time and take effect when applied (applyConfChange;
- * RaftDriver does this itself). Removed ids are remembered in ConfState.removed and never return.
+ * joining later is created EMPTY (no ConfState: it neither campaigns nor accepts entries) and is
+ * added on the leader (add_learner, then promote); the leader sends it a snapshot first (the
+ * index-0 bootstrap one if nothing is compacted), from which it learns the configuration,
+ * removed ids included, and then the log. Never hand a joiner a configuration yourself: one
+ * built by its caller loses `removed` and replays old changes over a newer membership. Changes
+ * are proposed one at a time and take effect when applied (applyConfChange; RaftDriver does this
+ * itself). Removed ids are remembered in ConfState.removed and never return.
+ *
+ * Time: RaftDriver ticks from its clock's elapsed time. The leader's lease (leaseValid) lasts
+ * floor((electionTick - 1) / (1 + maxClockDrift)) ticks from the heartbeat a quorum answered, and
+ * is given up for the rest of a term once a leadership transfer starts.
  */
 export * from './types.js';
+export { nodeDisk, type Disk, type FileHandle } from './disk.js';
 export { RawNode } from './raw-node.js';
 export { MemoryStorage } from './storage-memory.js';
 export { FileStorage, type FileStorageOptions, type Recovery } from './storage-file.js';
-export { RaftDriver, type RaftDriverOptions, type DriverClock, type Committed } from './driver.js';
+export { RaftDriver, ProposalTooLargeError, type RaftDriverOptions, type DriverClock, type Committed } from './driver.js';
 export { encodeConfChange, decodeConfChange } from './membership.js';
+export { MAX_ENTRY_DATA_BYTES } from './record.js';
+export { splitSnapshot, SnapshotAssembly, validateSnapshotChunk, SnapshotChunkError, DEFAULT_MAX_SNAPSHOT_BYTES, type SnapshotChunk, type SnapshotChunkProblem, type SnapshotAssemblyOptions } from './snapshot-chunks.js';

@@ -120,8 +120,11 @@ export class RaftLog {
     return this.lastIndex();
   }
 
-  /** Entries in [lo, hi), at most `maxCount` of them; undefined if lo is compacted away. */
-  slice(lo: number, hi: number, maxCount = Infinity): Entry[] | undefined {
+  /**
+   * Entries in [lo, hi), at most `maxCount` of them and, beyond the first, at most `maxBytes` of
+   * data; undefined if lo is compacted away.
+   */
+  slice(lo: number, hi: number, maxCount = Infinity, maxBytes = Infinity): Entry[] | undefined {
     if (lo < this.firstIndex()) return undefined;
     hi = Math.min(hi, this.lastIndex() + 1, lo + maxCount);
     if (lo >= hi) return [];
@@ -135,7 +138,7 @@ export class RaftLog {
       }
     }
     for (let i = Math.max(lo, off); i < hi; i++) out.push(this.unstableEntries[i - off]);
-    return out;
+    return maxBytes === Infinity ? out : withinBytes(out, maxBytes);
   }
 
   commitTo(index: number): void {
@@ -163,9 +166,16 @@ export class RaftLog {
     return Math.max(this.applied + 1, this.firstIndex()) <= this.committed;
   }
 
-  nextCommitted(): Entry[] {
+  /** The next committed entries to apply: a page of at most `maxBytes` (always at least one). */
+  nextCommitted(maxBytes = Infinity): Entry[] {
     if (!this.hasNextCommitted()) return [];
-    return this.slice(Math.max(this.applied + 1, this.firstIndex()), this.committed + 1) ?? [];
+    return this.slice(Math.max(this.applied + 1, this.firstIndex()), this.committed + 1, Infinity, maxBytes) ?? [];
+  }
+
+  /** Bytes of entry data in [lo, hi); undefined when part of it is compacted away. */
+  bytesIn(lo: number, hi: number): number | undefined {
+    const ents = this.slice(lo, hi);
+    return ents === undefined ? undefined : ents.reduce((n, e) => n + e.data.length, 0);
   }
 
   /** The driver persisted everything up to (index, term): drop it from the unstable tail. */
@@ -193,4 +203,14 @@ export class RaftLog {
   snapshot(): Snapshot {
     return this.unstableSnapshot ?? this.storage.snapshot();
   }
+}
+
+/** The longest prefix of `ents` within `maxBytes` of data, but never empty: one entry always goes. */
+function withinBytes(ents: Entry[], maxBytes: number): Entry[] {
+  let bytes = 0;
+  for (let k = 0; k < ents.length; k++) {
+    bytes += ents[k].data.length;
+    if (bytes > maxBytes && k > 0) return ents.slice(0, k);
+  }
+  return ents;
 }

@@ -25,6 +25,8 @@ export class Progress {
    * to vote for anyone else for an election timeout from when it received it, which is later.
    */
   leaseFrom = -Infinity;
+  /** The highest commit index this node told us it knows (heartbeat answers carry it). */
+  commit = 0;
   readonly inflights: Inflights;
 
   constructor(

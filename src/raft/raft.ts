@@ -45,15 +45,32 @@ export class Raft {
   private heartbeatElapsed = 0;
   /** Ticks since this node became leader: the time base for check-quorum and the lease. */
   private leaderTicks = 0;
+  /** How many ticks after a heartbeat was sent its answer still vouches for our lease. */
+  private readonly leaseTicks: number;
+  /**
+   * Set when a leadership transfer starts: the transferee's forced campaign (even one sent late)
+   * overrides the followers' promises, so no lease can be believed again in this term.
+   */
+  private leaseForfeited = false;
   private readonly votes = new Map<NodeId, boolean>();
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
   private readonly maxInflight: number;
   private readonly maxEntriesPerMsg: number;
+  private readonly maxBytesPerMsg: number;
+  private readonly maxUncommittedBytes: number;
+  readonly maxCommittedBytesPerReady: number;
+  /** Data bytes this leader appended that are not committed yet (see maxUncommittedBytes). */
+  private uncommittedBytes = 0;
   private readonly random: () => number;
   leadTransferee: NodeId = NONE;
   /** Index of the latest conf change in the log; another may be proposed once it is applied. */
   pendingConfIndex = 0;
+  /**
+   * Set when this leader applies its own removal: the commit index the remaining voters must
+   * know before it hands over (see applyConfChange). 0 otherwise.
+   */
+  private removedAt = 0;
   private readonly reads = new ReadIndexQueue();
   /**
    * A restarted node may have promised a leader, just before going down, not to vote for anyone
@@ -73,7 +90,11 @@ export class Raft {
     this.checkQuorum = config.checkQuorum ?? true;
     this.maxInflight = config.maxInflight ?? 256;
     this.maxEntriesPerMsg = config.maxEntriesPerMsg ?? 64;
+    this.maxBytesPerMsg = config.maxBytesPerMsg ?? 1024 * 1024;
+    this.maxUncommittedBytes = config.maxUncommittedBytes ?? 64 * 1024 * 1024;
+    this.maxCommittedBytesPerReady = config.maxCommittedBytesPerReady ?? 16 * 1024 * 1024;
     this.random = config.random;
+    this.leaseTicks = leaseTicksFor(config.electionTick, config.maxClockDrift ?? 0.1);
     this.log = new RaftLog(config.storage);
     const { hardState, confState } = config.storage.initialState();
     this.conf = { ...emptyConf(), ...copyConf(confState) };
@@ -109,10 +130,14 @@ export class Raft {
       pr.next = last + 1;
       pr.lastHeard = 0;
       pr.leaseFrom = -Infinity;
+      pr.commit = 0;
     }
+    this.removedAt = 0;
     this.pendingConfIndex = 0;
     this.quietAfterRestart = false;
     this.leaderTicks = 0;
+    this.leaseForfeited = false;
+    this.uncommittedBytes = 0;
     this.reads.clear();
   }
 
@@ -153,6 +178,11 @@ export class Raft {
     return isVoter(this.conf, this.id);
   }
 
+  /** A joiner starts with no configuration at all and learns it from the leader's snapshot. */
+  initialized(): boolean {
+    return this.conf.voters.length > 0;
+  }
+
   // ---- time ----------------------------------------------------------------------------------
 
   tick(): void {
@@ -187,7 +217,14 @@ export class Raft {
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat(undefined);
+      this.resendTimeoutNow();
     }
+  }
+
+  /** A lost `timeout_now` must not leave a transfer hanging until it times out. */
+  private resendTimeoutNow(): void {
+    const to = this.leadTransferee;
+    if (to !== NONE && this.prs.get(to)?.match === this.log.lastIndex()) this.sendTimeoutNow(to);
   }
 
   /** A snapshot that got lost must not park a follower forever: fall back to probing. */
@@ -209,15 +246,22 @@ export class Raft {
 
   /**
    * True while a quorum of voters is known to refuse other candidates: each answered a heartbeat
-   * we sent less than one election timeout ago (assuming clocks tick at about the same rate).
+   * we sent less than `leaseTicks` ago. A follower refuses votes until a full election timeout of
+   * its own ticks has passed since it received the heartbeat; its first tick may come at once
+   * (its ticks run at their own phase), so the promise lasts at least electionTick - 1 ticks from
+   * the send, shortened further by how much faster its clock may run than ours (see leaseTicksFor).
+   * This holds only if ticks follow elapsed time (the driver catches up ticks before asking).
    */
-  hasQuorumLease(): boolean {
-    if (this.role !== 'leader' || !this.checkQuorum) return false;
-    const now = this.leaderTicks;
+  hasQuorumLease(untickedTicks = 0): boolean {
+    if (this.role !== 'leader' || !this.checkQuorum || this.leaseForfeited) return false;
+    if (!isVoter(this.conf, this.id)) return false;
+    // Until an entry of our term commits, our state may lack writes the last leader acknowledged.
+    if (this.log.term(this.log.committed) !== this.term) return false;
+    const now = this.leaderTicks + untickedTicks;
     return hasQuorum(this.conf.voters, (id) => {
       if (id === this.id) return true;
       const pr = this.prs.get(id);
-      return pr !== undefined && now - pr.leaseFrom < this.electionTimeout;
+      return pr !== undefined && now - pr.leaseFrom < this.leaseTicks;
     });
   }
 
@@ -402,6 +446,11 @@ export class Raft {
 
   private handleAppend(m: Message): void {
     const index = m.index ?? 0;
+    if (!this.initialized()) {
+      // Replaying the log needs the membership it started from, which only a snapshot carries.
+      this.send({ type: 'append_resp', from: this.id, to: m.from, term: this.term, index, reject: true, needSnapshot: true });
+      return;
+    }
     if (index < this.log.committed) {
       this.send({ type: 'append_resp', from: this.id, to: m.from, term: this.term, index: this.log.committed });
       return;
@@ -427,7 +476,8 @@ export class Raft {
 
   private handleHeartbeat(m: Message): void {
     this.log.commitTo(Math.min(m.commit ?? 0, this.log.lastIndex()));
-    const resp: Message = { type: 'heartbeat_resp', from: this.id, to: m.from, term: this.term };
+    // Our commit index goes back: a leader that removed itself waits until the others know it.
+    const resp: Message = { type: 'heartbeat_resp', from: this.id, to: m.from, term: this.term, commit: this.log.committed };
     if (m.index !== undefined) resp.index = m.index; // the leader's send stamp, for its lease
     if (m.context !== undefined) resp.context = m.context;
     this.send(resp);
@@ -445,11 +495,14 @@ export class Raft {
 
   private restore(snap: Snapshot): boolean {
     const { index, term } = snap.meta;
-    if (index <= this.log.committed) return false;
-    if (this.log.matchTerm(index, term)) {
-      // We already have the snapshot's last entry: just learn that it is committed.
-      this.log.commitTo(index);
-      return false;
+    const bootstrap = !this.initialized() && snap.meta.conf.voters.length > 0;
+    if (!bootstrap) {
+      if (index <= this.log.committed) return false;
+      if (this.log.matchTerm(index, term)) {
+        // We already have the snapshot's last entry: just learn that it is committed.
+        this.log.commitTo(index);
+        return false;
+      }
     }
     this.log.restore(snap);
     this.conf = { ...emptyConf(), ...copyConf(snap.meta.conf) };
@@ -461,6 +514,10 @@ export class Raft {
 
   private handleAppendResp(m: Message, pr: Progress): void {
     const index = m.index ?? 0;
+    if (m.reject && m.needSnapshot) {
+      if (pr.state !== 'snapshot') this.sendSnapshot(m.from, pr, true);
+      return;
+    }
     if (m.reject) {
       let hint = m.rejectHint ?? index;
       if ((m.rejectHintTerm ?? 0) > 0) hint = this.log.findConflictByTerm(hint, m.rejectHintTerm ?? 0).index;
@@ -471,7 +528,7 @@ export class Raft {
       return;
     }
     const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(index)) return;
+    if (!pr.maybeUpdate(index) && !(pr.state === 'snapshot' && index >= pr.pendingSnapshot)) return;
     if (pr.state === 'probe') pr.becomeReplicate();
     else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
       pr.becomeProbe();
@@ -490,6 +547,9 @@ export class Raft {
   private handleHeartbeatResp(m: Message, pr: Progress): void {
     pr.probeSent = false;
     if (m.index !== undefined && m.index > pr.leaseFrom) pr.leaseFrom = m.index;
+    if (m.commit !== undefined && m.commit > pr.commit) pr.commit = m.commit;
+    if (this.removedAt > 0) this.maybeHandOver();
+    if (this.role !== 'leader') return;
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.context !== undefined) this.ackRead(m.from, m.context);
@@ -497,7 +557,11 @@ export class Raft {
 
   maybeCommit(): boolean {
     const mci = committedIndex(this.conf.voters, (id) => this.prs.get(id)?.match ?? 0);
-    return this.log.maybeCommit(mci, this.term);
+    const before = this.log.committed;
+    if (!this.log.maybeCommit(mci, this.term)) return false;
+    const freed = this.log.bytesIn(before + 1, this.log.committed + 1);
+    this.uncommittedBytes = freed === undefined ? 0 : Math.max(0, this.uncommittedBytes - freed);
+    return true;
   }
 
   /** Send an append (or a snapshot) to `to` if its progress allows. Returns whether one went out. */
@@ -506,7 +570,7 @@ export class Raft {
     if (!pr || to === this.id || pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
-    const ents = this.log.slice(pr.next, this.log.lastIndex() + 1, this.maxEntriesPerMsg);
+    const ents = this.log.slice(pr.next, this.log.lastIndex() + 1, this.maxEntriesPerMsg, this.maxBytesPerMsg);
     if (prevTerm === undefined || ents === undefined) return this.sendSnapshot(to, pr);
     if (ents.length === 0 && !sendIfEmpty) return false;
     this.msgs.push({
@@ -523,9 +587,10 @@ export class Raft {
     return true;
   }
 
-  private sendSnapshot(to: NodeId, pr: Progress): boolean {
+  /** `bootstrap`: the follower has no configuration, so even the index-0 snapshot teaches it. */
+  private sendSnapshot(to: NodeId, pr: Progress, bootstrap = false): boolean {
     const snap = this.log.snapshot();
-    if (snap.meta.index === 0) return false;
+    if (snap.meta.index === 0 && !bootstrap) return false;
     this.msgs.push({ type: 'snapshot', from: this.id, to, term: this.term, snapshot: snap });
     pr.becomeSnapshot(snap.meta.index);
     return true;
@@ -574,6 +639,11 @@ export class Raft {
     if (this.role !== 'leader') throw new ProposalDroppedError('not the leader');
     if (this.leadTransferee !== NONE) throw new ProposalDroppedError('leadership transfer in progress');
     if (!this.prs.has(this.id)) throw new ProposalDroppedError('this node was removed');
+    // One proposal always fits when nothing is pending, however large (as in etcd).
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + data.length > this.maxUncommittedBytes) {
+      throw new ProposalDroppedError(`${this.uncommittedBytes} bytes are not committed yet; try again later`);
+    }
+    this.uncommittedBytes += data.length;
     this.appendEntries([{ term: 0, index: 0, type, data }]);
     this.bcastAppend();
     return { index: this.log.lastIndex(), term: this.term };
@@ -598,7 +668,12 @@ export class Raft {
     this.rebuildProgress();
     if (this.role !== 'leader') return copyConf(this.conf);
     if (!isVoter(this.conf, this.id)) {
-      this.handOver();
+      // Stepping down at once could strand the others: until they learn that our removal is
+      // committed they keep the old configuration, which still counts us. Keep leading (we no
+      // longer count in any quorum and take no proposals) until a quorum of the new voters knows.
+      this.removedAt = this.log.committed;
+      this.bcastHeartbeat(undefined);
+      this.maybeHandOver();
       return copyConf(this.conf);
     }
     if (this.leadTransferee !== NONE && !isVoter(this.conf, this.leadTransferee)) this.abortLeaderTransfer();
@@ -606,6 +681,11 @@ export class Raft {
     if (this.maybeCommit()) this.bcastAppend();
     else for (const id of this.prs.keys()) this.sendAppend(id, false);
     return copyConf(this.conf);
+  }
+
+  private maybeHandOver(): void {
+    const told = hasQuorum(this.conf.voters, (id) => (this.prs.get(id)?.commit ?? 0) >= this.removedAt);
+    if (told) this.handOver();
   }
 
   /** We led, and were removed: let the most caught-up voter take over at once, then step down. */
@@ -643,6 +723,27 @@ export class Raft {
     }
   }
 
+  // ---- what the transport tells us -----------------------------------------------------------
+
+  /** Messages to `id` are not getting through: stop streaming to it and probe until it answers. */
+  reportUnreachable(id: NodeId): void {
+    const pr = this.prs.get(id);
+    if (this.role === 'leader' && pr && pr.state === 'replicate') pr.becomeProbe();
+  }
+
+  /**
+   * The snapshot sent to `id` was delivered in full, or failed. Either way stop waiting for it:
+   * after a failure probe again (which sends a fresh snapshot if still needed); after a success
+   * wait for the follower's answer, which the next heartbeat round provokes.
+   */
+  reportSnapshot(id: NodeId, failed: boolean): void {
+    const pr = this.prs.get(id);
+    if (this.role !== 'leader' || !pr || pr.state !== 'snapshot') return;
+    if (failed) pr.pendingSnapshot = 0;
+    pr.becomeProbe();
+    if (!failed) pr.probeSent = true;
+  }
+
   // ---- leadership transfer -------------------------------------------------------------------
 
   transferLeadership(to: NodeId): void {
@@ -653,6 +754,7 @@ export class Raft {
     // The transfer must finish within one election timeout (tickLeader aborts it otherwise).
     this.electionElapsed = 0;
     this.leadTransferee = to;
+    this.leaseForfeited = true;
     const pr = this.prs.get(to);
     if (pr && pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
     else this.sendAppend(to, true);
@@ -699,6 +801,18 @@ export class Raft {
     if (this.log.term(this.log.committed) !== this.term) return;
     for (const ctx of this.reads.takeWaiting()) this.startRead(ctx);
   }
+}
+
+/**
+ * The lease length in our ticks. A follower's promise lasts electionTick - 1 of its ticks from
+ * when it received our heartbeat (which is after we sent it); if its clock may run faster than
+ * ours by `drift`, that is (electionTick - 1) / (1 + drift) of ours. Whole ticks only, rounded down.
+ */
+export function leaseTicksFor(electionTick: number, drift: number): number {
+  if (!(drift >= 0 && drift < 1)) throw new Error('raft: maxClockDrift must be in [0, 1)');
+  const ticks = Math.floor((electionTick - 1) / (1 + drift));
+  if (ticks < 1) throw new Error('raft: electionTick too small for a lease with this clock drift');
+  return ticks;
 }
 
 const EMPTY = new Uint8Array(0);

@@ -66,8 +66,19 @@ export class RawNode {
     this.raft.readIndex(context);
   }
 
-  hasQuorumLease(): boolean {
-    return this.raft.hasQuorumLease();
+  /** `untickedTicks`: time that has passed but was not ticked yet (the driver was busy). */
+  hasQuorumLease(untickedTicks = 0): boolean {
+    return this.raft.hasQuorumLease(untickedTicks);
+  }
+
+  /** The transport could not reach `id` (connection refused, send failed). */
+  reportUnreachable(id: NodeId): void {
+    this.raft.reportUnreachable(id);
+  }
+
+  /** The transport finished sending a snapshot to `id`, or gave up (`failed`). */
+  reportSnapshot(id: NodeId, failed: boolean): void {
+    this.raft.reportSnapshot(id, failed);
   }
 
   hasReady(): boolean {
@@ -86,7 +97,7 @@ export class RawNode {
     const r = this.raft;
     const log = r.log;
     const entries = log.unstableEntries.slice();
-    const committedEntries = log.nextCommitted();
+    const committedEntries = log.nextCommitted(r.maxCommittedBytesPerReady);
     const rd: Ready = {
       entries,
       messages: r.msgs,

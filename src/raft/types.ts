@@ -90,6 +90,11 @@ export interface Message {
   snapshot?: Snapshot;
   /** Opaque correlation for read-index (ReadIndex) requests carried on heartbeats. */
   context?: string;
+  /**
+   * On a rejected append: the follower has no configuration yet (a joiner starts empty) and must
+   * be sent a snapshot, even the bootstrap one at index 0, before any entry.
+   */
+  needSnapshot?: boolean;
 }
 
 /** Volatile state the application may watch (who leads, what we are). */
@@ -156,8 +161,22 @@ export interface RaftConfig {
   maxInflight?: number;
   /** Cap on entries per append message. Default 64. */
   maxEntriesPerMsg?: number;
+  /** Cap on entry data per append message, in bytes (one entry always fits). Default 1 MiB. */
+  maxBytesPerMsg?: number;
+  /**
+   * The leader refuses proposals while this many bytes of its own entries are not yet committed
+   * (a follower outage must not grow the log without bound). Default 64 MiB.
+   */
+  maxUncommittedBytes?: number;
+  /** Committed entries are handed out in pages of at most this many bytes per Ready. Default 16 MiB. */
+  maxCommittedBytesPerReady?: number;
   /** Index of the last applied entry on restart (default: snapshot index). */
   applied?: number;
+  /**
+   * How far apart two nodes' clock rates may be, as a fraction (default 0.1: one node's election
+   * timeout may pass up to 10% sooner than another's). The leader's lease keeps that margin.
+   */
+  maxClockDrift?: number;
 }
 
 export class CompactedError extends Error {
@@ -169,6 +188,18 @@ export class CompactedError extends Error {
 export class ProposalDroppedError extends Error {
   constructor(reason: string) {
     super(`proposal dropped: ${reason}`);
+  }
+}
+
+/**
+ * The storage can no longer be trusted to hold what it acknowledged (a failed fsync, a write it
+ * could not undo, a damaged log found on open). The node must stop: retrying would act as if
+ * lost data were durable. A driver that sees it stops and reports it; an operator repairs.
+ */
+export class StorageFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StorageFailedError';
   }
 }
 

@@ -3,6 +3,8 @@
  * history to check each Raft safety property incrementally (cheap enough to run after every event):
  *
  * - election safety: at most one leader per term (every (term → leader) ever seen is recorded);
+ * - vote safety: a node grants at most one vote per term (seen on the wire, so a vote lost from
+ *   a node's disk before it was sent does not count);
  * - log matching: an (index, term) pair seen in any node's persisted log always carries the same
  *   entry and the same previous term, which by induction makes the whole prefixes equal;
  * - leader completeness: every committed entry is in the log of every later leader, checked when a
@@ -49,6 +51,8 @@ export class SafetyChecker {
   private readonly indexOfProposal = new Map<string, number>();
   private readonly applied = new Map<NodeId, { index: number; digest: number }>();
   private readonly leaders = new Map<NodeId, { term: number; log: LogView }>();
+  /** `${node}/${term}` → the candidate the node granted its vote to in that term. */
+  private readonly votes = new Map<string, NodeId>();
 
   constructor(private readonly now: () => number) {}
 
@@ -98,6 +102,17 @@ export class SafetyChecker {
     }
     this.leaders.set(node, { term, log });
     for (let i = 1; i < this.committed.length; i++) this.checkHolds(node, term, log, i);
+  }
+
+  /**
+   * A node sent a granted vote (not a pre-vote) to `candidate` in `term`. A node votes once per
+   * term: a second, different vote means it forgot the first (its hard state was lost).
+   */
+  onVoteGranted(node: NodeId, term: number, candidate: NodeId): void {
+    const key = `${node}/${term}`;
+    const before = this.votes.get(key);
+    if (before === undefined) this.votes.set(key, candidate);
+    else if (before !== candidate) this.fail('vote safety', `node ${node} voted for both ${before} and ${candidate} in term ${term}`);
   }
 
   /** A node stopped leading (stepped down, crashed or paused past its term). */
@@ -186,7 +201,14 @@ export class SafetyChecker {
 export function fingerprint(e: Entry): string {
   let s = e.type === 'normal' ? 'n:' : 'c:';
   const d = e.data;
-  for (let i = 0; i < d.length; i++) s += String.fromCharCode(d[i]);
+  // A client proposal is its id padded with zeros (state-machine.ts): the id and length name it.
+  let end = d.length;
+  if (e.type === 'normal') {
+    const zero = d.indexOf(0);
+    if (zero >= 0) end = zero;
+  }
+  for (let i = 0; i < end; i++) s += String.fromCharCode(d[i]);
+  if (end < d.length) s += `/${d.length}`;
   return s;
 }
 

@@ -1,10 +1,13 @@
 /**
  * A simulated cluster: N hosts, one network, one checker and one event queue. It offers the
- * fault primitives (cut, pause, crash, restart), a client that proposes through whichever node
- * claims to lead, and an optional trace of everything that happens, for byte-identical replays.
+ * fault primitives (cut, pause, crash, restart, disk faults), a client that proposes and reads
+ * through whichever node claims to lead, and an optional trace of everything that happens, for
+ * byte-identical replays. Each server has its own clock (rate, timer lag) and its own stable
+ * store (SimStorage, or FileStorage on a simulated disk).
  */
 import { type ConfChange, type ConfState, type Message, type NodeId } from '../types.js';
 import { SafetyChecker } from './checker.js';
+import { NO_LAG, NodeClock, drawRate, type TimerLag } from './clock.js';
 import { rawNodeFactory, type CoreFactory } from './core.js';
 import { EventQueue } from './events.js';
 import { DriverHost } from './driver-host.js';
@@ -12,23 +15,31 @@ import { SimHost, type HostEvents, type HostTiming } from './host.js';
 import type { SimServer } from './server.js';
 import { SimNetwork, type NetworkParams } from './network.js';
 import { SimRandom } from './random.js';
-import { SimStorage } from './storage.js';
+import { ReadChecker } from './reads.js';
+import { proposalData } from './state-machine.js';
+import { FileStore, MemoryStore, type NodeStore, type StoreKind } from './store.js';
 
 /** How many servers may join over one run (the network is sized for them up front). */
 export const MAX_JOINS = 8;
 
 export interface ClusterOptions extends HostTiming {
   nodes: number;
-  /** Virtual ms per core tick. */
-  tickMs: number;
   network: NetworkParams;
   trace?: boolean;
   factory?: CoreFactory;
   /**
    * 'loop': the simulator's own ready loop around RawNode, with fsync latency (SimHost).
-   * 'driver': the production RaftDriver on the virtual clock (DriverHost). Default 'loop'.
+   * 'driver': the production RaftDriver on the server's clock (DriverHost). Default 'loop'.
    */
   host?: 'loop' | 'driver';
+  /** 'memory': SimStorage; 'file': FileStorage on a simulated disk. Default 'memory'. */
+  store?: StoreKind;
+  /** Clock rates spread over (1 + drift)^±½ (0: every clock exact). */
+  drift?: number;
+  /** How late timers fire (default: on time). */
+  lag?: TimerLag;
+  /** Bytes of each client proposal (its id padded with zeros). */
+  payloadBytes?: number;
 }
 
 export interface Ack {
@@ -40,6 +51,8 @@ export interface Ack {
 export interface ClusterListener {
   becameLeader?(node: NodeId, term: number, at: number): void;
   leaderCommitted?(node: NodeId, term: number, index: number, at: number): void;
+  /** A proposal was acknowledged, refused, or lost by the node that took it. */
+  settled?(id: string, acked: boolean): void;
 }
 
 export class SimCluster {
@@ -50,8 +63,19 @@ export class SimCluster {
   readonly acks: Ack[] = [];
   readonly traceLines: string[] = [];
   listener: ClusterListener = {};
+  /** Called after every election (the lease watch starts watching the leader it deposed). */
+  readonly onElection: (() => void)[] = [];
+  readonly reads: ReadChecker;
   maxTerm = 0;
+  /** The highest term in which a leader was elected. */
+  newestLeaderTerm = 0;
   proposals = 0;
+  private driverReads = 0;
+  /** Servers whose storage failed or refused to open: down for good, by id, with the reason. */
+  readonly failed = new Map<NodeId, string>();
+  /** The one server whose disk the faults damage this seed (0: none). Only it may fail. */
+  diskVictim: NodeId = 0;
+  readonly stores: NodeStore[] = [];
   /**
    * term → whether every node that campaigned in it could reach a quorum at that moment. A term
    * whose campaigners all could, yet which elected no leader, was lost to a split vote.
@@ -62,36 +86,54 @@ export class SimCluster {
   private confIndex = 0;
   /** Configuration (as confKey) right after each applied membership change, by index. */
   private readonly confAt = new Map<number, string>();
-  /** The membership every server of the first generation boots with (index 0). */
-  private readonly initialConf: ConfState;
   /** Servers removed from the cluster: stopped for good, never restarted. */
   private readonly retired = new Set<NodeId>();
   private readonly tracing: boolean;
   private readonly clientRng: SimRandom;
   private readonly hostRng: SimRandom;
   private readonly phaseRng: SimRandom;
+  private readonly clockRng: SimRandom;
   private readonly factory: CoreFactory;
   private readonly events: HostEvents;
 
   constructor(readonly rng: SimRandom, readonly opts: ClusterOptions) {
     this.tracing = opts.trace === true;
     this.checker = new SafetyChecker(() => this.queue.now());
+    this.reads = new ReadChecker((property, detail) => this.checker.fail(property, detail));
     this.clientRng = rng.fork('client');
     const ids = Array.from({ length: opts.nodes }, (_, i) => i + 1);
     const lost = this.tracing ? (m: Message, why: string) => this.trace(`${why} ${describe(m)}`) : undefined;
     const width = opts.nodes + MAX_JOINS;
     this.net = new SimNetwork(this.queue, rng.fork('network'), width, opts.network, (m) => this.deliver(m), lost);
     this.conf = { voters: [...ids], learners: [], removed: [] };
-    this.initialConf = this.conf;
     this.factory = opts.factory ?? rawNodeFactory;
     const events: HostEvents = {
-      send: (m: Message) => this.net.send(m),
+      send: (m: Message) => {
+        if (m.type === 'vote_resp' && !m.reject) this.checker.onVoteGranted(m.from, m.term, m.to);
+        this.net.send(m);
+      },
       trace: (line: string) => this.trace(line),
       acked: (_node: NodeId, id: string, index: number) => {
         this.acks.push({ id, index, at: this.queue.now() });
+        this.reads.onAck(index);
         this.trace(`ack ${id} at ${index}`);
+        this.listener.settled?.(id, true);
       },
-      becameLeader: (node: NodeId, term: number) => this.listener.becameLeader?.(node, term, this.queue.now()),
+      dropped: (_node: NodeId, id: string) => this.listener.settled?.(id, false),
+      readsPending: (delta: number) => {
+        this.driverReads += delta;
+      },
+      failed: (node: NodeId, reason: string) => {
+        this.failed.set(node, reason);
+        this.trace(`n${node} is down for good: ${reason}`);
+        // Crashes alone must never leave a log a server refuses: torn tails are to be repaired.
+        if (node !== this.diskVictim) this.checker.fail('durability', `n${node}, whose disk had no fault, stopped for good: ${reason}`);
+      },
+      becameLeader: (node: NodeId, term: number) => {
+        if (term > this.newestLeaderTerm) this.newestLeaderTerm = term;
+        this.listener.becameLeader?.(node, term, this.queue.now());
+        for (const watch of this.onElection) watch();
+      },
       leaderCommitted: (node: NodeId, term: number, index: number) =>
         this.listener.leaderCommitted?.(node, term, index, this.queue.now()),
       termSeen: (term: number) => {
@@ -111,6 +153,7 @@ export class SimCluster {
     this.hostRng = rng.fork('hosts');
     // Each server's tick timer starts at its own phase, as independent processes would.
     this.phaseRng = rng.fork('phase');
+    this.clockRng = rng.fork('clocks');
     for (const id of ids) this.addServer(id, this.conf);
   }
 
@@ -129,21 +172,25 @@ export class SimCluster {
     return this.retired.has(id);
   }
 
-  /** Hosts the liveness checks hold to account: members that exist and are not retired. */
+  /**
+   * Hosts the liveness checks hold to account: members that exist, are not retired, and whose
+   * storage has not failed (those wait for an operator, whom the simulator does not model).
+   */
   private memberHosts(): SimServer[] {
-    return this.memberIds().map((id) => this.hosts[id - 1]);
+    return this.memberIds().filter((id) => !this.failed.has(id)).map((id) => this.hosts[id - 1]);
   }
 
   private addServer(id: NodeId, conf: ConfState): void {
-    const storage = new SimStorage(conf);
     const own = this.hostRng.fork(`n${id}`);
+    const store: NodeStore = this.opts.store === 'file' ? new FileStore(conf, own.fork('store')) : new MemoryStore(conf);
+    this.stores.push(store);
+    // The phase: processes start at different instants, so their ticks are not aligned.
     const phase = this.phaseRng.between(0, this.opts.tickMs);
+    const clock = new NodeClock(this.queue, own.fork('clock'), drawRate(this.clockRng, this.opts.drift ?? 0), this.opts.lag ?? NO_LAG);
     if (this.opts.host === 'driver') {
-      this.hosts.push(new DriverHost(id, storage, this.opts.tickMs, this.opts, this.queue, own, this.checker, this.events, phase));
+      this.hosts.push(new DriverHost(id, store, this.opts, this.queue, own, this.checker, this.events, clock, phase));
     } else {
-      const host = new SimHost(id, storage, this.factory, this.opts, this.queue, own, this.checker, this.events);
-      this.hosts.push(host);
-      this.startTicks(host, phase);
+      this.hosts.push(new SimHost(id, store, this.factory, this.opts, this.queue, own, this.checker, this.events, clock, phase));
     }
   }
 
@@ -161,19 +208,26 @@ export class SimCluster {
     if (sameConf(before, this.conf)) return;
     this.trace(`conf ${cc.type} n${cc.node} at ${index} (seen on n${node}): voters ${this.conf.voters.join(',')} learners ${this.conf.learners.join(',') || '-'}`);
     if ((cc.type === 'add_learner' || cc.type === 'add_voter') && this.hosts[cc.node - 1] === undefined && cc.node === this.hosts.length + 1) {
-      // The joiner starts empty, with the bootstrap membership every original server has at
-      // index 0: the initial membership is not in the log, and replaying the log over the
-      // *current* membership would give it future configurations at past indexes (which its
-      // snapshots would then carry to others).
-      this.addServer(cc.node, this.initialConf);
+      // The joiner starts EMPTY, with no configuration at all, as a deployment starts it: it
+      // neither campaigns nor accepts entries until the leader's snapshot (the index-0 bootstrap
+      // one if nothing is compacted) teaches it the membership, removed ids included.
+      this.addServer(cc.node, { voters: [], learners: [] });
     }
     if (cc.type === 'remove' && this.hosts[cc.node - 1] !== undefined && !this.retired.has(cc.node)) {
       this.retired.add(cc.node);
-      // Shut it down after this event: it may be the very node applying the change right now.
-      this.queue.schedule(0, () => {
+      // Shut it down once it no longer leads: a removed leader keeps leading until the remaining
+      // voters know its removal committed (as an operator waits for it to hand over), and this
+      // may be the very node applying the change right now.
+      const host = this.hosts[cc.node - 1];
+      const retire = (): void => {
+        if (host.isLeader && host.state === 'up') {
+          this.queue.schedule(this.opts.tickMs, retire);
+          return;
+        }
         this.trace(`retire n${cc.node}`);
-        this.hosts[cc.node - 1].crash();
-      });
+        host.crash();
+      };
+      this.queue.schedule(0, retire);
     }
   }
 
@@ -285,16 +339,88 @@ export class SimCluster {
     return min === Infinity ? 0 : min;
   }
 
-  /** The client sends one proposal to the node a random server names as leader. */
-  propose(): void {
+  /**
+   * The client sends one proposal to the node a random server names as leader; returns its id
+   * and whether a node took it (the listener hears how it ends).
+   */
+  propose(): { id: string; taken: boolean } {
     const id = `p${++this.proposals}`;
+    const target = this.clientTarget();
+    this.trace(`client ${id} -> n${target.id}`);
+    return { id, taken: target.propose(id, proposalData(id, this.opts.payloadBytes)) };
+  }
+
+  /** Where the client sends a request: the node a random member names as leader, or that member. */
+  private clientTarget(): SimServer {
     const asked = this.host(this.clientRng.pick(this.memberIds()));
     const hint = asked.status()?.leader ?? 0;
-    const target = hint > 0 && this.hosts[hint - 1] !== undefined ? this.host(hint) : asked;
-    const data = new Uint8Array(id.length);
-    for (let i = 0; i < id.length; i++) data[i] = id.charCodeAt(i);
-    this.trace(`client ${id} -> n${target.id}`);
-    target.propose(id, data);
+    return hint > 0 && this.hosts[hint - 1] !== undefined ? this.host(hint) : asked;
+  }
+
+  /**
+   * The client reads. A read-index read goes to the node named leader and is recorded when it
+   * answers. A lease read is answered at once from the applied state of a node that believes its
+   * lease (time elapsed since its last tick counted first); a node without one refuses.
+   */
+  read(kind: 'index' | 'lease'): void {
+    const target = this.clientTarget();
+    const start = this.now;
+    const floor = this.reads.onStart();
+    if (kind === 'lease') {
+      // Asking counts the ticks due first, which may end the lease (or the leadership) now.
+      if (!target.isLeader || !target.hasLease()) {
+        this.reads.onRefused();
+        return;
+      }
+      const term = target.status()?.term ?? 0;
+      const index = this.checker.appliedOf(target.id).index;
+      this.trace(`client lease read on n${target.id} (term ${term}) sees ${index}`);
+      this.reads.onAnswer({ kind, node: target.id, start, end: start, index, floor }, { term, newestLeaderTerm: this.newestLeaderTerm });
+      return;
+    }
+    if (!target.isLeader) {
+      // A follower would only redirect the client: count it refused without asking the core.
+      this.reads.onRefused();
+      return;
+    }
+    const taken = target.readIndex((index) => {
+      if (index === undefined) {
+        this.reads.onRefused();
+        return;
+      }
+      this.trace(`client read on n${target.id} sees ${index}`);
+      this.reads.onAnswer({ kind, node: target.id, start, end: this.now, index, floor });
+    });
+    if (!taken) this.reads.onRefused();
+  }
+
+  /** Read-index requests handed to a RaftDriver whose promise has not settled yet. */
+  readsInFlight(): number {
+    return this.driverReads;
+  }
+
+  /** A disk fault on server `id` (file stores only); returns what was done, for the fault log. */
+  diskFault(id: NodeId, kind: 'flip' | 'full' | 'eio', on = true): string {
+    const disk = this.stores[id - 1]?.disk;
+    if (disk === undefined) return 'no simulated disk';
+    let what: string;
+    switch (kind) {
+      case 'flip': {
+        const at = disk.flipBit();
+        what = at ? `bit flipped in ${at.file} at byte ${at.offset}` : 'nothing durable to flip';
+        break;
+      }
+      case 'full':
+        disk.full = on;
+        what = on ? 'disk full' : 'disk has room again';
+        break;
+      case 'eio':
+        disk.failingSyncs = on ? 1 : 0;
+        what = on ? 'next fsync fails' : 'fsyncs work';
+        break;
+    }
+    this.trace(`fault n${id} ${what}`);
+    return what;
   }
 
   crash(id: NodeId): void {
@@ -325,15 +451,6 @@ export class SimCluster {
 
   trace(line: string): void {
     if (this.tracing) this.traceLines.push(`${this.queue.now().toFixed(3)} ${line}`);
-  }
-
-  private startTicks(host: SimServer, phase: number): void {
-    const tickMs = this.opts.tickMs;
-    const fire = (): void => {
-      host.tick();
-      this.queue.schedule(tickMs, fire);
-    };
-    this.queue.schedule(phase, fire);
   }
 
   private deliver(m: Message): void {

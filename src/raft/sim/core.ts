@@ -18,6 +18,8 @@ export interface CoreNode {
   proposeConfChange(cc: ConfChange): { index: number; term: number } | void;
   applyConfChange(cc: ConfChange): ConfState;
   hasQuorumLease(): boolean;
+  /** Ask for a linearizable read point; the answer comes back in Ready.readStates. */
+  readIndex(context: string): void;
 }
 
 export type CoreFactory = (config: RaftConfig) => CoreNode;

@@ -1,48 +1,61 @@
 /**
- * One simulated server running the production RaftDriver on the virtual clock: the driver owns
- * its tick timer, persistence order and apply loop, exactly as in a real node. The simulator only
- * supplies the clock (whose timers it holds back while the process is paused), the storage, the
- * network and the faults. The driver syncs in-line, so unlike SimHost there is no fsync window
- * to crash inside: a crash keeps everything the driver wrote.
+ * One simulated server running the production RaftDriver on the server's own clock (NodeClock:
+ * its own rate, late timers): the driver owns its tick timer, persistence order and apply loop,
+ * exactly as in a real node. The simulator only supplies the clock (whose timers it holds back
+ * while the process is paused), the storage, the network and the faults. The driver syncs
+ * in-line, so unlike SimHost there is no fsync window to crash inside: a crash keeps everything
+ * the driver wrote. A storage failure reaches the driver's onFatal; the server then stays down.
  */
 import { RaftDriver, decodeConfChange } from '../index.js';
-import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, RaftStatus, Role, Snapshot, SoftState } from '../types.js';
+import type { ConfChange, Entry, Message, NodeId, RaftStatus, Role, Snapshot, SoftState } from '../types.js';
 import type { SafetyChecker } from './checker.js';
+import type { NodeClock } from './clock.js';
 import type { EventQueue } from './events.js';
-import { carries, decodeDigest, encodeDigest, type HostEvents, type HostTiming } from './host.js';
+import type { HostEvents, HostTiming } from './host.js';
+import { ObservedStorage, checkerWatch } from './observed-storage.js';
 import type { SimRandom } from './random.js';
-import type { HostState, SimServer } from './server.js';
-import { SimStorage } from './storage.js';
+import type { HostState, ReadDone, SimServer } from './server.js';
+import { carries, decodeDigest, encodeDigest } from './state-machine.js';
+import { storageFailure, type HostStorage, type NodeStore } from './store.js';
 
 export class DriverHost implements SimServer {
   state: HostState = 'up';
-  storage: SimStorage;
+  failure: string | null = null;
+  storage!: HostStorage;
   private driver: RaftDriver | null = null;
   /** Bumped on every crash, so timers of a dead incarnation never fire into the new one. */
   private incarnation = 0;
   private heldTimers: (() => void)[] = [];
   private heldMessages: Message[] = [];
   private heldProposals: { id: string; data: Uint8Array }[] = [];
+  private heldReads: ReadDone[] = [];
   private accepted = new Map<number, string>();
+  /** Reads handed to the driver and not yet answered (answered as the process dies otherwise). */
+  private readonly pendingReads = new Set<ReadDone>();
   private role: Role = 'follower';
-  private term = 0;
+  /** The highest term this server's storage has recorded (shared with its storage watch). */
+  private readonly termRecord = { value: 0 };
+  private get term(): number {
+    return this.termRecord.value;
+  }
+  private set term(t: number) {
+    this.termRecord.value = t;
+  }
   private leaderFirstCommit = false;
-  private readonly bootConf: ConfState;
 
   constructor(
     readonly id: NodeId,
-    storage: SimStorage,
-    private readonly tickMs: number,
+    private readonly store: NodeStore,
     private readonly timing: HostTiming,
     private readonly queue: EventQueue,
     private readonly rng: SimRandom,
     private readonly checker: SafetyChecker,
     private readonly events: HostEvents,
+    private readonly clock: NodeClock,
     /** Delay before the process starts, so the nodes' tick timers run at different phases. */
     startAfter: number,
   ) {
-    this.storage = storage;
-    this.bootConf = storage.snapshot().meta.conf;
+    this.open();
     const inc = this.incarnation;
     this.queue.schedule(startAfter, () => {
       if (inc === this.incarnation && this.driver === null && this.state !== 'crashed') this.boot();
@@ -55,10 +68,6 @@ export class DriverHost implements SimServer {
 
   status(): RaftStatus | null {
     return this.driver ? this.driver.status() : null;
-  }
-
-  tick(): void {
-    // The driver owns its tick timer.
   }
 
   receive(msg: Message): void {
@@ -89,6 +98,17 @@ export class DriverHost implements SimServer {
     return this.driver !== null && this.state === 'up' && this.driver.leaseValid();
   }
 
+  /**
+   * The driver answers through a promise, so `done` runs in a microtask after the event that
+   * settled it (run.ts lets microtasks run between events while reads are outstanding).
+   */
+  readIndex(done: ReadDone): boolean {
+    if (this.driver === null || this.state === 'crashed') return false;
+    if (this.state === 'paused') this.heldReads.push(done);
+    else this.readNow(this.driver, done);
+    return true;
+  }
+
   pause(): void {
     if (this.state === 'up') this.state = 'paused';
   }
@@ -97,39 +117,50 @@ export class DriverHost implements SimServer {
   resume(): void {
     if (this.state !== 'paused') return;
     this.state = 'up';
-    const driver = this.driver;
-    if (driver === null) return;
     const msgs = this.heldMessages;
     const props = this.heldProposals;
+    const reads = this.heldReads;
     const timers = this.heldTimers;
     this.heldMessages = [];
     this.heldProposals = [];
+    this.heldReads = [];
     this.heldTimers = [];
-    for (const m of msgs) driver.receive(m);
-    for (const p of props) this.proposeNow(driver, p.id, p.data);
+    for (const m of msgs) this.driver?.receive(m);
+    for (const p of props) {
+      if (this.driver) this.proposeNow(this.driver, p.id, p.data);
+      else this.events.dropped(this.id, p.id);
+    }
+    for (const done of reads) {
+      if (this.driver) this.readNow(this.driver, done);
+      else done(undefined);
+    }
     for (const fn of timers) fn();
   }
 
   crash(): void {
     if (this.state === 'crashed') return;
-    this.state = 'crashed';
-    this.incarnation++;
-    this.driver?.stop();
-    this.driver = null;
-    this.heldMessages = [];
-    this.heldProposals = [];
-    this.heldTimers = [];
-    this.accepted.clear();
-    this.storage.watch = {};
-    this.storage = this.timing.loseDiskOnCrash ? new SimStorage(this.bootConf) : this.storage.durableImage();
-    if (this.role === 'leader') this.checker.onNotLeader(this.id);
-    this.role = 'follower';
+    this.halt();
+    if (this.timing.loseDiskOnCrash) this.store.wipe();
+    else this.store.crash();
   }
 
   restart(): void {
-    if (this.state !== 'crashed') return;
+    if (this.state !== 'crashed' || this.failure !== null) return;
     this.state = 'up';
-    this.boot();
+    if (this.open()) this.boot();
+  }
+
+  /** Open the storage; a refusal (damaged log) leaves the server down for good. */
+  private open(): boolean {
+    try {
+      this.storage = new ObservedStorage(this.store.open(), checkerWatch(this.id, this.checker, this.events, this.termRecord));
+      return true;
+    } catch (e) {
+      const why = storageFailure(e);
+      if (why === null) throw e;
+      this.fail(why);
+      return false;
+    }
   }
 
   private boot(): void {
@@ -137,10 +168,6 @@ export class DriverHost implements SimServer {
     this.checker.onRestart(this.id, snap.meta.index, decodeDigest(snap.data));
     this.role = 'follower';
     this.term = this.storage.hardState().term;
-    this.storage.watch = {
-      append: (entries, prevTerm) => this.checker.onPersist(this.id, entries, prevTerm),
-      hardState: (hs) => this.noteHardState(hs),
-    };
     const inc = this.incarnation;
     const rng = this.rng;
     const shape = this.timing.shapeRandom;
@@ -154,22 +181,20 @@ export class DriverHost implements SimServer {
         applied: snap.meta.index,
         preVote: this.timing.preVote,
         checkQuorum: this.timing.checkQuorum,
+        maxInflight: this.timing.maxInflight,
+        maxEntriesPerMsg: this.timing.maxEntriesPerMsg,
       },
       storage: this.storage,
       clock: {
-        now: () => this.queue.now(),
-        setTimer: (ms, fn) => {
-          const ev = this.queue.schedule(ms, () => {
+        now: () => this.clock.now(),
+        setTimer: (ms, fn) =>
+          this.clock.setTimer(ms, () => {
             if (inc !== this.incarnation) return;
             if (this.state === 'paused') this.heldTimers.push(fn);
             else fn();
-          });
-          return () => {
-            ev.cancelled = true;
-          };
-        },
+          }),
       },
-      tickMs: this.tickMs,
+      tickMs: this.timing.tickMs,
       send: (msgs) => {
         for (const m of msgs) this.events.send(m);
       },
@@ -179,8 +204,13 @@ export class DriverHost implements SimServer {
         if (booting.done) this.restored(s);
       },
       onSoftState: (s) => this.softState(s),
+      onFatal: (e) => {
+        // The driver has stopped itself; the process is done. (Called inside the driver's loop.)
+        if (inc !== this.incarnation) return;
+        this.fail(storageFailure(e) ?? `${e.name}: ${e.message}`);
+      },
       snapshot: this.timing.compactEvery > 0
-        ? { every: this.timing.compactEvery, data: () => encodeDigest(this.checker.appliedOf(this.id).digest) }
+        ? { every: this.timing.compactEvery, data: () => encodeDigest(this.checker.appliedOf(this.id).digest, this.timing.snapshotBytes) }
         : undefined,
     });
     booting.done = true;
@@ -190,6 +220,7 @@ export class DriverHost implements SimServer {
     const before = driver.status();
     if (before.role !== 'leader') {
       this.events.trace(`n${this.id} drop ${id}`);
+      this.events.dropped(this.id, id);
       return;
     }
     // The outcome reaches the client through apply(); the promise only has to be settled.
@@ -199,10 +230,15 @@ export class DriverHost implements SimServer {
     this.events.trace(`n${this.id} accept ${id} at ${index}`);
   }
 
-  private noteHardState(hs: HardState): void {
-    this.events.termSeen(hs.term);
-    if (hs.term > this.term && hs.vote === this.id) this.events.campaigned(this.id, hs.term);
-    this.term = Math.max(this.term, hs.term);
+  private readNow(driver: RaftDriver, done: ReadDone): void {
+    this.pendingReads.add(done);
+    this.events.readsPending?.(1);
+    const settle = (index: number | undefined): void => {
+      if (!this.pendingReads.delete(done)) return;
+      this.events.readsPending?.(-1);
+      done(index);
+    };
+    driver.readIndex().then(settle, () => settle(undefined));
   }
 
   private softState(s: SoftState): void {
@@ -218,8 +254,13 @@ export class DriverHost implements SimServer {
     } else if (was === 'leader' && s.role !== 'leader') {
       this.events.trace(`n${this.id} steps down (${s.role})`);
       this.checker.onNotLeader(this.id);
-      this.accepted.clear();
+      this.dropAccepted();
     }
+  }
+
+  private dropAccepted(): void {
+    for (const id of this.accepted.values()) this.events.dropped(this.id, id);
+    this.accepted.clear();
   }
 
   private apply(entries: Entry[]): void {
@@ -231,6 +272,7 @@ export class DriverHost implements SimServer {
       if (id !== undefined) {
         this.accepted.delete(e.index);
         if (carries(e, id)) this.events.acked(this.id, id, e.index);
+        else this.events.dropped(this.id, id);
       }
       if (this.role === 'leader' && !this.leaderFirstCommit && e.term === this.term) {
         this.leaderFirstCommit = true;
@@ -242,5 +284,32 @@ export class DriverHost implements SimServer {
   private restored(s: Snapshot): void {
     this.checker.onSnapshotApplied(this.id, s.meta.index, decodeDigest(s.data));
     this.events.trace(`n${this.id} restored snapshot at ${s.meta.index}`);
+  }
+
+  private fail(reason: string): void {
+    this.failure = reason;
+    this.events.trace(`n${this.id} storage failed, stays down: ${reason}`);
+    this.halt();
+    this.events.failed(this.id, reason);
+  }
+
+  /** The process is gone: nothing it held in memory survives. */
+  private halt(): void {
+    this.state = 'crashed';
+    this.incarnation++;
+    this.driver?.stop();
+    this.driver = null;
+    this.heldMessages = [];
+    for (const p of this.heldProposals) this.events.dropped(this.id, p.id);
+    this.heldProposals = [];
+    const reads = [...this.heldReads, ...this.pendingReads];
+    this.heldReads = [];
+    if (this.pendingReads.size > 0) this.events.readsPending?.(-this.pendingReads.size);
+    this.pendingReads.clear();
+    for (const done of reads) done(undefined);
+    this.heldTimers = [];
+    this.dropAccepted();
+    if (this.role === 'leader') this.checker.onNotLeader(this.id);
+    this.role = 'follower';
   }
 }

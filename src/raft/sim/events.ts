@@ -31,6 +31,13 @@ export class EventQueue {
     return ev;
   }
 
+  /** Schedule `run` at virtual time `at` (now, if `at` has passed). */
+  scheduleAt(at: number, run: () => void): SimEvent {
+    const ev: SimEvent = { at: Math.max(this.current, at), seq: this.seq++, run, cancelled: false };
+    this.push(ev);
+    return ev;
+  }
+
   /** The Clock shape the core's driver expects: `{ now(); setTimer(ms, fn) }`. */
   clock(): { now(): number; setTimer(ms: number, fn: () => void): () => void } {
     return {

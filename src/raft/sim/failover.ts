@@ -5,6 +5,7 @@
  */
 import type { NodeId } from '../types.js';
 import { SimCluster } from './cluster.js';
+import type { TimerLag } from './clock.js';
 import type { CoreFactory } from './core.js';
 import type { NetworkParams } from './network.js';
 import { SimRandom } from './random.js';
@@ -22,6 +23,9 @@ export interface FailoverSetting {
   /** Default on, as in production; the paper's Raft had no pre-vote. */
   preVote?: boolean;
   checkQuorum?: boolean;
+  /** Server clocks: rates spread over (1 + drift)^±½, timers late by `lag` (default: exact). */
+  drift?: number;
+  lag?: TimerLag;
   trials: number;
   seed: number;
   factory?: CoreFactory;
@@ -61,6 +65,8 @@ export function measureFailover(setting: FailoverSetting): FailoverFigures {
     checkQuorum: setting.checkQuorum,
     network: setting.network,
     factory: setting.factory,
+    drift: setting.drift,
+    lag: setting.lag,
   });
   const killRng = rng.fork('kills');
   const heartbeatMs = setting.heartbeatTick * setting.tickMs;

@@ -16,6 +16,8 @@ export class FaultPlayer {
   private readonly paused = new Map<NodeId, number>();
   private readonly crashed = new Map<NodeId, number>();
   private readonly pending: { episode: Episode; startTerm: number }[] = [];
+  /** The one server whose disk fails this seed (0: none yet). */
+  private diskVictim: NodeId = 0;
 
   constructor(
     private readonly cluster: SimCluster,
@@ -38,6 +40,11 @@ export class FaultPlayer {
     const c = this.cluster;
     c.net.healAll();
     c.net.params = { ...c.net.params, drop: 0, duplicate: 0, reorder: 0 };
+    for (const store of c.stores) {
+      if (store.disk === undefined) continue;
+      store.disk.full = false;
+      store.disk.failingSyncs = 0;
+    }
     for (const h of c.hosts) {
       if (h.state === 'paused') c.resume(h.id);
       if (h.state === 'crashed') c.restart(h.id);
@@ -72,8 +79,16 @@ export class FaultPlayer {
     const n = members.length;
     let target = ep.target === 'leader' ? c.leader() : members[(ep.target - 1) % n];
     if (target === 0 || !members.includes(target)) target = members[0]; // no leader now: the first member
+    if (ep.kind.startsWith('disk_')) {
+      // Every disk fault of a seed hits the same server, so the others keep a quorum.
+      if (this.diskVictim === 0) {
+        this.diskVictim = target;
+        c.diskVictim = target;
+      }
+      target = this.diskVictim;
+    }
     const at = members.indexOf(target);
-    const others = ep.kind === 'membership' ? [] : ep.offsets.map((o) => members[(at + o) % n]).filter((id) => id !== target);
+    const others = ['membership', 'grow', 'shrink'].includes(ep.kind) ? [] : ep.offsets.map((o) => members[(at + o) % n]).filter((id) => id !== target);
     this.note(`${describeEpisode(ep, this.s.config.nodes)} -> n${target}${others.length ? ' with ' + others.map((o) => `n${o}`).join(', ') : ''}`);
     const undo = this.apply(ep, target, others);
     c.queue.schedule(ep.duration, () => {
@@ -98,8 +113,11 @@ export class FaultPlayer {
    * coincide, not from the partition, and pre-vote is not meant to prevent them.
    */
   private measure(ep: Episode, startTerm: number): void {
-    this.measured++;
     const c = this.cluster;
+    // With a server down for good the survivors have no spare vote, and a partition between them
+    // may cost more rounds: the bound is about partitions of a whole cluster.
+    if (c.failed.size > 0) return;
+    this.measured++;
     let splits = 0;
     for (let t = startTerm + 1; t <= c.maxTerm; t++) {
       if (!c.checker.leaderOfTerm.has(t) && c.campaigns.get(t) === true) splits++;
@@ -154,7 +172,21 @@ export class FaultPlayer {
         if (others.length > 0) c.transfer(target, others[0]);
         return () => undefined;
       case 'membership':
-        return this.membership(ep.offsets[0] ?? 0);
+        return this.membership(ep.offsets[0] ?? 0, true, true);
+      case 'grow':
+        return this.membership(0, true, false);
+      case 'shrink':
+        return this.membership(ep.offsets[0] ?? 0, false, true);
+      case 'disk_flip':
+        this.note(`n${target}: ${c.diskFault(target, 'flip')}`);
+        this.crash(target);
+        return () => this.restart(target);
+      case 'disk_full':
+      case 'disk_eio': {
+        const kind = ep.kind === 'disk_full' ? 'full' : 'eio';
+        this.note(`n${target}: ${c.diskFault(target, kind, true)}`);
+        return () => c.diskFault(target, kind, false);
+      }
       case 'crash':
       case 'crash_many': {
         const down = [target, ...others];
@@ -165,16 +197,22 @@ export class FaultPlayer {
   }
 
   /**
-   * Replace a voter, one server at a time: add the next id as a learner, promote it once it has
-   * caught up, then remove a voter picked by `pick` (possibly the leader). Each step is asked of
-   * whoever leads, again every 200 ms until the cluster's configuration shows it; the episode's
-   * end stops asking, which may leave the change half done (a valid configuration too).
+   * Move the membership one server at a time, through the leader's public API
+   * (proposeConfChange): `grow` adds the next id as a learner and promotes it once it has caught
+   * up; `shrink` then removes a voter picked by `pick` (possibly the leader), unless only three
+   * would be left; both together replace a voter. Each step is asked of whoever leads, again
+   * every 200 ms until the cluster's configuration shows it; the episode's end stops asking,
+   * which may leave the change half done (a valid configuration too).
    */
-  private membership(pick: number): () => void {
+  private membership(pick: number, grow: boolean, shrink: boolean): () => void {
     const c = this.cluster;
-    const joiner = c.nextId();
-    if (joiner === 0) return () => undefined;
-    let stage: 'add' | 'promote' | 'remove' | 'done' = 'add';
+    const joiner = grow ? c.nextId() : 0;
+    if (grow && joiner === 0) return () => undefined;
+    if (!grow && c.conf.voters.length <= 3) {
+      this.note('shrink: only 3 voters, nothing removed');
+      return () => undefined;
+    }
+    let stage: 'add' | 'promote' | 'remove' | 'done' = grow ? 'add' : 'remove';
     let victim = 0;
     let stopped = false;
     const step = (): void => {
@@ -185,17 +223,28 @@ export class FaultPlayer {
         else c.proposeConfChange({ type: 'add_learner', node: joiner });
       }
       if (stage === 'promote') {
-        if (conf.voters.includes(joiner)) stage = 'remove';
+        if (conf.voters.includes(joiner)) stage = shrink ? 'remove' : 'done';
         else if (c.checker.appliedOf(joiner).index + 10 >= c.checker.committedIndex) c.proposeConfChange({ type: 'promote', node: joiner });
       }
       if (stage === 'remove') {
         if (victim === 0) {
           const voters = conf.voters.filter((id) => id !== joiner);
-          victim = voters[pick % voters.length];
-          this.note(`membership: n${joiner} is a voter; removing n${victim}`);
+          // An operator replaces the server whose disk failed before any healthy one.
+          victim = voters.find((id) => c.failed.has(id)) ?? voters[pick % voters.length];
+          this.note(grow ? `membership: n${joiner} is a voter; removing n${victim}` : `membership: removing n${victim}`);
         }
         if (!conf.voters.includes(victim) && !conf.learners.includes(victim)) stage = 'done';
-        else c.proposeConfChange({ type: 'remove', node: victim });
+        else if (conf.voters.length <= 3) {
+          // Two episodes may share one joiner; neither may take the cluster below 3 voters.
+          this.note(`membership: not removing n${victim}: only 3 voters`);
+          stage = 'done';
+        } else if (leavesLiveQuorum(conf.voters, victim, c.failed)) c.proposeConfChange({ type: 'remove', node: victim });
+        else {
+          // Nor does an operator remove a healthy voter when the rest, without the broken ones,
+          // would not be a quorum of what is left: no leader could ever be elected again.
+          this.note(`membership: not removing n${victim}: the servers left alive would not be a quorum`);
+          stage = 'done';
+        }
       }
       if (stage !== 'done') c.queue.schedule(200, step);
     };
@@ -257,4 +306,11 @@ export class FaultPlayer {
     this.log.push(`${(this.cluster.now / 1000).toFixed(3)}s  ${line}`);
     this.cluster.trace(`fault ${line}`);
   }
+}
+
+/** Whether the voters left after removing `victim`, less those down for good, are a quorum of them. */
+function leavesLiveQuorum(voters: readonly NodeId[], victim: NodeId, failed: ReadonlyMap<NodeId, string>): boolean {
+  const left = voters.filter((id) => id !== victim);
+  const alive = left.filter((id) => !failed.has(id)).length;
+  return alive > left.length / 2;
 }

@@ -1,10 +1,14 @@
 /**
- * One simulated server: a RawNode driven by the ready/advance contract on the virtual clock.
+ * One simulated server: a RawNode driven by the ready/advance contract on the server's own clock.
  * For each ready batch: write snapshot, entries and hard state, wait out the fsync (virtual disk
  * latency), then send the messages, apply the committed entries and call advance(). While the
  * fsync is pending the server is blocked, as a single-threaded driver awaiting fsync would be:
  * inputs queue in its inbox. A crash in that window loses the unsynced writes and the unsent
  * messages. A paused server (a GC-like stall) neither ticks nor handles input; messages queue.
+ *
+ * Ticks follow the clock's elapsed time, as RaftDriver's do: a late timer, a stall, or a lease
+ * question first catches up every tick that is due, so the election timeout and the lease keep
+ * their length on this server's clock however late its timers fire.
  *
  * Half the seeds use this loop, half the production RaftDriver (DriverHost): the driver syncs
  * in-line, so only this loop lets the simulator choose the instant each fsync completes and
@@ -13,20 +17,28 @@
 import { decodeConfChange } from '../index.js';
 import { ProposalDroppedError, type ConfChange, type ConfState, type Entry, type Message, type NodeId, type Ready, type Role } from '../types.js';
 import type { SafetyChecker } from './checker.js';
+import type { NodeClock } from './clock.js';
 import type { CoreFactory, CoreNode } from './core.js';
 import type { EventQueue, SimEvent } from './events.js';
+import { ObservedStorage, checkerWatch } from './observed-storage.js';
 import type { SimRandom } from './random.js';
-import type { HostState, SimServer } from './server.js';
-import { SimStorage } from './storage.js';
+import type { HostState, ReadDone, SimServer } from './server.js';
+import { carries, decodeDigest, encodeDigest } from './state-machine.js';
+import { storageFailure, type HostStorage, type NodeStore } from './store.js';
+
+export { carries, decodeDigest, encodeDigest } from './state-machine.js';
 
 type Input =
   | { kind: 'tick' }
   | { kind: 'msg'; msg: Message }
   | { kind: 'propose'; id: string; data: Uint8Array }
   | { kind: 'transfer'; to: NodeId }
-  | { kind: 'conf'; cc: ConfChange };
+  | { kind: 'conf'; cc: ConfChange }
+  | { kind: 'read'; done: ReadDone };
 
 export interface HostTiming {
+  /** Virtual ms per core tick, on the server's own clock. */
+  tickMs: number;
   electionTick: number;
   heartbeatTick: number;
   /** fsync latency bounds in virtual ms; 0 makes writes durable at once. */
@@ -36,6 +48,8 @@ export interface HostTiming {
   compactEvery: number;
   /** Entries kept below the applied index when compacting, so slow followers may still catch up by log. */
   compactKeep: number;
+  /** Zero bytes added to each application snapshot (the size of a real state). */
+  snapshotBytes?: number;
   /** Maps a uniform draw to the one the core sees (the paper's narrow timeout range uses this). */
   shapeRandom?: (u: number) => number;
   /**
@@ -46,6 +60,9 @@ export interface HostTiming {
   /** Passed to the core (its defaults: both on). */
   preVote?: boolean;
   checkQuorum?: boolean;
+  /** Flow control, passed to the core (its defaults: 256 and 64). */
+  maxInflight?: number;
+  maxEntriesPerMsg?: number;
 }
 
 /** What a host tells the cluster around it. */
@@ -54,6 +71,8 @@ export interface HostEvents {
   trace(line: string): void;
   /** The node applied an entry it had itself accepted as a client proposal. */
   acked(node: NodeId, id: string, index: number): void;
+  /** A proposal the node refused, or accepted and then lost track of (it stepped down or died). */
+  dropped(node: NodeId, id: string): void;
   becameLeader(node: NodeId, term: number): void;
   /** A leader applied the first entry of its own term (its first commit). */
   leaderCommitted(node: NodeId, term: number, index: number): void;
@@ -62,19 +81,40 @@ export interface HostEvents {
   campaigned(node: NodeId, term: number): void;
   /** The node applied a membership change at `index`; `after` is the core's resulting configuration, when known. */
   confApplied(node: NodeId, index: number, cc: ConfChange, after?: ConfState): void;
+  /** The node's storage failed or refused to open: it stays down. */
+  failed(node: NodeId, reason: string): void;
+  /** Read-index requests awaiting a RaftDriver's promise went up or down by `delta`. */
+  readsPending?(delta: number): void;
 }
 
 export class SimHost implements SimServer {
   state: HostState = 'up';
-  storage: SimStorage;
+  failure: string | null = null;
+  storage!: HostStorage;
   private core: CoreNode | null = null;
   private busy = false;
   private inbox: Input[] = [];
   private pendingSync: SimEvent | null = null;
+  /** Bumped on every crash, so timers of a dead incarnation never fire into the new one. */
+  private incarnation = 0;
+  private startedAt = 0;
+  private ticksCounted = 0;
+  /** A tick timer fired while the process was stalled: it runs when the process wakes. */
+  private tickHeld = false;
   /** Proposal ids this node accepted as leader, by the log index they were given. */
   private accepted = new Map<number, string>();
+  private reads = new Map<string, ReadDone>();
+  private readyReads: { index: number; done: ReadDone }[] = [];
+  private readSeq = 0;
   private role: Role = 'follower';
-  private term = 0;
+  /** The highest term this server's storage has recorded (shared with its storage watch). */
+  private readonly termRecord = { value: 0 };
+  private get term(): number {
+    return this.termRecord.value;
+  }
+  private set term(t: number) {
+    this.termRecord.value = t;
+  }
   private leaderFirstCommit = false;
   /** Digests of the applied sequence above the last snapshot (for compaction). */
   private digestLog: number[] = [];
@@ -83,21 +123,25 @@ export class SimHost implements SimServer {
    * snapshot taken below the applied index records the configuration of its own index.
    */
   private confLog: { index: number; conf: ConfState }[] = [];
-  private readonly bootConf: ConfState;
 
   constructor(
     readonly id: NodeId,
-    storage: SimStorage,
+    private readonly store: NodeStore,
     private readonly factory: CoreFactory,
     private readonly timing: HostTiming,
     private readonly queue: EventQueue,
     private readonly rng: SimRandom,
     private readonly checker: SafetyChecker,
     private readonly events: HostEvents,
+    private readonly clock: NodeClock,
+    /** Delay before the process starts, so the servers' ticks run at different phases. */
+    startAfter: number,
   ) {
-    this.storage = storage;
-    this.bootConf = storage.snapshot().meta.conf;
-    this.boot();
+    this.open();
+    const inc = this.incarnation;
+    this.queue.schedule(startAfter, () => {
+      if (inc === this.incarnation && this.core === null && this.state !== 'crashed') this.boot();
+    });
   }
 
   status(): ReturnType<CoreNode['status']> | null {
@@ -105,12 +149,7 @@ export class SimHost implements SimServer {
   }
 
   get isLeader(): boolean {
-    return this.state !== 'crashed' && this.role === 'leader';
-  }
-
-  tick(): void {
-    if (this.state !== 'up') return; // a stalled or dead process misses its ticks
-    this.input({ kind: 'tick' });
+    return this.core !== null && this.state !== 'crashed' && this.role === 'leader';
   }
 
   receive(msg: Message): void {
@@ -120,7 +159,7 @@ export class SimHost implements SimServer {
 
   /** A client hands this node a proposal; false when the node is down (the client sees an error). */
   propose(id: string, data: Uint8Array): boolean {
-    if (this.state === 'crashed') return false;
+    if (this.state === 'crashed' || this.core === null) return false;
     this.input({ kind: 'propose', id, data });
     return true;
   }
@@ -136,41 +175,63 @@ export class SimHost implements SimServer {
     this.input({ kind: 'conf', cc });
   }
 
-  /** Does this node, running and leading, hold a quorum lease right now? */
   hasLease(): boolean {
-    return this.core !== null && this.state === 'up' && this.core.hasQuorumLease();
+    if (this.state !== 'up' || this.core === null) return false;
+    this.countTicks(this.core);
+    this.drive();
+    if (this.core === null || !this.core.hasQuorumLease()) return false;
+    // Reads answer from the applied state: everything committed must be applied first.
+    const st = this.core.status();
+    return st.applied >= st.commit;
+  }
+
+  readIndex(done: ReadDone): boolean {
+    if (this.state === 'crashed' || this.core === null) return false;
+    this.input({ kind: 'read', done });
+    return true;
   }
 
   pause(): void {
     if (this.state === 'up') this.state = 'paused';
   }
 
+  /** The stalled process wakes: first the ticks it owes, then what queued meanwhile. */
   resume(): void {
     if (this.state !== 'paused') return;
     this.state = 'up';
+    if (this.tickHeld) {
+      this.tickHeld = false;
+      this.inbox.unshift({ kind: 'tick' });
+      this.scheduleTick();
+    }
     this.drain();
   }
 
   /** Kill the process: unsynced writes, queued input and unsent messages are lost. */
   crash(): void {
     if (this.state === 'crashed') return;
-    this.state = 'crashed';
-    if (this.pendingSync) this.pendingSync.cancelled = true;
-    this.pendingSync = null;
-    this.busy = false;
-    this.inbox = [];
-    this.accepted.clear();
-    this.core = null;
-    this.storage = this.timing.loseDiskOnCrash ? new SimStorage(this.bootConf) : this.storage.durableImage();
-    if (this.role === 'leader') this.checker.onNotLeader(this.id);
-    this.role = 'follower';
+    this.halt();
+    if (this.timing.loseDiskOnCrash) this.store.wipe();
+    else this.store.crash();
   }
 
-  /** Start again from the durable state only. */
+  /** Start again from the durable state only (a server whose storage failed stays down). */
   restart(): void {
-    if (this.state !== 'crashed') return;
+    if (this.state !== 'crashed' || this.failure !== null) return;
     this.state = 'up';
-    this.boot();
+    if (this.open()) this.boot();
+  }
+
+  /** Open the storage; a refusal (damaged log) leaves the server down for good. */
+  private open(): boolean {
+    try {
+      this.storage = new ObservedStorage(this.store.open(), checkerWatch(this.id, this.checker, this.events, this.termRecord));
+      return true;
+    } catch (e) {
+      if (storageFailure(e) === null) throw e;
+      this.fail(e as Error);
+      return false;
+    }
   }
 
   private boot(): void {
@@ -192,8 +253,40 @@ export class SimHost implements SimServer {
       applied: snap.meta.index,
       preVote: this.timing.preVote,
       checkQuorum: this.timing.checkQuorum,
+      maxInflight: this.timing.maxInflight,
+      maxEntriesPerMsg: this.timing.maxEntriesPerMsg,
     });
+    this.startedAt = this.clock.now();
+    this.ticksCounted = 0;
+    this.tickHeld = false;
+    this.scheduleTick();
     this.drive();
+  }
+
+  private scheduleTick(): void {
+    const inc = this.incarnation;
+    // The next tick boundary after now (a tick that is due but still queued behind an fsync is
+    // counted when its input is handled; it must not re-arm the timer at once).
+    const due = Math.floor((this.clock.now() - this.startedAt) / this.timing.tickMs);
+    const next = this.startedAt + (Math.max(due, this.ticksCounted) + 1) * this.timing.tickMs;
+    this.clock.setTimer(next - this.clock.now(), () => {
+      if (inc !== this.incarnation || this.state === 'crashed') return;
+      if (this.state === 'paused') {
+        this.tickHeld = true;
+        return;
+      }
+      this.input({ kind: 'tick' });
+      this.scheduleTick();
+    });
+  }
+
+  /** Give the core every tick due by the clock (at most enough to expire every timeout). */
+  private countTicks(core: CoreNode): void {
+    const due = Math.floor((this.clock.now() - this.startedAt) / this.timing.tickMs);
+    if (due <= this.ticksCounted) return;
+    const n = Math.min(due - this.ticksCounted, 2 * this.timing.electionTick + 1);
+    this.ticksCounted = due;
+    for (let i = 0; i < n; i++) core.tick();
   }
 
   private input(inp: Input): void {
@@ -207,16 +300,23 @@ export class SimHost implements SimServer {
 
   private handle(inp: Input): void {
     const core = this.core;
-    if (core === null) return;
+    if (core === null) {
+      if (inp.kind === 'read') inp.done(undefined);
+      if (inp.kind === 'propose') this.events.dropped(this.id, inp.id);
+      return;
+    }
     switch (inp.kind) {
       case 'tick':
-        core.tick();
+        this.countTicks(core);
         return;
       case 'msg':
         core.step(inp.msg);
         return;
       case 'propose':
         this.proposeNow(core, inp.id, inp.data);
+        return;
+      case 'read':
+        this.readNow(core, inp.done);
         return;
       case 'conf':
         try {
@@ -241,6 +341,7 @@ export class SimHost implements SimServer {
     } catch (err) {
       if (err instanceof ProposalDroppedError) {
         this.events.trace(`n${this.id} drop ${id}`);
+        this.events.dropped(this.id, id);
         return;
       }
       throw err;
@@ -251,27 +352,50 @@ export class SimHost implements SimServer {
     this.events.trace(`n${this.id} accept ${id} at ${index}`);
   }
 
+  private readNow(core: CoreNode, done: ReadDone): void {
+    const ctx = `r${++this.readSeq}`;
+    try {
+      core.readIndex(ctx);
+    } catch (err) {
+      if (!(err instanceof ProposalDroppedError)) throw err;
+      done(undefined);
+      return;
+    }
+    this.reads.set(ctx, done);
+  }
+
   /** Process ready batches until the core has none or an fsync blocks us. */
   private drive(): void {
     const core = this.core;
     if (core === null || this.busy) return;
     if (!core.hasReady()) return;
     const rd = core.ready();
-    const wrote = this.persist(rd);
+    let wrote: boolean;
+    try {
+      wrote = this.persist(rd);
+      if (wrote && this.timing.maxSync <= 0) this.storage.sync();
+    } catch (e) {
+      this.failOn(e);
+      return;
+    }
     if (wrote && this.timing.maxSync > 0) {
       this.busy = true;
       const latency = this.rng.between(this.timing.minSync, this.timing.maxSync);
       const ev = this.queue.schedule(latency, () => {
         if (this.pendingSync !== ev) return;
         this.pendingSync = null;
-        this.storage.sync();
+        try {
+          this.storage.sync();
+        } catch (e) {
+          this.failOn(e);
+          return;
+        }
         this.busy = false;
         this.finish(rd);
       });
       this.pendingSync = ev;
       return;
     }
-    if (wrote) this.storage.sync();
     this.finish(rd);
   }
 
@@ -283,20 +407,11 @@ export class SimHost implements SimServer {
       wrote = true;
     }
     if (rd.entries.length > 0) {
-      const first = rd.entries[0].index;
-      let prevTerm = -1;
-      if (first - 1 >= this.storage.firstIndex() - 1 && first - 1 <= this.storage.lastIndex()) {
-        prevTerm = this.storage.term(first - 1);
-      }
-      this.checker.onPersist(this.id, rd.entries, prevTerm);
       this.storage.append(rd.entries);
       wrote = true;
     }
     if (rd.hardState) {
       this.storage.setHardState(rd.hardState);
-      this.events.termSeen(rd.hardState.term);
-      if (rd.hardState.term > this.term && rd.hardState.vote === this.id) this.events.campaigned(this.id, rd.hardState.term);
-      this.term = rd.hardState.term;
       wrote = true;
     }
     return wrote;
@@ -310,10 +425,29 @@ export class SimHost implements SimServer {
     for (const m of rd.messages) this.events.send(m);
     if (rd.snapshot) this.restoreFromSnapshot(rd.snapshot.meta.index, rd.snapshot.data, rd.snapshot.meta.conf);
     for (const e of rd.committedEntries) this.apply(e, core);
+    for (const r of rd.readStates) {
+      const done = this.reads.get(r.context);
+      if (done === undefined) continue;
+      this.reads.delete(r.context);
+      this.readyReads.push({ index: r.index, done });
+    }
+    this.releaseReads();
     core.advance();
-    this.maybeCompact(core);
+    this.maybeCompact();
     this.drive();
     this.drain();
+  }
+
+  /** Reads whose index this node has applied are answered. */
+  private releaseReads(): void {
+    if (this.readyReads.length === 0) return;
+    const applied = this.checker.appliedOf(this.id).index;
+    const still: typeof this.readyReads = [];
+    for (const r of this.readyReads) {
+      if (r.index <= applied) r.done(r.index);
+      else still.push(r);
+    }
+    this.readyReads = still;
   }
 
   private noteRole(role: Role, core: CoreNode): void {
@@ -329,8 +463,18 @@ export class SimHost implements SimServer {
     } else if (was === 'leader' && role !== 'leader') {
       this.events.trace(`n${this.id} steps down (${role})`);
       this.checker.onNotLeader(this.id);
-      this.accepted.clear();
+      this.forgetClients();
     }
+  }
+
+  /** Proposals and reads in flight can no longer be answered: the clients see them fail. */
+  private forgetClients(): void {
+    for (const id of this.accepted.values()) this.events.dropped(this.id, id);
+    this.accepted.clear();
+    const reads = [...this.reads.values(), ...this.readyReads.map((r) => r.done)];
+    this.reads.clear();
+    this.readyReads = [];
+    for (const done of reads) done(undefined);
   }
 
   private apply(e: Entry, core: CoreNode): void {
@@ -346,6 +490,7 @@ export class SimHost implements SimServer {
     if (id !== undefined) {
       this.accepted.delete(e.index);
       if (carries(e, id)) this.events.acked(this.id, id, e.index);
+      else this.events.dropped(this.id, id);
     }
     if (this.role === 'leader' && !this.leaderFirstCommit && e.term === this.term) {
       this.leaderFirstCommit = true;
@@ -360,7 +505,7 @@ export class SimHost implements SimServer {
     this.events.trace(`n${this.id} restored snapshot at ${index}`);
   }
 
-  private maybeCompact(core: CoreNode): void {
+  private maybeCompact(): void {
     const every = this.timing.compactEvery;
     if (every <= 0 || this.digestLog.length < every + this.timing.compactKeep) return;
     const applied = this.checker.appliedOf(this.id).index;
@@ -372,7 +517,12 @@ export class SimHost implements SimServer {
     let k = 0;
     while (k + 1 < this.confLog.length && this.confLog[k + 1].index <= at) k++;
     this.confLog = this.confLog.slice(k);
-    this.storage.compact(at, encodeDigest(digest), this.confLog[0].conf);
+    try {
+      this.storage.compact(at, encodeDigest(digest, this.timing.snapshotBytes), this.confLog[0].conf);
+    } catch (e) {
+      this.failOn(e);
+      return;
+    }
     this.digestLog = this.digestLog.slice(at - base);
     this.events.trace(`n${this.id} compact at ${at}`);
   }
@@ -384,21 +534,32 @@ export class SimHost implements SimServer {
       this.drive();
     }
   }
-}
 
-/** The simulated state machine's snapshot is the digest of its applied sequence. */
-export function encodeDigest(d: number): Uint8Array {
-  return new Uint8Array([(d >>> 24) & 255, (d >>> 16) & 255, (d >>> 8) & 255, d & 255]);
-}
+  /** A storage error stops the process for good; anything else is a bug and propagates. */
+  private failOn(e: unknown): void {
+    if (storageFailure(e) === null) throw e;
+    this.fail(e as Error);
+  }
 
-export function decodeDigest(data: Uint8Array): number {
-  if (data.length < 4) return 0;
-  return ((data[0] << 24) | (data[1] << 16) | (data[2] << 8) | data[3]) >>> 0;
-}
+  private fail(e: Error): void {
+    this.failure = storageFailure(e) ?? e.message;
+    this.events.trace(`n${this.id} storage failed, stays down: ${this.failure}`);
+    this.halt();
+    this.events.failed(this.id, this.failure);
+  }
 
-/** Does the entry carry the client proposal `id`? (Another leader may have filled the index.) */
-export function carries(e: Entry, id: string): boolean {
-  if (e.type !== 'normal' || e.data.length !== id.length) return false;
-  for (let i = 0; i < id.length; i++) if (e.data[i] !== id.charCodeAt(i)) return false;
-  return true;
+  /** The process is gone: nothing it held in memory survives. */
+  private halt(): void {
+    this.state = 'crashed';
+    this.incarnation++;
+    if (this.pendingSync) this.pendingSync.cancelled = true;
+    this.pendingSync = null;
+    this.busy = false;
+    this.inbox = [];
+    this.tickHeld = false;
+    this.forgetClients();
+    this.core = null;
+    if (this.role === 'leader') this.checker.onNotLeader(this.id);
+    this.role = 'follower';
+  }
 }

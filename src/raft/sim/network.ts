@@ -3,6 +3,11 @@
  * duplicated or held back long enough to be overtaken (reordered). Links can be cut one way or
  * both ways; cuts nest (a link cut by two overlapping faults stays cut until both heal). A message
  * crossing a link that is cut when it is sent or when it would arrive is lost, as on a real wire.
+ *
+ * With a bandwidth cap, each directed link sends one message at a time, in order: a message waits
+ * for the ones queued before it, then takes its encoded size / bandwidth to go out, then the
+ * propagation delay. A large snapshot or append batch thus delays the heartbeats behind it, as a
+ * TCP connection per peer would.
  */
 import type { Message, NodeId } from '../types.js';
 import type { EventQueue } from './events.js';
@@ -17,6 +22,24 @@ export interface NetworkParams {
   duplicate: number;
   /** Chance that a message is held back by an extra 1–4× maxDelay, so later ones overtake it. */
   reorder: number;
+  /** Bytes per virtual ms on each directed link (1000 = 1 MB/s); 0 or absent: no cap. */
+  bandwidth?: number;
+}
+
+/** Fixed cost of a message on the wire: type, ids, term, indexes, framing. */
+export const MESSAGE_HEADER_BYTES = 64;
+/** Per entry: index, term, type, length. */
+export const ENTRY_HEADER_BYTES = 24;
+
+/** The message's encoded size, estimated from what it carries. */
+export function messageBytes(m: Message): number {
+  let n = MESSAGE_HEADER_BYTES + (m.context?.length ?? 0);
+  if (m.entries) for (const e of m.entries) n += ENTRY_HEADER_BYTES + e.data.length;
+  if (m.snapshot) {
+    const c = m.snapshot.meta.conf;
+    n += 32 + m.snapshot.data.length + 8 * (c.voters.length + c.learners.length + (c.removed?.length ?? 0));
+  }
+  return n;
 }
 
 export interface NetworkStats {
@@ -25,13 +48,17 @@ export interface NetworkStats {
   dropped: number;
   cutLost: number;
   duplicated: number;
+  /** Bytes sent on capped links. */
+  bytes: number;
 }
 
 export class SimNetwork {
   params: NetworkParams;
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, cutLost: 0, duplicated: 0 };
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, cutLost: 0, duplicated: 0, bytes: 0 };
   /** cuts[from * width + to] counts the faults currently cutting the directed link. */
   private readonly cuts: number[];
+  /** busyUntil[from * width + to]: when the link has sent every message queued on it. */
+  private readonly busyUntil: number[];
   private readonly width: number;
 
   constructor(
@@ -46,6 +73,7 @@ export class SimNetwork {
     this.params = { ...params };
     this.width = maxNodeId + 1;
     this.cuts = new Array<number>(this.width * this.width).fill(0);
+    this.busyUntil = new Array<number>(this.width * this.width).fill(0);
   }
 
   /** Is the directed link from → to currently cut? */
@@ -98,9 +126,23 @@ export class SimNetwork {
     }
   }
 
+  /** How long the message waits for the link and takes to go out on it (0 without a cap). */
+  private transmission(msg: Message): number {
+    const bw = this.params.bandwidth ?? 0;
+    if (bw <= 0) return 0;
+    const link = msg.from * this.width + msg.to;
+    const now = this.queue.now();
+    const start = Math.max(now, this.busyUntil[link]);
+    const done = start + messageBytes(msg) / bw;
+    this.busyUntil[link] = done;
+    this.stats.bytes += messageBytes(msg);
+    return done - now;
+  }
+
   private schedule(msg: Message): void {
     const p = this.params;
-    let delay = p.minDelay === p.maxDelay ? p.minDelay : this.rng.between(p.minDelay, p.maxDelay);
+    let delay = this.transmission(msg);
+    delay += p.minDelay === p.maxDelay ? p.minDelay : this.rng.between(p.minDelay, p.maxDelay);
     if (this.rng.chance(p.reorder)) delay += this.rng.between(1, 4) * p.maxDelay;
     this.queue.schedule(delay, () => {
       if (this.isCut(msg.from, msg.to)) {

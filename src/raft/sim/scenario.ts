@@ -23,12 +23,17 @@
  * | episode target               | the current leader with probability 1/2, else a random node     |
  * | episode kinds (weight %)     | see KINDS below                                                   |
  *
+ * A seed also draws its features (features.ts): storage, disk faults, clocks, bandwidth, load,
+ * reads, membership. Disk-fault and extra membership episodes come from the features' own
+ * stream, so a seed's main schedule above is the same whichever features it has.
+ *
  * Bounds after healing (election timeout E = 500 ms, the configured minimum): an agreed leader
  * within 10 E; every acknowledged proposal applied on every node within 20 E; and in measured
  * seeds, for each partition episode, the highest term grows by at most 2 between its start and
  * 2 s after its end (terms lost to plain split votes, where every campaigner could reach a
  * quorum, are not counted: they come from coinciding timeouts, not from the partition).
  */
+import { DEFAULT_CHOICE, describeFeatures, drawFeatures, type FeatureChoice, type Features } from './features.js';
 import type { NetworkParams } from './network.js';
 import { SimRandom } from './random.js';
 
@@ -44,7 +49,12 @@ export type EpisodeKind =
   | 'crash'
   | 'crash_many'
   | 'transfer'
-  | 'membership';
+  | 'membership'
+  | 'grow'
+  | 'shrink'
+  | 'disk_flip'
+  | 'disk_full'
+  | 'disk_eio';
 
 /** Kind, weight (% of episodes), duration bounds in ms. */
 export const KINDS: readonly { kind: EpisodeKind; weight: number; min: number; max: number; partition: boolean }[] = [
@@ -107,7 +117,21 @@ export interface Scenario {
   compactEvery: number;
   compactKeep: number;
   episodes: Episode[];
+  features: Features;
 }
+
+/** Disk-fault episodes: what each does to the one server whose disk fails, and for how long. */
+const DISK_KINDS: readonly { kind: EpisodeKind; min: number; max: number }[] = [
+  // A bit rots, and the server restarts after `duration` (reading its log finds it, or not).
+  { kind: 'disk_flip', min: 200, max: 3000 },
+  // The disk is full for `duration`: the next write fails after writing part of its bytes.
+  { kind: 'disk_full', min: 500, max: 4000 },
+  // The next fsync within `duration` fails.
+  { kind: 'disk_eio', min: 500, max: 4000 },
+];
+
+/** Extra membership episodes: grow by one server, shrink by one (not below 3 voters), replace one. */
+const MEMBERSHIP_KINDS: readonly EpisodeKind[] = ['grow', 'shrink', 'membership'];
 
 export function defaultConfig(nodes: 3 | 5): ScenarioConfig {
   const tickMs = 50;
@@ -130,7 +154,7 @@ export function defaultConfig(nodes: 3 | 5): ScenarioConfig {
 }
 
 /** Draw the whole scenario from the seed (nothing here depends on how the run goes). */
-export function drawScenario(seed: number, config: ScenarioConfig): Scenario {
+export function drawScenario(seed: number, config: ScenarioConfig, choice: FeatureChoice = DEFAULT_CHOICE): Scenario {
   const rng = new SimRandom(seed).fork('scenario');
   const maxDelay = rng.between(2, 20);
   // Measured seeds play one episode at a time on a network that loses nothing: there the
@@ -147,6 +171,8 @@ export function drawScenario(seed: number, config: ScenarioConfig): Scenario {
     duplicate: rng.between(0, 0.02),
     reorder: rng.between(0, 0.05),
   };
+  const features = drawFeatures(seed, choice);
+  network.bandwidth = features.bandwidth;
   const episodes: Episode[] = [];
   let t = config.faultStart + rng.exponential(config.episodeGap);
   while (t < config.healAt) {
@@ -156,7 +182,36 @@ export function drawScenario(seed: number, config: ScenarioConfig): Scenario {
     const after = mode === 'measured' ? ep.duration + config.settle : 0;
     t += after + rng.exponential(config.episodeGap);
   }
-  return { seed, mode, host, config, network, minSync: 0.05, maxSync: 2, compactEvery: 40, compactKeep: 10, episodes };
+  episodes.push(...drawFeatureEpisodes(seed, config, features));
+  episodes.sort((a, b) => a.start - b.start);
+  return { seed, mode, host, config, network, minSync: 0.05, maxSync: 2, compactEvery: 40, compactKeep: 10, episodes, features };
+}
+
+/**
+ * Disk faults hit one server only (its `target`), so a quorum of healthy servers remains
+ * whatever it does; extra membership episodes come at random points of the fault stretch.
+ */
+function drawFeatureEpisodes(seed: number, config: ScenarioConfig, f: Features): Episode[] {
+  const rng = new SimRandom(seed).fork('feature episodes');
+  const out: Episode[] = [];
+  const last = config.healAt - 2000;
+  const victim = rng.int(1, config.nodes);
+  const disk = rng.int(1, 2);
+  for (let i = 0; i < disk; i++) {
+    const spec = rng.pick(DISK_KINDS);
+    const start = rng.between(config.faultStart, last);
+    const duration = Math.min(rng.between(spec.min, spec.max), config.healAt - start);
+    if (f.diskFaults) out.push({ kind: spec.kind, start, duration, target: victim, offsets: [], partition: false });
+  }
+  const moves = rng.int(1, 3);
+  for (let i = 0; i < moves; i++) {
+    const kind = rng.pick(MEMBERSHIP_KINDS);
+    const start = rng.between(config.faultStart, last);
+    const duration = Math.min(rng.between(3000, 8000), config.healAt - start);
+    const pick = rng.int(0, config.nodes - 1);
+    if (f.membership) out.push({ kind, start, duration, target: 'leader', offsets: [pick], partition: false });
+  }
+  return out;
 }
 
 function drawEpisode(rng: SimRandom, start: number, config: ScenarioConfig): Episode {
@@ -226,6 +281,7 @@ export function describeScenario(s: Scenario): string {
   const lines = [
     `seed ${s.seed}: ${c.nodes} nodes, ${s.mode} mode, ${s.host === 'driver' ? 'RaftDriver' : 'simulator loop with fsync latency'}, heal at ${secs(c.healAt)}`,
     `network: delay 1–${net.maxDelay.toFixed(1)} ms, drop ${pct(net.drop)}, duplicate ${pct(net.duplicate)}, reorder ${pct(net.reorder)}`,
+    `features: ${describeFeatures(s.features)}`,
     `faults (${s.episodes.length}):`,
   ];
   for (const e of s.episodes) lines.push(`  ${secs(e.start).padStart(8)}  ${describeEpisode(e, c.nodes)}`);
@@ -264,6 +320,16 @@ export function describeEpisode(e: Episode, nodes: number): string {
       return `${who} hands leadership to ${others} (if it leads)`;
     case 'membership':
       return `replace a voter: add the next id as learner, promote it, remove voter #${(e.offsets[0] ?? 0) + 1} (trying ${d})`;
+    case 'grow':
+      return `grow: add the next id as learner, then promote it (trying ${d})`;
+    case 'shrink':
+      return `shrink: remove voter #${(e.offsets[0] ?? 0) + 1} unless only 3 are left (trying ${d})`;
+    case 'disk_flip':
+      return `flip a bit on ${who}'s disk, restart it after ${secs(e.duration)}`;
+    case 'disk_full':
+      return `${who}'s disk is full ${d}`;
+    case 'disk_eio':
+      return `${who}'s next fsync fails (within ${secs(e.duration)})`;
   }
 }
 

@@ -31,11 +31,6 @@ export class SimStorage implements WritableLogStorage {
   private synced = 0;
   /** Count of sync() calls, for tests and traces. */
   syncs = 0;
-  /**
-   * Watchers for the checker when a driver other than the simulator's writes to this storage:
-   * told of every append (with the term of the entry before it, -1 if unknown) and hard state.
-   */
-  watch: { append?(entries: Entry[], prevTerm: number): void; hardState?(hs: HardState): void } = {};
 
   /** A fresh node's storage: an empty log whose bootstrap snapshot holds the initial membership. */
   constructor(conf: ConfState) {
@@ -81,17 +76,11 @@ export class SimStorage implements WritableLogStorage {
 
   append(entries: Entry[]): void {
     if (entries.length === 0) return;
-    if (this.watch.append) {
-      const before = entries[0].index - 1;
-      const known = before >= this.ents[0].index && before <= this.lastIndex();
-      this.watch.append(entries, known ? this.term(before) : -1);
-    }
     this.record({ op: 'entries', entries: entries.slice() });
     this.doAppend(entries);
   }
 
   setHardState(hs: HardState): void {
-    this.watch.hardState?.(hs);
     this.record({ op: 'hard_state', hs: { ...hs } });
     this.hs = { ...hs };
   }

@@ -116,4 +116,15 @@ describe('safety checker', () => {
     c.onSnapshotApplied(3, 1, good ^ 1);
     expect(c.violations.map((v) => v.property)).toEqual(['state machine safety']);
   });
+
+  it('catches a node that grants two votes in one term (it forgot the first)', () => {
+    const c = new SafetyChecker(() => 0);
+    c.onVoteGranted(1, 4, 2);
+    c.onVoteGranted(1, 4, 2); // the same vote again (a retransmission) is fine
+    c.onVoteGranted(1, 5, 3);
+    expect(c.ok).toBe(true);
+    c.onVoteGranted(1, 5, 2);
+    expect(c.violations.map((v) => v.property)).toEqual(['vote safety']);
+    expect(c.violations[0].detail).toContain('node 1 voted for both 3 and 2 in term 5');
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimCluster, SimRandom, type ClusterOptions } from '../../../src/raft/sim/index.js';
+import { ObservedStorage, SimCluster, SimRandom, SimStorage, type ClusterOptions } from '../../../src/raft/sim/index.js';
 
 const OPTS: ClusterOptions = {
   nodes: 3,
@@ -84,11 +84,11 @@ describe('simulated hosts (loop only)', () => {
     // The leader appended the proposals and is waiting 20 ms on fsync.
     c.runUntil(c.now + 1);
     expect(host.storage.lastIndex()).toBeGreaterThan(last);
-    expect(host.storage.unsyncedRecords()).toBeGreaterThan(0);
+    expect(((host.storage as ObservedStorage).inner as SimStorage).unsyncedRecords()).toBeGreaterThan(0);
     c.crash(leader);
     expect(host.state).toBe('crashed');
-    expect(host.storage.lastIndex()).toBe(last);
     c.restart(leader);
+    expect(host.storage.lastIndex()).toBe(last);
     const at = c.runUntilTrue(() => c.agreedLeader() !== 0, c.now + 10_000, 10);
     expect(at).toBeGreaterThan(0);
     expect(c.checker.violations).toEqual([]);
@@ -98,7 +98,7 @@ describe('simulated hosts (loop only)', () => {
     const { runSeed } = await import('../../../src/raft/sim/index.js');
     let caught = 0;
     for (let seed = 1; seed <= 60 && caught === 0; seed++) {
-      if (runSeed(seed, { loseDiskOnCrash: true }).violations.length > 0) caught++;
+      if ((await runSeed(seed, { loseDiskOnCrash: true })).violations.length > 0) caught++;
     }
     expect(caught).toBeGreaterThan(0);
   });

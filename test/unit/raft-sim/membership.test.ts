@@ -43,13 +43,30 @@ describe.each(['loop', 'driver'] as const)('membership changes (%s)', (host) => 
 });
 
 describe('membership episodes in seeded scenarios', () => {
-  it('some seeds replace a voter end to end without violations', () => {
+  it('some seeds replace a voter end to end without violations', async () => {
     let replaced = 0;
     for (let seed = 1; seed <= 60 && replaced < 2; seed++) {
-      const r = runSeed(seed, { trace: true });
+      const r = await runSeed(seed, { trace: true, choice: { forced: [], plain: true } });
       expect(r.violations).toEqual([]);
       if (/conf remove/.test(r.trace) && /retire n\d/.test(r.trace)) replaced++;
     }
     expect(replaced).toBe(2);
+  });
+});
+
+describe('membership through the leader\'s public API', () => {
+  it('grows and shrinks the cluster, joiners starting empty', async () => {
+    let grown = 0;
+    let shrunk = 0;
+    for (let seed = 1; seed <= 40 && (grown < 2 || shrunk < 2); seed++) {
+      // Five servers, so that a shrink (never below three voters) has room.
+      const r = await runSeed(seed, { nodes: 5, trace: true, choice: { forced: ['membership'], plain: true } });
+      expect(r.violations).toEqual([]);
+      const played = r.faults.join('\n');
+      if (/grow: .* -> /.test(played) && /conf promote n\d/.test(r.trace)) grown++;
+      if (/membership: removing n\d/.test(played) && /retire n\d/.test(r.trace)) shrunk++;
+    }
+    expect(grown).toBeGreaterThanOrEqual(2);
+    expect(shrunk).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../../src/raft/types.js';
-import { EventQueue, SimNetwork, SimRandom, type NetworkParams } from '../../../src/raft/sim/index.js';
+import { EventQueue, SimNetwork, SimRandom, messageBytes, type NetworkParams } from '../../../src/raft/sim/index.js';
 
 const QUIET: NetworkParams = { minDelay: 1, maxDelay: 5, drop: 0, duplicate: 0, reorder: 0 };
 
@@ -98,5 +98,33 @@ describe('simulated network', () => {
     net.cutBoth(2, 3);
     net.healAll();
     expect(net.isCut(3, 2)).toBe(false);
+  });
+});
+
+describe('simulated network with a bandwidth cap', () => {
+  const append = (from: number, to: number, bytes: number, term: number): Message => ({
+    type: 'append',
+    from,
+    to,
+    term,
+    entries: [{ index: 1, term: 1, type: 'normal', data: new Uint8Array(bytes) }],
+  });
+
+  it('estimates a message by what it carries', () => {
+    expect(messageBytes({ type: 'heartbeat', from: 1, to: 2, term: 1 })).toBe(64);
+    expect(messageBytes(append(1, 2, 1000, 1))).toBe(64 + 24 + 1000);
+  });
+
+  it('sends in order on each link, each message taking size / bandwidth after the ones before it', () => {
+    const { net, got, flush } = setup({ minDelay: 1, maxDelay: 1, bandwidth: 1000 });
+    net.send(append(1, 2, 9912, 1)); // 10,000 bytes: 10 ms on the wire
+    net.send({ type: 'heartbeat', from: 1, to: 2, term: 2 }); // waits behind it
+    net.send({ type: 'heartbeat', from: 1, to: 3, term: 3 }); // another link: not delayed
+    flush();
+    const at = (term: number): number => got.find((g) => g.msg.term === term)?.at ?? -1;
+    expect(at(1)).toBeCloseTo(11, 6);
+    expect(at(2)).toBeCloseTo(11.064, 6);
+    expect(at(3)).toBeCloseTo(1.064, 6);
+    expect(net.stats.bytes).toBe(10_000 + 64 + 64);
   });
 });

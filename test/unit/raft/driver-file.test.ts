@@ -1,9 +1,7 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { describe, it, expect, beforeEach } from 'vitest';
 import { ManualClock, SeededRandom } from '../../../src/clock/index.js';
 import { FileStorage, RaftDriver, type Snapshot } from '../../../src/raft/index.js';
+import { tempDirEach } from './temp-dir.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -32,12 +30,10 @@ function boot(dir: string, clock: ManualClock, every?: number) {
 }
 
 describe('RaftDriver over FileStorage', () => {
+  const tempDir = tempDirEach('kici-raft-drv-');
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kici-raft-drv-'));
-  });
-  afterEach(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
+    dir = tempDir();
   });
 
   it('comes back after a restart with its term and its applied log', async () => {

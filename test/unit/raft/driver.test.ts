@@ -3,7 +3,9 @@ import { ManualClock, SeededRandom } from '../../../src/clock/index.js';
 import {
   MemoryStorage,
   ProposalDroppedError,
+  ProposalTooLargeError,
   RaftDriver,
+  StorageFailedError,
   type ConfState,
   type Entry,
   type HardState,
@@ -255,5 +257,66 @@ describe('RaftDriver', () => {
     c.run(5000);
     expect(l.driver.status().term).toBe(term);
     await expect(l.driver.propose(enc.encode('y'))).rejects.toThrow(/stopped/);
+  });
+
+  it('stops for good and reports when its storage fails, sending nothing of the failed batch', async () => {
+    const clock = new ManualClock();
+    const sent: Message[] = [];
+    const failures: Error[] = [];
+    let failSync = false;
+    class FailingStorage extends MemoryStorage {
+      override sync(): void {
+        if (failSync) throw new StorageFailedError('fsync failed: EIO');
+      }
+    }
+    const rnd = new SeededRandom(1);
+    const d = new RaftDriver({
+      node: { id: 1, electionTick: 10, heartbeatTick: 1, random: () => rnd.next() },
+      storage: new FailingStorage({ voters: [1], learners: [] }),
+      clock,
+      tickMs: 50,
+      send: (msgs) => sent.push(...msgs),
+      apply: () => {},
+      onFatal: (e) => failures.push(e),
+    });
+    d.campaign();
+    expect(d.isLeader()).toBe(true);
+    failSync = true;
+    const p = d.propose(enc.encode('x'));
+    await expect(p).rejects.toThrow(ProposalDroppedError);
+    expect(failures.map((e) => e.message)).toEqual(['fsync failed: EIO']);
+    expect(d.failure()).toBe(failures[0]);
+    expect(d.leaseValid()).toBe(false);
+    await expect(d.propose(enc.encode('y'))).rejects.toThrow(/stopped/);
+    clock.advance(5000);
+    expect(failures).toHaveLength(1);
+    expect(sent).toEqual([]);
+  });
+
+  it('throws the storage failure to its caller when nobody listens for it', () => {
+    const rnd = new SeededRandom(1);
+    class BrokenStorage extends MemoryStorage {
+      override sync(): void {
+        throw new StorageFailedError('disk gone');
+      }
+    }
+    const d = new RaftDriver({
+      node: { id: 1, electionTick: 10, heartbeatTick: 1, random: () => rnd.next() },
+      storage: new BrokenStorage({ voters: [1], learners: [] }),
+      clock: new ManualClock(),
+      tickMs: 50,
+      send: () => {},
+      apply: () => {},
+    });
+    expect(() => d.campaign()).toThrow(/disk gone/);
+    expect(d.failure()?.message).toBe('disk gone');
+  });
+
+  it('refuses a proposal over the size limit before it reaches the log', async () => {
+    const c = new Cluster([1]);
+    const l = c.waitLeader();
+    const before = l.driver.status().lastIndex;
+    await expect(l.driver.propose(new Uint8Array(1024 * 1024 + 1))).rejects.toThrow(ProposalTooLargeError);
+    expect(l.driver.status().lastIndex).toBe(before);
   });
 });

@@ -78,7 +78,7 @@ function runScript(seed: number, steps: number): Network {
         if (choice < 0.4 && ids.length < 7) {
           const id = nextId++;
           n.node(leader).proposeConfChange({ type: 'add_learner', node: id });
-          n.add(id, { voters: conf.voters, learners: [...conf.learners, id], removed: conf.removed });
+          n.join(id);
         } else if (choice < 0.7 && conf.learners.length > 0) {
           n.node(leader).proposeConfChange({ type: 'promote', node: pick(conf.learners) });
         } else if (conf.voters.length > 3) {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { Network } from './network.js';
-import { ProposalDroppedError, type NodeId } from '../../../src/raft/index.js';
+import { Network, encodeState } from './network.js';
+import { ProposalDroppedError, type Message, type NodeId } from '../../../src/raft/index.js';
 
 function others(leader: NodeId, ids: NodeId[]): NodeId[] {
   return ids.filter((id) => id !== leader);
@@ -15,7 +15,7 @@ describe('raft membership changes', () => {
     n.node(leader).proposeConfChange({ type: 'add_learner', node: 4, context: 'ws://node4' });
     n.stabilize();
     for (const id of [1, 2, 3]) expect(n.node(id).status().conf).toMatchObject({ voters: [1, 2, 3], learners: [4] });
-    n.add(4, { voters: [1, 2, 3], learners: [4] });
+    n.join(4);
     n.tick(3);
     expect(n.peer(4).applied).toEqual(['a']);
 
@@ -40,7 +40,7 @@ describe('raft membership changes', () => {
     const leader = n.elect();
     n.node(leader).proposeConfChange({ type: 'add_learner', node: 4 });
     n.stabilize();
-    n.add(4, { voters: [1, 2, 3], learners: [4] });
+    n.join(4);
     n.tick(3);
     n.node(leader).proposeConfChange({ type: 'promote', node: 4 });
     n.stabilize();
@@ -69,7 +69,7 @@ describe('raft membership changes', () => {
     n.propose(leader, 'a');
     n.node(leader).proposeConfChange({ type: 'add_voter', node: 4 });
     n.stabilize();
-    n.add(4, { voters: [1, 2, 3, 4], learners: [] });
+    n.join(4);
     n.tick(3);
     expect(n.peer(4).applied).toEqual(['a']);
     expect(n.node(leader).status().conf.voters).toContain(4);
@@ -148,3 +148,87 @@ describe('raft membership changes', () => {
     expect(() => n.node(leader).proposeConfChange({ type: 'remove', node: 9 })).toThrow(/not a member/);
   });
 });
+
+describe('a joining node', () => {
+  it('starts empty and learns the configuration, removed ids included, from the leader', () => {
+    const n = new Network([1, 2, 3]);
+    n.node(1).campaign();
+    n.stabilize();
+    n.propose(1, 'a');
+    n.stabilize();
+    n.node(1).proposeConfChange({ type: 'remove', node: 3 });
+    n.stabilize();
+    n.node(1).proposeConfChange({ type: 'add_learner', node: 4 });
+    n.stabilize();
+    n.join(4);
+    n.tick(2);
+    // The bootstrap snapshot (index 0) came first, so replaying the log gave the same history.
+    const snaps = n.delivered.filter((m) => m.type === 'snapshot' && m.to === 4);
+    expect(snaps.map((m) => m.snapshot!.meta.index)).toEqual([0]);
+    expect(n.node(4).status().conf).toEqual(n.node(1).status().conf);
+    expect(n.node(4).status().conf).toEqual({ voters: [1, 2], learners: [4], removed: [3] });
+    expect(n.peer(4).applied).toEqual(['a']);
+
+    // Once it leads, it refuses to bring the removed id back.
+    n.node(1).proposeConfChange({ type: 'promote', node: 4 });
+    n.stabilize();
+    n.node(1).transferLeadership(4);
+    n.stabilize();
+    expect(n.node(4).status().role).toBe('leader');
+    expect(() => n.node(4).proposeConfChange({ type: 'add_learner', node: 3 })).toThrow(/never reused/);
+  });
+
+  it('gets the leader\'s latest snapshot when the log is compacted', () => {
+    const n = new Network([1, 2, 3]);
+    n.node(1).campaign();
+    n.stabilize();
+    for (const p of ['a', 'b', 'c']) n.propose(1, p);
+    n.stabilize();
+    n.node(1).proposeConfChange({ type: 'add_learner', node: 4 });
+    n.stabilize();
+    const st = n.node(1).status();
+    n.peer(1).storage.compact(st.applied, encodeState(n.peer(1).applied), st.conf);
+    n.join(4);
+    n.tick(2);
+    const snaps = n.delivered.filter((m) => m.type === 'snapshot' && m.to === 4);
+    expect(snaps.map((m) => m.snapshot!.meta.index)).toEqual([st.applied]);
+    expect(n.node(4).status().conf).toEqual({ voters: [1, 2, 3], learners: [4], removed: [] });
+    expect(n.peer(4).applied).toEqual(['a', 'b', 'c']);
+  });
+
+  it('neither campaigns nor accepts entries before it has a configuration', () => {
+    const n = new Network([1, 2, 3]);
+    n.join(9);
+    n.tick(50);
+    expect(n.node(9).status()).toMatchObject({ role: 'follower', term: 0, lastIndex: 0 });
+    const append: Message = { type: 'append', from: 1, to: 9, term: 1, index: 0, logTerm: 0, entries: [], commit: 0 };
+    n.node(9).step(append);
+    expect(n.node(9).ready().messages).toMatchObject([{ type: 'append_resp', reject: true, needSnapshot: true }]);
+  });
+});
+
+describe('a leader that removes itself', () => {
+  it('keeps leading until the remaining voters know the removal committed, so they can elect', () => {
+    const n = new Network([1, 2, 3, 4]);
+    n.node(1).campaign();
+    n.stabilize();
+    n.stop(4); // down for good: the old configuration {1,2,3,4} would need node 1 to elect anyone
+    const { index } = n.node(1).proposeConfChange({ type: 'remove', node: 1 });
+    // The appends telling the others the removal committed are lost, and so is any timeout_now.
+    n.drop = (m) => m.from === 1 && (((m.type === 'append' || m.type === 'heartbeat') && (m.commit ?? 0) >= index) || m.type === 'timeout_now');
+    n.stabilize();
+    expect(n.node(1).status().conf.voters).toEqual([2, 3, 4]);
+    expect(n.node(2).status().commit).toBeLessThan(index);
+    expect(n.node(1).status().role).toBe('leader');
+    n.drop = undefined;
+    // The operator shuts the removed node down once it has handed over.
+    for (let i = 0; i < 5 && n.node(1).status().role === 'leader'; i++) n.tick(1);
+    expect(n.node(1).status().role).toBe('follower');
+    n.stop(1);
+    n.tick(40);
+    const leader = [2, 3].find((id) => n.node(id).status().role === 'leader');
+    expect(leader).toBeDefined();
+    expect(n.node(leader!).status().conf.voters).toEqual([2, 3, 4]);
+  });
+});
+

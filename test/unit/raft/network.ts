@@ -12,6 +12,7 @@ import {
   type Message,
   type NodeId,
   type RaftConfig,
+  type Ready,
   type ReadState,
 } from '../../../src/raft/index.js';
 import { SeededRandom } from '../../../src/clock/index.js';
@@ -23,6 +24,11 @@ export interface NodeOptions {
   checkQuorum?: boolean;
   maxInflight?: number;
   maxEntriesPerMsg?: number;
+  maxBytesPerMsg?: number;
+  maxUncommittedBytes?: number;
+  maxCommittedBytesPerReady?: number;
+  /** Called with every Ready a node produces (before it is handled). */
+  onReady?: (id: NodeId, rd: Ready) => void;
 }
 
 export interface Peer {
@@ -58,11 +64,16 @@ export class Network {
     for (const id of voters) this.add(id, { voters, learners: [] });
   }
 
-  /** Start a node with empty log whose storage knows `conf` (a new cluster, or a joiner). */
+  /** Start a node with empty log whose storage knows `conf` (a member of a new cluster). */
   add(id: NodeId, conf: ConfState, storage = new MemoryStorage(conf)): Peer {
     const peer: Peer = { id, node: this.makeNode(id, storage), storage, applied: [], readStates: [] };
     this.peers.set(id, peer);
     return peer;
+  }
+
+  /** Start a joining node: empty, with no configuration; the leader's snapshot teaches it. */
+  join(id: NodeId): Peer {
+    return this.add(id, { voters: [], learners: [] });
   }
 
   /** Restart a node from its storage (as after a crash with everything synced). */
@@ -86,6 +97,9 @@ export class Network {
       checkQuorum: this.options.checkQuorum,
       maxInflight: this.options.maxInflight,
       maxEntriesPerMsg: this.options.maxEntriesPerMsg,
+      maxBytesPerMsg: this.options.maxBytesPerMsg,
+      maxUncommittedBytes: this.options.maxUncommittedBytes,
+      maxCommittedBytesPerReady: this.options.maxCommittedBytesPerReady,
     };
     return new RawNode(config);
   }
@@ -109,6 +123,7 @@ export class Network {
     const p = this.peer(id);
     while (p.node.hasReady()) {
       const rd = p.node.ready();
+      this.options.onReady?.(id, rd);
       if (rd.snapshot) {
         p.storage.applySnapshot(rd.snapshot);
         p.applied = decodeState(rd.snapshot.data);
