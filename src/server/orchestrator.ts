@@ -10,6 +10,7 @@ import { cancelRunVia, isTerminalRunStatus, runSweeps } from '../runs/index.js';
 import { createDatabaseSecretStore, resolveSecretKey, type MasterKey } from '../secrets/index.js';
 import { openFilesystemStorage, openStore, type Store } from '../store/index.js';
 import { announceAdminToken, ensureAdminToken, nodeIdentity, type Terminal } from './bootstrap.js';
+import { ensureClusterIdentity } from './cluster-identity.js';
 import type { OrchestratorConfig } from './config.js';
 import { Router } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
@@ -31,6 +32,8 @@ export interface Orchestrator {
   url: string;
   port: number;
   nodeId: string;
+  /** The cluster this node belongs to (made on the first start). */
+  clusterId: string;
   store: Store;
   log: Logger;
   stop(): Promise<void>;
@@ -95,6 +98,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const { clock, log, nodeId, store, cleanups } = p;
   const applied = await store.migrations.prepare({ autoMigrate: config.autoMigrate });
   if (applied.length) log.info({ applied }, 'database migrated');
+  // Before anything is written for this node: a data directory and a database of different clusters refuse to start.
+  const cluster = await ensureClusterIdentity({ dataDir: config.dataDir, cluster: store.cluster, nodeId, now: new Date(clock.now()), log });
   const shards = await claimAllShards(store, nodeId);
   const boot = await ensureAdminToken(store.adminTokens, config.dataDir, config.bootstrapAdminToken);
   if (p.announce) announceAdminToken(boot, p.terminal, log);
@@ -169,13 +174,14 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
   // After the resume, so a push whose delivery a crash left unprocessed is that delivery's, not a reconcile's.
   duties.add(reconcile.duty, true);
-  log.info({ url, nodeId, driver: store.driver }, 'orchestrator listening');
+  log.info({ url, nodeId, clusterId: cluster.clusterId, driver: store.driver }, 'orchestrator listening');
 
   let stopping: Promise<void> | undefined;
   return {
     url,
     port,
     nodeId,
+    clusterId: cluster.clusterId,
     store,
     log,
     stop: () =>

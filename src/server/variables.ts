@@ -43,7 +43,7 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_HOST', '0.0.0.0', 'listen address'),
   read('KICI_BASE_PATH', '—', 'prefix for every route, `/ws` and webhooks included, e.g. `/orchestrator` behind a reverse proxy'),
   read('KICI_TRUSTED_PROXIES', '—', 'comma-separated IP addresses of reverse proxies whose `X-Forwarded-For` names the client, for the failed-authentication limit and the warnings; any other peer\'s header is ignored'),
-  read('KICI_DATA_DIR', './.kici-data', 'PGlite, blobs, generated key, admin token, node id, git mirrors'),
+  read('KICI_DATA_DIR', './.kici-data', 'PGlite, blobs, generated key, admin token, node id, the cluster CA (`cluster/`), git mirrors'),
   read('KICI_DATABASE_URL', 'PGlite', '`postgres://…` for a real PostgreSQL 15+'),
   read('KICI_AUTO_MIGRATE', 'true', '`false`: refuse to start on a schema that is behind (run `kici-admin db migrate`)'),
   read('KICI_SECRET_KEY', 'generated', 'master key: 32 bytes as 64 hex characters or base64 (generated once into the data directory when unset)'),

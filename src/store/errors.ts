@@ -23,3 +23,11 @@ export class NotFoundError extends Error {
     this.name = 'NotFoundError';
   }
 }
+
+/** A node that was revoked gets no certificate again (its id is barred for good). */
+export class NodeRevokedError extends Error {
+  constructor(readonly nodeId: string) {
+    super(`node ${nodeId} was revoked: it cannot join the cluster again under this id`);
+    this.name = 'NodeRevokedError';
+  }
+}

@@ -10,11 +10,11 @@ export type { Repositories } from './repositories.js';
 export type { DatabaseDriver } from './database.js';
 export { DatabaseLockedError } from './pglite-lock.js';
 export { type Migrations, MIGRATION_NAMES, type MigrationState, type MigrationStatus, SchemaBehindError } from './migrate.js';
-export { FencedWriteError, NotFoundError } from './errors.js';
+export { FencedWriteError, NodeRevokedError, NotFoundError } from './errors.js';
 // The run domain's ports (RunStore, OverdueJobs) implemented over the repositories.
 export { RepositoryRunStore } from './run-store.js';
 export type { StatusGuard } from './guards.js';
-export type { RunConcurrency, SourceKind, SourceVerification } from './schema.js';
+export type { ClusterRole, RunConcurrency, SourceKind, SourceVerification } from './schema.js';
 
 export type { RunRepository, CreateRunResult, NewJob, NewJobNeed, NewRun, NewStep, RunChanges, RunFilter, RunSnapshot } from './runs.js';
 export type { JobRepository, JobChanges } from './jobs.js';
@@ -37,4 +37,20 @@ export {
 export type { RegisteredWorkflow, RegistrationRepository, WorkflowRegistration } from './registrations.js';
 export type { ShardOwner, ShardRepository } from './shards.js';
 export type { RefTip, RefTipRepository } from './ref-tips.js';
+export {
+  type ClusterIdentityRecord,
+  type ClusterRepository,
+  type ConsumeJoinTokenResult,
+  type JoinSecretProof,
+  type JoinTokenRecord,
+  type JoinTokenRefusal,
+  type JoinTokenState,
+  joinTokenState,
+  type NewClusterIdentity,
+  type NewJoinToken,
+  type NewNodeCertificate,
+  type NodeCertificateRecord,
+  type RevokedNode,
+  type RevokeJoinTokenResult,
+} from './cluster.js';
 export * from './blobs/index.js';

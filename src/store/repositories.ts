@@ -4,6 +4,7 @@
  */
 import { AdminTokenRepository } from './admin-tokens.js';
 import { AgentRepository } from './agents.js';
+import { ClusterRepository } from './cluster.js';
 import type { Db } from './database.js';
 import { DeliveryRepository } from './deliveries.js';
 import { JobRepository } from './jobs.js';
@@ -31,6 +32,8 @@ export interface Repositories {
   readonly shards: ShardRepository;
   /** Last processed commit per branch of a git source, and which delivery owns each push's runs. */
   readonly refTips: RefTipRepository;
+  /** The cluster's identity (id and CA), its join tokens, the node certificates it issued and revocations. */
+  readonly cluster: ClusterRepository;
 }
 
 export function repositoriesOver(db: Db): Repositories {
@@ -46,5 +49,6 @@ export function repositoriesOver(db: Db): Repositories {
     registrations: new RegistrationRepository(db),
     shards: new ShardRepository(db),
     refTips: new RefTipRepository(db),
+    cluster: new ClusterRepository(db),
   };
 }

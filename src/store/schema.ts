@@ -220,6 +220,47 @@ export interface RefPushesTable {
   claimed_at: Timestamp;
 }
 
+/** What a join token lets its node be, and what a node certificate names. */
+export type ClusterRole = 'coordinator' | 'worker';
+
+/** One row at most (`singleton` is always true). */
+export interface ClusterIdentityTable {
+  singleton: ColumnType<boolean, boolean | undefined, never>;
+  cluster_id: string;
+  ca_fingerprint: string;
+  ca_certificate: string;
+  created_by: string;
+  created_at: Timestamp;
+}
+
+export interface JoinTokensTable {
+  id: string;
+  secret_hash: string;
+  role: ClusterRole;
+  ca_fingerprint: string;
+  created_at: Timestamp;
+  expires_at: Date;
+  used_at: NullableTimestamp;
+  used_by: string | null;
+  revoked_at: NullableTimestamp;
+}
+
+export interface NodeCertificatesTable {
+  serial: string;
+  node_id: string;
+  role: ClusterRole;
+  join_token_id: string | null;
+  issued_at: Timestamp;
+  not_after: Date;
+  revoked_at: NullableTimestamp;
+}
+
+export interface RevokedNodesTable {
+  node_id: string;
+  revoked_at: Timestamp;
+  reason: string | null;
+}
+
 export interface StoreSchema {
   sources: SourcesTable;
   sealed_secrets: SealedSecretsTable;
@@ -237,5 +278,9 @@ export interface StoreSchema {
   ref_tips: RefTipsTable;
   ref_tip_baselines: RefTipBaselinesTable;
   ref_pushes: RefPushesTable;
+  cluster_identity: ClusterIdentityTable;
+  join_tokens: JoinTokensTable;
+  node_certificates: NodeCertificatesTable;
+  revoked_nodes: RevokedNodesTable;
 }
 

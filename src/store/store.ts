@@ -27,6 +27,7 @@ export class Store implements Repositories {
   readonly registrations: Repositories['registrations'];
   readonly shards: Repositories['shards'];
   readonly refTips: Repositories['refTips'];
+  readonly cluster: Repositories['cluster'];
   private readonly database: OpenedDatabase;
 
   constructor(database: OpenedDatabase) {
@@ -45,6 +46,7 @@ export class Store implements Repositories {
     this.registrations = repositories.registrations;
     this.shards = repositories.shards;
     this.refTips = repositories.refTips;
+    this.cluster = repositories.cluster;
     builders.set(this, database.db);
   }
 

@@ -3,6 +3,7 @@ import { agentRoutes } from './agents.js';
 import type { AdminDeps } from './deps.js';
 import { eventLogRoutes } from './event-log.js';
 import type { RouteTable } from './http.js';
+import { peerRoutes } from './peers.js';
 import { runRoutes } from './runs.js';
 import { sourceChangeRoutes } from './source-changes.js';
 import { sourceReconcileRoutes } from './source-reconcile.js';
@@ -10,9 +11,10 @@ import { sourceRoutes } from './sources.js';
 
 export { checkAdmin, type AdminCheck } from './auth.js';
 export { ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
+export { DEFAULT_JOIN_ROLE, JOIN_TOKEN_EXPIRY_HOURS, joinTokenId, joinTokenRequest } from './peers.js';
 export type { AdminDeps, CancelReply, ConnectedAgent, ReconcileReply, RerunReply, TriggerReply } from './deps.js';
 
 /** Every admin API route, relative to `/api/v1`. */
 export function adminApiRoutes(deps: AdminDeps): RouteTable {
-  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps)];
+  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps), ...peerRoutes(deps)];
 }

@@ -4,6 +4,7 @@ import { ApiError } from './api-client.js';
 import { dbCommands } from './db.js';
 import { eventLogCommands } from './event-log.js';
 import { ExitStatus } from './exit-status.js';
+import { peerCommands } from './peers.js';
 import { runCommands } from './runs.js';
 import { lockfileCommands, protocolCommands } from './schemas.js';
 import { UsageError } from './secret-input.js';
@@ -22,7 +23,7 @@ export function adminProgram(): Command {
     // `source add git --url/--token` mean the repository's URL and clone token: without positional
     // options the program-level --url/--token would swallow them wherever they stand.
     .enablePositionalOptions();
-  const commands = [addSourceLifecycleCommands(sourceCommands()), agentCommands(), runCommands(), dbCommands()];
+  const commands = [addSourceLifecycleCommands(sourceCommands()), agentCommands(), peerCommands(), runCommands(), dbCommands()];
   commands.push(eventLogCommands(), lockfileCommands(), protocolCommands());
   for (const cmd of commands) program.addCommand(cmd);
   prepareSubcommands(program);

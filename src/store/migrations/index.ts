@@ -8,6 +8,7 @@ import * as jobPreviousAgent from './002_job_previous_agent.js';
 import * as jobPlanOrder from './003_job_plan_order.js';
 import * as stepError from './004_step_error.js';
 import * as refTips from './005_ref_tips.js';
+import * as cluster from './006_cluster.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003_job_plan_order': jobPlanOrder,
   '004_step_error': stepError,
   '005_ref_tips': refTips,
+  '006_cluster': cluster,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,26 @@
+/**
+ * The peer protocol (`/ws/peer` on the cluster port): frames as zod schemas, the kinds registry
+ * that makes bodies pluggable, the MessagePack codec that validates after decoding, and the close
+ * codes. Exports are listed by name so generic names stay inside and cannot collide with the
+ * agent protocol's.
+ */
+export { PeerCloseCode, peerCloseCodeName } from './close-codes.js';
+export type { PeerCloseCodeName, PeerCloseCodeValue } from './close-codes.js';
+export {
+  PEER_PROTOCOL_VERSION,
+  MIN_PEER_PROTOCOL_VERSION,
+  MAX_PEER_PROTOCOL_VERSION,
+  MAX_REQUEST_TIMEOUT_MS,
+  peerFrame,
+  helloFrame,
+  messageFrame,
+  requestFrame,
+  responseFrame,
+  pingFrame,
+  pongFrame,
+} from './frames.js';
+export type { PeerFrame, HelloFrame, MessageFrame, RequestFrame, ResponseFrame, RequestError, PingFrame, PongFrame } from './frames.js';
+export { PEER_KIND_PATTERN, PeerKinds } from './kinds.js';
+export type { AnyPeerKind, PeerMessageKind, PeerRequestKind } from './kinds.js';
+export { DEFAULT_MAX_FRAME_BYTES, PeerCodec, PeerFrameTooLargeError } from './codec.js';
+export type { DecodeResult, PeerCodecOptions } from './codec.js';
