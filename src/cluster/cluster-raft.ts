@@ -51,6 +51,7 @@ export class ClusterRaft {
   private readonly driver: RaftDriver;
   private readonly outcomes = new Map<number, Outcome>();
   private readonly listeners = new Set<(leader: boolean, term: number) => void>();
+  private readonly appliedListeners = new Set<(index: number) => void>();
 
   constructor(opts: ClusterRaftOptions) {
     const timing = opts.timing ?? DEFAULT_RAFT_TIMING;
@@ -133,6 +134,12 @@ export class ClusterRaft {
     };
   }
 
+  /** Called after each batch of entries is applied to the state, with the last index applied. */
+  onApplied(listener: (index: number) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
   stop(): void {
     this.driver.stop();
   }
@@ -152,6 +159,8 @@ export class ClusterRaft {
       this.outcomes.set(e.index, outcome);
       this.outcomes.delete(e.index - OUTCOMES_KEPT);
     }
+    const last = entries[entries.length - 1].index;
+    for (const l of this.appliedListeners) l(last);
   }
 
   private restore(snap: Snapshot): void {

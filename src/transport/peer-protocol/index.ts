@@ -24,3 +24,4 @@ export { PEER_KIND_PATTERN, PeerKinds } from './kinds.js';
 export type { AnyPeerKind, PeerMessageKind, PeerRequestKind } from './kinds.js';
 export { DEFAULT_MAX_FRAME_BYTES, PeerCodec, PeerFrameTooLargeError } from './codec.js';
 export type { DecodeResult, PeerCodecOptions } from './codec.js';
+export { RAFT_KIND, RAFT_SNAPSHOT_CHUNK_KIND, raftMessageBody, raftSnapshotChunkBody, registerRaftKinds, type RaftKinds } from './raft-messages.js';
