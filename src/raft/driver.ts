@@ -228,7 +228,7 @@ export class RaftDriver {
     this.drain();
     // Asked from inside a batch (an apply callback), the due ticks are still pending: count them.
     // A lease read answers from the applied state, so everything committed must be applied.
-    return !this.stopped && this.node.hasQuorumLease(this.pendingTicks) && this.applied >= this.node.status().commit;
+    return !this.stopped && this.node.hasQuorumLease(this.pendingTicks) && this.applied >= this.node.committed();
   }
 
   /** Why the driver stopped on its own (storage failed, apply threw), if it did. */

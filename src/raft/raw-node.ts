@@ -144,6 +144,11 @@ export class RawNode {
     this.raft.releaseWaitingReads();
   }
 
+  /** The commit index, without building a whole status (asked on every lease check). */
+  committed(): number {
+    return this.raft.log.committed;
+  }
+
   status(): RaftStatus {
     const r = this.raft;
     return {

@@ -38,11 +38,11 @@ export class RaftLinks {
     this.detach.push(
       links.onMessage(kinds.message, (from, body) => this.messageArrived(from.nodeId, body)),
       links.onMessage(kinds.snapshotChunk, (from, chunk) => this.chunkArrived(chunk, from.nodeId)),
+      links.on('peerDown', (e) => {
+        const id = this.opts.peers.raftIdOf(e.nodeId);
+        if (id !== undefined) this.raft?.reportUnreachable(id);
+      }),
     );
-    links.on('peerDown', (e) => {
-      const id = this.opts.peers.raftIdOf(e.nodeId);
-      if (id !== undefined) this.raft?.reportUnreachable(id);
-    });
   }
 
   /** Messages arriving before this are dropped: Raft resends what matters. */

@@ -1,7 +1,6 @@
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody } from '../../../src/webhooks/index.js';
-import { OrchestratorRig, type GitOrigin } from './orchestrator-rig.js';
+import { OrchestratorRig, upgradeStatus, type GitOrigin } from './orchestrator-rig.js';
 
 /** KICI_BASE_PATH=/orchestrator: every route lives under the prefix, `/ws` included, and nothing outside it. */
 let rig: OrchestratorRig;
@@ -19,22 +18,6 @@ afterAll(async () => {
 });
 
 const auth = () => ({ authorization: `Bearer ${rig.adminToken}` });
-
-/** The HTTP status a WebSocket upgrade gets (101 when it is accepted). */
-function upgradeStatus(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', (e) => reject(e));
-  });
-}
 
 describe('KICI_BASE_PATH', () => {
   it('publishes its URL with the prefix', () => {

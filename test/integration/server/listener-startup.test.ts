@@ -2,13 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentHub } from '../../../src/agents/index.js';
 import { loadConfig } from '../../../src/server/config.js';
 import { Router } from '../../../src/server/http/router.js';
 import { createLogger } from '../../../src/server/logger.js';
 import { bindListener, ListenError } from '../../../src/server/wiring/listener.js';
+import { upgradeStatus } from './orchestrator-rig.js';
 
 /**
  * The orchestrator's port is taken before anything else (so a busy port fails a start that has
@@ -26,21 +26,6 @@ afterAll(() => {
 
 const config = (port: number) => loadConfig({ KICI_PORT: String(port), KICI_HOST: '127.0.0.1', KICI_DATA_DIR: dataDir });
 const log = createLogger('silent');
-
-function upgradeStatus(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', reject);
-  });
-}
 
 describe('bindListener', () => {
   it('answers 503 "starting" until it is given its routes, and writes its URL file only then', async () => {

@@ -54,6 +54,19 @@ class Mesh {
     });
   }
 
+  /** Three voters on a fresh cluster; returns its leader once one leads. */
+  startThree(): ClusterRaft {
+    const conf = { voters: [1, 2, 3], learners: [] };
+    for (const id of [1, 2, 3]) this.start(id, conf);
+    return this.leader();
+  }
+
+  /** Let `ms` of virtual time pass (messages take 1 ms), then wait for `p`. */
+  settle<T>(p: Promise<T>, ms = 5): Promise<T> {
+    this.clock.advance(ms);
+    return p;
+  }
+
   leader(): ClusterRaft {
     for (let i = 0; i < 100; i++) {
       const l = [...this.nodes.entries()].find(([id, n]) => !this.down.has(id) && n.leadership().isLeader());
@@ -82,21 +95,12 @@ describe('the cluster state over Raft', () => {
 
   it('three nodes agree on the state; a restarted one recovers it from its own disk', async () => {
     const mesh = new Mesh();
-    const conf = { voters: [1, 2, 3], learners: [] };
-    for (const id of [1, 2, 3]) mesh.start(id, conf);
-    const leader = mesh.leader();
+    const leader = mesh.startThree();
     for (const [i, node] of ['a', 'b', 'c'].entries()) {
-      const p = leader.propose(member(node, i + 1));
-      mesh.clock.advance(5);
-      await expect(p).resolves.toMatchObject({ applied: true });
+      await expect(mesh.settle(leader.propose(member(node, i + 1)))).resolves.toMatchObject({ applied: true });
     }
-    for (let shard = 0; shard < 8; shard++) {
-      const p = leader.propose({ type: 'shard_assigned', shard, node: 'b', epoch: 2 });
-      mesh.clock.advance(5);
-      await p;
-    }
-    const refused = leader.propose({ type: 'shard_assigned', shard: 0, node: 'c', epoch: 2 });
-    mesh.clock.advance(5);
+    for (let shard = 0; shard < 8; shard++) await mesh.settle(leader.propose({ type: 'shard_assigned', shard, node: 'b', epoch: 2 }));
+    const refused = mesh.settle(leader.propose({ type: 'shard_assigned', shard: 0, node: 'c', epoch: 2 }));
     await expect(refused).resolves.toMatchObject({ applied: false, reason: 'shard 0 is at epoch 2 already' });
     mesh.clock.advance(100);
     const image = leader.state.snapshot();
@@ -110,22 +114,12 @@ describe('the cluster state over Raft', () => {
 
   it('a joiner starts empty, is added as a learner, promoted, and holds the same state', async () => {
     const mesh = new Mesh();
-    const conf = { voters: [1, 2, 3], learners: [] };
-    for (const id of [1, 2, 3]) mesh.start(id, conf);
-    const leader = mesh.leader();
-    for (const [i, node] of ['a', 'b', 'c'].entries()) {
-      const p = leader.propose(member(node, i + 1));
-      mesh.clock.advance(5);
-      await p;
-    }
-    const added = leader.addLearner(4);
-    mesh.clock.advance(5);
-    await added;
+    const leader = mesh.startThree();
+    for (const [i, node] of ['a', 'b', 'c'].entries()) await mesh.settle(leader.propose(member(node, i + 1)));
+    await mesh.settle(leader.addLearner(4));
     const joiner = mesh.start(4);
     mesh.clock.advance(200);
-    const promoted = leader.promote(4);
-    mesh.clock.advance(50);
-    await promoted;
+    await mesh.settle(leader.promote(4), 50);
     expect(joiner.status().conf).toEqual(leader.status().conf);
     expect(joiner.status().conf.voters).toEqual([1, 2, 3, 4]);
     expect(joiner.state.snapshot()).toEqual(leader.state.snapshot());

@@ -9,16 +9,13 @@ import * as path from 'node:path';
 import { FileStorage, StorageFailedError, type Entry } from '../../../src/raft/index.js';
 import { nodeDisk, type Disk } from '../../../src/raft/disk.js';
 import { tempDirEach } from './temp-dir.js';
+import { entriesOf } from './log-fixtures.js';
 
 const conf = { voters: [1, 2, 3], learners: [] };
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function ents(from: number, to: number, term: number): Entry[] {
-  const out: Entry[] = [];
-  for (let i = from; i <= to; i++) out.push({ index: i, term, type: 'normal', data: enc.encode(`${i}@${term}`) });
-  return out;
-}
+const ents = (from: number, to: number, term: number): Entry[] => entriesOf(from, to, term, (i) => `${i}@${term}`);
 
 function text(e: Entry[]): string[] {
   return e.map((x) => `${x.index}@${x.term}:${dec.decode(x.data)}`);

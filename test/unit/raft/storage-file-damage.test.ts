@@ -7,23 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileStorage, StorageFailedError, type Entry } from '../../../src/raft/index.js';
 import { tempDirEach } from './temp-dir.js';
+import { entriesOf, segmentFiles } from './log-fixtures.js';
 
 const conf = { voters: [1, 2, 3], learners: [] };
-const enc = new TextEncoder();
 
-function ents(from: number, to: number, term: number): Entry[] {
-  const out: Entry[] = [];
-  for (let i = from; i <= to; i++) out.push({ index: i, term, type: 'normal', data: enc.encode(`${i}`) });
-  return out;
-}
+const ents = (from: number, to: number, term: number): Entry[] => entriesOf(from, to, term, (i) => `${i}`);
 
-function segments(dir: string): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((n) => n.endsWith('.log'))
-    .sort()
-    .map((n) => path.join(dir, n));
-}
 
 /** Frame sizes as written (record.ts): 8-byte header; a hard state is 25 bytes, an entry 18 + data. */
 const HARD_STATE_RECORD = 8 + 25;
@@ -43,7 +32,7 @@ describe('FileStorage on a damaged directory', () => {
     s.setHardState({ term: 7, vote: 2, commit: 9 });
     s.sync();
     s.close();
-    const [seg] = segments(dir);
+    const [seg] = segmentFiles(dir);
     return seg;
   }
 
@@ -97,7 +86,7 @@ describe('FileStorage on a damaged directory', () => {
 
   it('a refused directory is not left locked', () => {
     written();
-    const [seg] = segments(dir);
+    const [seg] = segmentFiles(dir);
     const buf = fs.readFileSync(seg);
     buf[HARD_STATE_RECORD + 20] ^= 0x01;
     fs.writeFileSync(seg, buf);

@@ -11,15 +11,12 @@ import { FileStorage, MAX_ENTRY_DATA_BYTES, StorageFailedError, type Entry } fro
 import { nodeDisk, type Disk } from '../../../src/raft/disk.js';
 import { MAX_RECORD_BYTES, entryPayload } from '../../../src/raft/record.js';
 import { tempDirEach } from './temp-dir.js';
+import { entriesOf, segmentFiles } from './log-fixtures.js';
 
 const conf = { voters: [1, 2, 3], learners: [] };
 const enc = new TextEncoder();
 
-function ents(from: number, to: number, term: number): Entry[] {
-  const out: Entry[] = [];
-  for (let i = from; i <= to; i++) out.push({ index: i, term, type: 'normal', data: enc.encode(`entry ${i}`) });
-  return out;
-}
+const ents = (from: number, to: number, term: number): Entry[] => entriesOf(from, to, term, (i) => `entry ${i}`);
 
 /** The real disk, with faults switched on by the test. */
 class FaultyDisk {
@@ -52,16 +49,9 @@ class FaultyDisk {
   };
 }
 
-function segments(dir: string): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((n) => n.endsWith('.log'))
-    .sort()
-    .map((n) => path.join(dir, n));
-}
 
 function bytesOnDisk(dir: string): number {
-  return segments(dir).reduce((n, f) => n + fs.statSync(f).size, 0);
+  return segmentFiles(dir).reduce((n, f) => n + fs.statSync(f).size, 0);
 }
 
 describe('FileStorage over a failing disk', () => {
@@ -162,14 +152,14 @@ describe('FileStorage over a failing disk', () => {
   it('a rotation that fails writes nothing and is tried again', () => {
     s.close();
     s = new FileStorage(dir, { conf, segmentBytes: 1, disk: faulty.disk });
-    const before = segments(dir).length;
+    const before = segmentFiles(dir).length;
     faulty.failWriteIn = 1; // the hard state that opens the next segment
     expect(() => s.setHardState({ term: 2, vote: 1, commit: 3 })).toThrow(/ENOSPC/);
     expect(s.hardState()).toEqual({ term: 1, vote: 1, commit: 2 });
     s.append(ents(4, 4, 2));
     s.setHardState({ term: 2, vote: 1, commit: 4 });
     s.sync();
-    expect(segments(dir).length).toBeGreaterThan(before);
+    expect(segmentFiles(dir).length).toBeGreaterThan(before);
     s.close();
     s = new FileStorage(dir);
     expect(s.lastIndex()).toBe(4);

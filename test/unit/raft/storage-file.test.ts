@@ -4,27 +4,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CompactedError, FileStorage, StorageFailedError, type Entry } from '../../../src/raft/index.js';
 import { tempDirEach } from './temp-dir.js';
+import { entriesOf, segmentFiles } from './log-fixtures.js';
 
 const conf = { voters: [1, 2, 3], learners: [] };
 const enc = new TextEncoder();
 
-function ents(from: number, to: number, term: number, tag = ''): Entry[] {
-  const out: Entry[] = [];
-  for (let i = from; i <= to; i++) out.push({ index: i, term, type: 'normal', data: enc.encode(`${tag}${i}`) });
-  return out;
-}
+const ents = (from: number, to: number, term: number, tag = ''): Entry[] => entriesOf(from, to, term, (i) => `${tag}${i}`);
 
 function text(e: Entry[]): string[] {
   return e.map((x) => `${x.index}@${x.term}:${new TextDecoder().decode(x.data)}`);
 }
 
-function segments(dir: string): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((n) => n.endsWith('.log'))
-    .sort()
-    .map((n) => path.join(dir, n));
-}
 
 describe('FileStorage', () => {
   const tempDir = tempDirEach('kici-raft-');
@@ -83,10 +73,10 @@ describe('FileStorage', () => {
     const s = new FileStorage(dir, { conf, segmentBytes: 300 });
     for (let i = 1; i <= 40; i += 5) s.append(ents(i, i + 4, 1));
     s.sync();
-    const before = segments(dir).length;
+    const before = segmentFiles(dir).length;
     expect(before).toBeGreaterThan(3);
     s.compact(30, enc.encode('state@30'), { voters: [1, 2], learners: [], removed: [3] });
-    expect(segments(dir).length).toBeLessThan(before);
+    expect(segmentFiles(dir).length).toBeLessThan(before);
     expect(() => s.entries(30, 31)).toThrow(CompactedError);
     expect(s.term(30)).toBe(1);
     s.setHardState({ term: 1, vote: 1, commit: 40 });
@@ -116,7 +106,7 @@ describe('FileStorage', () => {
     expect(r.firstIndex()).toBe(51);
     expect(r.lastIndex()).toBe(52);
     expect(r.term(50)).toBe(3);
-    expect(segments(dir)).toHaveLength(1);
+    expect(segmentFiles(dir)).toHaveLength(1);
     r.close();
   });
 
@@ -128,13 +118,13 @@ describe('FileStorage', () => {
       s.append(ents(6, 8, 1));
       s.sync();
       s.close();
-      const [seg] = segments(dir);
+      const [seg] = segmentFiles(dir);
       return fs.statSync(seg).size;
     }
 
     it('a file cut mid-record loses only that record', () => {
       const size = written();
-      const [seg] = segments(dir);
+      const [seg] = segmentFiles(dir);
       fs.truncateSync(seg, size - 3);
       const r = new FileStorage(dir);
       expect(r.lastIndex()).toBe(7);
@@ -154,7 +144,7 @@ describe('FileStorage', () => {
 
     it('garbage appended after the last record is cut off', () => {
       const size = written();
-      const [seg] = segments(dir);
+      const [seg] = segmentFiles(dir);
       fs.appendFileSync(seg, Buffer.from([0x13, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3]));
       const r = new FileStorage(dir);
       expect(r.lastIndex()).toBe(8);
@@ -165,7 +155,7 @@ describe('FileStorage', () => {
 
     it('a flipped byte in the last record fails its checksum', () => {
       const size = written();
-      const [seg] = segments(dir);
+      const [seg] = segmentFiles(dir);
       const buf = fs.readFileSync(seg);
       buf[size - 2] ^= 0x40;
       fs.writeFileSync(seg, buf);
@@ -177,7 +167,7 @@ describe('FileStorage', () => {
 
     it('a corrupt length field does not make it read past the file', () => {
       written();
-      const [seg] = segments(dir);
+      const [seg] = segmentFiles(dir);
       fs.appendFileSync(seg, Buffer.from([0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]));
       const r = new FileStorage(dir);
       expect(r.lastIndex()).toBe(8);
@@ -190,7 +180,7 @@ describe('FileStorage', () => {
       s.setHardState({ term: 1, vote: 1, commit: 2 });
       s.sync();
       s.close();
-      const [seg] = segments(dir);
+      const [seg] = segmentFiles(dir);
       const before = fs.statSync(seg).size;
       const t = new FileStorage(dir);
       t.append(ents(4, 6, 2, 'x'));
@@ -217,7 +207,7 @@ describe('FileStorage', () => {
       for (let i = 1; i <= 30; i += 3) s.append(ents(i, i + 2, 1));
       s.sync();
       s.close();
-      const segs = segments(dir);
+      const segs = segmentFiles(dir);
       expect(segs.length).toBeGreaterThan(2);
       const buf = fs.readFileSync(segs[1]);
       buf[buf.length - 1] ^= 0xff;
@@ -226,7 +216,7 @@ describe('FileStorage', () => {
       // Only the last segment can end in a torn write; cutting here would drop fsynced records.
       expect(() => new FileStorage(dir)).toThrow(StorageFailedError);
       expect(() => new FileStorage(dir)).toThrow(`${segs[1]} is damaged at byte`);
-      expect(segments(dir).map((f) => fs.readFileSync(f))).toEqual(before);
+      expect(segmentFiles(dir).map((f) => fs.readFileSync(f))).toEqual(before);
     });
   });
 
