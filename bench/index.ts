@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: prints kici's figures. Speed lives here, never in test assertions.
- * `npm run bench -- dispatch` or `-- raft` runs one part.
+ * `npm run bench -- dispatch`, `-- raft` or `-- cluster` runs one part.
  */
+import { runClusterFailoverBench } from './cluster-failover.js';
 import { runDispatchBench } from './dispatch.js';
 import { runRaftFailoverBench } from './raft-failover.js';
 
 const parts: Record<string, () => Promise<string>> = {
   dispatch: runDispatchBench,
   raft: runRaftFailoverBench,
+  cluster: runClusterFailoverBench,
 };
 
 async function main(): Promise<void> {

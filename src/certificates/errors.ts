@@ -59,3 +59,11 @@ export class JoinTokenFormatError extends Error {
     this.name = 'JoinTokenFormatError';
   }
 }
+
+/** A sealed box that does not open: malformed, sealed for another key or purpose, or altered. */
+export class SealedBoxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SealedBoxError';
+  }
+}

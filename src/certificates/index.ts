@@ -32,6 +32,7 @@ export {
   NodeRequestRefusedError,
   NoNodeIdentityError,
   PrivateKeyError,
+  SealedBoxError,
 } from './errors.js';
 export {
   NODE_ROLES,
@@ -75,6 +76,7 @@ export {
   readNodeRequest,
 } from './node-request.js';
 export { PrivateKey } from './private-key.js';
+export { openSealed, sealFor, type SealedBox } from './sealed-box.js';
 export { type RandomBytes, systemRandom } from './random.js';
 export { CLOCK_SKEW_ALLOWANCE_MS } from './validity.js';
 export {

@@ -6,6 +6,7 @@
 import {
   createPrivateKey,
   createPublicKey,
+  diffieHellman,
   generateKeyPairSync,
   type KeyObject,
   X509Certificate as NodeCertificate,
@@ -58,6 +59,11 @@ export class PrivateKey {
   /** Is this the key whose public half `certificate` carries? */
   belongsTo(certificate: CertificateInput): boolean {
     return new NodeCertificate(certificateDer(certificate)).checkPrivateKey(this.#key);
+  }
+
+  /** The ECDH secret this key shares with the holder of `publicKeyDer` (SPKI, P-256): for sealed boxes. */
+  sharedSecret(publicKeyDer: Buffer): Buffer {
+    return diffieHellman({ privateKey: this.#key, publicKey: createPublicKey({ key: publicKeyDer, format: 'der', type: 'spki' }) });
   }
 
   /** The key pair as WebCrypto keys, for the X.509 library to sign with. */

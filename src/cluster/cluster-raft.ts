@@ -24,11 +24,12 @@ import type { Leadership } from './leadership.js';
 export interface RaftTiming {
   /** Leader heartbeat, and the tick of the Raft clock. */
   heartbeatMs: number;
-  /** Election timeout lower bound; the core draws each timeout in [min, 2 × min). */
+  /** Election timeout bounds; the core draws each timeout in [min, max). */
   electionMinMs: number;
+  electionMaxMs: number;
 }
 
-export const DEFAULT_RAFT_TIMING: RaftTiming = { heartbeatMs: 50, electionMinMs: 500 };
+export const DEFAULT_RAFT_TIMING: RaftTiming = { heartbeatMs: 50, electionMinMs: 500, electionMaxMs: 1000 };
 
 export interface ClusterRaftOptions {
   raftId: NodeId;
@@ -60,6 +61,7 @@ export class ClusterRaft {
         id: opts.raftId,
         heartbeatTick: 1,
         electionTick: Math.round(timing.electionMinMs / timing.heartbeatMs),
+        electionTickMax: Math.max(Math.round(timing.electionMinMs / timing.heartbeatMs) + 1, Math.round(timing.electionMaxMs / timing.heartbeatMs)),
         random: opts.random,
       },
       storage: opts.storage,

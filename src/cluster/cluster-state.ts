@@ -151,6 +151,11 @@ export class ClusterState {
     return [...this.members.values()].map((m) => ({ ...m })).sort((a, b) => a.raftId - b.raftId);
   }
 
+  /** Was this Raft id a member's that was removed? (Never handed out again.) */
+  wasRemoved(raftId: number): boolean {
+    return this.removedRaftIds.has(raftId);
+  }
+
   /** The Raft id the next joiner gets: above every id ever used, so none is reused. */
   nextRaftId(): number {
     let max = 0;

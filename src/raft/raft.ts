@@ -41,6 +41,8 @@ export class Raft {
   private readonly electionTimeout: number;
   private readonly heartbeatTimeout: number;
   private randomizedElectionTimeout = 0;
+  /** How many ticks the election timeout is spread over, above electionTimeout. */
+  private readonly electionSpread: number;
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   /** Ticks since this node became leader: the time base for check-quorum and the lease. */
@@ -83,6 +85,9 @@ export class Raft {
     if (!(config.heartbeatTick > 0) || !(config.electionTick > config.heartbeatTick)) {
       throw new Error('raft: need 0 < heartbeatTick < electionTick');
     }
+    const electionTickMax = config.electionTickMax ?? 2 * config.electionTick;
+    if (!Number.isInteger(electionTickMax) || electionTickMax <= config.electionTick) throw new Error('raft: need electionTick < electionTickMax');
+    this.electionSpread = electionTickMax - config.electionTick;
     this.id = config.id;
     this.electionTimeout = config.electionTick;
     this.heartbeatTimeout = config.heartbeatTick;
@@ -120,7 +125,7 @@ export class Raft {
     this.lead = NONE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
-    this.randomizedElectionTimeout = this.electionTimeout + Math.floor(this.random() * this.electionTimeout);
+    this.randomizedElectionTimeout = this.electionTimeout + Math.floor(this.random() * this.electionSpread);
     this.abortLeaderTransfer();
     this.votes.clear();
     const last = this.log.lastIndex();

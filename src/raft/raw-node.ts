@@ -161,6 +161,7 @@ export class RawNode {
       applied: r.log.applied,
       lastIndex: r.log.lastIndex(),
       conf: copyConf(r.conf),
+      match: r.role === 'leader' ? Object.fromEntries([...r.prs].map(([id, pr]) => [id, pr.match])) : {},
     };
   }
 

@@ -148,8 +148,10 @@ export interface WritableLogStorage extends LogStorage {
 
 export interface RaftConfig {
   id: NodeId;
-  /** Ticks without hearing from a leader before a follower campaigns (randomised in [e, 2e)). */
+  /** Ticks without hearing from a leader before a follower campaigns (randomised in [e, electionTickMax)). */
   electionTick: number;
+  /** Upper bound (exclusive) of the randomised election timeout; default 2 × electionTick. */
+  electionTickMax?: number;
   /** Ticks between leader heartbeats. */
   heartbeatTick: number;
   storage: LogStorage;
@@ -214,4 +216,6 @@ export interface RaftStatus {
   applied: number;
   lastIndex: number;
   conf: ConfState;
+  /** On the leader: each member's highest index known to be replicated to it (empty elsewhere). */
+  match: Record<NodeId, number>;
 }

@@ -1,24 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ADMIN_TOKEN_FILE } from '../admin/index.js';
 import { hashToken, issueAdminToken, displayPrefix } from '../secrets/index.js';
 import type { AdminTokenRepository } from '../store/index.js';
 import type { Logger } from './logger.js';
-
-/** This node's id: KICI_CLUSTER_INSTANCE_ID, else one generated on first start and kept in the data directory. */
-export function nodeIdentity(dataDir: string, configured?: string): string {
-  if (configured) return configured;
-  mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, 'node-id');
-  if (existsSync(file)) {
-    const id = readFileSync(file, 'utf8').trim();
-    if (id) return id;
-  }
-  const id = `node-${randomUUID().slice(0, 8)}`;
-  writeFileSync(file, `${id}\n`);
-  return id;
-}
 
 export type AdminTokenBootstrap =
   | { kind: 'configured' }

@@ -29,6 +29,15 @@ const addressList = z.string().transform((value, ctx) => {
   return list;
 });
 
+/** `host:port` or `[v6]:port`, as other nodes reach a cluster port. */
+const PEER_ADDRESS = /^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s,]+):(\d{1,5})$/;
+const peerAddress = z.string().trim().refine((a) => PEER_ADDRESS.test(a) && Number(PEER_ADDRESS.exec(a)![1]) > 0 && Number(PEER_ADDRESS.exec(a)![1]) < 65536, 'must be host:port (the host and cluster port other nodes reach)');
+const peerList = z.string().transform((value, ctx) => {
+  const list = value.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+  for (const a of list) if (!peerAddress.safeParse(a).success) ctx.addIssue({ code: 'custom', message: `${a} is not host:port (list the members' cluster ports, comma-separated)` });
+  return list;
+});
+
 const schema = z.object({
   KICI_MODE: z.enum(['independent', 'platform', 'hybrid']).default('independent'),
   KICI_INSTANCE_MODE: z.enum(['independent', 'platform', 'hybrid']).optional(),
@@ -52,10 +61,11 @@ const schema = z.object({
     .enum(['json', 'auto'], { error: 'must be json or auto (logs are JSON on stderr; pipe them through pino-pretty to read them)' })
     .default('json')
     .transform((): 'json' => 'json'),
-  KICI_STORAGE_TYPE: z.enum(['filesystem', 'fs', 's3']).default('filesystem'),
+  KICI_STORAGE_TYPE: z.enum(['filesystem', 'fs', 'database', 's3']).default('filesystem'),
   KICI_AGENT_AUTH: z.string().default('token'),
   KICI_CLUSTER_ROLE: z.enum(['coordinator', 'worker']).default('coordinator'),
   KICI_DEV: boolean.default(false),
+  KICI_FAULT_INJECTION: boolean.default(false),
   KICI_CLUSTER_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores').optional(),
   KICI_DISPATCH_ACK_TIMEOUT_MS: millis(1000).default(10_000),
   KICI_JOB_HEARTBEAT_INTERVAL_MS: millis(100).default(60_000),
@@ -65,6 +75,16 @@ const schema = z.object({
   KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER: z.coerce.number().min(1).default(2),
   KICI_STALE_DETECTOR_SCAN_INTERVAL_MS: millis(100).default(60_000),
   KICI_GIT_RECONCILE_INTERVAL_MS: millis(100).default(60_000),
+  KICI_CLUSTER_PORT: z.coerce.number().int().min(0).max(65535).default(4001),
+  KICI_CLUSTER_ADDRESS: peerAddress.optional(),
+  KICI_CLUSTER_PEERS: peerList.optional(),
+  KICI_CLUSTER_JOIN_TOKEN: z.string().regex(/^kici1\./, 'must be a join token from kici-admin peer create-token (it starts with kici1.)').optional(),
+  KICI_CLUSTER_RAFT_HEARTBEAT_MS: millis(10).default(50),
+  KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS: millis(50).default(500),
+  KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS: millis(60).default(1000),
+  KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS: millis(10).default(500),
+  KICI_CLUSTER_PEER_STALE_TIMEOUT_MS: millis(50).default(1500),
+  KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS: millis(100).default(5000),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -98,6 +118,26 @@ export interface OrchestratorConfig {
   staleScanIntervalMs: number;
   /** How often git sources' mirrors are fetched to find pushes no delivery brought. */
   gitReconcileIntervalMs: number;
+  /** Where blobs and step logs are kept: under the data directory, or in the database (for clusters). */
+  storageType: 'filesystem' | 'database';
+  cluster: ClusterConfig;
+  /** The fault hook on the peer links (tests and chaos runs; only with KICI_DEV=true). */
+  faultInjection: boolean;
+}
+
+export interface ClusterConfig {
+  /** The cluster port (TLS, `/ws/peer`, joining); opened only when `address` is set. */
+  port: number;
+  /** `host:port` other nodes reach this node's cluster port at; without it the node cannot be joined. */
+  address?: string;
+  /** Members' cluster ports to join through (and to find the cluster at after a restart). */
+  peers: string[];
+  joinToken?: string;
+  raft: { heartbeatMs: number; electionMinMs: number; electionMaxMs: number };
+  /** Pings on a quiet peer link; a link silent for `peerStaleMs` is closed and its node reported unreachable. */
+  peerHeartbeatMs: number;
+  peerStaleMs: number;
+  maxReconnectDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -127,7 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     throw new ConfigError(problems);
   }
   const c = parsed.data;
-  problems.push(...refusedValues(c));
+  problems.push(...refusedValues(c), ...clusterProblems(c));
   const secretKey = c.KICI_SECRET_KEY ?? readKeyFile(c.KICI_SECRET_KEY_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -154,7 +194,41 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     staleThresholdMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS * c.KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER,
     staleScanIntervalMs: c.KICI_STALE_DETECTOR_SCAN_INTERVAL_MS,
     gitReconcileIntervalMs: c.KICI_GIT_RECONCILE_INTERVAL_MS,
+    storageType: c.KICI_STORAGE_TYPE === 'database' ? 'database' : 'filesystem',
+    faultInjection: c.KICI_FAULT_INJECTION,
+    cluster: {
+      port: c.KICI_CLUSTER_PORT,
+      address: c.KICI_CLUSTER_ADDRESS,
+      peers: c.KICI_CLUSTER_PEERS ?? [],
+      joinToken: c.KICI_CLUSTER_JOIN_TOKEN,
+      raft: { heartbeatMs: c.KICI_CLUSTER_RAFT_HEARTBEAT_MS, electionMinMs: c.KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS, electionMaxMs: c.KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS },
+      peerHeartbeatMs: c.KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS,
+      peerStaleMs: c.KICI_CLUSTER_PEER_STALE_TIMEOUT_MS,
+      maxReconnectDelayMs: c.KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS,
+    },
   };
+}
+
+/** The cluster's timings must fit together; each problem names the variables and why. */
+function clusterTimingProblems(c: RawConfig): string[] {
+  const problems: string[] = [];
+  const beat = c.KICI_CLUSTER_RAFT_HEARTBEAT_MS;
+  const min = c.KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS;
+  const max = c.KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS;
+  if (min < 5 * beat) problems.push(`KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS (${min}) must be at least 5 × KICI_CLUSTER_RAFT_HEARTBEAT_MS (${beat}): followers must hear several heartbeats before they give up on a leader`);
+  if (max <= min + beat) problems.push(`KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS (${max}) must exceed KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS (${min}) by more than a heartbeat (${beat}): timeouts drawn from too narrow a range make split votes likely`);
+  const ping = c.KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS;
+  const stale = c.KICI_CLUSTER_PEER_STALE_TIMEOUT_MS;
+  if (stale < 2 * ping) problems.push(`KICI_CLUSTER_PEER_STALE_TIMEOUT_MS (${stale}) must be at least 2 × KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS (${ping}): one late heartbeat must not declare a node dead`);
+  return problems;
+}
+
+/** The cluster settings that only make sense together. */
+function clusterProblems(c: RawConfig): string[] {
+  const problems = clusterTimingProblems(c);
+  if (c.KICI_CLUSTER_JOIN_TOKEN && !c.KICI_CLUSTER_PEERS?.length) problems.push('KICI_CLUSTER_JOIN_TOKEN: set KICI_CLUSTER_PEERS too (the cluster ports of members to join through)');
+  if (c.KICI_CLUSTER_PEERS?.length && !c.KICI_CLUSTER_ADDRESS) problems.push('KICI_CLUSTER_PEERS: set KICI_CLUSTER_ADDRESS too (the host:port the other nodes reach this node\'s cluster port at)');
+  return problems;
 }
 
 /** Values kici recognises but cannot honour yet; each refusal names the variable and the reason. */
@@ -171,6 +245,9 @@ function refusedValues(c: RawConfig): string[] {
   if (c.KICI_AGENT_AUTH !== 'token') problems.push('KICI_AGENT_AUTH: agents authenticate with tokens only; the only accepted value is token');
   if (c.KICI_CLUSTER_ROLE === 'worker') {
     problems.push('KICI_CLUSTER_ROLE=worker: the peer mesh does not exist yet, so a worker has no coordinator to join; every node runs as a coordinator');
+  }
+  if (c.KICI_FAULT_INJECTION && !c.KICI_DEV) {
+    problems.push('KICI_FAULT_INJECTION=true is refused unless KICI_DEV=true: fault injection drops, delays and cuts cluster traffic on purpose and is for tests and chaos runs only');
   }
   if (c.KICI_SECRET_KEY && c.KICI_SECRET_KEY_FILE) problems.push('KICI_SECRET_KEY_FILE: set either KICI_SECRET_KEY or KICI_SECRET_KEY_FILE, not both');
   return problems;

@@ -69,8 +69,14 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    raftTerm: new Gauge({ name: 'kici_raft_term', help: 'The Raft term this node is in', registers: [registry] }),
+    raftLeaderChanges: new Counter({ name: 'kici_raft_leader_changes_total', help: 'Times this node saw the cluster\'s leader change', registers: [registry] }),
+    raftCommitIndex: new Gauge({ name: 'kici_raft_commit_index', help: 'The highest Raft log index this node knows is committed', registers: [registry] }),
+    peersConnected: new Gauge({ name: 'kici_cluster_peers_connected', help: 'Members this node has a live peer link to', registers: [registry] }),
+    peerAuthFailures: new Counter({ name: 'kici_peer_auth_failures_total', help: 'Refused peers and joiners at the cluster port (bad certificate, hello, token)', registers: [registry] }),
   };
   m.platformConnectionStatus.set(0);
+  m.peerAuthFailures.inc(0);
   m.dispatchQueueDepth.set({ status: 'pending' }, 0);
   m.dispatchQueueDepth.set({ status: 'dispatched' }, 0);
   m.authFailures.inc({ kind: 'admin' }, 0);
@@ -82,3 +88,22 @@ export function createMetrics() {
 }
 
 export type OrchestratorMetrics = ReturnType<typeof createMetrics>;
+
+/** What the cluster metrics are read from: this node's Raft and peer links. */
+export interface ClusterGauges {
+  status(): { term: number; commit: number; leader: number };
+  peersConnected(): number;
+  onLeaderChange(listener: () => void): () => void;
+  onPeerRefused(listener: () => void): () => void;
+}
+
+/** Gauges read at scrape time; counters count as things happen. */
+export function watchCluster(m: OrchestratorMetrics, cluster: ClusterGauges): () => void {
+  // prom-client calls a metric's `collect` at each scrape; its type leaves the property out.
+  const onScrape = (gauge: object, read: () => void) => Object.assign(gauge, { collect: read });
+  onScrape(m.raftTerm, () => m.raftTerm.set(cluster.status().term));
+  onScrape(m.raftCommitIndex, () => m.raftCommitIndex.set(cluster.status().commit));
+  onScrape(m.peersConnected, () => m.peersConnected.set(cluster.peersConnected()));
+  const offs = [cluster.onLeaderChange(() => m.raftLeaderChanges.inc()), cluster.onPeerRefused(() => m.peerAuthFailures.inc())];
+  return () => offs.forEach((off) => off());
+}

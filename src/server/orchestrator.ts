@@ -3,18 +3,18 @@ import { ActorSystem } from '../actors/index.js';
 import type { ConnectedAgent } from '../admin/index.js';
 import type { AgentHub } from '../agents/index.js';
 import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
-import { systemClock, systemIds, type Clock, type IdSource } from '../clock/index.js';
-import { CoordinatorDuties, SingleNodeLeadership } from '../cluster/index.js';
+import { systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
+import { CoordinatorDuties } from '../cluster/index.js';
 import { dedupKeySweep, SourceCatalog } from '../deliveries/index.js';
 import { cancelRunVia, isTerminalRunStatus, runSweeps } from '../runs/index.js';
 import { createDatabaseSecretStore, resolveSecretKey, type MasterKey } from '../secrets/index.js';
-import { openFilesystemStorage, openStore, type Store } from '../store/index.js';
-import { announceAdminToken, ensureAdminToken, nodeIdentity, type Terminal } from './bootstrap.js';
+import { openDatabaseStorage, openFilesystemStorage, openStore, type Store } from '../store/index.js';
+import { announceAdminToken, ensureAdminToken, type Terminal } from './bootstrap.js';
 import { ensureClusterIdentity } from './cluster-identity.js';
 import type { OrchestratorConfig } from './config.js';
 import { Router } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, watchCluster } from './metrics.js';
 import { mountAdminApi } from './routes/admin-api.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -24,7 +24,15 @@ import { webhookIntake } from './wiring/intake.js';
 import { wireReconcile } from './wiring/reconcile.js';
 import { bindListener, type Listener } from './wiring/listener.js';
 import { resumeRuns, wireRunDomain } from './wiring/run-domain.js';
-import { claimAllShards } from './wiring/shards.js';
+import { claimAllShards, loadShards } from './wiring/shards.js';
+import { startClusterNode } from './wiring/cluster.js';
+import { clusterAdmin, clusterView } from './wiring/cluster-views.js';
+import { clusterRoutes } from './routes/cluster.js';
+import { clusterDirOf, joinedNode, sharedSettings, type JoinedNode } from './cluster-start.js';
+import { recoverIfAsked } from './cluster-recovery.js';
+import { localNodeId, readMembership } from '../membership/index.js';
+import { ConfigError } from './config.js';
+import { PeerFaults } from '../transport/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -34,6 +42,8 @@ export interface Orchestrator {
   nodeId: string;
   /** The cluster this node belongs to (made on the first start). */
   clusterId: string;
+  /** The cluster port, when it is open (KICI_CLUSTER_ADDRESS set). */
+  clusterPort?: number;
   store: Store;
   log: Logger;
   stop(): Promise<void>;
@@ -48,6 +58,8 @@ export interface StartOptions {
   announce?: boolean;
   /** Where the token is shown, and only when it is a TTY; process.stdout when absent. */
   terminal?: Terminal;
+  /** The fault hook on the peer links (only where KICI_FAULT_INJECTION is allowed). */
+  faults?: PeerFaults;
 }
 
 /**
@@ -63,16 +75,20 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
   const listener = await bindListener(config, log);
   const cleanups: (() => Promise<void> | void)[] = [() => listener.close()];
   try {
-    const nodeId = nodeIdentity(config.dataDir, config.instanceId);
-    const secretKey = resolveSecretKey({ configured: config.secretKey, dataDir: config.dataDir });
+    const nodeId = localNodeId(config.dataDir, config.instanceId);
+    // A joiner joins before anything else: its database URL and master key come from the join.
+    const joined = await joinedNode(config, nodeId, log);
+    const shared = joined ? sharedSettings(config, joined) : undefined;
+    const secretKey = resolveSecretKey({ configured: shared?.secretKey ?? config.secretKey, dataDir: config.dataDir });
     const store = await openStore({
-      url: config.databaseUrl,
+      url: shared?.databaseUrl ?? config.databaseUrl,
       dataDir: config.dataDir,
       onIdleError: (e) => log.warn({ err: e.message }, 'database connection error'),
     });
     cleanups.push(() => store.close());
     const announce = options.announce ?? false;
-    return await assemble(config, { clock, ids: options.ids ?? systemIds, log, nodeId, store, secretKey: secretKey.key, announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
+    if (joined && store.driver !== 'postgres') throw new ConfigError(['a member of a cluster needs the PostgreSQL the cluster shares, not PGlite']);
+    return await assemble(config, { clock, ids: options.ids ?? systemIds, log, nodeId, store, secretKey: secretKey.key, joined, databaseUrl: shared?.databaseUrl ?? config.databaseUrl, faults: options.faults ?? (config.faultInjection ? new PeerFaults(systemRandom) : undefined), announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
   } catch (e) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     throw e;
@@ -86,6 +102,10 @@ interface Parts {
   nodeId: string;
   store: Store;
   secretKey: MasterKey;
+  /** Set on a node that joined the cluster (not on the node that made it). */
+  joined: JoinedNode | undefined;
+  databaseUrl: string | undefined;
+  faults: PeerFaults | undefined;
   announce: boolean;
   terminal: Terminal;
   /** Bound before anything else; answers 503 until the routes below are handed to it. */
@@ -100,7 +120,9 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   if (applied.length) log.info({ applied }, 'database migrated');
   // Before anything is written for this node: a data directory and a database of different clusters refuse to start.
   const cluster = await ensureClusterIdentity({ dataDir: config.dataDir, cluster: store.cluster, nodeId, now: new Date(clock.now()), log });
-  const shards = await claimAllShards(store, nodeId);
+  // Until shards move between nodes (the next step of the mesh), the node that made the cluster owns them all.
+  const recovered = await recoverIfAsked(config.dataDir, p.joined?.membership ?? readMembership(clusterDirOf(config.dataDir)), store, new Date(clock.now()), log);
+  const shards = p.joined && !recovered ? await loadShards(store) : await claimAllShards(store, nodeId);
   const boot = await ensureAdminToken(store.adminTokens, config.dataDir, config.bootstrapAdminToken);
   if (p.announce) announceAdminToken(boot, p.terminal, log);
 
@@ -110,8 +132,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const proxies = trustedProxies(config.trustedProxies);
   const addressOf = (req: IncomingMessage) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
   const vault = createDatabaseSecretStore(store.sealedSecrets, { current: p.secretKey }, clock);
-  const storage = openFilesystemStorage(config.dataDir);
-  const leadership = new SingleNodeLeadership();
+  const storage = config.storageType === 'database' ? openDatabaseStorage(store) : openFilesystemStorage(config.dataDir);
+  const clusterNode = await startClusterNode(config, { ...p, clusterId: cluster.clusterId, authFailures });
+  cleanups.push(() => clusterNode.stop());
+  const leadership = clusterNode.leadership();
   const system = new ActorSystem({
     nodeId,
     clock,
@@ -133,7 +157,9 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const reconcile = wireReconcile({ store, mirrors: deliveries.mirrors, processor, sourceToken: (s) => catalog.secret(s, 'token'), clock, log, intervalMs: config.gitReconcileIntervalMs });
 
   const router = new Router(config.basePath);
-  healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: () => store.ping() });
+  healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: () => store.ping(), clusterUnready: () => clusterNode.unreadyReason() });
+  clusterRoutes(router, clusterView(clusterNode, store.cluster, cluster.clusterId));
+  cleanups.push(watchCluster(metrics, clusterNode.gauges()));
   webhookRoutes(router, {
     metrics,
     log,
@@ -157,6 +183,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     rerunRun: deliveries.rerunRun,
     triggerRuns: deliveries.triggerRuns,
     reconcileSource: (source) => reconcile.reconciler.reconcile(source),
+    cluster: clusterAdmin(clusterNode, store.cluster, cluster.clusterId, p.faults),
   });
 
   const { listener } = p;
@@ -165,6 +192,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   cleanups.push(() => listener.close());
   const { url, port } = listener;
 
+  // A cluster of one leads at once; a member of a larger one runs the duties whenever it leads.
+  await clusterNode.settled(config.cluster.raft.electionMaxMs * 2);
   const duties = new CoordinatorDuties(leadership, clock, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
   cleanups.push(() => duties.stop());
   for (const duty of runSweeps(runStore, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, clock })) duties.add(duty);
@@ -174,12 +203,13 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
   // After the resume, so a push whose delivery a crash left unprocessed is that delivery's, not a reconcile's.
   duties.add(reconcile.duty, true);
-  log.info({ url, nodeId, clusterId: cluster.clusterId, driver: store.driver }, 'orchestrator listening');
+  log.info({ url, nodeId, clusterId: cluster.clusterId, driver: store.driver, clusterPort: clusterNode.links.address?.port }, 'orchestrator listening');
 
   let stopping: Promise<void> | undefined;
   return {
     url,
     port,
+    clusterPort: clusterNode.links.address?.port,
     nodeId,
     clusterId: cluster.clusterId,
     store,

@@ -22,8 +22,7 @@ export interface OrchestratorVariable {
   reason?: string;
 }
 
-const MESH = 'the peer mesh does not exist yet: a node is a cluster of one';
-const MESH_REFUSED = 'the peer mesh does not exist yet: this node would run alone and take every shard from the nodes it was meant to join';
+const WORKER = 'worker nodes (edge workers without a database) are not implemented yet: every node runs as a coordinator';
 const S3 = 'an S3 setting, read only with KICI_STORAGE_TYPE=s3, which is refused until S3 storage lands (blobs are kept under KICI_DATA_DIR)';
 const PLATFORM = 'read only in platform and hybrid modes, which are refused until the Platform relay exists';
 const CACHE = 'there is no dependency or user cache yet';
@@ -51,7 +50,7 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_BOOTSTRAP_ADMIN_TOKEN', '—', 'an admin token (16+ characters) to register at start'),
   read('KICI_LOG_LEVEL', 'info', 'pino level: `fatal` `error` `warn` `info` `debug` `trace` `silent`'),
   read('KICI_LOG_FORMAT', 'json', 'logs are JSON on stderr; `auto` is accepted and means JSON; `pretty`/`text` are refused (pipe through pino-pretty)'),
-  read('KICI_STORAGE_TYPE', 'filesystem', '`filesystem` (under `KICI_DATA_DIR`); `s3` is refused until S3 storage lands'),
+  read('KICI_STORAGE_TYPE', 'filesystem', '`filesystem` (under `KICI_DATA_DIR`), or `database` (blobs and step logs in PostgreSQL, which every member of a cluster shares; required once a node has peers); `s3` is refused until S3 storage lands'),
   read('KICI_DISPATCH_ACK_TIMEOUT_MS', '10000', 'an agent must acknowledge a dispatch within this (else close 4031 and redispatch)'),
   read('KICI_JOB_HEARTBEAT_INTERVAL_MS', '60000', 'per-job heartbeat interval the stale scan expects'),
   read('KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER', '2', 'a running job with no heartbeat for interval × this is `timed_out_stale`'),
@@ -61,9 +60,20 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_GIT_RECONCILE_INTERVAL_MS', '60000', 'how often (and once at start) each enabled git source\'s mirror is fetched; a branch whose tip moved without a delivery gets the runs of a push of its newest commit'),
   read('KICI_AGENT_HEARTBEAT_TIMEOUT_MS', '180000', 'an agent silent this long is closed (4004)'),
   read('KICI_AGENT_AUTH', 'token', 'how agents authenticate: `token` (the only kind kici has; anything else is refused)'),
-  read('KICI_CLUSTER_ROLE', 'coordinator', '`coordinator`; `worker` is refused until the peer mesh exists'),
+  read('KICI_CLUSTER_ROLE', 'coordinator', '`coordinator`; `worker` is refused until edge workers exist'),
   read('KICI_CLUSTER_INSTANCE_ID', 'generated', 'this node\'s id (letters, digits, `.` `-` `_`); generated once into `KICI_DATA_DIR/node-id` when unset'),
+  read('KICI_CLUSTER_PORT', '4001', 'the cluster port: TLS with client certificates for `/ws/peer`, and joining; opened only when `KICI_CLUSTER_ADDRESS` is set'),
+  read('KICI_CLUSTER_ADDRESS', '—', '`host:port` the other nodes reach this node\'s cluster port at; a node without it cannot be joined'),
+  read('KICI_CLUSTER_PEERS', '—', 'comma-separated `host:port` cluster ports of members, to join through (with `KICI_CLUSTER_JOIN_TOKEN`) and to find the cluster at after a restart'),
+  read('KICI_CLUSTER_JOIN_TOKEN', '—', 'a token from `kici-admin peer create-token --role coordinator`: on the first start the node joins through `KICI_CLUSTER_PEERS` and keeps what the join hands over under `KICI_DATA_DIR/cluster/`; not used once joined'),
+  read('KICI_CLUSTER_RAFT_HEARTBEAT_MS', '50', 'Raft leader heartbeat, and the tick of the Raft clock'),
+  read('KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS', '500', 'a follower that hears no leader for a timeout drawn from [min, max) campaigns; min ≥ 5 × heartbeat'),
+  read('KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS', '1000', 'upper bound of the election timeout; max > min + heartbeat'),
+  read('KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS', '500', 'pings on a quiet peer link'),
+  read('KICI_CLUSTER_PEER_STALE_TIMEOUT_MS', '1500', 'a peer link silent this long is closed and its node considered dead (≥ 2 × the peer heartbeat)'),
+  read('KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS', '5000', 'cap on the delay between attempts to reach a peer (exponential backoff with jitter from 100 ms)'),
   read('KICI_DEV', 'false', '`true`: an unknown `KICI_*` name is a warning instead of a refusal'),
+  read('KICI_FAULT_INJECTION', 'false', '`true` (only with `KICI_DEV=true`): the peer links\' fault hook, driven through `POST /api/v1/cluster/faults`, for tests and chaos runs'),
   ignored('KICI_PLATFORM_URL', 'Platform relay WebSocket URL', PLATFORM),
   ignored('KICI_PLATFORM_TOKEN', 'Platform API key', PLATFORM),
   ignored('KICI_ORCH_RECONNECT_REPLAY_WINDOW_HOURS', 'Platform reconnect replay window', PLATFORM),
@@ -103,22 +113,13 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   refused('KICI_LOG_DIR', 'directory for rotated log files', 'file logs are not implemented: logs are JSON on stderr, collect them there'),
   ignored('KICI_LOG_MAX_SIZE', 'log file size cap', 'read only with KICI_LOG_DIR, which is refused'),
   ignored('KICI_LOG_RETENTION_DAYS', 'log file retention', 'read only with KICI_LOG_DIR, which is refused'),
-  refused('KICI_CLUSTER_PEERS', 'static peer list', MESH_REFUSED),
-  refused('KICI_CLUSTER_COORDINATOR_URL', 'coordinator a worker joins', MESH_REFUSED),
-  refused('KICI_CLUSTER_COORDINATOR_URLS', 'coordinators a worker joins', MESH_REFUSED),
-  refused('KICI_CLUSTER_JOIN_TOKEN', 'token to join a cluster', MESH_REFUSED),
-  ignored('KICI_CLUSTER_ADDRESS', 'address peers reach this node at', MESH),
-  ignored('KICI_CLUSTER_SINGLE_NODE', 'skip the election grace period', `${MESH}, which leads at once`),
-  ignored('KICI_CLUSTER_TRUSTED_PROXIES', 'proxies trusted for X-Forwarded-For on peer sockets', MESH),
-  ignored('KICI_CLUSTER_CREDENTIAL_FILE', 'peer credential file', MESH),
-  ignored('KICI_CLUSTER_AUTO_ROTATE_CREDENTIALS', 'peer credential rotation', MESH),
-  ignored('KICI_CLUSTER_RAFT_HEARTBEAT_MS', 'Raft leader heartbeat', MESH),
-  ignored('KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS', 'Raft election timeout, lower bound', MESH),
-  ignored('KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS', 'Raft election timeout, upper bound', MESH),
-  ignored('KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS', 'peer heartbeat interval', MESH),
-  ignored('KICI_CLUSTER_PEER_STALE_TIMEOUT_MS', 'peer stale timeout', MESH),
-  ignored('KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS', 'peer reconnect delay cap', MESH),
-  ignored('KICI_CLUSTER_ELECTION_GRACE_PERIOD_MS', 'election grace period after start', MESH),
+  refused('KICI_CLUSTER_COORDINATOR_URL', 'coordinator a worker joins', WORKER),
+  refused('KICI_CLUSTER_COORDINATOR_URLS', 'coordinators a worker joins', WORKER),
+  ignored('KICI_CLUSTER_SINGLE_NODE', 'skip the election grace period', 'there is no grace period: a node that is the only voter leads at once'),
+  ignored('KICI_CLUSTER_TRUSTED_PROXIES', 'proxies trusted for X-Forwarded-For on peer sockets', 'the cluster port speaks TLS with client certificates end to end; no proxy may stand between peers'),
+  ignored('KICI_CLUSTER_CREDENTIAL_FILE', 'peer credential file', 'a node\'s credentials are its certificate and key under KICI_DATA_DIR/cluster/'),
+  ignored('KICI_CLUSTER_AUTO_ROTATE_CREDENTIALS', 'peer credential rotation', 'node certificates last a year; rotation is not implemented yet'),
+  ignored('KICI_CLUSTER_ELECTION_GRACE_PERIOD_MS', 'election grace period after start', 'there is no grace period: a node that is the only voter leads at once'),
 ];
 
 /** Names the orchestrator knows (read, ignored with a reason, or refused with a reason). */

@@ -1,7 +1,8 @@
 /**
  * The store room's door. `openStore()` gives a Store: one repository per table group
  * (`store.runs`, `store.jobs`, `store.deliveries`, …), `store.migrations`, `store.ping()`,
- * `store.close()` and `store.driver`; object storage (blobs, step logs) sits beside it. The query
+ * `store.close()` and `store.driver`; object storage (blobs, step logs) sits beside it, on the
+ * filesystem (`openFilesystemStorage`) or in the store's database (`openDatabaseStorage`). The query
  * builder never leaves the room: rooms outside see records and repository methods only.
  * (`testing.ts` is a second door for tests alone; src/ never imports it.)
  */

@@ -261,6 +261,33 @@ export interface RevokedNodesTable {
   reason: string | null;
 }
 
+/** Object storage's `database` backend (migration 007). */
+export interface BlobsTable {
+  key: string;
+  bytes: Uint8Array;
+  updated_at: Timestamp;
+}
+
+/** One row per step log; `size` counts its bytes, the truncation notice included. */
+export interface StepLogsTable {
+  /**
+   * A bigint identity the database writes and JS never reads: chunks reach their log through a
+   * subquery, so the drivers' different forms of a bigint (string from pg) never matter.
+   */
+  id: ColumnType<never, never, never>;
+  run_id: string;
+  job_id: string;
+  step_index: number;
+  size: number;
+}
+
+/** The bytes of one append, starting at `start_offset` in its log. */
+export interface StepLogChunksTable {
+  log_id: ColumnType<never, never, never>;
+  start_offset: number;
+  bytes: Uint8Array;
+}
+
 export interface StoreSchema {
   sources: SourcesTable;
   sealed_secrets: SealedSecretsTable;
@@ -282,5 +309,8 @@ export interface StoreSchema {
   join_tokens: JoinTokensTable;
   node_certificates: NodeCertificatesTable;
   revoked_nodes: RevokedNodesTable;
+  blobs: BlobsTable;
+  step_logs: StepLogsTable;
+  step_log_chunks: StepLogChunksTable;
 }
 

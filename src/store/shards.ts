@@ -3,6 +3,7 @@
  * node at epoch 1; later the Raft-replicated map is authoritative and this table mirrors it.
  */
 import { SHARD_COUNT } from '../actors/index.js';
+import { sql } from 'kysely';
 import type { Db } from './database.js';
 
 export interface ShardOwner {
@@ -50,5 +51,22 @@ export class ShardRepository {
       .where('epoch', '<', epoch)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Give every shard to `ownerNode` at one epoch above any stored anywhere (shards, runs, jobs):
+   * after a forced recovery, a write fenced with any epoch an old owner held is refused. Returns
+   * the new epoch.
+   */
+  async takeAll(ownerNode: string): Promise<number> {
+    await this.seed(ownerNode);
+    const row = await sql<{ epoch: number }>`
+      UPDATE shards SET owner_node = ${ownerNode}, epoch = next.epoch
+      FROM (SELECT GREATEST(
+              (SELECT COALESCE(MAX(epoch), 0) FROM shards),
+              (SELECT COALESCE(MAX(owner_epoch), 0) FROM runs),
+              (SELECT COALESCE(MAX(owner_epoch), 0) FROM jobs)) + 1 AS epoch) AS next
+      RETURNING shards.epoch`.execute(this.db);
+    return row.rows[0]?.epoch ?? 1;
   }
 }

@@ -10,7 +10,10 @@ import { type Repositories, repositoriesOver } from './repositories.js';
 
 export type StoreOptions = OpenDatabaseOptions;
 
-/** The query builder behind each open store, for the test-only door (`testing.ts`) and nothing else. */
+/**
+ * The query builder behind each open store, for the test-only door (`testing.ts`) and the database
+ * object storage (`openDatabaseStorage`), and nothing else.
+ */
 const builders = new WeakMap<Store, Db>();
 
 export class Store implements Repositories {
@@ -65,7 +68,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return new Store(await openDatabase(options));
 }
 
-/** The query builder of an open store. Only `testing.ts` calls this. */
+/** The query builder of an open store. Only `testing.ts` and `openDatabaseStorage` call this. */
 export function builderOf(store: Store): Db {
   const db = builders.get(store);
   if (!db) throw new Error('not a store opened by openStore()');

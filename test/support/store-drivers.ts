@@ -11,13 +11,16 @@ import { freshDatabaseUrl } from './postgres.js';
 
 export const DRIVERS: readonly DatabaseDriver[] = ['postgres', 'pglite'];
 
-/** Open a migrated store on `driver`; the caller closes it and removes `dataDir`. */
-export async function openTestStore(driver: DatabaseDriver): Promise<{ store: Store; dataDir: string }> {
+/**
+ * Open a migrated store on `driver`; the caller closes it and removes `dataDir`. `url` (PostgreSQL
+ * only) lets a test open a second store on the same database, as a second node would.
+ */
+export async function openTestStore(driver: DatabaseDriver): Promise<{ store: Store; dataDir: string; url?: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kici-store-'));
   const url = driver === 'postgres' ? await freshDatabaseUrl() : undefined;
   const store = await openStore({ url, dataDir });
   await store.migrations.migrate();
-  return { store, dataDir };
+  return { store, dataDir, url };
 }
 
 /** One migrated store per driver per test file, opened on first use, closed after the file. */

@@ -36,6 +36,81 @@ export interface AdminDeps {
   connectedAgents(): ConnectedAgent[];
   /** Resolves when the run is terminal or `ms` passed; lets log following end with the run. */
   runIsTerminal(runId: string): Promise<boolean>;
+  /** This node's view of the cluster, and revocations (absent in tests that build the API alone). */
+  cluster?: ClusterAdmin;
+}
+
+/** The cluster as the admin API sees it; the composition root implements it over the node's Raft and links. */
+export interface ClusterAdmin {
+  status(): Promise<ClusterStatusView>;
+  /**
+   * Revoke a member for good: recorded in the database, its certificates revoked in the replicated
+   * state (every member cuts its links at once) and its Raft vote removed. Throws UnknownMemberError,
+   * RevokeSelfError, or ClusterUnavailableError (no leader to propose to).
+   */
+  revoke(nodeId: string): Promise<RevokedMember>;
+  /** The fault hook of this node's peer links; present only when KICI_FAULT_INJECTION is allowed. */
+  faults?: {
+    cut(peer: string, direction: 'inbound' | 'outbound' | 'both'): void;
+    heal(peer?: string): void;
+  };
+}
+
+export interface RevokedMember {
+  nodeId: string;
+  /** False when it was revoked before. */
+  newlyRevoked: boolean;
+  serials: string[];
+}
+
+export interface ClusterMemberView {
+  node: string;
+  raftId: number;
+  address: string;
+  role: 'coordinator' | 'worker';
+  standing: 'learner' | 'voter' | 'worker';
+  /** This node has a live peer link to it (always true for itself). */
+  connected: boolean;
+  self: boolean;
+  leader: boolean;
+  /** Known on the leader only: the highest log index replicated to it, and how far it is behind. */
+  matchIndex: number | null;
+  lag: number | null;
+  certificate: { serial: string; notAfter: string } | null;
+}
+
+export interface ClusterStatusView {
+  clusterId: string;
+  nodeId: string;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  leader: { node: string; address: string } | null;
+  /** False when this node is out of quorum (its /ready answers 503), with the reason. */
+  ready: boolean;
+  reason: string | null;
+  members: ClusterMemberView[];
+}
+
+export class UnknownMemberError extends Error {
+  constructor(readonly nodeId: string) {
+    super(`no member ${nodeId} in the cluster`);
+    this.name = 'UnknownMemberError';
+  }
+}
+
+export class RevokeSelfError extends Error {
+  constructor(readonly nodeId: string) {
+    super(`node ${nodeId} is the node answering this request; revoke it through another member`);
+    this.name = 'RevokeSelfError';
+  }
+}
+
+export class ClusterUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClusterUnavailableError';
+  }
 }
 
 export interface ConnectedAgent {

@@ -1,5 +1,6 @@
 import { agentTokenRoutes } from './agent-tokens.js';
 import { agentRoutes } from './agents.js';
+import { clusterRoutes } from './cluster.js';
 import type { AdminDeps } from './deps.js';
 import { eventLogRoutes } from './event-log.js';
 import type { RouteTable } from './http.js';
@@ -11,10 +12,12 @@ import { sourceRoutes } from './sources.js';
 
 export { checkAdmin, type AdminCheck } from './auth.js';
 export { ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
+export { clusterNodeId, FAULT_DIRECTIONS, faultRequest, revokeAllRequest, type RevokeFailure } from './cluster.js';
 export { DEFAULT_JOIN_ROLE, JOIN_TOKEN_EXPIRY_HOURS, joinTokenId, joinTokenRequest } from './peers.js';
-export type { AdminDeps, CancelReply, ConnectedAgent, ReconcileReply, RerunReply, TriggerReply } from './deps.js';
+export type { AdminDeps, CancelReply, ClusterAdmin, ClusterMemberView, ClusterStatusView, ConnectedAgent, ReconcileReply, RerunReply, RevokedMember, TriggerReply } from './deps.js';
+export { ClusterUnavailableError, RevokeSelfError, UnknownMemberError } from './deps.js';
 
 /** Every admin API route, relative to `/api/v1`. */
 export function adminApiRoutes(deps: AdminDeps): RouteTable {
-  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps), ...peerRoutes(deps)];
+  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps), ...peerRoutes(deps), ...clusterRoutes(deps)];
 }

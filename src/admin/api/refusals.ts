@@ -1,5 +1,6 @@
 import { LockfileUnusable, NothingToRerun, RunNotFound, TriggerRefused } from '../../deliveries/index.js';
 import { RerunRefusedError } from '../../runs/index.js';
+import { ClusterUnavailableError, RevokeSelfError, UnknownMemberError } from './deps.js';
 import { ApiFailure, apiError } from './http.js';
 
 /** The HTTP answer for each way a source can refuse a manual trigger; the code is the reason's name. */
@@ -12,9 +13,9 @@ const TRIGGER_STATUS: Record<TriggerRefused['reason'], { status: number; code: s
 };
 
 /**
- * The domain speaks of runs and sources; the admin API answers in HTTP. Each refusal of a rerun
- * or a manual trigger becomes its status and code here (messages unchanged); anything else is not
- * a refusal and goes on as it is (a 500).
+ * The domain speaks of runs, sources and members; the admin API answers in HTTP. Each refusal of
+ * a rerun, a manual trigger or a revocation becomes its status and code here (messages unchanged);
+ * anything else is not a refusal and goes on as it is (a 500).
  */
 export function asApiFailure(e: unknown): unknown {
   if (e instanceof ApiFailure) return e;
@@ -22,6 +23,10 @@ export function asApiFailure(e: unknown): unknown {
   if (e instanceof NothingToRerun) return apiError(409, 'nothing_to_rerun', e.message);
   if (e instanceof RerunRefusedError) return apiError(409, 'rerun_refused', e.message);
   if (e instanceof LockfileUnusable) return apiError(422, e.reason, e.message);
+  if (e instanceof UnknownMemberError) return apiError(404, 'not_found', e.message);
+  if (e instanceof RevokeSelfError) return apiError(409, 'revoke_self', e.message);
+  // No leader to propose to: this node cannot act for the cluster now, but may in a moment.
+  if (e instanceof ClusterUnavailableError) return apiError(503, 'cluster_unavailable', e.message);
   if (e instanceof TriggerRefused) return apiError(TRIGGER_STATUS[e.reason].status, TRIGGER_STATUS[e.reason].code, e.message);
   return e;
 }

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { agentCommands } from './agent-tokens.js';
 import { ApiError } from './api-client.js';
+import { clusterCommands } from './cluster.js';
+import { joinCommand } from './membership.js';
 import { dbCommands } from './db.js';
 import { eventLogCommands } from './event-log.js';
 import { ExitStatus } from './exit-status.js';
@@ -23,7 +25,7 @@ export function adminProgram(): Command {
     // `source add git --url/--token` mean the repository's URL and clone token: without positional
     // options the program-level --url/--token would swallow them wherever they stand.
     .enablePositionalOptions();
-  const commands = [addSourceLifecycleCommands(sourceCommands()), agentCommands(), peerCommands(), runCommands(), dbCommands()];
+  const commands = [addSourceLifecycleCommands(sourceCommands()), agentCommands(), peerCommands(), clusterCommands(), joinCommand(), runCommands(), dbCommands()];
   commands.push(eventLogCommands(), lockfileCommands(), protocolCommands());
   for (const cmd of commands) program.addCommand(cmd);
   prepareSubcommands(program);

@@ -1,6 +1,10 @@
 import { Command } from 'commander';
+import { clusterNodeId, type RevokeFailure } from '../api/cluster.js';
+import type { ClusterMemberView, RevokedMember } from '../api/deps.js';
 import { DEFAULT_JOIN_ROLE, JOIN_TOKEN_EXPIRY_HOURS, joinTokenId } from '../api/peers.js';
+import { MEMBER_COLUMNS, memberRow } from './cluster.js';
 import { apiFor, globals } from './context.js';
+import { ExitStatus } from './exit-status.js';
 import { printFields, printJson, printTable } from './output.js';
 import { UsageError } from './secret-input.js';
 
@@ -46,8 +50,65 @@ export function joinTokenIdArgument(raw: string): string {
   throw new UsageError('a join token id is 16 hex digits (see `kici-admin peer tokens`)');
 }
 
+/** The node given to `peer revoke --instance-id`, checked before anything is sent. */
+export function instanceIdArgument(raw: string): string {
+  const id = clusterNodeId.safeParse(raw.trim());
+  if (id.success) return id.data;
+  // A join token pasted by mistake: say so without a word of it (its last part is the secret).
+  if (raw.trim().startsWith('kici1.')) throw new UsageError('--instance-id takes a node id (see `kici-admin peer list`), not a join token');
+  throw new UsageError(`--instance-id must be a node id, 1–64 letters, digits, dots, dashes or underscores (see \`kici-admin peer list\`), not ${quoted(raw.trim())}`);
+}
+
+/** `peer revoke-all` cuts off every other member for good; only --confirm lets it be sent. */
+export function revokeAllConfirmed(raw: { confirm?: unknown }): true {
+  if (raw.confirm === true) return true;
+  throw new UsageError('peer revoke-all revokes every member of the cluster but the node answering, for good; add --confirm to do it');
+}
+
+function printRevoked(r: RevokedMember): void {
+  const serials = r.serials.length ? ` (certificates ${r.serials.join(', ')})` : '';
+  process.stdout.write(r.newlyRevoked ? `revoked node ${r.nodeId}${serials}\n` : `node ${r.nodeId} was already revoked${serials}\n`);
+}
+
 export function peerCommands(): Command {
-  const peer = new Command('peer').description('the cluster: join tokens for new nodes');
+  const peer = new Command('peer').description("the cluster's members, their revocation, and join tokens for new nodes");
+
+  peer
+    .command('list')
+    .description('the members of the cluster as this node sees them: who leads, who is connected, how far behind, when certificates expire')
+    .action(async (_o, cmd: Command) => {
+      const list = await apiFor(cmd).call<{ members: ClusterMemberView[] }>('GET', '/peers');
+      if (globals(cmd).json) return printJson(list.members);
+      printTable(list.members.map(memberRow), MEMBER_COLUMNS);
+    });
+
+  peer
+    .command('revoke')
+    .description('revoke a member for good: its certificates stop working on every member and it loses its vote')
+    .requiredOption('--instance-id <id>', 'the node to revoke (as `peer list` shows it)')
+    .action(async (o, cmd: Command) => {
+      const id = instanceIdArgument(String(o.instanceId));
+      const reply = await apiFor(cmd).call<{ nodeId: string; revoked: boolean; serials: string[] }>('DELETE', `/peers/${id}`);
+      if (globals(cmd).json) return printJson(reply);
+      printRevoked({ nodeId: reply.nodeId, newlyRevoked: reply.revoked, serials: reply.serials });
+    });
+
+  peer
+    .command('revoke-all')
+    .description('revoke every member but the node answering, one after another (to rebuild a cluster from one node)')
+    .option('--confirm', 'yes, revoke them all')
+    .action(async (o, cmd: Command) => {
+      const confirm = revokeAllConfirmed({ confirm: o.confirm });
+      const reply = await apiFor(cmd).call<{ revoked: RevokedMember[]; failed: RevokeFailure[] }>('POST', '/peers/revoke-all', { confirm });
+      if (globals(cmd).json) printJson(reply);
+      else {
+        for (const r of reply.revoked) printRevoked(r);
+        for (const f of reply.failed) process.stdout.write(`could not revoke node ${f.nodeId}: ${f.error.message}\n`);
+        if (reply.revoked.length + reply.failed.length === 0) process.stdout.write('no other members to revoke\n');
+      }
+      // Printed in full either way; a member still in the cluster is a failure a script must see.
+      if (reply.failed.length > 0) throw new ExitStatus(1);
+    });
 
   peer
     .command('create-token')

@@ -8,6 +8,8 @@ export interface HealthDeps {
   /** A cheap database round trip; throws when the database is unreachable. */
   probeDatabase(): Promise<void>;
   metrics: OrchestratorMetrics;
+  /** Why this node is out of the cluster's quorum, or undefined when it is in it. */
+  clusterUnready?(): string | undefined;
 }
 
 /** `/health` always answers 200 while the process runs; `/ready` answers 503 when a dependency is down. */
@@ -29,8 +31,9 @@ export function healthRoutes(router: Router, deps: HealthDeps): void {
     } catch {
       database = 'unreachable';
     }
-    const ready = database === 'ok';
-    return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not ready', checks: { database } } };
+    const cluster = deps.clusterUnready?.() ?? 'ok';
+    const ready = database === 'ok' && cluster === 'ok';
+    return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not ready', checks: { database, cluster } } };
   });
   router.on('GET', '/metrics', async () => ({
     status: 200,

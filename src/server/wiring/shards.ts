@@ -14,3 +14,9 @@ export async function claimAllShards(store: Pick<Store, 'shards'>, nodeId: strin
   }
   return new ShardTable(owners.map((o) => ({ shard: o.shard, node: o.ownerNode, epoch: o.epoch })));
 }
+
+/** The shards as the database records them, claiming none: a node that joined owns none yet. */
+export async function loadShards(store: Pick<Store, 'shards'>): Promise<ShardTable> {
+  const owners = await store.shards.list();
+  return new ShardTable(owners.map((o) => ({ shard: o.shard, node: o.ownerNode, epoch: o.epoch })));
+}

@@ -1,6 +1,7 @@
 /**
- * Object storage behind one small interface, so the filesystem store used by a single node and the
- * S3 store used in production are interchangeable. Keys are `/`-separated paths of safe segments.
+ * Object storage behind one small interface, so the filesystem store used by a single node, the
+ * database store used by nodes sharing a PostgreSQL and the S3 store used in production are
+ * interchangeable. Keys are `/`-separated paths of safe segments.
  */
 export interface BlobStore {
   put(key: string, bytes: Uint8Array): Promise<void>;

@@ -1,16 +1,16 @@
 /**
- * Step logs on the filesystem: one append-only file per step under
+ * Step logs: the port, and its filesystem backend with one append-only file per step under
  * `<root>/kici-logs/executions/<runId>/jobs/<jobId>/step-<index>.log`.
  *
  * Each step is capped (10 MiB by default). The append that crosses the cap keeps what fits, then a
  * single truncation notice is written after it; everything later is dropped. The file being longer
- * than the cap is itself the "notice already written" mark, so the rule survives restarts.
+ * than the cap is itself the "notice already written" mark, so the rule survives restarts (the rule
+ * itself is in step-log-rules.ts, shared with the database backend).
  */
 import { appendFile, mkdir, open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { keySegment } from './blob-store.js';
-
-export const STEP_LOG_CAP_BYTES = 10 * 1024 * 1024;
+import { appendUnderCap, chunkOf, readWindow, STEP_LOG_CAP_BYTES, STEP_LOG_READ_BYTES } from './step-log-rules.js';
 
 export interface StepLogChunk {
   text: string;
@@ -33,8 +33,9 @@ export interface StepLogStore {
   listJobLogs(runId: string, jobId: string): Promise<StepLogInfo[]>;
 }
 
-export function truncationNotice(capBytes: number): string {
-  return `\n[kici] log truncated: this step's output exceeded ${capBytes} bytes; the rest was dropped\n`;
+/** Step indexes are a step's position in its job: 0, 1, 2, … */
+export function assertStepIndex(stepIndex: number): void {
+  if (!Number.isInteger(stepIndex) || stepIndex < 0) throw new Error(`invalid step index ${stepIndex}`);
 }
 
 export class FilesystemStepLogStore implements StepLogStore {
@@ -54,7 +55,7 @@ export class FilesystemStepLogStore implements StepLogStore {
   }
 
   private pathOf(runId: string, jobId: string, stepIndex: number): string {
-    if (!Number.isInteger(stepIndex) || stepIndex < 0) throw new Error(`invalid step index ${stepIndex}`);
+    assertStepIndex(stepIndex);
     return join(this.jobDir(runId, jobId), `step-${stepIndex}.log`);
   }
 
@@ -75,18 +76,12 @@ export class FilesystemStepLogStore implements StepLogStore {
   }
 
   private async appendNow(path: string, text: string): Promise<number> {
-    const size = await fileSize(path);
-    if (size > this.capBytes) return 0;
-    const bytes = Buffer.from(text, 'utf8');
-    const room = this.capBytes - size;
-    await mkdir(join(path, '..'), { recursive: true });
-    if (bytes.length <= room) {
-      if (bytes.length > 0) await appendFile(path, bytes);
-      return bytes.length;
+    const { write, kept } = appendUnderCap(await fileSize(path), text, this.capBytes);
+    if (write.length > 0) {
+      await mkdir(dirname(path), { recursive: true });
+      await appendFile(path, write);
     }
-    const kept = bytes.subarray(0, utf8Boundary(bytes, room));
-    await appendFile(path, Buffer.concat([kept, Buffer.from(truncationNotice(this.capBytes), 'utf8')]));
-    return kept.length;
+    return kept;
   }
 
   async read(
@@ -94,21 +89,17 @@ export class FilesystemStepLogStore implements StepLogStore {
     jobId: string,
     stepIndex: number,
     fromOffset = 0,
-    maxBytes = 1024 * 1024,
+    maxBytes = STEP_LOG_READ_BYTES,
   ): Promise<StepLogChunk> {
     const path = this.pathOf(runId, jobId, stepIndex);
     const size = await fileSize(path);
-    const start = Math.max(0, Math.min(fromOffset, size));
-    const length = Math.min(maxBytes, size - start);
+    const { start, length } = readWindow(size, fromOffset, maxBytes);
     if (length <= 0) return { text: '', nextOffset: start, size };
     const handle = await open(path, 'r');
     try {
       const buffer = Buffer.alloc(length);
       const { bytesRead } = await handle.read(buffer, 0, length, start);
-      // Never hand back half a character: stop before an incomplete trailing sequence.
-      const read = buffer.subarray(0, bytesRead);
-      const end = start + bytesRead < size ? completeUtf8Length(read) : bytesRead;
-      return { text: buffer.subarray(0, end).toString('utf8'), nextOffset: start + end, size };
+      return chunkOf(buffer.subarray(0, bytesRead), start, size);
     } finally {
       await handle.close();
     }
@@ -139,25 +130,4 @@ async function fileSize(path: string): Promise<number> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw error;
   }
-}
-
-/**
- * The largest cut ≤ `limit` that does not split a UTF-8 sequence: step back over continuation
- * bytes (10xxxxxx) to the lead byte, and cut before it unless the whole sequence fits.
- */
-export function utf8Boundary(bytes: Uint8Array, limit: number): number {
-  if (limit >= bytes.length) return bytes.length;
-  let cut = limit;
-  while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
-  return cut;
-}
-
-/** Length of `bytes` without an incomplete UTF-8 sequence at its end. */
-export function completeUtf8Length(bytes: Uint8Array): number {
-  let lead = bytes.length - 1;
-  while (lead >= 0 && bytes.length - lead < 4 && (bytes[lead]! & 0xc0) === 0x80) lead--;
-  if (lead < 0) return bytes.length;
-  const first = bytes[lead]!;
-  const needed = first >= 0xf0 ? 4 : first >= 0xe0 ? 3 : first >= 0xc0 ? 2 : 1;
-  return bytes.length - lead >= needed ? bytes.length : lead;
 }

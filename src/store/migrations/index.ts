@@ -9,6 +9,7 @@ import * as jobPlanOrder from './003_job_plan_order.js';
 import * as stepError from './004_step_error.js';
 import * as refTips from './005_ref_tips.js';
 import * as cluster from './006_cluster.js';
+import * as blobs from './007_blobs.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004_step_error': stepError,
   '005_ref_tips': refTips,
   '006_cluster': cluster,
+  '007_blobs': blobs,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -42,6 +42,14 @@ export class PeerAdmission {
     this.events.emit('refused', { direction: 'inbound', address, reason, message: `TLS handshake refused (${tlsError})`, limited: verdict.limited });
   }
 
+  /** A join request refused (bad token, bad request): counted like any failed authentication. */
+  joinRefused(address: string, error: string): { limited: boolean } {
+    const verdict = this.failures.fail(address);
+    this.log.warn({ address, reason: 'join-refused', error, limited: verdict.limited }, 'peer refused');
+    this.events.emit('refused', { direction: 'inbound', address, reason: 'join-refused', message: `join refused (${error})`, limited: verdict.limited });
+    return verdict;
+  }
+
   /** Refuse an inbound peer after TLS: count, log, report, and close with the refusal's code (or 4108). */
   refuse(address: string, refusal: PeerRefusal, nodeId: string | undefined, close: (code: number, reason: string) => void): void {
     const verdict = this.failures.fail(address);

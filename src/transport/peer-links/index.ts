@@ -26,3 +26,5 @@ export { DEFAULT_CLUSTER_PORT, PEER_PATH } from './peer-server.js';
 export { formatPeerAddress, parsePeerAddress } from './dial.js';
 export type { PeerAddress } from './dial.js';
 export { type PeerLogger, silentPeerLogger } from './logger.js';
+export { JoinFailedError, requestJoin, type JoinAttempt } from './join-client.js';
+export type { JoinDoor } from './peer-server.js';

@@ -22,7 +22,8 @@ export type PeerRefusalReason =
   | 'hello-timeout'
   | 'invalid-hello'
   | 'wrong-peer'
-  | 'judgement-failed';
+  | 'judgement-failed'
+  | 'join-refused';
 
 export interface PeerRefusal {
   reason: PeerRefusalReason;

@@ -10,6 +10,7 @@ import { DEFAULT_MAX_FRAME_BYTES, type PeerKinds } from '../peer-protocol/index.
 import { DEFAULT_BACKOFF } from './backoff.js';
 import type { PeerFaults } from './faults.js';
 import type { PeerLogger } from './logger.js';
+import type { JoinDoor } from './peer-server.js';
 
 export interface PeerLinksOptions {
   /** This node's certificate, key and cluster CA (`loadNodeCredentials`): its identity on every link. */
@@ -25,6 +26,8 @@ export interface PeerLinksOptions {
   revokedSerials?: () => Iterable<string>;
   /** Failed peer authentications per address; pass the node's shared one to count every door together. */
   authFailures?: FailedAuthLimit;
+  /** Answers joiners on the peer port (a coordinator that holds the CA key); absent: the join paths are 404. */
+  join?: JoinDoor;
   /** The fault hook, only where fault injection is allowed (`createPeerFaults`). */
   faults?: PeerFaults;
   maxFrameBytes?: number;

@@ -43,7 +43,7 @@ import type { PeerFaults } from './faults.js';
 import { type CertificateJudgement, judgeCertificate, judgeHello, type PeerRefusal } from './judgement.js';
 import { type PeerLogger, silentPeerLogger } from './logger.js';
 import { type PeerLinksOptions, type PeerLinksSettings, peerLinksSettings } from './options.js';
-import { PeerServer } from './peer-server.js';
+import { type JoinDoor, PeerServer } from './peer-server.js';
 import { PendingRequests } from './pending-requests.js';
 import { SendQueue } from './send-queue.js';
 import { peerTlsOptions, type PeerTlsOptions } from './tls-material.js';
@@ -110,7 +110,7 @@ export class PeerLinks {
   private closed = false;
   private readonly stopFaultListener: () => void;
 
-  constructor(options: PeerLinksOptions) {
+  constructor(private readonly options: PeerLinksOptions) {
     this.settings = peerLinksSettings(options);
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
@@ -142,10 +142,28 @@ export class PeerLinks {
       maxFrameBytes: this.settings.maxFrameBytes,
       accepted: (ws, socket) => this.accepted(ws, socket),
       tlsFailed: (failure) => this.admission.tlsFailed(failure),
+      join: this.joinDoor,
     });
     this.bound = await this.server.listen();
     this.log.info({ nodeId: this.nodeId, ...this.bound }, 'peer port listening');
     return this.bound;
+  }
+
+  /** The join door handed in, with refusals counted against the joiner's address. */
+  private get joinDoor(): JoinDoor | undefined {
+    const door = this.options.join;
+    if (!door) return undefined;
+    return {
+      caCertificatePem: door.caCertificatePem,
+      admit: async (body, raw) => {
+        const address = normaliseAddress(raw);
+        const answer = await door.admit(body, address);
+        if (answer.status !== 400 && answer.status !== 403) return answer;
+        const error = (answer.body as { error?: string } | undefined)?.error ?? 'refused';
+        const verdict = this.admission.joinRefused(address, error);
+        return verdict.limited ? { status: 429, body: { error: 'too_many_failures', message: 'too many failed authentications' } } : answer;
+      },
+    };
   }
 
   /** The address the peer port is bound to, once started. */

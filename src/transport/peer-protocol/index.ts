@@ -25,3 +25,19 @@ export type { AnyPeerKind, PeerMessageKind, PeerRequestKind } from './kinds.js';
 export { DEFAULT_MAX_FRAME_BYTES, PeerCodec, PeerFrameTooLargeError } from './codec.js';
 export type { DecodeResult, PeerCodecOptions } from './codec.js';
 export { RAFT_KIND, RAFT_SNAPSHOT_CHUNK_KIND, raftMessageBody, raftSnapshotChunkBody, registerRaftKinds, type RaftKinds } from './raft-messages.js';
+export {
+  JOIN_CA_PATH,
+  JOIN_PATH,
+  JOIN_SECRETS_PURPOSE,
+  MAX_JOIN_REQUEST_BYTES,
+  joinAccepted,
+  joinRefused,
+  joinRequest,
+  joinSecrets,
+  type JoinAccepted,
+  type JoinMember,
+  type JoinRefusalCode,
+  type JoinRefused,
+  type JoinRequest,
+  type JoinSecrets,
+} from './join.js';

@@ -11,6 +11,8 @@ export interface OrchestratorOptions {
   databaseUrl?: string;
   /** Extra KICI_* settings, e.g. KICI_AGENT_RECOVERY_WINDOW_MS. */
   env?: Record<string, string>;
+  /** The admin token, for a node whose data directory holds none (a node that joined a cluster). */
+  adminToken?: string;
 }
 
 /**
@@ -55,7 +57,10 @@ export class OrchestratorProcess {
       this.options.logFile,
     );
     this.proc = proc;
-    this.url = await waitUntil(
+    // A process that exits before it is ready fails the start at once, with what it said.
+    const exited = proc.exited.then(() => Promise.reject(new Error(`orchestrator exited before it was ready:\n${proc.tail()}`)));
+    exited.catch(() => undefined);
+    const ready = waitUntil(
       'the orchestrator to answer /ready',
       async () => {
         if (!proc.running) throw new Error(`orchestrator exited:\n${proc.tail()}`);
@@ -66,12 +71,17 @@ export class OrchestratorProcess {
       },
       { timeoutMs: 60_000, describe: () => proc.tail(15) },
     );
+    this.url = await Promise.race([ready, exited]);
     this.port = Number(new URL(this.url).port);
-    this.adminToken = readFileSync(path.join(this.options.dataDir, 'admin-token'), 'utf8').trim();
+    this.adminToken = this.options.adminToken ?? readFileSync(path.join(this.options.dataDir, 'admin-token'), 'utf8').trim();
   }
 
   async stop(): Promise<void> {
     await this.proc?.stop();
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
   }
 
   async kill9(): Promise<void> {

@@ -46,10 +46,17 @@ afterAll(async () => {
   await inst?.stop();
 });
 
-/** Trigger the branch's workflow and wait until its first step runs. */
+/**
+ * Trigger the branch's workflow and wait until its first step has printed `started`: its trap is
+ * set by then (a step reported running may not have reached its `trap` yet, and a SIGTERM before
+ * it would end the shell without the trap's word).
+ */
 async function runningRun(branch: string): Promise<RunDetail> {
   const reply = await inst.adminJson<{ runs: { id: string }[] }>(['runs', 'trigger', '--source', source, '--ref', branch]);
-  return inst.waitFor(reply.runs[0].id, (r) => r.jobs.some((j) => j.steps[0]?.status === 'running'), 'the first step to run');
+  const id = reply.runs[0].id;
+  const run = await inst.waitFor(id, (r) => r.jobs.some((j) => j.steps[0]?.status === 'running'), 'the first step to run');
+  await inst.waitForLog(id, 'started');
+  return run;
 }
 
 async function logText(runId: string): Promise<string> {

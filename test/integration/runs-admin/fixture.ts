@@ -137,6 +137,16 @@ export class Installation {
     throw new Error(`timed out waiting for ${what}; last seen ${JSON.stringify(last)}`);
   }
 
+  /** Poll a run's logs until they contain `text`. */
+  async waitForLog(id: string, text: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await (await this.api.raw('GET', `/runs/${id}/logs`)).text()).includes(text)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${JSON.stringify(text)} in the logs of run ${id}`);
+  }
+
   waitForEnd(id: string): Promise<RunDetail> {
     return this.waitFor(id, (r) => ['success', 'failed', 'cancelled'].includes(r.status), `run ${id} to finish`);
   }

@@ -34,6 +34,7 @@ const EXPECTED_TABLES = [
   'admin_tokens',
   'agent_tokens',
   'agents',
+  'blobs',
   'dedup_keys',
   'deliveries',
   'job_needs',
@@ -45,9 +46,19 @@ const EXPECTED_TABLES = [
   'sealed_secrets',
   'shards',
   'sources',
+  'step_log_chunks',
+  'step_logs',
   'steps',
   'workflow_registrations',
 ];
+
+/** The collation a column sorts by (null: the database's default). */
+async function collationOf(store: Store, table: string, column: string): Promise<string | null> {
+  const result = await sql<{ collation_name: string | null }>`
+    select collation_name from information_schema.columns
+    where table_schema = 'public' and table_name = ${table} and column_name = ${column}`.execute(queryBuilderOf(store));
+  return result.rows[0]?.collation_name ?? null;
+}
 
 describe('migrations on PostgreSQL', () => {
   it('migrates a fresh database, reports status, and re-runs as a no-op', async () => {
@@ -58,6 +69,9 @@ describe('migrations on PostgreSQL', () => {
 
     expect(await store.migrations.migrate()).toEqual(MIGRATION_NAMES);
     expect(await tableNames(store)).toEqual(expect.arrayContaining(EXPECTED_TABLES));
+    // Blob keys list in byte order whatever the server's locale (this test server's is C, so the
+    // contract's ordering test alone could not tell).
+    expect(await collationOf(store, 'blobs', 'key')).toBe('C');
 
     const after = await store.migrations.status();
     expect(after.upToDate).toBe(true);
@@ -92,6 +106,7 @@ describe('migrations on PostgreSQL', () => {
     expect(down.error).toBeUndefined();
     expect(down.results?.map((r) => r.migrationName)).toEqual([...MIGRATION_NAMES].reverse());
     expect(await tableNames(store)).not.toContain('runs');
+    expect(await tableNames(store)).not.toContain('blobs');
     expect(await store.migrations.migrate()).toEqual(MIGRATION_NAMES);
   });
 });

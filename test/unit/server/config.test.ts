@@ -236,8 +236,9 @@ describe('every orchestrator variable the seeds and reference name', () => {
     for (const v of refusedNames) expect(problems).toContain(`${v.name}: ${v.reason}`);
   });
 
-  it('refuses KICI_CLUSTER_PEERS because a lone node would take its peers\' shards', () => {
-    expect(problemsOf({ KICI_CLUSTER_PEERS: 'a:4000,b:4000' })).toEqual([expect.stringMatching(/^KICI_CLUSTER_PEERS: .*peer mesh/)]);
+  it('reads KICI_CLUSTER_PEERS, which needs the address the peers reach this node at', () => {
+    expect(problemsOf({ KICI_CLUSTER_PEERS: 'a:4001,b:4001' })).toEqual([expect.stringMatching(/^KICI_CLUSTER_PEERS: set KICI_CLUSTER_ADDRESS too/)]);
+    expect(loadConfig({ KICI_CLUSTER_PEERS: 'a:4001,b:4001', KICI_CLUSTER_ADDRESS: 'c:4001' }).cluster.peers).toEqual(['a:4001', 'b:4001']);
   });
 
   it('refuses KICI_STORAGE_TYPE=s3 until S3 lands, and accepts filesystem', () => {

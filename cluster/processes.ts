@@ -1,0 +1,409 @@
+/**
+ * Real kici processes on loopback, for `npm run cluster` and `npm run bench -- cluster`:
+ * coordinators (`kici-orchestrator`) and agents (`kici-agent`) started from dist/, each with its
+ * output appended to a log file, watched by a `Supervisor` that leaves no process behind: children
+ * are SIGKILLed when this process exits, and a small watchdog shell does the same (and runs an
+ * extra cleanup line, say stopping PostgreSQL) if this process is itself killed -9.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file runs as dist/cluster/processes.js). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function binPath(name: 'kici-orchestrator' | 'kici-agent' | 'kici-admin'): string {
+  return path.join(ROOT, 'dist', 'src', 'bin', `${name}.js`);
+}
+
+/** What `GET /cluster/health` answers. */
+export interface ClusterHealth {
+  clusterId: string;
+  nodeId: string;
+  leader: { node: string; address: string } | null;
+  term: number;
+  commitIndex: number;
+  ready: boolean;
+  reason: string | null;
+  members: { node: string; address: string; role: string; standing: string; connected: boolean; leader: boolean }[];
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Calls `probe` every `intervalMs` until it returns something other than undefined; a probe that
+ * throws is retried (a process still starting refuses connections), unless it throws `Fatal`.
+ */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 60_000, intervalMs = 100, describe }: { timeoutMs?: number; intervalMs?: number; describe?: () => string } = {},
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      if (e instanceof Fatal) throw e;
+      lastError = e;
+    }
+    if (performance.now() > deadline) {
+      const why = lastError ? ` (last error: ${(lastError as Error).message})` : '';
+      const more = describe ? `\n${describe()}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}${more}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** An error `waitUntil` does not retry. */
+export class Fatal extends Error {}
+
+const handedOut = new Set<number>();
+
+/** A loopback port nothing listens on now (the OS picks it); never the same one twice per process. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = server.address() as { port: number };
+        server.close(() => resolve(p));
+      });
+      server.on('error', reject);
+    });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+/** `preferred` when nothing listens on it, otherwise a free port the OS picks. */
+export async function portOr(preferred: number): Promise<number> {
+  if (handedOut.has(preferred)) return freePort();
+  const free = await new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(preferred, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  if (!free) return freePort();
+  handedOut.add(preferred);
+  return preferred;
+}
+
+/** PATH, HOME and LANG only, plus `extra`: no stray KICI_* variable of ours reaches a child. */
+export function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Keeps the pids of the children it started in `<stateDir>/pids`. When this process exits, every
+ * live child is SIGKILLed; a detached watchdog shell SIGKILLs them too, and runs `cleanupShell`, if
+ * this process dies without exit handlers (kill -9). `release()` after an orderly stop disarms it.
+ */
+export class Supervisor {
+  private readonly live = new Set<KiciProcess>();
+  private readonly pidFile: string;
+  private released = false;
+  private readonly onExit = (): void => this.killAllSync();
+
+  constructor(
+    readonly stateDir: string,
+    cleanupShell?: string,
+  ) {
+    mkdirSync(stateDir, { recursive: true });
+    this.pidFile = path.join(stateDir, 'pids');
+    writeFileSync(this.pidFile, '');
+    process.once('exit', this.onExit);
+    const pids = shellQuote(this.pidFile);
+    const script =
+      `while kill -0 ${process.pid} 2>/dev/null && [ -f ${pids} ]; do sleep 1; done; ` +
+      `if [ -f ${pids} ]; then for p in $(cat ${pids}); do kill -9 "$p" 2>/dev/null; done; ${cleanupShell ?? 'true'}; fi`;
+    spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
+  }
+
+  track(p: KiciProcess): void {
+    this.live.add(p);
+    this.writePids();
+    void p.exited.then(() => {
+      this.live.delete(p);
+      this.writePids();
+    });
+  }
+
+  get processes(): KiciProcess[] {
+    return [...this.live];
+  }
+
+  killAllSync(): void {
+    for (const p of this.live) if (p.running) p.child.kill('SIGKILL');
+  }
+
+  /** Everything was stopped in order: the watchdog has nothing left to do. */
+  release(): void {
+    this.released = true;
+    process.off('exit', this.onExit);
+    rmSync(this.pidFile, { force: true });
+  }
+
+  private writePids(): void {
+    if (this.released) return;
+    try {
+      writeFileSync(this.pidFile, [...this.live].map((p) => p.pid).filter((pid) => pid > 0).join('\n'));
+    } catch {
+      // The state directory is being removed: nothing to guard any more.
+    }
+  }
+}
+
+/** One node program, its stdout and stderr appended to `logFile`. */
+export class KiciProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly name: string,
+    script: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    readonly logFile: string,
+    supervisor: Supervisor,
+    /** A process group of its own: a Ctrl-C in the terminal reaches only the parent, which stops it in order. */
+    detached = false,
+  ) {
+    const fd = openSync(logFile, 'a');
+    try {
+      this.child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', fd, fd], detached });
+    } finally {
+      closeSync(fd);
+    }
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    supervisor.track(this);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 15_000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** kill -9: no shutdown code runs. */
+  async kill9(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  tail(lines = 20): string {
+    if (!existsSync(this.logFile)) return '';
+    return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n');
+  }
+}
+
+export interface CoordinatorSpec {
+  name: string;
+  dataDir: string;
+  httpPort: number;
+  clusterPort: number;
+  /** The founder's database; a joiner takes its own from the join. */
+  databaseUrl?: string;
+  /** A joiner's token and the cluster ports it joins through. The token is dropped after the first start. */
+  join?: { token: string; peers: string[] };
+  /** The admin token, for a joiner (its data directory holds none). */
+  adminToken?: string;
+  /** More KICI_* settings (Raft timings, log level). */
+  env?: Record<string, string>;
+  logLevel?: string;
+  detached?: boolean;
+}
+
+/**
+ * One `kici-orchestrator` coordinator on a data directory, its HTTP and cluster ports fixed so a
+ * restart comes back where agents and peers expect it.
+ */
+export class Coordinator {
+  proc?: KiciProcess;
+  adminToken = '';
+  private joined = false;
+
+  constructor(
+    readonly spec: CoordinatorSpec,
+    private readonly supervisor: Supervisor,
+  ) {
+    mkdirSync(spec.dataDir, { recursive: true });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.spec.httpPort}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.spec.httpPort}/ws`;
+  }
+
+  /** host:port peers reach this node's cluster port at. */
+  get address(): string {
+    return `127.0.0.1:${this.spec.clusterPort}`;
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+
+  get logFile(): string {
+    return path.join(this.spec.dataDir, 'orchestrator.log');
+  }
+
+  /** The environment it is started with: what a member of a cluster needs, and nothing else. */
+  environment(): Record<string, string | undefined> {
+    const s = this.spec;
+    const join = s.join && !this.joined ? { KICI_CLUSTER_JOIN_TOKEN: s.join.token } : {};
+    return {
+      KICI_DATA_DIR: s.dataDir,
+      KICI_PORT: String(s.httpPort),
+      KICI_HOST: '127.0.0.1',
+      KICI_LOG_LEVEL: s.logLevel ?? 'info',
+      KICI_DATABASE_URL: s.databaseUrl,
+      KICI_STORAGE_TYPE: 'database',
+      KICI_CLUSTER_INSTANCE_ID: s.name,
+      KICI_CLUSTER_PORT: String(s.clusterPort),
+      KICI_CLUSTER_ADDRESS: this.address,
+      KICI_CLUSTER_PEERS: s.join ? s.join.peers.join(',') : undefined,
+      ...join,
+      ...s.env,
+    };
+  }
+
+  /** Starts the process; resolves once it wrote its URL and answers 200 on /ready. */
+  async start(timeoutMs = 90_000): Promise<void> {
+    if (this.running) throw new Error(`${this.name} is already running`);
+    const urlFile = path.join(this.spec.dataDir, 'orchestrator-url');
+    rmSync(urlFile, { force: true });
+    const proc = new KiciProcess(this.name, binPath('kici-orchestrator'), [], baseEnv(this.environment()), this.logFile, this.supervisor, this.spec.detached);
+    this.proc = proc;
+    await waitUntil(
+      `${this.name} to answer 200 on /ready`,
+      async () => {
+        if (!proc.running) throw new Fatal(`${this.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):\n${proc.tail()}`);
+        if (!existsSync(urlFile)) return undefined;
+        return (await this.ready()) === 200 ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 50, describe: () => proc.tail() },
+    );
+    // A member keeps its certificate; the token is spent, as a deployment removes it after the first start.
+    this.joined = true;
+    this.adminToken = this.spec.adminToken ?? readFileSync(path.join(this.spec.dataDir, 'admin-token'), 'utf8').trim();
+  }
+
+  async stop(graceMs?: number): Promise<void> {
+    await this.proc?.stop(graceMs);
+  }
+
+  async kill9(): Promise<void> {
+    await this.proc?.kill9();
+  }
+
+  async health(timeoutMs = 2000): Promise<ClusterHealth> {
+    const res = await fetch(`${this.url}/cluster/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`${this.name}: /cluster/health answered ${res.status}`);
+    return (await res.json()) as ClusterHealth;
+  }
+
+  async ready(timeoutMs = 2000): Promise<number> {
+    const res = await fetch(`${this.url}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  /** One admin API call with the admin token; throws with the API's answer on a non-2xx status. */
+  async api<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.url}/api/v1${route}`, {
+      method,
+      headers: { authorization: `Bearer ${this.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${this.name}: ${method} ${route}: HTTP ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A single-use coordinator join token. */
+  async joinToken(): Promise<string> {
+    return (await this.api<{ token: string }>('POST', '/peers/tokens', { role: 'coordinator' })).token;
+  }
+}
+
+/**
+ * The health every one of `nodes` reports once they agree on one leader, are in quorum, count
+ * exactly `voters` as voters and (with `connected`) see every member connected; undefined otherwise.
+ */
+export async function agreement(nodes: Coordinator[], voters: string[], connected = true): Promise<ClusterHealth | undefined> {
+  const views = await Promise.all(nodes.map((n) => n.health().catch(() => undefined)));
+  const first = views[0];
+  const leader = first?.leader?.node;
+  if (!leader) return undefined;
+  const want = JSON.stringify([...voters].sort());
+  for (const v of views) {
+    if (!v || v.leader?.node !== leader || !v.ready) return undefined;
+    if (JSON.stringify(v.members.filter((m) => m.standing === 'voter').map((m) => m.node).sort()) !== want) return undefined;
+    if (connected && v.members.some((m) => !m.connected)) return undefined;
+  }
+  return first;
+}
+
+export function agreedLeader(nodes: Coordinator[], voters: string[], timeoutMs = 60_000): Promise<ClusterHealth> {
+  return waitUntil(`${nodes.map((n) => n.name).join(', ')} to agree on a leader with voters ${voters.join(', ')}`, () => agreement(nodes, voters), {
+    timeoutMs,
+    intervalMs: 100,
+  });
+}
+
+export interface AgentSpec {
+  name: string;
+  /** ws://host:port/ws of the coordinator it connects to. */
+  url: string;
+  token: string;
+  workDir: string;
+  logFile: string;
+  detached?: boolean;
+}
+
+/** A `kici-agent`; its token travels in the environment, as operators are told to pass it. */
+export function startAgent(spec: AgentSpec, supervisor: Supervisor): KiciProcess {
+  mkdirSync(spec.workDir, { recursive: true });
+  return new KiciProcess(
+    spec.name,
+    binPath('kici-agent'),
+    ['--url', spec.url, '--work-dir', spec.workDir, '--agent-id', spec.name],
+    baseEnv({ KICI_AGENT_TOKEN: spec.token, KICI_LOG_LEVEL: 'info', KICI_AGENT_MAX_RECONNECT_DELAY_MS: '5000' }),
+    spec.logFile,
+    supervisor,
+    spec.detached,
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * What a node needs of its cluster membership before and after the database opens. Before: a node
+ * with a join token and no membership joins (the database URL and master key come from the join);
+ * a member reads what its join handed over. After: the node that made the cluster gets its own
+ * node certificate from its CA, and every coordinator holds the CA key so it can admit joiners.
+ */
+import path from 'node:path';
+import {
+  type ClusterCa,
+  createNodeRequest,
+  loadClusterCa,
+  loadClusterCaCertificate,
+  loadNodeCredentials,
+  newCertificateSerial,
+  nodeIdentity,
+  type NodeCredentials,
+  PrivateKey,
+  saveNodeCredentials,
+  signNodeCertificate,
+} from '../certificates/index.js';
+import { joinAsCoordinator, type Membership, openJoinSecrets, readMembership, writeMembership } from '../membership/index.js';
+import type { ClusterRepository } from '../store/index.js';
+import type { JoinSecrets } from '../transport/index.js';
+import { CLUSTER_DIR } from './cluster-identity.js';
+import { ConfigError, type OrchestratorConfig } from './config.js';
+import type { Logger } from './logger.js';
+
+export interface JoinedNode {
+  membership: Membership;
+  credentials: NodeCredentials;
+  secrets: JoinSecrets;
+}
+
+export function clusterDirOf(dataDir: string): string {
+  return path.join(dataDir, CLUSTER_DIR);
+}
+
+/**
+ * Before the database: join if a token asks for it, then read what a joined node keeps. Undefined
+ * on the node that made the cluster (or a node alone): it has its own database URL and key.
+ */
+export async function joinedNode(config: OrchestratorConfig, nodeId: string, log: Pick<Logger, 'info' | 'warn'>): Promise<JoinedNode | undefined> {
+  const dir = clusterDirOf(config.dataDir);
+  let membership = readMembership(dir);
+  const { joinToken, peers, address } = config.cluster;
+  if (!membership && joinToken && address) {
+    if (loadClusterCaCertificate(dir)) {
+      throw new ConfigError([`KICI_CLUSTER_JOIN_TOKEN: this data directory (${config.dataDir}) already belongs to a cluster it made; a node joins with a data directory of its own`]);
+    }
+    log.info({ peers, nodeId }, 'joining the cluster');
+    membership = await joinAsCoordinator({ clusterDir: dir, nodeId, token: joinToken, peers, address, onRetry: (peer, why) => log.warn({ peer, why }, 'join attempt failed; trying again') });
+    log.info({ clusterId: membership.clusterId, raftId: membership.raftId }, 'joined the cluster');
+  } else if (membership && joinToken) {
+    log.warn({ clusterId: membership.clusterId }, 'KICI_CLUSTER_JOIN_TOKEN is not used: this node is a member already (remove it from the environment)');
+  }
+  if (!membership && peers.length > 0) {
+    throw new ConfigError(['KICI_CLUSTER_PEERS: this node has not joined a cluster yet; set KICI_CLUSTER_JOIN_TOKEN (kici-admin peer create-token --role coordinator) or run kici-admin join first']);
+  }
+  if (!membership || membership.founder) return undefined;
+  if (membership.nodeId !== nodeId) throw new ConfigError([`KICI_CLUSTER_INSTANCE_ID: this data directory belongs to node ${membership.nodeId}, not ${nodeId}`]);
+  const credentials = loadNodeCredentials(dir);
+  if (!credentials) throw new ConfigError([`${dir} holds a membership but no node certificate: rejoin this node with a new token and a fresh data directory`]);
+  const secrets = openJoinSecrets(dir, credentials);
+  if (!secrets) throw new ConfigError([`${dir} holds no join secrets: rejoin this node with a new token and a fresh data directory`]);
+  return { membership, credentials, secrets };
+}
+
+/** The settings a joined node takes from its join, each checked against what is configured. */
+export function sharedSettings(config: OrchestratorConfig, joined: JoinedNode): { databaseUrl: string; secretKey: string } {
+  const problems: string[] = [];
+  if (config.secretKey && normaliseKey(config.secretKey) !== joined.secrets.secretKey) {
+    problems.push('KICI_SECRET_KEY: differs from the cluster\'s master key this node was handed when it joined; unset it (the joined key is used)');
+  }
+  if (config.storageType !== 'database') problems.push('KICI_STORAGE_TYPE: a member of a cluster keeps blobs and step logs in the database the cluster shares; set KICI_STORAGE_TYPE=database');
+  if (problems.length) throw new ConfigError(problems);
+  return { databaseUrl: config.databaseUrl ?? joined.secrets.databaseUrl, secretKey: joined.secrets.secretKey };
+}
+
+function normaliseKey(text: string): string {
+  const value = text.trim();
+  return /^[0-9a-fA-F]{64}$/.test(value) ? value.toLowerCase() : Buffer.from(value, 'base64').toString('hex');
+}
+
+export interface FounderParts {
+  dataDir: string;
+  clusterId: string;
+  nodeId: string;
+  cluster: Pick<ClusterRepository, 'recordNodeCertificate'>;
+  now: Date;
+}
+
+/** The node that made the cluster: its membership record and its own node certificate, made once. */
+export async function founderNode(p: FounderParts): Promise<{ membership: Membership; credentials: NodeCredentials; ca: ClusterCa }> {
+  const dir = clusterDirOf(p.dataDir);
+  const ca = loadClusterCa(dir);
+  if (!ca) throw new ConfigError([`${dir} has no cluster CA key: this node did not make the cluster and has not joined it`]);
+  let membership = readMembership(dir);
+  if (!membership) {
+    membership = { clusterId: p.clusterId, nodeId: p.nodeId, raftId: 1, founder: true, members: [] };
+    writeMembership(dir, membership);
+  }
+  let credentials = loadNodeCredentials(dir);
+  if (!credentials) {
+    const request = await createNodeRequest({ clusterId: p.clusterId, nodeId: p.nodeId, role: 'coordinator' });
+    const certificatePem = await signNodeCertificate({ ca, csrPem: request.requestPem, clusterId: p.clusterId, nodeId: p.nodeId, role: 'coordinator', serial: newCertificateSerial(), now: p.now });
+    const identity = nodeIdentity(certificatePem);
+    await p.cluster.recordNodeCertificate({ serial: identity.serial, nodeId: p.nodeId, role: 'coordinator', notAfter: identity.notAfter }, p.now);
+    credentials = saveNodeCredentials(dir, { certificatePem, privateKey: request.privateKey, caCertificatePem: ca.certificatePem });
+  }
+  return { membership, credentials, ca };
+}
+
+/** The CA with its key, as a joined coordinator holds it: from its sealed join secrets, in memory only. */
+export function joinedCa(joined: JoinedNode): ClusterCa {
+  return { ...joined.credentials.ca, privateKey: PrivateKey.fromPem(joined.secrets.caKey) };
+}

@@ -1,0 +1,289 @@
+/**
+ * This node in the cluster: its Raft log under `KICI_DATA_DIR/raft`, its links to the other
+ * members on the cluster port, the replicated state, and the leader's chores (keeping the Raft
+ * configuration in step with the members, admitting joiners, forwarding proposals made on a
+ * follower). A node alone is a cluster of one: it leads at once and opens no port unless
+ * KICI_CLUSTER_ADDRESS says where others could reach it.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import type { FailedAuthLimit } from '../../auth-guard/index.js';
+import type { ClusterCa, NodeCredentials } from '../../certificates/index.js';
+import { systemRandom, type Clock } from '../../clock/index.js';
+import { clusterCommand, ClusterRaft, MembershipSteward, type ClusterCommand, type Leadership, type Member, type Outcome } from '../../cluster/index.js';
+import type { Membership } from '../../membership/index.js';
+import { FileStorage } from '../../raft/index.js';
+import { PeerKinds, PeerLinks, registerRaftKinds, type JoinSecrets, type PeerFaults } from '../../transport/index.js';
+import type { ClusterConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { ClusterGauges } from '../metrics.js';
+import { joinDoor, type JoinDoorParts } from './join-door.js';
+import { RaftLinks } from './raft-links.js';
+
+export const RAFT_DIR = 'raft';
+
+export interface ClusterNodeParts {
+  config: ClusterConfig;
+  host: string;
+  dataDir: string;
+  clock: Clock;
+  log: Logger;
+  credentials: NodeCredentials;
+  membership: Membership;
+  /** The CA with its key, on a coordinator that holds it: it admits joiners. */
+  ca?: ClusterCa;
+  /** What joiners are handed; undefined while the cluster cannot take joiners (PGlite). */
+  secrets(): JoinSecrets | undefined;
+  tokens: JoinDoorParts['tokens'];
+  authFailures: FailedAuthLimit;
+  faults?: PeerFaults;
+}
+
+/** A proposal made on a follower goes to the leader as this request. */
+const proposeRequest = z.object({ commands: z.array(clusterCommand).min(1).max(64) });
+const proposeResponse = z.object({ outcomes: z.array(z.union([z.object({ applied: z.literal(true) }), z.object({ applied: z.literal(false), reason: z.string() })])) });
+const FORWARD_TIMEOUT_MS = 5_000;
+
+export class NotLeaderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotLeaderError';
+  }
+}
+
+export class ClusterNode {
+  readonly raft: ClusterRaft;
+  readonly links: PeerLinks;
+  readonly nodeId: string;
+  private readonly storage: FileStorage;
+  private readonly wire: RaftLinks;
+  private readonly steward: MembershipSteward;
+  private readonly forward;
+  private readonly known = new Map<string, string>();
+  private revokedCount = 0;
+  private stopTimer: () => void = () => undefined;
+  private stopped = false;
+
+  constructor(private readonly p: ClusterNodeParts) {
+    const { membership, config } = p;
+    this.nodeId = membership.nodeId;
+    const kinds = new PeerKinds();
+    const raftKinds = registerRaftKinds(kinds);
+    this.forward = kinds.request('cluster.propose', proposeRequest, proposeResponse);
+    this.storage = new FileStorage(path.join(p.dataDir, RAFT_DIR), membership.founder ? { conf: { voters: [membership.raftId], learners: [] } } : {});
+    this.links = new PeerLinks({
+      credentials: p.credentials,
+      kinds,
+      listen: config.address ? { host: p.host, port: config.port } : undefined,
+      clock: p.clock,
+      logger: p.log.child({ room: 'peer-links' }),
+      revokedSerials: () => this.raft?.state.revoked() ?? [],
+      authFailures: p.authFailures,
+      faults: p.faults,
+      pingIntervalMs: config.peerHeartbeatMs,
+      idleTimeoutMs: config.peerStaleMs,
+      maxReconnectDelayMs: config.maxReconnectDelayMs,
+      join: p.ca ? this.joinDoor(p.ca) : undefined,
+    });
+    this.wire = new RaftLinks({
+      links: this.links,
+      kinds: raftKinds,
+      peers: { nodeOf: (id) => this.nodeOf(id), raftIdOf: (node) => this.raftIdOf(node) },
+      clock: p.clock,
+      onBadChunk: (from, e) => p.log.warn({ peer: from, err: e.message }, 'bad snapshot chunk'),
+    });
+    this.raft = new ClusterRaft({
+      raftId: membership.raftId,
+      storage: this.storage,
+      clock: p.clock,
+      random: () => systemRandom.next(),
+      timing: config.raft,
+      send: this.wire.send,
+      onFatal: (e) => p.log.fatal({ err: e.message }, 'the Raft log cannot be written: this node stops taking part in the cluster'),
+    });
+    this.wire.attach(this.raft);
+    this.steward = new MembershipSteward(this.raft, p.log);
+    this.links.handle(this.forward, async (from, body) => {
+      if (this.raft.status().role !== 'leader') throw new Error('not the leader');
+      p.log.info({ from: from.nodeId, commands: body.commands.map((c) => c.type) }, 'proposing for a member');
+      return { outcomes: await this.proposeHere(body.commands) };
+    });
+    this.raft.onApplied(() => this.stateChanged());
+    for (const m of membership.members) if (m.node !== this.nodeId) this.known.set(m.node, m.address);
+  }
+
+  /** Open the cluster port (when configured), dial the known members, and start the chores. */
+  async start(): Promise<{ host: string; port: number } | undefined> {
+    const bound = await this.links.start();
+    this.stateChanged();
+    for (const [node, address] of this.known) this.links.addPeer(node, address);
+    const tick = () => {
+      if (this.stopped) return;
+      void this.chores().finally(() => {
+        this.stopTimer = this.p.clock.setTimer(this.p.config.raft.heartbeatMs * 4, tick);
+      });
+    };
+    tick();
+    return bound;
+  }
+
+  leadership(): Leadership {
+    return this.raft.leadership();
+  }
+
+  /** Resolves once a leader is known (at once on a cluster of one), or after `ms`. */
+  settled(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.raft.status().leader !== 0) return resolve(true);
+      const cancel = this.p.clock.setTimer(ms, () => {
+        off();
+        resolve(false);
+      });
+      const off = this.raft.leadership().onChange(() => {
+        if (this.raft.status().leader === 0) return;
+        cancel();
+        off();
+        resolve(true);
+      });
+    });
+  }
+
+  /** Why this node should not take traffic now, or undefined when it is part of a working quorum. */
+  unreadyReason(): string | undefined {
+    if (this.raft.failure()) return 'the Raft log cannot be written';
+    const status = this.raft.status();
+    if (status.leader === 0) return 'no leader: this node is out of quorum (a partition, or too few coordinators are up)';
+    if (status.leader === status.id) return this.raft.leadership().isLeader() ? undefined : 'leading without a quorum behind it';
+    const leaderNode = this.nodeOf(status.leader);
+    if (!leaderNode || !this.links.isUp(leaderNode)) return 'the leader is out of reach: this node is out of quorum';
+    return undefined;
+  }
+
+  /** The leader's node id and address, when known. */
+  leader(): { node: string; address: string } | undefined {
+    const id = this.raft.status().leader;
+    const m = id ? this.raft.state.memberByRaftId(id) : undefined;
+    return m ? { node: m.node, address: m.address } : undefined;
+  }
+
+  /** Propose on the leader, wherever it is; resolves with each command's outcome. */
+  async proposeAll(commands: ClusterCommand[]): Promise<Outcome[]> {
+    if (this.raft.status().role === 'leader') return this.proposeHere(commands);
+    const leader = this.leader();
+    if (!leader) throw new NotLeaderError('the cluster has no leader right now (out of quorum); try again');
+    const answer = await this.links.request(leader.node, this.forward, { commands }, { timeoutMs: FORWARD_TIMEOUT_MS });
+    return answer.outcomes;
+  }
+
+  /** What the cluster metrics read. */
+  gauges(): ClusterGauges {
+    return {
+      status: () => this.raft.status(),
+      peersConnected: () => this.links.connectedPeers().length,
+      onLeaderChange: (listener) => {
+        let last = this.raft.status().leader;
+        return this.raft.leadership().onChange(() => {
+          const now = this.raft.status().leader;
+          if (now !== last && now !== 0) listener();
+          last = now;
+        });
+      },
+      onPeerRefused: (listener) => this.links.on('refused', () => listener()),
+    };
+  }
+
+  members(): Member[] {
+    return this.raft.state.memberList();
+  }
+
+  isConnected(node: string): boolean {
+    return node === this.nodeId || this.links.isUp(node);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopTimer();
+    this.raft.stop();
+    this.wire.close();
+    await this.links.close();
+    this.storage.close();
+  }
+
+  private async proposeHere(commands: ClusterCommand[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    for (const c of commands) {
+      const done = await this.raft.propose(c);
+      outcomes.push(done.applied ? { applied: true } : { applied: false, reason: done.reason });
+    }
+    return outcomes;
+  }
+
+  /** The leader's periodic work: this node's own record, then the Raft configuration. */
+  private async chores(): Promise<void> {
+    if (this.raft.status().role !== 'leader') return;
+    try {
+      await this.recordSelf();
+    } catch (e) {
+      this.p.log.warn({ err: (e as Error).message }, 'could not record this node in the cluster state');
+    }
+    await this.steward.step();
+  }
+
+  /** The founder proposes itself as the first member; any member's new address is recorded. */
+  private async recordSelf(): Promise<void> {
+    const self = this.raft.state.member(this.nodeId);
+    const address = this.p.config.address ?? `localhost:${this.p.config.port}`;
+    if (!self) {
+      const serial = this.p.credentials.identity.serial;
+      await this.raft.propose({ type: 'member_added', node: this.nodeId, raftId: this.p.membership.raftId, address, role: 'coordinator', certificateSerial: serial });
+    } else if (this.p.config.address && self.address !== this.p.config.address) {
+      await this.raft.propose({ type: 'member_address', node: this.nodeId, address: this.p.config.address });
+    }
+  }
+
+  /** Keep the links in step with the members, and cut whoever was revoked. */
+  private stateChanged(): void {
+    if (this.stopped) return;
+    const members = this.raft.state.memberList();
+    const present = new Set(members.map((m) => m.node));
+    for (const m of members) {
+      if (m.node === this.nodeId || this.known.get(m.node) === m.address) continue;
+      this.known.set(m.node, m.address);
+      this.links.addPeer(m.node, m.address);
+    }
+    const revoked = this.raft.state.revoked().length;
+    if (revoked !== this.revokedCount) {
+      this.revokedCount = revoked;
+      const cut = this.links.revocationsChanged();
+      if (cut.length) this.p.log.warn({ peers: cut }, 'revoked peers cut off');
+    }
+    // Members removed from the state: forget them, unless they are bootstrap entries not yet applied.
+    if (members.length === 0) return;
+    for (const node of [...this.known.keys()]) {
+      if (present.has(node)) continue;
+      this.known.delete(node);
+      this.links.removePeer(node);
+    }
+  }
+
+  private nodeOf(raftId: number): string | undefined {
+    return this.raft?.state.memberByRaftId(raftId)?.node ?? this.p.membership.members.find((m) => m.raftId === raftId)?.node;
+  }
+
+  private raftIdOf(node: string): number | undefined {
+    return this.raft?.state.member(node)?.raftId ?? this.p.membership.members.find((m) => m.node === node)?.raftId;
+  }
+
+  private joinDoor(ca: ClusterCa) {
+    return joinDoor({
+      clusterId: this.p.membership.clusterId,
+      ca,
+      raft: { propose: (c) => this.raft.propose(c), status: () => this.raft.status(), state: () => this.raft.state },
+      tokens: this.p.tokens,
+      leaderAddress: () => this.leader()?.address,
+      secrets: () => this.p.secrets(),
+      clock: this.p.clock,
+      log: this.p.log,
+    });
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The cluster as the admin API and `/cluster/health` see it, and revocation: what the node's Raft
+ * and links know, with certificate expiry from the database's record of issued certificates.
+ */
+import { ClusterUnavailableError, RevokeSelfError, UnknownMemberError, type ClusterAdmin, type ClusterStatusView } from '../../admin/index.js';
+import type { ClusterRepository } from '../../store/index.js';
+import type { PeerFaults } from '../../transport/index.js';
+import { NotLeaderError, type ClusterNode } from './cluster-node.js';
+
+type Certificates = Pick<ClusterRepository, 'listNodeCertificates' | 'revokeNode'>;
+
+export function clusterView(node: ClusterNode, certificates: Certificates, clusterId: string): () => Promise<ClusterStatusView> {
+  return async () => {
+    const status = node.raft.status();
+    const issued = new Map((await certificates.listNodeCertificates()).map((c) => [c.serial, c]));
+    const reason = node.unreadyReason();
+    return {
+      clusterId,
+      nodeId: node.nodeId,
+      term: status.term,
+      commitIndex: status.commit,
+      appliedIndex: status.applied,
+      leader: node.leader() ?? null,
+      ready: reason === undefined,
+      reason: reason ?? null,
+      members: node.members().map((m) => {
+        const match = status.match[m.raftId];
+        const certificate = m.certificateSerial ? issued.get(m.certificateSerial) : undefined;
+        return {
+          node: m.node,
+          raftId: m.raftId,
+          address: m.address,
+          role: m.role,
+          standing: m.standing,
+          connected: node.isConnected(m.node),
+          self: m.node === node.nodeId,
+          leader: m.raftId === status.leader,
+          matchIndex: match ?? null,
+          lag: match === undefined ? null : Math.max(0, status.lastIndex - match),
+          certificate: certificate ? { serial: certificate.serial, notAfter: certificate.notAfter.toISOString() } : null,
+        };
+      }),
+    };
+  };
+}
+
+export function clusterAdmin(node: ClusterNode, certificates: Certificates, clusterId: string, faults: PeerFaults | undefined): ClusterAdmin {
+  return {
+    status: clusterView(node, certificates, clusterId),
+    revoke: async (nodeId) => {
+      if (nodeId === node.nodeId) throw new RevokeSelfError(nodeId);
+      const member = node.members().find((m) => m.node === nodeId);
+      if (!member) throw new UnknownMemberError(nodeId);
+      // The database first: once recorded, the node can never join again, whatever happens next.
+      const revoked = await certificates.revokeNode(nodeId, new Date(), 'revoked by an administrator');
+      const serials = [...new Set([...revoked.serials, ...(member.certificateSerial ? [member.certificateSerial] : [])])];
+      try {
+        await node.proposeAll([...serials.map((serial) => ({ type: 'certificate_revoked' as const, serial })), { type: 'member_removed', node: nodeId }]);
+      } catch (e) {
+        if (e instanceof NotLeaderError) throw new ClusterUnavailableError(e.message);
+        throw new ClusterUnavailableError(`the revocation is recorded, but the cluster did not confirm it (${(e as Error).message}); run it again`);
+      }
+      return { nodeId, newlyRevoked: revoked.newlyRevoked, serials };
+    },
+    ...(faults ? { faults: { cut: (peer, direction) => faults.cut(peer, direction), heal: (peer) => faults.heal(peer) } } : {}),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Start this node's part of the cluster: the node that made the cluster gets its membership and
+ * node certificate from its own CA; a node that joined brings what its join handed over. Joiners
+ * are admitted only when they can share this node's data: a PostgreSQL and blobs in it.
+ */
+import type { FailedAuthLimit } from '../../auth-guard/index.js';
+import type { Clock } from '../../clock/index.js';
+import type { MasterKey } from '../../secrets/index.js';
+import type { Store } from '../../store/index.js';
+import type { JoinSecrets, PeerFaults } from '../../transport/index.js';
+import { founderNode, joinedCa, type JoinedNode } from '../cluster-start.js';
+import type { OrchestratorConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { ClusterNode } from './cluster-node.js';
+
+export interface ClusterNodeStart {
+  clock: Clock;
+  log: Logger;
+  nodeId: string;
+  clusterId: string;
+  store: Store;
+  secretKey: MasterKey;
+  joined: JoinedNode | undefined;
+  databaseUrl: string | undefined;
+  authFailures: FailedAuthLimit;
+  faults: PeerFaults | undefined;
+}
+
+export async function startClusterNode(config: OrchestratorConfig, p: ClusterNodeStart): Promise<ClusterNode> {
+  const founder = p.joined ? undefined : await founderNode({ dataDir: config.dataDir, clusterId: p.clusterId, nodeId: p.nodeId, cluster: p.store.cluster, now: new Date(p.clock.now()) });
+  const membership = p.joined?.membership ?? founder!.membership;
+  const credentials = p.joined?.credentials ?? founder!.credentials;
+  const ca = p.joined ? joinedCa(p.joined) : founder!.ca;
+  const shareable = p.store.driver === 'postgres' && config.storageType === 'database' && p.databaseUrl !== undefined;
+  const secrets = (): JoinSecrets | undefined =>
+    shareable ? { databaseUrl: p.databaseUrl!, secretKey: Buffer.from(p.secretKey.bytes).toString('hex'), caKey: ca.privateKey.toPem() } : undefined;
+  const node = new ClusterNode({
+    config: config.cluster,
+    host: config.host,
+    dataDir: config.dataDir,
+    clock: p.clock,
+    log: p.log,
+    credentials,
+    membership,
+    ca,
+    secrets,
+    tokens: p.store.cluster,
+    authFailures: p.authFailures,
+    faults: p.faults,
+  });
+  await node.start();
+  return node;
+}

@@ -1,0 +1,77 @@
+/**
+ * Quorum lost for good: two of three coordinators are killed -9 and never come back. On the
+ * survivor, `kici-admin cluster recover --force` and a restart make it a cluster of one that leads,
+ * answers ready, has revoked the lost members and owns every shard at an epoch above any stored.
+ * A new node then joins it with `kici-admin join` ahead of its first start.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabaseUrl } from '../../support/postgres.js';
+import { agreedLeader, ClusterMember, clusterRoot, kiciAdmin, killAll, waitUntil } from '../harness/index.js';
+
+describe('cluster recover --force', () => {
+  const root = clusterRoot();
+  let databaseUrl: string;
+  let a: ClusterMember;
+  let b: ClusterMember;
+  let c: ClusterMember;
+
+  beforeAll(async () => {
+    databaseUrl = await freshDatabaseUrl();
+    a = await ClusterMember.create(root, { name: 'node-a', databaseUrl });
+    await a.process.start();
+    const adminToken = a.process.adminToken;
+    b = await ClusterMember.create(root, { name: 'node-b', join: { token: await a.joinToken(), peers: [a.address] }, adminToken });
+    c = await ClusterMember.create(root, { name: 'node-c', join: { token: await a.joinToken(), peers: [a.address] }, adminToken });
+    await Promise.all([b.process.start(), c.process.start()]);
+    await agreedLeader([a, b, c], ['node-a', 'node-b', 'node-c']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await killAll();
+  });
+
+  async function shardEpochs(): Promise<{ owners: string[]; min: number; max: number }> {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const rows = (await client.query<{ owner_node: string; epoch: number }>('SELECT owner_node, epoch FROM shards')).rows;
+      return { owners: [...new Set(rows.map((r) => r.owner_node))], min: Math.min(...rows.map((r) => r.epoch)), max: Math.max(...rows.map((r) => r.epoch)) };
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('makes the survivor a cluster of one that leads, owns every shard and can take new members', async () => {
+    const before = await shardEpochs();
+    await Promise.all([b.process.kill9(), c.process.kill9()]);
+    await waitUntil('node-a to lose quorum', async () => ((await a.ready()) === 503 ? true : undefined));
+
+    await a.process.stop();
+    const refused = await kiciAdmin(a.url, a.process.adminToken, ['cluster', 'recover', '--data-dir', a.dataDir]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--force/);
+    const asked = await kiciAdmin(a.url, a.process.adminToken, ['cluster', 'recover', '--force', '--data-dir', a.dataDir]);
+    expect(asked.code).toBe(0);
+    await a.process.start();
+
+    const health = await agreedLeader([a], ['node-a']);
+    expect(health.members.map((m) => m.node)).toEqual(['node-a']);
+    const after = await shardEpochs();
+    expect(after.owners).toEqual(['node-a']);
+    expect(after.min).toBe(after.max);
+    expect(after.min).toBeGreaterThan(before.max);
+    const peers = await a.process.api<{ members: { node: string }[] }>('GET', '/peers');
+    expect(peers.members.map((m) => m.node)).toEqual(['node-a']);
+
+    // A new node joins ahead of its first start, then starts with no token at all.
+    const d = await ClusterMember.create(root, { name: 'node-d', adminToken: a.process.adminToken });
+    const token = await a.joinToken();
+    const joined = await kiciAdmin(a.url, a.process.adminToken, ['join', '--token', token, '--peer', a.address, '--address', d.address, '--data-dir', d.dataDir, '--instance-id', 'node-d']);
+    expect(joined.code, joined.stderr).toBe(0);
+    expect(joined.stdout).toContain('node node-d joined cluster');
+    expect(joined.stdout).not.toContain(token.split('.')[3]!);
+    await d.process.start();
+    await agreedLeader([a, d], ['node-a', 'node-d']);
+  });
+});
