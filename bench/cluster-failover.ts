@@ -16,6 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { agreement, Coordinator, freePort, sleep, Supervisor, waitUntil, type ClusterHealth } from '../cluster/processes.js';
 import { testPostgres } from '../test/support/postgres.js';
+import { soloElections } from './cluster-solo.js';
 
 const POLL_MS = 10;
 /** A trial without an agreed new leader after this long counts as failed. */
@@ -185,7 +186,9 @@ export async function runClusterFailoverBench(): Promise<string> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  return formatClusterFailover(results, raft);
+  const solo = await soloElections();
+  const ms = (v: number) => v.toFixed(1);
+  return `${formatClusterFailover(results, raft)}\n  one node alone, Raft log opened → leader (20 trials): p50 ${ms(solo.p50)} ms, p99 ${ms(solo.p99)} ms, max ${ms(solo.max)} ms (goal < 100 ms)`;
 }
 
 export function formatClusterFailover(trials: readonly Trial[], raft: Record<Setting, number>): string {

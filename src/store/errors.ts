@@ -1,15 +1,19 @@
 /**
- * A write from a node whose shard epoch is older than the row's: another node owns the run now.
- * The caller must stop acting for this run (its actor passivates), never retry.
+ * A write the shard fence refused: the writer's epoch is not the one its shard's row holds (another
+ * node gained the shard and raised the row, or the writer acts before raising it), or the shard has
+ * no row at all. The caller must stop acting for the shard's runs (its actors passivate), never retry.
  */
 export class FencedWriteError extends Error {
   constructor(
     readonly entity: 'run' | 'job' | 'step',
     readonly id: string,
     readonly epoch: number,
-    readonly currentEpoch: number,
+    /** The epoch in the shard's row; null when the shard has no row. */
+    readonly currentEpoch: number | null,
   ) {
-    super(`${entity} ${id}: write at epoch ${epoch} fenced off (row is owned at epoch ${currentEpoch})`);
+    super(
+      `${entity} ${id}: write at epoch ${epoch} fenced off (${currentEpoch === null ? 'its shard has no row' : `its shard is at epoch ${currentEpoch}`})`,
+    );
     this.name = 'FencedWriteError';
   }
 }

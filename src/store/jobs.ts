@@ -1,12 +1,13 @@
 /**
- * Job writes (fenced by the caller's shard epoch, optionally guarded by the expected status) and
- * the queries the stale/recovery/ack sweeps need.
+ * Job writes (fenced by the shard row of the job's run, optionally guarded by the expected status)
+ * and the queries the stale/recovery/ack sweeps need.
  */
-import { sql } from 'kysely';
+import { sql, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Db } from './database.js';
+import { fencedUpdate, fenceHolds, shardOfJob } from './fence.js';
 import { type JobNeed, type JobRecord, toJob, toNeed } from './run-records.js';
-import { asList, explainFencedMiss, type StatusGuard } from './guards.js';
-import { type JobStatus, TERMINAL_JOB_STATUSES } from './schema.js';
+import { asList, type StatusGuard } from './guards.js';
+import { type JobStatus, type StoreSchema, TERMINAL_JOB_STATUSES } from './schema.js';
 import { jsonb } from './sql-values.js';
 
 export interface JobChanges {
@@ -69,19 +70,14 @@ export class JobRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * Fenced job update. Returns false when the status guard did not match (someone else moved the
-   * job first); throws FencedWriteError when a newer epoch owns it, NotFoundError when it is gone.
+   * Fenced job update, in one statement (fence.ts). Returns false when the status guard did not
+   * match (someone else moved the job first); throws FencedWriteError when the shard row of the
+   * job's run is not at `epoch`, NotFoundError when the job is gone.
    */
   async update(jobId: string, epoch: number, changes: JobChanges, guard: StatusGuard<JobStatus> = {}): Promise<boolean> {
-    let query = this.db
-      .updateTable('jobs')
-      .set(changeSet(changes, epoch))
-      .where('id', '=', jobId)
-      .where('owner_epoch', '<=', epoch);
+    let query = this.db.updateTable('jobs').set(changeSet(changes, epoch)).where('id', '=', jobId);
     if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
-    const result = await query.executeTakeFirst();
-    if (result.numUpdatedRows > 0n) return true;
-    return explainFencedMiss(this.db, 'jobs', jobId, epoch);
+    return this.fenced(jobId, epoch, query);
   }
 
   /**
@@ -104,12 +100,20 @@ export class JobRepository {
     let query = this.db
       .updateTable('jobs')
       .set(status === 'running' ? { ...set, started_at: sql<Date>`coalesce(started_at, ${now})` } : set)
-      .where('id', '=', jobId)
-      .where('owner_epoch', '<=', epoch);
+      .where('id', '=', jobId);
     if (options.expectedStatus !== undefined) query = query.where('status', 'in', asList(options.expectedStatus));
-    const result = await query.executeTakeFirst();
-    if (result.numUpdatedRows > 0n) return true;
-    return explainFencedMiss(this.db, 'jobs', jobId, epoch);
+    return this.fenced(jobId, epoch, query);
+  }
+
+  private fenced(jobId: string, epoch: number, update: UpdateQueryBuilder<StoreSchema, 'jobs', 'jobs', UpdateResult>): Promise<boolean> {
+    return fencedUpdate(this.db, {
+      entity: 'job',
+      id: jobId,
+      epoch,
+      fence: shardOfJob(jobId),
+      update: update.where(fenceHolds(epoch)).returning(sql<number>`1`.as('one')),
+      row: sql`select 1 from jobs where id = ${jobId}`,
+    });
   }
 
   async get(jobId: string): Promise<JobRecord | null> {

@@ -1,10 +1,13 @@
 /**
  * Runs: creation (with all jobs, needs edges and steps, in one transaction), loading, listing, and
- * the run-level writes a RunActor makes. Every write is fenced by the caller's shard epoch.
+ * the run-level writes a RunActor makes. Every write, creation included, is fenced by the run's
+ * shard row (fence.ts): it goes through only at the epoch that row holds.
  * Creation spans the jobs, job_needs and steps tables too: that transaction stays in here.
  */
+import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { asList, explainFencedMiss, inTransaction, type StatusGuard } from './guards.js';
+import { fencedUpdate, fenceHolds, holdShard, shardOfRun } from './fence.js';
+import { asList, inTransaction, type StatusGuard } from './guards.js';
 import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toNeed, toRun, toStep } from './run-records.js';
 import { type JobStatus, type RunConcurrency, type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES } from './schema.js';
 import { jsonb } from './sql-values.js';
@@ -74,6 +77,11 @@ export interface CreateRunResult {
 
 export interface RunSnapshot {
   run: RunRecord;
+  /**
+   * The epoch in the run's shard row as it was read: the one epoch whose writes to this run go
+   * through. null when the shard has no row (every write is refused).
+   */
+  shardEpoch: number | null;
   jobs: JobRecord[];
   needs: JobNeed[];
   steps: StepRecord[];
@@ -99,9 +107,14 @@ export interface RunChanges {
 export class RunRepository {
   constructor(private readonly db: Db) {}
 
-  /** Insert a run with all its jobs, needs edges and steps, at the caller's shard epoch. */
+  /**
+   * Insert a run with all its jobs, needs edges and steps, at the caller's shard epoch. Throws
+   * FencedWriteError (and inserts nothing) unless `input.shard`'s row is at `epoch`; the row stays
+   * share-locked until the transaction commits.
+   */
   create(input: NewRun, epoch: number, now: Date): Promise<CreateRunResult> {
     return inTransaction(this.db, async (trx) => {
+      await holdShard(trx, input.shard, epoch, 'run', input.id);
       const inserted = await trx
         .insertInto('runs')
         .values({
@@ -157,10 +170,17 @@ export class RunRepository {
     return row ? toRun(row) : null;
   }
 
-  /** Everything a RunActor needs to rebuild its state. Jobs in plan order. */
+  /** Everything a RunActor needs to rebuild its state, with its shard's epoch. Jobs in plan order. */
   async load(runId: string): Promise<RunSnapshot | null> {
-    const run = await this.get(runId);
-    if (!run) return null;
+    const row = await this.db
+      .selectFrom('runs')
+      .leftJoin('shards', 'shards.shard', 'runs.shard')
+      .selectAll('runs')
+      .select('shards.epoch as shard_epoch')
+      .where('runs.id', '=', runId)
+      .executeTakeFirst();
+    if (!row) return null;
+    const run = toRun(row);
     const jobs = await jobsOfRun(this.db, runId);
     const needs = await this.db.selectFrom('job_needs').selectAll().where('run_id', '=', runId).execute();
     const steps = await this.db
@@ -171,7 +191,7 @@ export class RunRepository {
       .orderBy('steps.job_id')
       .orderBy('steps.step_index')
       .execute();
-    return { run, jobs, needs: needs.map(toNeed), steps: steps.map(toStep) };
+    return { run, shardEpoch: row.shard_epoch, jobs, needs: needs.map(toNeed), steps: steps.map(toStep) };
   }
 
   /** Newest first. */
@@ -212,11 +232,13 @@ export class RunRepository {
   }
 
   /**
-   * Fenced run update. Returns false when the status guard did not match; throws FencedWriteError
-   * when a newer epoch owns the run, NotFoundError when there is no such run.
+   * Fenced run update, in one statement (fence.ts). Returns false when the status guard did not
+   * match; throws FencedWriteError when the run's shard row is not at `epoch`, NotFoundError when
+   * there is no such run. `owner_epoch` records the epoch of the last write (diagnostics only: the
+   * decision comes from the shard's row).
    */
   async update(runId: string, epoch: number, changes: RunChanges, guard: StatusGuard<RunStatus> = {}): Promise<boolean> {
-    let query = this.db
+    let update = this.db
       .updateTable('runs')
       .set({
         owner_epoch: epoch,
@@ -226,11 +248,16 @@ export class RunRepository {
         ...(changes.finishedAt !== undefined && { finished_at: changes.finishedAt }),
       })
       .where('id', '=', runId)
-      .where('owner_epoch', '<=', epoch);
-    if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
-    const result = await query.executeTakeFirst();
-    if (result.numUpdatedRows > 0n) return true;
-    return explainFencedMiss(this.db, 'runs', runId, epoch);
+      .where(fenceHolds(epoch));
+    if (guard.expectedStatus !== undefined) update = update.where('status', 'in', asList(guard.expectedStatus));
+    return fencedUpdate(this.db, {
+      entity: 'run',
+      id: runId,
+      epoch,
+      fence: shardOfRun(runId),
+      update: update.returning(sql<number>`1`.as('one')),
+      row: sql`select 1 from runs where id = ${runId}`,
+    });
   }
 }
 

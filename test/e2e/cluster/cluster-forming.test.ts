@@ -5,6 +5,7 @@
  * a revoked node's links drop at once and it cannot get back in; a node of another cluster is
  * refused. Everything is real: processes, TLS on loopback, PostgreSQL.
  */
+import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl } from '../../support/postgres.js';
 import { agreedLeader, ClusterMember, clusterRoot, killAll, waitUntil } from '../harness/index.js';
@@ -98,9 +99,25 @@ describe('a cluster of orchestrators', () => {
     const token = await foreign.joinToken();
     const joiner = await ClusterMember.create(root, { name: 'node-e', join: { token, peers: [a.address] }, adminToken: a.process.adminToken });
     await expect(joiner.process.start()).rejects.toThrow(/belongs to another cluster/);
-    // node-d's refused rejoin (above) was counted where it knocked.
+    // A join with a token the cluster never issued is refused, counted and shown in the metrics.
+    const answer = await postJoin(a.address, { token: 'kici1.not-a-token', nodeId: 'node-f', role: 'coordinator', address: '127.0.0.1:1', csr: 'none' });
+    expect(answer).toMatchObject({ status: 403, body: { error: 'token_refused' } });
     const metrics = await (await fetch(`${a.url}/metrics`)).text();
     expect(Number(/^kici_peer_auth_failures_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     await foreign.process.stop();
   });
 });
+
+/** POST /cluster/join on a cluster port, trusting nothing (the body is what is under test). */
+function postJoin(address: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host, port: Number(port), method: 'POST', path: '/cluster/join', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
