@@ -140,10 +140,12 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     nodeId,
     clock,
     shardMap: shards,
+    remote: clusterNode.actors,
     onError: (f) => log.error({ kind: f.kind, key: f.key, phase: f.phase, stopped: f.stopped, err: (f.error as Error)?.message }, 'actor failed'),
     onDeadLetter: (t, _m, reason) => log.warn({ kind: t.kind, key: t.key, reason: reason.message }, 'message not delivered'),
   });
   cleanups.push(() => system.shutdown());
+  clusterNode.attachActors(system);
 
   const hub = createAgentHub({ config, nodeId, clock, store, system, metrics, log, authFailures });
   cleanups.push(() => hub.stop());

@@ -13,7 +13,9 @@ import { systemRandom, type Clock } from '../../clock/index.js';
 import { clusterCommand, ClusterRaft, MembershipSteward, type ClusterCommand, type Leadership, type Member, type Outcome } from '../../cluster/index.js';
 import type { Membership } from '../../membership/index.js';
 import { FileStorage } from '../../raft/index.js';
-import { PeerKinds, PeerLinks, registerRaftKinds, type JoinSecrets, type PeerFaults } from '../../transport/index.js';
+import type { ActorSystem } from '../../actors/index.js';
+import { PeerKinds, PeerLinks, registerActorKinds, registerRaftKinds, type JoinSecrets, type PeerFaults } from '../../transport/index.js';
+import { ActorLinks } from './actor-links.js';
 import type { ClusterConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ClusterGauges } from '../metrics.js';
@@ -54,6 +56,8 @@ export class NotLeaderError extends Error {
 export class ClusterNode {
   readonly raft: ClusterRaft;
   readonly links: PeerLinks;
+  /** The actor system's remote port: messages for actors whose shard another node owns. */
+  readonly actors: ActorLinks;
   readonly nodeId: string;
   private readonly storage: FileStorage;
   private readonly wire: RaftLinks;
@@ -61,6 +65,7 @@ export class ClusterNode {
   private readonly forward;
   private readonly known = new Map<string, string>();
   private revokedCount = 0;
+  private system: ActorSystem | undefined;
   private stopTimer: () => void = () => undefined;
   private stopped = false;
 
@@ -69,6 +74,7 @@ export class ClusterNode {
     this.nodeId = membership.nodeId;
     const kinds = new PeerKinds();
     const raftKinds = registerRaftKinds(kinds);
+    const actorKinds = registerActorKinds(kinds);
     this.forward = kinds.request('cluster.propose', proposeRequest, proposeResponse);
     this.storage = new FileStorage(path.join(p.dataDir, RAFT_DIR), membership.founder ? { conf: { voters: [membership.raftId], learners: [] } } : {});
     this.links = new PeerLinks({
@@ -84,6 +90,17 @@ export class ClusterNode {
       idleTimeoutMs: config.peerStaleMs,
       maxReconnectDelayMs: config.maxReconnectDelayMs,
       join: p.ca ? this.joinDoor(p.ca) : undefined,
+    });
+    this.actors = new ActorLinks({
+      links: this.links,
+      kinds: actorKinds,
+      nodeId: this.nodeId,
+      clock: p.clock,
+      system: () => {
+        if (!this.system) throw new Error('the actor system is not attached yet');
+        return this.system;
+      },
+      onUndelivered: (e, err) => p.log.warn({ kind: e.kind, key: e.key, err: err.message }, 'actor message not delivered to another node'),
     });
     this.wire = new RaftLinks({
       links: this.links,
@@ -110,6 +127,11 @@ export class ClusterNode {
     });
     this.raft.onApplied(() => this.stateChanged());
     for (const m of membership.members) if (m.node !== this.nodeId) this.known.set(m.node, m.address);
+  }
+
+  /** The node's actor system, which the actor links deliver to (built after this node: it takes `actors`). */
+  attachActors(system: ActorSystem): void {
+    this.system = system;
   }
 
   /** Open the cluster port (when configured), dial the known members, and start the chores. */
@@ -205,6 +227,7 @@ export class ClusterNode {
     this.stopTimer();
     this.raft.stop();
     this.wire.close();
+    this.actors.close();
     await this.links.close();
     this.storage.close();
   }

@@ -41,3 +41,12 @@ export {
   type JoinRequest,
   type JoinSecrets,
 } from './join.js';
+export {
+  ACTOR_DELIVER_KIND,
+  actorDeliverAnswer,
+  actorEnvelopeBody,
+  registerActorKinds,
+  type ActorDeliverAnswer,
+  type ActorEnvelopeBody,
+  type ActorKinds,
+} from './actor-messages.js';
