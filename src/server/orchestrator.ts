@@ -149,6 +149,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
 
   const hub = createAgentHub({ config, nodeId, clock, store, system, metrics, log, authFailures });
   cleanups.push(() => hub.stop());
+  clusterNode.onAgentTokenRevoked((tokenId) => hub.revokeToken(tokenId));
 
   const catalog = new SourceCatalog(store.sources, vault, clock);
   const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log });
@@ -174,7 +175,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     secrets: vault,
     sourcesChanged: () => catalog.invalidate(),
     logs: storage.stepLogs,
-    disconnectToken: (tokenId) => hub.revokeToken(tokenId),
+    disconnectToken: async (tokenId) => hub.revokeToken(tokenId) + (await clusterNode.revokeAgentTokenElsewhere(tokenId)),
     waitReason: (runsOn) => hub.waitReason(runsOn),
     connectedAgents: () => connectedAgents(hub),
     runIsTerminal: async (runId) => {

@@ -36,7 +36,7 @@ export function agentTokenRoutes(deps: AdminDeps): RouteTable {
       const existing = await deps.store.agents.getToken(req.params.id);
       if (!existing) throw apiError(404, 'not_found', `no agent token ${req.params.id}`);
       await deps.store.agents.revokeToken(existing.id, new Date());
-      const disconnected = deps.disconnectToken(existing.id);
+      const disconnected = await deps.disconnectToken(existing.id);
       const after = (await deps.store.agents.getToken(existing.id)) ?? existing;
       return { status: 200, body: { ...tokenView(after), disconnected } };
     }],

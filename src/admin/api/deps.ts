@@ -10,8 +10,8 @@ export interface AdminDeps {
     get(orgId: string, scope: string, name: string): Promise<string | null>;
   };
   logs: StepLogStore;
-  /** Close the live connections of agents using a revoked token; returns how many. */
-  disconnectToken(tokenId: string): number;
+  /** Close the live connections of agents using a revoked token, on every node of the cluster it reaches; returns how many. */
+  disconnectToken(tokenId: string): number | Promise<number>;
   sourcesChanged?(): void;
   /**
    * Ask a run's actor to cancel it: graceful (SIGTERM, the job's grace period, SIGKILL) or, with

@@ -45,6 +45,9 @@ export interface ClusterNodeParts {
 const proposeRequest = z.object({ commands: z.array(clusterCommand).min(1).max(64) });
 const proposeResponse = z.object({ outcomes: z.array(z.union([z.object({ applied: z.literal(true) }), z.object({ applied: z.literal(false), reason: z.string() })])) });
 const FORWARD_TIMEOUT_MS = 5_000;
+/** A revoked agent token, told to every member so each closes the sockets that use it. */
+const tokenRevoked = z.object({ tokenId: z.string().min(1).max(200) });
+const tokenRevokedAnswer = z.object({ disconnected: z.number().int().min(0) });
 
 export class NotLeaderError extends Error {
   constructor(message: string) {
@@ -63,6 +66,8 @@ export class ClusterNode {
   private readonly wire: RaftLinks;
   private readonly steward: MembershipSteward;
   private readonly forward;
+  private readonly agentTokenRevoked;
+  private closeAgentToken: (tokenId: string) => number = () => 0;
   private readonly known = new Map<string, string>();
   private revokedCount = 0;
   private system: ActorSystem | undefined;
@@ -76,6 +81,7 @@ export class ClusterNode {
     const raftKinds = registerRaftKinds(kinds);
     const actorKinds = registerActorKinds(kinds);
     this.forward = kinds.request('cluster.propose', proposeRequest, proposeResponse);
+    this.agentTokenRevoked = kinds.request('agents.token_revoked', tokenRevoked, tokenRevokedAnswer);
     this.storage = new FileStorage(path.join(p.dataDir, RAFT_DIR), membership.founder ? { conf: { voters: [membership.raftId], learners: [] } } : {});
     this.links = new PeerLinks({
       credentials: p.credentials,
@@ -121,10 +127,13 @@ export class ClusterNode {
     this.wire.attach(this.raft);
     this.steward = new MembershipSteward(this.raft, p.log);
     this.links.handle(this.forward, async (from, body) => {
+      // Workers hold no vote and no say over the cluster's state: only coordinators propose.
+      if (from.role !== 'coordinator') throw new Error('only coordinators propose');
       if (this.raft.status().role !== 'leader') throw new Error('not the leader');
       p.log.info({ from: from.nodeId, commands: body.commands.map((c) => c.type) }, 'proposing for a member');
       return { outcomes: await this.proposeHere(body.commands) };
     });
+    this.links.handle(this.agentTokenRevoked, (_from, body) => ({ disconnected: this.closeAgentToken(body.tokenId) }));
     this.raft.onApplied(() => this.stateChanged());
     for (const m of membership.members) if (m.node !== this.nodeId) this.known.set(m.node, m.address);
   }
@@ -132,6 +141,22 @@ export class ClusterNode {
   /** The node's actor system, which the actor links deliver to (built after this node: it takes `actors`). */
   attachActors(system: ActorSystem): void {
     this.system = system;
+  }
+
+  /** How this node closes the sockets of agents using a revoked token (its agent hub). */
+  onAgentTokenRevoked(close: (tokenId: string) => number): void {
+    this.closeAgentToken = close;
+  }
+
+  /**
+   * Tell every member this node has a link to that an agent token was revoked; resolves with how
+   * many agent sockets they closed. A member out of reach closes its own at its agents' next
+   * authentication (the token is revoked in the database they share).
+   */
+  async revokeAgentTokenElsewhere(tokenId: string): Promise<number> {
+    const asked = this.links.connectedPeers().map((peer) => this.links.request(peer.nodeId, this.agentTokenRevoked, { tokenId }, { timeoutMs: FORWARD_TIMEOUT_MS }));
+    const answers = await Promise.allSettled(asked);
+    return answers.reduce((sum, a) => sum + (a.status === 'fulfilled' ? a.value.disconnected : 0), 0);
   }
 
   /** Open the cluster port (when configured), dial the known members, and start the chores. */

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl } from '../../support/postgres.js';
-import { agreedLeader, ClusterMember, clusterRoot, freePort, Installation, kiciAdminJson, type GitSource } from '../harness/index.js';
+import { agreedLeader, ClusterMember, clusterRoot, freePort, Installation, kiciAdminJson, waitUntil, type GitSource } from '../harness/index.js';
 
 const LOCKFILE = {
   schemaVersion: 1,
@@ -47,5 +47,14 @@ describe('runs in a cluster', () => {
     expect(done.status).toBe('success');
     const logs = await founder.logs(done.id);
     expect(logs.map((l) => l.text)).toContain('hello from the owner');
+  });
+
+  it('revoking an agent token closes the sockets that use it on every member, not only the one asked', async () => {
+    const issued = await founder.orchestrator.api<{ id: string; token: string }>('POST', '/agent-tokens', { name: 'far-agent' });
+    const far = await founder.startAgent({ name: 'far-agent', token: issued.token, url: `${joiner.url.replace(/^http/, 'ws')}/ws`, maxReconnectDelayMs: 60_000 });
+    const seen = far.output().length;
+    const revoked = await founder.orchestrator.api<{ disconnected: number }>('POST', `/agent-tokens/${issued.id}/revoke`);
+    expect(revoked.disconnected).toBe(1);
+    await waitUntil('the far agent to be told its token was revoked', async () => (/revoked/i.test(far.output().slice(seen)) ? true : undefined));
   });
 });
