@@ -3,12 +3,14 @@
  * loopback port, fsync off. As root it runs as the `postgres` user (PostgreSQL refuses root).
  * It is started in a process group of its own so a Ctrl-C in the terminal does not stop it before
  * the coordinators that use it; `stop()` does, last.
+ *
+ * `startPostgresServer` is the part test/support/postgres.ts (one server per vitest worker) shares.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from './processes.js';
+import { freePort, shellQuote } from './processes.js';
 
 const BIN_DIR = process.env.PG_TEST_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
 const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -24,16 +26,20 @@ export interface LocalPostgres {
   stop(): Promise<void>;
 }
 
-function pgCommand(bin: string, args: string[]): [string, string[]] {
+/** The command line that runs a PostgreSQL program: as the `postgres` user when we are root. */
+export function pgCommand(bin: string, args: string[]): [string, string[]] {
   const file = path.join(BIN_DIR, bin);
   return runningAsRoot ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
 }
 
-/** Runs a PostgreSQL program to its end in a process group of its own; rejects with its output on failure. */
-function runPg(bin: string, args: string[]): Promise<void> {
+/**
+ * Runs a PostgreSQL program to its end; rejects with its output on failure. With `ownProcessGroup`
+ * it runs in a process group of its own, out of reach of a Ctrl-C in the terminal.
+ */
+function runPg(bin: string, args: string[], ownProcessGroup: boolean): Promise<void> {
   const [cmd, argv] = pgCommand(bin, args);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, { detached: ownProcessGroup, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -42,18 +48,34 @@ function runPg(bin: string, args: string[]): Promise<void> {
   });
 }
 
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The shell line that stops the server under `dir` at once: for a watchdog, known before it starts. */
 export function postgresStopShell(dir: string): string {
   const [cmd, argv] = pgCommand('pg_ctl', ['stop', '-m', 'immediate', '-D', path.join(dir, 'data')]);
   return `${[cmd, ...argv].map(shellQuote).join(' ')} >/dev/null 2>&1`;
 }
 
-/** Starts PostgreSQL under `dir` (created, and handed to the postgres user when we are root). */
-export async function startLocalPostgres(dir: string): Promise<LocalPostgres> {
+export interface PostgresServer {
+  port: number;
+  /** `<dir>/data`. */
+  dataDir: string;
+  logFile: string;
+}
+
+export interface PostgresServerOptions {
+  /** The server's log (pg_ctl -l). */
+  logFile: string;
+  /** shared_buffers, say '32MB'. */
+  sharedBuffers: string;
+  /** Run initdb and pg_ctl (and so the server) in a process group of their own. */
+  ownProcessGroup: boolean;
+}
+
+/**
+ * Starts a PostgreSQL server under `dir` (created, and handed to the postgres user when we are
+ * root): initdb into `<dir>/data` (user `postgres`, trust), then pg_ctl start on a free loopback
+ * port with its socket in `dir`, fsync off; a port taken between probing and binding is retried.
+ */
+export async function startPostgresServer(dir: string, opts: PostgresServerOptions): Promise<PostgresServer> {
   for (const bin of ['initdb', 'pg_ctl', 'postgres']) {
     if (!existsSync(path.join(BIN_DIR, bin))) {
       throw new Error(`PostgreSQL 15 binaries not found: ${path.join(BIN_DIR, bin)} is missing (apt-get install postgresql-15, or set PG_TEST_BIN_DIR)`);
@@ -66,8 +88,8 @@ export async function startLocalPostgres(dir: string): Promise<LocalPostgres> {
     chownSync(dir, uid, gid);
   }
   const dataDir = path.join(dir, 'data');
-  const logFile = path.join(dir, 'postgres.log');
-  await runPg('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  const { logFile, ownProcessGroup } = opts;
+  await runPg('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], ownProcessGroup);
 
   let port = 0;
   let lastError: unknown;
@@ -82,10 +104,10 @@ export async function startLocalPostgres(dir: string): Promise<LocalPostgres> {
       '-c synchronous_commit=off',
       '-c full_page_writes=off',
       '-c max_connections=200',
-      '-c shared_buffers=32MB',
+      `-c shared_buffers=${opts.sharedBuffers}`,
     ].join(' ');
     try {
-      await runPg('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', options]);
+      await runPg('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', options], ownProcessGroup);
       port = candidate;
     } catch (e) {
       lastError = e;
@@ -95,6 +117,16 @@ export async function startLocalPostgres(dir: string): Promise<LocalPostgres> {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : '';
     throw new Error(`could not start PostgreSQL: ${(lastError as Error).message}\n${log}`);
   }
+  return { port, dataDir, logFile };
+}
+
+/** Starts PostgreSQL under `dir`, in a process group of its own, with a `kici` database. */
+export async function startLocalPostgres(dir: string): Promise<LocalPostgres> {
+  const { port, dataDir, logFile } = await startPostgresServer(dir, {
+    logFile: path.join(dir, 'postgres.log'),
+    sharedBuffers: '32MB',
+    ownProcessGroup: true,
+  });
 
   const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
   await admin.connect();
@@ -114,7 +146,7 @@ export async function startLocalPostgres(dir: string): Promise<LocalPostgres> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await runPg('pg_ctl', ['stop', '-m', 'fast', '-w', '-t', '30', '-D', dataDir]);
+      await runPg('pg_ctl', ['stop', '-m', 'fast', '-w', '-t', '30', '-D', dataDir], true);
     },
   };
 }

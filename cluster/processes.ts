@@ -4,6 +4,9 @@
  * output appended to a log file, watched by a `Supervisor` that leaves no process behind: children
  * are SIGKILLed when this process exits, and a small watchdog shell does the same (and runs an
  * extra cleanup line, say stopping PostgreSQL) if this process is itself killed -9.
+ *
+ * The generic pieces (`LoggedProcess`, `waitUntil`, `freePort`, `baseEnv`, `startWatchdog`, the
+ * `ClusterHealth` shape) are the ones the e2e test harness and test/support/postgres.ts build on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,13 +36,19 @@ export interface ClusterHealth {
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Calls `probe` every `intervalMs` until it returns something other than undefined; a probe that
- * throws is retried (a process still starting refuses connections), unless it throws `Fatal`.
+ * Calls `probe` every `intervalMs` until it gives something other than undefined. A probe that
+ * throws is tried again until the deadline (a process still starting refuses connections), unless
+ * it throws `Fatal`, which ends the wait at once. The timeout error names what was awaited, the
+ * error of the last attempt (if it threw) and what `describe` says about the state.
  */
 export async function waitUntil<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
-  { timeoutMs = 60_000, intervalMs = 100, describe }: { timeoutMs?: number; intervalMs?: number; describe?: () => string } = {},
+  probe: () => Promise<T | undefined> | T | undefined,
+  {
+    timeoutMs = 30_000,
+    intervalMs = 150,
+    describe,
+  }: { timeoutMs?: number; intervalMs?: number; describe?: () => Promise<string> | string } = {},
 ): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   let lastError: unknown;
@@ -47,17 +56,24 @@ export async function waitUntil<T>(
     try {
       const value = await probe();
       if (value !== undefined) return value;
+      lastError = undefined;
     } catch (e) {
       if (e instanceof Fatal) throw e;
       lastError = e;
     }
-    if (performance.now() > deadline) {
-      const why = lastError ? ` (last error: ${(lastError as Error).message})` : '';
-      const more = describe ? `\n${describe()}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}${more}`);
-    }
+    if (performance.now() > deadline) break;
     await sleep(intervalMs);
   }
+  let seen = '';
+  if (describe) {
+    try {
+      seen = `; last seen: ${await describe()}`;
+    } catch (e) {
+      seen = `; could not describe the state: ${(e as Error).message}`;
+    }
+  }
+  const why = lastError ? `; last error: ${(lastError as Error).message}` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}${seen}`);
 }
 
 /** An error `waitUntil` does not retry. */
@@ -102,8 +118,19 @@ export function baseEnv(extra: Record<string, string | undefined>): NodeJS.Proce
   return env;
 }
 
-function shellQuote(value: string): string {
+/** `value` as one word for `sh`. */
+export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A detached `sh` that sleeps while this process lives and `guard` (a shell test) holds; if this
+ * process is gone and `guard` still holds (it died without its exit handlers: kill -9), it runs
+ * `action`. Whoever cleans up in order makes `guard` false first, and the watchdog just ends.
+ */
+export function startWatchdog(guard: string, action: string): void {
+  const script = `while kill -0 ${process.pid} 2>/dev/null && ${guard}; do sleep 1; done; if ${guard}; then ${action}; fi`;
+  spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
 }
 
 /**
@@ -126,10 +153,7 @@ export class Supervisor {
     writeFileSync(this.pidFile, '');
     process.once('exit', this.onExit);
     const pids = shellQuote(this.pidFile);
-    const script =
-      `while kill -0 ${process.pid} 2>/dev/null && [ -f ${pids} ]; do sleep 1; done; ` +
-      `if [ -f ${pids} ]; then for p in $(cat ${pids}); do kill -9 "$p" 2>/dev/null; done; ${cleanupShell ?? 'true'}; fi`;
-    spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
+    startWatchdog(`[ -f ${pids} ]`, `for p in $(cat ${pids}); do kill -9 "$p" 2>/dev/null; done; ${cleanupShell ?? 'true'}`);
   }
 
   track(p: KiciProcess): void {
@@ -166,8 +190,11 @@ export class Supervisor {
   }
 }
 
-/** One node program, its stdout and stderr appended to `logFile`. */
-export class KiciProcess {
+/**
+ * A node program we started, its stdout and stderr appended to `logFile` (so a failure can show
+ * what it said), with an `exited` promise and an orderly or a -9 stop.
+ */
+export class LoggedProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
@@ -177,18 +204,23 @@ export class KiciProcess {
     args: string[],
     env: NodeJS.ProcessEnv,
     readonly logFile: string,
-    supervisor: Supervisor,
-    /** A process group of its own: a Ctrl-C in the terminal reaches only the parent, which stops it in order. */
-    detached = false,
+    {
+      cwd,
+      detached = false,
+    }: {
+      /** Where it runs; defaults that are relative paths (say ./.kici-data) land here. */
+      cwd?: string;
+      /** A process group of its own: a Ctrl-C in the terminal reaches only the parent, which stops it in order. */
+      detached?: boolean;
+    } = {},
   ) {
     const fd = openSync(logFile, 'a');
     try {
-      this.child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', fd, fd], detached });
+      this.child = spawn(process.execPath, [script, ...args], { env, cwd, stdio: ['ignore', fd, fd], detached });
     } finally {
       closeSync(fd);
     }
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
-    supervisor.track(this);
   }
 
   get pid(): number {
@@ -215,9 +247,31 @@ export class KiciProcess {
     await this.exited;
   }
 
+  /** The last `lines` lines the process printed. */
   tail(lines = 20): string {
-    if (!existsSync(this.logFile)) return '';
-    return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n');
+    return this.logText().split('\n').slice(-lines).join('\n');
+  }
+
+  /** Everything in the log file so far (across restarts that share it). */
+  protected logText(): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
+  }
+}
+
+/** One node program started under a `Supervisor`. */
+export class KiciProcess extends LoggedProcess {
+  constructor(
+    name: string,
+    script: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    logFile: string,
+    supervisor: Supervisor,
+    /** A process group of its own: a Ctrl-C in the terminal reaches only the parent, which stops it in order. */
+    detached = false,
+  ) {
+    super(name, script, args, env, logFile, { detached });
+    supervisor.track(this);
   }
 }
 

@@ -1,21 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from './dev.js';
+import { freePort, type ClusterHealth } from '../../../cluster/processes.js';
 import { OrchestratorProcess } from './orchestrator.js';
 import { waitUntil } from './wait.js';
 
-/** What `GET /cluster/health` answers. */
-export interface ClusterHealth {
-  clusterId: string;
-  nodeId: string;
-  leader: { node: string; address: string } | null;
-  term: number;
-  commitIndex: number;
-  ready: boolean;
-  reason: string | null;
-  members: { node: string; address: string; role: string; standing: string; connected: boolean; leader: boolean }[];
-}
+export type { ClusterHealth };
 
 export interface MemberOptions {
   name: string;

@@ -1,19 +1,7 @@
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { ROOT } from './build.js';
 import { baseEnv, NodeProcess } from './process.js';
 import { waitUntil } from './wait.js';
-
-/** A port nothing listens on right now (the OS picks it; it is released before it is returned). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** The line kici-dev prints once its local agent is registered; it names the orchestrator's URL. */
 const CONNECTED = /^kici: orchestrator at (\S+), one local agent connected\./m;

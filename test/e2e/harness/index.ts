@@ -1,12 +1,13 @@
 export { kiciAdmin, kiciAdminJson, type AdminResult } from './admin.js';
 export { startAgent, type AgentOptions } from './agent.js';
 export { binPath, ensureBuilt, ROOT } from './build.js';
-export { DevProcess, freePort } from './dev.js';
+export { freePort } from '../../../cluster/processes.js';
+export { DevProcess } from './dev.js';
 export { GitRepo } from './git-repo.js';
 export { Installation, type GitSource, type InstallationOptions } from './installation.js';
 export { OrchestratorProcess, type OrchestratorOptions } from './orchestrator.js';
 export { baseEnv, killAll, NodeProcess } from './process.js';
 export { TcpProxy } from './tcp-proxy.js';
 export type { DeliveryView, JobView, LogLine, RunDetail, RunSummary, StepView } from './views.js';
-export { sleep, waitUntil } from './wait.js';
+export { Fatal, sleep, waitUntil } from './wait.js';
 export { agreedLeader, ClusterMember, clusterRoot, type ClusterHealth, type MemberOptions } from './cluster.js';
