@@ -16,8 +16,10 @@ export interface RunRecord {
   attempt: number;
   workflowName: string;
   /**
-   * The epoch of the last owner that wrote the run. Lets the actor tell "another owner took over"
-   * from "a guard did not hold" when a write is refused.
+   * The epoch of the run's shard as the store's fence holds it: the one epoch whose writes to this
+   * run (its jobs and steps included) go through. Absent when the shard has no fence row, so no
+   * write goes through. Lets the actor tell "not the owner" from "a guard did not hold" when a
+   * write is refused.
    */
   ownerEpoch?: number;
   error?: string | null;
@@ -89,7 +91,12 @@ export interface LoadedRun {
 export type JobPatch = Partial<Omit<JobRecord, 'id' | 'runId' | 'name' | 'baseName' | 'matrix' | 'config'>>;
 export type StepPatch = Partial<Pick<StepRecord, 'status' | 'exitCode' | 'error' | 'startedAt' | 'finishedAt'>>;
 
-/** Every write carries the writer's shard epoch; the store refuses writes from an older epoch. */
+/**
+ * Every write carries the writer's shard epoch. The store applies a write only while the run's
+ * shard is at exactly that epoch (per-shard fencing): once a node that gained the shard has
+ * raised it, every write of the old owner for any run of the shard is refused, and a write at an
+ * epoch the shard has not been raised to yet is refused too.
+ */
 export interface WriteFence {
   epoch: number;
 }
@@ -100,9 +107,10 @@ export interface JobWriteGuard extends WriteFence {
 }
 
 /**
- * Writes return false when the store refused them: a newer epoch owns the run, or a guard did not
- * hold. (A store that throws on fencing should return false instead; the actor tells the two apart
- * by reloading and comparing `ownerEpoch` and statuses.)
+ * Writes return false when the store refused them and wrote nothing: the run's shard is not at the
+ * writer's epoch (fenced), or a guard did not hold. (A store that throws on fencing should return
+ * false instead; the actor tells the two apart by reloading: `ownerEpoch` other than its own
+ * epoch means fenced, else the statuses say whether a guard moved.)
  */
 export interface RunStore {
   loadRun(runId: string): Promise<LoadedRun | undefined>;

@@ -98,7 +98,7 @@ export abstract class RunCore {
     this.loaded = loaded;
     this.jobs = new Map(loaded?.jobs.map((j) => [j.id, j]) ?? []);
     this.completed = loaded !== undefined && isTerminalRunStatus(loaded.run.status);
-    if (loaded && this.writes.newerOwner(loaded)) this.stepDown();
+    if (loaded && this.writes.notOwner(loaded)) this.stepDown();
   }
 
   protected stepDown(): void {

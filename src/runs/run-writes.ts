@@ -6,7 +6,7 @@
 import type { JobPatch, JobRecord, LoadedRun, RunStore, StepPatch } from './ports.js';
 import type { JobStatus, RunStatus } from './statuses.js';
 
-/** The store refused a write because another owner holds the shard at a newer epoch. */
+/** The store refused a write because the run's shard is not at this actor's epoch: it is not the owner. */
 export class FencedOut extends Error {
   constructor() {
     super('another node owns this run now');
@@ -57,7 +57,7 @@ export class RunWrites {
   async step(jobId: string, stepIndex: number, patch: StepPatch): Promise<boolean> {
     if (await this.store.updateStep(jobId, stepIndex, patch, this.fence)) return true;
     const fresh = await this.store.loadRun(this.runId);
-    if (!fresh || this.newerOwner(fresh)) throw new FencedOut();
+    if (!fresh || this.notOwner(fresh)) throw new FencedOut();
     return false;
   }
 
@@ -65,17 +65,22 @@ export class RunWrites {
   private async refusedJob(jobId: string, expectStatus: JobStatus): Promise<never> {
     const fresh = await this.store.loadRun(this.runId);
     const job = fresh?.jobs.find((j) => j.id === jobId);
-    if (!fresh || this.newerOwner(fresh) || job?.status === expectStatus) throw new FencedOut();
+    if (!fresh || this.notOwner(fresh) || job?.status === expectStatus) throw new FencedOut();
     throw new StateConflict();
   }
 
   private async refusedRun(expectStatus: RunStatus): Promise<never> {
     const fresh = await this.store.loadRun(this.runId);
-    if (!fresh || this.newerOwner(fresh) || fresh.run.status === expectStatus) throw new FencedOut();
+    if (!fresh || this.notOwner(fresh) || fresh.run.status === expectStatus) throw new FencedOut();
     throw new StateConflict();
   }
 
-  newerOwner(fresh: LoadedRun): boolean {
-    return fresh.run.ownerEpoch !== undefined && fresh.run.ownerEpoch > this.epoch;
+  /**
+   * The store fences by the run's shard: a write goes through only at the epoch the shard is at.
+   * Any other epoch there (newer: the shard moved on; older: this node acts before the shard was
+   * raised to its epoch; none: no fence row) means this actor's writes are refused.
+   */
+  notOwner(fresh: LoadedRun): boolean {
+    return fresh.run.ownerEpoch !== this.epoch;
   }
 }

@@ -11,8 +11,9 @@ const date = (n: number | null | undefined) => (n === undefined ? undefined : n 
  * The run domain's ports (RunStore, and the sweeps' OverdueJobs) over the repositories. The
  * repositories speak Date (timestamps columns) and the run domain epoch milliseconds (its injected
  * Clock): this class is the one place the two record shapes meet, so nothing else converts them by
- * hand. A write from an older epoch (FencedWriteError) is reported as `false`, which the actor
- * reads as "someone else owns this run now".
+ * hand. A write the shard fence refused (FencedWriteError) is reported as `false`; the actor tells
+ * it from a guard that did not hold by reloading: `ownerEpoch` is then the epoch of the run's shard
+ * row, which is not its own.
  */
 export class RepositoryRunStore implements RunStore, OverdueJobs {
   constructor(private readonly store: Pick<Store, 'runs' | 'jobs' | 'steps'>) {}
@@ -27,10 +28,9 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
         status: r.status,
         attempt: r.attempt,
         workflowName: r.workflowName,
-        // A new owner may have written only some jobs so far (each row keeps its own epoch): the run
-        // belongs to the newest epoch any of its rows carries, or the old owner could not tell that
-        // a refused job or step write was fenced rather than guarded.
-        ownerEpoch: snap.jobs.reduce((epoch, j) => Math.max(epoch, j.ownerEpoch), r.ownerEpoch),
+        // The fence is the shard's row, not the run's: its epoch is the one whose writes go through
+        // (absent when the shard has no row and none does).
+        ...(snap.shardEpoch !== null && { ownerEpoch: snap.shardEpoch }),
         error: r.error,
         orgId: r.orgId,
         sourceId: r.sourceId,

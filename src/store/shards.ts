@@ -1,6 +1,9 @@
 /**
- * The shard map as stored in PostgreSQL. In a cluster of one the caller seeds every shard to this
- * node at epoch 1; later the Raft-replicated map is authoritative and this table mirrors it.
+ * The shard map as stored in PostgreSQL, and the fence of every run write (fence.ts): a write for a
+ * run in shard S goes through only at the epoch S's row holds, so a node that gains a shard raises
+ * its row here (`assign`) before it acts, and from then on every write of the old owner for that
+ * shard is refused. In a cluster of one the caller seeds every shard to this node at epoch 1; later
+ * the Raft-replicated map is authoritative and this table mirrors it.
  */
 import { SHARD_COUNT } from '../actors/index.js';
 import { sql } from 'kysely';
@@ -40,23 +43,24 @@ export class ShardRepository {
   }
 
   /**
-   * Move a shard to `ownerNode` at `epoch`. Epochs only go forward: an assignment at an epoch not
-   * above the current one is refused (returns false), so a deposed coordinator cannot move it back.
+   * Move a shard to `ownerNode` at `epoch`, creating its row when it has none: the raise a node that
+   * gains a shard makes before it acts (it waits for every write that holds the row's share lock).
+   * Epochs only go forward: an assignment at an epoch not above the current one is refused (returns
+   * false), so a deposed coordinator cannot move it back.
    */
   async assign(shard: number, ownerNode: string, epoch: number): Promise<boolean> {
     const result = await this.db
-      .updateTable('shards')
-      .set({ owner_node: ownerNode, epoch })
-      .where('shard', '=', shard)
-      .where('epoch', '<', epoch)
+      .insertInto('shards')
+      .values({ shard, owner_node: ownerNode, epoch })
+      .onConflict((oc) => oc.column('shard').doUpdateSet({ owner_node: ownerNode, epoch }).where('shards.epoch', '<', epoch))
       .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
 
   /**
-   * Give every shard to `ownerNode` at one epoch above any stored anywhere (shards, runs, jobs):
-   * after a forced recovery, a write fenced with any epoch an old owner held is refused. Returns
-   * the new epoch.
+   * Give every shard to `ownerNode` at one epoch above any stored anywhere (shards, and the epochs
+   * runs and jobs were last written at): after a forced recovery, a write fenced with any epoch an
+   * old owner held is refused. Returns the new epoch.
    */
   async takeAll(ownerNode: string): Promise<number> {
     await this.seed(ownerNode);
@@ -67,6 +71,8 @@ export class ShardRepository {
               (SELECT COALESCE(MAX(owner_epoch), 0) FROM runs),
               (SELECT COALESCE(MAX(owner_epoch), 0) FROM jobs)) + 1 AS epoch) AS next
       RETURNING shards.epoch`.execute(this.db);
-    return row.rows[0]?.epoch ?? 1;
+    const epoch = row.rows[0]?.epoch;
+    if (epoch === undefined) throw new Error('takeAll: no shard rows after seeding');
+    return epoch;
   }
 }

@@ -1,9 +1,9 @@
 /**
- * Step rows. A step has no epoch of its own: writes are fenced through its job's owner_epoch.
+ * Step rows. A step's writes are fenced by the shard row of its job's run (fence.ts).
  */
 import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { FencedWriteError, NotFoundError } from './errors.js';
+import { fencedUpdate, fenceHolds, shardOfJob } from './fence.js';
 import { type StepRecord, toStep } from './run-records.js';
 import { asList, type StatusGuard } from './guards.js';
 import type { StepStatus } from './schema.js';
@@ -21,8 +21,9 @@ export class StepRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * Fenced step update. Returns false when the status guard did not match; throws FencedWriteError
-   * when a newer epoch owns the step's job, NotFoundError when the step does not exist.
+   * Fenced step update, in one statement. Returns false when the status guard did not match; throws
+   * FencedWriteError when the shard row of the step's run is not at `epoch`, NotFoundError when the
+   * step does not exist.
    */
   async update(
     jobId: string,
@@ -43,18 +44,16 @@ export class StepRepository {
       })
       .where('job_id', '=', jobId)
       .where('step_index', '=', stepIndex)
-      .where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('jobs')
-            .select(sql.lit(1).as('one'))
-            .whereRef('jobs.id', '=', 'steps.job_id')
-            .where('jobs.owner_epoch', '<=', epoch),
-        ),
-      );
+      .where(fenceHolds(epoch));
     if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
-    const result = await query.executeTakeFirst();
-    if (result.numUpdatedRows > 0n) return true;
-    return explainStepMiss(this.db, jobId, stepIndex, epoch);
+    return fencedUpdate(this.db, {
+      entity: 'step',
+      id: `${jobId}#${stepIndex}`,
+      epoch,
+      fence: shardOfJob(jobId),
+      update: query.returning(sql<number>`1`.as('one')),
+      row: sql`select 1 from steps where job_id = ${jobId} and step_index = ${stepIndex}`,
+    });
   }
 
   /** A job's steps in order. */
@@ -62,17 +61,4 @@ export class StepRepository {
     const rows = await this.db.selectFrom('steps').selectAll().where('job_id', '=', jobId).orderBy('step_index').execute();
     return rows.map(toStep);
   }
-}
-
-async function explainStepMiss(db: Db, jobId: string, stepIndex: number, epoch: number): Promise<false> {
-  const row = await db
-    .selectFrom('steps')
-    .innerJoin('jobs', 'jobs.id', 'steps.job_id')
-    .select('jobs.owner_epoch')
-    .where('steps.job_id', '=', jobId)
-    .where('steps.step_index', '=', stepIndex)
-    .executeTakeFirst();
-  if (!row) throw new NotFoundError('step', `${jobId}#${stepIndex}`);
-  if (row.owner_epoch > epoch) throw new FencedWriteError('step', `${jobId}#${stepIndex}`, epoch, row.owner_epoch);
-  return false;
 }

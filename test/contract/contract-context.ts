@@ -1,26 +1,21 @@
 /** What the contract's sections share: the opened backend as tests see it, and record lookups. */
 import type { LoadedRun, RunStore } from '../../src/runs/index.js';
 
-/**
- * Behaviour the port documents that a backend is known not to have yet. Tests pinning it are
- * declared with `it.fails` for that backend, so they turn red (and the marker must go) once fixed.
- *
- * - `fencing-per-row`: a write at a newer epoch takes over only the row it wrote (the run row, or
- *   one job row; a step write takes over nothing), so an older owner can still write the other rows.
- *   Per-shard fencing replaces per-row fencing with the cluster's shards.
- */
-export type KnownGap = 'fencing-per-row';
-
-export type DeclareTest = (name: string, test: () => Promise<void>) => void;
-
 export interface ContractContext {
   store(): RunStore;
-  /** Seed a fixture's run and hand the fixture back. */
-  seed<T extends { loaded: LoadedRun }>(fixture: T): Promise<T>;
+  /**
+   * Seed a fixture's run, as written by the owner at `run.ownerEpoch`, into `shard` (by default the
+   * suite's shared shard, whose row stays at E for the whole suite) and hand it back with its shard.
+   */
+  seed<T extends { loaded: LoadedRun }>(fixture: T, options?: { shard?: number }): Promise<T & { shard: number }>;
+  /** A shard of this test's own, its row at E: a test that moves or drops a shard does it to its own. */
+  newShard(): Promise<number>;
+  /** The shard moves: a node gains it at `epoch` and raises its row (`epoch` must be above the row's). */
+  moveShard(shard: number, epoch: number): Promise<void>;
+  /** The shard's row is removed: no node holds it. */
+  dropShard(shard: number): Promise<void>;
   /** loadRun that insists the run is there. */
   load(runId: string): Promise<LoadedRun>;
-  /** `it`, or `it.fails` where this backend has the gap. */
-  gap(name: KnownGap): DeclareTest;
 }
 
 export const jobIn = (loaded: LoadedRun, jobId: string) => {

@@ -24,7 +24,7 @@ export function loadingContract(ctx: ContractContext): void {
     const { loaded, runId } = await ctx.seed(sampleRun());
     const back = await ctx.load(runId);
     expect(back.run).toEqual(loaded.run);
-    // Order is pinned separately (a known gap on some backends); here only the contents.
+    // Order is pinned separately (below); here only the contents.
     expect(byId(back.jobs)).toEqual(byId(loaded.jobs));
     expect(sortedSteps(back.steps)).toEqual(sortedSteps(loaded.steps));
     expect(sortedEdges(back.edges)).toEqual(sortedEdges(loaded.edges));

@@ -1,7 +1,8 @@
 /**
  * The real RunStore (RepositoryRunStore) on a migrated database, seeded through the store room's
  * own writes: `runs.create` as run creation does it, then the fenced job and step updates for the
- * fields creation does not take (agent, dispatch bookkeeping, step times) — all at the seed epoch.
+ * fields creation does not take (agent, dispatch bookkeeping, step times) — all at the seed epoch,
+ * which the shard's row holds. Shards move through `shards.assign`, the raise a gaining node makes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import type { LoadedRun } from '../../src/runs/index.js';
 import { RepositoryRunStore } from '../../src/store/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { inOneTransaction } from '../../src/store/testing.js';
+import { inOneTransaction, queryBuilderOf } from '../../src/store/testing.js';
 import { freshDatabaseUrl } from '../support/postgres.js';
 import type { RunStoreBackend } from './run-store.contract.js';
 
@@ -22,7 +23,11 @@ export async function openDatabaseBackend(driver: 'postgres' | 'pglite'): Promis
   await database.migrations.migrate();
   return {
     store: new RepositoryRunStore(database),
-    seed: (loaded) => seedRun(database, loaded),
+    seed: (loaded, shard) => seedRun(database, loaded, shard),
+    raiseShard: (shard, epoch) => database.shards.assign(shard, `node-at-${epoch}`, epoch),
+    async dropShard(shard) {
+      await queryBuilderOf(database).deleteFrom('shards').where('shard', '=', shard).execute();
+    },
     async close() {
       await database.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -30,7 +35,7 @@ export async function openDatabaseBackend(driver: 'postgres' | 'pglite'): Promis
   };
 }
 
-async function seedRun(store: Store, { run, jobs, edges, steps }: LoadedRun): Promise<void> {
+async function seedRun(store: Store, { run, jobs, edges, steps }: LoadedRun, shard: number): Promise<void> {
   const epoch = run.ownerEpoch;
   if (epoch === undefined) throw new Error('a seeded run needs its owner epoch');
   const stepsOf = (jobId: string) => steps.filter((s) => s.jobId === jobId).sort((a, b) => a.stepIndex - b.stepIndex);
@@ -43,7 +48,7 @@ async function seedRun(store: Store, { run, jobs, edges, steps }: LoadedRun): Pr
         workflowName: run.workflowName,
         status: run.status,
         attempt: run.attempt,
-        shard: 0,
+        shard,
         event: run.event ?? null,
         repoUrl: run.repoUrl,
         ref: run.ref,

@@ -6,10 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { JobRecord, LoadedRun, RunRecord, StepRecord } from '../../src/runs/index.js';
 
-/** The epoch of the owner that created every seeded run. */
+/** The epoch of the owner that created every seeded run: every shard's row starts at it. */
 export const E = 3;
 export const OLDER = E - 1;
 export const NEWER = E + 1;
+
+/** The shard runs are seeded into unless a test takes one of its own; its row stays at E. */
+export const SHARED_SHARD = 0;
 
 export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0, 123);
 export const at = (ms: number) => T0 + ms;

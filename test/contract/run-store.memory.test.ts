@@ -3,6 +3,13 @@ import { MemoryRunStore } from '../unit/runs/memory-run-store.js';
 import { describeRunStoreContract } from './run-store.contract.js';
 
 describeRunStoreContract('memory', async () => {
-  const store = new MemoryRunStore();
-  return { store, seed: async (run) => store.add(run), close: async () => undefined };
+  // No shard rows to start with, as a freshly migrated database has none.
+  const store = new MemoryRunStore({ shards: [] });
+  return {
+    store,
+    seed: async (run, shard) => store.add(run, shard),
+    raiseShard: async (shard, epoch) => store.raiseShard(shard, epoch),
+    dropShard: async (shard) => store.dropShard(shard),
+    close: async () => undefined,
+  };
 });

@@ -2,4 +2,4 @@
 import { openDatabaseBackend } from './database-backend.js';
 import { describeRunStoreContract } from './run-store.contract.js';
 
-describeRunStoreContract('pglite', () => openDatabaseBackend('pglite'), { knownGaps: ['fencing-per-row'] });
+describeRunStoreContract('pglite', () => openDatabaseBackend('pglite'));

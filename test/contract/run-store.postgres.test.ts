@@ -2,4 +2,4 @@
 import { openDatabaseBackend } from './database-backend.js';
 import { describeRunStoreContract } from './run-store.contract.js';
 
-describeRunStoreContract('postgres', () => openDatabaseBackend('postgres'), { knownGaps: ['fencing-per-row'] });
+describeRunStoreContract('postgres', () => openDatabaseBackend('postgres'));

@@ -63,12 +63,13 @@ async function admit(p: JoinDoorParts, body: unknown, address: string): Promise<
   } catch {
     return refused(403, 'token_refused', 'the join token was refused');
   }
+  if (request.role === 'worker') return refused(503, 'unavailable', 'worker nodes (edge workers without a database) cannot join yet: join as a coordinator');
   if (p.raft.status().role !== 'leader') return refused(409, 'not_leader', 'this member does not coordinate the cluster; ask the coordinator', p.leaderAddress());
   if (p.raft.state().member(request.nodeId)) {
     return refused(409, 'already_member', `node ${request.nodeId} is a member already; revoke it (kici-admin peer revoke --instance-id ${request.nodeId}) and join with another id`);
   }
-  const secrets = request.role === 'coordinator' ? p.secrets() : undefined;
-  if (request.role === 'coordinator' && !secrets) {
+  const secrets = p.secrets();
+  if (!secrets) {
     return refused(503, 'unavailable', 'this node keeps its data where no other node can reach it: a cluster needs PostgreSQL (KICI_DATABASE_URL) and blobs in it (KICI_STORAGE_TYPE=database) on every member before coordinators can join');
   }
   const now = new Date(p.clock.now());
@@ -116,7 +117,7 @@ async function admit(p: JoinDoorParts, body: unknown, address: string): Promise<
     certificate,
     caCertificate: p.ca.certificatePem,
     members: p.raft.state().memberList().map((m) => ({ node: m.node, raftId: m.raftId, address: m.address, role: m.role, standing: m.standing })),
-    ...(secrets ? { secrets: sealFor(publicKeyDer, Buffer.from(JSON.stringify(secrets)), JOIN_SECRETS_PURPOSE) } : {}),
+    secrets: sealFor(publicKeyDer, Buffer.from(JSON.stringify(secrets)), JOIN_SECRETS_PURPOSE),
   };
   return { status: 200, body: accepted };
 }

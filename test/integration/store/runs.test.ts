@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { FencedWriteError, type NewRun, NotFoundError } from '../../../src/store/index.js';
-import { inOneTransaction } from '../../../src/store/testing.js';
+import { inOneTransaction, queryBuilderOf } from '../../../src/store/testing.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
@@ -64,7 +64,13 @@ function newRun(orgId: string, extra: Partial<NewRun> = {}): Built {
   };
 }
 
-describeOnBothDrivers('runs', (store) => {
+describeOnBothDrivers('runs', (store, driver) => {
+  // A cluster of one at start: every shard's fence row at epoch 1. Tests that move or drop a shard
+  // use one no other test writes to (43–46).
+  beforeAll(async () => {
+    await store().shards.seed('node-a');
+  });
+
   it('creates a run with jobs, needs and steps in one go and loads it back', async () => {
     const { input, build, test1, deploy } = newRun(uniqueOrg());
     expect(await store().runs.create(input, 1, T0)).toEqual({ created: true, runId: input.id });
@@ -149,31 +155,108 @@ describeOnBothDrivers('runs', (store) => {
     ]);
   });
 
-  it('fences run, job and step writes from an older epoch', async () => {
-    const { input, build } = newRun(uniqueOrg());
+  it('fences every run, job and step write of a shard by its row: once raised, the old owner writes nothing', async () => {
+    const org = uniqueOrg();
+    const { input, build } = newRun(org, { shard: 43 });
+    const untouched = newRun(org, { shard: 43 });
     await store().runs.create(input, 1, T0);
-    // A new owner at epoch 3 writes the run and its job; the rows now belong to epoch 3.
-    expect(await store().runs.update(input.id, 3, {})).toBe(true);
-    expect(await store().jobs.update(build, 3, {})).toBe(true);
-    expect((await store().runs.get(input.id))?.ownerEpoch).toBe(3);
-    expect((await store().jobs.get(build))?.ownerEpoch).toBe(3);
+    await store().runs.create(untouched.input, 1, T0);
+    expect((await store().runs.load(input.id))?.shardEpoch).toBe(1);
 
-    await expect(store().runs.update(input.id, 2, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
-    await expect(store().jobs.updateStatus(build, 1, 'queued', at(1))).rejects.toBeInstanceOf(FencedWriteError);
-    await expect(store().steps.update(build, 0, 2, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
+    // node-b gains shard 43 at epoch 3 and raises its row; it writes none of the shard's rows.
+    expect(await store().shards.assign(43, 'node-b', 3)).toBe(true);
+    for (const { input: run, build: job } of [{ input, build }, untouched]) {
+      await expect(store().runs.update(run.id, 1, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
+      await expect(store().jobs.updateStatus(job, 1, 'queued', at(1))).rejects.toBeInstanceOf(FencedWriteError);
+      await expect(store().jobs.update(job, 1, { agentId: 'a1' })).rejects.toBeInstanceOf(FencedWriteError);
+      await expect(store().steps.update(job, 0, 1, { status: 'running' })).rejects.toBeInstanceOf(FencedWriteError);
+    }
+    // An epoch above the row (a gainer that has not raised it yet) is refused too, and says so.
+    const ahead = await store().runs.update(input.id, 4, { status: 'failed' }).catch((e: unknown) => e);
+    expect(ahead).toMatchObject({ entity: 'run', epoch: 4, currentEpoch: 3 });
+    await expect(store().steps.update(build, 0, 4, { status: 'running' })).rejects.toMatchObject({ entity: 'step', currentEpoch: 3 });
+    // Creation in the shard is fenced the same way, and inserts nothing.
+    const late = newRun(org, { shard: 43 });
+    await expect(store().runs.create(late.input, 1, T0)).rejects.toMatchObject({ entity: 'run', epoch: 1, currentEpoch: 3 });
+    expect(await store().runs.get(late.input.id)).toBeNull();
     // Nothing changed.
     expect((await store().runs.get(input.id))?.status).toBe('pending');
-    expect((await store().jobs.get(build))?.status).toBe('pending');
+    expect((await store().jobs.get(build))).toMatchObject({ status: 'pending', agentId: null, ownerEpoch: 1 });
     expect((await store().steps.list(build))[0]?.status).toBe('pending');
 
-    // The current epoch writes; a newer one writes and moves the row forward.
+    // The new owner writes at 3, creation included; owner_epoch records who wrote last.
     expect(await store().runs.update(input.id, 3, { status: 'running', startedAt: at(2) })).toBe(true);
-    expect(await store().jobs.updateStatus(build, 4, 'queued', at(2))).toBe(true);
-    expect((await store().jobs.get(build))?.ownerEpoch).toBe(4);
-    await expect(store().jobs.update(build, 3, { agentId: 'a1' })).rejects.toBeInstanceOf(FencedWriteError);
+    expect(await store().jobs.updateStatus(untouched.build, 3, 'queued', at(2))).toBe(true);
+    expect(await store().steps.update(build, 0, 3, { status: 'running' })).toBe(true);
+    expect((await store().runs.create(late.input, 3, T0)).created).toBe(true);
+    expect((await store().jobs.get(untouched.build))?.ownerEpoch).toBe(3);
+    expect((await store().runs.load(untouched.input.id))?.shardEpoch).toBe(3);
+    // Other shards are not touched by the move.
+    const elsewhere = newRun(org, { shard: 42 });
+    await store().runs.create(elsewhere.input, 1, T0);
+    expect(await store().runs.update(elsewhere.input.id, 1, { status: 'running' })).toBe(true);
+  });
 
-    const fenced = await store().runs.update(input.id, 1, { status: 'failed' }).catch((e: unknown) => e);
-    expect(fenced).toMatchObject({ entity: 'run', epoch: 1, currentEpoch: 3 });
+  it('refuses every write, creation included, for a shard that has no row', async () => {
+    const { input, build } = newRun(uniqueOrg(), { shard: 44 });
+    await store().runs.create(input, 1, T0);
+    await queryBuilderOf(store()).deleteFrom('shards').where('shard', '=', 44).execute();
+    expect((await store().runs.load(input.id))?.shardEpoch).toBeNull();
+    await expect(store().runs.update(input.id, 1, {})).rejects.toMatchObject({ entity: 'run', currentEpoch: null });
+    await expect(store().jobs.update(build, 1, {})).rejects.toMatchObject({ entity: 'job', currentEpoch: null });
+    await expect(store().steps.update(build, 0, 1, { status: 'running' })).rejects.toMatchObject({ entity: 'step', currentEpoch: null });
+    const other = newRun(uniqueOrg(), { shard: 44 });
+    await expect(store().runs.create(other.input, 1, T0)).rejects.toBeInstanceOf(FencedWriteError);
+    expect(await store().runs.get(other.input.id)).toBeNull();
+    // A node that gains the shard creates its row when it raises it.
+    expect(await store().shards.assign(44, 'node-b', 2)).toBe(true);
+    expect(await store().runs.update(input.id, 2, { status: 'running' })).toBe(true);
+  });
+
+  // Two connections at once: only PostgreSQL has more than one (PGlite runs one statement at a time).
+  it.runIf(driver === 'postgres')('a raise waits for a write that holds the shard\'s row, and a write that waited on a raise is refused', async () => {
+    const { input, build } = newRun(uniqueOrg(), { shard: 45 });
+    await store().runs.create(input, 1, T0);
+    const settled = <T>(p: Promise<T>) => {
+      const state = { done: false };
+      void p.then(() => (state.done = true), () => (state.done = true));
+      return state;
+    };
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+    // The old owner's write is in an open transaction: the raise waits for it to commit.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const write = inOneTransaction(store(), async (tx) => {
+      expect(await tx.jobs.update(build, 1, { agentId: 'a1' })).toBe(true);
+      await held;
+    });
+    await pause();
+    const raise = store().shards.assign(45, 'node-b', 2);
+    const raised = settled(raise);
+    await pause();
+    expect(raised.done).toBe(false);
+    release();
+    await write;
+    expect(await raise).toBe(true);
+    expect((await store().jobs.get(build))?.agentId).toBe('a1');
+
+    // The raise is in an open transaction: a write at the old epoch waits, then is refused.
+    let releaseRaise!: () => void;
+    const raiseHeld = new Promise<void>((resolve) => (releaseRaise = resolve));
+    const raising = inOneTransaction(store(), async (tx) => {
+      expect(await tx.shards.assign(45, 'node-c', 3)).toBe(true);
+      await raiseHeld;
+    });
+    await pause();
+    const late = store().jobs.update(build, 2, { agentId: 'a2' });
+    const lateDone = settled(late);
+    await pause();
+    expect(lateDone.done).toBe(false);
+    releaseRaise();
+    await raising;
+    await expect(late).rejects.toMatchObject({ entity: 'job', epoch: 2, currentEpoch: 3 });
+    expect((await store().jobs.get(build))?.agentId).toBe('a1');
   });
 
   it('reports missing rows as NotFoundError', async () => {

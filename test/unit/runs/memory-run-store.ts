@@ -1,5 +1,5 @@
 /**
- * In-memory implementations of the run domain's ports, for tests: a RunStore that fences by epoch
+ * In-memory implementations of the run domain's ports, for tests: a RunStore that fences by shard
  * and honours status guards like the real one must, and a Dispatcher that records what it is asked.
  * The RunStore is held to the real store's behaviour by the contract suite in test/contract/.
  */
@@ -50,21 +50,46 @@ export function planRun(runId: string, jobs: PlanJob[]): LoadedRun {
     Array.from({ length: j.steps ?? 1 }, (_, i) => ({ jobId: j.id, stepIndex: i, name: `step-${i + 1}`, status: 'pending' as const })),
   );
   return {
-    run: { id: runId, status: 'pending', attempt: 1, workflowName: 'ci', ownerEpoch: 0, repoUrl: 'file:///repo', sha: 'abc' },
+    run: { id: runId, status: 'pending', attempt: 1, workflowName: 'ci', ownerEpoch: 1, repoUrl: 'file:///repo', sha: 'abc' },
     jobs: records,
     edges,
     steps,
   };
 }
 
+/** Where `add` puts a run unless told otherwise. */
+export const DEFAULT_SHARD = 0;
+
+/**
+ * The store's per-shard fence, as the real one keeps it (src/store/fence.ts): a `shards` table
+ * (shard → epoch) and each run's shard. A write for a run goes through only while its shard's row
+ * holds exactly the writer's epoch; `ownerEpoch` on load is that row's epoch (absent: no row).
+ */
 export class MemoryRunStore implements RunStore {
   readonly runs = new Map<string, LoadedRun>();
+  /** The shards table: shard → epoch. */
+  readonly shards = new Map<number, number>();
+  private readonly shardOfRun = new Map<string, number>();
   readonly completions: { runId: string; status: string; error: string | null }[] = [];
   loads = 0;
 
-  /** Stored as a database row would hold it: unset optional fields become null. */
-  add(run: LoadedRun): void {
-    this.runs.set(run.run.id, normalised(structuredClone(run)));
+  /**
+   * `shards`: the shard rows to start with. By default shard 0 (where `add` puts runs) at epoch 1,
+   * as a node of one that claimed every shard at start has it.
+   */
+  constructor(options: { shards?: Iterable<readonly [number, number]> } = {}) {
+    for (const [shard, epoch] of options.shards ?? [[DEFAULT_SHARD, 1]]) this.shards.set(shard, epoch);
+  }
+
+  /**
+   * Stored as a database row would hold it: unset optional fields become null. The run's own
+   * `ownerEpoch` is not stored: on load it is its shard's epoch.
+   */
+  add(run: LoadedRun, shard = DEFAULT_SHARD): void {
+    const stored = normalised(structuredClone(run));
+    delete stored.run.ownerEpoch;
+    this.runs.set(run.run.id, stored);
+    this.shardOfRun.set(run.run.id, shard);
   }
 
   run(runId: string): LoadedRun {
@@ -75,24 +100,49 @@ export class MemoryRunStore implements RunStore {
     return this.run(runId).jobs.find((j) => j.id === jobId)!;
   }
 
-  /** Another node took the shard over at a newer epoch. */
+  /**
+   * A node gains `shard` at `epoch` and raises its row first (created when missing). Epochs only go
+   * forward: false, and nothing changes, for an epoch not above the row's (ShardRepository.assign).
+   */
+  raiseShard(shard: number, epoch: number): boolean {
+    const current = this.shards.get(shard);
+    if (current !== undefined && current >= epoch) return false;
+    this.shards.set(shard, epoch);
+    return true;
+  }
+
+  /** The shard's row is gone: no write for its runs goes through. */
+  dropShard(shard: number): void {
+    this.shards.delete(shard);
+  }
+
+  shardOf(runId: string): number {
+    const shard = this.shardOfRun.get(runId);
+    if (shard === undefined) throw new Error(`run ${runId} was never added`);
+    return shard;
+  }
+
+  /** Another node took the run's shard over at a newer epoch (raised its row). */
   takeOver(runId: string, epoch: number): void {
-    this.run(runId).run.ownerEpoch = epoch;
+    if (!this.raiseShard(this.shardOf(runId), epoch)) throw new Error(`shard of ${runId} is already at or above epoch ${epoch}`);
   }
 
   async loadRun(runId: string): Promise<LoadedRun | undefined> {
     this.loads++;
     const run = this.runs.get(runId);
-    return run ? structuredClone(run) : undefined;
+    if (!run) return undefined;
+    const copy = structuredClone(run);
+    const epoch = this.shards.get(this.shardOf(runId));
+    if (epoch !== undefined) copy.run.ownerEpoch = epoch;
+    return copy;
   }
 
-  // Every write checks its fence and its guard first and only then takes the epoch over: a refused
-  // write changes nothing, as one UPDATE … WHERE owner_epoch <= $epoch AND <guard> does.
+  // Every write checks the fence and its guard first and changes nothing unless both hold, as one
+  // UPDATE … WHERE <guard> AND EXISTS (SELECT 1 FROM fence WHERE epoch = $epoch) does.
 
   async markRunStarted(runId: string, at: number, fence: WriteFence): Promise<boolean> {
     const loaded = this.runs.get(runId);
-    if (!loaded || !this.fenced(loaded, fence) || loaded.run.status !== 'pending') return false;
-    this.takeEpoch(loaded, fence);
+    if (!loaded || !this.fenceHolds(runId, fence) || loaded.run.status !== 'pending') return false;
     loaded.run.status = 'running';
     loaded.run.startedAt = at;
     return true;
@@ -100,52 +150,44 @@ export class MemoryRunStore implements RunStore {
 
   async markRunCancelling(runId: string, fence: WriteFence): Promise<boolean> {
     const loaded = this.runs.get(runId);
-    if (!loaded || !this.fenced(loaded, fence)) return false;
+    if (!loaded || !this.fenceHolds(runId, fence)) return false;
     if (!['pending', 'running'].includes(loaded.run.status)) return false;
-    this.takeEpoch(loaded, fence);
     loaded.run.status = 'cancelling';
     return true;
   }
 
   async updateJob(jobId: string, patch: JobPatch, guard: JobWriteGuard): Promise<boolean> {
     const loaded = this.ownerOfJob(jobId);
-    if (!loaded || !this.fenced(loaded, guard)) return false;
+    if (!loaded || !this.fenceHolds(loaded.run.id, guard)) return false;
     const job = loaded.jobs.find((j) => j.id === jobId)!;
     if (guard.expectStatus !== undefined && job.status !== guard.expectStatus) return false;
-    this.takeEpoch(loaded, guard);
     Object.assign(job, defined(structuredClone(patch)));
     return true;
   }
 
   async updateStep(jobId: string, stepIndex: number, patch: StepPatch, fence: WriteFence): Promise<boolean> {
     const loaded = this.ownerOfJob(jobId);
-    if (!loaded || !this.fenced(loaded, fence)) return false;
+    if (!loaded || !this.fenceHolds(loaded.run.id, fence)) return false;
     const step = loaded.steps.find((s) => s.jobId === jobId && s.stepIndex === stepIndex);
     if (!step) return false;
-    this.takeEpoch(loaded, fence);
     Object.assign(step, defined(patch));
     return true;
   }
 
   async completeRun(runId: string, status: 'success' | 'failed' | 'cancelled', error: string | null, _at: number, fence: WriteFence) {
     const loaded = this.runs.get(runId);
-    if (!loaded || !this.fenced(loaded, fence)) return false;
+    if (!loaded || !this.fenceHolds(runId, fence)) return false;
     if (['success', 'failed', 'cancelled'].includes(loaded.run.status)) return false;
-    this.takeEpoch(loaded, fence);
     loaded.run.status = status;
     loaded.run.error = error;
     this.completions.push({ runId, status, error });
     return true;
   }
 
-  /** `WHERE owner_epoch <= $epoch`. One epoch for the whole run, as the port documents it. */
-  private fenced(loaded: LoadedRun, fence: WriteFence): boolean {
-    return (loaded.run.ownerEpoch ?? 0) <= fence.epoch;
-  }
-
-  /** `SET owner_epoch = $epoch`, for a write that goes through. */
-  private takeEpoch(loaded: LoadedRun, fence: WriteFence): void {
-    loaded.run.ownerEpoch = fence.epoch;
+  /** The run's shard row exists and is at exactly the writer's epoch. */
+  private fenceHolds(runId: string, fence: WriteFence): boolean {
+    const epoch = this.shards.get(this.shardOf(runId));
+    return epoch !== undefined && epoch === fence.epoch;
   }
 
   private ownerOfJob(jobId: string): LoadedRun | undefined {

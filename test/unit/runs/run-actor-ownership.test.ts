@@ -63,9 +63,31 @@ describe('RunActor: fencing', () => {
 
   it('stamps dispatches with the shard epoch it runs under', async () => {
     const { clock, store, dispatcher } = setup([{ id: 'a' }]);
+    // The node gained the shard at epoch 4 and raised its row before acting.
+    store.takeOver(RUN, 4);
     await node(store, dispatcher, clock, 4).send({ type: 'start' });
     expect(dispatcher.dispatches[0]!.epoch).toBe(4);
-    expect(store.run(RUN).run.ownerEpoch).toBe(4);
+    expect(store.run(RUN).run.status).toBe('running');
+  });
+
+  it('does not act at an epoch its shard has not been raised to', async () => {
+    // The shard is still at 1 (the gainer has not raised it): the store refuses epoch 2's writes.
+    const { clock, store, dispatcher } = setup([{ id: 'a' }]);
+    await expect(node(store, dispatcher, clock, 2).send({ type: 'start' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now' });
+    expect(dispatcher.dispatches).toHaveLength(0);
+    expect(store.run(RUN).run.status).toBe('pending');
+  });
+
+  it('stops writing every run of the shard once the shard moves, runs it never wrote included', async () => {
+    const { clock, store, dispatcher } = setup([{ id: 'a' }]);
+    store.add(planRun('run-8', [{ id: 'x' }]));
+    const n = node(store, dispatcher, clock);
+    await n.send({ type: 'start' });
+    store.takeOver(RUN, 2);
+    const other = (msg: RunMessage) => n.system.ref<RunMessage>(RUN_ACTOR_KIND, 'run-8').ask<RunReply>(msg, 600_000);
+    await expect(other({ type: 'start' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now' });
+    expect(store.run('run-8').run.status).toBe('pending');
+    expect(dispatcher.of('x')).toHaveLength(0);
   });
 
   it('adopts the stored state when another writer won a guarded write, without deposing itself', async () => {
