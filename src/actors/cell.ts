@@ -47,6 +47,10 @@ export class ActorCell {
 
   constructor(private readonly deps: CellDeps) {}
 
+  get shard(): number {
+    return this.deps.shard;
+  }
+
   get active(): boolean {
     return this.instance !== undefined;
   }

@@ -144,6 +144,17 @@ export class ActorSystem {
     this.cells.get(cellId(kind, key))?.revive();
   }
 
+  /**
+   * This node lost `shard`: its actors here finish the message in hand and passivate. Messages for
+   * the shard now route by the shard map (to the new owner); anything they write with the old
+   * epoch is refused by the store's fence.
+   */
+  async passivateShard(shard: number): Promise<void> {
+    const leaving = [...this.cells].filter(([, cell]) => cell.shard === shard);
+    for (const [id] of leaving) this.cells.delete(id);
+    await Promise.all(leaving.map(([, cell]) => cell.passivate()));
+  }
+
   /** Refuse new messages, let every actor finish its mailbox, then passivate them all. */
   async shutdown(): Promise<void> {
     this.closed = true;

@@ -105,11 +105,20 @@ export class ClusterState {
         this.revokedSerials.add(c.serial);
         return ok();
       case 'shard_assigned': {
-        const prev = this.shards.get(c.shard);
-        // Epochs only grow: an old decision replayed or raced can never take a shard back.
-        if (prev && c.epoch <= prev.epoch) return refuse(`shard ${c.shard} is at epoch ${prev.epoch} already`);
-        if (this.members.get(c.node)?.role !== 'coordinator') return refuse(`node ${c.node} is not a coordinator`);
+        const refusal = this.assignmentRefusal(c);
+        if (refusal) return refuse(refusal);
         this.shards.set(c.shard, { node: c.node, epoch: c.epoch });
+        return ok();
+      }
+      case 'shards_assigned': {
+        const shards = new Set<number>();
+        for (const a of c.assignments) {
+          if (shards.has(a.shard)) return refuse(`shard ${a.shard} is assigned twice`);
+          shards.add(a.shard);
+          const refusal = this.assignmentRefusal(a);
+          if (refusal) return refuse(refusal);
+        }
+        for (const a of c.assignments) this.shards.set(a.shard, { node: a.node, epoch: a.epoch });
         return ok();
       }
       case 'agent_placed':
@@ -127,6 +136,14 @@ export class ClusterState {
         this.settings.set(c.key, c.value);
         return ok();
     }
+  }
+
+  /** Epochs only grow: an old decision replayed or raced can never take a shard back. */
+  private assignmentRefusal(a: { shard: number; node: string; epoch: number }): string | undefined {
+    const prev = this.shards.get(a.shard);
+    if (prev && a.epoch <= prev.epoch) return `shard ${a.shard} is at epoch ${prev.epoch} already`;
+    if (this.members.get(a.node)?.role !== 'coordinator') return `node ${a.node} is not a coordinator`;
+    return undefined;
   }
 
   private raftIdTaken(id: number): boolean {
@@ -151,6 +168,11 @@ export class ClusterState {
     return [...this.members.values()].map((m) => ({ ...m })).sort((a, b) => a.raftId - b.raftId);
   }
 
+  /** Forget every shard's owner (a forced recovery: the leader places them again from the database). */
+  clearShardMap(): void {
+    this.shards.clear();
+  }
+
   /** Was this Raft id a member's that was removed? (Never handed out again.) */
   wasRemoved(raftId: number): boolean {
     return this.removedRaftIds.has(raftId);
@@ -167,6 +189,11 @@ export class ClusterState {
   shardOwner(shard: number): ShardOwnership | undefined {
     const s = this.shards.get(shard);
     return s ? { ...s } : undefined;
+  }
+
+  /** The map as it stands (a copy). */
+  shardOwners(): Map<number, ShardOwnership> {
+    return new Map([...this.shards].map(([shard, o]) => [shard, { ...o }]));
   }
 
   shardMap(): { shard: number; node: string; epoch: number }[] {

@@ -34,6 +34,14 @@ export const clusterCommand = z.discriminatedUnion('type', [
     node: nodeId,
     epoch: z.number().int().positive(),
   }),
+  /** Several shards at once (a new cluster's first map, a dead node's shards): all or none apply. */
+  z.object({
+    type: z.literal('shards_assigned'),
+    assignments: z
+      .array(z.object({ shard: z.number().int().min(0).max(SHARD_COUNT - 1), node: nodeId, epoch: z.number().int().positive() }))
+      .min(1)
+      .max(SHARD_COUNT),
+  }),
   z.object({
     type: z.literal('agent_placed'),
     agent: z.string().min(1).max(200),

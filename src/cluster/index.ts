@@ -6,3 +6,4 @@ export { clusterCommand, encodeCommand, decodeCommand, type ClusterCommand, type
 export { ClusterRaft, DEFAULT_RAFT_TIMING, type ClusterRaftOptions, type RaftTiming } from './cluster-raft.js';
 export { MembershipSteward, type MembershipLog } from './membership.js';
 export { forceNewCluster, type ForcedCluster } from './recovery.js';
+export { placeShards, type Assignment, type PlacementInput, type StoredShard } from './shard-placement.js';

@@ -36,6 +36,9 @@ export function forceNewCluster(storage: LogStorage, self: { node: string; raftI
     state.apply(encodeCommand({ type: 'member_removed', node: m.node }));
     removed.push(m.node);
   }
+  // The database is the record of who owned what at which epoch: the survivor takes every shard
+  // there (above any epoch stored), and the leader places the map again from it.
+  state.clearShardMap();
   const index = Math.max(commit, base.meta.index);
   // The snapshot names the term of the entry it ends at, as any snapshot does; the node's own term
   // (its hard state) never goes back.

@@ -69,6 +69,8 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    shardsOwned: new Gauge({ name: 'kici_shards_owned', help: 'Shards this node owns and acts on', registers: [registry] }),
+    shardMoves: new Counter({ name: 'kici_shard_moves_total', help: 'Shards this node gained or lost', registers: [registry] }),
     raftTerm: new Gauge({ name: 'kici_raft_term', help: 'The Raft term this node is in', registers: [registry] }),
     raftLeaderChanges: new Counter({ name: 'kici_raft_leader_changes_total', help: 'Times this node saw the cluster\'s leader change', registers: [registry] }),
     raftCommitIndex: new Gauge({ name: 'kici_raft_commit_index', help: 'The highest Raft log index this node knows is committed', registers: [registry] }),

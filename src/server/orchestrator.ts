@@ -23,8 +23,9 @@ import { wireDeliveries } from './wiring/deliveries.js';
 import { webhookIntake } from './wiring/intake.js';
 import { wireReconcile } from './wiring/reconcile.js';
 import { bindListener, type Listener } from './wiring/listener.js';
-import { resumeRuns, wireRunDomain } from './wiring/run-domain.js';
-import { claimAllShards, loadShards } from './wiring/shards.js';
+import { wireRunDomain } from './wiring/run-domain.js';
+import { loadShards } from './wiring/shards.js';
+import { ShardOwnership } from './wiring/shard-ownership.js';
 import { startClusterNode } from './wiring/cluster.js';
 import { clusterAdmin, clusterView } from './wiring/cluster-views.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -120,9 +121,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   if (applied.length) log.info({ applied }, 'database migrated');
   // Before anything is written for this node: a data directory and a database of different clusters refuse to start.
   const cluster = await ensureClusterIdentity({ dataDir: config.dataDir, cluster: store.cluster, nodeId, now: new Date(clock.now()), log });
-  // Until shards move between nodes (the next step of the mesh), the node that made the cluster owns them all.
-  const recovered = await recoverIfAsked(config.dataDir, p.joined?.membership ?? readMembership(clusterDirOf(config.dataDir)), store, new Date(clock.now()), log);
-  const shards = p.joined && !recovered ? await loadShards(store) : await claimAllShards(store, nodeId);
+  await recoverIfAsked(config.dataDir, p.joined?.membership ?? readMembership(clusterDirOf(config.dataDir)), store, new Date(clock.now()), log);
+  // Routing starts from what the database records; this node acts on a shard only once the
+  // replicated map gives it the shard and it has raised the shard's row (ShardOwnership).
+  const shards = await loadShards(store);
   const boot = await ensureAdminToken(store.adminTokens, config.dataDir, config.bootstrapAdminToken);
   if (p.announce) announceAdminToken(boot, p.terminal, log);
 
@@ -153,6 +155,22 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
 
   const catalog = new SourceCatalog(store.sources, vault, clock);
   const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log });
+  const ownership = new ShardOwnership({
+    nodeId,
+    table: shards,
+    system,
+    store,
+    admission,
+    log,
+    onOwned: (n) => metrics.shardsOwned.set(n),
+    onMoved: () => metrics.shardMoves.inc(),
+  });
+  clusterNode.onShardMap((map) => void ownership.follow(map));
+  // A cluster of one leads at once and places every shard on itself before it resumes anything;
+  // a member of a larger one gains shards whenever the leader gives it some.
+  await clusterNode.settled(config.cluster.raft.electionMaxMs * 2);
+  await clusterNode.placeShards().catch((e: Error) => log.warn({ err: e.message }, 'shard placement at start did not complete; the leader retries'));
+  await ownership.follow(clusterNode.raft.state.shardOwners());
   const deliveries = wireDeliveries({ config, store, clock, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log });
   const { processor } = deliveries;
   // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
@@ -195,13 +213,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   cleanups.push(() => listener.close());
   const { url, port } = listener;
 
-  // A cluster of one leads at once; a member of a larger one runs the duties whenever it leads.
-  await clusterNode.settled(config.cluster.raft.electionMaxMs * 2);
   const duties = new CoordinatorDuties(leadership, clock, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
   cleanups.push(() => duties.stop());
   for (const duty of runSweeps(runStore, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, clock })) duties.add(duty);
   duties.add(dedupKeySweep(store, clock));
-  await resumeRuns(store, admission, log);
   const resumed = await processor.resume();
   if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
   // After the resume, so a push whose delivery a crash left unprocessed is that delivery's, not a reconcile's.

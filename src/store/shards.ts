@@ -58,6 +58,28 @@ export class ShardRepository {
   }
 
   /**
+   * Raise several shards at once (one statement), each only forward; returns the shards whose row
+   * now names `ownerNode` at exactly the epoch asked for: those this node may act on. A shard whose
+   * row was already raised further (by a later owner) is left out.
+   */
+  async raise(ownerNode: string, shards: { shard: number; epoch: number }[]): Promise<number[]> {
+    if (shards.length === 0) return [];
+    await this.db
+      .insertInto('shards')
+      .values(shards.map((s) => ({ shard: s.shard, owner_node: ownerNode, epoch: s.epoch })))
+      .onConflict((oc) =>
+        oc
+          .column('shard')
+          .doUpdateSet((eb) => ({ owner_node: eb.ref('excluded.owner_node'), epoch: eb.ref('excluded.epoch') }))
+          .where('shards.epoch', '<', (eb) => eb.ref('excluded.epoch')),
+      )
+      .execute();
+    const wanted = new Map(shards.map((s) => [s.shard, s.epoch]));
+    const rows = await this.db.selectFrom('shards').selectAll().where('shard', 'in', [...wanted.keys()]).execute();
+    return rows.filter((r) => r.owner_node === ownerNode && r.epoch === wanted.get(r.shard)).map((r) => r.shard).sort((a, b) => a - b);
+  }
+
+  /**
    * Give every shard to `ownerNode` at one epoch above any stored anywhere (shards, and the epochs
    * runs and jobs were last written at): after a forced recovery, a write fenced with any epoch an
    * old owner held is refused. Returns the new epoch.

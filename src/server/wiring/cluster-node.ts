@@ -10,7 +10,18 @@ import { z } from 'zod';
 import type { FailedAuthLimit } from '../../auth-guard/index.js';
 import type { ClusterCa, NodeCredentials } from '../../certificates/index.js';
 import { systemRandom, type Clock } from '../../clock/index.js';
-import { clusterCommand, ClusterRaft, MembershipSteward, type ClusterCommand, type Leadership, type Member, type Outcome } from '../../cluster/index.js';
+import {
+  clusterCommand,
+  ClusterRaft,
+  MembershipSteward,
+  placeShards,
+  type ClusterCommand,
+  type Leadership,
+  type Member,
+  type Outcome,
+  type ShardOwnership,
+  type StoredShard,
+} from '../../cluster/index.js';
 import type { Membership } from '../../membership/index.js';
 import { FileStorage } from '../../raft/index.js';
 import type { ActorSystem } from '../../actors/index.js';
@@ -37,6 +48,8 @@ export interface ClusterNodeParts {
   /** What joiners are handed; undefined while the cluster cannot take joiners (PGlite). */
   secrets(): JoinSecrets | undefined;
   tokens: JoinDoorParts['tokens'];
+  /** The shard owners PostgreSQL records: where the leader places shards the map does not name yet. */
+  storedShards(): Promise<StoredShard[]>;
   authFailures: FailedAuthLimit;
   faults?: PeerFaults;
 }
@@ -71,12 +84,16 @@ export class ClusterNode {
   private readonly known = new Map<string, string>();
   private revokedCount = 0;
   private system: ActorSystem | undefined;
+  /** When each member's link went down (members never seen count from this node's start). */
+  private readonly downSince = new Map<string, number>();
+  private readonly startedAt: number;
   private stopTimer: () => void = () => undefined;
   private stopped = false;
 
   constructor(private readonly p: ClusterNodeParts) {
     const { membership, config } = p;
     this.nodeId = membership.nodeId;
+    this.startedAt = p.clock.now();
     const kinds = new PeerKinds();
     const raftKinds = registerRaftKinds(kinds);
     const actorKinds = registerActorKinds(kinds);
@@ -135,6 +152,8 @@ export class ClusterNode {
     });
     this.links.handle(this.agentTokenRevoked, (_from, body) => ({ disconnected: this.closeAgentToken(body.tokenId) }));
     this.raft.onApplied(() => this.stateChanged());
+    this.links.on('peerDown', (e) => this.downSince.set(e.nodeId, p.clock.now()));
+    this.links.on('peerUp', (e) => this.downSince.delete(e.nodeId));
     for (const m of membership.members) if (m.node !== this.nodeId) this.known.set(m.node, m.address);
   }
 
@@ -266,7 +285,40 @@ export class ClusterNode {
     return outcomes;
   }
 
-  /** The leader's periodic work: this node's own record, then the Raft configuration. */
+  /** Called with the replicated shard map after each change applied (and once at start). */
+  onShardMap(listener: (map: ReadonlyMap<number, ShardOwnership>) => void): void {
+    this.raft.onApplied(() => listener(this.raft.state.shardOwners()));
+    listener(this.raft.state.shardOwners());
+  }
+
+  /**
+   * On the leader: give every shard the map does not name an owner, and a dead coordinator's
+   * shards to live ones (see placeShards). Resolves once the decision is applied here.
+   */
+  async placeShards(): Promise<void> {
+    if (this.raft.status().role !== 'leader') return;
+    if (!this.raft.state.member(this.nodeId)) await this.recordSelf();
+    const assignments = placeShards({
+      map: this.raft.state.shardOwners(),
+      members: this.raft.state.memberList(),
+      alive: (node) => this.isAlive(node),
+      stored: await this.p.storedShards(),
+    });
+    if (assignments.length === 0) return;
+    const [outcome] = await this.proposeHere([{ type: 'shards_assigned', assignments }]);
+    const moved = new Set(assignments.map((a) => a.node));
+    if (outcome?.applied) this.p.log.info({ shards: assignments.length, to: [...moved] }, 'shards placed');
+    else this.p.log.warn({ reason: outcome && !outcome.applied ? outcome.reason : 'unknown' }, 'shard placement refused; retried');
+  }
+
+  /** Alive as the leader judges it: itself, a live link, or a link down for less than the stale timeout. */
+  private isAlive(node: string): boolean {
+    if (node === this.nodeId || this.links.isUp(node)) return true;
+    const since = this.downSince.get(node) ?? this.startedAt;
+    return this.p.clock.now() - since < this.p.config.peerStaleMs;
+  }
+
+  /** The leader's periodic work: this node's own record, the Raft configuration, the shards. */
   private async chores(): Promise<void> {
     if (this.raft.status().role !== 'leader') return;
     try {
@@ -275,6 +327,11 @@ export class ClusterNode {
       this.p.log.warn({ err: (e as Error).message }, 'could not record this node in the cluster state');
     }
     await this.steward.step();
+    try {
+      await this.placeShards();
+    } catch (e) {
+      this.p.log.warn({ err: (e as Error).message }, 'shard placement did not complete; retrying');
+    }
   }
 
   /** The founder proposes itself as the first member; any member's new address is recorded. */

@@ -45,6 +45,7 @@ export async function startClusterNode(config: OrchestratorConfig, p: ClusterNod
     ca,
     secrets,
     tokens: p.store.cluster,
+    storedShards: async () => (await p.store.shards.list()).map((s) => ({ shard: s.shard, node: s.ownerNode, epoch: s.epoch })),
     authFailures: p.authFailures,
     faults: p.faults,
   });

@@ -3,7 +3,7 @@ import type { AgentHub } from '../../agents/index.js';
 import type { ShardTable } from '../../cluster/index.js';
 import type { SourceCatalog } from '../../deliveries/index.js';
 import { registerRunActor, runRef, RunAdmission, SUPERSEDED_REASON } from '../../runs/index.js';
-import { RepositoryRunStore, type StepLogStore, type Store } from '../../store/index.js';
+import { RepositoryRunStore, type RunRecord, type StepLogStore, type Store } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { HubDispatcher } from './hub-dispatcher.js';
@@ -50,13 +50,12 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
 }
 
 /**
- * Every non-terminal run's actor is woken so it reloads from the store and carries on; pending
- * runs pass the concurrency gate again, which rebuilds its places from the same list.
+ * Runs as the concurrency gate takes them back: every non-terminal run's actor is woken so it
+ * reloads from the store and carries on; pending runs pass the gate again, which rebuilds its
+ * places from the same list.
  */
-export async function resumeRuns(store: Pick<Store, 'runs'>, admission: RunAdmission, log: Logger): Promise<void> {
-  const runs = await store.runs.listNonTerminal();
-  await admission.restore(runs.map((r) => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency })));
-  if (runs.length) log.info({ runs: runs.length }, 'resuming unfinished runs');
+export function admissionRuns(runs: readonly RunRecord[]) {
+  return runs.map((r) => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency }));
 }
 
 /** The workflow-concurrency gate over the store (what a run says) and the actor system (start, supersede). */

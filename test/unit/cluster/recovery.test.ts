@@ -74,12 +74,9 @@ describe('forceNewCluster', () => {
     expect(state.apply(encodeCommand({ type: 'member_added', node: 'e', raftId: 2, address: 'e.local:4001', role: 'coordinator' }))).toMatchObject({ applied: false });
   });
 
-  it('keeps the shard map as committed', () => {
+  it('forgets the shard map: the database records who owned what, and the leader places it again', () => {
     const state = restored(forceNewCluster(threeMemberLog(), { node: 'a', raftId: 1 }).snapshot.data);
-    expect(state.shardMap()).toEqual([
-      { shard: 0, node: 'b', epoch: 3 },
-      { shard: 1, node: 'a', epoch: 4 },
-    ]);
+    expect(state.shardMap()).toEqual([]);
   });
 
   it('drops the entry after the commit index', () => {
@@ -142,8 +139,8 @@ describe('forceNewCluster', () => {
       entry(3, 1, added('c', 3)),
       { index: 4, term: 1, type: 'normal', data: new Uint8Array(0) },
       entry(5, 2, { type: 'setting_set', key: 'site.name', value: 'ci' }),
-      entry(6, 3, { type: 'shard_assigned', shard: 7, node: 'c', epoch: 1 }),
-      entry(7, 3, { type: 'shard_assigned', shard: 8, node: 'b', epoch: 1 }),
+      entry(6, 3, { type: 'setting_set', key: 'site.owner', value: 'c' }),
+      entry(7, 3, { type: 'setting_set', key: 'site.late', value: 'b' }),
     ]);
     storage.compact(5, before.snapshot(), { voters: [1, 2, 3], learners: [8], removed: [6] });
     storage.setHardState({ term: 3, vote: 1, commit: 6 });
@@ -160,8 +157,8 @@ describe('forceNewCluster', () => {
     const state = restored(snapshot.data);
     expect(state.memberList().map((m) => m.node)).toEqual(['b']);
     expect(state.setting('site.name')).toBe('ci'); // from the compacted snapshot
-    expect(state.shardOwner(7)).toEqual({ node: 'c', epoch: 1 }); // committed after it
-    expect(state.shardOwner(8)).toBeUndefined(); // appended, never known committed
+    expect(state.setting('site.owner')).toBe('c'); // committed after it
+    expect(state.setting('site.late')).toBeUndefined(); // appended, never known committed
     expect(state.isRevoked(SERIAL.a)).toBe(true);
     expect(state.isRevoked(SERIAL.c)).toBe(true);
     expect(state.nextRaftId()).toBeGreaterThan(3);

@@ -1,0 +1,81 @@
+/**
+ * This node following the replicated shard map. A shard the map gives this node is gained: its
+ * row in PostgreSQL is raised to the map's epoch first (which waits for, and then fences, every
+ * write of the previous owner), then the node routes it here and wakes every unfinished run in it
+ * from the store. A shard the map takes away is lost: routing moves to the new owner and its
+ * actors here passivate. Changes are handled one batch at a time, in the map's order.
+ */
+import type { ActorSystem } from '../../actors/index.js';
+import type { ShardOwnership as Owner, ShardTable } from '../../cluster/index.js';
+import type { RunAdmission } from '../../runs/index.js';
+import type { Store } from '../../store/index.js';
+import type { Logger } from '../logger.js';
+import { admissionRuns } from './run-domain.js';
+
+export interface ShardOwnershipParts {
+  nodeId: string;
+  table: ShardTable;
+  system: ActorSystem;
+  store: Pick<Store, 'shards' | 'runs'>;
+  admission: RunAdmission;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Told how many shards this node owns after each change (a metric). */
+  onOwned?(count: number): void;
+  /** Told of each shard gained or lost (a metric). */
+  onMoved?(shard: number, gained: boolean): void;
+}
+
+export class ShardOwnership {
+  /** Shards this node acts on, with the epoch it raised them to. */
+  private readonly owned = new Map<number, number>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly p: ShardOwnershipParts) {}
+
+  /** Follow a new version of the map; resolves once this node has acted on it (and on every earlier one). */
+  follow(map: ReadonlyMap<number, Owner>): Promise<void> {
+    this.queue = this.queue.then(() => this.apply(map)).catch((e: Error) => this.p.log.error({ err: e.message }, 'shard ownership change failed; retried on the next change'));
+    return this.queue;
+  }
+
+  count(): number {
+    return this.owned.size;
+  }
+
+  private async apply(map: ReadonlyMap<number, Owner>): Promise<void> {
+    const { nodeId, table, system } = this.p;
+    const gained: { shard: number; epoch: number }[] = [];
+    const lost: number[] = [];
+    for (const [shard, owner] of map) {
+      if (owner.node === nodeId) {
+        if (this.owned.get(shard) !== owner.epoch) gained.push({ shard, epoch: owner.epoch });
+        continue;
+      }
+      table.assign(shard, owner);
+      if (this.owned.delete(shard)) lost.push(shard);
+    }
+    for (const shard of lost) {
+      await system.passivateShard(shard);
+      this.p.onMoved?.(shard, false);
+    }
+    if (lost.length) this.p.log.info({ shards: lost.length }, 'shards lost to other nodes: their actors here passivated');
+    if (gained.length) await this.gain(gained);
+    this.p.onOwned?.(this.owned.size);
+  }
+
+  private async gain(gained: { shard: number; epoch: number }[]): Promise<void> {
+    const raised = new Set(await this.p.store.shards.raise(this.p.nodeId, gained));
+    const acting = gained.filter((g) => raised.has(g.shard));
+    const passed = gained.filter((g) => !raised.has(g.shard));
+    if (passed.length) this.p.log.warn({ shards: passed.map((g) => g.shard) }, 'shards the map gives this node are at a later epoch in the database: not acting on them');
+    for (const g of acting) {
+      this.p.table.assign(g.shard, { node: this.p.nodeId, epoch: g.epoch });
+      this.owned.set(g.shard, g.epoch);
+      this.p.onMoved?.(g.shard, true);
+    }
+    if (acting.length === 0) return;
+    const runs = await this.p.store.runs.listNonTerminal({ shards: acting.map((g) => g.shard) });
+    await this.p.admission.restore(admissionRuns(runs));
+    this.p.log.info({ shards: acting.length, runs: runs.length }, runs.length ? 'shards gained: resuming unfinished runs' : 'shards gained');
+  }
+}
