@@ -101,3 +101,15 @@ export class SeededRandom implements Random {
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
 }
+
+// The time of a shared reference (the cluster's database) over a port the store satisfies.
+export {
+  type ClockSample,
+  clockSkewSeconds,
+  DatabaseClock,
+  type DatabaseClockOptions,
+  DEFAULT_RESAMPLE_MS,
+  DEFAULT_SAMPLE_TIMEOUT_MS,
+  DEFAULT_SAMPLE_WINDOW,
+  type TimeSource,
+} from './database-clock.js';

@@ -3,17 +3,28 @@ import type { SecretStore } from '../secrets/index.js';
 import { sourceSecretScope } from '../secrets/index.js';
 import type { Source, SourceRepository } from '../store/index.js';
 
-/** Long enough to take sources off the hot path, short enough that another node's edit shows soon. */
+/**
+ * Long enough to take sources off the hot path. Changes are pushed (`sources_change`), so this is
+ * only the backstop for a notification that never came.
+ */
 const TTL_MS = 10_000;
+
+const SECRET_NAMES = ['webhookSecret', 'token'] as const;
 
 /**
  * Sources and their secrets as the webhook and dispatch paths read them: from memory for a few
- * seconds, so a busy source costs no database round trips per delivery. Every change made through
- * this node's admin API clears it at once; the TTL bounds how long another node's change takes.
+ * seconds, so a busy source costs no database round trips per delivery. A change on any node
+ * reaches `invalidate` through `sources_change` (server/wiring/source-changes.ts) and this node's
+ * admin API clears it at once as well; the TTL bounds a missed notification.
  */
 export class SourceCatalog {
   private readonly sources = new Map<string, { at: number; source: Source | null }>();
   private readonly secrets = new Map<string, { at: number; value: string | null }>();
+  /**
+   * Bumped by every invalidation: a read that started before one is not cached when it ends (it
+   * may have read the row as it was before the change the invalidation announced).
+   */
+  private generation = 0;
 
   constructor(
     private readonly repository: SourceRepository,
@@ -24,18 +35,20 @@ export class SourceCatalog {
   async source(id: string): Promise<Source | null> {
     const hit = this.sources.get(id);
     if (hit && this.clock.now() - hit.at < TTL_MS) return hit.source;
+    const generation = this.generation;
     const source = await this.repository.get(id);
-    this.sources.set(id, { at: this.clock.now(), source });
+    if (generation === this.generation) this.sources.set(id, { at: this.clock.now(), source });
     return source;
   }
 
   /** `webhookSecret` or `token` of a source. */
   async secret(source: Pick<Source, 'id' | 'orgId'>, name: 'webhookSecret' | 'token'): Promise<string | null> {
-    const key = `${source.id}\u0000${name}`;
+    const key = secretKey(source.id, name);
     const hit = this.secrets.get(key);
     if (hit && this.clock.now() - hit.at < TTL_MS) return hit.value;
+    const generation = this.generation;
     const value = await this.vault.get(source.orgId, sourceSecretScope(source.id), name);
-    this.secrets.set(key, { at: this.clock.now(), value });
+    if (generation === this.generation) this.secrets.set(key, { at: this.clock.now(), value });
     return value;
   }
 
@@ -55,8 +68,19 @@ export class SourceCatalog {
     return token ? { username: 'x-access-token', password: token } : undefined;
   }
 
-  invalidate(): void {
-    this.sources.clear();
-    this.secrets.clear();
+  /** Forget one source and its secrets, or everything when no id is given. */
+  invalidate(sourceId?: string): void {
+    this.generation += 1;
+    if (sourceId === undefined) {
+      this.sources.clear();
+      this.secrets.clear();
+      return;
+    }
+    this.sources.delete(sourceId);
+    for (const name of SECRET_NAMES) this.secrets.delete(secretKey(sourceId, name));
   }
+}
+
+function secretKey(sourceId: string, name: (typeof SECRET_NAMES)[number]): string {
+  return `${sourceId}\u0000${name}`;
 }

@@ -4,7 +4,7 @@
  * store room only ever sees ciphertext.
  */
 import type { Clock } from '../clock/index.js';
-import type { SealedSecretRepository } from '../store/index.js';
+import { type SealedSecretRepository, sourceSecretScope } from '../store/index.js';
 import { type MasterKey, open, seal } from './sealing.js';
 
 export interface SecretStore {
@@ -22,10 +22,11 @@ export interface SecretKeys {
   old?: MasterKey;
 }
 
-/** Scope holding a source's credentials (`webhookSecret`, `token`). */
-export function sourceSecretScope(sourceId: string): string {
-  return `source/${sourceId}`;
-}
+/**
+ * Scope holding a source's credentials (`webhookSecret`, `token`). Defined by the store, whose
+ * writes in that scope notify `sources_change` so every node drops the credential it cached.
+ */
+export { sourceSecretScope };
 
 export function createDatabaseSecretStore(sealed: SealedSecretRepository, keys: SecretKeys, clock: Clock): SecretStore {
   const openers = keys.old ? [keys.current, keys.old] : [keys.current];

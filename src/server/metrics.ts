@@ -69,6 +69,7 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    clockSkew: new Gauge({ name: 'kici_clock_skew_seconds', help: 'The database\'s time minus this node\'s clock, in seconds (deadlines are measured against the database\'s)', registers: [registry] }),
     shardsOwned: new Gauge({ name: 'kici_shards_owned', help: 'Shards this node owns and acts on', registers: [registry] }),
     shardMoves: new Counter({ name: 'kici_shard_moves_total', help: 'Shards this node gained or lost', registers: [registry] }),
     raftTerm: new Gauge({ name: 'kici_raft_term', help: 'The Raft term this node is in', registers: [registry] }),
@@ -108,4 +109,9 @@ export function watchCluster(m: OrchestratorMetrics, cluster: ClusterGauges): ()
   onScrape(m.peersConnected, () => m.peersConnected.set(cluster.peersConnected()));
   const offs = [cluster.onLeaderChange(() => m.raftLeaderChanges.inc()), cluster.onPeerRefused(() => m.peerAuthFailures.inc())];
   return () => offs.forEach((off) => off());
+}
+
+/** `kici_clock_skew_seconds`, read at scrape time from the deadline clock. */
+export function watchClockSkew(m: OrchestratorMetrics, skewSeconds: () => number): void {
+  Object.assign(m.clockSkew, { collect: () => m.clockSkew.set(skewSeconds()) });
 }

@@ -3,7 +3,7 @@ import { ActorSystem } from '../actors/index.js';
 import type { ConnectedAgent } from '../admin/index.js';
 import type { AgentHub } from '../agents/index.js';
 import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
-import { systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
+import { clockSkewSeconds, DatabaseClock, systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
 import { CoordinatorDuties } from '../cluster/index.js';
 import { dedupKeySweep, SourceCatalog } from '../deliveries/index.js';
 import { cancelRunVia, isTerminalRunStatus, runSweeps } from '../runs/index.js';
@@ -14,7 +14,7 @@ import { ensureClusterIdentity } from './cluster-identity.js';
 import type { OrchestratorConfig } from './config.js';
 import { Router } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics, watchCluster } from './metrics.js';
+import { createMetrics, watchClockSkew, watchCluster } from './metrics.js';
 import { mountAdminApi } from './routes/admin-api.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -24,6 +24,7 @@ import { webhookIntake } from './wiring/intake.js';
 import { wireReconcile } from './wiring/reconcile.js';
 import { bindListener, type Listener } from './wiring/listener.js';
 import { wireRunDomain } from './wiring/run-domain.js';
+import { watchSourceChanges } from './wiring/source-changes.js';
 import { loadShards } from './wiring/shards.js';
 import { ShardOwnership } from './wiring/shard-ownership.js';
 import { startClusterNode } from './wiring/cluster.js';
@@ -87,9 +88,13 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
       onIdleError: (e) => log.warn({ err: e.message }, 'database connection error'),
     });
     cleanups.push(() => store.close());
+    // Deadlines (ack, recovery, stale, queue, workflow timeouts) outlive a shard move, so they are
+    // measured against the database's time, which every node shares; a test's clock is kept as given.
+    const deadlines = options.clock ?? (await startDatabaseClock(store, log));
+    if (deadlines instanceof DatabaseClock) cleanups.push(() => deadlines.stop());
     const announce = options.announce ?? false;
     if (joined && store.driver !== 'postgres') throw new ConfigError(['a member of a cluster needs the PostgreSQL the cluster shares, not PGlite']);
-    return await assemble(config, { clock, ids: options.ids ?? systemIds, log, nodeId, store, secretKey: secretKey.key, joined, databaseUrl: shared?.databaseUrl ?? config.databaseUrl, faults: options.faults ?? (config.faultInjection ? new PeerFaults(systemRandom) : undefined), announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
+    return await assemble(config, { clock, deadlines, ids: options.ids ?? systemIds, log, nodeId, store, secretKey: secretKey.key, joined, databaseUrl: shared?.databaseUrl ?? config.databaseUrl, faults: options.faults ?? (config.faultInjection ? new PeerFaults(systemRandom) : undefined), announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
   } catch (e) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     throw e;
@@ -98,6 +103,8 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
 
 interface Parts {
   clock: Clock;
+  /** The clock of everything that writes or compares a stored deadline: the database's time (or the test's clock). */
+  deadlines: Clock;
   ids: IdSource;
   log: Logger;
   nodeId: string;
@@ -116,7 +123,7 @@ interface Parts {
 
 /** Wiring only: each room is built from its parts here, in startup order; policy lives in the rooms. */
 async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestrator> {
-  const { clock, log, nodeId, store, cleanups } = p;
+  const { clock, deadlines, log, nodeId, store, cleanups } = p;
   const applied = await store.migrations.prepare({ autoMigrate: config.autoMigrate });
   if (applied.length) log.info({ applied }, 'database migrated');
   // Before anything is written for this node: a data directory and a database of different clusters refuse to start.
@@ -129,6 +136,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   if (p.announce) announceAdminToken(boot, p.terminal, log);
 
   const metrics = createMetrics();
+  watchClockSkew(metrics, () => clockSkewSeconds(deadlines));
   // One failure limit for both doors that take credentials (admin API, agent socket).
   const authFailures = new FailedAuthLimit(clock);
   const proxies = trustedProxies(config.trustedProxies);
@@ -140,7 +148,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const leadership = clusterNode.leadership();
   const system = new ActorSystem({
     nodeId,
-    clock,
+    clock: deadlines,
     shardMap: shards,
     remote: clusterNode.actors,
     onError: (f) => log.error({ kind: f.kind, key: f.key, phase: f.phase, stopped: f.stopped, err: (f.error as Error)?.message }, 'actor failed'),
@@ -149,11 +157,13 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   cleanups.push(() => system.shutdown());
   clusterNode.attachActors(system);
 
-  const hub = createAgentHub({ config, nodeId, clock, store, system, metrics, log, authFailures });
+  const hub = createAgentHub({ config, nodeId, clock: deadlines, store, system, metrics, log, authFailures });
   cleanups.push(() => hub.stop());
   clusterNode.onAgentTokenRevoked((tokenId) => hub.revokeToken(tokenId));
 
   const catalog = new SourceCatalog(store.sources, vault, clock);
+  // Another coordinator's change to a source or its secrets reaches this node's cache within a NOTIFY.
+  cleanups.push(await watchSourceChanges(store, catalog, log));
   const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log });
   const ownership = new ShardOwnership({
     nodeId,
@@ -171,7 +181,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   await clusterNode.settled(config.cluster.raft.electionMaxMs * 2);
   await clusterNode.placeShards().catch((e: Error) => log.warn({ err: e.message }, 'shard placement at start did not complete; the leader retries'));
   await ownership.follow(clusterNode.raft.state.shardOwners());
-  const deliveries = wireDeliveries({ config, store, clock, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log });
+  const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log });
   const { processor } = deliveries;
   // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
   cleanups.push(() => processor.idle());
@@ -185,7 +195,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     metrics,
     log,
     addressOf,
-    admit: webhookIntake(store.deliveries, catalog, clock),
+    admit: webhookIntake(store.deliveries, catalog, deadlines),
     accepted: (d) => processor.enqueue({ orgId: d.orgId, deliveryId: d.deliveryId }, d.rawBody),
   });
   mountAdminApi(router, { adminTokens: store.adminTokens, failures: authFailures, addressOf, metrics, log }, {
@@ -213,10 +223,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   cleanups.push(() => listener.close());
   const { url, port } = listener;
 
-  const duties = new CoordinatorDuties(leadership, clock, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
+  const duties = new CoordinatorDuties(leadership, deadlines, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
   cleanups.push(() => duties.stop());
-  for (const duty of runSweeps(runStore, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, clock })) duties.add(duty);
-  duties.add(dedupKeySweep(store, clock));
+  for (const duty of runSweeps(runStore, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, clock: deadlines })) duties.add(duty);
+  duties.add(dedupKeySweep(store, deadlines));
   const resumed = await processor.resume();
   if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
   // After the resume, so a push whose delivery a crash left unprocessed is that delivery's, not a reconcile's.
@@ -238,6 +248,15 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
         log.flush?.();
       })()),
   };
+}
+
+/** The database's time, sampled now and every 30 s; a failed sample keeps the last offset. */
+async function startDatabaseClock(store: Store, log: Logger): Promise<DatabaseClock> {
+  const clock = await DatabaseClock.start(store.clockSource, systemClock, {
+    onError: (e) => log.warn({ err: e.message }, 'database time not sampled; deadlines keep the last clock offset'),
+  });
+  log.info({ skewMs: clock.skewMs(), roundTripMs: clock.roundTripMs() }, 'deadlines follow the database clock');
+  return clock;
 }
 
 /** The admin API's view of the agents connected to this node. */

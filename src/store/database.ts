@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { type Listen, pgliteListen, postgresListen } from './notifications.js';
 import { acquirePgliteLock } from './pglite-lock.js';
 import type { StoreSchema } from './schema.js';
 
@@ -17,6 +18,8 @@ export type DatabaseDriver = 'postgres' | 'pglite';
 export interface OpenedDatabase {
   readonly db: Db;
   readonly driver: DatabaseDriver;
+  /** LISTEN on a channel: a dedicated, reconnecting connection on PostgreSQL, in-process on PGlite. */
+  readonly listen: Listen;
   close(): Promise<void>;
 }
 
@@ -52,7 +55,35 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot connect to PostgreSQL at ${describeUrl(url)}: ${reason}`, { cause: error });
   }
-  return { db, driver: 'postgres', close: () => db.destroy() };
+  const listeners = trackListeners(postgresListen(url));
+  return {
+    db,
+    driver: 'postgres',
+    listen: listeners.listen,
+    async close() {
+      await listeners.stopAll();
+      await db.destroy();
+    },
+  };
+}
+
+/** Listeners still running when the store closes are stopped with it (no stray connection or timer). */
+function trackListeners(listen: Listen): { listen: Listen; stopAll(): Promise<void> } {
+  const running = new Set<() => Promise<void>>();
+  return {
+    async listen(channel, handlers, options) {
+      const stop = await listen(channel, handlers, options);
+      const once = async () => {
+        if (!running.delete(once)) return;
+        await stop();
+      };
+      running.add(once);
+      return once;
+    },
+    async stopAll() {
+      await Promise.all([...running].map((stop) => stop()));
+    },
+  };
 }
 
 /** host:port/database, without user or password. */
@@ -72,14 +103,17 @@ async function openPglite(dataDir: string): Promise<OpenedDatabase> {
     const pglite = new PGlite(join(dataDir, 'pglite'));
     await pglite.waitReady;
     const db = new Kysely<StoreSchema>({ dialect: new PGliteDialect({ pglite }) });
+    const listeners = trackListeners(pgliteListen(pglite));
     let closed = false;
     return {
       db,
       driver: 'pglite',
+      listen: listeners.listen,
       async close() {
         if (closed) return;
         closed = true;
         try {
+          await listeners.stopAll();
           await db.destroy();
           if (!pglite.closed) await pglite.close();
         } finally {

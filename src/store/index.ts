@@ -1,9 +1,11 @@
 /**
  * The store room's door. `openStore()` gives a Store: one repository per table group
  * (`store.runs`, `store.jobs`, `store.deliveries`, …), `store.migrations`, `store.ping()`,
- * `store.close()` and `store.driver`; object storage (blobs, step logs) sits beside it, on the
- * filesystem (`openFilesystemStorage`) or in the store's database (`openDatabaseStorage`). The query
- * builder never leaves the room: rooms outside see records and repository methods only.
+ * `store.close()` and `store.driver`; `store.clockSource.sample()` is the database's time (the
+ * clock room's `TimeSource` for `DatabaseClock`); object storage (blobs, step logs) sits beside
+ * it, on the filesystem (`openFilesystemStorage`) or in the store's database
+ * (`openDatabaseStorage`). The query builder never leaves the room: rooms outside see records and
+ * repository methods only.
  * (`testing.ts` is a second door for tests alone; src/ never imports it.)
  */
 export { openStore, type Store, type StoreOptions } from './store.js';
@@ -23,6 +25,14 @@ export type { StepRepository, StepChanges } from './steps.js';
 export type { JobNeed, JobRecord, RunRecord, StepRecord } from './run-records.js';
 export type { NewSource, Source, SourceChanges, SourceRepository } from './sources.js';
 export type { SealedSecretRepository, SealedValue, SecretLocation } from './sealed-secrets.js';
+export {
+  parseSourceChange,
+  type SourceChange,
+  type SourceChangeListenOptions,
+  type SourceChangeRepository,
+  SOURCES_CHANGE_CHANNEL,
+  sourceSecretScope,
+} from './source-changes.js';
 export type { AdminTokenRecord, AdminTokenRepository, NewAdminToken } from './admin-tokens.js';
 export type { AgentRecord, AgentRegistration, AgentRepository, AgentTokenRecord, NewAgentToken } from './agents.js';
 export {
@@ -38,6 +48,7 @@ export {
 export type { RegisteredWorkflow, RegistrationRepository, WorkflowRegistration } from './registrations.js';
 export type { ShardOwner, ShardRepository } from './shards.js';
 export type { RefTip, RefTipRepository } from './ref-tips.js';
+export type { ClockSourceRepository } from './clock-source.js';
 export {
   type ClusterIdentityRecord,
   type ClusterRepository,

@@ -4,6 +4,7 @@
  */
 import { AdminTokenRepository } from './admin-tokens.js';
 import { AgentRepository } from './agents.js';
+import { ClockSourceRepository } from './clock-source.js';
 import { ClusterRepository } from './cluster.js';
 import type { Db } from './database.js';
 import { DeliveryRepository } from './deliveries.js';
@@ -11,8 +12,10 @@ import { JobRepository } from './jobs.js';
 import { RefTipRepository } from './ref-tips.js';
 import { RegistrationRepository } from './registrations.js';
 import { RunRepository } from './runs.js';
+import type { Listen } from './notifications.js';
 import { SealedSecretRepository } from './sealed-secrets.js';
 import { ShardRepository } from './shards.js';
+import { SourceChangeRepository } from './source-changes.js';
 import { SourceRepository } from './sources.js';
 import { StepRepository } from './steps.js';
 
@@ -22,6 +25,11 @@ export interface Repositories {
   readonly steps: StepRepository;
   readonly sources: SourceRepository;
   readonly sealedSecrets: SealedSecretRepository;
+  /**
+   * `sources_change`: every node hears of a committed change to a source or its credentials (the
+   * source and secret writes notify by themselves); `listen` only on the store's own repositories.
+   */
+  readonly sourceChanges: SourceChangeRepository;
   readonly adminTokens: AdminTokenRepository;
   /** Agent tokens and the agents registered with them. */
   readonly agents: AgentRepository;
@@ -34,15 +42,19 @@ export interface Repositories {
   readonly refTips: RefTipRepository;
   /** The cluster's identity (id and CA), its join tokens, the node certificates it issued and revocations. */
   readonly cluster: ClusterRepository;
+  /** The database server's time (`sample()`), the reference the deadline clock keeps its offset to. */
+  readonly clockSource: ClockSourceRepository;
 }
 
-export function repositoriesOver(db: Db): Repositories {
+/** `listen` is the store's (absent for repositories bound to a transaction). */
+export function repositoriesOver(db: Db, listen?: Listen): Repositories {
   return {
     runs: new RunRepository(db),
     jobs: new JobRepository(db),
     steps: new StepRepository(db),
     sources: new SourceRepository(db),
     sealedSecrets: new SealedSecretRepository(db),
+    sourceChanges: new SourceChangeRepository(db, listen),
     adminTokens: new AdminTokenRepository(db),
     agents: new AgentRepository(db),
     deliveries: new DeliveryRepository(db),
@@ -50,5 +62,6 @@ export function repositoriesOver(db: Db): Repositories {
     shards: new ShardRepository(db),
     refTips: new RefTipRepository(db),
     cluster: new ClusterRepository(db),
+    clockSource: new ClockSourceRepository(db),
   };
 }

@@ -1,8 +1,12 @@
 /**
  * Sealed secrets at rest: only ciphertext, IV and tag are stored; sealing and opening happen in
- * `src/secrets/`. Nothing here ever sees a plaintext value.
+ * `src/secrets/`. Nothing here ever sees a plaintext value. A write in a source's scope
+ * (`source/<id>`: its webhook secret, its clone token) notifies `sources_change` with that id in
+ * the same transaction (source-changes.ts), so every node drops the credential it cached.
  */
 import type { Db } from './database.js';
+import { inTransaction } from './guards.js';
+import { notifySourceChanged, sourceOfSecretScope } from './source-changes.js';
 import { toBuffer } from './sql-values.js';
 
 export interface SealedValue {
@@ -32,11 +36,14 @@ export class SealedSecretRepository {
       key_version: sealed.keyVersion,
       created_at: now,
     };
-    await this.db
-      .insertInto('sealed_secrets')
-      .values({ org_id: at.orgId, scope: at.scope, key: at.key, ...values })
-      .onConflict((oc) => oc.columns(['org_id', 'scope', 'key']).doUpdateSet(values))
-      .execute();
+    await this.inScope(at.scope, async (db) => {
+      await db
+        .insertInto('sealed_secrets')
+        .values({ org_id: at.orgId, scope: at.scope, key: at.key, ...values })
+        .onConflict((oc) => oc.columns(['org_id', 'scope', 'key']).doUpdateSet(values))
+        .execute();
+      return { changed: true, result: undefined };
+    });
   }
 
   async get(at: SecretLocation): Promise<SealedValue | null> {
@@ -68,23 +75,39 @@ export class SealedSecretRepository {
     return rows.map((r) => r.key);
   }
 
-  async delete(at: SecretLocation): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('sealed_secrets')
-      .where('org_id', '=', at.orgId)
-      .where('scope', '=', at.scope)
-      .where('key', '=', at.key)
-      .executeTakeFirst();
-    return result.numDeletedRows > 0n;
+  delete(at: SecretLocation): Promise<boolean> {
+    return this.inScope(at.scope, async (db) => {
+      const result = await db
+        .deleteFrom('sealed_secrets')
+        .where('org_id', '=', at.orgId)
+        .where('scope', '=', at.scope)
+        .where('key', '=', at.key)
+        .executeTakeFirst();
+      const deleted = result.numDeletedRows > 0n;
+      return { changed: deleted, result: deleted };
+    });
   }
 
   /** Remove every key of a scope (e.g. when a source is deleted). */
-  async deleteScope(orgId: string, scope: string): Promise<number> {
-    const result = await this.db
-      .deleteFrom('sealed_secrets')
-      .where('org_id', '=', orgId)
-      .where('scope', '=', scope)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+  deleteScope(orgId: string, scope: string): Promise<number> {
+    return this.inScope(scope, async (db) => {
+      const result = await db.deleteFrom('sealed_secrets').where('org_id', '=', orgId).where('scope', '=', scope).executeTakeFirst();
+      const count = Number(result.numDeletedRows);
+      return { changed: count > 0, result: count };
+    });
+  }
+
+  /**
+   * Run a write in `scope`. When the scope is a source's and the write changed a row, notify
+   * `sources_change` with that source's id in the same transaction; other scopes write as before.
+   */
+  private async inScope<T>(scope: string, write: (db: Db) => Promise<{ changed: boolean; result: T }>): Promise<T> {
+    const sourceId = sourceOfSecretScope(scope);
+    if (sourceId === null) return (await write(this.db)).result;
+    return inTransaction(this.db, async (trx) => {
+      const { changed, result } = await write(trx);
+      if (changed) await notifySourceChanged(trx, sourceId);
+      return result;
+    });
   }
 }

@@ -1,12 +1,15 @@
 /**
  * Sources: where deliveries come from (git repositories, generic webhooks, GitHub). Soft-deleted
- * rows stay for the event log's sake but are invisible to every lookup here.
+ * rows stay for the event log's sake but are invisible to every lookup here. Every write notifies
+ * `sources_change` with the source's id in its own transaction (source-changes.ts), so every node
+ * drops its cached copy when the write commits.
  */
 import { randomBytes } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Db } from './database.js';
 import { inTransaction } from './guards.js';
 import type { SourceKind, SourcesTable, SourceVerification } from './schema.js';
+import { notifySourceChanged } from './source-changes.js';
 import { jsonb } from './sql-values.js';
 
 export interface Source {
@@ -70,23 +73,27 @@ export class SourceRepository {
   constructor(private readonly db: Db) {}
 
   /** Throws on a duplicate live name in the org (unique violation, code 23505). */
-  async create(input: NewSource): Promise<Source> {
-    const row = await this.db
-      .insertInto('sources')
-      .values({
-        id: input.id ?? newSourceId(),
-        org_id: input.orgId,
-        kind: input.kind,
-        name: input.name,
-        enabled: input.enabled ?? true,
-        url: input.url ?? null,
-        default_branch: input.defaultBranch ?? null,
-        verification: input.verification,
-        config: jsonb(input.config ?? {}),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toSource(row);
+  create(input: NewSource): Promise<Source> {
+    return inTransaction(this.db, async (trx) => {
+      const row = await trx
+        .insertInto('sources')
+        .values({
+          id: input.id ?? newSourceId(),
+          org_id: input.orgId,
+          kind: input.kind,
+          name: input.name,
+          enabled: input.enabled ?? true,
+          url: input.url ?? null,
+          default_branch: input.defaultBranch ?? null,
+          verification: input.verification,
+          config: jsonb(input.config ?? {}),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      // A node may have cached "no such source" for this id (a webhook that came first).
+      await notifySourceChanged(trx, row.id);
+      return toSource(row);
+    });
   }
 
   /** A live source by id; pass `orgId` to refuse sources of another org. */
@@ -116,40 +123,48 @@ export class SourceRepository {
     return rows.map(toSource);
   }
 
-  async update(id: string, changes: SourceChanges, now: Date): Promise<Source | null> {
-    const row = await this.db
-      .updateTable('sources')
-      .set({
-        updated_at: now,
-        ...(changes.name !== undefined && { name: changes.name }),
-        ...(changes.enabled !== undefined && { enabled: changes.enabled }),
-        ...(changes.url !== undefined && { url: changes.url }),
-        ...(changes.defaultBranch !== undefined && { default_branch: changes.defaultBranch }),
-        ...(changes.verification !== undefined && { verification: changes.verification }),
-        ...(changes.config !== undefined && { config: jsonb(changes.config) }),
-      })
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .returningAll()
-      .executeTakeFirst();
-    return row ? toSource(row) : null;
+  update(id: string, changes: SourceChanges, now: Date): Promise<Source | null> {
+    return inTransaction(this.db, async (trx) => {
+      const row = await trx
+        .updateTable('sources')
+        .set({
+          updated_at: now,
+          ...(changes.name !== undefined && { name: changes.name }),
+          ...(changes.enabled !== undefined && { enabled: changes.enabled }),
+          ...(changes.url !== undefined && { url: changes.url }),
+          ...(changes.defaultBranch !== undefined && { default_branch: changes.defaultBranch }),
+          ...(changes.verification !== undefined && { verification: changes.verification }),
+          ...(changes.config !== undefined && { config: jsonb(changes.config) }),
+        })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return null;
+      await notifySourceChanged(trx, row.id);
+      return toSource(row);
+    });
   }
 
   /** Soft delete; returns false when there was no live source with that id. */
-  async delete(id: string, now: Date): Promise<boolean> {
-    const result = await this.db
-      .updateTable('sources')
-      .set({ deleted_at: now, updated_at: now, enabled: false })
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+  delete(id: string, now: Date): Promise<boolean> {
+    return inTransaction(this.db, async (trx) => {
+      const result = await trx
+        .updateTable('sources')
+        .set({ deleted_at: now, updated_at: now, enabled: false })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      await notifySourceChanged(trx, id);
+      return true;
+    });
   }
 
   /**
    * Hard delete: the row (live or soft-deleted), the workflows it registered and its sealed secrets
-   * (`secretScope`, which the caller names because the store does not know the secrets room's
-   * naming), in one transaction. Runs and deliveries keep the id as history. Null when no row.
+   * (`secretScope`: `sourceSecretScope(id)`), in one transaction. Runs and deliveries keep the id
+   * as history. Null when no row.
    */
   purge(id: string, secretScope: string): Promise<Source | null> {
     return inTransaction(this.db, async (trx) => {
@@ -158,6 +173,7 @@ export class SourceRepository {
       await trx.deleteFrom('workflow_registrations').where('source_id', '=', id).execute();
       await trx.deleteFrom('sealed_secrets').where('org_id', '=', row.org_id).where('scope', '=', secretScope).execute();
       await trx.deleteFrom('sources').where('id', '=', id).execute();
+      await notifySourceChanged(trx, id);
       return toSource(row);
     });
   }

@@ -24,6 +24,7 @@ export class Store implements Repositories {
   readonly steps: Repositories['steps'];
   readonly sources: Repositories['sources'];
   readonly sealedSecrets: Repositories['sealedSecrets'];
+  readonly sourceChanges: Repositories['sourceChanges'];
   readonly adminTokens: Repositories['adminTokens'];
   readonly agents: Repositories['agents'];
   readonly deliveries: Repositories['deliveries'];
@@ -31,18 +32,20 @@ export class Store implements Repositories {
   readonly shards: Repositories['shards'];
   readonly refTips: Repositories['refTips'];
   readonly cluster: Repositories['cluster'];
+  readonly clockSource: Repositories['clockSource'];
   private readonly database: OpenedDatabase;
 
   constructor(database: OpenedDatabase) {
     this.database = database;
     this.driver = database.driver;
     this.migrations = new Migrations(database.db);
-    const repositories = repositoriesOver(database.db);
+    const repositories = repositoriesOver(database.db, database.listen);
     this.runs = repositories.runs;
     this.jobs = repositories.jobs;
     this.steps = repositories.steps;
     this.sources = repositories.sources;
     this.sealedSecrets = repositories.sealedSecrets;
+    this.sourceChanges = repositories.sourceChanges;
     this.adminTokens = repositories.adminTokens;
     this.agents = repositories.agents;
     this.deliveries = repositories.deliveries;
@@ -50,6 +53,7 @@ export class Store implements Repositories {
     this.shards = repositories.shards;
     this.refTips = repositories.refTips;
     this.cluster = repositories.cluster;
+    this.clockSource = repositories.clockSource;
     builders.set(this, database.db);
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { tokensEqual } from '../../secrets/index.js';
+import { sourceSecretScope, tokensEqual } from '../../secrets/index.js';
 import type { Source } from '../../store/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, parseBody, type RouteTable } from './http.js';
@@ -67,8 +67,8 @@ export function sourceView(s: Source, secrets: { hasSecret: boolean; hasToken?: 
 export function sourceRoutes(deps: AdminDeps): RouteTable {
   const view = async (s: Source) =>
     sourceView(s, {
-      hasSecret: (await deps.secrets.get(s.orgId, `source/${s.id}`, 'webhookSecret')) !== null,
-      hasToken: s.kind === 'git' ? (await deps.secrets.get(s.orgId, `source/${s.id}`, 'token')) !== null : undefined,
+      hasSecret: (await deps.secrets.get(s.orgId, sourceSecretScope(s.id), 'webhookSecret')) !== null,
+      hasToken: s.kind === 'git' ? (await deps.secrets.get(s.orgId, sourceSecretScope(s.id), 'token')) !== null : undefined,
     });
   const load = async (id: string) => {
     const s = await deps.store.sources.get(id);
@@ -110,7 +110,7 @@ export function sourceRoutes(deps: AdminDeps): RouteTable {
         if ((e as { code?: string }).code === '23505') throw apiError(409, 'conflict', `a source named ${input.name} already exists in ${input.orgId}`);
         throw e;
       }
-      const scope = `source/${created.id}`;
+      const scope = sourceSecretScope(created.id);
       if (input.secret) await deps.secrets.put(created.orgId, scope, 'webhookSecret', input.secret);
       if (input.kind === 'git' && input.token) await deps.secrets.put(created.orgId, scope, 'token', input.token);
       deps.sourcesChanged?.();
@@ -120,7 +120,7 @@ export function sourceRoutes(deps: AdminDeps): RouteTable {
     ['POST', '/sources/:id/verify-secret', async (req) => {
       const s = await load(req.params.id);
       const { secret: given } = await parseBody(req, z.object({ secret }));
-      const stored = await deps.secrets.get(s.orgId, `source/${s.id}`, 'webhookSecret');
+      const stored = await deps.secrets.get(s.orgId, sourceSecretScope(s.id), 'webhookSecret');
       return { status: 200, body: { match: stored !== null && tokensEqual(stored, given) } };
     }],
   ];
