@@ -70,6 +70,8 @@ export function createMetrics() {
       registers: [registry],
     }),
     clockSkew: new Gauge({ name: 'kici_clock_skew_seconds', help: 'The database\'s time minus this node\'s clock, in seconds (deadlines are measured against the database\'s)', registers: [registry] }),
+    orphansReclaimed: new Counter({ name: 'kici_orphans_reclaimed_total', help: 'Unfinished runs this node took over with shards gained from another node', registers: [registry] }),
+    actorMessagesForwarded: new Counter({ name: 'kici_actor_messages_forwarded_total', help: 'Actor messages this node sent to the node owning their shard', registers: [registry] }),
     shardsOwned: new Gauge({ name: 'kici_shards_owned', help: 'Shards this node owns and acts on', registers: [registry] }),
     shardMoves: new Counter({ name: 'kici_shard_moves_total', help: 'Shards this node gained or lost', registers: [registry] }),
     raftTerm: new Gauge({ name: 'kici_raft_term', help: 'The Raft term this node is in', registers: [registry] }),

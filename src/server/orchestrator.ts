@@ -143,7 +143,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const addressOf = (req: IncomingMessage) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
   const vault = createDatabaseSecretStore(store.sealedSecrets, { current: p.secretKey }, clock);
   const storage = config.storageType === 'database' ? openDatabaseStorage(store) : openFilesystemStorage(config.dataDir);
-  const clusterNode = await startClusterNode(config, { ...p, clusterId: cluster.clusterId, authFailures });
+  const clusterNode = await startClusterNode(config, { ...p, clusterId: cluster.clusterId, authFailures, onActorForwarded: () => metrics.actorMessagesForwarded.inc() });
   cleanups.push(() => clusterNode.stop());
   const leadership = clusterNode.leadership();
   const system = new ActorSystem({
@@ -174,6 +174,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     log,
     onOwned: (n) => metrics.shardsOwned.set(n),
     onMoved: () => metrics.shardMoves.inc(),
+    onReclaimed: (n) => metrics.orphansReclaimed.inc(n),
   });
   clusterNode.onShardMap((map) => void ownership.follow(map));
   // A cluster of one leads at once and places every shard on itself before it resumes anything;

@@ -26,6 +26,8 @@ export interface ActorLinksOptions {
   dedupWindowMs?: number;
   /** A tell given up on: the caller's dead-letter hook. */
   onUndelivered?(envelope: Envelope, reason: Error): void;
+  /** Each message sent to another node (a metric). */
+  onForwarded?(): void;
 }
 
 /**
@@ -83,6 +85,7 @@ export class ActorLinks implements RemoteSend {
       if (remaining <= 0) throw new ActorDeliveryTimeoutError(envelope, timeoutMs, last);
       if (target === this.o.nodeId) return this.o.system().receiveRemote(envelope, ask, remaining);
       const body: ActorEnvelopeBody = { id, from: this.o.nodeId, ...envelope, ask, timeoutMs: Math.max(1, Math.round(remaining)) };
+      this.o.onForwarded?.();
       let answer: ActorDeliverAnswer | undefined;
       try {
         answer = await this.o.links.request(target, this.o.kinds.deliver, body, { timeoutMs: Math.max(1, Math.round(Math.min(remaining, ATTEMPT_TIMEOUT_MS))) });

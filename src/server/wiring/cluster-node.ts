@@ -52,6 +52,7 @@ export interface ClusterNodeParts {
   storedShards(): Promise<StoredShard[]>;
   authFailures: FailedAuthLimit;
   faults?: PeerFaults;
+  onActorForwarded?(): void;
 }
 
 /** A proposal made on a follower goes to the leader as this request. */
@@ -123,6 +124,7 @@ export class ClusterNode {
         if (!this.system) throw new Error('the actor system is not attached yet');
         return this.system;
       },
+      onForwarded: p.onActorForwarded,
       onUndelivered: (e, err) => p.log.warn({ kind: e.kind, key: e.key, err: err.message }, 'actor message not delivered to another node'),
     });
     this.wire = new RaftLinks({

@@ -24,6 +24,8 @@ export interface ClusterNodeStart {
   databaseUrl: string | undefined;
   authFailures: FailedAuthLimit;
   faults: PeerFaults | undefined;
+  /** Each actor message sent to another node (a metric). */
+  onActorForwarded?(): void;
 }
 
 export async function startClusterNode(config: OrchestratorConfig, p: ClusterNodeStart): Promise<ClusterNode> {
@@ -48,6 +50,7 @@ export async function startClusterNode(config: OrchestratorConfig, p: ClusterNod
     storedShards: async () => (await p.store.shards.list()).map((s) => ({ shard: s.shard, node: s.ownerNode, epoch: s.epoch })),
     authFailures: p.authFailures,
     faults: p.faults,
+    onActorForwarded: p.onActorForwarded,
   });
   await node.start();
   return node;

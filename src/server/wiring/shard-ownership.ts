@@ -23,6 +23,8 @@ export interface ShardOwnershipParts {
   onOwned?(count: number): void;
   /** Told of each shard gained or lost (a metric). */
   onMoved?(shard: number, gained: boolean): void;
+  /** Told how many unfinished runs a gain took over from another node (orphans reclaimed, a metric). */
+  onReclaimed?(runs: number): void;
 }
 
 export class ShardOwnership {
@@ -68,6 +70,8 @@ export class ShardOwnership {
     const acting = gained.filter((g) => raised.has(g.shard));
     const passed = gained.filter((g) => !raised.has(g.shard));
     if (passed.length) this.p.log.warn({ shards: passed.map((g) => g.shard) }, 'shards the map gives this node are at a later epoch in the database: not acting on them');
+    // Shards another node held until now: their unfinished runs are that node's orphans.
+    const taken = new Set(acting.filter((g) => this.p.table.ownerOf(g.shard)?.node !== this.p.nodeId).map((g) => g.shard));
     for (const g of acting) {
       this.p.table.assign(g.shard, { node: this.p.nodeId, epoch: g.epoch });
       this.owned.set(g.shard, g.epoch);
@@ -76,6 +80,8 @@ export class ShardOwnership {
     if (acting.length === 0) return;
     const runs = await this.p.store.runs.listNonTerminal({ shards: acting.map((g) => g.shard) });
     await this.p.admission.restore(admissionRuns(runs));
+    const reclaimed = runs.filter((r) => taken.has(r.shard)).length;
+    if (reclaimed) this.p.onReclaimed?.(reclaimed);
     this.p.log.info({ shards: acting.length, runs: runs.length }, runs.length ? 'shards gained: resuming unfinished runs' : 'shards gained');
   }
 }

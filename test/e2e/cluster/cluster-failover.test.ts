@@ -80,6 +80,12 @@ describe('a run whose owner dies', () => {
     expect(done.status).toBe('success');
     expect(done.jobs[0]?.agentId).toMatch(/./);
 
+    // The gainer counted the run it took over; b forwarded the trigger's start to the owner.
+    const metric = async (m: ClusterMember, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${m.url}/metrics`)).text())?.[1] ?? 0);
+    expect((await metric(b, 'kici_orphans_reclaimed_total')) + (await metric(c, 'kici_orphans_reclaimed_total'))).toBe(1);
+    expect(await metric(b, 'kici_actor_messages_forwarded_total')).toBeGreaterThanOrEqual(1);
+    expect((await metric(b, 'kici_shards_owned')) + (await metric(c, 'kici_shards_owned'))).toBe(256);
+
     // Every shard now belongs to a live node, at an epoch above the dead owner's.
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
