@@ -24,7 +24,7 @@ import {
 } from '../../cluster/index.js';
 import type { Membership } from '../../membership/index.js';
 import { FileStorage } from '../../raft/index.js';
-import type { ActorSystem } from '../../actors/index.js';
+import { SHARD_COUNT, type ActorSystem } from '../../actors/index.js';
 import { PeerKinds, PeerLinks, registerActorKinds, registerRaftKinds, type JoinSecrets, type PeerFaults } from '../../transport/index.js';
 import { ActorLinks } from './actor-links.js';
 import type { ClusterConfig } from '../config.js';
@@ -300,8 +300,11 @@ export class ClusterNode {
   async placeShards(): Promise<void> {
     if (this.raft.status().role !== 'leader') return;
     if (!this.raft.state.member(this.nodeId)) await this.recordSelf();
+    const map = this.raft.state.shardOwners();
+    // The usual case, every few heartbeats: every shard placed on a live node, nothing to read.
+    if (map.size === SHARD_COUNT && [...map.values()].every((o) => this.isAlive(o.node))) return;
     const assignments = placeShards({
-      map: this.raft.state.shardOwners(),
+      map,
       members: this.raft.state.memberList(),
       alive: (node) => this.isAlive(node),
       stored: await this.p.storedShards(),
