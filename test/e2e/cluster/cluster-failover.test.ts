@@ -10,7 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl } from '../../support/postgres.js';
-import { agreedLeader, ClusterMember, clusterRoot, GitRepo, kiciAdminJson, killAll, startAgent, waitUntil } from '../harness/index.js';
+import { ClusterMember, clusterRoot, formCluster, GitRepo, kiciAdminJson, killAll, startAgent, waitUntil } from '../harness/index.js';
 
 const LOCKFILE = {
   schemaVersion: 1,
@@ -32,13 +32,7 @@ describe('a run whose owner dies', () => {
 
   beforeAll(async () => {
     databaseUrl = await freshDatabaseUrl();
-    a = await ClusterMember.create(root, { name: 'node-a', databaseUrl });
-    await a.process.start();
-    const adminToken = a.process.adminToken;
-    b = await ClusterMember.create(root, { name: 'node-b', join: { token: await a.joinToken(), peers: [a.address] }, adminToken });
-    c = await ClusterMember.create(root, { name: 'node-c', join: { token: await a.joinToken(), peers: [a.address] }, adminToken });
-    await Promise.all([b.process.start(), c.process.start()]);
-    await agreedLeader([a, b, c], ['node-a', 'node-b', 'node-c']);
+    [a, b, c] = await formCluster(root, databaseUrl);
     // One agent on each survivor-to-be, none on the owner.
     await Promise.all(
       [b, c].map(async (m) => {

@@ -8,7 +8,7 @@
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl } from '../../support/postgres.js';
-import { agreedLeader, ClusterMember, clusterRoot, killAll, waitUntil } from '../harness/index.js';
+import { agreedLeader, ClusterMember, clusterRoot, formCluster, killAll, waitUntil } from '../harness/index.js';
 
 describe('a cluster of orchestrators', () => {
   const root = clusterRoot();
@@ -19,13 +19,7 @@ describe('a cluster of orchestrators', () => {
 
   beforeAll(async () => {
     const databaseUrl = await freshDatabaseUrl();
-    a = await ClusterMember.create(root, { name: 'node-a', databaseUrl });
-    await a.process.start();
-    const adminToken = a.process.adminToken;
-    const peers = [a.address];
-    b = await ClusterMember.create(root, { name: 'node-b', join: { token: await a.joinToken(), peers }, adminToken });
-    c = await ClusterMember.create(root, { name: 'node-c', join: { token: await a.joinToken(), peers }, adminToken });
-    await Promise.all([b.process.start(), c.process.start()]);
+    [a, b, c] = await formCluster(root, databaseUrl);
   }, 120_000);
 
   afterAll(async () => {

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl } from '../../support/postgres.js';
-import { agreedLeader, ClusterMember, clusterRoot, kiciAdmin, killAll, waitUntil } from '../harness/index.js';
+import { agreedLeader, ClusterMember, clusterRoot, formCluster, kiciAdmin, killAll, waitUntil } from '../harness/index.js';
 
 describe('cluster recover --force', () => {
   const root = clusterRoot();
@@ -18,13 +18,7 @@ describe('cluster recover --force', () => {
 
   beforeAll(async () => {
     databaseUrl = await freshDatabaseUrl();
-    a = await ClusterMember.create(root, { name: 'node-a', databaseUrl });
-    await a.process.start();
-    const adminToken = a.process.adminToken;
-    b = await ClusterMember.create(root, { name: 'node-b', join: { token: await a.joinToken(), peers: [a.address] }, adminToken });
-    c = await ClusterMember.create(root, { name: 'node-c', join: { token: await a.joinToken(), peers: [a.address] }, adminToken });
-    await Promise.all([b.process.start(), c.process.start()]);
-    await agreedLeader([a, b, c], ['node-a', 'node-b', 'node-c']);
+    [a, b, c] = await formCluster(root, databaseUrl);
   }, 120_000);
 
   afterAll(async () => {

@@ -92,3 +92,19 @@ export async function agreedLeader(members: ClusterMember[], expected: string[])
     { timeoutMs: 30_000 },
   );
 }
+
+/**
+ * Three (or more) orchestrators on one PostgreSQL: the first makes the cluster, the others join it
+ * with tokens of their own; resolves once they agree on a leader with every one of them a voter.
+ */
+export async function formCluster(root: string, databaseUrl: string, names = ['node-a', 'node-b', 'node-c']): Promise<ClusterMember[]> {
+  const [first, ...rest] = names;
+  const founder = await ClusterMember.create(root, { name: first!, databaseUrl });
+  await founder.process.start();
+  const joiners: ClusterMember[] = [];
+  for (const name of rest) joiners.push(await ClusterMember.create(root, { name, join: { token: await founder.joinToken(), peers: [founder.address] }, adminToken: founder.process.adminToken }));
+  await Promise.all(joiners.map((m) => m.process.start()));
+  const members = [founder, ...joiners];
+  await agreedLeader(members, names);
+  return members;
+}

@@ -10,4 +10,4 @@ export { baseEnv, killAll, NodeProcess } from './process.js';
 export { TcpProxy } from './tcp-proxy.js';
 export type { DeliveryView, JobView, LogLine, RunDetail, RunSummary, StepView } from './views.js';
 export { Fatal, sleep, waitUntil } from './wait.js';
-export { agreedLeader, ClusterMember, clusterRoot, type ClusterHealth, type MemberOptions } from './cluster.js';
+export { agreedLeader, ClusterMember, clusterRoot, formCluster, type ClusterHealth, type MemberOptions } from './cluster.js';
