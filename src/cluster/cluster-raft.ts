@@ -42,6 +42,8 @@ export interface ClusterRaftOptions {
   /** Compact the log every this many applied entries (default 1000). */
   snapshotEvery?: number;
   onFatal?(error: Error): void;
+  /** A listener (onApplied, leadership) threw: reported here, never allowed to stop Raft. */
+  onListenerError?(error: Error): void;
 }
 
 /** How many recent outcomes the leader keeps for proposals still waiting to learn theirs. */
@@ -53,9 +55,11 @@ export class ClusterRaft {
   private readonly outcomes = new Map<number, Outcome>();
   private readonly listeners = new Set<(leader: boolean, term: number) => void>();
   private readonly appliedListeners = new Set<(index: number) => void>();
+  private readonly onListenerError: ((error: Error) => void) | undefined;
 
   constructor(opts: ClusterRaftOptions) {
     const timing = opts.timing ?? DEFAULT_RAFT_TIMING;
+    this.onListenerError = opts.onListenerError;
     this.driver = new RaftDriver({
       node: {
         id: opts.raftId,
@@ -161,16 +165,29 @@ export class ClusterRaft {
       this.outcomes.set(e.index, outcome);
       this.outcomes.delete(e.index - OUTCOMES_KEPT);
     }
-    const last = entries[entries.length - 1].index;
-    for (const l of this.appliedListeners) l(last);
+    this.applied(entries[entries.length - 1].index);
   }
 
   private restore(snap: Snapshot): void {
     this.state.restore(snap.data);
+    // A follower that catches up by snapshot learns revocations and the shard map from it too.
+    this.applied(snap.meta.index);
+  }
+
+  private applied(index: number): void {
+    for (const l of this.appliedListeners) this.guarded(() => l(index));
   }
 
   private softStateChanged(s: SoftState): void {
     const term = (this.driver as RaftDriver | undefined)?.status().term ?? 0;
-    for (const l of this.listeners) l(s.role === 'leader', term);
+    for (const l of this.listeners) this.guarded(() => l(s.role === 'leader', term));
+  }
+
+  private guarded(listener: () => void): void {
+    try {
+      listener();
+    } catch (e) {
+      this.onListenerError?.(e as Error);
+    }
   }
 }

@@ -6,10 +6,11 @@
  */
 import { z } from 'zod';
 import { SHARD_COUNT } from '../actors/index.js';
+import { isPeerAddress, PEER_ADDRESS_RULE } from '../vocabulary/index.js';
 
 const nodeId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 const raftId = z.number().int().positive();
-const address = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port');
+const address = z.string().refine(isPeerAddress, PEER_ADDRESS_RULE);
 export const memberRole = z.enum(['coordinator', 'worker']);
 /** A member's standing in the Raft configuration (workers are never voters). */
 export const memberStanding = z.enum(['learner', 'voter', 'worker']);

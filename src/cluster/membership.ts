@@ -28,14 +28,17 @@ export class MembershipSteward {
     private readonly log: MembershipLog,
   ) {}
 
-  /** Take the next step, if this node leads and one is due; call it on every tick and apply. */
-  async step(): Promise<void> {
+  /**
+   * Take the next step, if this node leads and one is due; call it on every tick and apply.
+   * `leaving` names members being removed right now: they are left alone.
+   */
+  async step(leaving: (node: string) => boolean = () => false): Promise<void> {
     if (this.busy) return;
     const status = this.raft.status();
     if (status.role !== 'leader') return;
     this.busy = true;
     try {
-      await this.next(status);
+      await this.next(status, leaving);
     } catch (e) {
       // Dropped proposals (leadership lost, a change in flight) are retried on the next step.
       this.log.warn({ err: (e as Error).message }, 'cluster membership change did not complete; retrying');
@@ -44,7 +47,7 @@ export class MembershipSteward {
     }
   }
 
-  private async next(status: ReturnType<ClusterRaft['status']>): Promise<void> {
+  private async next(status: ReturnType<ClusterRaft['status']>, leaving: (node: string) => boolean): Promise<void> {
     const { voters, learners } = status.conf;
     const inConf = new Set([...voters, ...learners]);
     for (const id of inConf) {
@@ -55,8 +58,10 @@ export class MembershipSteward {
       }
     }
     for (const m of this.raft.state.memberList()) {
-      if (m.role !== 'coordinator') continue;
-      if (!inConf.has(m.raftId)) {
+      if (m.role !== 'coordinator' || leaving(m.node)) continue;
+      // Only a joiner (standing `learner`) is added: a voter missing from the configuration is one
+      // being removed (out of the configuration first, then out of the state).
+      if (!inConf.has(m.raftId) && m.standing === 'learner') {
         await this.raft.addLearner(m.raftId);
         this.log.info({ node: m.node, raftId: m.raftId }, 'joiner added to Raft as a learner');
         return;

@@ -48,12 +48,4 @@ export class ShardTable implements ShardMap {
   assign(shard: number, owner: ShardOwner): void {
     this.owners[shard] = { shard, node: owner.node, epoch: owner.epoch };
   }
-
-  /** Move a shard to a new owner; the epoch always grows so the old owner's writes are fenced. */
-  reassign(shard: number, node: string): ShardAssignment {
-    const prev = this.owners[shard];
-    const next = { shard, node, epoch: (prev?.epoch ?? 0) + 1 };
-    this.owners[shard] = next;
-    return { ...next };
-  }
 }

@@ -9,7 +9,6 @@ import {
   type ClusterCa,
   createNodeRequest,
   loadClusterCa,
-  loadClusterCaCertificate,
   loadNodeCredentials,
   newCertificateSerial,
   nodeIdentity,
@@ -44,7 +43,8 @@ export async function joinedNode(config: OrchestratorConfig, nodeId: string, log
   let membership = readMembership(dir);
   const { joinToken, peers, address } = config.cluster;
   if (!membership && joinToken && address) {
-    if (loadClusterCaCertificate(dir)) {
+    // The CA key, not its certificate: a join cut short keeps the CA certificate it was given.
+    if (loadClusterCa(dir)) {
       throw new ConfigError([`KICI_CLUSTER_JOIN_TOKEN: this data directory (${config.dataDir}) already belongs to a cluster it made; a node joins with a data directory of its own`]);
     }
     log.info({ peers, nodeId }, 'joining the cluster');

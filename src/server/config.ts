@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { isPeerAddress } from '../vocabulary/index.js';
 import { closestVariable, orchestratorVariable, ownerOf } from './variables.js';
 
 /**
@@ -30,8 +31,7 @@ const addressList = z.string().transform((value, ctx) => {
 });
 
 /** `host:port` or `[v6]:port`, as other nodes reach a cluster port. */
-const PEER_ADDRESS = /^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s,]+):(\d{1,5})$/;
-const peerAddress = z.string().trim().refine((a) => PEER_ADDRESS.test(a) && Number(PEER_ADDRESS.exec(a)![1]) > 0 && Number(PEER_ADDRESS.exec(a)![1]) < 65536, 'must be host:port (the host and cluster port other nodes reach)');
+const peerAddress = z.string().trim().refine(isPeerAddress, 'must be host:port (the host and cluster port other nodes reach)');
 const peerList = z.string().transform((value, ctx) => {
   const list = value.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
   for (const a of list) if (!peerAddress.safeParse(a).success) ctx.addIssue({ code: 'custom', message: `${a} is not host:port (list the members' cluster ports, comma-separated)` });

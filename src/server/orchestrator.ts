@@ -171,12 +171,14 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     system,
     store,
     admission,
+    clock: deadlines,
     log,
     onOwned: (n) => metrics.shardsOwned.set(n),
     onMoved: () => metrics.shardMoves.inc(),
     onReclaimed: (n) => metrics.orphansReclaimed.inc(n),
   });
   clusterNode.onShardMap((map) => void ownership.follow(map));
+  cleanups.push(() => ownership.stop());
   // A cluster of one leads at once and places every shard on itself before it resumes anything;
   // a member of a larger one gains shards whenever the leader gives it some.
   await clusterNode.settled(config.cluster.raft.electionMaxMs * 2);

@@ -5,3 +5,4 @@
  */
 export * from './statuses.js';
 export * from './delivery-statuses.js';
+export * from './peer-address.js';

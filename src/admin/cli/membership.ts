@@ -6,12 +6,12 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { joinAsCoordinator, localNodeId, readMembership, requestForcedRecovery } from '../../membership/index.js';
+import { isPeerAddress } from '../../vocabulary/index.js';
 import { defaultDataDir } from '../local-orchestrator.js';
 import { globals } from './context.js';
 import { printJson } from './output.js';
 import { UsageError } from './secret-input.js';
 
-const PEER = /^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s,]+):\d{1,5}$/;
 const clusterDir = (dataDir: string) => path.join(dataDir, 'cluster');
 
 /** `--peer` and `--address` as typed; a UsageError names the flag and never quotes a token. */
@@ -20,9 +20,9 @@ export function joinArguments(raw: { token?: unknown; peer?: unknown; address?: 
   if (!token.startsWith('kici1.')) throw new UsageError('--token must be a join token from `kici-admin peer create-token --role coordinator` (it starts with kici1.)');
   const peers = (Array.isArray(raw.peer) ? raw.peer : [raw.peer]).filter((p): p is string => typeof p === 'string').flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean);
   if (peers.length === 0) throw new UsageError('--peer is required: the cluster port of a member, host:port');
-  for (const p of peers) if (!PEER.test(p)) throw new UsageError(`--peer ${JSON.stringify(p.slice(0, 80))} is not host:port`);
+  for (const p of peers) if (!isPeerAddress(p)) throw new UsageError(`--peer ${JSON.stringify(p.slice(0, 80))} is not host:port`);
   const address = typeof raw.address === 'string' ? raw.address.trim() : '';
-  if (!PEER.test(address)) throw new UsageError('--address is required: the host:port other nodes will reach this node\'s cluster port at (KICI_CLUSTER_ADDRESS)');
+  if (!isPeerAddress(address)) throw new UsageError('--address is required: the host:port other nodes will reach this node\'s cluster port at (KICI_CLUSTER_ADDRESS)');
   const instanceId = typeof raw.instanceId === 'string' ? raw.instanceId : undefined;
   if (instanceId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(instanceId)) throw new UsageError('--instance-id must be 1–64 letters, digits, dots, dashes or underscores');
   return { token, peers, address, instanceId };

@@ -11,15 +11,15 @@
 import { randomBytes } from 'node:crypto';
 import { NotShardOwnerError, type ActorSystem, type Envelope, type RemoteSend } from '../../actors/index.js';
 import type { Clock } from '../../clock/index.js';
-import type { ActorDeliverAnswer, ActorEnvelopeBody, ActorKinds, PeerLinks } from '../../transport/index.js';
+import type { ActorDeliverAnswer, ActorEnvelopeBody, ActorKinds, PeerIdentity, PeerLinks } from '../../transport/index.js';
 
 export interface ActorLinksOptions {
   links: PeerLinks;
   kinds: ActorKinds;
   nodeId: string;
   clock: Clock;
-  /** The node's actor system, reached late: it is built with this as its remote port. */
-  system(): ActorSystem;
+  /** The node's actor system, reached late (it is built with this as its remote port); undefined until then. */
+  system(): ActorSystem | undefined;
   /** How long a tell keeps trying (default 30 s). */
   tellTimeoutMs?: number;
   /** How long a receiver remembers a message id (default 5 min; longer than any sender tries). */
@@ -28,6 +28,8 @@ export interface ActorLinksOptions {
   onUndelivered?(envelope: Envelope, reason: Error): void;
   /** Each message sent to another node (a metric). */
   onForwarded?(): void;
+  /** Is this certificate a current member's? Messages from any other are refused. */
+  trusted?(from: PeerIdentity): boolean;
 }
 
 /**
@@ -55,7 +57,10 @@ export class ActorLinks implements RemoteSend {
   private readonly detach: () => void;
 
   constructor(private readonly o: ActorLinksOptions) {
-    this.detach = o.links.handle(o.kinds.deliver, (_from, body) => this.received(body));
+    this.detach = o.links.handle(o.kinds.deliver, (from, body) => {
+      if (!(o.trusted?.(from) ?? true)) return { outcome: 'failed' as const, reason: 'not a member of the cluster' };
+      return this.received(from.nodeId, body);
+    });
   }
 
   tell(node: string, envelope: Envelope): void {
@@ -83,7 +88,21 @@ export class ActorLinks implements RemoteSend {
     for (;;) {
       const remaining = deadline - this.o.clock.now();
       if (remaining <= 0) throw new ActorDeliveryTimeoutError(envelope, timeoutMs, last);
-      if (target === this.o.nodeId) return this.o.system().receiveRemote(envelope, ask, remaining);
+      if (target === this.o.nodeId) {
+        try {
+          const system = this.o.system();
+          if (!system) throw new NotShardOwnerError(envelope.shard, undefined);
+          return await system.receiveRemote(envelope, ask, remaining);
+        } catch (e) {
+          // Our map sent it back here while this node is not (or no longer) the owner: look again.
+          if (!(e instanceof NotShardOwnerError)) throw e;
+          last = `this node does not own shard ${envelope.shard}`;
+          target = this.nextTarget(envelope, target, undefined);
+          await this.pause(Math.min(delayMs, Math.max(0, deadline - this.o.clock.now())));
+          delayMs = Math.min(delayMs * 2, MAX_RETRY_MS);
+          continue;
+        }
+      }
       const body: ActorEnvelopeBody = { id, from: this.o.nodeId, ...envelope, ask, timeoutMs: Math.max(1, Math.round(remaining)) };
       this.o.onForwarded?.();
       let answer: ActorDeliverAnswer | undefined;
@@ -103,7 +122,7 @@ export class ActorLinks implements RemoteSend {
 
   /** Our own map first (it follows the cluster's); the receiver's word when ours still names it. */
   private nextTarget(envelope: Envelope, tried: string, answer: ActorDeliverAnswer | undefined): string {
-    const mapped = this.o.system().locate(envelope.key)?.node;
+    const mapped = this.o.system()?.locate(envelope.key)?.node;
     if (mapped && mapped !== tried) return mapped;
     if (answer?.outcome === 'moved' && answer.owner) return answer.owner;
     return mapped ?? tried;
@@ -115,23 +134,28 @@ export class ActorLinks implements RemoteSend {
 
   // ---- receiving ------------------------------------------------------------------------------
 
-  private received(body: ActorEnvelopeBody): Promise<ActorDeliverAnswer> {
+  private received(from: string, body: ActorEnvelopeBody): Promise<ActorDeliverAnswer> {
     this.forgetOld();
-    const known = this.seen.get(body.id);
+    // Keyed by the link's sender, not the id it chose: one node cannot shadow another's messages.
+    const key = `${from}|${body.id}`;
+    const known = this.seen.get(key);
     if (known) return known.answer;
     const answer = this.apply(body);
-    this.seen.set(body.id, { at: this.o.clock.now(), answer });
+    this.seen.set(key, { at: this.o.clock.now(), answer });
     // Not applied here: the sender will try elsewhere, and may come back once this node owns the shard.
     void answer.then((a) => {
-      if (a.outcome === 'moved') this.seen.delete(body.id);
+      if (a.outcome === 'moved') this.seen.delete(key);
     });
     return answer;
   }
 
   private async apply(body: ActorEnvelopeBody): Promise<ActorDeliverAnswer> {
     const envelope: Envelope = { kind: body.kind, key: body.key, shard: body.shard, epoch: body.epoch, msg: body.msg };
+    const system = this.o.system();
+    // Still starting: the sender tries again (a 'failed' answer would be final).
+    if (!system) return { outcome: 'moved' };
     try {
-      const reply = await this.o.system().receiveRemote(envelope, body.ask, body.timeoutMs);
+      const reply = await system.receiveRemote(envelope, body.ask, body.timeoutMs);
       return { outcome: 'delivered', reply: body.ask ? reply : undefined };
     } catch (e) {
       if (e instanceof NotShardOwnerError) return { outcome: 'moved', owner: e.owner };

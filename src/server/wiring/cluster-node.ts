@@ -25,7 +25,7 @@ import {
 import type { Membership } from '../../membership/index.js';
 import { FileStorage } from '../../raft/index.js';
 import { SHARD_COUNT, type ActorSystem } from '../../actors/index.js';
-import { PeerKinds, PeerLinks, registerActorKinds, registerRaftKinds, type JoinSecrets, type PeerFaults } from '../../transport/index.js';
+import { PeerKinds, PeerLinks, registerActorKinds, registerRaftKinds, type JoinSecrets, type PeerFaults, type PeerIdentity } from '../../transport/index.js';
 import { ActorLinks } from './actor-links.js';
 import type { ClusterConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -59,6 +59,8 @@ export interface ClusterNodeParts {
 const proposeRequest = z.object({ commands: z.array(clusterCommand).min(1).max(64) });
 const proposeResponse = z.object({ outcomes: z.array(z.union([z.object({ applied: z.literal(true) }), z.object({ applied: z.literal(false), reason: z.string() })])) });
 const FORWARD_TIMEOUT_MS = 5_000;
+/** Removing a member on the leader: out of the Raft configuration first, then revoked and removed. */
+const removeRequest = z.object({ node: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), serials: z.array(z.string().regex(/^[0-9a-f]{1,64}$/)).max(64) });
 /** A revoked agent token, told to every member so each closes the sockets that use it. */
 const tokenRevoked = z.object({ tokenId: z.string().min(1).max(200) });
 const tokenRevokedAnswer = z.object({ disconnected: z.number().int().min(0) });
@@ -80,6 +82,9 @@ export class ClusterNode {
   private readonly wire: RaftLinks;
   private readonly steward: MembershipSteward;
   private readonly forward;
+  private readonly forwardRemoval;
+  /** Members this leader is removing: the steward leaves them alone meanwhile. */
+  private readonly leaving = new Set<string>();
   private readonly agentTokenRevoked;
   private closeAgentToken: (tokenId: string) => number = () => 0;
   private readonly known = new Map<string, string>();
@@ -99,6 +104,7 @@ export class ClusterNode {
     const raftKinds = registerRaftKinds(kinds);
     const actorKinds = registerActorKinds(kinds);
     this.forward = kinds.request('cluster.propose', proposeRequest, proposeResponse);
+    this.forwardRemoval = kinds.request('cluster.remove_member', removeRequest, proposeResponse);
     this.agentTokenRevoked = kinds.request('agents.token_revoked', tokenRevoked, tokenRevokedAnswer);
     this.storage = new FileStorage(path.join(p.dataDir, RAFT_DIR), membership.founder ? { conf: { voters: [membership.raftId], learners: [] } } : {});
     this.links = new PeerLinks({
@@ -120,10 +126,8 @@ export class ClusterNode {
       kinds: actorKinds,
       nodeId: this.nodeId,
       clock: p.clock,
-      system: () => {
-        if (!this.system) throw new Error('the actor system is not attached yet');
-        return this.system;
-      },
+      system: () => this.system,
+      trusted: (from) => this.isCurrentMember(from),
       onForwarded: p.onActorForwarded,
       onUndelivered: (e, err) => p.log.warn({ kind: e.kind, key: e.key, err: err.message }, 'actor message not delivered to another node'),
     });
@@ -133,6 +137,7 @@ export class ClusterNode {
       peers: { nodeOf: (id) => this.nodeOf(id), raftIdOf: (node) => this.raftIdOf(node) },
       clock: p.clock,
       onBadChunk: (from, e) => p.log.warn({ peer: from, err: e.message }, 'bad snapshot chunk'),
+      trusted: (from) => this.isCurrentMember(from),
     });
     this.raft = new ClusterRaft({
       raftId: membership.raftId,
@@ -142,17 +147,23 @@ export class ClusterNode {
       timing: config.raft,
       send: this.wire.send,
       onFatal: (e) => p.log.fatal({ err: e.message }, 'the Raft log cannot be written: this node stops taking part in the cluster'),
+      onListenerError: (e) => p.log.error({ err: e.message }, 'a reaction to the cluster state failed'),
     });
     this.wire.attach(this.raft);
     this.steward = new MembershipSteward(this.raft, p.log);
     this.links.handle(this.forward, async (from, body) => {
       // Workers hold no vote and no say over the cluster's state: only coordinators propose.
-      if (from.role !== 'coordinator') throw new Error('only coordinators propose');
+      if (from.role !== 'coordinator' || !this.isCurrentMember(from)) throw new Error('only coordinators that are members propose');
       if (this.raft.status().role !== 'leader') throw new Error('not the leader');
       p.log.info({ from: from.nodeId, commands: body.commands.map((c) => c.type) }, 'proposing for a member');
       return { outcomes: await this.proposeHere(body.commands) };
     });
-    this.links.handle(this.agentTokenRevoked, (_from, body) => ({ disconnected: this.closeAgentToken(body.tokenId) }));
+    this.links.handle(this.forwardRemoval, async (from, body) => {
+      if (from.role !== 'coordinator' || !this.isCurrentMember(from)) throw new Error('only coordinators that are members remove members');
+      if (this.raft.status().role !== 'leader') throw new Error('not the leader');
+      return { outcomes: await this.removeHere(body.node, body.serials) };
+    });
+    this.links.handle(this.agentTokenRevoked, (from, body) => ({ disconnected: this.isCurrentMember(from) ? this.closeAgentToken(body.tokenId) : 0 }));
     this.raft.onApplied(() => this.stateChanged());
     this.links.on('peerDown', (e) => this.downSince.set(e.nodeId, p.clock.now()));
     this.links.on('peerUp', (e) => this.downSince.delete(e.nodeId));
@@ -184,7 +195,7 @@ export class ClusterNode {
   async start(): Promise<{ host: string; port: number } | undefined> {
     const bound = await this.links.start();
     this.stateChanged();
-    for (const [node, address] of this.known) this.links.addPeer(node, address);
+    for (const [node, address] of this.known) this.dial(node, address);
     const tick = () => {
       if (this.stopped) return;
       void this.chores().finally(() => {
@@ -260,6 +271,31 @@ export class ClusterNode {
     };
   }
 
+  /**
+   * Remove a member for good, on the leader wherever it is: out of the Raft configuration first,
+   * while its link is still up and it can still acknowledge (cutting it first could leave the
+   * configuration change without a quorum), then its certificates revoked and its record removed,
+   * which cuts its links everywhere. Resolves with the outcomes of the two proposals.
+   */
+  async removeMember(node: string, serials: string[]): Promise<Outcome[]> {
+    if (this.raft.status().role === 'leader') return this.removeHere(node, serials);
+    const leader = this.leader();
+    if (!leader) throw new NotLeaderError('the cluster has no leader right now (out of quorum); try again');
+    return (await this.links.request(leader.node, this.forwardRemoval, { node, serials }, { timeoutMs: FORWARD_TIMEOUT_MS })).outcomes;
+  }
+
+  private async removeHere(node: string, serials: string[]): Promise<Outcome[]> {
+    const member = this.raft.state.member(node);
+    const { voters, learners } = this.raft.status().conf;
+    this.leaving.add(node);
+    try {
+      if (member && [...voters, ...learners].includes(member.raftId)) await this.raft.remove(member.raftId);
+      return await this.proposeHere([...serials.map((serial) => ({ type: 'certificate_revoked' as const, serial })), { type: 'member_removed', node }]);
+    } finally {
+      this.leaving.delete(node);
+    }
+  }
+
   members(): Member[] {
     return this.raft.state.memberList();
   }
@@ -331,7 +367,7 @@ export class ClusterNode {
     } catch (e) {
       this.p.log.warn({ err: (e as Error).message }, 'could not record this node in the cluster state');
     }
-    await this.steward.step();
+    await this.steward.step((node) => this.leaving.has(node));
     try {
       await this.placeShards();
     } catch (e) {
@@ -359,7 +395,7 @@ export class ClusterNode {
     for (const m of members) {
       if (m.node === this.nodeId || this.known.get(m.node) === m.address) continue;
       this.known.set(m.node, m.address);
-      this.links.addPeer(m.node, m.address);
+      this.dial(m.node, m.address);
     }
     const revoked = this.raft.state.revoked().length;
     if (revoked !== this.revokedCount) {
@@ -373,6 +409,26 @@ export class ClusterNode {
       if (present.has(node)) continue;
       this.known.delete(node);
       this.links.removePeer(node);
+    }
+  }
+
+  /**
+   * Is this certificate the one a current member was admitted with? The CA alone is not enough:
+   * every coordinator holds the CA key, so a revoked one could mint itself another certificate.
+   * Before this node has learned any member (a joiner catching up) the CA's word is all it has.
+   */
+  private isCurrentMember(from: PeerIdentity): boolean {
+    if (this.raft.state.memberList().length === 0) return true;
+    const serial = this.raft.state.member(from.nodeId)?.certificateSerial;
+    return serial !== undefined && serial === from.serial;
+  }
+
+  /** A member's address that cannot be dialled is logged, never thrown into Raft's apply loop. */
+  private dial(node: string, address: string): void {
+    try {
+      this.links.addPeer(node, address);
+    } catch (e) {
+      this.p.log.error({ peer: node, address, err: (e as Error).message }, 'a member\'s address cannot be dialled');
     }
   }
 

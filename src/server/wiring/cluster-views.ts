@@ -54,12 +54,15 @@ export function clusterAdmin(node: ClusterNode, certificates: Certificates, clus
       // The database first: once recorded, the node can never join again, whatever happens next.
       const revoked = await certificates.revokeNode(nodeId, new Date(), 'revoked by an administrator');
       const serials = [...new Set([...revoked.serials, ...(member.certificateSerial ? [member.certificateSerial] : [])])];
+      let outcomes;
       try {
-        await node.proposeAll([...serials.map((serial) => ({ type: 'certificate_revoked' as const, serial })), { type: 'member_removed', node: nodeId }]);
+        outcomes = await node.removeMember(nodeId, serials);
       } catch (e) {
         if (e instanceof NotLeaderError) throw new ClusterUnavailableError(e.message);
         throw new ClusterUnavailableError(`the revocation is recorded, but the cluster did not confirm it (${(e as Error).message}); run it again`);
       }
+      const removed = outcomes[outcomes.length - 1];
+      if (!removed?.applied) throw new ClusterUnavailableError(`the revocation is recorded, but the cluster refused to remove the member (${removed && !removed.applied ? removed.reason : 'no outcome'}); run it again`);
       return { nodeId, newlyRevoked: revoked.newlyRevoked, serials };
     },
     ...(faults ? { faults: { cut: (peer, direction) => faults.cut(peer, direction), heal: (peer) => faults.heal(peer) } } : {}),

@@ -8,7 +8,7 @@
 import type { ClusterRaft } from '../../cluster/index.js';
 import type { Clock } from '../../clock/index.js';
 import { SnapshotAssembly, splitSnapshot, type Message, type SnapshotChunk } from '../../raft/index.js';
-import type { PeerLinks, RaftKinds } from '../../transport/index.js';
+import type { PeerIdentity, PeerLinks, RaftKinds } from '../../transport/index.js';
 
 export interface RaftPeers {
   nodeOf(raftId: number): string | undefined;
@@ -26,6 +26,8 @@ export interface RaftLinksOptions {
   chunkMaxAgeMs?: number;
   /** A chunk that failed its checks: logged by the caller, never fatal. */
   onBadChunk?(from: string, error: Error): void;
+  /** Is this certificate a current member's? Frames from any other are dropped (default: all trusted). */
+  trusted?(from: PeerIdentity): boolean;
 }
 
 export class RaftLinks {
@@ -36,8 +38,12 @@ export class RaftLinks {
   constructor(private readonly opts: RaftLinksOptions) {
     const { links, kinds } = opts;
     this.detach.push(
-      links.onMessage(kinds.message, (from, body) => this.messageArrived(from.nodeId, body)),
-      links.onMessage(kinds.snapshotChunk, (from, chunk) => this.chunkArrived(chunk, from.nodeId)),
+      links.onMessage(kinds.message, (from, body) => {
+        if (opts.trusted?.(from) ?? true) this.messageArrived(from.nodeId, body);
+      }),
+      links.onMessage(kinds.snapshotChunk, (from, chunk) => {
+        if (opts.trusted?.(from) ?? true) this.chunkArrived(chunk, from.nodeId);
+      }),
       links.on('peerDown', (e) => {
         const id = this.opts.peers.raftIdOf(e.nodeId);
         if (id !== undefined) this.raft?.reportUnreachable(id);

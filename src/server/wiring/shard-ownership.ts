@@ -9,6 +9,7 @@ import type { ActorSystem } from '../../actors/index.js';
 import type { ShardOwnership as Owner, ShardTable } from '../../cluster/index.js';
 import type { RunAdmission } from '../../runs/index.js';
 import type { Store } from '../../store/index.js';
+import type { Clock } from '../../clock/index.js';
 import type { Logger } from '../logger.js';
 import { admissionRuns } from './run-domain.js';
 
@@ -18,6 +19,8 @@ export interface ShardOwnershipParts {
   system: ActorSystem;
   store: Pick<Store, 'shards' | 'runs'>;
   admission: RunAdmission;
+  /** For retries: a change that failed (the database away) is tried again on this clock. */
+  clock: Clock;
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Told how many shards this node owns after each change (a metric). */
   onOwned?(count: number): void;
@@ -27,17 +30,54 @@ export interface ShardOwnershipParts {
   onReclaimed?(runs: number): void;
 }
 
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 10_000;
+
 export class ShardOwnership {
   /** Shards this node acts on, with the epoch it raised them to. */
   private readonly owned = new Map<number, number>();
   private queue: Promise<void> = Promise.resolve();
+  /** The newest map followed, and a pending retry of it after a failure. */
+  private latest: ReadonlyMap<number, Owner> = new Map();
+  private retry: (() => void) | undefined;
+  private retryMs = RETRY_FIRST_MS;
+  private stopped = false;
 
   constructor(private readonly p: ShardOwnershipParts) {}
 
-  /** Follow a new version of the map; resolves once this node has acted on it (and on every earlier one). */
+  /**
+   * Follow a new version of the map; resolves once this node has acted on it (and on every earlier
+   * one). A change that fails (the database away mid-raise) is tried again with backoff until it
+   * goes through: a stable cluster may apply no new entry to prompt it.
+   */
   follow(map: ReadonlyMap<number, Owner>): Promise<void> {
-    this.queue = this.queue.then(() => this.apply(map)).catch((e: Error) => this.p.log.error({ err: e.message }, 'shard ownership change failed; retried on the next change'));
+    this.latest = map;
+    this.queue = this.queue.then(() => this.apply(map)).then(
+      () => {
+        this.retryMs = RETRY_FIRST_MS;
+      },
+      (e: Error) => {
+        this.p.log.error({ err: e.message, retryInMs: this.retryMs }, 'shard ownership change failed; trying again');
+        this.scheduleRetry();
+      },
+    );
     return this.queue;
+  }
+
+  /** No more retries; resolves once the change in hand is done. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.retry?.();
+    await this.queue;
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retry) return;
+    this.retry = this.p.clock.setTimer(this.retryMs, () => {
+      this.retry = undefined;
+      void this.follow(this.latest);
+    });
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
   }
 
   count(): number {
@@ -72,14 +112,15 @@ export class ShardOwnership {
     if (passed.length) this.p.log.warn({ shards: passed.map((g) => g.shard) }, 'shards the map gives this node are at a later epoch in the database: not acting on them');
     // Shards another node held until now: their unfinished runs are that node's orphans.
     const taken = new Set(acting.filter((g) => this.p.table.ownerOf(g.shard)?.node !== this.p.nodeId).map((g) => g.shard));
-    for (const g of acting) {
-      this.p.table.assign(g.shard, { node: this.p.nodeId, epoch: g.epoch });
-      this.owned.set(g.shard, g.epoch);
-      this.p.onMoved?.(g.shard, true);
-    }
+    for (const g of acting) this.p.table.assign(g.shard, { node: this.p.nodeId, epoch: g.epoch });
     if (acting.length === 0) return;
     const runs = await this.p.store.runs.listNonTerminal({ shards: acting.map((g) => g.shard) });
     await this.p.admission.restore(admissionRuns(runs));
+    // Owned only once its runs are woken: a failure before this is retried as a gain again.
+    for (const g of acting) {
+      this.owned.set(g.shard, g.epoch);
+      this.p.onMoved?.(g.shard, true);
+    }
     const reclaimed = runs.filter((r) => taken.has(r.shard)).length;
     if (reclaimed) this.p.onReclaimed?.(reclaimed);
     this.p.log.info({ shards: acting.length, runs: runs.length }, runs.length ? 'shards gained: resuming unfinished runs' : 'shards gained');

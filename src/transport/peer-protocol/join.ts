@@ -7,6 +7,7 @@
  * the master key, the CA key) is sealed to the key the joiner's certificate request names.
  */
 import { z } from 'zod';
+import { isPeerAddress, PEER_ADDRESS_RULE } from '../../vocabulary/index.js';
 
 export const JOIN_CA_PATH = '/cluster/ca';
 export const JOIN_PATH = '/cluster/join';
@@ -14,7 +15,7 @@ export const JOIN_PATH = '/cluster/join';
 export const MAX_JOIN_REQUEST_BYTES = 16 * 1024;
 
 const nodeId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a node id is 1–64 letters, digits, dots, dashes or underscores');
-const peerAddress = z.string().regex(/^(?:\[[0-9A-Fa-f:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'host:port');
+const peerAddress = z.string().refine(isPeerAddress, PEER_ADDRESS_RULE);
 
 export const joinRequest = z.strictObject({
   token: z.string().min(1).max(200),

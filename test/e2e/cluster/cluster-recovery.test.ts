@@ -67,5 +67,13 @@ describe('cluster recover --force', () => {
     expect(joined.stdout).not.toContain(token.split('.')[3]!);
     await d.process.start();
     await agreedLeader([a, d], ['node-a', 'node-d']);
+
+    // Revoking one of two voters leaves the other leading: the vote is removed while the revoked
+    // node can still acknowledge it, and only then are its links cut.
+    const revoked = await a.process.api<{ revoked: boolean }>('DELETE', '/peers/node-d');
+    expect(revoked.revoked).toBe(true);
+    const alone = await agreedLeader([a], ['node-a']);
+    expect(alone.members.map((m) => m.node)).toEqual(['node-a']);
+    expect(await a.ready()).toBe(200);
   });
 });
