@@ -60,6 +60,12 @@ export class FailedAuthLimit {
     return { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
   }
 
+  /** Has `address` used up its failures right now? Records nothing (a door may refuse before any work). */
+  isLimited(address: string): boolean {
+    const now = this.clock.now();
+    return (this.failures.get(address) ?? []).filter((at) => at > now - this.windowMs).length >= this.max;
+  }
+
   /** Addresses currently remembered (bounded by `maxAddresses`). */
   get size(): number {
     return this.failures.size;

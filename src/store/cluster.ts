@@ -190,6 +190,13 @@ export class ClusterRepository {
     return row ? toToken(row) : null;
   }
 
+  /** Does the joiner hold this token's secret? Spends nothing: a door asks it before anything else. */
+  async joinSecretMatches(id: string, proof: JoinSecretProof): Promise<boolean> {
+    const stored = await this.db.selectFrom('join_tokens').select('secret_hash').where('id', '=', id).executeTakeFirst();
+    if (!stored) return false;
+    return typeof proof === 'function' ? proof(stored.secret_hash) === true : hashesEqual(proof, stored.secret_hash);
+  }
+
   async listJoinTokens(): Promise<JoinTokenRecord[]> {
     const rows = await this.db.selectFrom('join_tokens').selectAll().orderBy('created_at').orderBy('id').execute();
     return rows.map(toToken);

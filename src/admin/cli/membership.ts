@@ -10,7 +10,7 @@ import { isPeerAddress } from '../../vocabulary/index.js';
 import { defaultDataDir } from '../local-orchestrator.js';
 import { globals } from './context.js';
 import { printJson } from './output.js';
-import { UsageError } from './secret-input.js';
+import { resolveSecret, UsageError } from './secret-input.js';
 
 const clusterDir = (dataDir: string) => path.join(dataDir, 'cluster');
 
@@ -31,13 +31,16 @@ export function joinArguments(raw: { token?: unknown; peer?: unknown; address?: 
 export function joinCommand(): Command {
   return new Command('join')
     .description("join a cluster ahead of this node's first start: its certificate and what the cluster shares are kept in the data directory")
-    .requiredOption('--token <token>', 'a coordinator join token (kici-admin peer create-token --role coordinator)')
+    .option('--token <token>', 'a coordinator join token (kici-admin peer create-token --role coordinator), or @file')
+    .option('--from-env <VAR>', 'read the token from this environment variable (keeps it off the command line)')
+    .option('--stdin', 'read the token from standard input')
     .option('--peer <host:port...>', "a member's cluster port (repeat, or comma-separate)")
     .option('--address <host:port>', "where the other nodes reach this node's cluster port (KICI_CLUSTER_ADDRESS)")
     .option('--data-dir <dir>', 'the new node\'s data directory (KICI_DATA_DIR, default ./.kici-data)')
     .option('--instance-id <id>', 'this node\'s id (KICI_CLUSTER_INSTANCE_ID; generated into the data directory when absent)')
     .action(async (o, cmd: Command) => {
-      const args = joinArguments(o);
+      const token = await resolveSecret({ value: o.token, fromEnv: o.fromEnv, stdin: o.stdin }, 'the join token');
+      const args = joinArguments({ ...o, token });
       const dataDir = path.resolve(o.dataDir ?? globals(cmd).dataDir ?? defaultDataDir());
       if (readMembership(clusterDir(dataDir))) throw new UsageError(`${dataDir} belongs to a cluster already; a node joins with a data directory of its own`);
       const nodeId = localNodeId(dataDir, args.instanceId);

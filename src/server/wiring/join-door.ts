@@ -28,7 +28,7 @@ export interface JoinDoorParts {
   ca: ClusterCa;
   /** The node's Raft, reached late: the door is built before it. */
   raft: { propose: ClusterRaft['propose']; status(): ReturnType<ClusterRaft['status']>; state(): ClusterRaft['state'] };
-  tokens: Pick<ClusterRepository, 'getJoinToken' | 'consumeJoinToken' | 'recordNodeCertificate' | 'listNodeCertificates'>;
+  tokens: Pick<ClusterRepository, 'getJoinToken' | 'joinSecretMatches' | 'consumeJoinToken' | 'recordNodeCertificate' | 'listNodeCertificates'>;
   /** The address of the leader's cluster port, when known. */
   leaderAddress(): string | undefined;
   /** What a coordinator joiner must share (sealed to it before it leaves this node); undefined: none can join. */
@@ -61,6 +61,11 @@ async function admit(p: JoinDoorParts, body: unknown, address: string): Promise<
   try {
     token = parseJoinToken(request.token);
   } catch {
+    return refused(403, 'token_refused', 'the join token was refused');
+  }
+  // The secret first: whoever does not hold it learns nothing (not the leader, members or roles).
+  if (!(await p.tokens.joinSecretMatches(token.id, (hash) => token.matchesSecretHash(hash)))) {
+    p.log.warn({ address, node: request.nodeId, tokenId: token.id, reason: 'wrong_secret_or_unknown' }, 'join refused');
     return refused(403, 'token_refused', 'the join token was refused');
   }
   if (request.role === 'worker') return refused(503, 'unavailable', 'worker nodes (edge workers without a database) cannot join yet: join as a coordinator');

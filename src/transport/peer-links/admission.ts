@@ -42,6 +42,10 @@ export class PeerAdmission {
     this.events.emit('refused', { direction: 'inbound', address, reason, message: `TLS handshake refused (${tlsError})`, limited: verdict.limited });
   }
 
+  isLimited(address: string): boolean {
+    return this.failures.isLimited(address);
+  }
+
   /** A join request refused (bad token, bad request): counted like any failed authentication. */
   joinRefused(address: string, error: string): { limited: boolean } {
     const verdict = this.failures.fail(address);

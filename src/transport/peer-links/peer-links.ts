@@ -157,6 +157,11 @@ export class PeerLinks {
       caCertificatePem: door.caCertificatePem,
       admit: async (body, raw) => {
         const address = normaliseAddress(raw);
+        // An address past its limit is refused before the door reads a token or the database.
+        if (this.admission.isLimited(address)) {
+          this.admission.joinRefused(address, 'too_many_failures');
+          return { status: 429, body: { error: 'too_many_failures', message: 'too many failed authentications' } };
+        }
         const answer = await door.admit(body, address);
         if (answer.status !== 400 && answer.status !== 403) return answer;
         const error = (answer.body as { error?: string } | undefined)?.error ?? 'refused';

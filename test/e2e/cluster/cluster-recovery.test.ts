@@ -4,6 +4,8 @@
  * answers ready, has revoked the lost members and owns every shard at an epoch above any stored.
  * A new node then joins it with `kici-admin join` ahead of its first start.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl } from '../../support/postgres.js';
@@ -61,7 +63,10 @@ describe('cluster recover --force', () => {
     // A new node joins ahead of its first start, then starts with no token at all.
     const d = await ClusterMember.create(root, { name: 'node-d', adminToken: a.process.adminToken });
     const token = await a.joinToken();
-    const joined = await kiciAdmin(a.url, a.process.adminToken, ['join', '--token', token, '--peer', a.address, '--address', d.address, '--data-dir', d.dataDir, '--instance-id', 'node-d']);
+    // The token from a file: it never stands on a command line (ps, shell history).
+    const tokenFile = path.join(root, 'join-token');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    const joined = await kiciAdmin(a.url, a.process.adminToken, ['join', '--token', `@${tokenFile}`, '--peer', a.address, '--address', d.address, '--data-dir', d.dataDir, '--instance-id', 'node-d']);
     expect(joined.code, joined.stderr).toBe(0);
     expect(joined.stdout).toContain('node node-d joined cluster');
     expect(joined.stdout).not.toContain(token.split('.')[3]!);

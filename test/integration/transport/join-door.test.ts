@@ -294,13 +294,18 @@ describe('refused joins count against the address', () => {
     expect(seen.map((e) => e.limited)).toEqual([false, true]);
   });
 
-  it('a valid join from a limited address still gets in (only failures are refused)', async () => {
+  it('a limited address is refused before the door is asked, until its window passes', async () => {
     const joinDoor = door(alpha.certificatePem, { status: 403, body: { error: 'token_refused', message: 'no' } });
-    const a = await startNode(alpha, 'node-a', { join: joinDoor, authFailures: new FailedAuthLimit(new ManualClock(), { maxFailures: 1 }) });
+    const clock = new ManualClock();
+    const a = await startNode(alpha, 'node-a', { join: joinDoor, authFailures: new FailedAuthLimit(clock, { maxFailures: 1, windowMs: 60_000 }) });
     const body = joinBody(tokenFor(alpha).tokenText);
     expect((await raw(a.port, 'POST', JOIN_PATH, body)).status).toBe(403);
-    expect((await raw(a.port, 'POST', JOIN_PATH, body)).status).toBe(429);
+    expect(joinDoor.calls).toHaveLength(1);
+    // Limited: refused at once, the door (its database reads, its token spend) never asked.
     joinDoor.answer = { status: 200, body: accepted(a, 4) };
+    expect((await raw(a.port, 'POST', JOIN_PATH, body)).status).toBe(429);
+    expect(joinDoor.calls).toHaveLength(1);
+    clock.advance(120_000);
     await expect(join([a.address], tokenFor(alpha)).result).resolves.toMatchObject({ raftId: 4 });
   });
 
