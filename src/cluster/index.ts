@@ -7,3 +7,4 @@ export { ClusterRaft, DEFAULT_RAFT_TIMING, type ClusterRaftOptions, type RaftTim
 export { MembershipSteward, type MembershipLog } from './membership.js';
 export { forceNewCluster, type ForcedCluster } from './recovery.js';
 export { placeShards, type Assignment, type PlacementInput, type StoredShard } from './shard-placement.js';
+export { Liveness } from './liveness.js';

@@ -94,7 +94,7 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
     if (deadlines instanceof DatabaseClock) cleanups.push(() => deadlines.stop());
     const announce = options.announce ?? false;
     if (joined && store.driver !== 'postgres') throw new ConfigError(['a member of a cluster needs the PostgreSQL the cluster shares, not PGlite']);
-    return await assemble(config, { clock, deadlines, ids: options.ids ?? systemIds, log, nodeId, store, secretKey: secretKey.key, joined, databaseUrl: shared?.databaseUrl ?? config.databaseUrl, faults: options.faults ?? (config.faultInjection ? new PeerFaults(systemRandom) : undefined), announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
+    return await assemble(config, { clock, deadlines, ids: options.ids ?? systemIds, log, nodeId, store, secretKey: secretKey.key, joined, databaseUrl: joined?.secrets.databaseUrl ?? config.databaseUrl, faults: options.faults ?? (config.faultInjection ? new PeerFaults(systemRandom) : undefined), announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
   } catch (e) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     throw e;
@@ -112,6 +112,7 @@ interface Parts {
   secretKey: MasterKey;
   /** Set on a node that joined the cluster (not on the node that made it). */
   joined: JoinedNode | undefined;
+  /** The database URL the cluster shares (a joined node's own override is not handed on). */
   databaseUrl: string | undefined;
   faults: PeerFaults | undefined;
   announce: boolean;

@@ -13,6 +13,7 @@ import { systemRandom, type Clock } from '../../clock/index.js';
 import {
   clusterCommand,
   ClusterRaft,
+  Liveness,
   MembershipSteward,
   placeShards,
   type ClusterCommand,
@@ -90,16 +91,14 @@ export class ClusterNode {
   private readonly known = new Map<string, string>();
   private revokedCount = 0;
   private system: ActorSystem | undefined;
-  /** When each member's link went down (members never seen count from this node's start). */
-  private readonly downSince = new Map<string, number>();
-  private readonly startedAt: number;
+  private readonly liveness: Liveness;
   private stopTimer: () => void = () => undefined;
   private stopped = false;
 
   constructor(private readonly p: ClusterNodeParts) {
     const { membership, config } = p;
     this.nodeId = membership.nodeId;
-    this.startedAt = p.clock.now();
+    this.liveness = new Liveness(membership.nodeId, p.clock, config.peerStaleMs);
     const kinds = new PeerKinds();
     const raftKinds = registerRaftKinds(kinds);
     const actorKinds = registerActorKinds(kinds);
@@ -165,8 +164,8 @@ export class ClusterNode {
     });
     this.links.handle(this.agentTokenRevoked, (from, body) => ({ disconnected: this.isCurrentMember(from) ? this.closeAgentToken(body.tokenId) : 0 }));
     this.raft.onApplied(() => this.stateChanged());
-    this.links.on('peerDown', (e) => this.downSince.set(e.nodeId, p.clock.now()));
-    this.links.on('peerUp', (e) => this.downSince.delete(e.nodeId));
+    this.links.on('peerDown', (e) => this.liveness.linkDown(e.nodeId));
+    this.links.on('peerUp', (e) => this.liveness.linkUp(e.nodeId));
     for (const m of membership.members) if (m.node !== this.nodeId) this.known.set(m.node, m.address);
   }
 
@@ -352,11 +351,8 @@ export class ClusterNode {
     else this.p.log.warn({ reason: outcome && !outcome.applied ? outcome.reason : 'unknown' }, 'shard placement refused; retried');
   }
 
-  /** Alive as the leader judges it: itself, a live link, or a link down for less than the stale timeout. */
   private isAlive(node: string): boolean {
-    if (node === this.nodeId || this.links.isUp(node)) return true;
-    const since = this.downSince.get(node) ?? this.startedAt;
-    return this.p.clock.now() - since < this.p.config.peerStaleMs;
+    return this.liveness.alive(node, this.links.isUp(node));
   }
 
   /** The leader's periodic work: this node's own record, the Raft configuration, the shards. */

@@ -96,10 +96,9 @@ export class ShardOwnership {
       table.assign(shard, owner);
       if (this.owned.delete(shard)) lost.push(shard);
     }
-    for (const shard of lost) {
-      await system.passivateShard(shard);
-      this.p.onMoved?.(shard, false);
-    }
+    // Together: one actor slow to finish its message must not hold up the rest, or the gains after.
+    await Promise.all(lost.map((shard) => system.passivateShard(shard)));
+    for (const shard of lost) this.p.onMoved?.(shard, false);
     if (lost.length) this.p.log.info({ shards: lost.length }, 'shards lost to other nodes: their actors here passivated');
     if (gained.length) await this.gain(gained);
     this.p.onOwned?.(this.owned.size);
