@@ -164,6 +164,10 @@ export class ClusterState {
     return undefined;
   }
 
+  memberCount(): number {
+    return this.members.size;
+  }
+
   memberList(): Member[] {
     return [...this.members.values()].map((m) => ({ ...m })).sort((a, b) => a.raftId - b.raftId);
   }

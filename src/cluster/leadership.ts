@@ -1,7 +1,7 @@
 /**
  * The leadership port: who coordinates the cluster. Coordinator duties (stale scans, hold expiry,
- * orphan reclaim) run only while `isLeader()` and stamp `term()` on what they write. A cluster of
- * one always answers "leader, term 1"; the Raft-backed implementation replaces it later.
+ * orphan reclaim) run only while `isLeader()` and stamp `term()` on what they write. `ClusterRaft.leadership()` is
+ * the real one; `SingleNodeLeadership` (always "leader, term 1") serves tests of duties alone.
  */
 export interface Leadership {
   isLeader(): boolean;

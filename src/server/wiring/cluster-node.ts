@@ -244,15 +244,6 @@ export class ClusterNode {
     return m ? { node: m.node, address: m.address } : undefined;
   }
 
-  /** Propose on the leader, wherever it is; resolves with each command's outcome. */
-  async proposeAll(commands: ClusterCommand[]): Promise<Outcome[]> {
-    if (this.raft.status().role === 'leader') return this.proposeHere(commands);
-    const leader = this.leader();
-    if (!leader) throw new NotLeaderError('the cluster has no leader right now (out of quorum); try again');
-    const answer = await this.links.request(leader.node, this.forward, { commands }, { timeoutMs: FORWARD_TIMEOUT_MS });
-    return answer.outcomes;
-  }
-
   /** What the cluster metrics read. */
   gauges(): ClusterGauges {
     return {
@@ -414,7 +405,8 @@ export class ClusterNode {
    * Before this node has learned any member (a joiner catching up) the CA's word is all it has.
    */
   private isCurrentMember(from: PeerIdentity): boolean {
-    if (this.raft.state.memberList().length === 0) return true;
+    // Asked for every frame that arrives: no copies of the member list here.
+    if (this.raft.state.memberCount() === 0) return true;
     const serial = this.raft.state.member(from.nodeId)?.certificateSerial;
     return serial !== undefined && serial === from.serial;
   }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runAdmin } from '../../../src/admin/index.js';
+import { runAdminOffline } from './offline-admin.js';
 // Imported from the file itself: the checks run before any orchestrator is asked.
 import { instanceIdArgument, revokeAllConfirmed } from '../../../src/admin/cli/peers.js';
 import { UsageError } from '../../../src/admin/cli/secret-input.js';
@@ -51,20 +51,7 @@ describe('kici-admin peer and cluster with bad arguments', () => {
     vi.restoreAllMocks();
   });
 
-  async function run(argv: string[]) {
-    let err = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      err += String(chunk);
-      return true;
-    });
-    const fetched = vi.spyOn(globalThis, 'fetch');
-    // An address nothing listens on: the arguments must be refused before it is tried.
-    const code = await runAdmin(['--url', 'http://127.0.0.1:9', '--token', 'admin-token-for-tests', ...argv]);
-    const sent = fetched.mock.calls.map(([url, init]) => `${init?.method} ${String(url)}`);
-    vi.restoreAllMocks();
-    return { code, err, sent };
-  }
+  const run = runAdminOffline;
 
   it('exits 2 with the reason and asks nothing of the orchestrator', async () => {
     expect(await run(['peer', 'revoke-all'])).toEqual({

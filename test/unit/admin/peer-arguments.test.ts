@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runAdmin } from '../../../src/admin/index.js';
+import { runAdminOffline } from './offline-admin.js';
 // Imported from the file itself: the checks run before any orchestrator is asked.
 import { joinTokenIdArgument, joinTokenOptions } from '../../../src/admin/cli/peers.js';
 import { UsageError } from '../../../src/admin/cli/secret-input.js';
@@ -62,16 +62,8 @@ describe('kici-admin peer with bad arguments', () => {
   });
 
   async function run(argv: string[]) {
-    let err = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      err += String(chunk);
-      return true;
-    });
-    const fetched = vi.spyOn(globalThis, 'fetch');
-    // An address nothing listens on: the arguments must be refused before it is tried.
-    const code = await runAdmin(['--url', 'http://127.0.0.1:9', '--token', 'admin-token-for-tests', ...argv]);
-    return { code, err, fetched: fetched.mock.calls.length };
+    const { code, err, sent } = await runAdminOffline(argv);
+    return { code, err, fetched: sent.length };
   }
 
   it('exits 2 with the reason and asks nothing of the orchestrator', async () => {

@@ -5,16 +5,8 @@
 import { describe, expect, it } from 'vitest';
 // Imported from the file itself so these tests do not load the whole composition root.
 import { ConfigError, loadConfig } from '../../../src/server/config.js';
+import { problemsOf } from './config-problems.js';
 
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error('expected loadConfig to refuse this environment');
-}
 
 const TOKEN = `kici1.${'ab'.repeat(32)}.${'01'.repeat(8)}.${'A'.repeat(43)}`;
 

@@ -4,17 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 // Imported from the files themselves so these tests do not load the whole composition root.
 import { ConfigError, loadConfig } from '../../../src/server/config.js';
+import { problemsOf } from './config-problems.js';
 import { ORCHESTRATOR_VARIABLE_TABLE, closestVariable, orchestratorVariable, orchestratorVariableTable, ownerOf } from '../../../src/server/variables.js';
 
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error('expected loadConfig to refuse this environment');
-}
 
 describe('loadConfig defaults', () => {
   it('runs independent on 0.0.0.0:4000 with PGlite in ./.kici-data', () => {
