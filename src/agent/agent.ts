@@ -52,6 +52,7 @@ export function startAgent(options: AgentOptions): RunningAgent {
   let connection: AgentConnection | undefined;
   const runner = new JobRunner({
     workDir: options.workDir,
+    agentId,
     maxConcurrency,
     port: { send: (message) => connection?.send(message) },
     clock: options.clock,

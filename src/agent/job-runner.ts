@@ -33,6 +33,8 @@ export interface AgentPort {
 
 export interface JobRunnerOptions {
   workDir: string;
+  /** This agent's id, shown to steps as KICI_AGENT_ID. */
+  agentId?: string;
   maxConcurrency: number;
   port: AgentPort;
   clock?: Clock;
@@ -247,7 +249,7 @@ export class JobRunner {
       const entry = this.running.get(dispatch.jobId);
       if (entry) entry.stepIndex = index;
       this.reportStep(dispatch, { index, name, state: 'running' });
-      const outcome = await executeStep({ dispatch, step, index, ...paths, hostEnv: this.hostEnv, control, clock: this.clock, sendLog: (c) => this.send(c) });
+      const outcome = await executeStep({ dispatch, step, index, ...paths, agentId: this.options.agentId, hostEnv: this.hostEnv, control, clock: this.clock, sendLog: (c) => this.send(c) });
       Object.assign(outputs, outcome.outputs);
       const { state, exitCode, attempts, durationMs, error } = outcome;
       stepResults.push(this.reportStep(dispatch, { index, name, state, exitCode, attempts, durationMs, outputs: outcome.outputs, error }, outcome.logBytes));

@@ -27,6 +27,9 @@ export interface StepEnvironmentInput {
   host: NodeJS.ProcessEnv;
   dispatch: JobDispatch;
   step: StepConfig;
+  /** The step's place in the job (0 is the first step). */
+  stepIndex?: number;
+  agentId?: string;
   needsFile: string;
   outputFile: string;
 }
@@ -47,7 +50,7 @@ export function buildStepEnv(input: StepEnvironmentInput): Record<string, string
   return Object.assign(env, stepMetadata(input));
 }
 
-function stepMetadata({ dispatch, needsFile, outputFile }: StepEnvironmentInput): Record<string, string> {
+function stepMetadata({ dispatch, stepIndex, agentId, needsFile, outputFile }: StepEnvironmentInput): Record<string, string> {
   const meta: Record<string, string> = {
     KICI_RUN_ID: dispatch.runId,
     KICI_JOB_ID: dispatch.jobId,
@@ -64,5 +67,7 @@ function stepMetadata({ dispatch, needsFile, outputFile }: StepEnvironmentInput)
     KICI_OUTPUT: outputFile,
   };
   if (dispatch.branch !== undefined) meta.KICI_BRANCH = dispatch.branch;
+  if (stepIndex !== undefined) meta.KICI_STEP_INDEX = String(stepIndex);
+  if (agentId !== undefined) meta.KICI_JOB_AGENT = agentId;
   return meta;
 }

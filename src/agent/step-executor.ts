@@ -22,6 +22,7 @@ export interface StepExecution {
   /** Present when steps run sandboxed: the sandbox, and this job's private home directory. */
   sandbox?: { box: StepSandbox; homeDir: string };
   hostEnv: NodeJS.ProcessEnv;
+  agentId?: string;
   control: JobControl;
   clock: Clock;
   sendLog: (chunk: LogChunkMessage) => void;
@@ -92,7 +93,7 @@ function runAttempt(exec: StepExecution, cwd: string, outputFile: string, log: S
     return script;
   };
   const argv = shellArgv(exec.step.shell, exec.step.run, scriptFile);
-  const env = buildStepEnv({ host: exec.hostEnv, dispatch: exec.dispatch, step: exec.step, needsFile: exec.needsFile, outputFile });
+  const env = buildStepEnv({ host: exec.hostEnv, dispatch: exec.dispatch, step: exec.step, stepIndex: exec.index, agentId: exec.agentId, needsFile: exec.needsFile, outputFile });
   let started: { argv: string[]; env: Record<string, string> } = { argv, env };
   if (exec.sandbox) {
     // The meta dir is hidden with the rest of the work dir: only this step's own files come back.

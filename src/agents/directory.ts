@@ -17,6 +17,13 @@ export interface AgentEntry {
   since?: number;
 }
 
+/** What choosing needs to know of an agent, here or on another node. */
+export interface AgentSlotsView {
+  labels: readonly string[];
+  maxConcurrency: number;
+  active: number;
+}
+
 /**
  * The agent directory: which agents exist, where they are connected, and how many free slots each
  * has. Picking spreads jobs over agents (most free slots first) rather than filling the first one.
@@ -24,6 +31,18 @@ export interface AgentEntry {
 export class AgentDirectory {
   private readonly agents = new Map<string, AgentEntry>();
   private assignments = 0;
+  private readonly watchers = new Set<() => void>();
+
+  /** Be told whenever an agent comes, goes, or a slot is taken or freed (the mesh reports slots). */
+  watch(listener: () => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  /** What each agent offers and holds, for the other nodes of the mesh. */
+  slots(): (AgentSlotsView & { agentId: string; labels: string[] })[] {
+    return [...this.agents.values()].map((a) => ({ agentId: a.agentId, labels: a.labels, maxConcurrency: a.maxConcurrency, active: a.active }));
+  }
 
   upsert(agent: Omit<AgentEntry, 'active' | 'lastAssigned'> & { active?: number }): AgentEntry {
     const existing = this.agents.get(agent.agentId);
@@ -37,11 +56,12 @@ export class AgentDirectory {
       lastAssigned: existing?.lastAssigned ?? 0,
     };
     this.agents.set(agent.agentId, entry);
+    this.changed();
     return entry;
   }
 
   remove(agentId: string): void {
-    this.agents.delete(agentId);
+    if (this.agents.delete(agentId)) this.changed();
   }
 
   get(agentId: string): AgentEntry | undefined {
@@ -69,33 +89,53 @@ export class AgentDirectory {
       const bestFree = best.maxConcurrency - best.active;
       if (free > bestFree || (free === bestFree && a.lastAssigned < best.lastAssigned)) best = a;
     }
-    if (best) {
-      best.active += 1;
-      best.lastAssigned = ++this.assignments;
-    }
+    if (best) this.take(best);
     return best;
+  }
+
+  /** Reserve a slot on one named agent, if it has one and its labels satisfy `runsOn`. */
+  reserveAgent(agentId: string, runsOn: readonly LabelMatcher[] | undefined): AgentEntry | undefined {
+    const a = this.agents.get(agentId);
+    if (!a || a.active >= a.maxConcurrency || !labelsSatisfy(runsOn, a.labels)) return undefined;
+    this.take(a);
+    return a;
   }
 
   /** Account for a job already running on an agent (e.g. reported after a reconnect). */
   occupy(agentId: string): void {
     const a = this.agents.get(agentId);
-    if (a) a.active += 1;
+    if (!a) return;
+    a.active += 1;
+    this.changed();
   }
 
   release(agentId: string): void {
     const a = this.agents.get(agentId);
-    if (a && a.active > 0) a.active -= 1;
+    if (!a || a.active === 0) return;
+    a.active -= 1;
+    this.changed();
+  }
+
+  private take(a: AgentEntry): void {
+    a.active += 1;
+    a.lastAssigned = ++this.assignments;
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const w of this.watchers) w();
   }
 
   /**
    * Why a job with these labels is still waiting, in an operator's words: no agent at all, none
    * with the labels, or all of those busy.
    */
-  waitReason(runsOn: readonly LabelMatcher[] | undefined): string {
-    const connected = this.agents.size;
+  waitReason(runsOn: readonly LabelMatcher[] | undefined, elsewhere: readonly AgentSlotsView[] = []): string {
+    const all: AgentSlotsView[] = [...this.agents.values(), ...elsewhere];
+    const connected = all.length;
     const agents = `${connected} agent${connected === 1 ? '' : 's'} connected`;
     if (connected === 0) return 'no agent is connected';
-    const able = [...this.agents.values()].filter((a) => labelsSatisfy(runsOn, a.labels));
+    const able = all.filter((a) => labelsSatisfy(runsOn, a.labels));
     if (able.length === 0) return `no connected agent has labels ${describeMatchers(runsOn)}; ${agents}`;
     const free = able.filter((a) => a.active < a.maxConcurrency).length;
     if (free === 0) {

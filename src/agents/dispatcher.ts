@@ -13,6 +13,9 @@ export interface DispatchRequest {
   frame: Omit<JobDispatch, 'type' | 'messageId' | 'timestamp'>;
 }
 
+/** Where a job went: to an agent at once, or into the queue. */
+export type Placement = { status: 'sent'; agentId: string } | { status: 'queued' };
+
 /** A job handed to an agent and not yet finished. */
 export interface InFlight {
   runId: string;
@@ -48,18 +51,69 @@ export class JobDispatcher {
    * queued one takes the newer request's place. The caller learns the placement from the result;
    * a job placed later from the queue is reported through `assigned`.
    */
-  dispatch(request: DispatchRequest): { status: 'sent'; agentId: string } | { status: 'queued' } {
+  dispatch(request: DispatchRequest): Placement {
+    const placed = this.placeHere(request);
+    if (placed) return placed;
+    this.enqueue(request);
+    return { status: 'queued' };
+  }
+
+  /**
+   * Place a job on an agent of this node if one has a slot, without queueing it: the job's holder
+   * when it is already placed, else the chosen agent (a queued copy of it leaves the queue).
+   */
+  placeHere(request: DispatchRequest): { status: 'sent'; agentId: string } | undefined {
     const holder = this.inflight.get(request.jobId);
     if (holder) return { status: 'sent', agentId: holder.agentId };
-    const queued = this.pending.findIndex((p) => p.jobId === request.jobId);
-    if (queued >= 0) {
-      this.pending[queued] = request;
-      return { status: 'queued' };
-    }
-    const placed = this.place(request, false);
-    if (!placed) this.pending.push(request);
+    const agent = this.directory.reserve(request.runsOn);
+    const placed = agent && this.send(agent, request, false);
+    if (!placed) return undefined;
+    this.takeQueued(request.jobId);
     this.reportDepth();
-    return placed ? { status: 'sent', agentId: placed.agentId } : { status: 'queued' };
+    return { status: 'sent', agentId: placed.agentId };
+  }
+
+  /**
+   * Another node's run offers a job to one agent of this node: it is sent there if that agent has
+   * a slot and the labels, else refused at once (the offering node chooses again). Never queued.
+   */
+  placeOn(agentId: string, request: DispatchRequest): { status: 'taken'; agentId: string } | { status: 'refused'; reason: string } {
+    const holder = this.inflight.get(request.jobId);
+    if (holder) return { status: 'taken', agentId: holder.agentId };
+    const agent = this.directory.reserveAgent(agentId, request.runsOn);
+    if (!agent) return { status: 'refused', reason: this.directory.get(agentId) ? 'the agent has no free slot for these labels' : 'the agent is not connected here' };
+    if (!this.send(agent, request, false)) return { status: 'refused', reason: 'the agent is not connected here' };
+    this.reportDepth();
+    return { status: 'taken', agentId };
+  }
+
+  /** Queue a job no agent can take now; a queued copy is replaced by the newer request. */
+  enqueue(request: DispatchRequest): void {
+    const queued = this.pending.findIndex((p) => p.jobId === request.jobId);
+    if (queued >= 0) this.pending[queued] = request;
+    else this.pending.push(request);
+    this.reportDepth();
+  }
+
+  /** The queued requests, oldest first (a copy). */
+  queued(): DispatchRequest[] {
+    return [...this.pending];
+  }
+
+  /** Take a job out of the queue (to offer it elsewhere); undefined when it is not queued. */
+  takeQueued(jobId: string): DispatchRequest | undefined {
+    const i = this.pending.findIndex((p) => p.jobId === jobId);
+    if (i < 0) return undefined;
+    const [request] = this.pending.splice(i, 1);
+    this.reportDepth();
+    return request;
+  }
+
+  /** A job taken out for an offer nobody accepted goes back to the head of the queue. */
+  putBack(request: DispatchRequest): void {
+    if (this.inflight.has(request.jobId) || this.pending.some((p) => p.jobId === request.jobId)) return;
+    this.pending.unshift(request);
+    this.reportDepth();
   }
 
   /** Try queued jobs again, oldest first (after a register or a freed slot). */
@@ -125,7 +179,11 @@ export class JobDispatcher {
 
   private place(request: DispatchRequest, fromQueue: boolean): AgentEntry | undefined {
     const agent = this.directory.reserve(request.runsOn);
-    if (!agent) return undefined;
+    return agent && this.send(agent, request, fromQueue);
+  }
+
+  /** Send to an agent whose slot is reserved; the slot is given back when the agent cannot be reached. */
+  private send(agent: AgentEntry, request: DispatchRequest, fromQueue: boolean): AgentEntry | undefined {
     const job: InFlight = { runId: request.runId, jobId: request.jobId, agentId: agent.agentId, acked: false };
     this.inflight.set(request.jobId, job);
     if (!this.ports.sendDispatch(agent.agentId, request)) {

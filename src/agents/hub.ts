@@ -1,10 +1,11 @@
 import { ActorSystem, type ActorRef } from '../actors/index.js';
 import type { Clock } from '../clock/index.js';
-import { CloseCode, type AgentMessage, type AgentRegister } from '../transport/index.js';
+import { CloseCode, type AgentCommandBody, type AgentMessage, type AgentRegister, type JobOfferBody, type JobOfferAnswer } from '../transport/index.js';
 import type { LabelMatcher } from '../workflows/index.js';
 import { AGENT_ACTOR_KIND, agentActorFactory, type AgentActorMessage } from './agent-actor.js';
 import { AgentDirectory } from './directory.js';
-import { JobDispatcher, type DispatchRequest } from './dispatcher.js';
+import { JobDispatcher, type DispatchRequest, type Placement } from './dispatcher.js';
+import { MeshPlacement } from './mesh-placement.js';
 import type { FrameLimits } from './frame-budget.js';
 import type { JobEvents, JobRef, RefusedClaim } from './job-events.js';
 import { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
@@ -39,6 +40,8 @@ const SETTLE_ASK_MS = 60_000;
 export class AgentHub {
   readonly directory = new AgentDirectory();
   readonly dispatcher: JobDispatcher;
+  /** Dispatch beyond this node: jobs offered to agents other nodes hold. */
+  readonly placement: MeshPlacement;
   /** Current session per agent id, as the agents' actors publish it. */
   private readonly sessions = new Map<string, AgentSession>();
   private readonly lastSeen = new Map<AgentSession, number>();
@@ -54,6 +57,7 @@ export class AgentHub {
       assigned: (job, attempt) => o.events.assigned(job, job.agentId, attempt),
       queueDepth: (pending, dispatched) => o.onQueueDepth?.(pending, dispatched),
     });
+    this.placement = new MeshPlacement(this.dispatcher, (job, attempt) => o.events.assigned(job, job.agentId, attempt));
     this.ownsSystem = !o.system;
     this.system = o.system ?? new ActorSystem({
       nodeId: o.nodeId,
@@ -87,12 +91,39 @@ export class AgentHub {
     return session;
   }
 
-  dispatch(request: DispatchRequest): { status: 'sent'; agentId: string } | { status: 'queued' } {
+  /** Place a job on an agent of this node, or queue it here (this node alone). */
+  dispatch(request: DispatchRequest): Placement {
     return this.dispatcher.dispatch(request);
+  }
+
+  /** Place a job anywhere in the mesh: an agent here, else one another node holds, else the queue. */
+  place(request: DispatchRequest): Promise<Placement> {
+    return this.placement.dispatch(request);
+  }
+
+  /** Another node's run offers a job to an agent of this node: taken or refused, at once. */
+  offered(offer: JobOfferBody): JobOfferAnswer {
+    const { agentId, ...request } = offer;
+    return this.dispatcher.placeOn(agentId, request as DispatchRequest);
+  }
+
+  /** Take a job back from the queue (or from an offer still out); false when it is placed or unknown. */
+  withdraw(jobId: string): boolean {
+    return this.placement.withdraw(jobId);
+  }
+
+  /** A command from another node about an agent whose socket this node may hold. */
+  commanded(c: AgentCommandBody): boolean {
+    if (!this.sessions.has(c.agentId)) return false;
+    if (c.command === 'cancel') this.cancel({ runId: c.runId, jobId: c.jobId }, c.reason, c.force, c.epoch, c.agentId);
+    else if (c.command === 'close_silent') this.closeSilentAgent(c.agentId, c.jobId);
+    else this.refusedClaim({ runId: c.runId, jobId: c.jobId, agentId: c.agentId, message: c.message, reason: c.reason });
+    return true;
   }
 
   /** The run saw no ack in time for a job it placed: close the silent agent so it is not picked again. */
   closeSilentAgent(agentId: string, jobId: string): void {
+    if (!this.sessions.has(agentId) && this.placement.commandElsewhere({ command: 'close_silent', agentId, jobId })) return;
     const holder = this.dispatcher.holder(jobId);
     if (holder && holder.agentId === agentId) this.dispatcher.release(jobId);
     this.sessions.get(agentId)?.close(CloseCode.dispatchAckTimeout, `job ${jobId} was not acknowledged in time`);
@@ -106,11 +137,11 @@ export class AgentHub {
     // elsewhere while it was away); the holder and the queue are left alone.
     if (agentId !== undefined && holder?.agentId !== agentId) {
       const stale = this.sessions.get(agentId);
-      if (!stale) return 'unknown';
+      if (!stale) return this.placement.commandElsewhere({ command: 'cancel', agentId, runId: job.runId, jobId: job.jobId, reason, force, epoch }) ? 'sent' : 'unknown';
       stale.send(frame);
       return 'sent';
     }
-    if (this.dispatcher.withdraw(job.jobId)) return 'withdrawn';
+    if (this.placement.withdraw(job.jobId)) return 'withdrawn';
     const session = holder && this.sessions.get(holder.agentId);
     if (!session) return 'unknown';
     session.send(frame);
@@ -119,7 +150,10 @@ export class AgentHub {
 
   /** A run refused this agent's message about a job it does not hold: its actor logs and counts it. */
   refusedClaim(claim: RefusedClaim): void {
-    if (!this.sessions.has(claim.agentId)) return;
+    if (!this.sessions.has(claim.agentId)) {
+      this.placement.commandElsewhere({ command: 'refused', ...claim });
+      return;
+    }
     this.tell(claim.agentId, { type: 'refused', claim, at: this.o.clock.now() });
   }
 
@@ -139,7 +173,7 @@ export class AgentHub {
 
   /** Why a job with these labels still waits for an agent here. */
   waitReason(runsOn: readonly LabelMatcher[] | undefined): string {
-    return this.directory.waitReason(runsOn);
+    return this.directory.waitReason(runsOn, this.placement.remote.list());
   }
 
   isConnected(agentId: string): boolean {

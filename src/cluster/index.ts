@@ -7,4 +7,5 @@ export { ClusterRaft, DEFAULT_RAFT_TIMING, type ClusterRaftOptions, type RaftTim
 export { MembershipSteward, type MembershipLog } from './membership.js';
 export { forceNewCluster, type ForcedCluster } from './recovery.js';
 export { placeShards, type Assignment, type PlacementInput, type StoredShard } from './shard-placement.js';
+export { rebalanceShards, shardsBalanced, RebalanceBudget, DEFAULT_REBALANCE_SHARDS_PER_SECOND, type RebalanceInput } from './shard-rebalance.js';
 export { Liveness } from './liveness.js';

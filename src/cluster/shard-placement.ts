@@ -8,7 +8,8 @@
  *   to the owner the database recorded, at the recorded epoch, when that owner is a live
  *   coordinator; otherwise to a live coordinator at the next epoch.
  * - A dead coordinator's shards are spread over the live coordinators, fewest-owned first.
- * No rebalancing between live nodes yet: a shard only moves when its owner is gone.
+ * Both are immediate and unbounded (orphans must move in well under 2 s). Evening out the shards
+ * between live coordinators, a bounded number a second, is shard-rebalance.ts.
  */
 import { SHARD_COUNT } from '../actors/index.js';
 import type { Member, ShardOwnership } from './cluster-state.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { storeDeliveryCopy, type BlobStore, type DeliveryOutcome, type DeliveryWithBody, type Source, type Store } from '../store/index.js';
+import { FencedWriteError, storeDeliveryCopy, type BlobStore, type DeliveryOutcome, type DeliveryWithBody, type ReceivedFilter, type Source, type Store } from '../store/index.js';
 import { contentTypeOf, normaliseDelivery, parseBody, ROUTE_BODY_ENCODINGS } from '../webhooks/index.js';
 import {
   changedFiles,
@@ -36,6 +36,12 @@ export interface ProcessorDeps extends RunCreationDeps {
 
 type DeliveryKey = { orgId: string; deliveryId: string };
 
+/** Which deliveries left `received` to resume: those of the shards this node owns, or has just gained. */
+export type ResumeFilter = Omit<ReceivedFilter, 'limit'>;
+
+/** Deliveries resumed per call at most; a sweep comes back for the rest. */
+const RESUME_BATCH = 10_000;
+
 /** KiCI's decision label: a delivery that could not be judged (bad lock file, failure) is an error, never a match. */
 function processedResult(outcome: DeliveryOutcome): WebhookResult {
   if (outcome.status === 'failed' || outcome.status === 'lockfile_corrupt') return 'error';
@@ -45,7 +51,11 @@ function processedResult(outcome: DeliveryOutcome): WebhookResult {
 /**
  * Steps 3–4 of the webhook path: normalise, read the lock file at the commit, match, create runs,
  * and record the outcome on the delivery row. Runs outside the HTTP request so a 202 never waits
- * for git; a delivery left `received` by a crash is picked up again by `resume()`.
+ * for git. The node that accepted a delivery processes it at once, whoever owns its shard; one it
+ * does not finish (a crash, or a run creation fenced off because a shard moved past the epoch this
+ * node knew) stays `received` and is picked up by `resume()` on the owner of the delivery's shard.
+ * Processing a delivery twice is harmless: a run is created once per delivery and workflow, a push
+ * is claimed once, and the outcome is recorded only from `received`.
  */
 export class DeliveryProcessor {
   private readonly queue: DeliveryKey[] = [];
@@ -74,8 +84,9 @@ export class DeliveryProcessor {
     return done;
   }
 
-  async resume(): Promise<number> {
-    const left = await this.deps.store.deliveries.listReceived(10_000);
+  /** Queue the deliveries still `received` that `filter` picks (every one when absent); returns how many. */
+  async resume(filter: ResumeFilter = {}): Promise<number> {
+    const left = await this.deps.store.deliveries.listReceived({ ...filter, limit: RESUME_BATCH });
     for (const d of left) this.enqueue(d);
     return left.length;
   }
@@ -118,6 +129,12 @@ export class DeliveryProcessor {
     try {
       outcome = await this.decide(delivery);
     } catch (e) {
+      if (e instanceof FencedWriteError) {
+        // Not a failure of the delivery: this node's map is behind the shard a run goes to (it is
+        // cut off, or a move has not reached it). The owner of the delivery's shard resumes it.
+        this.deps.log.warn({ deliveryId: delivery.deliveryId, shard: delivery.shard, err: e.message }, 'delivery left received for the owner of its shard: a run it starts is fenced off here');
+        return;
+      }
       this.deps.log.error({ deliveryId: delivery.deliveryId, err: (e as Error).message }, 'delivery processing failed');
       outcome = { status: 'failed', error: (e as Error).message.slice(0, 2000), matchedCount: 0 };
     }

@@ -37,10 +37,18 @@ export { finishedJobStatus } from './messages.js';
 export { claimOf, FINISHED_GRACE_MS, type Claim } from './job-claims.js';
 export { planRerun, RerunRefusedError } from './rerun-plan.js';
 export type { RerunJob, RerunPlan } from './rerun-plan.js';
-export { ConcurrencyGroups, SUPERSEDED_REASON } from './concurrency-groups.js';
-export type { GroupedRun, Admission } from './concurrency-groups.js';
-export { RunAdmission } from './run-admission.js';
-export type { AdmissionRun, RunAdmissionPorts } from './run-admission.js';
+export { ConcurrencyGroups, SUPERSEDED_REASON, groupOf, groupKey, groupOfKey, groupedRun } from './concurrency-groups.js';
+export type { GroupedRun, Admission, AdmissionRun, GroupIdentity } from './concurrency-groups.js';
+export {
+  CONCURRENCY_GROUP_KIND,
+  RECHECK_MS,
+  ConcurrencyGroupActor,
+  registerConcurrencyGroupActor,
+  concurrencyGroupRef,
+} from './concurrency-group-actor.js';
+export type { ConcurrencyGroupPorts, GroupMessage, GroupSnapshot, AdmitOutcome } from './concurrency-group-actor.js';
+export { RunAdmission, ADMISSION_ASK_MS } from './run-admission.js';
+export type { RunAdmissionPorts } from './run-admission.js';
 export { tellRunsAgentLost, tellRunsAgentBack, tellRunsAgentRestarted } from './agent-events.js';
 export type { AgentJob } from './agent-events.js';
 export { failedRunError, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';

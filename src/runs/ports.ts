@@ -34,6 +34,8 @@ export interface RunRecord {
   branch?: string | null;
   /** The normalised event that started the run, passed through to the dispatch untouched. */
   event?: unknown;
+  /** The workflow's concurrency group, when it has one (its group is told when the run ends). */
+  concurrency?: { group: string; cancelInProgress: boolean; max: number } | null;
 }
 
 export interface JobRecord {

@@ -16,6 +16,19 @@ const boolean = z
 
 const millis = (min: number) => z.coerce.number().int().min(min);
 
+/** The shortest shard lease taken: anything shorter would lapse on an ordinary scheduling hiccup. */
+const SHARD_LEASE_FLOOR_MS = 50;
+
+/**
+ * The longest shard lease the cluster's timings allow: the peer stale timeout (after which the
+ * leader judges a silent node dead and gives its shards away) less a drift margin: a tenth of it
+ * for clocks that run at different rates, and a Raft heartbeat because the lease is judged once
+ * per heartbeat and may lapse up to one late.
+ */
+export function shardLeaseLimit(timings: { peerStaleMs: number; raftHeartbeatMs: number }): number {
+  return timings.peerStaleMs - Math.ceil(timings.peerStaleMs / 10) - timings.raftHeartbeatMs;
+}
+
 const basePath = z
   .string()
   .regex(/^(\/[A-Za-z0-9._~-]+)*\/?$/, 'must be a path such as /orchestrator')
@@ -85,6 +98,9 @@ const schema = z.object({
   KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS: millis(10).default(500),
   KICI_CLUSTER_PEER_STALE_TIMEOUT_MS: millis(50).default(1500),
   KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS: millis(100).default(5000),
+  /** Absent: the longest the peer stale timeout allows (`shardLeaseLimit`). */
+  KICI_CLUSTER_SHARD_LEASE_MS: millis(SHARD_LEASE_FLOOR_MS).optional(),
+  KICI_CLUSTER_REBALANCE_SHARDS_PER_SECOND: z.coerce.number().int().min(0).max(256).default(16),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -138,6 +154,10 @@ export interface ClusterConfig {
   peerHeartbeatMs: number;
   peerStaleMs: number;
   maxReconnectDelayMs: number;
+  /** An owner that has heard from no quorum for this long stops acting on its shards until it does. */
+  shardLeaseMs: number;
+  /** Shards moved between live coordinators per second, at most, to even them out (0: never). */
+  rebalanceShardsPerSecond: number;
 }
 
 export class ConfigError extends Error {
@@ -205,6 +225,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
       peerHeartbeatMs: c.KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS,
       peerStaleMs: c.KICI_CLUSTER_PEER_STALE_TIMEOUT_MS,
       maxReconnectDelayMs: c.KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS,
+      shardLeaseMs: c.KICI_CLUSTER_SHARD_LEASE_MS ?? shardLeaseLimit({ peerStaleMs: c.KICI_CLUSTER_PEER_STALE_TIMEOUT_MS, raftHeartbeatMs: c.KICI_CLUSTER_RAFT_HEARTBEAT_MS }),
+      rebalanceShardsPerSecond: c.KICI_CLUSTER_REBALANCE_SHARDS_PER_SECOND,
     },
   };
 }
@@ -220,7 +242,22 @@ function clusterTimingProblems(c: RawConfig): string[] {
   const ping = c.KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS;
   const stale = c.KICI_CLUSTER_PEER_STALE_TIMEOUT_MS;
   if (stale < 2 * ping) problems.push(`KICI_CLUSTER_PEER_STALE_TIMEOUT_MS (${stale}) must be at least 2 × KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS (${ping}): one late heartbeat must not declare a node dead`);
+  problems.push(...shardLeaseProblems(c));
   return problems;
+}
+
+/** The shard lease must run out before the leader can judge this node dead and give its shards away. */
+function shardLeaseProblems(c: RawConfig): string[] {
+  const stale = c.KICI_CLUSTER_PEER_STALE_TIMEOUT_MS;
+  const beat = c.KICI_CLUSTER_RAFT_HEARTBEAT_MS;
+  const limit = shardLeaseLimit({ peerStaleMs: stale, raftHeartbeatMs: beat });
+  const margin = `KICI_CLUSTER_PEER_STALE_TIMEOUT_MS (${stale}) less a drift margin (a tenth of it plus KICI_CLUSTER_RAFT_HEARTBEAT_MS, ${stale - limit})`;
+  const why = 'an owner cut off from the quorum must stop acting on its shards before the leader judges it dead and gives them to another node';
+  const lease = c.KICI_CLUSTER_SHARD_LEASE_MS;
+  if (lease === undefined) {
+    return limit < SHARD_LEASE_FLOOR_MS ? [`KICI_CLUSTER_PEER_STALE_TIMEOUT_MS (${stale}) leaves no room for the shard lease: the lease (at most ${margin} = ${limit}) must be at least ${SHARD_LEASE_FLOOR_MS} ms, since ${why}`] : [];
+  }
+  return lease > limit ? [`KICI_CLUSTER_SHARD_LEASE_MS (${lease}) must be at most ${margin} = ${limit}: ${why}`] : [];
 }
 
 /** The cluster settings that only make sense together. */

@@ -19,6 +19,7 @@ import { mountAdminApi } from './routes/admin-api.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { createAgentHub } from './wiring/agent-hub.js';
+import { joinAgentMesh } from './wiring/agent-mesh.js';
 import { wireDeliveries } from './wiring/deliveries.js';
 import { webhookIntake } from './wiring/intake.js';
 import { wireReconcile } from './wiring/reconcile.js';
@@ -161,11 +162,17 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const hub = createAgentHub({ config, nodeId, clock: deadlines, store, system, metrics, log, authFailures });
   cleanups.push(() => hub.stop());
   clusterNode.onAgentTokenRevoked((tokenId) => hub.revokeToken(tokenId));
+  // Jobs reach agents whose sockets other nodes hold; this node's agents take jobs of runs owned elsewhere.
+  cleanups.push(joinAgentMesh({ links: clusterNode.links, kinds: clusterNode.agentMesh, hub, clock, log, trusts: (from) => clusterNode.trusts(from) }));
 
   const catalog = new SourceCatalog(store.sources, vault, clock);
   // Another coordinator's change to a source or its secrets reaches this node's cache within a NOTIFY.
   cleanups.push(await watchSourceChanges(store, catalog, log));
   const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log });
+  const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log });
+  const { processor } = deliveries;
+  // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
+  cleanups.push(() => processor.idle());
   const ownership = new ShardOwnership({
     nodeId,
     table: shards,
@@ -174,6 +181,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     admission,
     clock: deadlines,
     log,
+    // A gained shard's deliveries left `received` are this node's to finish (at start: every shard it owns).
+    resumeDeliveries: (owned, receivedBefore) => processor.resume({ shards: owned, receivedBefore }),
+    // Out of touch with a quorum this long, the node stops acting on its shards (before the leader can give them away).
+    lease: { ms: config.cluster.shardLeaseMs, checkMs: config.cluster.raft.heartbeatMs, inQuorum: () => clusterNode.unreadyReason() === undefined },
     onOwned: (n) => metrics.shardsOwned.set(n),
     onMoved: () => metrics.shardMoves.inc(),
     onReclaimed: (n) => metrics.orphansReclaimed.inc(n),
@@ -185,10 +196,6 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   await clusterNode.settled(config.cluster.raft.electionMaxMs * 2);
   await clusterNode.placeShards().catch((e: Error) => log.warn({ err: e.message }, 'shard placement at start did not complete; the leader retries'));
   await ownership.follow(clusterNode.raft.state.shardOwners());
-  const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log });
-  const { processor } = deliveries;
-  // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
-  cleanups.push(() => processor.idle());
   const reconcile = wireReconcile({ store, mirrors: deliveries.mirrors, processor, sourceToken: (s) => catalog.secret(s, 'token'), clock, log, intervalMs: config.gitReconcileIntervalMs });
 
   const router = new Router(config.basePath);
@@ -231,9 +238,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   cleanups.push(() => duties.stop());
   for (const duty of runSweeps(runStore, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, clock: deadlines })) duties.add(duty);
   duties.add(dedupKeySweep(store, deadlines));
-  const resumed = await processor.resume();
-  if (resumed) log.info({ deliveries: resumed }, 'resuming deliveries left unprocessed');
-  // After the resume, so a push whose delivery a crash left unprocessed is that delivery's, not a reconcile's.
+  // After the shards this node owns were gained above (their deliveries left `received` resumed with
+  // them), so a push whose delivery a crash left unprocessed is that delivery's, not a reconcile's.
   duties.add(reconcile.duty, true);
   log.info({ url, nodeId, clusterId: cluster.clusterId, driver: store.driver, clusterPort: clusterNode.links.address?.port }, 'orchestrator listening');
 

@@ -72,6 +72,8 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS', '500', 'pings on a quiet peer link'),
   read('KICI_CLUSTER_PEER_STALE_TIMEOUT_MS', '1500', 'a peer link silent this long is closed and its node considered dead (≥ 2 × the peer heartbeat)'),
   read('KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS', '5000', 'cap on the delay between attempts to reach a peer (exponential backoff with jitter from 100 ms)'),
+  read('KICI_CLUSTER_SHARD_LEASE_MS', '1300', 'an owner that has heard from no quorum for this long stops acting on its shards (its runs\' actors passivate) until it hears from one again; at most the peer stale timeout less a drift margin (a tenth of it plus a Raft heartbeat), which is the default'),
+  read('KICI_CLUSTER_REBALANCE_SHARDS_PER_SECOND', '16', 'shards moved between live coordinators per second, at most, to even them out: a node that joins gets its share gradually (about 5 s for a third node), while a dead node\'s shards move at once; 0 turns rebalancing off'),
   read('KICI_DEV', 'false', '`true`: an unknown `KICI_*` name is a warning instead of a refusal'),
   read('KICI_FAULT_INJECTION', 'false', '`true` (only with `KICI_DEV=true`): the peer links\' fault hook, driven through `POST /api/v1/cluster/faults`, for tests and chaos runs'),
   ignored('KICI_PLATFORM_URL', 'Platform relay WebSocket URL', PLATFORM),

@@ -3,11 +3,13 @@
  *
  * `record` is the commit-then-202 step: the dedup key and the delivery row (raw body
  * included) commit in one transaction before the route answers, so an accepted delivery is never
- * lost and never accepted twice. Processing later moves the row out of `received`; rows still
- * `received` after a crash are what `listReceived` hands back on start.
+ * lost and never accepted twice. Processing later moves the row out of `received`. Every row
+ * carries its shard (`deliveryShard`): rows still `received` after a crash are what `listReceived`
+ * hands the owner of their shard (at start, when it gains the shard, and in its sweep).
  */
 import { createHash } from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
+import { shardOf } from '../actors/index.js';
 import type { Db } from './database.js';
 import { inTransaction } from './guards.js';
 import type { DeliveriesTable, DeliveryStatus, SourceKind } from './schema.js';
@@ -18,6 +20,8 @@ export const DEDUP_TTL_MS = 24 * 60 * 60 * 1000;
 export interface DeliveryRecord {
   orgId: string;
   deliveryId: string;
+  /** Whose owner resumes the delivery while it is `received` (`deliveryShard(deliveryId)`). */
+  shard: number;
   sourceId: string;
   sourceKind: SourceKind;
   eventType: string;
@@ -71,6 +75,7 @@ export interface DeliveryOutcome {
 const SUMMARY_COLUMNS = [
   'org_id',
   'delivery_id',
+  'shard',
   'source_id',
   'source_kind',
   'event_type',
@@ -92,6 +97,7 @@ function toRecord(row: SummaryRow): DeliveryRecord {
   return {
     orgId: row.org_id,
     deliveryId: row.delivery_id,
+    shard: row.shard,
     sourceId: row.source_id,
     sourceKind: row.source_kind,
     eventType: row.event_type,
@@ -114,6 +120,22 @@ function toRecordWithBody(row: Selectable<DeliveriesTable>): DeliveryWithBody {
 
 export function payloadHash(body: Uint8Array): string {
   return createHash('sha256').update(body).digest('hex');
+}
+
+/**
+ * The shard a delivery belongs to: the actors' hash of its id, as a run's is of the run's id. Its
+ * owner is who resumes the delivery when the node that accepted it does not finish it.
+ */
+export function deliveryShard(deliveryId: string): number {
+  return shardOf(deliveryId);
+}
+
+export interface ReceivedFilter {
+  /** Only deliveries of these shards (what a node owns or has just gained); absent: every shard. */
+  shards?: number[];
+  /** Only deliveries received strictly before this instant (left behind, not merely in progress). */
+  receivedBefore?: Date;
+  limit?: number;
 }
 
 export interface DeliveryFilter {
@@ -149,6 +171,7 @@ export class DeliveryRepository {
           event_type: input.eventType,
           action: input.action ?? null,
           status: 'received',
+          shard: deliveryShard(input.deliveryId),
           body: input.body,
           headers: jsonb(input.headers),
           payload_hash: payloadHash(input.body),
@@ -218,15 +241,19 @@ export class DeliveryRepository {
     return result.numUpdatedRows > 0n;
   }
 
-  /** Deliveries a crash left in `received`, oldest first, bodies included, for resuming on start. */
-  async listReceived(limit = 100): Promise<DeliveryWithBody[]> {
-    const rows = await this.db
-      .selectFrom('deliveries')
-      .selectAll()
-      .where('status', '=', 'received')
+  /**
+   * Deliveries still `received`, oldest first, bodies included: what the owner of their shards
+   * resumes (at start, on a gain, and what its sweep finds left behind).
+   */
+  async listReceived(filter: ReceivedFilter = {}): Promise<DeliveryWithBody[]> {
+    if (filter.shards !== undefined && filter.shards.length === 0) return [];
+    let query = this.db.selectFrom('deliveries').selectAll().where('status', '=', 'received');
+    if (filter.shards !== undefined) query = query.where('shard', 'in', filter.shards);
+    if (filter.receivedBefore !== undefined) query = query.where('received_at', '<', filter.receivedBefore);
+    const rows = await query
       .orderBy('received_at')
       .orderBy('delivery_id')
-      .limit(limit)
+      .limit(filter.limit ?? 100)
       .execute();
     return rows.map(toRecordWithBody);
   }

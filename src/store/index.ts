@@ -41,8 +41,10 @@ export {
   type DeliveryRecord,
   type DeliveryRepository,
   type DeliveryWithBody,
+  deliveryShard,
   type NewDelivery,
   payloadHash,
+  type ReceivedFilter,
   type RecordDeliveryResult,
 } from './deliveries.js';
 export type { RegisteredWorkflow, RegistrationRepository, WorkflowRegistration } from './registrations.js';

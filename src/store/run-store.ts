@@ -41,6 +41,7 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
         event: r.event,
         startedAt: ms(r.startedAt),
         timeoutMs: r.timeoutMs,
+        concurrency: r.concurrency,
       },
       jobs: snap.jobs.map(toJob),
       edges: snap.needs.map((n) => ({ jobId: n.jobId, upstreamJobId: n.upstreamJobId, runOn: n.runOn })),

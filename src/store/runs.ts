@@ -97,6 +97,13 @@ export interface RunFilter {
   limit?: number;
 }
 
+/** One workflow `concurrency` group: the runs of one workflow of one source that share a group string. */
+export interface ConcurrencyGroupFilter {
+  sourceId: string | null;
+  workflowName: string;
+  group: string;
+}
+
 export interface RunChanges {
   status?: RunStatus;
   error?: string | null;
@@ -210,11 +217,22 @@ export class RunRepository {
     return rows.map(toRun);
   }
 
-  /** Runs not yet finished, oldest first; optionally only those in `shards` (what a node owns). */
-  async listNonTerminal(filter: { shards?: number[] } = {}): Promise<RunRecord[]> {
+  /**
+   * Runs not yet finished, oldest first (created, then id); optionally only those in `shards` (what
+   * a node owns), or only those of one workflow `concurrency` group (what its admission rebuilds from).
+   */
+  async listNonTerminal(filter: { shards?: number[]; group?: ConcurrencyGroupFilter } = {}): Promise<RunRecord[]> {
     if (filter.shards !== undefined && filter.shards.length === 0) return [];
     let query = this.db.selectFrom('runs').selectAll().where('status', 'not in', TERMINAL_RUN_STATUSES);
     if (filter.shards !== undefined) query = query.where('shard', 'in', filter.shards);
+    const group = filter.group;
+    if (group !== undefined) {
+      // Unfinished runs are few, and a source's workflow has fewer still: no index on the json field.
+      query = query
+        .where('source_id', group.sourceId === null ? 'is' : '=', group.sourceId)
+        .where('workflow_name', '=', group.workflowName)
+        .where(sql<string>`concurrency ->> 'group'`, '=', group.group);
+    }
     const rows = await query.orderBy('created_at').orderBy('id').execute();
     return rows.map(toRun);
   }

@@ -97,6 +97,8 @@ export interface DeliveriesTable {
   trace: NullableJson<unknown>;
   received_at: Timestamp;
   processed_at: NullableTimestamp;
+  /** `deliveryShard(delivery_id)`: whose owner resumes the delivery if it is left `received`. */
+  shard: number;
 }
 
 export interface DedupKeysTable {

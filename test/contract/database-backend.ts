@@ -55,6 +55,7 @@ async function seedRun(store: Store, { run, jobs, edges, steps }: LoadedRun, sha
         sha: run.sha,
         branch: run.branch,
         timeoutMs: run.timeoutMs,
+        concurrency: run.concurrency,
         error: run.error,
         startedAt: date(run.startedAt),
         jobs: jobs.map((j) => ({

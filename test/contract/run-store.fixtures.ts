@@ -106,6 +106,7 @@ export function sampleRun(run: Partial<RunRecord> = {}): SampleRun {
       sha: 'a'.repeat(40),
       branch: 'main',
       event: { type: 'push', branch: 'main', changedFiles: ['a.ts'] },
+      concurrency: { group: 'deploy-main', cancelInProgress: false, max: 1 },
       ...run,
     },
     jobs: [

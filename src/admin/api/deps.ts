@@ -76,6 +76,8 @@ export interface ClusterMemberView {
   /** Known on the leader only: the highest log index replicated to it, and how far it is behind. */
   matchIndex: number | null;
   lag: number | null;
+  /** How many of the 256 shards the replicated map gives it (coordinators own shards, workers none). */
+  shards: number;
   certificate: { serial: string; notAfter: string } | null;
 }
 

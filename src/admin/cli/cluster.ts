@@ -5,7 +5,7 @@ import { recoverCommand } from './membership.js';
 import { printFields, printJson, printTable } from './output.js';
 
 /** The columns `peer list` and `cluster status` show each member in. */
-export const MEMBER_COLUMNS = ['node', 'role', 'standing', 'address', 'connected', 'leader', 'lag', 'expires'];
+export const MEMBER_COLUMNS = ['node', 'role', 'standing', 'address', 'connected', 'leader', 'shards', 'lag', 'expires'];
 
 /** A member as a table row: the leader marked, lag known on the leader only, its certificate's expiry. */
 export function memberRow(m: ClusterMemberView): Record<string, unknown> {
@@ -16,6 +16,7 @@ export function memberRow(m: ClusterMemberView): Record<string, unknown> {
     address: m.address,
     connected: m.connected ? 'yes' : 'no',
     leader: m.leader ? '*' : '',
+    shards: m.shards,
     lag: m.lag,
     expires: m.certificate?.notAfter ?? null,
   };

@@ -16,6 +16,9 @@ import {
   Liveness,
   MembershipSteward,
   placeShards,
+  rebalanceShards,
+  shardsBalanced,
+  RebalanceBudget,
   type ClusterCommand,
   type Leadership,
   type Member,
@@ -26,7 +29,7 @@ import {
 import type { Membership } from '../../membership/index.js';
 import { FileStorage } from '../../raft/index.js';
 import { SHARD_COUNT, type ActorSystem } from '../../actors/index.js';
-import { PeerKinds, PeerLinks, registerActorKinds, registerRaftKinds, type JoinSecrets, type PeerFaults, type PeerIdentity } from '../../transport/index.js';
+import { PeerKinds, PeerLinks, registerActorKinds, registerAgentMeshKinds, registerRaftKinds, type AgentMeshKinds, type JoinSecrets, type PeerFaults, type PeerIdentity } from '../../transport/index.js';
 import { ActorLinks } from './actor-links.js';
 import type { ClusterConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -76,6 +79,8 @@ export class NotLeaderError extends Error {
 export class ClusterNode {
   readonly raft: ClusterRaft;
   readonly links: PeerLinks;
+  /** The kinds agents' dispatch across the mesh travels as (wired by agent-mesh.ts). */
+  readonly agentMesh: AgentMeshKinds;
   /** The actor system's remote port: messages for actors whose shard another node owns. */
   readonly actors: ActorLinks;
   readonly nodeId: string;
@@ -102,6 +107,7 @@ export class ClusterNode {
     const kinds = new PeerKinds();
     const raftKinds = registerRaftKinds(kinds);
     const actorKinds = registerActorKinds(kinds);
+    this.agentMesh = registerAgentMeshKinds(kinds);
     this.forward = kinds.request('cluster.propose', proposeRequest, proposeResponse);
     this.forwardRemoval = kinds.request('cluster.remove_member', removeRequest, proposeResponse);
     this.agentTokenRevoked = kinds.request('agents.token_revoked', tokenRevoked, tokenRevokedAnswer);
@@ -319,26 +325,39 @@ export class ClusterNode {
     listener(this.raft.state.shardOwners());
   }
 
+  /** Moves between live coordinators the leader may still make (see RebalanceBudget); made on first use. */
+  private rebalanceBudget: RebalanceBudget | undefined;
+
   /**
    * On the leader: give every shard the map does not name an owner, and a dead coordinator's
-   * shards to live ones (see placeShards). Resolves once the decision is applied here.
+   * shards to live ones, at once (see placeShards); once every shard sits on a live node, even out
+   * the live coordinators a few shards at a time (see rebalanceShards). Resolves once the decision
+   * is applied here.
    */
   async placeShards(): Promise<void> {
     if (this.raft.status().role !== 'leader') return;
     if (!this.raft.state.member(this.nodeId)) await this.recordSelf();
     const map = this.raft.state.shardOwners();
-    // The usual case, every few heartbeats: every shard placed on a live node, nothing to read.
-    if (map.size === SHARD_COUNT && [...map.values()].every((o) => this.isAlive(o.node))) return;
-    const assignments = placeShards({
-      map,
-      members: this.raft.state.memberList(),
-      alive: (node) => this.isAlive(node),
-      stored: await this.p.storedShards(),
-    });
+    const members = this.raft.state.memberList();
+    const alive = (node: string) => this.isAlive(node);
+    const budget = (this.rebalanceBudget ??= new RebalanceBudget(this.p.config.rebalanceShardsPerSecond, this.p.clock.now()));
+    // The usual case, every few heartbeats: every shard placed on a live node and spread evenly
+    // (or no move allowed yet), nothing to read.
+    const placed = map.size === SHARD_COUNT && [...map.values()].every((o) => this.isAlive(o.node));
+    if (placed && (budget.available(this.p.clock.now()) === 0 || shardsBalanced({ map, members, alive }))) return;
+    const input = { map, members, alive, stored: await this.p.storedShards() };
+    // Placement and reclaim are never held back; evening out waits until they have nothing to do.
+    let assignments = placeShards(input);
+    const rebalancing = assignments.length === 0;
+    if (rebalancing) {
+      assignments = rebalanceShards({ ...input, maxMoves: budget.available(this.p.clock.now()) });
+      // Spent when proposed: a proposal that fails or times out still counts against the rate.
+      budget.spend(assignments.length);
+    }
     if (assignments.length === 0) return;
     const [outcome] = await this.proposeHere([{ type: 'shards_assigned', assignments }]);
     const moved = new Set(assignments.map((a) => a.node));
-    if (outcome?.applied) this.p.log.info({ shards: assignments.length, to: [...moved] }, 'shards placed');
+    if (outcome?.applied) this.p.log.info({ shards: assignments.length, to: [...moved] }, rebalancing ? 'shards rebalanced' : 'shards placed');
     else this.p.log.warn({ reason: outcome && !outcome.applied ? outcome.reason : 'unknown' }, 'shard placement refused; retried');
   }
 
@@ -404,6 +423,11 @@ export class ClusterNode {
    * every coordinator holds the CA key, so a revoked one could mint itself another certificate.
    * Before this node has learned any member (a joiner catching up) the CA's word is all it has.
    */
+  /** Is this link's certificate a current member's own? (Messages from any other are refused.) */
+  trusts(from: PeerIdentity): boolean {
+    return this.isCurrentMember(from);
+  }
+
   private isCurrentMember(from: PeerIdentity): boolean {
     // Asked for every frame that arrives: no copies of the member list here.
     if (this.raft.state.memberCount() === 0) return true;

@@ -14,6 +14,8 @@ export function clusterView(node: ClusterNode, certificates: Certificates, clust
     const status = node.raft.status();
     const issued = new Map((await certificates.listNodeCertificates()).map((c) => [c.serial, c]));
     const reason = node.unreadyReason();
+    const shards = new Map<string, number>();
+    for (const owner of node.raft.state.shardOwners().values()) shards.set(owner.node, (shards.get(owner.node) ?? 0) + 1);
     return {
       clusterId,
       nodeId: node.nodeId,
@@ -37,6 +39,7 @@ export function clusterView(node: ClusterNode, certificates: Certificates, clust
           leader: m.raftId === status.leader,
           matchIndex: match ?? null,
           lag: match === undefined ? null : Math.max(0, status.lastIndex - match),
+          shards: shards.get(m.node) ?? 0,
           certificate: certificate ? { serial: certificate.serial, notAfter: certificate.notAfter.toISOString() } : null,
         };
       }),

@@ -21,7 +21,7 @@ export class HubDispatcher implements Dispatcher {
     const run = req.run;
     const event = (run.event ?? {}) as CiEvent;
     const gitAuth = await this.deps.gitAuth(run.sourceId, run.orgId);
-    const placed = this.deps.hub.dispatch({
+    const placed = await this.deps.hub.place({
       runId: req.runId,
       jobId: req.jobId,
       attempt: req.attempt,
@@ -54,7 +54,7 @@ export class HubDispatcher implements Dispatcher {
   }
 
   withdraw(_runId: string, jobId: string): void {
-    this.deps.hub.dispatcher.withdraw(jobId);
+    this.deps.hub.withdraw(jobId);
   }
 
   ackTimedOut(agentId: string, jobId: string): void {

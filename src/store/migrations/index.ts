@@ -10,6 +10,7 @@ import * as stepError from './004_step_error.js';
 import * as refTips from './005_ref_tips.js';
 import * as cluster from './006_cluster.js';
 import * as blobs from './007_blobs.js';
+import * as deliveryShards from './008_delivery_shards.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_ref_tips': refTips,
   '006_cluster': cluster,
   '007_blobs': blobs,
+  '008_delivery_shards': deliveryShards,
 };
 
 export const migrationProvider: MigrationProvider = {

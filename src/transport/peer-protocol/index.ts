@@ -50,3 +50,15 @@ export {
   type ActorEnvelopeBody,
   type ActorKinds,
 } from './actor-messages.js';
+export {
+  agentCommandBody,
+  agentSlotsBody,
+  jobOfferAnswer,
+  jobOfferBody,
+  registerAgentMeshKinds,
+  type AgentCommandBody,
+  type AgentMeshKinds,
+  type AgentSlotsBody,
+  type JobOfferAnswer,
+  type JobOfferBody,
+} from './agent-mesh.js';

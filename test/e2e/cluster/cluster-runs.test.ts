@@ -21,7 +21,14 @@ describe('runs in a cluster', () => {
     const port = await freePort();
     founder = await Installation.create({
       databaseUrl: await freshDatabaseUrl(),
-      env: { KICI_CLUSTER_INSTANCE_ID: 'node-a', KICI_CLUSTER_PORT: String(port), KICI_CLUSTER_ADDRESS: `127.0.0.1:${port}`, KICI_STORAGE_TYPE: 'database' },
+      // No rebalancing: node-a keeps every shard, so a job for node-b's agent crosses the mesh.
+      env: {
+        KICI_CLUSTER_INSTANCE_ID: 'node-a',
+        KICI_CLUSTER_PORT: String(port),
+        KICI_CLUSTER_ADDRESS: `127.0.0.1:${port}`,
+        KICI_STORAGE_TYPE: 'database',
+        KICI_CLUSTER_REBALANCE_SHARDS_PER_SECOND: '0',
+      },
     });
     const { adminToken } = founder.orchestrator;
     const token = (await founder.orchestrator.api<{ token: string }>('POST', '/peers/tokens', { role: 'coordinator' })).token;
@@ -47,6 +54,25 @@ describe('runs in a cluster', () => {
     expect(done.status).toBe('success');
     const logs = await founder.logs(done.id);
     expect(logs.map((l) => l.text)).toContain('hello from the owner');
+  });
+
+  it('a job of a run node-a owns runs on an agent whose socket node-b holds, and reports back to node-a', async () => {
+    const status = await founder.orchestrator.api<{ members: { node: string; shards: number }[] }>('GET', '/cluster/status');
+    expect(Object.fromEntries(status.members.map((m) => [m.node, m.shards]))).toEqual({ 'node-a': 256, 'node-b': 0 });
+    const far = await founder.startAgent({ name: 'gpu-agent', labels: ['gpu'], url: `${joiner.url.replace(/^http/, 'ws')}/ws` });
+    source.repo.commitLockfile({
+      schemaVersion: 1,
+      workflows: [{ name: 'render', triggers: [{ _type: 'push', branches: ['main'] }], jobs: [{ name: 'frames', runsOn: ['gpu'], steps: [{ run: 'echo rendered far away' }] }] }],
+    });
+    source.repo.push('main');
+    const triggered = await kiciAdminJson<{ runs: { id: string }[] }>(founder.orchestrator.url, founder.orchestrator.adminToken, ['runs', 'trigger', '--source', source.id, '--ref', 'main']);
+    const done = await founder.waitForTerminal(triggered.runs[0]!.id);
+    expect(done.status).toBe('success');
+    const farId = /"agentId":"([^"]+)","labels":\[[^\]]*"gpu"/.exec(far.output())?.[1];
+    expect(farId).toBeTruthy();
+    expect(done.jobs.map((j) => j.agentId)).toEqual([farId]);
+    expect((await founder.logs(done.id)).map((l) => l.text)).toContain('rendered far away');
+    await far.kill9();
   });
 
   it('revoking an agent token closes the sockets that use it on every member, not only the one asked', async () => {

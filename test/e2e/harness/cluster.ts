@@ -97,12 +97,12 @@ export async function agreedLeader(members: ClusterMember[], expected: string[])
  * Three (or more) orchestrators on one PostgreSQL: the first makes the cluster, the others join it
  * with tokens of their own; resolves once they agree on a leader with every one of them a voter.
  */
-export async function formCluster(root: string, databaseUrl: string, names = ['node-a', 'node-b', 'node-c']): Promise<ClusterMember[]> {
+export async function formCluster(root: string, databaseUrl: string, names = ['node-a', 'node-b', 'node-c'], env: Record<string, string> = {}): Promise<ClusterMember[]> {
   const [first, ...rest] = names;
-  const founder = await ClusterMember.create(root, { name: first!, databaseUrl });
+  const founder = await ClusterMember.create(root, { name: first!, databaseUrl, env });
   await founder.process.start();
   const joiners: ClusterMember[] = [];
-  for (const name of rest) joiners.push(await ClusterMember.create(root, { name, join: { token: await founder.joinToken(), peers: [founder.address] }, adminToken: founder.process.adminToken }));
+  for (const name of rest) joiners.push(await ClusterMember.create(root, { name, join: { token: await founder.joinToken(), peers: [founder.address] }, adminToken: founder.process.adminToken, env }));
   await Promise.all(joiners.map((m) => m.process.start()));
   const members = [founder, ...joiners];
   await agreedLeader(members, names);

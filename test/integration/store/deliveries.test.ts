@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { type NewDelivery, payloadHash } from '../../../src/store/index.js';
+import { shardOf } from '../../../src/actors/index.js';
+import { type DeliveryRepository, deliveryShard, type NewDelivery, payloadHash } from '../../../src/store/index.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
@@ -18,6 +19,19 @@ function delivery(orgId: string, deliveryId: string, extra: Partial<NewDelivery>
     dedupKey: `${orgId}:src_test:${deliveryId}`,
     ...extra,
   };
+}
+
+/** `count` delivery ids whose shards all differ. */
+function idsInDistinctShards(prefix: string, count: number): string[] {
+  const ids: string[] = [];
+  const shards = new Set<number>();
+  for (let i = 0; ids.length < count; i++) {
+    const id = `${prefix}-d${i}`;
+    if (shards.has(deliveryShard(id))) continue;
+    shards.add(deliveryShard(id));
+    ids.push(id);
+  }
+  return ids;
 }
 
 describeOnBothDrivers('deliveries', (store) => {
@@ -124,9 +138,39 @@ describeOnBothDrivers('deliveries', (store) => {
     await store().deliveries.record(delivery(orgId, 'early'), at(10));
     await store().deliveries.record(delivery(orgId, 'done'), at(5));
     await store().deliveries.complete(orgId, 'done', { status: 'filtered' }, at(6));
-    const resumable = (await store().deliveries.listReceived(1000)).filter((d) => d.orgId === orgId);
+    const resumable = (await store().deliveries.listReceived({ limit: 1000 })).filter((d) => d.orgId === orgId);
     expect(resumable.map((d) => d.deliveryId)).toEqual(['early', 'late']);
     expect(JSON.parse(resumable[0]!.body.toString())).toMatchObject({ id: 'early' });
+  });
+
+  it('records each delivery\'s shard: the actors\' hash of its id', async () => {
+    const orgId = uniqueOrg();
+    const result = await store().deliveries.record(delivery(orgId, 'sharded'), T0);
+    expect(result.outcome === 'accepted' && result.delivery.shard).toBe(deliveryShard('sharded'));
+    expect(deliveryShard('sharded')).toBe(shardOf('sharded'));
+    expect((await store().deliveries.get(orgId, 'sharded'))?.shard).toBe(shardOf('sharded'));
+  });
+
+  it('hands the owner of some shards only their received deliveries, and only those left behind when asked', async () => {
+    const orgId = uniqueOrg();
+    // Ids in three different shards: a and b are "ours", c another node's.
+    const [a, b, c] = idsInDistinctShards(orgId, 3);
+    await store().deliveries.record(delivery(orgId, a), at(10));
+    await store().deliveries.record(delivery(orgId, b), at(20));
+    await store().deliveries.record(delivery(orgId, c), at(5));
+    const ours = [deliveryShard(a), deliveryShard(b)];
+    const mine = async (filter: Parameters<DeliveryRepository['listReceived']>[0]) =>
+      (await store().deliveries.listReceived({ limit: 1000, ...filter })).filter((d) => d.orgId === orgId).map((d) => d.deliveryId);
+    expect(await mine({ shards: ours })).toEqual([a, b]);
+    expect(await mine({ shards: [deliveryShard(c)] })).toEqual([c]);
+    expect(await mine({ shards: [] })).toEqual([]);
+    expect(await mine({})).toEqual([c, a, b]);
+    // Left behind: received strictly before the instant.
+    expect(await mine({ shards: ours, receivedBefore: at(20) })).toEqual([a]);
+    expect(await mine({ shards: ours, receivedBefore: at(10) })).toEqual([]);
+    // Processed ones are no longer resumable, whatever their shard.
+    await store().deliveries.complete(orgId, a, { status: 'processed' }, at(30), 'received');
+    expect(await mine({ shards: ours })).toEqual([b]);
   });
 
   it('lists an org\'s deliveries newest first with filters, and counts them by status', async () => {

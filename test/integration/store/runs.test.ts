@@ -374,4 +374,29 @@ describeOnBothDrivers('runs', (store, driver) => {
     expect(shard200.map((r) => r.id)).toEqual([a.input.id]);
     expect(await store().runs.listNonTerminal({ shards: [] })).toEqual([]);
   });
+
+  it('lists the unfinished runs of one concurrency group, oldest first', async () => {
+    const orgId = uniqueOrg();
+    const sourceId = `src_${orgId}`;
+    const prod = { group: 'prod', cancelInProgress: false, max: 1 };
+    const created = async (ms: number, extra: Partial<NewRun>) => {
+      const { input } = newRun(orgId, { sourceId, workflowName: 'deploy', concurrency: prod, ...extra });
+      await store().runs.create(input, 1, at(ms));
+      return input.id;
+    };
+    const second = await created(2, {});
+    const first = await created(1, {});
+    const done = await created(3, {});
+    await store().runs.update(done, 1, { status: 'success', finishedAt: at(4) });
+    await created(5, { concurrency: { ...prod, group: 'staging' } });
+    await created(6, { workflowName: 'release' });
+    await created(7, { sourceId: `${sourceId}_other` });
+    await created(8, { concurrency: null });
+
+    const group = { sourceId, workflowName: 'deploy', group: 'prod' };
+    const runs = await store().runs.listNonTerminal({ group });
+    expect(runs.map((r) => r.id)).toEqual([first, second]);
+    expect(runs[0]!.concurrency).toEqual(prod);
+    expect(await store().runs.listNonTerminal({ group: { ...group, sourceId: null } })).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConcurrencyGroups, type GroupedRun } from '../../../src/runs/index.js';
+import { ConcurrencyGroups, groupKey, groupOfKey, groupedRun, type GroupedRun } from '../../../src/runs/index.js';
 
 const run = (runId: string, o: Partial<GroupedRun> = {}): GroupedRun => ({ runId, key: 'g', max: 1, cancelInProgress: true, ...o });
 const queued = (runId: string, o: Partial<GroupedRun> = {}) => run(runId, { cancelInProgress: false, ...o });
@@ -29,6 +29,24 @@ describe('ConcurrencyGroups with cancelInProgress', () => {
     expect(g.snapshot('g').waiting).toEqual([]);
     // the superseded waiting run finishing later changes nothing
     expect(g.release('b')).toEqual({ start: [], supersede: [] });
+  });
+
+  it('repeats the stop, and nothing else, when a superseded run asks again', () => {
+    const g = new ConcurrencyGroups();
+    g.admit(run('a'));
+    g.admit(queued('b'));
+    g.admit(run('c'));
+    expect(g.admit(queued('b'))).toEqual({ start: [], supersede: ['b'] });
+    expect(g.admit(run('a'))).toEqual({ start: [], supersede: ['a'] });
+    expect(g.snapshot('g')).toEqual({ active: ['a', 'c'], waiting: [] });
+    expect(g.known('g')).toEqual(['a', 'c', 'b']);
+  });
+
+  it('does not supersede a resumed run that is cancelling already', () => {
+    const g = new ConcurrencyGroups();
+    g.resume(run('old'), true);
+    expect(g.admit(run('new'))).toEqual({ start: ['new'], supersede: [] });
+    expect(g.snapshot('g').active).toEqual(['old', 'new']);
   });
 
   it('keeps groups apart', () => {
@@ -81,5 +99,26 @@ describe('ConcurrencyGroups in queue mode', () => {
     g.resume(queued('old'));
     expect(g.admit(queued('new')).start).toEqual([]);
     expect(g.release('old').start).toEqual(['new']);
+  });
+});
+
+describe('concurrency group identity', () => {
+  it('keys a group by source, workflow and group string, and reads the key back', () => {
+    const key = groupKey({ sourceId: 'src_1', workflowName: 'deploy', group: 'prod' });
+    expect(key).toBe('["src_1","deploy","prod"]');
+    expect(groupOfKey(key)).toEqual({ sourceId: 'src_1', workflowName: 'deploy', group: 'prod' });
+    expect(groupOfKey(groupKey({ sourceId: null, workflowName: 'w', group: 'a"b' }))).toEqual({ sourceId: null, workflowName: 'w', group: 'a"b' });
+    expect(() => groupOfKey('run-1')).toThrow();
+    expect(() => groupOfKey('[1,2,3]')).toThrow();
+  });
+
+  it('takes a run outside any group as ungrouped', () => {
+    expect(groupedRun({ runId: 'a', status: 'pending', workflowName: 'ci' })).toBeNull();
+    expect(groupedRun({ runId: 'a', status: 'pending', sourceId: 's', workflowName: 'ci', concurrency: { group: 'g', cancelInProgress: false, max: 2 } })).toEqual({
+      runId: 'a',
+      key: '["s","ci","g"]',
+      max: 2,
+      cancelInProgress: false,
+    });
   });
 });

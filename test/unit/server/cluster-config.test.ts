@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 // Imported from the file itself so these tests do not load the whole composition root.
-import { ConfigError, loadConfig } from '../../../src/server/config.js';
+import { ConfigError, loadConfig, shardLeaseLimit } from '../../../src/server/config.js';
+import { orchestratorVariable } from '../../../src/server/variables.js';
 import { problemsOf } from './config-problems.js';
 
 
@@ -22,6 +23,9 @@ describe('cluster variables: defaults', () => {
       peerHeartbeatMs: 500,
       peerStaleMs: 1500,
       maxReconnectDelayMs: 5000,
+      // 1500 less a tenth (150) less a Raft heartbeat (50).
+      shardLeaseMs: 1300,
+      rebalanceShardsPerSecond: 16,
     });
     expect(c.storageType).toBe('filesystem');
     expect(c.faultInjection).toBe(false);
@@ -76,6 +80,17 @@ describe('cluster variables: parsing', () => {
     });
     expect(c.cluster.raft).toEqual({ heartbeatMs: 100, electionMinMs: 500, electionMaxMs: 601 });
     expect(c.cluster.peerStaleMs).toBe(600);
+  });
+
+  it('reads the shard lease, and derives it from the stale timeout and the Raft heartbeat when unset', () => {
+    expect(loadConfig({ KICI_CLUSTER_SHARD_LEASE_MS: '900' }).cluster.shardLeaseMs).toBe(900);
+    // At the limit exactly: accepted.
+    expect(loadConfig({ KICI_CLUSTER_SHARD_LEASE_MS: '1300' }).cluster.shardLeaseMs).toBe(1300);
+    const derived = loadConfig({ KICI_CLUSTER_RAFT_HEARTBEAT_MS: '20', KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS: '100', KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS: '200', KICI_CLUSTER_PEER_STALE_TIMEOUT_MS: '3000' });
+    expect(derived.cluster.shardLeaseMs).toBe(3000 - 300 - 20);
+    expect(shardLeaseLimit({ peerStaleMs: 3000, raftHeartbeatMs: 20 })).toBe(2680);
+    // The README's default is the derived one.
+    expect(orchestratorVariable('KICI_CLUSTER_SHARD_LEASE_MS')?.default).toBe(String(loadConfig({}).cluster.shardLeaseMs));
   });
 
   it('accepts KICI_STORAGE_TYPE=database', () => {
@@ -179,6 +194,19 @@ describe('cluster variables: refusals', () => {
       'KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS',
       'KICI_CLUSTER_PEER_STALE_TIMEOUT_MS',
     ]);
+  });
+
+  it('refuses a shard lease the leader could outlast: above the stale timeout less the drift margin', () => {
+    const problems = problemsOf({ KICI_CLUSTER_SHARD_LEASE_MS: '1301' });
+    expect(problems).toEqual([expect.stringMatching(/^KICI_CLUSTER_SHARD_LEASE_MS \(1301\) must be at most KICI_CLUSTER_PEER_STALE_TIMEOUT_MS \(1500\) less a drift margin \(a tenth of it plus KICI_CLUSTER_RAFT_HEARTBEAT_MS, 200\) = 1300: /)]);
+    // Judged against the stale timeout and heartbeat given.
+    expect(problemsOf({ KICI_CLUSTER_SHARD_LEASE_MS: '1000', KICI_CLUSTER_PEER_STALE_TIMEOUT_MS: '1000' })).toEqual([expect.stringMatching(/^KICI_CLUSTER_SHARD_LEASE_MS \(1000\) .* = 850: /)]);
+    expect(problemsOf({ KICI_CLUSTER_SHARD_LEASE_MS: '49' })[0]).toMatch(/^KICI_CLUSTER_SHARD_LEASE_MS:/);
+  });
+
+  it('refuses a stale timeout that leaves no room for the shard lease', () => {
+    const problems = problemsOf({ KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS: '10', KICI_CLUSTER_PEER_STALE_TIMEOUT_MS: '100' });
+    expect(problems).toEqual([expect.stringMatching(/^KICI_CLUSTER_PEER_STALE_TIMEOUT_MS \(100\) leaves no room for the shard lease: .* = 40\) must be at least 50 ms/)]);
   });
 
   it('refuses timings below their floors', () => {

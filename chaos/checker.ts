@@ -1,0 +1,53 @@
+/**
+ * The invariant checker: the journal the workload's steps wrote and what the database says, judged
+ * against invariants 1, 2, 3 and 6 of DESIGN §7.
+ *
+ * `judgeInvariants` is pure (hand-built inputs in unit tests); `checkInvariants` reads a journal
+ * file and a database and judges them (e2e and chaos tests, and the `check` command).
+ */
+import type { DatabaseView } from './database-view.js';
+import { readDatabaseView } from './database-view.js';
+import { type ExpectedRuns, expectMatchedCount } from './expected-runs.js';
+import { checkDeliveryRuns } from './invariants/delivery-runs.js';
+import { checkFencedWrites } from './invariants/fenced-writes.js';
+import { checkJobExclusivity } from './invariants/job-exclusivity.js';
+import { checkTerminalRuns } from './invariants/terminal-runs.js';
+import { type Journal, type JournalReadOptions, readJournal } from './journal-reader.js';
+import type { InvariantReport } from './report.js';
+
+export interface JudgeInput {
+  journal: Journal;
+  /** Views of the database, oldest first; the last is the state the workload ended in. */
+  views: readonly DatabaseView[];
+  /** Default: each delivery's own matched_count (weaker; see expected-runs.ts). */
+  expect?: ExpectedRuns;
+}
+
+export function judgeInvariants(input: JudgeInput): InvariantReport[] {
+  const last = input.views[input.views.length - 1];
+  if (!last) throw new Error('judgeInvariants needs at least one database view');
+  return [
+    checkDeliveryRuns(last, input.expect ?? expectMatchedCount()),
+    checkTerminalRuns(last),
+    checkJobExclusivity(input.journal),
+    checkFencedWrites(input.views),
+  ];
+}
+
+export interface CheckInput extends JournalReadOptions {
+  /** Path of the journal file the workload's steps appended to (journalStep). */
+  journal: string;
+  databaseUrl: string;
+  expect?: ExpectedRuns;
+  /**
+   * Views taken during the workload (sampleDatabase(...).stop()). A final view is read from
+   * `databaseUrl` and appended, so the end state is always judged as of now.
+   */
+  samples?: readonly DatabaseView[];
+}
+
+export async function checkInvariants(input: CheckInput): Promise<InvariantReport[]> {
+  const journal = await readJournal(input.journal, input);
+  const final = await readDatabaseView(input.databaseUrl);
+  return judgeInvariants({ journal, views: [...(input.samples ?? []), final], ...(input.expect && { expect: input.expect }) });
+}

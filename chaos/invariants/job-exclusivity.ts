@@ -1,0 +1,78 @@
+/**
+ * Invariant 3: a job never runs on two agents at the same time, and never twice for one attempt.
+ * Judged from the journal alone (the database keeps only a job's latest agent):
+ *
+ * - twice for one attempt: two executions of the same step of the same (run, job, dispatch
+ *   attempt), on any agents, finished or killed. A step's own retries are told apart (stepTry).
+ * - at the same time: two executions of one job whose intervals overlap and that are not the same
+ *   (agent, attempt): on two agents, or two attempts at once on one agent. An execution without an
+ *   end line counts as an instant at its start, so only overlaps the journal proves are reported.
+ *
+ * A journal line that cannot be read (other than a torn last line) breaks the invariant: an
+ * execution may be missing, and the journal can no longer vouch for it.
+ */
+import type { Journal } from '../journal-reader.js';
+import { groupBy } from '../grouping.js';
+import { invariantReport, type InvariantReport } from '../report.js';
+import { describeExecution, lastSeen, pairExecutions, type StepExecution } from '../step-executions.js';
+
+export function checkJobExclusivity(journal: Journal): InvariantReport {
+  const evidence: string[] = [];
+  const notes: string[] = [];
+  if (!journal.found) notes.push('no journal file: no step execution was recorded, nothing to check');
+
+  for (const problem of journal.problems) {
+    if (problem.torn) notes.push(`journal line ${problem.line} is torn (a writer killed mid-append), ignored`);
+    else evidence.push(`journal line ${problem.line} cannot be read (${problem.reason}): executions may be missing`);
+  }
+
+  const { executions, oddities } = pairExecutions(journal.entries);
+  notes.push(...oddities);
+  const byJob = groupBy(executions, (e) => `${e.runId}/${e.jobId}`);
+  for (const runs of byJob.values()) {
+    evidence.push(...duplicateAttempts(runs), ...overlaps(runs));
+  }
+
+  const killed = executions.filter((e) => e.endedAt === undefined).length;
+  notes.unshift(
+    `${executions.length} step executions of ${byJob.size} jobs in the journal` + (killed > 0 ? `, ${killed} without an end line (killed)` : ''),
+  );
+  return invariantReport(3, evidence, notes);
+}
+
+function jobName(e: StepExecution): string {
+  return `run ${e.runId} job ${e.jobId} "${e.jobName}"`;
+}
+
+function duplicateAttempts(executions: readonly StepExecution[]): string[] {
+  const out: string[] = [];
+  const byStep = groupBy(executions, (e) => `${e.attempt}/${e.stepIndex}/${e.stepTry}`);
+  for (const same of byStep.values()) {
+    if (same.length < 2) continue;
+    const first = same[0] as StepExecution;
+    const step = `step ${first.stepIndex}` + (first.stepTry > 1 ? ` (its try ${first.stepTry})` : '');
+    out.push(`${jobName(first)}: attempt ${first.attempt} ran ${step} ${same.length} times: ${same.map(describeExecution).join('; ')}`);
+  }
+  return out;
+}
+
+function overlaps(executions: readonly StepExecution[]): string[] {
+  const out: string[] = [];
+  const reported = new Set<string>();
+  // Sorted by start (pairExecutions): once b starts after a was last seen, later ones do too.
+  for (let i = 0; i < executions.length; i += 1) {
+    const a = executions[i] as StepExecution;
+    for (let j = i + 1; j < executions.length; j += 1) {
+      const b = executions[j] as StepExecution;
+      if (b.startedAt >= lastSeen(a)) break;
+      if (a.agent === b.agent && a.attempt === b.attempt) continue;
+      // One line per pair of (agent, attempt) runs of the job, not one per pair of steps.
+      const pair = `${a.agent}/${a.attempt}|${b.agent}/${b.attempt}`;
+      if (reported.has(pair)) continue;
+      reported.add(pair);
+      const how = a.agent === b.agent ? `twice at once on ${a.agent}` : `on ${a.agent} and ${b.agent} at the same time`;
+      out.push(`${jobName(a)} ran ${how}: step ${a.stepIndex} ${describeExecution(a)} overlaps step ${b.stepIndex} ${describeExecution(b)}`);
+    }
+  }
+  return out;
+}

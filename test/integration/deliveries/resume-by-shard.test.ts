@@ -1,0 +1,129 @@
+/**
+ * Deliveries left `received` are resumed by the owner of their shard: `resume({ shards })` queues
+ * only those shards' deliveries (and only those left behind, with `receivedBefore`), and a delivery
+ * whose run creation is fenced off (this node's epoch for the run's shard is stale) stays
+ * `received` for the owner instead of being marked failed. A generic delivery runs the workflow a
+ * git source of its organisation registered, so no git is needed.
+ */
+import { pino } from 'pino';
+import { beforeAll, expect, it } from 'vitest';
+import { systemIds } from '../../../src/clock/index.js';
+import { DeliveryProcessor, type DeliveryMetrics } from '../../../src/deliveries/index.js';
+import { deliveryShard, type BlobStore, type Source, type Store } from '../../../src/store/index.js';
+import type { GitMirrors, LockfileReader } from '../../../src/workflows/index.js';
+import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
+
+const T0 = Date.parse('2026-04-01T00:00:00Z');
+const EPOCH = 1;
+
+const metrics: DeliveryMetrics = {
+  webhooksProcessed: { inc: () => undefined },
+  triggerMatchDuration: { startTimer: () => () => undefined, observe: () => undefined },
+  lockfileCacheHits: { inc: () => undefined },
+  lockfileCacheMisses: { inc: () => undefined },
+};
+
+const workflow = { name: 'deploy', triggers: [{ _type: 'generic_webhook', source: 'hook', events: ['deploy'] }], jobs: [{ name: 'ship', steps: [{ run: 'true' }] }] };
+
+/** `count` delivery ids whose shards all differ. */
+function idsInDistinctShards(prefix: string, count: number): string[] {
+  const ids: string[] = [];
+  const shards = new Set<number>();
+  for (let i = 0; ids.length < count; i++) {
+    const id = `${prefix}-${i}`;
+    if (shards.has(deliveryShard(id))) continue;
+    shards.add(deliveryShard(id));
+    ids.push(id);
+  }
+  return ids;
+}
+
+describeOnBothDrivers('deliveries resumed by the owner of their shard', (store) => {
+  beforeAll(async () => {
+    // Every shard at EPOCH, as a cluster of one seeds them.
+    await store().shards.seed('node-a', EPOCH);
+  });
+
+  /** An organisation with a generic source and a git source that registered `deploy`. */
+  async function organisation(): Promise<{ orgId: string; generic: Source }> {
+    const orgId = uniqueOrg();
+    const generic = await store().sources.create({ orgId, kind: 'generic', name: 'hook', verification: 'none' });
+    const git = await store().sources.create({ orgId, kind: 'git', name: 'repo', url: 'file:///nowhere', verification: 'hmac_sha256' });
+    await store().registrations.replace(git.id, 'a'.repeat(40), [{ workflowName: 'deploy', triggers: workflow.triggers, lockfile: workflow }], new Date(T0));
+    return { orgId, generic };
+  }
+
+  function processor(s: Store, epochOf: (shard: number) => number, warnings: string[] = []): { processor: DeliveryProcessor; started: string[] } {
+    const started: string[] = [];
+    const log = pino({ level: 'silent' });
+    log.warn = ((obj: unknown, msg?: string) => void warnings.push(msg ?? String(obj))) as typeof log.warn;
+    const p = new DeliveryProcessor({
+      store: s,
+      clock: { now: () => T0 + 60_000 },
+      ids: systemIds,
+      epochOf,
+      start: (runId) => void started.push(runId),
+      mirrors: {} as GitMirrors,
+      lockfiles: {} as LockfileReader,
+      blobs: {} as BlobStore,
+      sources: { source: (id) => s.sources.get(id), secret: async () => null },
+      metrics,
+      log,
+    });
+    return { processor: p, started };
+  }
+
+  const record = (orgId: string, source: Source, deliveryId: string, at: number) =>
+    store().deliveries.record(
+      { orgId, deliveryId, sourceId: source.id, sourceKind: 'generic', eventType: 'deploy', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"ok":true}') },
+      new Date(at),
+    );
+  const status = async (orgId: string, deliveryId: string) => (await store().deliveries.get(orgId, deliveryId))?.status;
+
+  it('resumes only the deliveries of the shards it is given, and only those left behind when asked', async () => {
+    const { orgId, generic } = await organisation();
+    const [ours, later, theirs] = idsInDistinctShards(`${orgId}-d`, 3);
+    await record(orgId, generic, ours!, T0);
+    await record(orgId, generic, later!, T0 + 10_000);
+    await record(orgId, generic, theirs!, T0);
+    const { processor: p, started } = processor(store(), () => EPOCH);
+
+    // Left behind: received before T0 + 5 s; `later` is not, though it is in a shard given.
+    expect(await p.resume({ shards: [deliveryShard(ours!), deliveryShard(later!)], receivedBefore: new Date(T0 + 5_000) })).toBeGreaterThanOrEqual(1);
+    await p.idle();
+    expect(await status(orgId, ours!)).toBe('processed');
+    expect(await status(orgId, later!)).toBe('received');
+    expect(await status(orgId, theirs!)).toBe('received');
+    expect(started).toHaveLength(1);
+
+    await p.resume({ shards: [deliveryShard(later!)] });
+    await p.idle();
+    expect(await status(orgId, later!)).toBe('processed');
+    expect(await status(orgId, theirs!)).toBe('received');
+    expect(await p.resume({ shards: [] })).toBe(0);
+  });
+
+  it('leaves a delivery whose run creation is fenced off received for the owner, which then runs it once', async () => {
+    const { orgId, generic } = await organisation();
+    const [id] = idsInDistinctShards(`${orgId}-fenced`, 1);
+    await record(orgId, generic, id!, T0);
+    const warnings: string[] = [];
+    // This node's map is behind: it believes every shard is still at epoch 0.
+    const behind = processor(store(), () => EPOCH - 1, warnings);
+    await behind.processor.resume({ shards: [deliveryShard(id!)] });
+    await behind.processor.idle();
+    expect(await status(orgId, id!)).toBe('received');
+    expect(behind.started).toEqual([]);
+    expect(await store().runs.listForDelivery(orgId, id!)).toEqual([]);
+    expect(warnings).toContain('delivery left received for the owner of its shard: a run it starts is fenced off here');
+
+    // The owner, at the shard's epoch, resumes it: one run, started once, the delivery processed.
+    const owner = processor(store(), () => EPOCH);
+    await owner.processor.resume({ shards: [deliveryShard(id!)] });
+    await owner.processor.idle();
+    expect(await store().deliveries.get(orgId, id!)).toMatchObject({ status: 'processed', matchedCount: 1 });
+    const runs = await store().runs.listForDelivery(orgId, id!);
+    expect(runs.map((r) => r.workflowName)).toEqual(['deploy']);
+    expect(owner.started).toEqual([runs[0]!.id]);
+  });
+});
