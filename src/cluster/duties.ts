@@ -9,8 +9,15 @@ export interface Duty {
 }
 
 /**
- * Runs coordinator duties on a timer, only while this node leads. A duty never overlaps itself,
- * and a failing duty is reported and retried on its next tick rather than stopping the others.
+ * Where a leader claims its term before a duty runs (the store's term of record): false when a
+ * later leader has claimed one, so this node is deposed whatever its Raft has heard yet.
+ */
+export type TermClaim = (term: number) => Promise<boolean>;
+
+/**
+ * Runs coordinator duties on a timer, only while this node leads and its term is the term of
+ * record. A duty never overlaps itself, and a failing duty is reported and retried on its next
+ * tick rather than stopping the others.
  */
 export class CoordinatorDuties {
   /** The pending timer of each duty, so stop() can cancel it. */
@@ -22,6 +29,9 @@ export class CoordinatorDuties {
     private readonly leadership: Leadership,
     private readonly clock: Clock,
     private readonly onError: (duty: string, error: unknown) => void,
+    private readonly claim?: TermClaim,
+    /** A duty skipped because a later term is recorded (a deposed coordinator). */
+    private readonly onDeposed?: (duty: string, term: number) => void,
   ) {}
 
   add(duty: Duty, runNow = false): void {
@@ -40,8 +50,10 @@ export class CoordinatorDuties {
   async runOnce(duty: Duty): Promise<void> {
     if (this.stopped || !this.leadership.isLeader() || this.running.has(duty.name)) return;
     this.running.add(duty.name);
+    const term = this.leadership.term();
     try {
-      await duty.run(this.leadership.term());
+      if (this.claim && !(await this.claim(term))) return this.onDeposed?.(duty.name, term);
+      await duty.run(term);
     } catch (e) {
       this.onError(duty.name, e);
     } finally {

@@ -8,12 +8,17 @@ const DEDUP_SWEEP_MS = 5 * 60 * 1000;
  * Housekeeping duty: keys past their dedup window (24 h unless a delivery set its own) are
  * deleted; without it the table keeps one row per delivery ever received.
  */
-export function dedupKeySweep(store: Pick<Store, 'deliveries'>, clock: Pick<Clock, 'now'>): { name: string; everyMs: number; run(): Promise<void> } {
+export function dedupKeySweep(
+  store: Pick<Store, 'deliveries'>,
+  clock: Pick<Clock, 'now'>,
+  /** This node: the delete goes through only while its claim of the term is the term of record. */
+  nodeId?: string,
+): { name: string; everyMs: number; run(term?: number): Promise<void> } {
   return {
     name: 'dedup-keys',
     everyMs: DEDUP_SWEEP_MS,
-    async run() {
-      await store.deliveries.sweepDedupKeys(new Date(clock.now()));
+    async run(term?: number) {
+      await store.deliveries.sweepDedupKeys(new Date(clock.now()), nodeId !== undefined && term !== undefined ? { term, node: nodeId } : undefined);
     },
   };
 }

@@ -14,7 +14,7 @@ import { clusterDirOf } from './cluster-start.js';
 import type { Logger } from './logger.js';
 import { RAFT_DIR } from './wiring/cluster-node.js';
 
-export async function recoverIfAsked(dataDir: string, membership: Membership | undefined, store: Pick<Store, 'shards' | 'cluster'>, now: Date, log: Pick<Logger, 'warn'>): Promise<boolean> {
+export async function recoverIfAsked(dataDir: string, membership: Membership | undefined, store: Pick<Store, 'shards' | 'cluster' | 'coordinatorTerm'>, now: Date, log: Pick<Logger, 'warn'>): Promise<boolean> {
   const clusterDir = clusterDirOf(dataDir);
   const askedAt = pendingForcedRecovery(clusterDir);
   if (askedAt === undefined) return false;
@@ -39,6 +39,8 @@ export async function recoverIfAsked(dataDir: string, membership: Membership | u
   }
   for (const node of forced.removed) await store.cluster.revokeNode(node, now, 'removed by a forced recovery');
   const epoch = await store.shards.takeAll(membership.nodeId);
+  // The lost members' terms may be above this node's: its duties must not be fenced out by them.
+  await store.coordinatorTerm.reset();
   forcedRecoveryDone(clusterDir);
   log.warn(
     { askedAt, removed: forced.removed, shardEpoch: epoch, index: forced.snapshot.meta.index, oldLog: kept },

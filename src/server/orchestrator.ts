@@ -234,10 +234,17 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   cleanups.push(() => listener.close());
   const { url, port } = listener;
 
-  const duties = new CoordinatorDuties(leadership, deadlines, (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'));
+  const duties = new CoordinatorDuties(
+    leadership,
+    deadlines,
+    (duty, e) => log.error({ duty, err: (e as Error).message }, 'coordinator duty failed'),
+    // The term of record in the database: a leader deposed before it heard so writes nothing more.
+    (term) => store.coordinatorTerm.claim({ term, node: nodeId }, new Date(deadlines.now())),
+    (duty, term) => log.warn({ duty, term }, 'duty skipped: a later coordinator term is recorded, this node no longer coordinates'),
+  );
   cleanups.push(() => duties.stop());
   for (const duty of runSweeps(runStore, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, clock: deadlines })) duties.add(duty);
-  duties.add(dedupKeySweep(store, deadlines));
+  duties.add(dedupKeySweep(store, deadlines, nodeId));
   // After the shards this node owns were gained above (their deliveries left `received` resumed with
   // them), so a push whose delivery a crash left unprocessed is that delivery's, not a reconcile's.
   duties.add(reconcile.duty, true);

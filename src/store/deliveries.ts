@@ -7,6 +7,7 @@
  * carries its shard (`deliveryShard`): rows still `received` after a crash are what `listReceived`
  * hands the owner of their shard (at start, when it gains the shard, and in its sweep).
  */
+import { heldBy, type CoordinatorClaim } from './coordinator-term.js';
 import { createHash } from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
 import { shardOf } from '../actors/index.js';
@@ -280,8 +281,11 @@ export class DeliveryRepository {
   }
 
   /** Delete dedup keys whose window has passed (`expires_at <= now`); returns how many went. */
-  async sweepDedupKeys(now: Date): Promise<number> {
-    const result = await this.db.deleteFrom('dedup_keys').where('expires_at', '<=', now).executeTakeFirst();
+  /** Delete expired keys; with a claim, only while it is still the coordinator's term of record. */
+  async sweepDedupKeys(now: Date, claim?: CoordinatorClaim): Promise<number> {
+    let query = this.db.deleteFrom('dedup_keys').where('expires_at', '<=', now);
+    if (claim) query = query.where(heldBy(claim));
+    const result = await query.executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 

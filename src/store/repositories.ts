@@ -6,6 +6,7 @@ import { AdminTokenRepository } from './admin-tokens.js';
 import { AgentRepository } from './agents.js';
 import { ClockSourceRepository } from './clock-source.js';
 import { ClusterRepository } from './cluster.js';
+import { CoordinatorTermRepository } from './coordinator-term.js';
 import type { Db } from './database.js';
 import { DeliveryRepository } from './deliveries.js';
 import { JobRepository } from './jobs.js';
@@ -44,6 +45,8 @@ export interface Repositories {
   readonly cluster: ClusterRepository;
   /** The database server's time (`sample()`), the reference the deadline clock keeps its offset to. */
   readonly clockSource: ClockSourceRepository;
+  /** The term a leader claimed for its duties: a deposed coordinator's duty writes fail. */
+  readonly coordinatorTerm: CoordinatorTermRepository;
 }
 
 /** `listen` is the store's (absent for repositories bound to a transaction). */
@@ -63,5 +66,6 @@ export function repositoriesOver(db: Db, listen?: Listen): Repositories {
     refTips: new RefTipRepository(db),
     cluster: new ClusterRepository(db),
     clockSource: new ClockSourceRepository(db),
+    coordinatorTerm: new CoordinatorTermRepository(db),
   };
 }

@@ -117,6 +117,15 @@ export interface WorkflowRegistrationsTable {
   registered_at: Timestamp;
 }
 
+/** The one row of `coordinator_term`: the highest term a leader claimed for its duties. */
+export interface CoordinatorTermTable {
+  singleton: Generated<boolean>;
+  /** bigint, read back as a string by pg; the repository converts. */
+  term: ColumnType<string | number, number, number>;
+  node: string;
+  claimed_at: Date;
+}
+
 export interface ShardsTable {
   shard: number;
   owner_node: string;
@@ -300,6 +309,7 @@ export interface StoreSchema {
   dedup_keys: DedupKeysTable;
   workflow_registrations: WorkflowRegistrationsTable;
   shards: ShardsTable;
+  coordinator_term: CoordinatorTermTable;
   runs: RunsTable;
   jobs: JobsTable;
   job_needs: JobNeedsTable;

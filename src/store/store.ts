@@ -33,6 +33,7 @@ export class Store implements Repositories {
   readonly refTips: Repositories['refTips'];
   readonly cluster: Repositories['cluster'];
   readonly clockSource: Repositories['clockSource'];
+  readonly coordinatorTerm: Repositories['coordinatorTerm'];
   private readonly database: OpenedDatabase;
 
   constructor(database: OpenedDatabase) {
@@ -54,6 +55,7 @@ export class Store implements Repositories {
     this.refTips = repositories.refTips;
     this.cluster = repositories.cluster;
     this.clockSource = repositories.clockSource;
+    this.coordinatorTerm = repositories.coordinatorTerm;
     builders.set(this, database.db);
   }
 

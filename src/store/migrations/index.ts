@@ -11,6 +11,7 @@ import * as refTips from './005_ref_tips.js';
 import * as cluster from './006_cluster.js';
 import * as blobs from './007_blobs.js';
 import * as deliveryShards from './008_delivery_shards.js';
+import * as coordinatorTerm from './009_coordinator_term.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006_cluster': cluster,
   '007_blobs': blobs,
   '008_delivery_shards': deliveryShards,
+  '009_coordinator_term': coordinatorTerm,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -42,4 +42,39 @@ describeOnBothDrivers('coordinator sweeps: dedup keys', (store) => {
     duties.stop();
     await system.shutdown();
   });
+
+  it("runs on the leader only while its term is the term of record: a deposed coordinator's sweep is skipped", async () => {
+    const orgId = uniqueOrg();
+    const key = `${orgId}:src_sweep:old`;
+    await store().deliveries.record(
+      { orgId, deliveryId: 'old', sourceId: 'src_sweep', sourceKind: 'generic', eventType: 'e', headers: {}, body: Buffer.from('{}'), dedupKey: key, dedupTtlMs: HOUR },
+      new Date(T0),
+    );
+    await store().coordinatorTerm.reset();
+    const clock = new ManualClock(T0 + 2 * HOUR);
+    /** A node that believes it leads at `term` (its Raft has not heard of a newer leader). */
+    const leaderAt = (term: number) => ({ isLeader: () => true, term: () => term, onChange: () => () => {} });
+    const dutiesOf = (node: string, term: number, deposed: string[]) =>
+      new CoordinatorDuties(
+        leaderAt(term),
+        clock,
+        (duty, e) => {
+          throw new Error(`${duty} failed: ${(e as Error).message}`);
+        },
+        (t) => store().coordinatorTerm.claim({ term: t, node }, new Date(clock.now())),
+        (duty) => void deposed.push(duty),
+      );
+    const oldDeposed: string[] = [];
+    const oldLeader = dutiesOf('node-a', 4, oldDeposed);
+    const newLeader = dutiesOf('node-b', 5, []);
+    // The new leader claims its term first (its own duty, here a no-op), then the old one tries.
+    await newLeader.runOnce({ name: 'claim', everyMs: MINUTE, run: async () => {} });
+    await oldLeader.runOnce(dedupKeySweep(store(), clock, 'node-a'));
+    expect(oldDeposed).toEqual(['dedup-keys']);
+    expect((await store().deliveries.findByDedupKey(key, new Date(T0)))?.deliveryId).toBe('old');
+    await newLeader.runOnce(dedupKeySweep(store(), clock, 'node-b'));
+    expect(await store().deliveries.findByDedupKey(key, new Date(T0))).toBeNull();
+    oldLeader.stop();
+    newLeader.stop();
+  });
 });
