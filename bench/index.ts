@@ -1,8 +1,12 @@
 /**
  * `npm run bench`: prints kici's figures. Speed lives here, never in test assertions.
- * `npm run bench -- dispatch`, `-- raft` or `-- cluster` runs one part.
+ * `npm run bench -- dispatch`, `-- raft`, `-- cluster`, `-- cluster-reown` or `-- cluster-dispatch`
+ * runs one part (several may be named). With no part named, every part runs, in this order; the
+ * two cluster parts of issue 12 take a few minutes each (see their files for the sizes to set).
  */
+import { runClusterDispatchBench } from './cluster-dispatch.js';
 import { runClusterFailoverBench } from './cluster-failover.js';
+import { runClusterReownBench } from './cluster-reown.js';
 import { runDispatchBench } from './dispatch.js';
 import { runRaftFailoverBench } from './raft-failover.js';
 
@@ -10,6 +14,8 @@ const parts: Record<string, () => Promise<string>> = {
   dispatch: runDispatchBench,
   raft: runRaftFailoverBench,
   cluster: runClusterFailoverBench,
+  'cluster-reown': runClusterReownBench,
+  'cluster-dispatch': runClusterDispatchBench,
 };
 
 async function main(): Promise<void> {
@@ -20,7 +26,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   for (const name of wanted.length ? wanted : Object.keys(parts)) {
+    const started = performance.now();
     process.stdout.write(`${await parts[name]()}\n\n`);
+    process.stderr.write(`[bench] ${name} took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   }
   process.exit(0);
 }

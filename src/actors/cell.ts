@@ -51,6 +51,10 @@ export class ActorCell {
     return this.deps.shard;
   }
 
+  get kind(): string {
+    return this.deps.kind;
+  }
+
   get active(): boolean {
     return this.instance !== undefined;
   }

@@ -150,7 +150,8 @@ export class ActorSystem {
    * epoch is refused by the store's fence.
    */
   async passivateShard(shard: number): Promise<void> {
-    const leaving = [...this.cells].filter(([, cell]) => cell.shard === shard);
+    // Actors pinned to this node (an agent's connection) do not move with shards, whatever their key hashes to.
+    const leaving = [...this.cells].filter(([, cell]) => cell.shard === shard && this.kinds.get(cell.kind)?.placement !== 'node');
     for (const [id] of leaving) this.cells.delete(id);
     await Promise.all(leaving.map(([, cell]) => cell.passivate()));
   }

@@ -152,7 +152,7 @@ export class AgentActor implements Actor<AgentActorMessage> {
     }
     if (!isTerminalJobState(msg.state)) return;
     // The slot frees at once, so the agent can take more work while the store catches up.
-    if (this.freeSlot(msg.jobId)) d.dispatcher.drain();
+    if (this.freeSlot(msg.jobId, true)) d.dispatcher.drain();
     // Not awaited: the mailbox moves on while the store catches up; the ack follows durability.
     d.events.finished(job, agentId, msg).then(
       () => session.send({ type: 'ack', messageId: msg.messageId }),
@@ -171,10 +171,13 @@ export class AgentActor implements Actor<AgentActorMessage> {
     );
   }
 
-  /** Only the holder's own report frees its slot: another agent's claim must not take a live job away. */
-  private freeSlot(jobId: string): boolean {
+  /**
+   * Only the holder's own report frees its slot: another agent's claim must not take a live job
+   * away. A job it finished is remembered as served; one it refused is free to be placed again.
+   */
+  private freeSlot(jobId: string, finished = false): boolean {
     if (this.d.dispatcher.holder(jobId)?.agentId !== this.agentId) return false;
-    return this.d.dispatcher.release(jobId) !== undefined;
+    return (finished ? this.d.dispatcher.finished(jobId) : this.d.dispatcher.release(jobId)) !== undefined;
   }
 
   /** The run refused a message of this agent's: log it, and disconnect an agent that keeps doing it. */

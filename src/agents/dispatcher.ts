@@ -22,6 +22,8 @@ export interface InFlight {
   jobId: string;
   agentId: string;
   acked: boolean;
+  /** The dispatch attempt it was placed for; unknown for a job adopted from an agent's report. */
+  attempt?: number;
 }
 
 export interface DispatcherPorts {
@@ -30,7 +32,15 @@ export interface DispatcherPorts {
   /** A job that waited in the queue was placed: its run records the agent and watches the ack deadline. */
   assigned(job: InFlight, attempt: number): void;
   queueDepth(pending: number, dispatched: number): void;
+  /**
+   * Does this node still act for the job's run? A queued job whose run's shard was lost (or whose
+   * lease lapsed) is dropped instead of placed: its run's next owner dispatches it again.
+   */
+  wanted?(request: DispatchRequest): boolean;
 }
+
+/** Jobs remembered as served after their agent finished them: enough for any re-sent request. */
+const SERVED_REMEMBERED = 10_000;
 
 /**
  * Places jobs on agents: picks by labels and free slots (spreading) and keeps a FIFO of jobs no
@@ -40,6 +50,8 @@ export interface DispatcherPorts {
 export class JobDispatcher {
   private readonly pending: DispatchRequest[] = [];
   private readonly inflight = new Map<string, InFlight>();
+  /** Jobs an agent here finished, by job id, with the attempt and the agent that served it. */
+  private readonly served = new Map<string, { agentId: string; attempt: number }>();
 
   constructor(
     private readonly directory: AgentDirectory,
@@ -63,7 +75,7 @@ export class JobDispatcher {
    * when it is already placed, else the chosen agent (a queued copy of it leaves the queue).
    */
   placeHere(request: DispatchRequest): { status: 'sent'; agentId: string } | undefined {
-    const holder = this.inflight.get(request.jobId);
+    const holder = this.inflight.get(request.jobId) ?? this.servedFor(request);
     if (holder) return { status: 'sent', agentId: holder.agentId };
     const agent = this.directory.reserve(request.runsOn);
     const placed = agent && this.send(agent, request, false);
@@ -78,7 +90,7 @@ export class JobDispatcher {
    * a slot and the labels, else refused at once (the offering node chooses again). Never queued.
    */
   placeOn(agentId: string, request: DispatchRequest): { status: 'taken'; agentId: string } | { status: 'refused'; reason: string } {
-    const holder = this.inflight.get(request.jobId);
+    const holder = this.inflight.get(request.jobId) ?? this.servedFor(request);
     if (holder) return { status: 'taken', agentId: holder.agentId };
     const agent = this.directory.reserveAgent(agentId, request.runsOn);
     if (!agent) return { status: 'refused', reason: this.directory.get(agentId) ? 'the agent has no free slot for these labels' : 'the agent is not connected here' };
@@ -119,7 +131,8 @@ export class JobDispatcher {
   /** Try queued jobs again, oldest first (after a register or a freed slot). */
   drain(): void {
     for (let i = 0; i < this.pending.length; ) {
-      if (this.place(this.pending[i], true)) this.pending.splice(i, 1);
+      const request = this.pending[i];
+      if (!this.wanted(request) || this.place(request, true)) this.pending.splice(i, 1);
       else i++;
     }
     this.reportDepth();
@@ -134,6 +147,26 @@ export class JobDispatcher {
   }
 
   /** The job left the agent (finished, rejected, or lost): free its slot. */
+  /**
+   * The agent finished the job: its slot frees, and the job is remembered as served, so a request
+   * for the same attempt sent again (its run re-activated before the agent's report reached it)
+   * gets this agent back instead of a second run of the job.
+   */
+  finished(jobId: string): InFlight | undefined {
+    const job = this.release(jobId);
+    if (job?.attempt !== undefined) {
+      this.served.delete(jobId);
+      this.served.set(jobId, { agentId: job.agentId, attempt: job.attempt });
+      if (this.served.size > SERVED_REMEMBERED) this.served.delete(this.served.keys().next().value!);
+    }
+    return job;
+  }
+
+  /** Is the request still this node's to place (see `DispatcherPorts.wanted`)? */
+  wanted(request: DispatchRequest): boolean {
+    return this.ports.wanted?.(request) ?? true;
+  }
+
   release(jobId: string): InFlight | undefined {
     const job = this.inflight.get(jobId);
     if (!job) return undefined;
@@ -184,7 +217,7 @@ export class JobDispatcher {
 
   /** Send to an agent whose slot is reserved; the slot is given back when the agent cannot be reached. */
   private send(agent: AgentEntry, request: DispatchRequest, fromQueue: boolean): AgentEntry | undefined {
-    const job: InFlight = { runId: request.runId, jobId: request.jobId, agentId: agent.agentId, acked: false };
+    const job: InFlight = { runId: request.runId, jobId: request.jobId, agentId: agent.agentId, acked: false, attempt: request.attempt };
     this.inflight.set(request.jobId, job);
     if (!this.ports.sendDispatch(agent.agentId, request)) {
       this.inflight.delete(request.jobId);
@@ -193,6 +226,11 @@ export class JobDispatcher {
     }
     if (fromQueue) this.ports.assigned(job, request.attempt);
     return agent;
+  }
+
+  private servedFor(request: DispatchRequest): { agentId: string } | undefined {
+    const served = this.served.get(request.jobId);
+    return served?.attempt === request.attempt ? served : undefined;
   }
 
   private reportDepth(): void {

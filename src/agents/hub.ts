@@ -27,6 +27,8 @@ export interface HubOptions {
   frameLimits?: FrameLimits;
   /** The node's actor system, where each agent's AgentActor lives; a private one when absent. */
   system?: ActorSystem;
+  /** Does this node still act for the job's run? Queued jobs of runs it no longer owns are dropped. */
+  wanted?(request: DispatchRequest): boolean;
 }
 
 // Long enough never to cut a flush short; a flush only waits for frames already in mailboxes.
@@ -56,6 +58,7 @@ export class AgentHub {
       sendDispatch: (agentId, request) => this.sendDispatch(agentId, request),
       assigned: (job, attempt) => o.events.assigned(job, job.agentId, attempt),
       queueDepth: (pending, dispatched) => o.onQueueDepth?.(pending, dispatched),
+      wanted: o.wanted,
     });
     this.placement = new MeshPlacement(this.dispatcher, (job, attempt) => o.events.assigned(job, job.agentId, attempt));
     this.ownsSystem = !o.system;

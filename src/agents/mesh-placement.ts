@@ -21,6 +21,8 @@ export interface MeshPort {
 
 /** Agents asked per job before it waits in the queue: a bound on how long one run waits on offers. */
 const MAX_OFFERS_PER_JOB = 3;
+/** Jobs remembered as placed elsewhere: enough for any request sent again after a re-activation. */
+const PLACED_REMEMBERED = 10_000;
 
 export class MeshPlacement {
   readonly remote = new RemoteAgents();
@@ -30,6 +32,11 @@ export class MeshPlacement {
   /** Queued jobs out on an offer, and those of them withdrawn meanwhile. */
   private readonly offering = new Set<string>();
   private readonly withdrawn = new Set<string>();
+  /**
+   * Jobs this node placed on an agent elsewhere, with the attempt: a run re-activated before that
+   * agent's word reached it sends the same attempt again, and gets the same agent back.
+   */
+  private readonly placedElsewhere = new Map<string, { agentId: string; attempt: number }>();
 
   constructor(
     private readonly dispatcher: JobDispatcher,
@@ -44,13 +51,15 @@ export class MeshPlacement {
 
   /** Place a job: an agent here, else an agent elsewhere, else the queue. */
   async dispatch(request: DispatchRequest): Promise<Placement> {
+    const there = this.placedElsewhere.get(request.jobId);
+    if (there?.attempt === request.attempt) return { status: 'sent', agentId: there.agentId };
     const here = this.dispatcher.placeHere(request);
     if (here) return here;
     // A queued copy (an earlier request for the job) leaves the queue while this one is offered,
     // so nothing here can place it behind the offer's back.
     const wasQueued = this.dispatcher.takeQueued(request.jobId) !== undefined;
-    const there = await this.offerAround(request);
-    if (there) return { status: 'sent', agentId: there };
+    const offered = await this.offerAround(request);
+    if (offered) return { status: 'sent', agentId: offered };
     // A slot here may have freed while the offers were out.
     const late = this.dispatcher.placeHere(request);
     if (late) return late;
@@ -103,6 +112,11 @@ export class MeshPlacement {
     do {
       this.drainAgain = false;
       for (const queued of this.dispatcher.queued()) {
+        // Its run's shard is no longer acted on here: the next owner dispatches it again.
+        if (!this.dispatcher.wanted(queued)) {
+          this.dispatcher.takeQueued(queued.jobId);
+          continue;
+        }
         if (this.remote.candidates(queued.runsOn).length === 0) continue;
         const request = this.dispatcher.takeQueued(queued.jobId);
         if (request) await this.offerQueued(request);
@@ -131,6 +145,12 @@ export class MeshPlacement {
     }
   }
 
+  private remember(jobId: string, agentId: string, attempt: number): void {
+    this.placedElsewhere.delete(jobId);
+    this.placedElsewhere.set(jobId, { agentId, attempt });
+    if (this.placedElsewhere.size > PLACED_REMEMBERED) this.placedElsewhere.delete(this.placedElsewhere.keys().next().value!);
+  }
+
   /**
    * Ask agents elsewhere, best first, until one takes the job. A node that did not answer may have
    * sent it: the job counts as given to that agent, and the run's ack deadline decides, as for a
@@ -146,6 +166,7 @@ export class MeshPlacement {
       }
       const agentId = answer.status === 'taken' ? answer.agentId : candidate.agentId;
       this.remote.took(candidate.node, agentId);
+      this.remember(request.jobId, agentId, request.attempt);
       return agentId;
     }
     return undefined;

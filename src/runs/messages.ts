@@ -64,7 +64,11 @@ export function isAgentClaim(msg: RunMessage): msg is AgentClaim {
  * Every message is answered; `ignored` says why nothing changed (duplicates, late or foreign
  * messages). `foreign` marks a claim from an agent that does not hold the job.
  */
-export type RunReply = { ok: true } | { ok: false; ignored: string; foreign?: true };
+/**
+ * `moved`: this node no longer owns the run (its writes are fenced off), so nothing was decided:
+ * a caller holding an agent's report must not acknowledge it, but bring it to the run's new owner.
+ */
+export type RunReply = { ok: true } | { ok: false; ignored: string; foreign?: true; moved?: true };
 
 export const AGENT_RESTARTED_ERROR = 'the agent restarted and lost the job';
 export const RECOVERY_EXPIRED_ERROR = 'agent disconnected and did not reconnect within the recovery window';
@@ -74,6 +78,7 @@ export const STALE_ERROR = 'job heartbeats stopped: no heartbeat within the stal
 export const ok: RunReply = { ok: true };
 export const ignored = (why: string): RunReply => ({ ok: false, ignored: why });
 export const refusedForeign = (why: string): RunReply => ({ ok: false, ignored: why, foreign: true });
+export const movedAway: RunReply = { ok: false, ignored: 'another node owns this run now', moved: true };
 
 /** Agents report success, failed or cancelled; anything else final is a failure of the job. */
 export function finishedJobStatus(state: string): FinishedJobStatus {

@@ -12,6 +12,7 @@ import {
   STALE_ERROR,
   WORKFLOW_TIMEOUT_REASON,
   ignored,
+  movedAway,
   isAgentClaim,
   ok,
   type AgentClaim,
@@ -68,7 +69,7 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
   }
 
   async receive(msg: RunMessage): Promise<RunReply> {
-    if (this.deposed) return ignored('another node owns this run now');
+    if (this.deposed) return movedAway;
     if (!this.loaded) return isAgentClaim(msg) ? this.refuse(msg, 'no such run') : ignored('unknown run');
     return this.guarded(() => this.handle(msg));
   }
@@ -79,7 +80,7 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
     } catch (error) {
       if (error instanceof FencedOut) {
         this.stepDown();
-        return ignored('another node owns this run now');
+        return movedAway;
       }
       if (!(error instanceof StateConflict)) throw error;
       // The store moved under us (another writer won a guard): act on what it says now.

@@ -53,5 +53,7 @@ export function createAgentHub(p: AgentHubParts): AgentHub {
       return p.authFailures.fail(address);
     },
     warn: (msg, f) => log.warn(f ?? {}, msg),
+    // A queued job is placed only while its run's shard is acted on here (not lost, lease held).
+    wanted: (request) => p.system.locate(request.runId)?.node === p.nodeId,
   });
 }

@@ -98,6 +98,9 @@ export class ClusterNode {
   private system: ActorSystem | undefined;
   private readonly liveness: Liveness;
   private stopTimer: () => void = () => undefined;
+  private placing: Promise<void> | undefined;
+  /** Per member whose link went down: the placement due when it would count as dead. */
+  private readonly deathWatch = new Map<string, () => void>();
   private stopped = false;
 
   constructor(private readonly p: ClusterNodeParts) {
@@ -170,8 +173,15 @@ export class ClusterNode {
     });
     this.links.handle(this.agentTokenRevoked, (from, body) => ({ disconnected: this.isCurrentMember(from) ? this.closeAgentToken(body.tokenId) : 0 }));
     this.raft.onApplied(() => this.stateChanged());
-    this.links.on('peerDown', (e) => this.liveness.linkDown(e.nodeId));
-    this.links.on('peerUp', (e) => this.liveness.linkUp(e.nodeId));
+    this.links.on('peerDown', (e) => {
+      this.liveness.linkDown(e.nodeId);
+      this.watchForDeath(e.nodeId);
+    });
+    this.links.on('peerUp', (e) => {
+      this.liveness.linkUp(e.nodeId);
+      this.deathWatch.get(e.nodeId)?.();
+      this.deathWatch.delete(e.nodeId);
+    });
     for (const m of membership.members) if (m.node !== this.nodeId) this.known.set(m.node, m.address);
   }
 
@@ -303,6 +313,7 @@ export class ClusterNode {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopTimer();
+    for (const cancel of this.deathWatch.values()) cancel();
     this.raft.stop();
     this.wire.close();
     this.actors.close();
@@ -332,9 +343,16 @@ export class ClusterNode {
    * On the leader: give every shard the map does not name an owner, and a dead coordinator's
    * shards to live ones, at once (see placeShards); once every shard sits on a live node, even out
    * the live coordinators a few shards at a time (see rebalanceShards). Resolves once the decision
-   * is applied here.
+   * is applied here. One placement at a time: a call while one is in hand waits for it.
    */
-  async placeShards(): Promise<void> {
+  placeShards(): Promise<void> {
+    this.placing ??= this.placeShardsNow().finally(() => {
+      this.placing = undefined;
+    });
+    return this.placing;
+  }
+
+  private async placeShardsNow(): Promise<void> {
     if (this.raft.status().role !== 'leader') return;
     if (!this.raft.state.member(this.nodeId)) await this.recordSelf();
     const map = this.raft.state.shardOwners();
@@ -359,6 +377,20 @@ export class ClusterNode {
     const moved = new Set(assignments.map((a) => a.node));
     if (outcome?.applied) this.p.log.info({ shards: assignments.length, to: [...moved] }, rebalancing ? 'shards rebalanced' : 'shards placed');
     else this.p.log.warn({ reason: outcome && !outcome.applied ? outcome.reason : 'unknown' }, 'shard placement refused; retried');
+  }
+
+  /**
+   * The moment a member whose link went down would count as dead, the leader places its shards
+   * then, not at its next chore: orphans wait up to a chore interval less.
+   */
+  private watchForDeath(node: string): void {
+    this.deathWatch.get(node)?.();
+    const cancel = this.p.clock.setTimer(this.p.config.peerStaleMs + 1, () => {
+      this.deathWatch.delete(node);
+      if (this.stopped || this.links.isUp(node)) return;
+      this.placeShards().catch((e: Error) => this.p.log.warn({ err: e.message }, 'shard placement did not complete; retrying'));
+    });
+    this.deathWatch.set(node, cancel);
   }
 
   private isAlive(node: string): boolean {

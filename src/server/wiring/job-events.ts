@@ -4,6 +4,20 @@ import { finishedJobStatus, runRef, tellRunsAgentBack, tellRunsAgentLost, tellRu
 import type { JobStatus, StepStatus } from '../../transport/index.js';
 
 const ASK_TIMEOUT_MS = 30_000;
+/**
+ * A final report that reached a run just deposed (its shard moved) is asked again, a little later
+ * each time, until this node's map sends it to the new owner; past the last try the agent's own
+ * resend of the unacknowledged report takes over.
+ */
+const MOVED_RETRIES_MS = [50, 100, 200, 400, 800, 1_600, 3_200];
+
+/** The run's owner changed before it decided: the report must not be acknowledged. */
+export class RunMovedError extends Error {
+  constructor(runId: string) {
+    super(`run ${runId} moved to another node before it recorded the report`);
+    this.name = 'RunMovedError';
+  }
+}
 
 /** The log level the bridge uses; pino's logger fits. */
 export interface EventLog {
@@ -21,7 +35,13 @@ export type HeldJobs = (agentId: string) => Promise<JobRef[]>;
 export function jobEventsToRuns(system: ActorSystem, log: EventLog, held: HeldJobs): JobEvents {
   const tell = (runId: string, msg: RunMessage) => runRef(system, runId).tell(msg);
   const ask = async (runId: string, msg: RunMessage) => {
-    await runRef(system, runId).ask<RunReply>(msg, ASK_TIMEOUT_MS);
+    for (let attempt = 0; ; attempt++) {
+      const reply = await runRef(system, runId).ask<RunReply>(msg, ASK_TIMEOUT_MS);
+      if (reply.ok || !reply.moved) return;
+      const wait = MOVED_RETRIES_MS[attempt];
+      if (wait === undefined) throw new RunMovedError(runId);
+      await new Promise<void>((resolve) => system.clock.setTimer(wait, resolve));
+    }
   };
 
   return {

@@ -54,4 +54,15 @@ describe('node placement', () => {
     await expect(system.receiveRemote(envelope, true)).rejects.toBeInstanceOf(NodePinnedKindError);
     expect(seen).toHaveLength(0);
   });
+
+  it('keeps a node kind active when the shard its key hashes to is passivated', async () => {
+    const system = new ActorSystem({ nodeId: 'here', clock: new ManualClock() });
+    system.register('socketish', () => ({ receive: () => 'ok' }), { placement: 'node' });
+    system.register('sharded', () => ({ receive: () => 'ok' }));
+    await system.ref('socketish', 'a1').ask('hi', 1_000);
+    await system.ref('sharded', 'a1').ask('hi', 1_000);
+    await system.passivateShard(system.shardOf('a1'));
+    expect(system.isActive('socketish', 'a1')).toBe(true);
+    expect(system.isActive('sharded', 'a1')).toBe(false);
+  });
 });

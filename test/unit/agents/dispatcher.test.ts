@@ -191,4 +191,34 @@ describe('JobDispatcher adopt', () => {
     expect(r.directory.get(first)?.active).toBe(1);
     expect(r.directory.get(other)?.active).toBe(0);
   });
+
+  it('remembers a job its agent finished: the same attempt sent again gets that agent, a later attempt or a refused job is placed anew', () => {
+    const r = rig();
+    r.agent('a', 2);
+    expect(r.dispatcher.dispatch(request('j1'))).toEqual({ status: 'sent', agentId: 'a' });
+    r.dispatcher.finished('j1');
+    expect(r.dispatcher.dispatch(request('j1'))).toEqual({ status: 'sent', agentId: 'a' });
+    expect(r.dispatcher.placeOn('a', request('j1'))).toEqual({ status: 'taken', agentId: 'a' });
+    expect(r.sent.filter((s) => s.jobId === 'j1')).toHaveLength(1);
+    expect(r.dispatcher.dispatch(request('j1', undefined, 2))).toEqual({ status: 'sent', agentId: 'a' });
+    expect(r.sent.filter((s) => s.jobId === 'j1')).toHaveLength(2);
+    // Refused (released, not finished): placed again, once more sent.
+    r.dispatcher.dispatch(request('j2'));
+    r.dispatcher.release('j2');
+    r.dispatcher.dispatch(request('j2'));
+    expect(r.sent.filter((s) => s.jobId === 'j2')).toHaveLength(2);
+  });
+
+  it('drops a queued job whose run the node no longer acts for when it drains', () => {
+    const directory = new AgentDirectory();
+    const sent: string[] = [];
+    let acting = true;
+    const dispatcher = new JobDispatcher(directory, { sendDispatch: (_a, req) => sent.push(req.jobId) > 0, assigned: () => {}, queueDepth: () => {}, wanted: () => acting });
+    expect(dispatcher.dispatch(request('j1'))).toEqual({ status: 'queued' });
+    acting = false;
+    directory.upsert({ agentId: 'late', node: 'n1', labels: ['linux'], maxConcurrency: 1 });
+    dispatcher.drain();
+    expect(sent).toEqual([]);
+    expect(dispatcher.pendingCount).toBe(0);
+  });
 });

@@ -160,4 +160,44 @@ describe('MeshPlacement', () => {
     expect(b.dispatcher.placeOn('gone', request('j2'))).toEqual({ status: 'refused', reason: 'the agent is not connected here' });
     expect(b.dispatcher.placeOn('far', request('j3', ['gpu']))).toEqual({ status: 'refused', reason: 'the agent has no free slot for these labels' });
   });
+
+  it('a request sent again for an attempt placed elsewhere (its run re-activated) gets the same agent, with no second offer', async () => {
+    const a = node('a');
+    const b = node('b');
+    const c = node('c');
+    b.agent('far-b');
+    c.agent('far-c', 4);
+    const w = wire(a, b);
+    w.report();
+    expect(await a.placement.dispatch(request('j1'))).toEqual({ status: 'sent', agentId: 'far-b' });
+    // c now reports more free slots than b: a fresh choice would go there.
+    a.placement.slotsReported('c', c.directory.slots());
+    expect(await a.placement.dispatch(request('j1'))).toEqual({ status: 'sent', agentId: 'far-b' });
+    expect(w.offers).toEqual(['b/far-b/j1']);
+    // A later attempt is a new decision.
+    expect((await a.placement.dispatch(request('j1', ['linux'], 2))).status).toBe('sent');
+    expect(w.offers).toHaveLength(2);
+  });
+
+  it('drops, instead of offering, a queued job whose run this node no longer acts for', async () => {
+    const a = node('a');
+    const b = node('b');
+    b.agent('far');
+    const lost = new Set<string>();
+    const dispatcher = new JobDispatcher(a.directory, {
+      sendDispatch: () => true,
+      assigned: () => {},
+      queueDepth: () => {},
+      wanted: (req) => !lost.has(req.runId),
+    });
+    const placement = new MeshPlacement(dispatcher, () => {});
+    const offers: string[] = [];
+    placement.connect({ offer: async (_n, agentId, req) => (offers.push(req.jobId), b.dispatcher.placeOn(agentId, req)), command: () => {} });
+    expect(await placement.dispatch(request('j1'))).toEqual({ status: 'queued' });
+    lost.add('run-1');
+    placement.slotsReported('b', b.directory.slots());
+    await placement.drainElsewhere();
+    expect(offers).toEqual([]);
+    expect(dispatcher.pendingCount).toBe(0);
+  });
 });

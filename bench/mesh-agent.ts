@@ -1,0 +1,119 @@
+import WebSocket from 'ws';
+
+/** What a `job.dispatch` frame told the agent, and when it arrived (`performance.now()` of this process). */
+export interface SeenDispatch {
+  runId: string;
+  jobId: string;
+  jobName: string;
+  branch?: string;
+  attempt: number;
+  /** The run's shard epoch the sender stamped on the frame: above the old owner's once a new node owns the run. */
+  epoch: number;
+  at: number;
+}
+
+/**
+ * A bench agent for the cluster benches: the protocol of bench-agent.ts (auth, register, ack,
+ * running, final status with its outbox ack; every job finished at once, so the figures measure
+ * kici, not steps), with labels and slots of its own choosing and the whole dispatch frame handed
+ * to the watcher. It remembers which node's socket it holds (`node`), for the figures that care.
+ */
+export class MeshAgent {
+  readonly seen: SeenDispatch[] = [];
+  /** `performance.now()` when the node acknowledged the registration. */
+  registeredAt = Number.NaN;
+  private ws?: WebSocket;
+  private watcher?: (d: SeenDispatch) => void;
+  private readonly settled = new Map<string, () => void>();
+  private seq = 0;
+
+  constructor(
+    readonly node: string,
+    private readonly url: string,
+    private readonly token: string,
+    readonly agentId: string,
+    private readonly labels: string[],
+    private readonly slots: number,
+  ) {}
+
+  connect(timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url);
+      this.ws = ws;
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`${this.agentId}: not registered with ${this.node} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      ws.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      ws.on('open', () => this.send({ type: 'auth.request', token: this.token, protocolVersion: 1 }));
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString()) as Record<string, unknown>;
+        if (msg.type === 'auth.success') {
+          this.send({ type: 'agent.register', agentId: this.agentId, labels: this.labels, platform: 'linux', arch: 'x64', version: 'bench', hostname: 'bench', maxConcurrency: this.slots });
+        } else if (msg.type === 'auth.failure') {
+          clearTimeout(timer);
+          reject(new Error(`${this.agentId}: ${String(msg.reason)}`));
+        } else if (msg.type === 'register.ack') {
+          clearTimeout(timer);
+          this.registeredAt = performance.now();
+          resolve();
+        } else if (msg.type === 'job.dispatch') {
+          this.finish(msg);
+        } else if (msg.type === 'ack') {
+          const done = this.settled.get(msg.messageId as string);
+          this.settled.delete(msg.messageId as string);
+          done?.();
+        }
+      });
+    });
+  }
+
+  /** Called with each `job.dispatch` as it arrives, before the agent answers it. */
+  watch(fn: ((d: SeenDispatch) => void) | undefined): void {
+    this.watcher = fn;
+  }
+
+  /** Resolves when the node has acknowledged every final status sent so far. */
+  async drained(timeoutMs = 30_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.settled.size > 0) {
+      if (performance.now() > deadline) throw new Error(`${this.agentId}: ${this.settled.size} final statuses unacknowledged after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  close(): void {
+    this.ws?.close(1000);
+  }
+
+  private finish(msg: Record<string, unknown>): void {
+    const d: SeenDispatch = {
+      runId: msg.runId as string,
+      jobId: msg.jobId as string,
+      jobName: msg.jobName as string,
+      branch: msg.branch as string | undefined,
+      attempt: msg.attempt as number,
+      epoch: msg.epoch as number,
+      at: performance.now(),
+    };
+    this.seen.push(d);
+    this.watcher?.(d);
+    const { runId, jobId } = d;
+    this.send({ type: 'job.ack', runId, jobId });
+    this.send({ type: 'job.status', runId, jobId, state: 'running', messageId: this.id(), timestamp: Date.now() });
+    const messageId = this.id();
+    this.settled.set(messageId, () => {});
+    this.send({ type: 'job.status', runId, jobId, state: 'success', messageId, timestamp: Date.now(), data: { outputs: {}, stepResults: [] } });
+  }
+
+  private id(): string {
+    return `${this.agentId}-${++this.seq}`;
+  }
+
+  private send(msg: Record<string, unknown>): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * A fourth node joins a busy cluster. Three coordinators (rebalancing on) with agents on two of
+ * them take a stream of 20 signed git deliveries, posted round robin to the three; half-way through
+ * node-d joins, is promoted, and the leader moves its share of the shards to it, 16 a second, while
+ * every run is still in flight (each job waits on a flag the test sets only once node-d holds its
+ * share). The runs whose shards moved are taken over by node-d from the store and finish there; a
+ * job already running keeps its agent. Every delivery leads to its run exactly once and every run
+ * succeeds with one dispatch per job. Checker: invariants 1 (the workload's expectation), 2, 3, 6.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allHeld, checkInvariants, expectWorkflows, formatReport, journalStep, readDatabaseView, sampleDatabase } from '../../../chaos/index.js';
+import { freshDatabaseUrl } from '../../support/postgres.js';
+import { agreedLeader, ClusterMember, clusterRoot, formCluster, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
+import { evenShards, journalAgent, metric, postPush, pushBranch, settled, TERMINAL, type SignedSource } from './scenario-kit.js';
+
+const DELIVERIES = 20;
+
+describe('a fourth node joining under load', () => {
+  const root = clusterRoot();
+  const journal = path.join(root, 'journal.ndjson');
+  const flag = path.join(root, 'let-the-jobs-finish');
+  let databaseUrl: string;
+  let members: ClusterMember[];
+
+  beforeAll(async () => {
+    databaseUrl = await freshDatabaseUrl();
+    members = await formCluster(root, databaseUrl, undefined, { KICI_GIT_RECONCILE_INTERVAL_MS: '3600000' });
+    await evenShards(members[0]!, ['node-a', 'node-b', 'node-c'], databaseUrl);
+  }, 120_000);
+
+  afterAll(async () => {
+    await killAll();
+  });
+
+  it('takes its share of the shards while runs are in flight; every delivery runs once and every run succeeds', async () => {
+    const [a, b, c] = members as [ClusterMember, ClusterMember, ClusterMember];
+    await journalAgent(root, a, b, 'agent-on-b', { maxConcurrency: 10 });
+    await journalAgent(root, a, c, 'agent-on-c', { maxConcurrency: 10 });
+
+    const repo = new GitRepo(path.join(root, 'repo'));
+    const secret = 'a-webhook-secret-for-the-test';
+    const secretFile = path.join(root, 'repo.secret');
+    writeFileSync(secretFile, secret, { mode: 0o600 });
+    const added = await kiciAdminJson<{ id: string }>(a.url, a.process.adminToken, ['source', 'add', 'git', '--org', 'e2e', '--name', 'stream', '--url', repo.originUrl, '--default-branch', 'main', '--secret', '@' + secretFile]);
+    const source: SignedSource = { id: added.id, orgId: 'e2e', secret };
+    repo.commitLockfile({
+      schemaVersion: 1,
+      workflows: [
+        { name: 'stream', triggers: [{ _type: 'push', branches: ['load-*'] }], jobs: [{ name: 'work', steps: [{ run: journalStep(journal, `while [ ! -f '${flag}' ]; do sleep 0.1; done`) }] }] },
+        { name: 'elsewhere', triggers: [{ _type: 'push', branches: ['never-*'] }], jobs: [{ name: 'none', steps: [{ run: journalStep(journal) }] }] },
+      ],
+    });
+    repo.push('main');
+    const pushes = Array.from({ length: DELIVERIES }, (_, i) => ({ branch: `load-${i}`, sha: '' }));
+    for (const p of pushes) p.sha = pushBranch(repo, p.branch);
+
+    const samples = sampleDatabase({ databaseUrl, everyMs: 250 });
+    const accepted: Record<string, string[]> = {};
+    const post = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const r = await postPush(members[i % 3]!, source, pushes[i]!.branch, pushes[i]!.sha);
+        expect(r.status, JSON.stringify(r.body)).toBe(202);
+        accepted[r.deliveryId] = ['stream'];
+      }
+    };
+
+    await post(0, DELIVERIES / 2);
+    // node-d joins while the second half of the stream arrives.
+    const d = await ClusterMember.create(root, { name: 'node-d', join: { token: await a.joinToken(), peers: [b.address, c.address] }, adminToken: a.process.adminToken, env: { KICI_GIT_RECONCILE_INTERVAL_MS: '3600000' } });
+    await Promise.all([d.process.start(), post(DELIVERIES / 2, DELIVERIES)]);
+    await agreedLeader([a, b, c, d], ['node-a', 'node-b', 'node-c', 'node-d']);
+    const spread = await evenShards(a, ['node-a', 'node-b', 'node-c', 'node-d'], databaseUrl);
+    expect(spread['node-d']).toBeGreaterThanOrEqual(63);
+
+    // Every run is still unfinished: the flag is not set yet. Those in node-d's shards moved to it in flight.
+    const before = await allCreated(databaseUrl);
+    const owners = new Map(before.shards.map((s) => [s.shard, s.ownerNode]));
+    const movedToD = before.runs.filter((r) => owners.get(r.shard) === 'node-d');
+    expect(before.runs).toHaveLength(DELIVERIES);
+    expect(before.runs.filter((r) => TERMINAL.has(r.status))).toEqual([]);
+    expect(movedToD.length, 'runs in the shards node-d took over').toBeGreaterThan(0);
+    // node-d woke unfinished runs of the shards it gained from the others (orphans reclaimed, by the metric's name).
+    expect(await metric(d, 'kici_orphans_reclaimed_total')).toBeGreaterThan(0);
+
+    writeFileSync(flag, '');
+    const end = await settled(databaseUrl, 'every run to finish', { runs: DELIVERIES }).catch((e: Error) => e);
+    const reports = await checkInvariants({ journal, databaseUrl, expect: expectWorkflows(accepted), samples: await samples.stop() });
+    expect(allHeld(reports), formatReport(reports)).toBe(true);
+    if (end instanceof Error) throw end;
+    expect(Object.keys(accepted)).toHaveLength(DELIVERIES);
+    expect(end.runs.filter((r) => r.status !== 'success')).toEqual([]);
+    expect(end.jobs.filter((j) => j.dispatchAttempts !== 1)).toEqual([]);
+  }, 180_000);
+});
+
+/** The database once every delivery of the stream has its run (none can finish before the flag). */
+function allCreated(databaseUrl: string) {
+  return waitUntil('every delivery to have its run', async () => {
+    const view = await readDatabaseView(databaseUrl);
+    return view.runs.length >= DELIVERIES && view.deliveries.every((d) => d.status !== 'received') ? view : undefined;
+  });
+}
