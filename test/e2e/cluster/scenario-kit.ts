@@ -112,10 +112,17 @@ export async function postPush(m: ClusterMember, source: SignedSource, branch: s
   const body = JSON.stringify({ ref: `refs/heads/${branch}`, before, after: sha, repository: { name: 'origin', url: 'file:///origin.git' } });
   const signature = `sha256=${createHmac('sha256', source.secret).update(body).digest('hex')}`;
   const deliveryId = pushDeliveryId(source, branch, sha);
-  const res = await fetch(`${m.url}/webhook/${encodeURIComponent(source.orgId)}/git/${encodeURIComponent(source.id)}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-delivery-id': deliveryId, 'x-signature-256': signature },
-    body,
+  const send = () =>
+    fetch(`${m.url}/webhook/${encodeURIComponent(source.orgId)}/git/${encodeURIComponent(source.id)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-delivery-id': deliveryId, 'x-signature-256': signature },
+      body,
+    });
+  // As a webhook sender does: a connection the server closed under the request (a kept-alive
+  // socket it timed out at that moment) is tried again; the delivery id makes a repeat harmless.
+  const res = await send().catch((e: Error & { cause?: { code?: string } }) => {
+    if (e.cause?.code !== 'UND_ERR_SOCKET') throw e;
+    return send();
   });
   return { status: res.status, deliveryId, body: await res.json() };
 }
