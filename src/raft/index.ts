@@ -27,3 +27,16 @@ export { RaftDriver, ProposalTooLargeError, type RaftDriverOptions, type DriverC
 export { encodeConfChange, decodeConfChange } from './membership.js';
 export { MAX_ENTRY_DATA_BYTES } from './record.js';
 export { splitSnapshot, SnapshotAssembly, validateSnapshotChunk, SnapshotChunkError, DEFAULT_MAX_SNAPSHOT_BYTES, type SnapshotChunk, type SnapshotChunkProblem, type SnapshotAssemblyOptions } from './snapshot-chunks.js';
+// The simulator's seeded random streams and event queue: the cluster simulator (src/simulation)
+// runs on the same virtual time.
+export { SimRandom } from './sim/random.js';
+export { EventQueue, type SimEvent } from './sim/events.js';
+
+/**
+ * The Raft simulator's command line (`npm run sim -- --layer raft`), loaded when called: the
+ * simulator is large, and a process that imports this room for its Raft never needs it.
+ */
+export async function runRaftSimulator(argv: string[]): Promise<number> {
+  const { main } = await import('./sim/command.js');
+  return main(argv);
+}

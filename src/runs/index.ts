@@ -54,6 +54,7 @@ export type { AgentJob } from './agent-events.js';
 export { failedRunError, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';
 export { cancelRunVia, CANCEL_ASK_MS } from './cancel.js';
 export { runSweeps, type OverdueJobs, type RunSweep } from './sweeps.js';
+export { MemoryRunStore, DEFAULT_SHARD, type AcceptedWrite, type HeldJob, type MemoryRunStoreOptions, type StoreWriteKind } from './memory-run-store.js';
 export type {
   RunStore,
   RunRecord,

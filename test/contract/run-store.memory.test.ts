@@ -1,5 +1,5 @@
-/** The RunStore contract against the in-memory fake the RunActor unit tests run on. */
-import { MemoryRunStore } from '../unit/runs/memory-run-store.js';
+/** The RunStore contract against the in-memory store the RunActor unit tests and the cluster simulator run on. */
+import { MemoryRunStore } from '../../src/runs/index.js';
 import { describeRunStoreContract } from './run-store.contract.js';
 
 describeRunStoreContract('memory', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ActorSystem } from '../../../src/actors/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
 import {
+  MemoryRunStore,
   FINISHED_GRACE_MS,
   RUN_ACTOR_KIND,
   claimOf,
@@ -11,7 +12,7 @@ import {
   type RunMessage,
   type RunReply,
 } from '../../../src/runs/index.js';
-import { MemoryRunStore, RecordingDispatcher, planRun } from './memory-run-store.js';
+import { RecordingDispatcher, planRun } from './run-fixtures.js';
 
 const RUN = 'run-1';
 

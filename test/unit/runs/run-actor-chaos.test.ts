@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { ManualClock, SeededRandom } from '../../../src/clock/index.js';
 import { ActorSystem, type ActorFailure } from '../../../src/actors/index.js';
 import {
+  MemoryRunStore,
   RUN_ACTOR_KIND,
   isTerminalJobStatus,
   runActorFactory,
@@ -9,7 +10,7 @@ import {
   type JobStatus,
   type RunMessage,
 } from '../../../src/runs/index.js';
-import { MemoryRunStore, RecordingDispatcher, planRun, type PlanJob } from './memory-run-store.js';
+import { RecordingDispatcher, planRun, type PlanJob } from './run-fixtures.js';
 
 const ALWAYS: JobStatus[] = ['success', 'failed', 'cancelled', 'skipped', 'timed_out_stale', 'drift_dropped'];
 const RUN_ON: JobStatus[][] = [['success'], ['success'], ALWAYS, ['failed', 'timed_out_stale']];

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../../../src/clock/index.js';
 import { ActorSystem, type ActorFailure } from '../../../src/actors/index.js';
 import {
+  MemoryRunStore,
   registerRunActor,
   runRef,
   tellRunsAgentLost,
@@ -9,7 +10,7 @@ import {
   type JobWriteGuard,
   type RunReply,
 } from '../../../src/runs/index.js';
-import { MemoryRunStore, RecordingDispatcher, planRun } from './memory-run-store.js';
+import { RecordingDispatcher, planRun } from './run-fixtures.js';
 
 async function flush(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));

@@ -2,13 +2,14 @@ import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../../../src/clock/index.js';
 import { ActorSystem } from '../../../src/actors/index.js';
 import {
+  MemoryRunStore,
   RECOVERY_EXPIRED_ERROR,
   RUN_ACTOR_KIND,
   runActorFactory,
   type RunMessage,
   type RunReply,
 } from '../../../src/runs/index.js';
-import { MemoryRunStore, RecordingDispatcher, planRun, type PlanJob } from './memory-run-store.js';
+import { RecordingDispatcher, planRun, type PlanJob } from './run-fixtures.js';
 
 const RUN = 'run-7';
 
@@ -40,13 +41,13 @@ describe('RunActor: fencing', () => {
     store.takeOver(RUN, 2);
 
     const reply = await n.send({ type: 'job_finished', jobId: 'a', status: 'success', agentId: 'agent-1' });
-    expect(reply).toEqual({ ok: false, ignored: 'another node owns this run now' });
+    expect(reply).toEqual({ ok: false, ignored: 'another node owns this run now', moved: true });
     expect(store.job(RUN, 'a').status).toBe('running');
     expect(dispatcher.of('b')).toHaveLength(0);
     expect(store.completions).toHaveLength(0);
     // Every later message is refused without touching the store or the agents.
     const writesBefore = JSON.stringify(store.run(RUN));
-    await expect(n.send({ type: 'stale', jobId: 'a' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now' });
+    await expect(n.send({ type: 'stale', jobId: 'a' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now', moved: true });
     await expect(n.send({ type: 'start' })).resolves.toMatchObject({ ok: false });
     expect(JSON.stringify(store.run(RUN))).toBe(writesBefore);
     expect(dispatcher.cancels).toHaveLength(0);
@@ -56,7 +57,7 @@ describe('RunActor: fencing', () => {
     const { clock, store, dispatcher } = setup([{ id: 'a' }]);
     store.takeOver(RUN, 3);
     const n = node(store, dispatcher, clock, 2);
-    await expect(n.send({ type: 'start' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now' });
+    await expect(n.send({ type: 'start' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now', moved: true });
     expect(dispatcher.dispatches).toHaveLength(0);
     expect(store.run(RUN).run.status).toBe('pending');
   });
@@ -73,7 +74,7 @@ describe('RunActor: fencing', () => {
   it('does not act at an epoch its shard has not been raised to', async () => {
     // The shard is still at 1 (the gainer has not raised it): the store refuses epoch 2's writes.
     const { clock, store, dispatcher } = setup([{ id: 'a' }]);
-    await expect(node(store, dispatcher, clock, 2).send({ type: 'start' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now' });
+    await expect(node(store, dispatcher, clock, 2).send({ type: 'start' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now', moved: true });
     expect(dispatcher.dispatches).toHaveLength(0);
     expect(store.run(RUN).run.status).toBe('pending');
   });
@@ -85,7 +86,7 @@ describe('RunActor: fencing', () => {
     await n.send({ type: 'start' });
     store.takeOver(RUN, 2);
     const other = (msg: RunMessage) => n.system.ref<RunMessage>(RUN_ACTOR_KIND, 'run-8').ask<RunReply>(msg, 600_000);
-    await expect(other({ type: 'start' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now' });
+    await expect(other({ type: 'start' })).resolves.toEqual({ ok: false, ignored: 'another node owns this run now', moved: true });
     expect(store.run('run-8').run.status).toBe('pending');
     expect(dispatcher.of('x')).toHaveLength(0);
   });

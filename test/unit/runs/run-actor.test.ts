@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../../../src/clock/index.js';
 import { ActorSystem, type ActorFailure } from '../../../src/actors/index.js';
 import {
+  MemoryRunStore,
   RECOVERY_EXPIRED_ERROR,
   RUN_ACTOR_KIND,
   STALE_ERROR,
@@ -11,7 +12,7 @@ import {
   type RunRecord,
   type RunReply,
 } from '../../../src/runs/index.js';
-import { MemoryRunStore, RecordingDispatcher, planRun, type PlanJob } from './memory-run-store.js';
+import { RecordingDispatcher, planRun, type PlanJob } from './run-fixtures.js';
 
 const RUN = 'run-1';
 

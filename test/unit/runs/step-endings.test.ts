@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ActorSystem } from '../../../src/actors/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
-import { RECOVERY_EXPIRED_ERROR, RUN_ACTOR_KIND, runActorFactory, type RunMessage, type RunReply } from '../../../src/runs/index.js';
-import { MemoryRunStore, RecordingDispatcher, planRun, type PlanJob } from './memory-run-store.js';
+import { MemoryRunStore, RECOVERY_EXPIRED_ERROR, RUN_ACTOR_KIND, runActorFactory, type RunMessage, type RunReply } from '../../../src/runs/index.js';
+import { RecordingDispatcher, planRun, type PlanJob } from './run-fixtures.js';
 
 const RUN = 'run-1';
 

@@ -1,0 +1,55 @@
+/**
+ * What agents report, routed to the RunActor that owns each job, as src/server/wiring/job-events.ts
+ * routes it in the orchestrator: acks, rejects, starts and heartbeats are told; final step and job
+ * states are asked, so the agent's outbox entry is acked only once the run has decided (a run that
+ * answers `moved` decided nothing: the report is asked again, then left to the agent's resend). An agent
+ * that registers without jobs the store gives it has lost them with its previous process.
+ */
+import type { ActorSystem } from '../actors/index.js';
+import type { JobEvents } from '../agents/index.js';
+import { finishedJobStatus, runRef, tellRunsAgentBack, tellRunsAgentLost, tellRunsAgentRestarted, type HeldJob, type RunMessage, type RunReply } from '../runs/index.js';
+
+const ASK_TIMEOUT_MS = 30_000;
+/**
+ * A final report that reached a run just deposed (its shard moved) is asked again, a little later
+ * each time, until this node's map sends it to the new owner; past the last try the agent's own
+ * resend of the unacknowledged report takes over.
+ */
+const MOVED_RETRIES_MS = [50, 100, 200, 400, 800, 1_600, 3_200];
+
+export function jobEventsToRuns(system: ActorSystem, held: (agentId: string) => HeldJob[], trace: (line: string) => void): JobEvents {
+  const tell = (runId: string, msg: RunMessage) => runRef(system, runId).tell(msg);
+  const ask = async (runId: string, msg: RunMessage) => {
+    for (let attempt = 0; ; attempt++) {
+      const reply = await runRef(system, runId).ask<RunReply>(msg, ASK_TIMEOUT_MS);
+      if (reply.ok || !reply.moved) return;
+      const wait = MOVED_RETRIES_MS[attempt];
+      if (wait === undefined) throw new Error(`run ${runId} moved to another node before it recorded the report`);
+      await new Promise<void>((resolve) => system.clock.setTimer(wait, resolve));
+    }
+  };
+  return {
+    assigned: (job, agentId, attempt) => tell(job.runId, { type: 'job_assigned', jobId: job.jobId, agentId, attempt }),
+    acked: (job, agentId) => tell(job.runId, { type: 'job_acked', jobId: job.jobId, agentId }),
+    rejected: (job, agentId, reason) => tell(job.runId, { type: 'job_rejected', jobId: job.jobId, agentId, reason }),
+    started: (job, agentId) => tell(job.runId, { type: 'job_started', jobId: job.jobId, agentId }),
+    heartbeat: (job, agentId) => tell(job.runId, { type: 'job_heartbeat', jobId: job.jobId, agentId }),
+    logs: (job, agentId, stepIndex, lines) => tell(job.runId, { type: 'job_logs', jobId: job.jobId, agentId, stepIndex, text: `${lines.join('\n')}\n` }),
+    step: (job, agentId, s) => ask(job.runId, { type: 'step_status', jobId: job.jobId, stepIndex: s.stepIndex, status: s.state, exitCode: s.exitCode ?? undefined, agentId }),
+    finished: (job, agentId, s) =>
+      ask(job.runId, { type: 'job_finished', jobId: job.jobId, status: finishedJobStatus(s.state), outputs: s.data?.outputs, error: s.error, agentId }),
+    agentLost: (agentId, jobs) => {
+      trace(`agent ${agentId} lost with ${jobs.length} jobs in flight`);
+      tellRunsAgentLost(system, agentId, jobs);
+    },
+    agentRegistered: (agentId, running, at) => {
+      if (running.length > 0) tellRunsAgentBack(system, agentId, running);
+      const listed = new Set(running.map((j) => j.jobId));
+      const gone = held(agentId).filter((j) => !listed.has(j.jobId));
+      if (gone.length > 0) {
+        trace(`agent ${agentId} registered without ${gone.length} jobs on record as its own`);
+        tellRunsAgentRestarted(system, agentId, gone, at);
+      }
+    },
+  };
+}
