@@ -22,18 +22,6 @@ export interface Finding {
 
 export const FINDINGS: readonly Finding[] = [
   {
-    id: 'F1',
-    invariant: '2',
-    kind: 'never-started',
-    title: 'a run whose start is lost stays pending forever',
-    cause:
-      'Run creation commits the run (and marks its delivery processed), then tells the run\'s owner to start it. When that tell is lost (the ' +
-      'creating node crashes while it is still being resent, or it gives up after 30 s), nothing starts the run again: the owner wakes ' +
-      'unfinished runs only when it gains their shard. Fix: the owner also wakes its shards\' runs left pending (a sweep), or the delivery ' +
-      'stays unprocessed until the run has started.',
-    witness: 29,
-  },
-  {
     id: 'F2',
     invariant: '3',
     kind: 'stale-epoch-dispatch',

@@ -7,8 +7,10 @@
  * shard lease has lapsed the node routes its shards nowhere and passivates their actors; once in
  * touch with a quorum again it follows the latest map as if every shard it owns were gained again.
  *
- * Not here: the delivery sweep (the simulation has no deliveries) and retries after a failed raise
- * (the in-memory store does not fail).
+ * Its sweep, like the orchestrator's, starts runs of owned shards left pending by a node that died
+ * before its start arrived; the in-memory store keeps no creation time, so "left behind" is a run
+ * seen pending by two sweeps in a row. Not here: the sweep's deliveries (the simulation has none)
+ * and retries after a failed raise (the in-memory store does not fail).
  */
 import type { ActorSystem } from '../actors/index.js';
 import type { ShardOwnership as Owner, ShardTable } from '../cluster/index.js';
@@ -29,12 +31,16 @@ export interface ShardFollowingParts {
 
 /** The owner a suspended node routes its shards to: no node. */
 const UNROUTED = '';
+/** As the orchestrator's sweep of what other nodes left behind (shard-ownership.ts). */
+const SWEEP_EVERY_MS = 10_000;
 
 export class ShardFollowing {
   private readonly owned = new Map<number, number>();
   private queue: Promise<void> = Promise.resolve();
   private latest: ReadonlyMap<number, Owner> = new Map();
   private readonly lease: ShardLease;
+  /** Runs of owned shards the last sweep saw pending. */
+  private pendingSeen = new Set<string>();
 
   constructor(private readonly p: ShardFollowingParts) {
     this.lease = new ShardLease({
@@ -46,6 +52,24 @@ export class ShardFollowing {
       onRenew: () => this.reinstate(),
     });
     this.lease.start();
+    this.scheduleSweep();
+  }
+
+  private scheduleSweep(): void {
+    this.p.clock.setTimer(SWEEP_EVERY_MS, () => {
+      void this.enqueue(() => this.sweep()).finally(() => this.scheduleSweep());
+    });
+  }
+
+  /** Start the owned shards' runs that two sweeps in a row have seen pending. */
+  private async sweep(): Promise<void> {
+    if (!this.lease.held()) return;
+    const pending = this.p.store.unfinishedRuns([...this.owned.keys()]).filter((r) => r.status === 'pending');
+    const left = pending.filter((r) => this.pendingSeen.has(r.id));
+    this.pendingSeen = new Set(pending.map((r) => r.id));
+    if (left.length === 0) return;
+    this.p.trace(`starting ${left.length} runs left pending: ${left.map((r) => r.id).join(',')}`);
+    await this.p.admission.restore(left.map((r) => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency })));
   }
 
   follow(map: ReadonlyMap<number, Owner>): Promise<void> {

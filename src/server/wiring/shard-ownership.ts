@@ -243,9 +243,20 @@ export class ShardOwnership {
     this.stopSweep = this.p.clock.setTimer(sweep.everyMs, tick);
   }
 
-  /** Deliveries of the owned shards received more than `leftBehindMs` ago and still `received`. */
+  /**
+   * What other nodes left behind in the owned shards, older than `leftBehindMs`: deliveries still
+   * `received`, and runs still `pending` (their creator recorded them, then died before its `start`
+   * reached this node; nothing else would start them while the shard stays put).
+   */
   private async sweep(leftBehindMs: number): Promise<void> {
     if (!this.acting()) return;
-    await this.resumeDeliveries([...this.owned.keys()], new Date(this.p.clock.now() - leftBehindMs));
+    const shards = [...this.owned.keys()];
+    const before = this.p.clock.now() - leftBehindMs;
+    await this.resumeDeliveries(shards, new Date(before));
+    const pending = (await this.p.store.runs.listNonTerminal({ shards })).filter((r) => r.status === 'pending' && r.createdAt.getTime() < before);
+    if (pending.length === 0) return;
+    this.p.log.info({ runs: pending.length }, 'starting runs other nodes created and left pending');
+    // Idempotent: a start that was only late finds the run started; a grouped run is admitted once.
+    await this.p.admission.restore(admissionRuns(pending));
   }
 }

@@ -5,7 +5,7 @@
  * epochs raised again, runs woken, deliveries resumed). A gap shorter than the lease changes
  * nothing, and a node that starts without a quorum gains nothing until it has one.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ActorSystem, shardOf, type RemoteSend } from '../../../src/actors/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
 import { ShardTable, type ShardOwnership as Owner } from '../../../src/cluster/index.js';
@@ -90,7 +90,7 @@ function node(options: { inQuorum: boolean }) {
     onOwned: (n) => void owned.push(n),
     onReclaimed: (n) => void (reclaimed += n),
   });
-  return { clock, table, system, sent, activated, passivated, started, raises, resumed, logged, quorum, owned, ownership, reclaimed: () => reclaimed };
+  return { clock, table, system, sent, activated, passivated, started, raises, resumed, logged, quorum, owned, ownership, runs, reclaimed: () => reclaimed };
 }
 
 const messages = (logged: { level: string; msg: string }[], level: string) => logged.filter((l) => l.level === level).map((l) => l.msg);
@@ -186,6 +186,24 @@ describe('the shard lease', () => {
     await n.ownership.settled();
     expect(n.ownership.count()).toBe(2);
     expect(n.raises).toEqual([[{ shard: S0, epoch: 2 }, { shard: S1, epoch: 2 }]]);
+    await n.ownership.stop();
+  });
+
+  it('starts, at its sweep, a run of an owned shard that another node created and left pending', async () => {
+    const n = node({ inQuorum: true });
+    await n.ownership.follow(map([[S0, { node: 'a', epoch: 1 }]]));
+    // Created by a node that died before its start reached this one.
+    n.runs.push({ id: 'orphan', shard: S0, status: 'pending', createdAt: new Date(-1), sourceId: 'src', workflowName: 'ci', concurrency: null } as unknown as RunRecord);
+    n.runs.push({ id: 'fresh', shard: S0, status: 'pending', createdAt: new Date(SWEEP.everyMs), sourceId: 'src', workflowName: 'ci', concurrency: null } as unknown as RunRecord);
+    const startedBefore = n.started.length;
+    // The first sweep finds it too young to call left behind; the next one starts it (not the fresh one).
+    n.clock.advance(SWEEP.everyMs);
+    await vi.waitFor(() => expect(n.resumed.length).toBeGreaterThan(0));
+    await new Promise((r) => setImmediate(r));
+    expect(n.started.slice(startedBefore)).toEqual([]);
+    n.clock.advance(SWEEP.everyMs);
+    await vi.waitFor(() => expect(n.started.slice(startedBefore)).toEqual(['orphan']));
+    expect(messages(n.logged, 'info')).toContain('starting runs other nodes created and left pending');
     await n.ownership.stop();
   });
 });

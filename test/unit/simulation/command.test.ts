@@ -33,11 +33,11 @@ describe('the simulation command line', () => {
   });
 
   it('replays a seed with a known finding: the violation, the finding, the replay command; exit 0 unless strict', async () => {
-    const plain = await run(['--seed', '29']);
-    expect(plain.out).toContain('known finding F1');
-    expect(plain.out).toContain('replay: npm run sim -- --layer cluster --seed 29 --verbose');
+    const plain = await run(['--seed', '149']);
+    expect(plain.out).toContain('known finding F2');
+    expect(plain.out).toContain('replay: npm run sim -- --layer cluster --seed 149 --verbose');
     expect(plain.code).toBe(0);
-    expect((await run(['--seed', '29', '--strict'])).code).toBe(1);
+    expect((await run(['--seed', '149', '--strict'])).code).toBe(1);
   });
 
   it('fails a seed whose violations are not known findings, with the flags to replay it', async () => {
