@@ -9,3 +9,4 @@ export { forceNewCluster, type ForcedCluster } from './recovery.js';
 export { placeShards, type Assignment, type PlacementInput, type StoredShard } from './shard-placement.js';
 export { rebalanceShards, shardsBalanced, RebalanceBudget, DEFAULT_REBALANCE_SHARDS_PER_SECOND, type RebalanceInput } from './shard-rebalance.js';
 export { Liveness } from './liveness.js';
+export { ShardLease, type ShardLeaseOptions } from './shard-lease.js';

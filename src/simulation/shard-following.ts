@@ -16,7 +16,7 @@ import type { ActorSystem } from '../actors/index.js';
 import type { ShardOwnership as Owner, ShardTable } from '../cluster/index.js';
 import type { MemoryRunStore, RunAdmission } from '../runs/index.js';
 import type { ProcessClock } from './process-clock.js';
-import { ShardLease } from './shard-lease.js';
+import { ShardLease } from '../cluster/index.js';
 
 export interface ShardFollowingParts {
   nodeId: string;

@@ -6,7 +6,7 @@
  * routing moves to the new owner and its actors here passivate. Changes are handled one batch at
  * a time, in the map's order.
  *
- * While the shard lease has lapsed (no quorum for KICI_CLUSTER_SHARD_LEASE_MS, see shard-lease.ts)
+ * While the shard lease has lapsed (no quorum for KICI_CLUSTER_SHARD_LEASE_MS, see cluster/shard-lease.ts)
  * the node is suspended: its shards route nowhere here and their actors passivate, without any
  * change to the replicated map; gains wait. Once a quorum is back it follows the latest map as if
  * every shard it owns were gained again: raising a row to the epoch it already holds changes
@@ -17,13 +17,12 @@
  * the shard stays put.
  */
 import type { ActorSystem } from '../../actors/index.js';
-import type { ShardOwnership as Owner, ShardTable } from '../../cluster/index.js';
+import { ShardLease, type ShardOwnership as Owner, type ShardTable } from '../../cluster/index.js';
 import type { RunAdmission } from '../../runs/index.js';
 import type { Store } from '../../store/index.js';
 import type { Clock } from '../../clock/index.js';
 import type { Logger } from '../logger.js';
 import { admissionRuns } from './run-domain.js';
-import { ShardLease } from './shard-lease.js';
 
 export interface ShardOwnershipParts {
   nodeId: string;

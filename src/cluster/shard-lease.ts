@@ -11,7 +11,7 @@
  * is measured on the clock between checks, never counted in checks, so a stalled event loop
  * cannot stretch the lease: the first check after a stall sees the whole silence.
  */
-import type { Clock } from '../../clock/index.js';
+import type { Clock } from '../clock/index.js';
 
 export interface ShardLeaseOptions {
   clock: Clock;
