@@ -1,37 +1,67 @@
 import WebSocket from 'ws';
 
+/** What a `job.dispatch` frame told the agent, and when it arrived (`performance.now()` of this process). */
+export interface SeenDispatch {
+  runId: string;
+  jobId: string;
+  jobName: string;
+  branch?: string;
+  attempt: number;
+  /** The run's shard epoch the sender stamped on the frame: above the old owner's once a new node owns the run. */
+  epoch: number;
+  at: number;
+}
+
 /**
  * An agent for benchmarks: it speaks the real protocol (auth, register, ack, running, final status
- * with its outbox ack) but finishes every job at once, so the figures measure kici, not steps.
+ * with its outbox ack) but finishes every job at once, so the figures measure kici, not steps. Its
+ * labels and slots are its own choosing, each dispatch frame is handed to the watcher, and it
+ * remembers which node's socket it holds (`node`), for the cluster figures that care.
  */
 export class BenchAgent {
-  readonly dispatchTimes: number[] = [];
+  readonly seen: SeenDispatch[] = [];
+  /** `performance.now()` when the node acknowledged the registration. */
+  registeredAt = Number.NaN;
   private ws?: WebSocket;
-  private onDispatch?: (runId: string) => void;
-  private settled = new Map<string, () => void>();
+  private watcher?: (d: SeenDispatch) => void;
+  private readonly settled = new Map<string, () => void>();
   private seq = 0;
 
   constructor(
+    readonly node: string,
     private readonly url: string,
     private readonly token: string,
-    private readonly agentId: string,
+    readonly agentId: string,
+    private readonly labels: string[],
     private readonly slots: number,
   ) {}
 
-  connect(): Promise<void> {
+  connect(timeoutMs = 30_000): Promise<void> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url);
       this.ws = ws;
-      ws.on('error', reject);
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`${this.agentId}: not registered with ${this.node} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      ws.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
       ws.on('open', () => this.send({ type: 'auth.request', token: this.token, protocolVersion: 1 }));
       ws.on('message', (data) => {
         const msg = JSON.parse(data.toString()) as Record<string, unknown>;
         if (msg.type === 'auth.success') {
-          this.send({ type: 'agent.register', agentId: this.agentId, labels: ['bench'], platform: 'linux', arch: 'x64', version: 'bench', hostname: 'bench', maxConcurrency: this.slots });
+          this.send({ type: 'agent.register', agentId: this.agentId, labels: this.labels, platform: 'linux', arch: 'x64', version: 'bench', hostname: 'bench', maxConcurrency: this.slots });
+        } else if (msg.type === 'auth.failure') {
+          clearTimeout(timer);
+          reject(new Error(`${this.agentId}: ${String(msg.reason)}`));
         } else if (msg.type === 'register.ack') {
+          clearTimeout(timer);
+          this.registeredAt = performance.now();
           resolve();
         } else if (msg.type === 'job.dispatch') {
-          this.finish(msg.runId as string, msg.jobId as string);
+          this.finish(msg);
         } else if (msg.type === 'ack') {
           const done = this.settled.get(msg.messageId as string);
           this.settled.delete(msg.messageId as string);
@@ -41,23 +71,37 @@ export class BenchAgent {
     });
   }
 
-  /** Called with the run id each time a job.dispatch arrives. */
-  watch(fn: (runId: string) => void): void {
-    this.onDispatch = fn;
+  /** Called with each `job.dispatch` as it arrives, before the agent answers it. */
+  watch(fn: ((d: SeenDispatch) => void) | undefined): void {
+    this.watcher = fn;
   }
 
-  /** Resolves when the orchestrator has acknowledged every final status sent so far. */
-  async drained(): Promise<void> {
-    while (this.settled.size > 0) await new Promise((r) => setTimeout(r, 1));
+  /** Resolves when the node has acknowledged every final status sent so far. */
+  async drained(timeoutMs = 30_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.settled.size > 0) {
+      if (performance.now() > deadline) throw new Error(`${this.agentId}: ${this.settled.size} final statuses unacknowledged after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
 
   close(): void {
     this.ws?.close(1000);
   }
 
-  private finish(runId: string, jobId: string): void {
-    this.dispatchTimes.push(performance.now());
-    this.onDispatch?.(runId);
+  private finish(msg: Record<string, unknown>): void {
+    const d: SeenDispatch = {
+      runId: msg.runId as string,
+      jobId: msg.jobId as string,
+      jobName: msg.jobName as string,
+      branch: msg.branch as string | undefined,
+      attempt: msg.attempt as number,
+      epoch: msg.epoch as number,
+      at: performance.now(),
+    };
+    this.seen.push(d);
+    this.watcher?.(d);
+    const { runId, jobId } = d;
     this.send({ type: 'job.ack', runId, jobId });
     this.send({ type: 'job.status', runId, jobId, state: 'running', messageId: this.id(), timestamp: Date.now() });
     const messageId = this.id();
@@ -70,6 +114,6 @@ export class BenchAgent {
   }
 
   private send(msg: Record<string, unknown>): void {
-    this.ws?.send(JSON.stringify(msg));
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 }

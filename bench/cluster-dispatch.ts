@@ -35,7 +35,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sleep, type Coordinator } from '../cluster/processes.js';
 import { BenchRig, clusterTimings, envInt, lockfileRepo, maxOf, ms, percentile, PushSource, shardSpread, type BenchCluster } from './cluster-kit.js';
-import type { MeshAgent, SeenDispatch } from './mesh-agent.js';
+import type { BenchAgent, SeenDispatch } from './bench-agent.js';
 
 const LOCKFILE = {
   schemaVersion: 1,
@@ -88,7 +88,7 @@ interface Kind {
   /** Where the webhook goes, the branch prefix (its workflow's label) and the agent that must get the job. */
   to: Coordinator;
   prefix: string;
-  agent: MeshAgent;
+  agent: BenchAgent;
   samples: number[];
 }
 
@@ -155,7 +155,7 @@ interface Fleet {
   name: string;
   cluster: BenchCluster;
   source: PushSource;
-  agents: MeshAgent[];
+  agents: BenchAgent[];
   nodeOfAgent: Map<string, string>;
 }
 
@@ -179,7 +179,7 @@ async function fleet(rig: BenchRig, name: string, count: number, env: Record<str
     await waitForRows(cluster);
   }
   const source = await PushSource.add(cluster.founder, lockfileRepo(path.join(rig.root, `repo-${name}`), LOCKFILE));
-  const agents: MeshAgent[] = [];
+  const agents: BenchAgent[] = [];
   for (let i = 0; i < s.agents; i++) agents.push(await cluster.agent(cluster.nodes[i % count], `${name}-agent-${i}`, ['bench'], s.slots));
   return { name, cluster, source, agents, nodeOfAgent: new Map(agents.map((a) => [a.agentId, a.node])) };
 }

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { agreement, Coordinator, freePort, sleep, Supervisor, waitUntil } from '../cluster/processes.js';
 import { signBody } from '../src/webhooks/index.js';
 import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
-import { MeshAgent } from './mesh-agent.js';
+import { BenchAgent } from './bench-agent.js';
 
 /** A whole number ≥ `min` from the environment, or `fallback` when unset or empty. */
 export function envInt(name: string, fallback: number, min = 1): number {
@@ -136,9 +136,9 @@ export class BenchCluster {
     );
   }
 
-  async agent(on: Coordinator, agentId: string, labels: string[], slots: number): Promise<MeshAgent> {
+  async agent(on: Coordinator, agentId: string, labels: string[], slots: number): Promise<BenchAgent> {
     const { token } = await on.api<{ token: string }>('POST', '/agent-tokens', { name: agentId });
-    const agent = new MeshAgent(on.name, on.wsUrl, token, agentId, labels, slots);
+    const agent = new BenchAgent(on.name, on.wsUrl, token, agentId, labels, slots);
     await agent.connect();
     return agent;
   }

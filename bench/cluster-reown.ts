@@ -48,7 +48,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { agreement, waitUntil, type Coordinator } from '../cluster/processes.js';
 import { BenchRig, clusterTimings, describeTimings, envInt, lockfileRepo, maxOf, ms, percentile, PushSource, tails, type BenchCluster, type Timing } from './cluster-kit.js';
-import { MeshAgent, type SeenDispatch } from './mesh-agent.js';
+import { BenchAgent, type SeenDispatch } from './bench-agent.js';
 
 const TRIAL_TIMEOUT_MS = 30_000;
 /** Pause once the three agree, so a restarted node's start-up work is over before the next kill. */
@@ -206,8 +206,8 @@ async function trial(c: BenchCluster, source: PushSource, k: number, wanted: num
     return t;
   }
 
-  const workers: MeshAgent[] = [];
-  const reown: MeshAgent[] = [];
+  const workers: BenchAgent[] = [];
+  const reown: BenchAgent[] = [];
   try {
     workers.push(...(await Promise.all(survivors.map((s) => c.agent(s, `first-${k}-${s.name}`, ['bench'], 64)))));
     const { orphans, cancelled } = await prepareOrphans(c, source, victim, wanted, victimShards);
@@ -236,7 +236,7 @@ async function trial(c: BenchCluster, source: PushSource, k: number, wanted: num
     victim.proc!.child.kill('SIGKILL');
     const registered = Promise.all(
       survivors.map((s, i) => {
-        const agent = new MeshAgent(s.name, s.wsUrl, tokens[i].token, `reown-${k}-${s.name}`, ['reown'], wanted);
+        const agent = new BenchAgent(s.name, s.wsUrl, tokens[i].token, `reown-${k}-${s.name}`, ['reown'], wanted);
         agent.watch(onDispatch);
         reown.push(agent);
         return agent.connect();

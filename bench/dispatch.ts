@@ -68,7 +68,7 @@ async function agents(t: Target, count: number, slots: number): Promise<BenchAge
   const list: BenchAgent[] = [];
   for (let i = 0; i < count; i++) {
     const { token } = await t.api.call<{ token: string }>('POST', '/agent-tokens', { name: `bench-${i}` });
-    const agent = new BenchAgent(`${t.orchestrator.url.replace(/^http/, 'ws')}/ws`, token, `bench-agent-${i}-${randomBytes(3).toString('hex')}`, slots);
+    const agent = new BenchAgent('solo', `${t.orchestrator.url.replace(/^http/, 'ws')}/ws`, token, `bench-agent-${i}-${randomBytes(3).toString('hex')}`, ['bench'], slots);
     await agent.connect();
     list.push(agent);
   }

@@ -94,11 +94,6 @@ export class AgentHub {
     return session;
   }
 
-  /** Place a job on an agent of this node, or queue it here (this node alone). */
-  dispatch(request: DispatchRequest): Placement {
-    return this.dispatcher.dispatch(request);
-  }
-
   /** Place a job anywhere in the mesh: an agent here, else one another node holds, else the queue. */
   place(request: DispatchRequest): Promise<Placement> {
     return this.placement.dispatch(request);

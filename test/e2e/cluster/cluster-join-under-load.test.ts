@@ -11,9 +11,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allHeld, checkInvariants, expectWorkflows, formatReport, journalStep, readDatabaseView, sampleDatabase } from '../../../chaos/index.js';
-import { freshDatabaseUrl } from '../../support/postgres.js';
-import { agreedLeader, ClusterMember, clusterRoot, formCluster, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
-import { evenShards, journalAgent, metric, postPush, pushBranch, settled, TERMINAL, type SignedSource } from './scenario-kit.js';
+import { agreedLeader, ClusterMember, clusterRoot, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
+import { evenCluster, evenShards, journalAgent, metric, postPush, pushBranch, settled, TERMINAL, type SignedSource } from './scenario-kit.js';
 
 const DELIVERIES = 20;
 
@@ -25,9 +24,7 @@ describe('a fourth node joining under load', () => {
   let members: ClusterMember[];
 
   beforeAll(async () => {
-    databaseUrl = await freshDatabaseUrl();
-    members = await formCluster(root, databaseUrl, undefined, { KICI_GIT_RECONCILE_INTERVAL_MS: '3600000' });
-    await evenShards(members[0]!, ['node-a', 'node-b', 'node-c'], databaseUrl);
+    ({ databaseUrl, members } = await evenCluster(root));
   }, 120_000);
 
   afterAll(async () => {

@@ -18,9 +18,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allHeld, checkInvariants, expectWorkflows, formatReport, journalStep, readDatabaseView, sampleDatabase } from '../../../chaos/index.js';
-import { freshDatabaseUrl } from '../../support/postgres.js';
-import { agreedLeader, ClusterMember, clusterRoot, formCluster, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
-import { evenShards, journalAgent, postPush, pushBranch, settled, shardSpread, type SignedSource } from './scenario-kit.js';
+import { agreedLeader, ClusterMember, clusterRoot, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
+import { evenCluster, evenShards, journalAgent, postPush, pushBranch, settled, shardSpread, type SignedSource } from './scenario-kit.js';
 
 describe('a node partitioned through the fault hook while webhooks arrive at every node', () => {
   const root = clusterRoot();
@@ -29,10 +28,7 @@ describe('a node partitioned through the fault hook while webhooks arrive at eve
   let members: ClusterMember[];
 
   beforeAll(async () => {
-    databaseUrl = await freshDatabaseUrl();
-    // No reconcile: every delivery is one the test posted.
-    members = await formCluster(root, databaseUrl, undefined, { KICI_GIT_RECONCILE_INTERVAL_MS: '3600000' });
-    await evenShards(members[0]!, ['node-a', 'node-b', 'node-c'], databaseUrl);
+    ({ databaseUrl, members } = await evenCluster(root));
   }, 120_000);
 
   afterAll(async () => {

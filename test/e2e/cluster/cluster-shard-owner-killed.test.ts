@@ -11,9 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allHeld, checkInvariants, formatReport, journalStep, readDatabaseView, sampleDatabase } from '../../../chaos/index.js';
-import { freshDatabaseUrl } from '../../support/postgres.js';
-import { agreedLeader, ClusterMember, clusterRoot, formCluster, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
-import { evenShards, journalAgent, metric, settled, shardSpread } from './scenario-kit.js';
+import { agreedLeader, ClusterMember, clusterRoot, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
+import { evenCluster, journalAgent, metric, settled, shardSpread } from './scenario-kit.js';
 
 describe('a non-leader that owns shards is killed -9 while jobs run', () => {
   const root = clusterRoot();
@@ -23,10 +22,7 @@ describe('a non-leader that owns shards is killed -9 while jobs run', () => {
   let members: ClusterMember[];
 
   beforeAll(async () => {
-    databaseUrl = await freshDatabaseUrl();
-    // Rebalancing stays on (16 shards a second); no reconcile, so every run is one the test made.
-    members = await formCluster(root, databaseUrl, undefined, { KICI_GIT_RECONCILE_INTERVAL_MS: '3600000' });
-    await evenShards(members[0]!, ['node-a', 'node-b', 'node-c'], databaseUrl);
+    ({ databaseUrl, members } = await evenCluster(root));
   }, 120_000);
 
   afterAll(async () => {

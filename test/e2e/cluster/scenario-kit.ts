@@ -11,7 +11,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { readDatabaseView, type DatabaseView } from '../../../chaos/index.js';
-import { startAgent, waitUntil, type ClusterMember, type GitRepo, type NodeProcess } from '../harness/index.js';
+import { freshDatabaseUrl } from '../../support/postgres.js';
+import { formCluster, startAgent, waitUntil, type ClusterMember, type GitRepo, type NodeProcess } from '../harness/index.js';
 
 export const TERMINAL = new Set(['success', 'failed', 'cancelled']);
 const ZERO_SHA = '0'.repeat(40);
@@ -39,6 +40,17 @@ export function clusterStatus(m: ClusterMember): Promise<ClusterStatus> {
 /** node → shards the replicated map gives it, as `m` sees it. */
 export async function shardSpread(m: ClusterMember): Promise<Record<string, number>> {
   return Object.fromEntries((await clusterStatus(m)).members.map((x) => [x.node, x.shards]));
+}
+
+/**
+ * Three coordinators on a fresh PostgreSQL, once their shards are spread evenly; no git reconcile,
+ * so every run is one the test made (rebalancing stays on).
+ */
+export async function evenCluster(root: string): Promise<{ databaseUrl: string; members: ClusterMember[] }> {
+  const databaseUrl = await freshDatabaseUrl();
+  const members = await formCluster(root, databaseUrl, undefined, { KICI_GIT_RECONCILE_INTERVAL_MS: '3600000' });
+  await evenShards(members[0]!, ['node-a', 'node-b', 'node-c'], databaseUrl);
+  return { databaseUrl, members };
 }
 
 /**

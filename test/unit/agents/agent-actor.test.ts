@@ -53,7 +53,7 @@ describe('AgentActor on the node actor system', () => {
     });
     const r = rig(system, clock);
     const a = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     a.say({ type: 'job.status', messageId: 'm1', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'running' });
     await r.hub.settled();
     expect(r.hub.isConnected('a1')).toBe(true);
@@ -69,7 +69,7 @@ describe('AgentActor on the node actor system', () => {
     a.session.socketClosed();
     // Before a1's actor has handled the close, the dispatcher must not pick the dead connection.
     expect(r.hub.directory.get('a1')).toBeUndefined();
-    expect(r.hub.dispatch(job('j1'))).toEqual({ status: 'sent', agentId: 'b1' });
+    expect(await r.hub.place(job('j1'))).toEqual({ status: 'sent', agentId: 'b1' });
     await r.hub.settled();
     expect(r.hub.connectedAgents()).toEqual(['b1']);
   });
@@ -92,7 +92,7 @@ describe('AgentActor on the node actor system', () => {
   it('stop reports the jobs of every connection lost before it resolves', async () => {
     const r = rig();
     await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     await r.hub.stop();
     expect(r.calls).toEqual(['lost a1 j1']);
   });

@@ -96,7 +96,7 @@ describe('AgentHub registration', () => {
 
   it('sends job.dispatch to the connected agent and drains the queue when an agent registers', async () => {
     const r = rig();
-    expect(r.hub.dispatch(job('j1'))).toEqual({ status: 'queued' });
+    expect(await r.hub.place(job('j1'))).toEqual({ status: 'queued' });
     const a = await r.connect('a1');
     expect(a.socket.last('job.dispatch')).toMatchObject({ jobId: 'j1', runId: 'run-1' });
     expect(r.hub.dispatcher.pendingCount).toBe(0);
@@ -105,7 +105,7 @@ describe('AgentHub registration', () => {
   it('replaces an older session of the same agent id, and the old socket closing late changes nothing', async () => {
     const r = rig();
     const old = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     const fresh = await r.connect('a1', { extra: { inFlightJobs: [{ runId: 'run-1', jobId: 'j1' }] } });
     expect(old.socket.closedWith?.code).toBe(1001);
     expect(fresh.socket.closedWith).toBeUndefined();
@@ -124,7 +124,7 @@ describe('AgentHub registration', () => {
   it('frees the slots of jobs a replacing connection no longer lists, and leaves the verdict to their runs', async () => {
     const r = rig();
     await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     await r.connect('a1');
     // Not "lost" (that would start a recovery window): the run learns the agent registered without it.
     expect(r.named('agentLost')).toHaveLength(0);
@@ -135,8 +135,8 @@ describe('AgentHub registration', () => {
   it('reports agentLost with the jobs it held when an agent disconnects', async () => {
     const r = rig();
     const a = await r.connect('a1', { extra: { maxConcurrency: 2 } });
-    r.hub.dispatch(job('j1'));
-    r.hub.dispatch(job('j2'));
+    await r.hub.place(job('j1'));
+    await r.hub.place(job('j2'));
     a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
     a.session.socketClosed();
     await r.hub.settled();
@@ -168,7 +168,7 @@ describe('AgentHub job messages', () => {
   it('routes ack, running, heartbeat and logs from the holder', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     a.say({ type: 'job.status', messageId: 'm1', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'running' });
     a.say({ type: 'job.heartbeat', runId: 'run-1', jobId: 'j1' });
     a.say({ type: 'log.chunk', runId: 'run-1', jobId: 'j1', stepIndex: 0, lines: ['hello'] });
@@ -181,8 +181,8 @@ describe('AgentHub job messages', () => {
   it('frees the slot and reports a rejection, then offers the queue again', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
-    r.hub.dispatch(job('j2'));
+    await r.hub.place(job('j1'));
+    await r.hub.place(job('j2'));
     a.say({ type: 'job.reject', runId: 'run-1', jobId: 'j1', reason: 'busy' });
     await r.hub.settled();
     expect(r.named('rejected')).toEqual([['rejected', 'j1', 'a1', 'busy']]);
@@ -193,7 +193,7 @@ describe('AgentHub job messages', () => {
     const r = rig();
     const a = await r.connect('a1');
     const b = await r.connect('b1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     const holder = r.hub.dispatcher.holder('j1')!.agentId;
     const other = holder === 'a1' ? b : a;
     const otherId = holder === 'a1' ? 'b1' : 'a1';
@@ -249,7 +249,7 @@ describe('AgentHub job messages', () => {
   it('acks a terminal job.status with ack{messageId} only after the event is durable', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     const durable = deferred<void>();
     r.holdFinished(() => durable.promise);
     const frame = status('j1', 'success');
@@ -268,7 +268,7 @@ describe('AgentHub job messages', () => {
   it('does not ack a terminal status the store failed to record, so the agent resends it', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     r.holdFinished(() => Promise.reject(new Error('disk full')));
     a.say(status('j1', 'failed'));
     await settle();
@@ -279,7 +279,7 @@ describe('AgentHub job messages', () => {
   it('acks a terminal step.status after it is durable, but not a running one', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     const durable = deferred<void>();
     r.holdStep(() => durable.promise);
     const step = (state: string) => ({ type: 'step.status', messageId: `s-${state}`, timestamp: 1, runId: 'run-1', jobId: 'j1', stepIndex: 0, stepName: 'build', state });
@@ -295,7 +295,7 @@ describe('AgentHub job messages', () => {
   it("does not free another agent's job on a terminal status it sends about it", async () => {
     const r = rig();
     const a = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     const b = await r.connect('b1');
     b.say(status('j1', 'success'));
     await settle();
@@ -362,11 +362,11 @@ describe('AgentHub control', () => {
 
   it('cancel withdraws a queued job and sends job.cancel for a placed one', async () => {
     const r = rig();
-    r.hub.dispatch(job('queued'));
+    await r.hub.place(job('queued'));
     expect(r.hub.cancel(ref('queued'), 'user', false, 3)).toBe('withdrawn');
     expect(r.hub.cancel(ref('nowhere'), 'user', false, 3)).toBe('unknown');
     const a = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     expect(r.hub.cancel(ref('j1'), 'user', true, 3)).toBe('sent');
     expect(a.socket.last('job.cancel')).toMatchObject({ jobId: 'j1', reason: 'user', force: true, epoch: 3 });
   });
@@ -374,7 +374,7 @@ describe('AgentHub control', () => {
   it('cancel naming an agent that is not the holder stops only that agent’s copy', async () => {
     const r = rig();
     const holder = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     // a2 comes back still running j1, which went to a1 while it was away.
     const stale = await r.connect('a2', { extra: { inFlightJobs: [{ runId: 'run-1', jobId: 'j1' }] } });
     expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
@@ -386,7 +386,7 @@ describe('AgentHub control', () => {
 
   it('reports a queue placement to the run with its attempt, and watches no deadline itself', async () => {
     const r = rig();
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     const a = await r.connect('a1');
     expect(a.socket.last('job.dispatch')).toBeDefined();
     expect(r.named('assigned')).toEqual([['assigned', 'j1', 'a1', 1]]);
@@ -402,7 +402,7 @@ describe('AgentHub control', () => {
   it('closeSilentAgent frees the job and closes the holder with 4031', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    r.hub.dispatch(job('j1'));
+    await r.hub.place(job('j1'));
     r.hub.closeSilentAgent('a1', 'j1');
     expect(a.socket.closedWith?.code).toBe(4031);
     expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
