@@ -55,6 +55,8 @@ describe('runs whose owner dies', () => {
   }, 120_000);
 
   afterAll(async () => {
+    // Set even when the test failed first: step loops waiting on it must end with the agents.
+    writeFileSync(flag, '');
     await killAll();
   });
 

@@ -26,6 +26,8 @@ describe('a non-leader that owns shards is killed -9 while jobs run', () => {
   }, 120_000);
 
   afterAll(async () => {
+    // Set even when the test failed first: step loops waiting on it must end with the agents.
+    writeFileSync(flag, '');
     await killAll();
   });
 
