@@ -1,6 +1,6 @@
 /**
  * A fourth node joins a busy cluster. Three coordinators (rebalancing on) with agents on two of
- * them take a stream of 32 signed git deliveries, posted round robin to the three; half-way through
+ * them take a stream of 20 signed git deliveries, posted round robin to the three; half-way through
  * node-d joins, is promoted, and the leader moves its share of the shards to it, 16 a second, while
  * every run is still in flight (each job waits on a flag the test sets only once node-d holds its
  * share). The runs whose shards moved are taken over by node-d from the store and finish there; a
@@ -14,7 +14,7 @@ import { allHeld, checkInvariants, expectWorkflows, formatReport, journalStep, r
 import { agreedLeader, ClusterMember, clusterRoot, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
 import { evenCluster, evenShards, journalAgent, metric, postPush, pushBranch, settled, TERMINAL, type SignedSource } from './scenario-kit.js';
 
-const DELIVERIES = 32;
+const DELIVERIES = 20;
 
 describe('a fourth node joining under load', () => {
   const root = clusterRoot();
@@ -35,8 +35,8 @@ describe('a fourth node joining under load', () => {
 
   it('takes its share of the shards while runs are in flight; every delivery runs once and every run succeeds', async () => {
     const [a, b, c] = members as [ClusterMember, ClusterMember, ClusterMember];
-    await journalAgent(root, a, b, 'agent-on-b', { maxConcurrency: 16 });
-    await journalAgent(root, a, c, 'agent-on-c', { maxConcurrency: 16 });
+    await journalAgent(root, a, b, 'agent-on-b', { maxConcurrency: 10 });
+    await journalAgent(root, a, c, 'agent-on-c', { maxConcurrency: 10 });
 
     const repo = new GitRepo(path.join(root, 'repo'));
     const secret = 'a-webhook-secret-for-the-test';
