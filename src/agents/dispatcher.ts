@@ -1,5 +1,5 @@
 import type { JobDispatch } from '../transport/index.js';
-import type { AgentDirectory, AgentEntry } from './directory.js';
+import type { AgentDirectory } from './directory.js';
 import type { LabelMatcher } from '../workflows/index.js';
 
 /** What a run asks the dispatcher to place: one job, with the frame to send once an agent is chosen. */
@@ -26,11 +26,21 @@ export interface InFlight {
   attempt?: number;
 }
 
+/**
+ * Writes where a job is going into its run's record before the frame leaves (null: nowhere, it
+ * waits in a queue). Throws when the run may no longer act: nothing is sent then.
+ */
+export type RecordAgent = (agentId: string | null) => Promise<void>;
+
 export interface DispatcherPorts {
   /** Send the frame to the agent's live connection; false when it has none. */
   sendDispatch(agentId: string, request: DispatchRequest): boolean;
-  /** A job that waited in the queue was placed: its run records the agent and watches the ack deadline. */
-  assigned(job: InFlight, attempt: number): void;
+  /**
+   * A job that waited in the queue is about to go to `agentId` (null: back to the queue): its run
+   * records that, if the job is still on record with `previous`, and answers with its epoch for
+   * the frame; undefined when it refused (it placed or ended the job meanwhile, or moved).
+   */
+  assign(request: DispatchRequest, agentId: string | null, previous: string | null): Promise<number | undefined>;
   queueDepth(pending: number, dispatched: number): void;
   /**
    * Does this node still act for the job's run? A queued job whose run's shard was lost (or whose
@@ -41,6 +51,8 @@ export interface DispatcherPorts {
 
 /** Jobs remembered as served after their agent finished them: enough for any re-sent request. */
 const SERVED_REMEMBERED = 10_000;
+/** Agents tried in turn when the one reserved lost its socket while its name was recorded. */
+const RESERVE_TRIES = 3;
 
 /**
  * Places jobs on agents: picks by labels and free slots (spreading) and keeps a FIFO of jobs no
@@ -52,50 +64,70 @@ export class JobDispatcher {
   private readonly inflight = new Map<string, InFlight>();
   /** Jobs an agent here finished, by job id, with the attempt and the agent that served it. */
   private readonly served = new Map<string, { agentId: string; attempt: number }>();
+  private draining: Promise<void> | undefined;
+  private drainAgain = false;
 
   constructor(
     private readonly directory: AgentDirectory,
     private readonly ports: DispatcherPorts,
   ) {}
 
-  /**
-   * Place a job now if an agent has a slot, else queue it. A job already placed is left alone; a
-   * queued one takes the newer request's place. The caller learns the placement from the result;
-   * a job placed later from the queue is reported through `assigned`.
-   */
-  dispatch(request: DispatchRequest): Placement {
-    const placed = this.placeHere(request);
+  /** Place a job now if an agent has a slot, else queue it (see `placeHere`). */
+  async dispatch(request: DispatchRequest, record: RecordAgent): Promise<Placement> {
+    const placed = await this.placeHere(request, record);
     if (placed) return placed;
+    await record(null);
     this.enqueue(request);
     return { status: 'queued' };
   }
 
   /**
-   * Place a job on an agent of this node if one has a slot, without queueing it: the job's holder
-   * when it is already placed, else the chosen agent (a queued copy of it leaves the queue).
+   * Place a job on an agent of this node if one has a slot, without queueing it: the chosen agent
+   * is recorded, then the frame is sent (a queued copy of the job leaves the queue). A request for
+   * an attempt already placed here gets its agent back and nothing is sent. When `record` throws,
+   * the slot is given back and the error passed on.
    */
-  placeHere(request: DispatchRequest): { status: 'sent'; agentId: string } | undefined {
-    const holder = this.inflight.get(request.jobId) ?? this.servedFor(request);
-    if (holder) return { status: 'sent', agentId: holder.agentId };
-    const agent = this.directory.reserve(request.runsOn);
-    const placed = agent && this.send(agent, request, false);
-    if (!placed) return undefined;
-    this.takeQueued(request.jobId);
-    this.reportDepth();
-    return { status: 'sent', agentId: placed.agentId };
+  async placeHere(request: DispatchRequest, record: RecordAgent): Promise<{ status: 'sent'; agentId: string } | undefined> {
+    const earlier = this.placedBefore(request);
+    if (earlier) return { status: 'sent', agentId: earlier };
+    // An agent whose socket closed while its name was being recorded gives way to the next one.
+    for (let tries = 0; tries < RESERVE_TRIES; tries++) {
+      const agent = this.reserve(request);
+      if (!agent) return undefined;
+      try {
+        await record(agent);
+      } catch (error) {
+        this.unreserve(request.jobId, agent);
+        throw error;
+      }
+      if (this.send(request, agent)) {
+        this.takeQueued(request.jobId);
+        return { status: 'sent', agentId: agent };
+      }
+    }
+    return undefined;
+  }
+
+  /** The agent an earlier request for this same attempt went to here, if any. */
+  placedBefore(request: DispatchRequest): string | undefined {
+    const holder = this.inflight.get(request.jobId);
+    if (holder) return holder.agentId;
+    const served = this.served.get(request.jobId);
+    return served?.attempt === request.attempt ? served.agentId : undefined;
   }
 
   /**
-   * Another node's run offers a job to one agent of this node: it is sent there if that agent has
-   * a slot and the labels, else refused at once (the offering node chooses again). Never queued.
+   * Another node's run offers a job to one agent of this node (it recorded that agent first): it
+   * is sent there if that agent has a slot and the labels, else refused at once (the offering node
+   * chooses again). Never queued.
    */
   placeOn(agentId: string, request: DispatchRequest): { status: 'taken'; agentId: string } | { status: 'refused'; reason: string } {
-    const holder = this.inflight.get(request.jobId) ?? this.servedFor(request);
-    if (holder) return { status: 'taken', agentId: holder.agentId };
+    const earlier = this.placedBefore(request);
+    if (earlier) return { status: 'taken', agentId: earlier };
     const agent = this.directory.reserveAgent(agentId, request.runsOn);
     if (!agent) return { status: 'refused', reason: this.directory.get(agentId) ? 'the agent has no free slot for these labels' : 'the agent is not connected here' };
-    if (!this.send(agent, request, false)) return { status: 'refused', reason: 'the agent is not connected here' };
-    this.reportDepth();
+    this.hold(request, agentId);
+    if (!this.send(request, agentId)) return { status: 'refused', reason: 'the agent is not connected here' };
     return { status: 'taken', agentId };
   }
 
@@ -128,14 +160,51 @@ export class JobDispatcher {
     this.reportDepth();
   }
 
-  /** Try queued jobs again, oldest first (after a register or a freed slot). */
-  drain(): void {
-    for (let i = 0; i < this.pending.length; ) {
-      const request = this.pending[i];
-      if (!this.wanted(request) || this.place(request, true)) this.pending.splice(i, 1);
-      else i++;
+  /**
+   * Try queued jobs again, oldest first (after a register or a freed slot): each job an agent here
+   * can take is reserved a slot, its run asked to record the agent, and sent once it has. Resolves
+   * when this pass (and any asked for meanwhile) is done.
+   */
+  drain(): Promise<void> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return this.draining;
     }
-    this.reportDepth();
+    this.draining = this.drainPasses().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async drainPasses(): Promise<void> {
+    do {
+      this.drainAgain = false;
+      const assigning: Promise<void>[] = [];
+      for (let i = 0; i < this.pending.length; ) {
+        const request = this.pending[i];
+        const agent = this.wanted(request) ? this.reserve(request) : null;
+        if (agent === undefined) {
+          i++;
+          continue;
+        }
+        this.pending.splice(i, 1);
+        if (agent !== null) assigning.push(this.assignQueued(request, agent));
+      }
+      this.reportDepth();
+      await Promise.all(assigning);
+    } while (this.drainAgain);
+  }
+
+  /** Send a queued job to its reserved agent once its run has recorded that (with the run's epoch). */
+  private async assignQueued(request: DispatchRequest, agentId: string): Promise<void> {
+    const epoch = await this.ports.assign(request, agentId, null).catch(() => undefined);
+    // Refused (the run placed or ended the job itself, or moved): the next owner dispatches it anew.
+    if (epoch === undefined || this.inflight.get(request.jobId)?.agentId !== agentId) {
+      this.unreserve(request.jobId, agentId);
+      return;
+    }
+    // A socket closed meanwhile: the run's ack deadline gives the job another attempt.
+    this.send({ ...request, frame: { ...request.frame, epoch } }, agentId);
   }
 
   /** job.ack, or job.status running, from the agent holding the job: its dispatch is answered. */
@@ -210,27 +279,29 @@ export class JobDispatcher {
     return this.pending.length;
   }
 
-  private place(request: DispatchRequest, fromQueue: boolean): AgentEntry | undefined {
+  /** Reserve a slot on an agent here that fits the job, held for it until sent or given back. */
+  private reserve(request: DispatchRequest): string | undefined {
     const agent = this.directory.reserve(request.runsOn);
-    return agent && this.send(agent, request, fromQueue);
+    if (!agent) return undefined;
+    this.hold(request, agent.agentId);
+    return agent.agentId;
+  }
+
+  private hold(request: DispatchRequest, agentId: string): void {
+    this.inflight.set(request.jobId, { runId: request.runId, jobId: request.jobId, agentId, acked: false, attempt: request.attempt });
+    this.reportDepth();
+  }
+
+  /** Give back a slot reserved for a job that is not sent after all (only if it is still held for it). */
+  private unreserve(jobId: string, agentId: string): void {
+    if (this.inflight.get(jobId)?.agentId === agentId) this.release(jobId);
   }
 
   /** Send to an agent whose slot is reserved; the slot is given back when the agent cannot be reached. */
-  private send(agent: AgentEntry, request: DispatchRequest, fromQueue: boolean): AgentEntry | undefined {
-    const job: InFlight = { runId: request.runId, jobId: request.jobId, agentId: agent.agentId, acked: false, attempt: request.attempt };
-    this.inflight.set(request.jobId, job);
-    if (!this.ports.sendDispatch(agent.agentId, request)) {
-      this.inflight.delete(request.jobId);
-      this.directory.release(agent.agentId);
-      return undefined;
-    }
-    if (fromQueue) this.ports.assigned(job, request.attempt);
-    return agent;
-  }
-
-  private servedFor(request: DispatchRequest): { agentId: string } | undefined {
-    const served = this.served.get(request.jobId);
-    return served?.attempt === request.attempt ? served : undefined;
+  private send(request: DispatchRequest, agentId: string): boolean {
+    if (this.ports.sendDispatch(agentId, request)) return true;
+    this.unreserve(request.jobId, agentId);
+    return false;
   }
 
   private reportDepth(): void {

@@ -4,7 +4,7 @@ import { CloseCode, type AgentCommandBody, type AgentMessage, type AgentRegister
 import type { LabelMatcher } from '../workflows/index.js';
 import { AGENT_ACTOR_KIND, agentActorFactory, type AgentActorMessage } from './agent-actor.js';
 import { AgentDirectory } from './directory.js';
-import { JobDispatcher, type DispatchRequest, type Placement } from './dispatcher.js';
+import { JobDispatcher, type DispatchRequest, type Placement, type RecordAgent } from './dispatcher.js';
 import { MeshPlacement } from './mesh-placement.js';
 import type { FrameLimits } from './frame-budget.js';
 import type { JobEvents, JobRef, RefusedClaim } from './job-events.js';
@@ -56,11 +56,11 @@ export class AgentHub {
   constructor(private readonly o: HubOptions) {
     this.dispatcher = new JobDispatcher(this.directory, {
       sendDispatch: (agentId, request) => this.sendDispatch(agentId, request),
-      assigned: (job, attempt) => o.events.assigned(job, job.agentId, attempt),
+      assign: (request, agentId, previous) => o.events.assign(request, request.attempt, agentId, previous),
       queueDepth: (pending, dispatched) => o.onQueueDepth?.(pending, dispatched),
       wanted: o.wanted,
     });
-    this.placement = new MeshPlacement(this.dispatcher, (job, attempt) => o.events.assigned(job, job.agentId, attempt));
+    this.placement = new MeshPlacement(this.dispatcher, (request, agentId, previous) => o.events.assign(request, request.attempt, agentId, previous));
     this.ownsSystem = !o.system;
     this.system = o.system ?? new ActorSystem({
       nodeId: o.nodeId,
@@ -94,9 +94,12 @@ export class AgentHub {
     return session;
   }
 
-  /** Place a job anywhere in the mesh: an agent here, else one another node holds, else the queue. */
-  place(request: DispatchRequest): Promise<Placement> {
-    return this.placement.dispatch(request);
+  /**
+   * Place a job anywhere in the mesh: an agent here, else one another node holds, else the queue;
+   * each agent chosen is recorded through `record` before the frame leaves.
+   */
+  place(request: DispatchRequest, record: RecordAgent): Promise<Placement> {
+    return this.placement.dispatch(request, record);
   }
 
   /** Another node's run offers a job to an agent of this node: taken or refused, at once. */

@@ -11,8 +11,13 @@ export interface JobRef {
  * on with who said it and decides nothing about it.
  */
 export interface JobEvents {
-  /** The dispatcher placed a job that waited in its queue on this agent (its own decision, not a claim). */
-  assigned(job: JobRef, agentId: string, attempt: number): void;
+  /**
+   * The dispatcher is about to send a job that waited in its queue to `agentId` (null: back to the
+   * queue; its own decision, not a claim): the run records it if the job is still at `attempt` and
+   * on record with `previous`. Resolves with the run's epoch for the frame, or undefined when the
+   * run refused (then nothing is sent).
+   */
+  assign(job: JobRef, attempt: number, agentId: string | null, previous: string | null): Promise<number | undefined>;
   acked(job: JobRef, agentId: string): void;
   rejected(job: JobRef, agentId: string, reason: string): void;
   started(job: JobRef, agentId: string): void;

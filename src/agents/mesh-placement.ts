@@ -6,7 +6,7 @@
  * nobody takes waits in this node's queue until a slot frees here or a report shows one elsewhere.
  */
 import type { AgentCommandBody } from '../transport/index.js';
-import type { DispatchRequest, InFlight, JobDispatcher, Placement } from './dispatcher.js';
+import type { DispatchRequest, JobDispatcher, Placement, RecordAgent } from './dispatcher.js';
 import { RemoteAgents } from './remote-agents.js';
 
 /** What the node holding the agent said; `unanswered`: no word came back, so it may have sent it. */
@@ -40,8 +40,8 @@ export class MeshPlacement {
 
   constructor(
     private readonly dispatcher: JobDispatcher,
-    /** A queued job was placed: its run records the agent and arms the ack deadline. */
-    private readonly assigned: (job: InFlight, attempt: number) => void,
+    /** A queued job is about to be offered to `agentId` (see `DispatcherPorts.assign`). */
+    private readonly assign: (request: DispatchRequest, agentId: string | null, previous: string | null) => Promise<number | undefined>,
   ) {}
 
   /** Join the mesh (a node alone never calls this: it places only on its own agents). */
@@ -49,20 +49,26 @@ export class MeshPlacement {
     this.port = port;
   }
 
-  /** Place a job: an agent here, else an agent elsewhere, else the queue. */
-  async dispatch(request: DispatchRequest): Promise<Placement> {
+  /**
+   * Place a job: an agent here, else an agent elsewhere, else the queue. Every agent chosen is
+   * recorded through `record` before the frame or the offer leaves; a job that ends in the queue
+   * after an agent was recorded is recorded as on none again.
+   */
+  async dispatch(request: DispatchRequest, record: RecordAgent): Promise<Placement> {
     const there = this.placedElsewhere.get(request.jobId);
     if (there?.attempt === request.attempt) return { status: 'sent', agentId: there.agentId };
-    const here = this.dispatcher.placeHere(request);
+    const recorded = recordOnce(record);
+    const here = await this.dispatcher.placeHere(request, recorded);
     if (here) return here;
     // A queued copy (an earlier request for the job) leaves the queue while this one is offered,
     // so nothing here can place it behind the offer's back.
     const wasQueued = this.dispatcher.takeQueued(request.jobId) !== undefined;
-    const offered = await this.offerAround(request);
+    const offered = await this.offerAround(request, recorded);
     if (offered) return { status: 'sent', agentId: offered };
     // A slot here may have freed while the offers were out.
-    const late = this.dispatcher.placeHere(request);
+    const late = await this.dispatcher.placeHere(request, recorded);
     if (late) return late;
+    await recorded(null);
     if (wasQueued) this.dispatcher.putBack(request);
     else this.dispatcher.enqueue(request);
     return { status: 'queued' };
@@ -124,11 +130,30 @@ export class MeshPlacement {
     } while (this.drainAgain);
   }
 
-  private async offerQueued(request: DispatchRequest): Promise<void> {
+  /**
+   * Offer a job taken from the queue: its run records each agent before the offer (compare-and-set
+   * on what it recorded last, with the run's epoch for the frame). A run that refuses has placed or
+   * ended the job itself, or moved: the job is dropped here.
+   */
+  private async offerQueued(queued: DispatchRequest): Promise<void> {
+    const request = { ...queued, frame: { ...queued.frame } };
+    let onRecord: string | null = null;
+    const record: RecordAgent = async (agentId) => {
+      if (agentId === onRecord) return;
+      const epoch = await this.assign(request, agentId, onRecord);
+      if (epoch === undefined) throw new PlacementRefused();
+      onRecord = agentId;
+      request.frame.epoch = epoch;
+    };
     this.offering.add(request.jobId);
     let agentId: string | undefined;
     try {
-      agentId = await this.offerAround(request);
+      agentId = await this.offerAround(request, record);
+      if (!agentId) await record(null);
+    } catch (error) {
+      if (!(error instanceof PlacementRefused)) throw error;
+      this.withdrawn.delete(request.jobId);
+      return;
     } finally {
       this.offering.delete(request.jobId);
     }
@@ -136,12 +161,10 @@ export class MeshPlacement {
     if (agentId && withdrawn) {
       const { runId, jobId, frame } = request;
       this.commandElsewhere({ command: 'cancel', agentId, runId, jobId, reason: 'the run no longer wants this job', force: true, epoch: frame.epoch });
-    } else if (agentId) {
-      this.assigned({ runId: request.runId, jobId: request.jobId, agentId, acked: false }, request.attempt);
-    } else if (!withdrawn) {
+    } else if (!agentId && !withdrawn) {
       // Nobody took it: back to the head of the queue, and to an agent here if one freed meanwhile.
-      this.dispatcher.putBack(request);
-      this.dispatcher.drain();
+      this.dispatcher.putBack(queued);
+      void this.dispatcher.drain();
     }
   }
 
@@ -156,19 +179,40 @@ export class MeshPlacement {
    * sent it: the job counts as given to that agent, and the run's ack deadline decides, as for a
    * frame lost on an agent's own socket.
    */
-  private async offerAround(request: DispatchRequest): Promise<string | undefined> {
+  private async offerAround(request: DispatchRequest, record: RecordAgent): Promise<string | undefined> {
     if (!this.port) return undefined;
     for (const candidate of this.remote.candidates(request.runsOn).slice(0, MAX_OFFERS_PER_JOB)) {
+      await record(candidate.agentId);
       const answer = await this.port.offer(candidate.node, candidate.agentId, request);
       if (answer.status === 'refused') {
         this.remote.full(candidate.node, candidate.agentId);
         continue;
       }
       const agentId = answer.status === 'taken' ? answer.agentId : candidate.agentId;
+      // Taken by an earlier request's agent (a re-sent attempt): that is the one on record.
+      if (agentId !== candidate.agentId) await record(agentId);
       this.remote.took(candidate.node, agentId);
       this.remember(request.jobId, agentId, request.attempt);
       return agentId;
     }
     return undefined;
   }
+}
+
+/** The run refused to record a queued job's placement: it is not this queue's to place any more. */
+class PlacementRefused extends Error {
+  constructor() {
+    super('the run refused the placement');
+    this.name = 'PlacementRefused';
+  }
+}
+
+/** A recorder that writes only changes: the record starts with no agent (the job was queued). */
+function recordOnce(record: RecordAgent): RecordAgent {
+  let last: string | null = null;
+  return async (agentId) => {
+    if (agentId === last) return;
+    await record(agentId);
+    last = agentId;
+  };
 }

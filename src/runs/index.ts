@@ -67,6 +67,7 @@ export type {
   JobWriteGuard,
   Dispatcher,
   DispatchResult,
+  RecordPlacement,
   JobDispatchRequest,
   JobCancelRequest,
   LabelMatcher,

@@ -12,8 +12,13 @@ export type RunMessage =
   | { type: 'start' }
   /** Re-check a started run (after a restart or a crash); never starts a pending run. */
   | { type: 'resume' }
-  /** The dispatcher placed a job that waited in its queue; it made the placement, so this is not a claim. */
-  | { type: 'job_assigned'; jobId: string; agentId: string; attempt: number }
+  /**
+   * A dispatcher is about to send a job that waited in its queue to `agentId` (null: it goes back
+   * to the queue): recorded only if the job is still at `attempt`, unanswered, and on record with
+   * `previous` (compare-and-set), and answered with the run's epoch for the frame. Asked, not
+   * told: the frame leaves only after the record. Not a claim: the dispatcher decides the placement.
+   */
+  | { type: 'job_assigned'; jobId: string; agentId: string | null; previous: string | null; attempt: number }
   /** The dispatch `attempt` went unanswered (the actor's own deadline, or the coordinator's sweep). */
   | { type: 'ack_timeout'; jobId: string; attempt: number }
   | AgentClaim
@@ -68,7 +73,7 @@ export function isAgentClaim(msg: RunMessage): msg is AgentClaim {
  * `moved`: this node no longer owns the run (its writes are fenced off), so nothing was decided:
  * a caller holding an agent's report must not acknowledge it, but bring it to the run's new owner.
  */
-export type RunReply = { ok: true } | { ok: false; ignored: string; foreign?: true; moved?: true };
+export type RunReply = { ok: true; epoch?: number } | { ok: false; ignored: string; foreign?: true; moved?: true };
 
 export const AGENT_RESTARTED_ERROR = 'the agent restarted and lost the job';
 export const RECOVERY_EXPIRED_ERROR = 'agent disconnected and did not reconnect within the recovery window';
@@ -78,6 +83,8 @@ export const STALE_ERROR = 'job heartbeats stopped: no heartbeat within the stal
 export const ok: RunReply = { ok: true };
 export const ignored = (why: string): RunReply => ({ ok: false, ignored: why });
 export const refusedForeign = (why: string): RunReply => ({ ok: false, ignored: why, foreign: true });
+/** A placement recorded: the frame carries the run's epoch. */
+export const recordedAt = (epoch: number): RunReply => ({ ok: true, epoch });
 export const movedAway: RunReply = { ok: false, ignored: 'another node owns this run now', moved: true };
 
 /** Agents report success, failed or cancelled; anything else final is a failure of the job. */

@@ -170,16 +170,29 @@ export interface JobCancelRequest {
 }
 
 /**
+ * Writes the agent a dispatch is about to go to into the job's record (null: no agent, the job
+ * waits in a queue), fenced by the run's epoch. The dispatcher calls it before the frame leaves,
+ * so a run whose owner dies after the frame left is never found with the job on no agent and sent
+ * to a second one. It may be called more than once for one dispatch (an agent refused, the job
+ * was queued after all); the last call is what the record says. Throws when the run may no longer
+ * act (fenced); the dispatcher then gives the slot back and sends nothing.
+ */
+export type RecordPlacement = (agentId: string | null) => Promise<void>;
+
+/**
  * Implemented by the agents room. Called from inside the RunActor's handler: it must never `ask` the
  * same RunActor (that would wait on its own mailbox); report back with `tell`.
  */
 export interface Dispatcher {
   /**
-   * Resolves once an agent is chosen (`assigned`: the frame is on its way and the run actor arms the
-   * ack deadline) or the job waits in the queue (`queued`: whoever later assigns it reports back with
-   * `job_acked`, `job_rejected` or `ack_timeout`).
+   * Resolves once an agent is chosen (`assigned`: recorded through `record`, then the frame went
+   * on its way; the run actor arms the ack deadline) or the job waits in the queue (`queued`). A
+   * request sent again for an attempt already placed resolves `assigned` with the agent it went to,
+   * without sending anything. A job placed later from the queue is recorded by asking the run
+   * (`job_assigned`) before its frame leaves; then the agent reports `job_acked`, `job_rejected`,
+   * or the ack deadline passes.
    */
-  dispatch(request: JobDispatchRequest): Promise<DispatchResult>;
+  dispatch(request: JobDispatchRequest, record: RecordPlacement): Promise<DispatchResult>;
   cancel(request: JobCancelRequest): void | Promise<void>;
   /** Take back a job still waiting in the queue, without touching any agent's copy. Optional. */
   withdraw?(runId: string, jobId: string): void | Promise<void>;

@@ -15,6 +15,7 @@ import {
   movedAway,
   isAgentClaim,
   ok,
+  recordedAt,
   type AgentClaim,
   type FinishedJobStatus,
   type RunMessage,
@@ -98,7 +99,7 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
       case 'resume':
         return this.run.status === 'pending' ? ignored('the run has not started') : this.resume();
       case 'job_assigned':
-        return this.jobAssigned(msg.jobId, msg.agentId, msg.attempt);
+        return this.jobAssigned(msg);
       case 'ack_timeout':
         return this.ackTimeout(msg.jobId, msg.attempt);
       case 'job_acked':
@@ -156,12 +157,18 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
     return handle(job!, how);
   }
 
-  private async jobAssigned(jobId: string, agentId: string, attempt: number): Promise<RunReply> {
-    const job = this.jobs.get(jobId);
-    if (!job || job.status !== 'queued' || job.agentId || job.dispatchAttempts !== attempt) return ignored('not this dispatch');
-    await this.saveJob(job, { agentId, ackDeadline: this.ctx.clock.now() + this.ackTimeoutMs });
-    this.timers.arm(job.id, this.ackTimeoutMs, { type: 'ack_timeout', jobId: job.id, attempt });
-    return ok;
+  private async jobAssigned(msg: Extract<RunMessage, { type: 'job_assigned' }>): Promise<RunReply> {
+    const job = this.jobs.get(msg.jobId);
+    if (!job || job.status !== 'queued' || job.ackedAt || job.dispatchAttempts !== msg.attempt) return ignored('not this dispatch');
+    if ((job.agentId ?? null) !== msg.previous) return ignored('the job was placed elsewhere');
+    if (msg.agentId === null) {
+      await this.saveJob(job, { agentId: null, ackDeadline: null });
+      this.timers.disarm(job.id);
+      return recordedAt(this.ctx.epoch);
+    }
+    await this.saveJob(job, { agentId: msg.agentId, ackDeadline: this.ctx.clock.now() + this.ackTimeoutMs });
+    this.timers.arm(job.id, this.ackTimeoutMs, { type: 'ack_timeout', jobId: job.id, attempt: msg.attempt });
+    return recordedAt(this.ctx.epoch);
   }
 
   private async jobAcked(job: JobRecord, agentId: string): Promise<RunReply> {

@@ -19,7 +19,7 @@ import type {
   StepLogSink,
 } from './ports.js';
 import { JobTimers } from './job-timers.js';
-import { RunWrites } from './run-writes.js';
+import { FencedOut, RunWrites, StateConflict } from './run-writes.js';
 import { transition, type ExecEvent } from './state-machine.js';
 import {
   isTerminalJobStatus,
@@ -185,17 +185,25 @@ export abstract class RunCore {
     this.sent.add(`${job.id}#${attempt}`);
     let result: DispatchResult;
     try {
-      result = await this.deps.dispatcher.dispatch(this.dispatchRequest(job));
+      result = await this.deps.dispatcher.dispatch(this.dispatchRequest(job), (agentId) => this.recordPlacement(job, agentId));
     } catch (error) {
+      // Fenced or overtaken while recording the placement: nothing was sent; the handler decides.
+      if (error instanceof FencedOut || error instanceof StateConflict) throw error;
       // Count it like an unanswered dispatch: retried shortly, within the same attempt budget.
       this.deps.observer?.dispatcherFailed?.(this.run, job, error);
       this.timers.arm(job.id, DISPATCH_RETRY_MS, { type: 'ack_timeout', jobId: job.id, attempt });
       return;
     }
     if (result.status !== 'assigned' || job.status !== 'queued' || job.ackedAt) return;
-    const ackDeadline = this.ctx.clock.now() + this.ackTimeoutMs;
-    await this.saveJob(job, { agentId: result.agentId, ackDeadline });
-    this.timers.arm(job.id, this.ackTimeoutMs, { type: 'ack_timeout', jobId: job.id, attempt });
+    // A request sent again for a placement made before finds it without recording anything.
+    await this.recordPlacement(job, result.agentId);
+    this.timers.arm(job.id, Math.max(0, (job.ackDeadline ?? 0) - this.ctx.clock.now()), { type: 'ack_timeout', jobId: job.id, attempt });
+  }
+
+  /** The agent a dispatch is going to, on record before its frame leaves (see `RecordPlacement`). */
+  protected async recordPlacement(job: JobRecord, agentId: string | null): Promise<void> {
+    if (job.agentId === agentId && (agentId === null || job.ackDeadline != null)) return;
+    await this.saveJob(job, { agentId, ackDeadline: agentId === null ? null : this.ctx.clock.now() + this.ackTimeoutMs });
   }
 
   protected dispatchRequest(job: JobRecord): JobDispatchRequest {

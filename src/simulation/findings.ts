@@ -20,35 +20,13 @@ export interface Finding {
   lossy?: boolean;
 }
 
-export const FINDINGS: readonly Finding[] = [
-  {
-    id: 'F2',
-    invariant: '3',
-    kind: 'stale-epoch-dispatch',
-    title: 'the shard\'s next owner sends a dispatch attempt again that the previous owner had already sent to another agent',
-    cause:
-      'The previous owner sends the dispatch (here a mesh offer whose answer is lost in a partition) and crashes, or has its write ' +
-      'recording the chosen agent fenced, before the agent is on record. The shard\'s next owner loads the job queued with no agent and ' +
-      'sends the same attempt to another agent; agents refuse stale epochs only per run on one agent, so both run it. (A second path, ' +
-      'the old node\'s dispatcher queue placing a lost shard\'s jobs later, is closed by the hub\'s `wanted` check.) Fix: record the ' +
-      'chosen agent before the frame leaves, or cancel a dispatch whose recording failed.',
-    witness: 149,
-  },
-  {
-    id: 'F3',
-    invariant: '3',
-    kind: 'same-epoch',
-    title: 'the same dispatch attempt is sent again and lands on another agent while the first copy runs',
-    cause:
-      'The owner sends a dispatch (here through a mesh offer to another node\'s agent) and crashes before it records which agent took ' +
-      'it. Restarted, it finds the job queued with no agent and sends the same attempt again ("one request to the dispatcher"), but the ' +
-      'dispatcher that placed the first copy is gone or on another node, so the job is placed on a second agent. The lossy network ' +
-      'gets there too: when an offer\'s answer comes after the agent\'s ack, the run refuses the ack as foreign and sends the attempt ' +
-      'again. Fix: record the chosen agent before the frame leaves (or make the agent side deduplicate a job across agents, e.g. by ' +
-      'asking the run before it starts a re-sent attempt).',
-    witness: 304,
-  },
-];
+/**
+ * None open. Fixed: F2 and F3 (a dispatch attempt sent to a second agent after its owner crashed,
+ * or was fenced off, between sending the frame and recording the agent; witnesses 149, 304 and
+ * 458): the agents room now records the chosen agent in the run before the frame or the offer
+ * leaves (RecordPlacement), and a queued job is recorded by asking its run first.
+ */
+export const FINDINGS: readonly Finding[] = [];
 
 /** Observations that break no invariant of DESIGN §7 (the checker's notes). */
 export const NOTES: readonly Finding[] = [

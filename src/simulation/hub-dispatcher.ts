@@ -6,7 +6,7 @@
  * the dispatch attempt (`simDispatchAttempt`), so the checker can count starts per attempt.
  */
 import type { AgentHub } from '../agents/index.js';
-import type { DispatchResult, Dispatcher, JobCancelRequest, JobDispatchRequest } from '../runs/index.js';
+import type { DispatchResult, Dispatcher, JobCancelRequest, JobDispatchRequest, RecordPlacement } from '../runs/index.js';
 
 export class SimHubDispatcher implements Dispatcher {
   constructor(
@@ -15,7 +15,7 @@ export class SimHubDispatcher implements Dispatcher {
     private readonly epochOfRun: (runId: string) => number,
   ) {}
 
-  async dispatch(req: JobDispatchRequest): Promise<DispatchResult> {
+  async dispatch(req: JobDispatchRequest, record: RecordPlacement): Promise<DispatchResult> {
     const run = req.run;
     const frame = {
       runId: req.runId,
@@ -36,7 +36,7 @@ export class SimHubDispatcher implements Dispatcher {
       maxLogSizeBytes: 10 * 1024 * 1024,
       simDispatchAttempt: req.attempt,
     };
-    const placed = await this.hub.place({ runId: req.runId, jobId: req.jobId, attempt: req.attempt, runsOn: req.labels, frame });
+    const placed = await this.hub.place({ runId: req.runId, jobId: req.jobId, attempt: req.attempt, runsOn: req.labels, frame }, record);
     return placed.status === 'sent' ? { status: 'assigned', agentId: placed.agentId } : { status: 'queued' };
   }
 

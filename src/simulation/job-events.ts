@@ -29,7 +29,10 @@ export function jobEventsToRuns(system: ActorSystem, held: (agentId: string) => 
     }
   };
   return {
-    assigned: (job, agentId, attempt) => tell(job.runId, { type: 'job_assigned', jobId: job.jobId, agentId, attempt }),
+    assign: async (job, attempt, agentId, previous) => {
+      const reply = await runRef(system, job.runId).ask<RunReply>({ type: 'job_assigned', jobId: job.jobId, agentId, previous, attempt }, ASK_TIMEOUT_MS);
+      return reply.ok ? reply.epoch : undefined;
+    },
     acked: (job, agentId) => tell(job.runId, { type: 'job_acked', jobId: job.jobId, agentId }),
     rejected: (job, agentId, reason) => tell(job.runId, { type: 'job_rejected', jobId: job.jobId, agentId, reason }),
     started: (job, agentId) => tell(job.runId, { type: 'job_started', jobId: job.jobId, agentId }),

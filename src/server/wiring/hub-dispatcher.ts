@@ -1,5 +1,5 @@
 import type { AgentHub } from '../../agents/index.js';
-import type { DispatchResult, Dispatcher, JobCancelRequest, JobDispatchRequest } from '../../runs/index.js';
+import type { DispatchResult, Dispatcher, JobCancelRequest, JobDispatchRequest, RecordPlacement } from '../../runs/index.js';
 import type { CiEvent } from '../../workflows/index.js';
 
 export interface HubDispatcherDeps {
@@ -17,7 +17,7 @@ export interface HubDispatcherDeps {
 export class HubDispatcher implements Dispatcher {
   constructor(private readonly deps: HubDispatcherDeps) {}
 
-  async dispatch(req: JobDispatchRequest): Promise<DispatchResult> {
+  async dispatch(req: JobDispatchRequest, record: RecordPlacement): Promise<DispatchResult> {
     const run = req.run;
     const event = (run.event ?? {}) as CiEvent;
     const gitAuth = await this.deps.gitAuth(run.sourceId, run.orgId);
@@ -45,7 +45,7 @@ export class HubDispatcher implements Dispatcher {
         gitAuth,
         maxLogSizeBytes: 10 * 1024 * 1024,
       },
-    });
+    }, record);
     return placed.status === 'sent' ? { status: 'assigned', agentId: placed.agentId } : { status: 'queued' };
   }
 

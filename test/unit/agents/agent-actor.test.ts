@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorSystem, type Envelope } from '../../../src/actors/index.js';
 import { ShardTable } from '../../../src/cluster/index.js';
-import { AGENT_ACTOR_KIND, AgentHub, type DispatchRequest, type JobEvents } from '../../../src/agents/index.js';
+import { AGENT_ACTOR_KIND, AgentHub, type DispatchRequest, type JobEvents, type RecordAgent } from '../../../src/agents/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
 import { RecordingSocket, authRequest, register, settle } from './recording-socket.js';
 
@@ -10,7 +10,7 @@ function rig(system?: ActorSystem, clock = new ManualClock(10_000)) {
   const events: JobEvents = {
     acked: (job, agentId) => void calls.push(`acked ${job.jobId} ${agentId}`),
     rejected: () => {},
-    assigned: () => {},
+    assign: async () => 1,
     started: (job, agentId) => void calls.push(`started ${job.jobId} ${agentId}`),
     step: async () => {},
     finished: async () => {},
@@ -39,6 +39,8 @@ function rig(system?: ActorSystem, clock = new ManualClock(10_000)) {
   return { hub, calls, connect, clock };
 }
 
+/** The run's recorder, for tests that do not look at what is recorded. */
+const noRecord: RecordAgent = async () => {};
 const job = (jobId: string): DispatchRequest => ({ runId: 'run-1', jobId, attempt: 1, frame: { runId: 'run-1', jobId } as unknown as DispatchRequest['frame'] });
 
 describe('AgentActor on the node actor system', () => {
@@ -53,7 +55,7 @@ describe('AgentActor on the node actor system', () => {
     });
     const r = rig(system, clock);
     const a = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.hub.place(job('j1'), noRecord);
     a.say({ type: 'job.status', messageId: 'm1', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'running' });
     await r.hub.settled();
     expect(r.hub.isConnected('a1')).toBe(true);
@@ -69,7 +71,7 @@ describe('AgentActor on the node actor system', () => {
     a.session.socketClosed();
     // Before a1's actor has handled the close, the dispatcher must not pick the dead connection.
     expect(r.hub.directory.get('a1')).toBeUndefined();
-    expect(await r.hub.place(job('j1'))).toEqual({ status: 'sent', agentId: 'b1' });
+    expect(await r.hub.place(job('j1'), noRecord)).toEqual({ status: 'sent', agentId: 'b1' });
     await r.hub.settled();
     expect(r.hub.connectedAgents()).toEqual(['b1']);
   });
@@ -92,7 +94,7 @@ describe('AgentActor on the node actor system', () => {
   it('stop reports the jobs of every connection lost before it resolves', async () => {
     const r = rig();
     await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.hub.place(job('j1'), noRecord);
     await r.hub.stop();
     expect(r.calls).toEqual(['lost a1 j1']);
   });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { AgentHub, type DispatchRequest, type JobEvents, type JobRef, type TokenGrant } from '../../../src/agents/index.js';
+import { AgentHub, type DispatchRequest, type JobEvents, type JobRef, type RecordAgent, type TokenGrant } from '../../../src/agents/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
 import { RecordingSocket, authRequest, deferred, heartbeat, register, settle } from './recording-socket.js';
 
 const HEARTBEAT_TIMEOUT = 9_000;
+/** The epoch the runs answer `assign` with: a queued job's frame carries it. */
+const RUN_EPOCH = 6;
 
 type Call = [name: string, ...args: unknown[]];
 
@@ -15,8 +17,11 @@ function rig() {
   const warningFields: Record<string, unknown>[] = [];
   let finished: () => Promise<void> = async () => {};
   let step: () => Promise<void> = async () => {};
+  let assignAnswer: () => number | undefined = () => RUN_EPOCH;
+  /** What each job's run was told through the recorder its `place` passed, kept apart from the events. */
+  const records: [jobId: string, agentId: string | null][] = [];
   const events: JobEvents = {
-    assigned: (job, agentId, attempt) => void calls.push(['assigned', job.jobId, agentId, attempt]),
+    assign: async (job, attempt, agentId, previous) => (calls.push(['assign', job.jobId, agentId, previous, attempt]), assignAnswer()),
     acked: (job, agentId) => void calls.push(['acked', job.jobId, agentId]),
     rejected: (job, agentId, reason) => void calls.push(['rejected', job.jobId, agentId, reason]),
     started: (job, agentId) => void calls.push(['started', job.jobId, agentId]),
@@ -55,10 +60,15 @@ function rig() {
     return { socket, session, say: (frame: Record<string, unknown>) => session.receive(JSON.stringify(frame)) };
   }
 
+  /** Place as a run does: every agent chosen is recorded before the frame leaves. */
+  const place = (request: DispatchRequest) => hub.place(request, async (agentId) => void records.push([request.jobId, agentId]));
+
   return {
     clock,
     hub,
     calls,
+    records,
+    place,
     counts,
     warnings,
     warningFields,
@@ -68,6 +78,7 @@ function rig() {
     jobCalls: () => calls.filter((c) => c[0] !== 'agentRegistered'),
     holdFinished: (p: () => Promise<void>) => void (finished = p),
     holdStep: (p: () => Promise<void>) => void (step = p),
+    answerAssign: (answer: () => number | undefined) => void (assignAnswer = answer),
   };
 }
 
@@ -96,16 +107,20 @@ describe('AgentHub registration', () => {
 
   it('sends job.dispatch to the connected agent and drains the queue when an agent registers', async () => {
     const r = rig();
-    expect(await r.hub.place(job('j1'))).toEqual({ status: 'queued' });
+    expect(await r.place(job('j1'))).toEqual({ status: 'queued' });
+    // No agent was chosen: the run's record (on no agent) is left as it was.
+    expect(r.records).toEqual([]);
     const a = await r.connect('a1');
-    expect(a.socket.last('job.dispatch')).toMatchObject({ jobId: 'j1', runId: 'run-1' });
+    // The register's drain sends once the run has answered; awaiting a drain waits for that pass.
+    await r.hub.dispatcher.drain();
+    expect(a.socket.last('job.dispatch')).toMatchObject({ jobId: 'j1', runId: 'run-1', epoch: RUN_EPOCH });
     expect(r.hub.dispatcher.pendingCount).toBe(0);
   });
 
   it('replaces an older session of the same agent id, and the old socket closing late changes nothing', async () => {
     const r = rig();
     const old = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     const fresh = await r.connect('a1', { extra: { inFlightJobs: [{ runId: 'run-1', jobId: 'j1' }] } });
     expect(old.socket.closedWith?.code).toBe(1001);
     expect(fresh.socket.closedWith).toBeUndefined();
@@ -124,7 +139,7 @@ describe('AgentHub registration', () => {
   it('frees the slots of jobs a replacing connection no longer lists, and leaves the verdict to their runs', async () => {
     const r = rig();
     await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     await r.connect('a1');
     // Not "lost" (that would start a recovery window): the run learns the agent registered without it.
     expect(r.named('agentLost')).toHaveLength(0);
@@ -135,8 +150,8 @@ describe('AgentHub registration', () => {
   it('reports agentLost with the jobs it held when an agent disconnects', async () => {
     const r = rig();
     const a = await r.connect('a1', { extra: { maxConcurrency: 2 } });
-    await r.hub.place(job('j1'));
-    await r.hub.place(job('j2'));
+    await r.place(job('j1'));
+    await r.place(job('j2'));
     a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
     a.session.socketClosed();
     await r.hub.settled();
@@ -168,7 +183,7 @@ describe('AgentHub job messages', () => {
   it('routes ack, running, heartbeat and logs from the holder', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     a.say({ type: 'job.status', messageId: 'm1', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'running' });
     a.say({ type: 'job.heartbeat', runId: 'run-1', jobId: 'j1' });
     a.say({ type: 'log.chunk', runId: 'run-1', jobId: 'j1', stepIndex: 0, lines: ['hello'] });
@@ -181,19 +196,21 @@ describe('AgentHub job messages', () => {
   it('frees the slot and reports a rejection, then offers the queue again', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    await r.hub.place(job('j1'));
-    await r.hub.place(job('j2'));
+    await r.place(job('j1'));
+    await r.place(job('j2'));
     a.say({ type: 'job.reject', runId: 'run-1', jobId: 'j1', reason: 'busy' });
     await r.hub.settled();
+    await r.hub.dispatcher.drain();
     expect(r.named('rejected')).toEqual([['rejected', 'j1', 'a1', 'busy']]);
     expect(r.hub.dispatcher.holder('j2')?.agentId).toBe('a1');
+    expect(a.socket.last('job.dispatch')).toMatchObject({ jobId: 'j2', epoch: RUN_EPOCH });
   });
 
   it('passes every claim on with who made it, and moves no slot for a job the agent does not hold', async () => {
     const r = rig();
     const a = await r.connect('a1');
     const b = await r.connect('b1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     const holder = r.hub.dispatcher.holder('j1')!.agentId;
     const other = holder === 'a1' ? b : a;
     const otherId = holder === 'a1' ? 'b1' : 'a1';
@@ -249,7 +266,7 @@ describe('AgentHub job messages', () => {
   it('acks a terminal job.status with ack{messageId} only after the event is durable', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     const durable = deferred<void>();
     r.holdFinished(() => durable.promise);
     const frame = status('j1', 'success');
@@ -268,7 +285,7 @@ describe('AgentHub job messages', () => {
   it('does not ack a terminal status the store failed to record, so the agent resends it', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     r.holdFinished(() => Promise.reject(new Error('disk full')));
     a.say(status('j1', 'failed'));
     await settle();
@@ -279,7 +296,7 @@ describe('AgentHub job messages', () => {
   it('acks a terminal step.status after it is durable, but not a running one', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     const durable = deferred<void>();
     r.holdStep(() => durable.promise);
     const step = (state: string) => ({ type: 'step.status', messageId: `s-${state}`, timestamp: 1, runId: 'run-1', jobId: 'j1', stepIndex: 0, stepName: 'build', state });
@@ -295,7 +312,7 @@ describe('AgentHub job messages', () => {
   it("does not free another agent's job on a terminal status it sends about it", async () => {
     const r = rig();
     const a = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     const b = await r.connect('b1');
     b.say(status('j1', 'success'));
     await settle();
@@ -362,11 +379,11 @@ describe('AgentHub control', () => {
 
   it('cancel withdraws a queued job and sends job.cancel for a placed one', async () => {
     const r = rig();
-    await r.hub.place(job('queued'));
+    await r.place(job('queued'));
     expect(r.hub.cancel(ref('queued'), 'user', false, 3)).toBe('withdrawn');
     expect(r.hub.cancel(ref('nowhere'), 'user', false, 3)).toBe('unknown');
     const a = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     expect(r.hub.cancel(ref('j1'), 'user', true, 3)).toBe('sent');
     expect(a.socket.last('job.cancel')).toMatchObject({ jobId: 'j1', reason: 'user', force: true, epoch: 3 });
   });
@@ -374,7 +391,7 @@ describe('AgentHub control', () => {
   it('cancel naming an agent that is not the holder stops only that agent’s copy', async () => {
     const r = rig();
     const holder = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     // a2 comes back still running j1, which went to a1 while it was away.
     const stale = await r.connect('a2', { extra: { inFlightJobs: [{ runId: 'run-1', jobId: 'j1' }] } });
     expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
@@ -384,12 +401,13 @@ describe('AgentHub control', () => {
     expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
   });
 
-  it('reports a queue placement to the run with its attempt, and watches no deadline itself', async () => {
+  it('asks the run to record a queue placement, with its attempt, and watches no deadline itself', async () => {
     const r = rig();
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     const a = await r.connect('a1');
+    await r.hub.dispatcher.drain();
     expect(a.socket.last('job.dispatch')).toBeDefined();
-    expect(r.named('assigned')).toEqual([['assigned', 'j1', 'a1', 1]]);
+    expect(r.named('assign')).toEqual([['assign', 'j1', 'a1', null, 1]]);
     for (let t = 0; t < 10; t++) {
       r.clock.advance(3_000);
       a.session.receive(heartbeat(t + 2));
@@ -402,7 +420,7 @@ describe('AgentHub control', () => {
   it('closeSilentAgent frees the job and closes the holder with 4031', async () => {
     const r = rig();
     const a = await r.connect('a1');
-    await r.hub.place(job('j1'));
+    await r.place(job('j1'));
     r.hub.closeSilentAgent('a1', 'j1');
     expect(a.socket.closedWith?.code).toBe(4031);
     expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
@@ -416,5 +434,38 @@ describe('AgentHub control', () => {
     await r.hub.stop();
     expect(a.socket.closedWith?.code).toBe(1001);
     expect(r.hub.connectedAgents()).toEqual([]);
+  });
+});
+
+describe('AgentHub records before it sends', () => {
+  it('has the run record the agent before the job.dispatch frame goes to it', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    const seen: [agentId: string | null, frameSent: boolean][] = [];
+    const record: RecordAgent = async (agentId) => void seen.push([agentId, a.socket.last('job.dispatch') !== undefined]);
+    expect(await r.hub.place(job('j1'), record)).toEqual({ status: 'sent', agentId: 'a1' });
+    expect(seen).toEqual([['a1', false]]);
+    expect(a.socket.last('job.dispatch')).toMatchObject({ jobId: 'j1' });
+  });
+
+  it('sends nothing when the run may no longer act, and keeps the slot free', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    await expect(r.hub.place(job('j1'), async () => Promise.reject(new Error('the run moved')))).rejects.toThrow('the run moved');
+    expect(a.socket.last('job.dispatch')).toBeUndefined();
+    expect(r.hub.directory.get('a1')?.active).toBe(0);
+    expect(await r.place(job('j2'))).toEqual({ status: 'sent', agentId: 'a1' });
+  });
+
+  it('drops a queued job whose run refuses the assign, sending nothing', async () => {
+    const r = rig();
+    r.answerAssign(() => undefined);
+    await r.place(job('j1'));
+    const a = await r.connect('a1');
+    await r.hub.dispatcher.drain();
+    expect(r.named('assign')).toEqual([['assign', 'j1', 'a1', null, 1]]);
+    expect(a.socket.last('job.dispatch')).toBeUndefined();
+    expect(r.hub.dispatcher.pendingCount).toBe(0);
+    expect(r.hub.directory.get('a1')?.active).toBe(0);
   });
 });

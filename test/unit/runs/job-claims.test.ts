@@ -125,7 +125,7 @@ describe('RunActor judges every agent message against the job record', () => {
   it('counts the word of the agent the dispatcher placed a queued job on, and no one else’s', async () => {
     const h = harness();
     await h.send({ type: 'start' });
-    await h.send({ type: 'job_assigned', jobId: 'gpu', agentId: 'gpu-1', attempt: 1 });
+    await h.send({ type: 'job_assigned', jobId: 'gpu', agentId: 'gpu-1', previous: null, attempt: 1 });
     expect((await h.send({ type: 'job_started', jobId: 'gpu', agentId: 'intruder' })).ok).toBe(false);
     expect(await h.send({ type: 'job_started', jobId: 'gpu', agentId: 'gpu-1' })).toEqual({ ok: true });
     expect(h.store.job(RUN, 'gpu')).toMatchObject({ status: 'running', agentId: 'gpu-1' });

@@ -87,7 +87,7 @@ async function chaos(seed: number): Promise<void> {
 async function settleJob(job: { id: string; status: JobStatus; agentId?: string | null; dispatchAttempts: number }, send: (m: RunMessage) => Promise<void>) {
   const agentId = job.agentId ?? 'ag1';
   // A job waiting in the dispatcher's queue is placed first: only its holder's word counts.
-  if (job.status === 'queued' && !job.agentId) await send({ type: 'job_assigned', jobId: job.id, agentId, attempt: job.dispatchAttempts });
+  if (job.status === 'queued' && !job.agentId) await send({ type: 'job_assigned', jobId: job.id, agentId, previous: null, attempt: job.dispatchAttempts });
   if (job.status === 'queued') await send({ type: 'job_finished', jobId: job.id, status: 'success', agentId });
   else if (job.status === 'running') await send({ type: 'job_finished', jobId: job.id, status: 'success', agentId });
   else if (job.status === 'recovering') await send({ type: 'agent_back', agentId, jobIds: [job.id] });
@@ -111,7 +111,7 @@ async function chaosStep(
   const holder = job.agentId ?? AGENTS[rnd.int(0, 2)]!;
   // The dispatcher places a queued job (now, or with a report that arrives late, for an old attempt).
   if (job.status === 'queued' && !job.agentId && rnd.next() < 0.5) {
-    return send({ type: 'job_assigned', jobId: job.id, agentId: holder, attempt: job.dispatchAttempts - rnd.int(0, 1) });
+    return send({ type: 'job_assigned', jobId: job.id, agentId: holder, previous: null, attempt: job.dispatchAttempts - rnd.int(0, 1) });
   }
   const agentId = rnd.next() < 0.1 ? AGENTS[rnd.int(0, 2)]! : holder; // sometimes the wrong agent
   const choice = rnd.int(0, 9);

@@ -224,7 +224,7 @@ describe('RunActor: failures', () => {
     await flush();
     // No deadline while the job only waits in the dispatcher's queue.
     expect(h.dispatcher.dispatches).toHaveLength(1);
-    await h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-5', attempt: 1 });
+    await h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-5', previous: null, attempt: 1 });
     expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-5', ackDeadline: 1_070_000 });
     h.clock.advance(10_000);
     await flush();
@@ -234,11 +234,58 @@ describe('RunActor: failures', () => {
       [2, ['agent-5']],
     ]);
     // A late report of the first placement changes nothing; the second one counts.
-    await expect(h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-5', attempt: 1 })).resolves.toMatchObject({ ok: false });
-    await h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-6', attempt: 2 });
+    await expect(h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-5', previous: null, attempt: 1 })).resolves.toMatchObject({ ok: false });
+    await h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-6', previous: null, attempt: 2 });
     await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-6' });
     expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-6', previousAgentId: 'agent-5', ackedAt: 1_070_000 });
     await expect(h.send({ type: 'ack_timeout', jobId: 'a', attempt: 2 })).resolves.toMatchObject({ ok: false });
+  });
+
+  it('has the chosen agent on record before the dispatch frame leaves', async () => {
+    const h = harness([{ id: 'a' }]);
+    let onRecordAtSend: unknown;
+    const dispatch = h.dispatcher.dispatch.bind(h.dispatcher);
+    // What the store holds once `record` resolves: the moment the agents room sends the frame.
+    h.dispatcher.dispatch = (request, record) =>
+      dispatch(request, async (agentId) => {
+        await record(agentId);
+        onRecordAtSend = h.store.job(RUN, 'a').agentId;
+      });
+    await h.send({ type: 'start' });
+    expect(h.dispatcher.recordedBeforeSend).toEqual(['agent-1']);
+    expect(onRecordAtSend).toBe('agent-1');
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-1', ackDeadline: 1_010_000 });
+  });
+
+  it('after a restart, a job on record with an unanswered agent waits for its ack deadline instead of going to a second agent', async () => {
+    const h = harness([{ id: 'a' }]);
+    await h.send({ type: 'start' });
+    await h.restart();
+    await h.send({ type: 'resume' });
+    expect(h.dispatcher.of('a')).toHaveLength(1);
+    h.clock.advance(10_000);
+    await flush();
+    expect(h.dispatcher.ackTimeouts).toEqual([{ agentId: 'agent-1', jobId: 'a' }]);
+    expect(h.dispatcher.of('a').map((d) => d.attempt)).toEqual([1, 2]);
+  });
+
+  it('records a queued placement only as a compare-and-set on the agent on record, and answers with its epoch', async () => {
+    const h = harness([{ id: 'a' }]);
+    h.dispatcher.choose = () => ({ status: 'queued' });
+    await h.send({ type: 'start' });
+    expect(h.store.job(RUN, 'a').agentId).toBeNull();
+    await expect(h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-2', previous: null, attempt: 1 })).resolves.toEqual({ ok: true, epoch: 1 });
+    // Another dispatcher holding a stale copy of the request finds the job placed.
+    await expect(h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-3', previous: null, attempt: 1 })).resolves.toMatchObject({ ok: false });
+    expect(h.store.job(RUN, 'a').agentId).toBe('agent-2');
+    // The offer to agent-2 was refused: its dispatcher moves the record on, then back to no agent.
+    await expect(h.send({ type: 'job_assigned', jobId: 'a', agentId: 'agent-4', previous: 'agent-2', attempt: 1 })).resolves.toEqual({ ok: true, epoch: 1 });
+    await expect(h.send({ type: 'job_assigned', jobId: 'a', agentId: null, previous: 'agent-4', attempt: 1 })).resolves.toEqual({ ok: true, epoch: 1 });
+    expect(h.store.job(RUN, 'a')).toMatchObject({ agentId: null, ackDeadline: null });
+    // No ack deadline runs for a job back in the queue.
+    h.clock.advance(60_000);
+    await flush();
+    expect(h.dispatcher.ackTimeouts).toEqual([]);
   });
 
   it('marks a running job stale, stops its agent, and fails the run', async () => {

@@ -9,6 +9,7 @@ import type {
   DispatchResult,
   JobCancelRequest,
   JobDispatchRequest,
+  RecordPlacement,
   JobRecord,
   JobStatus,
   LoadedRun,
@@ -60,9 +61,17 @@ export class RecordingDispatcher implements Dispatcher {
   /** Decide where a dispatch goes; by default every job is assigned to agent-1. */
   choose: (request: JobDispatchRequest) => DispatchResult = () => ({ status: 'assigned', agentId: 'agent-1' });
 
-  async dispatch(request: JobDispatchRequest): Promise<DispatchResult> {
+  /** What the run had on record when each dispatch's frame would have left (as the agents room sends it). */
+  readonly recordedBeforeSend: (string | null)[] = [];
+
+  /** As the agents room does: the chosen agent is recorded before the frame leaves. */
+  async dispatch(request: JobDispatchRequest, record: RecordPlacement): Promise<DispatchResult> {
     this.dispatches.push(structuredClone(request));
-    return this.choose(request);
+    const result = this.choose(request);
+    const agentId = result.status === 'assigned' ? result.agentId : null;
+    await record(agentId);
+    this.recordedBeforeSend.push(agentId);
+    return result;
   }
 
   cancel(request: JobCancelRequest): void {
