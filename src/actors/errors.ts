@@ -58,3 +58,11 @@ export class NodePinnedKindError extends Error {
     this.name = 'NodePinnedKindError';
   }
 }
+
+/** No node that owns the target's shard took a message sent to another node before its deadline. */
+export class ActorDeliveryTimeoutError extends Error {
+  constructor(envelope: { kind: string; key: string }, timeoutMs: number, last: string) {
+    super(`no owner of ${envelope.kind}/${envelope.key} took the message within ${timeoutMs} ms (${last})`);
+    this.name = 'ActorDeliveryTimeoutError';
+  }
+}

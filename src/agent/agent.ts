@@ -1,13 +1,17 @@
+import { join } from 'node:path';
 import type { Clock, Random } from '../clock/index.js';
 import { silentLogger, type AgentLogger } from './agent-log.js';
 import { resolveAgentId } from './agent-id.js';
 import { AgentConnection, type ConnectionEnd } from './connection.js';
 import { JobRunner } from './job-runner.js';
 import { agentLabels } from './labels.js';
+import { Outbox } from './outbox.js';
+import { OutboxFiles } from './outbox-files.js';
 import type { StepSandbox } from './sandbox/index.js';
 
 export interface AgentOptions {
-  url: string;
+  /** One orchestrator URL, or several: the agent fails over between them in turn. */
+  url: string | string[];
   token: string;
   workDir: string;
   labels?: string[];
@@ -27,6 +31,10 @@ export interface AgentOptions {
   sendRatePerSecond?: number;
   sendBurst?: number;
   statusResendMs?: number;
+  /** KICI_AGENT_PING_TIMEOUT_MS: a link silent this long is taken for dead and replaced. */
+  pingTimeoutMs?: number;
+  /** KICI_AGENT_OUTBOX_MAX_BYTES: above this many bytes of unacknowledged final statuses, no new jobs. */
+  outboxMaxBytes?: number;
 }
 
 export interface RunningAgent {
@@ -49,6 +57,13 @@ export function startAgent(options: AgentOptions): RunningAgent {
   const agentId = resolveAgentId(options.workDir, options.agentId);
   const labels = agentLabels(options.labels ?? [], process.platform, process.arch);
   const maxConcurrency = options.maxConcurrency ?? 1;
+  const urls = typeof options.url === 'string' ? [options.url] : options.url;
+  // Final statuses survive a restart of the agent: they wait here, fsync'd, until acknowledged.
+  const outbox = new Outbox({ files: new OutboxFiles(join(options.workDir, 'outbox')), maxBytes: options.outboxMaxBytes, logger });
+  const restored = outbox.restore();
+  if (restored > 0) {
+    logger.info({ statuses: restored, jobs: outbox.unackedJobs().length }, 'outbox: final statuses of an earlier process of this agent will be sent once registered');
+  }
   let connection: AgentConnection | undefined;
   const runner = new JobRunner({
     workDir: options.workDir,
@@ -60,11 +75,12 @@ export function startAgent(options: AgentOptions): RunningAgent {
     sandbox: options.sandbox,
     heartbeatIntervalMs: options.jobHeartbeatIntervalMs,
     logger,
+    roomForResults: () => !outbox.full,
   });
   const leftovers = runner.removeLeftoverCheckouts();
   if (leftovers > 0) logger.info({ removed: leftovers }, 'removed checkouts left by an earlier process of this agent');
   connection = new AgentConnection({
-    url: options.url,
+    urls,
     token: options.token,
     agentId,
     labels,
@@ -82,13 +98,15 @@ export function startAgent(options: AgentOptions): RunningAgent {
     sendRatePerSecond: options.sendRatePerSecond,
     sendBurst: options.sendBurst,
     statusResendMs: options.statusResendMs,
+    pingTimeoutMs: options.pingTimeoutMs,
+    outbox,
   });
   // Timers of the injected clock do not hold the process open; this does, until the agent ends.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const conn = connection;
   void conn.ended.then(() => clearInterval(keepAlive));
   conn.start();
-  logger.info({ agentId, labels, maxConcurrency, url: options.url }, 'agent starting');
+  logger.info({ agentId, labels, maxConcurrency, urls }, 'agent starting');
 
   const shutdown = async ({ force = false, settleMs = 35_000 } = {}): Promise<void> => {
     runner.drain();

@@ -14,10 +14,14 @@ export const EXIT_AUTH_FAILED = 1;
 
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 
+const wsUrl = z.string().regex(/^wss?:\/\/[^\s,]+$/, 'must be a ws:// or wss:// URL, e.g. ws://host:4000/ws');
+
 const cliSchema = z.object({
+  // Several nodes of one cluster: the agent fails over between them in turn.
   url: z
-    .string({ error: 'is required (--url or KICI_AGENT_URL)' })
-    .regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL, e.g. ws://host:4000/ws'),
+    .array(wsUrl, { error: 'is required (--url or KICI_AGENT_URL)' })
+    .min(1, 'is required (--url or KICI_AGENT_URL)')
+    .max(64, 'takes at most 64 orchestrator URLs'),
   token: z
     .string({ error: 'is required (--token, --token-file, KICI_AGENT_TOKEN or KICI_AGENT_TOKEN_FILE)' })
     .min(1, 'must not be empty'),
@@ -27,6 +31,8 @@ const cliSchema = z.object({
   workDir: z.string().min(1).default('.kici-agent'),
   jobHeartbeatIntervalMs: positiveInt(24 * 3600 * 1000).optional(),
   maxReconnectDelayMs: positiveInt(3600 * 1000).optional(),
+  pingTimeoutMs: z.coerce.number().int().min(100).max(3600 * 1000).optional(),
+  outboxMaxBytes: z.coerce.number().int().min(1024).max(Number.MAX_SAFE_INTEGER).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   sandbox: z.enum(SANDBOX_MODES, { error: `must be one of ${SANDBOX_MODES.join(', ')}` }).default('auto'),
   hide: z.array(z.string().min(1, 'must not be empty')),
@@ -44,7 +50,11 @@ function program(): Command {
   return new Command('kici-agent')
     .description('Connects to a kici orchestrator and runs the jobs it dispatches.')
     .version(AGENT_VERSION)
-    .option('--url <url>', 'orchestrator WebSocket URL, e.g. ws://host:4000/ws (env: KICI_AGENT_URL)')
+    .option(
+      '--url <url>',
+      'orchestrator WebSocket URL, e.g. ws://host:4000/ws; repeat it or give a comma list for several nodes, tried in turn (env: KICI_AGENT_URL)',
+      collect,
+    )
     .option('--token <token>', 'agent token from `kici-admin agent token create` (env: KICI_AGENT_TOKEN)')
     .option('--token-file <path>', 'read the token from this file instead; its directory is hidden from steps (env: KICI_AGENT_TOKEN_FILE)')
     .option('--labels <list>', 'comma-separated labels; os: and arch: are added (env: KICI_AGENT_LABELS)')
@@ -66,7 +76,7 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedAr
     if (err instanceof CommanderError && err.exitCode === 0) return { ok: false, exitCode: 0, message: '' };
     return { ok: false, exitCode: EXIT_USAGE, message: `${(err as Error).message}\n\n${cmd.helpInformation()}` };
   }
-  const { hide: hideFlags = [], ...o } = cmd.opts<Record<string, string | undefined> & { hide?: string[] }>();
+  const { hide: hideFlags = [], url: urlFlags = [], ...o } = cmd.opts<Record<string, string | undefined> & { hide?: string[]; url?: string[] }>();
   const token = readAgentToken({
     flag: o.token,
     flagFile: o.tokenFile,
@@ -76,7 +86,7 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedAr
   if (!token.ok) return { ok: false, exitCode: EXIT_USAGE, message: `${token.message}\n\n${cmd.helpInformation()}` };
   // The environment fills what the command line left out (commander's own env lookup reads only process.env).
   const parsed = cliSchema.safeParse({
-    url: o.url ?? env.KICI_AGENT_URL,
+    url: urlList(urlFlags.length > 0 ? urlFlags : env.KICI_AGENT_URL ? [env.KICI_AGENT_URL] : undefined),
     token: token.token,
     labels: o.labels ?? env.KICI_AGENT_LABELS,
     maxConcurrency: o.maxConcurrency ?? env.KICI_AGENT_MAX_CONCURRENCY,
@@ -84,13 +94,15 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedAr
     workDir: o.workDir ?? env.KICI_AGENT_WORK_DIR,
     jobHeartbeatIntervalMs: env.KICI_JOB_HEARTBEAT_INTERVAL_MS,
     maxReconnectDelayMs: env.KICI_AGENT_MAX_RECONNECT_DELAY_MS,
+    pingTimeoutMs: env.KICI_AGENT_PING_TIMEOUT_MS || undefined,
+    outboxMaxBytes: env.KICI_AGENT_OUTBOX_MAX_BYTES || undefined,
     logLevel: env.KICI_LOG_LEVEL,
     sandbox: o.sandbox ?? (env.KICI_AGENT_SANDBOX || undefined),
     hide: hideFlags.length > 0 ? hideFlags : (env.KICI_AGENT_HIDE ?? '').split(delimiter).filter(Boolean),
   });
   if (!parsed.success) {
     // Names the option and the rule, never the value given (it may be the token).
-    const why = parsed.error.issues.map((i) => `${optionName(String(i.path[0]))} ${i.message}`).join('\n');
+    const why = parsed.error.issues.map((i) => `${optionName(String(i.path[0]))}${entryOf(i.path)} ${i.message}`).join('\n');
     return { ok: false, exitCode: EXIT_USAGE, message: `${why}\n\n${cmd.helpInformation()}` };
   }
   const { labels, workDir, hide, ...rest } = parsed.data;
@@ -101,6 +113,17 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedAr
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** Every --url (or KICI_AGENT_URL) value split at commas, blanks and repeats left out, order kept. */
+function urlList(values: string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  return [...new Set(values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean))];
+}
+
+/** " (entry N)" for an issue about one URL of several, so the operator knows which one. */
+function entryOf(path: PropertyKey[]): string {
+  return path[0] === 'url' && typeof path[1] === 'number' ? ` (entry ${path[1] + 1})` : '';
 }
 
 /**
@@ -138,6 +161,8 @@ function optionName(key: string): string {
     hide: '--hide',
     jobHeartbeatIntervalMs: 'KICI_JOB_HEARTBEAT_INTERVAL_MS',
     maxReconnectDelayMs: 'KICI_AGENT_MAX_RECONNECT_DELAY_MS',
+    pingTimeoutMs: 'KICI_AGENT_PING_TIMEOUT_MS',
+    outboxMaxBytes: 'KICI_AGENT_OUTBOX_MAX_BYTES',
     logLevel: 'KICI_LOG_LEVEL',
   };
   return names[key] ?? key;

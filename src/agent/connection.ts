@@ -3,6 +3,7 @@ import os from 'node:os';
 import WebSocket from 'ws';
 import { systemClock, systemRandom, type Clock, type Random } from '../clock/index.js';
 import { silentLogger, type AgentLogger } from './agent-log.js';
+import { LinkWatch, DEFAULT_PING_TIMEOUT_MS } from './link-watch.js';
 import { Outbox, isStatusMessage, isTerminalStatus } from './outbox.js';
 import {
   CloseCode,
@@ -32,7 +33,8 @@ const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
 const STOP_WAIT_MS = 5000;
 
 export interface ConnectionOptions {
-  url: string;
+  /** Orchestrator nodes to try, in turn: after a failed attempt or a dropped link, the next one. */
+  urls: string[];
   token: string;
   agentId: string;
   /** Complete list, os/arch labels included. */
@@ -55,6 +57,10 @@ export interface ConnectionOptions {
   sendRatePerSecond?: number;
   sendBurst?: number;
   statusResendMs?: number;
+  /** A link silent this long (no frame, no pong) is taken for dead; also bounds the opening handshake. */
+  pingTimeoutMs?: number;
+  /** Where statuses wait for their ack (durable when it has files); an in-memory one when absent. */
+  outbox?: Outbox;
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'registering' | 'registered' | 'waiting' | 'ended';
@@ -69,7 +75,11 @@ export class AgentConnection {
   private ws: WebSocket | undefined;
   private current: ConnectionState = 'idle';
   private attempt = 0;
-  private readonly outbox = new Outbox();
+  /** Index into `urls` of the node tried now. */
+  private urlIndex = 0;
+  private readonly outbox: Outbox;
+  private readonly watch: LinkWatch;
+  private readonly pingTimeoutMs: number;
   private readonly events: RingBuffer<AgentMessage>;
   private readonly clock: Clock;
   private readonly random: Random;
@@ -78,7 +88,6 @@ export class AgentConnection {
   private cancelReconnect: (() => void) | undefined;
   private cancelDrain: (() => void) | undefined;
   private readonly pacer: SendPacer;
-  private awaitingPong = false;
   private disconnectedAt: number | undefined;
   private authFailure: string | undefined;
   private stopping = false;
@@ -89,7 +98,17 @@ export class AgentConnection {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
     this.logger = options.logger ?? silentLogger;
+    if (options.urls.length === 0) throw new Error('an agent needs at least one orchestrator URL');
+    this.outbox = options.outbox ?? new Outbox();
     this.events = new RingBuffer(options.eventBufferSize ?? DEFAULT_EVENT_BUFFER_SIZE);
+    this.pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
+    this.watch = new LinkWatch(this.clock, this.pingTimeoutMs, {
+      ping: () => this.ws?.ping(),
+      dead: (silentForMs) => {
+        this.logger.warn({ url: this.url, silentForMs, pingTimeoutMs: this.pingTimeoutMs }, 'no frame from the orchestrator in time (dead or half-open link); reconnecting');
+        this.ws?.terminate();
+      },
+    });
     this.pacer = new SendPacer(this.clock, {
       ratePerSecond: options.sendRatePerSecond ?? DEFAULT_SEND_RATE_PER_SECOND,
       burst: options.sendBurst ?? DEFAULT_SEND_BURST,
@@ -99,6 +118,11 @@ export class AgentConnection {
 
   get state(): ConnectionState {
     return this.current;
+  }
+
+  /** The orchestrator URL in use now (or tried next). */
+  get url(): string {
+    return this.options.urls[this.urlIndex] as string;
   }
 
   /** Jobs whose final job.status is not acked yet: they count as in flight on a reconnect. */
@@ -151,11 +175,17 @@ export class AgentConnection {
 
   private connect(): void {
     this.current = 'connecting';
-    const ws = new WebSocket(this.options.url, { maxPayload: MAX_PAYLOAD_BYTES, handshakeTimeout: 10_000 });
+    this.logger.debug({ url: this.url }, 'connecting');
+    // The handshake gets the ping deadline too: a node that accepts TCP but never answers is left as soon.
+    const ws = new WebSocket(this.url, { maxPayload: MAX_PAYLOAD_BYTES, handshakeTimeout: this.pingTimeoutMs });
     this.ws = ws;
     ws.on('open', () => this.whenCurrent(ws, () => this.onOpen()));
-    ws.on('message', (data, isBinary) => this.whenCurrent(ws, () => this.onFrame(data as Buffer, isBinary)));
-    ws.on('pong', () => (this.awaitingPong = false));
+    ws.on('message', (data, isBinary) => this.whenCurrent(ws, () => {
+      this.watch.heard();
+      this.onFrame(data as Buffer, isBinary);
+    }));
+    ws.on('pong', () => this.whenCurrent(ws, () => this.watch.heard()));
+    ws.on('ping', () => this.whenCurrent(ws, () => this.watch.heard()));
     ws.on('close', (code, reason) => this.whenCurrent(ws, () => this.onClose(code, reason.toString('utf8'))));
     ws.on('error', (err) => this.logger.warn({ err: err.message }, 'agent socket error'));
   }
@@ -166,6 +196,7 @@ export class AgentConnection {
 
   private onOpen(): void {
     this.current = 'authenticating';
+    this.watch.start();
     this.sendRaw({ type: 'auth.request', ...this.envelope(), token: this.options.token, protocolVersion: PROTOCOL_VERSION });
   }
 
@@ -240,7 +271,7 @@ export class AgentConnection {
   private onRegistered(labels: string[]): void {
     this.current = 'registered';
     this.attempt = 0;
-    this.logger.info({ agentId: this.options.agentId, labels }, 'registered with the orchestrator');
+    this.logger.info({ agentId: this.options.agentId, labels, url: this.url }, 'registered with the orchestrator');
     this.flushAfterReconnect();
     this.startHeartbeat();
     this.options.onRegistered?.(labels);
@@ -263,7 +294,7 @@ export class AgentConnection {
       this.disconnectedAt = undefined;
     }
     for (const message of this.outbox.takeForSend(this.clock.now())) this.sendCharged(message);
-    for (const chunk of gap) this.sendCharged(chunk);
+    for (const chunk of [...gap, ...this.restartMarkers()]) this.sendCharged(chunk);
     this.drainEvents();
   }
 
@@ -282,6 +313,17 @@ export class AgentConnection {
       if (!at.has(job.jobId) && stepIndex !== undefined) at.set(job.jobId, { runId: job.runId, stepIndex });
     }
     return [...at].map(([jobId, { runId, stepIndex }]) => ({ type: 'log.chunk', ...this.envelope(), runId, jobId, stepIndex, lines: [marker] }));
+  }
+
+  /**
+   * After a restart of the agent, a line in the log of each job whose result the earlier process
+   * left in the outbox: log lines are kept in memory only, so what it had not sent yet is gone.
+   */
+  private restartMarkers(): AgentMessage[] {
+    const line = '[kici-agent] the agent was restarted while this job\'s result waited for the orchestrator; log lines not sent before the restart are lost';
+    return this.outbox
+      .takeRestoredJobs()
+      .map(({ runId, jobId, stepIndex }) => ({ type: 'log.chunk', ...this.envelope(), runId, jobId, stepIndex, lines: [line] }));
   }
 
   /** Send queued events while the pacer allows, then come back when it will allow more. */
@@ -303,18 +345,9 @@ export class AgentConnection {
 
   private startHeartbeat(): void {
     const interval = this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-    this.awaitingPong = false;
+    // Liveness of the link is the LinkWatch's job; this beat is the protocol's heartbeat frame.
     const beat = (): void => {
-      const ws = this.ws;
-      if (!ws || this.current !== 'registered') return;
-      // KiCI's agent never noticed a half-open TCP link; an unanswered ping ends the socket.
-      if (this.awaitingPong) {
-        this.logger.warn({}, 'orchestrator did not answer a ping; reconnecting');
-        ws.terminate();
-        return;
-      }
-      this.awaitingPong = true;
-      ws.ping();
+      if (!this.ws || this.current !== 'registered') return;
       this.sendRaw({ type: 'heartbeat', timestamp: this.clock.now() });
       const resendAfter = this.options.statusResendMs ?? DEFAULT_STATUS_RESEND_MS;
       for (const message of this.outbox.dueForResend(this.clock.now(), resendAfter)) this.sendCharged(message);
@@ -325,6 +358,7 @@ export class AgentConnection {
 
   private onClose(code: number, reason: string): void {
     const wasRegistered = this.current === 'registered';
+    this.watch.stop();
     this.cancelHeartbeat?.();
     this.cancelHeartbeat = undefined;
     this.cancelDrain?.();
@@ -343,7 +377,10 @@ export class AgentConnection {
     });
     this.attempt += 1;
     this.current = 'waiting';
-    this.logger.warn({ code, reason, delayMs: delay }, 'disconnected; reconnecting');
+    // Round robin over the nodes: the one that failed or dropped us is tried again last.
+    const from = this.url;
+    this.urlIndex = (this.urlIndex + 1) % this.options.urls.length;
+    this.logger.warn({ code, reason, delayMs: delay, url: from, nextUrl: this.url }, 'disconnected; reconnecting');
     this.cancelReconnect = this.clock.setTimer(delay, () => {
       this.cancelReconnect = undefined;
       if (!this.stopping) this.connect();
@@ -353,6 +390,7 @@ export class AgentConnection {
   private end(end: ConnectionEnd): void {
     if (this.current === 'ended') return;
     this.current = 'ended';
+    this.watch.stop();
     this.cancelHeartbeat?.();
     this.cancelReconnect?.();
     this.cancelDrain?.();

@@ -44,6 +44,11 @@ export interface JobRunnerOptions {
   sandbox?: StepSandbox;
   heartbeatIntervalMs?: number;
   logger?: AgentLogger;
+  /**
+   * False while the agent cannot promise to keep one more result (its outbox is over its bound):
+   * dispatches are refused as busy, so the orchestrator places them elsewhere.
+   */
+  roomForResults?: () => boolean;
 }
 
 export type DispatchDecision = 'accepted' | 'duplicate' | JobRejectReason;
@@ -150,6 +155,7 @@ export class JobRunner {
     // A job already running here is acked again, never started twice.
     if (this.running.has(dispatch.jobId)) return 'duplicate';
     if (this.running.size >= this.options.maxConcurrency) return 'busy';
+    if (this.options.roomForResults?.() === false) return 'busy';
     return 'accepted';
   }
 

@@ -24,6 +24,8 @@ export interface InFlight {
   acked: boolean;
   /** The dispatch attempt it was placed for; unknown for a job adopted from an agent's report. */
   attempt?: number;
+  /** False while the slot is only reserved: its run is recording the agent, no frame has left yet. */
+  sent: boolean;
 }
 
 /**
@@ -84,36 +86,43 @@ export class JobDispatcher {
   /**
    * Place a job on an agent of this node if one has a slot, without queueing it: the chosen agent
    * is recorded, then the frame is sent (a queued copy of the job leaves the queue). A request for
-   * an attempt already placed here gets its agent back and nothing is sent. When `record` throws,
-   * the slot is given back and the error passed on.
+   * an attempt already placed here gets its agent back and nothing is sent; one whose attempt is
+   * being placed from the queue right now (its run is asked to record it) is `queued`, as it was.
+   * When `record` throws, the slot is given back and the error passed on.
    */
-  async placeHere(request: DispatchRequest, record: RecordAgent): Promise<{ status: 'sent'; agentId: string } | undefined> {
+  async placeHere(request: DispatchRequest, record: RecordAgent): Promise<Placement | undefined> {
     const earlier = this.placedBefore(request);
-    if (earlier) return { status: 'sent', agentId: earlier };
+    if (earlier) return earlier;
     // An agent whose socket closed while its name was being recorded gives way to the next one.
     for (let tries = 0; tries < RESERVE_TRIES; tries++) {
-      const agent = this.reserve(request);
-      if (!agent) return undefined;
+      const held = this.reserve(request);
+      if (!held) return undefined;
       try {
-        await record(agent);
+        await record(held.agentId);
       } catch (error) {
-        this.unreserve(request.jobId, agent);
+        this.unreserve(held);
         throw error;
       }
-      if (this.send(request, agent)) {
+      if (this.send(request, held)) {
         this.takeQueued(request.jobId);
-        return { status: 'sent', agentId: agent };
+        return { status: 'sent', agentId: held.agentId };
       }
     }
     return undefined;
   }
 
-  /** The agent an earlier request for this same attempt went to here, if any. */
-  placedBefore(request: DispatchRequest): string | undefined {
+  /**
+   * Where an earlier request for this job went here: `sent` to its holder (or to the agent that
+   * served this attempt), `queued` while the same attempt is being placed from the queue. A slot
+   * still reserved for an older attempt is given back: its run has moved on and will refuse it.
+   */
+  placedBefore(request: DispatchRequest): Placement | undefined {
     const holder = this.inflight.get(request.jobId);
-    if (holder) return holder.agentId;
+    if (holder?.sent) return { status: 'sent', agentId: holder.agentId };
+    if (holder?.attempt === request.attempt) return { status: 'queued' };
+    if (holder) this.unreserve(holder);
     const served = this.served.get(request.jobId);
-    return served?.attempt === request.attempt ? served.agentId : undefined;
+    return served?.attempt === request.attempt ? { status: 'sent', agentId: served.agentId } : undefined;
   }
 
   /**
@@ -123,11 +132,11 @@ export class JobDispatcher {
    */
   placeOn(agentId: string, request: DispatchRequest): { status: 'taken'; agentId: string } | { status: 'refused'; reason: string } {
     const earlier = this.placedBefore(request);
-    if (earlier) return { status: 'taken', agentId: earlier };
+    if (earlier?.status === 'sent') return { status: 'taken', agentId: earlier.agentId };
+    if (earlier) return { status: 'refused', reason: 'the job is being placed from this node\'s queue' };
     const agent = this.directory.reserveAgent(agentId, request.runsOn);
     if (!agent) return { status: 'refused', reason: this.directory.get(agentId) ? 'the agent has no free slot for these labels' : 'the agent is not connected here' };
-    this.hold(request, agentId);
-    if (!this.send(request, agentId)) return { status: 'refused', reason: 'the agent is not connected here' };
+    if (!this.send(request, this.hold(request, agentId))) return { status: 'refused', reason: 'the agent is not connected here' };
     return { status: 'taken', agentId };
   }
 
@@ -182,13 +191,13 @@ export class JobDispatcher {
       const assigning: Promise<void>[] = [];
       for (let i = 0; i < this.pending.length; ) {
         const request = this.pending[i];
-        const agent = this.wanted(request) ? this.reserve(request) : null;
-        if (agent === undefined) {
+        const held = this.wanted(request) ? this.reserve(request) : null;
+        if (held === undefined) {
           i++;
           continue;
         }
         this.pending.splice(i, 1);
-        if (agent !== null) assigning.push(this.assignQueued(request, agent));
+        if (held !== null) assigning.push(this.assignQueued(request, held));
       }
       this.reportDepth();
       await Promise.all(assigning);
@@ -196,15 +205,23 @@ export class JobDispatcher {
   }
 
   /** Send a queued job to its reserved agent once its run has recorded that (with the run's epoch). */
-  private async assignQueued(request: DispatchRequest, agentId: string): Promise<void> {
-    const epoch = await this.ports.assign(request, agentId, null).catch(() => undefined);
+  private async assignQueued(request: DispatchRequest, held: InFlight): Promise<void> {
+    let epoch: number | undefined;
+    try {
+      epoch = await this.ports.assign(request, held.agentId, null);
+    } catch {
+      // No answer (the run busy or out of reach): the job waits in the queue for the next pass.
+      this.unreserve(held);
+      this.putBack(request);
+      return;
+    }
     // Refused (the run placed or ended the job itself, or moved): the next owner dispatches it anew.
-    if (epoch === undefined || this.inflight.get(request.jobId)?.agentId !== agentId) {
-      this.unreserve(request.jobId, agentId);
+    if (epoch === undefined) {
+      this.unreserve(held);
       return;
     }
     // A socket closed meanwhile: the run's ack deadline gives the job another attempt.
-    this.send({ ...request, frame: { ...request.frame, epoch } }, agentId);
+    this.send({ ...request, frame: { ...request.frame, epoch } }, held);
   }
 
   /** job.ack, or job.status running, from the agent holding the job: its dispatch is answered. */
@@ -253,7 +270,7 @@ export class JobDispatcher {
   adopt(agentId: string, runId: string, jobId: string): boolean {
     const existing = this.inflight.get(jobId);
     if (existing) return existing.agentId === agentId;
-    this.inflight.set(jobId, { runId, jobId, agentId, acked: true });
+    this.inflight.set(jobId, { runId, jobId, agentId, acked: true, sent: true });
     this.directory.occupy(agentId);
     return true;
   }
@@ -280,27 +297,31 @@ export class JobDispatcher {
   }
 
   /** Reserve a slot on an agent here that fits the job, held for it until sent or given back. */
-  private reserve(request: DispatchRequest): string | undefined {
+  private reserve(request: DispatchRequest): InFlight | undefined {
     const agent = this.directory.reserve(request.runsOn);
-    if (!agent) return undefined;
-    this.hold(request, agent.agentId);
-    return agent.agentId;
+    return agent && this.hold(request, agent.agentId);
   }
 
-  private hold(request: DispatchRequest, agentId: string): void {
-    this.inflight.set(request.jobId, { runId: request.runId, jobId: request.jobId, agentId, acked: false, attempt: request.attempt });
+  private hold(request: DispatchRequest, agentId: string): InFlight {
+    const held: InFlight = { runId: request.runId, jobId: request.jobId, agentId, acked: false, attempt: request.attempt, sent: false };
+    this.inflight.set(request.jobId, held);
     this.reportDepth();
+    return held;
   }
 
-  /** Give back a slot reserved for a job that is not sent after all (only if it is still held for it). */
-  private unreserve(jobId: string, agentId: string): void {
-    if (this.inflight.get(jobId)?.agentId === agentId) this.release(jobId);
+  /** Give back a slot reserved for a job that is not sent after all (unless something else holds the job now). */
+  private unreserve(held: InFlight): void {
+    if (this.inflight.get(held.jobId) === held) this.release(held.jobId);
   }
 
   /** Send to an agent whose slot is reserved; the slot is given back when the agent cannot be reached. */
-  private send(request: DispatchRequest, agentId: string): boolean {
-    if (this.ports.sendDispatch(agentId, request)) return true;
-    this.unreserve(request.jobId, agentId);
+  private send(request: DispatchRequest, held: InFlight): boolean {
+    if (this.inflight.get(held.jobId) !== held) return false;
+    if (this.ports.sendDispatch(held.agentId, request)) {
+      held.sent = true;
+      return true;
+    }
+    this.unreserve(held);
     return false;
   }
 

@@ -6,4 +6,5 @@ export { AgentDirectory, type AgentEntry } from './directory.js';
 export { JobDispatcher, type DispatchRequest, type InFlight, type Placement, type RecordAgent } from './dispatcher.js';
 export { FrameBudget, AGENT_FRAME_LIMITS, type FrameLimits, type FrameVerdict } from './frame-budget.js';
 export { MeshPlacement, type MeshPort, type OfferAnswer } from './mesh-placement.js';
+export { MeshLinks, type MeshLinksParts, type MeshMessages, type MeshPeers, type MeshRequests, type MeshSender } from './mesh-links.js';
 export { RemoteAgents, type RemoteAgent, type AgentSlots } from './remote-agents.js';

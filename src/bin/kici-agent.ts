@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `kici-agent --url ws://host:4000/ws (--token … | --token-file PATH) [--labels a,b] [--max-concurrency N]
+ * `kici-agent --url ws://host:4000/ws [--url ws://other:4000/ws]… (--token … | --token-file PATH) [--labels a,b] [--max-concurrency N]
  * [--agent-id ID] [--work-dir DIR] [--sandbox auto|bwrap|none] [--hide PATH]…`
  */
 import { runAgentCli } from '../agent/index.js';

@@ -10,3 +10,5 @@ export { placeShards, type Assignment, type PlacementInput, type StoredShard } f
 export { rebalanceShards, shardsBalanced, RebalanceBudget, DEFAULT_REBALANCE_SHARDS_PER_SECOND, type RebalanceInput } from './shard-rebalance.js';
 export { Liveness } from './liveness.js';
 export { ShardLease, type ShardLeaseOptions } from './shard-lease.js';
+export { ShardFollower, span, type ShardFollowerPorts, type ShardFollowerLog, type ShardGain } from './shard-follower.js';
+export { Coordinator, type CoordinatorPorts } from './coordinator.js';

@@ -27,7 +27,7 @@ import { bindListener, type Listener } from './wiring/listener.js';
 import { wireRunDomain } from './wiring/run-domain.js';
 import { watchSourceChanges } from './wiring/source-changes.js';
 import { loadShards } from './wiring/shards.js';
-import { ShardOwnership } from './wiring/shard-ownership.js';
+import { followShards } from './wiring/shard-ownership.js';
 import { startClusterNode } from './wiring/cluster.js';
 import { clusterAdmin, clusterView } from './wiring/cluster-views.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -173,7 +173,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const { processor } = deliveries;
   // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
   cleanups.push(() => processor.idle());
-  const ownership = new ShardOwnership({
+  const ownership = followShards({
     nodeId,
     table: shards,
     system,

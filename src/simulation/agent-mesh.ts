@@ -1,82 +1,74 @@
 /**
- * A simulated node's agents in the mesh, as src/server/wiring/agent-mesh.ts joins them in the
- * orchestrator: the free slots of its agents are reported to every peer (on change, when a link
- * comes up, and every two seconds), other nodes' offers and commands for its agents are answered
- * by its hub, and its hub gets the port to offer jobs to agents elsewhere.
+ * A simulated node's agents in the mesh: the agents room's real MeshLinks, as the orchestrator
+ * runs it (server/wiring/agent-mesh.ts), over the simulated peer calls. Kinds travel as the peer
+ * links name them (`agents.slots`, `agents.offer`, `agents.command`), unchecked (no zod here: the
+ * frames carry the simulation's dispatch attempt too). Every node counts as a member, and a
+ * request to a peer whose link is down is refused before it leaves, as the peer links refuse it.
  */
-import type { AgentHub, AgentSlots, MeshPort, OfferAnswer } from '../agents/index.js';
-import type { AgentCommandBody } from '../transport/index.js';
+import { MeshLinks, type AgentHub, type MeshPeers } from '../agents/index.js';
 import type { LinkWatch } from './link-watch.js';
 import { PeerCallTimeoutError, type PeerCalls } from './peer-calls.js';
 import type { ProcessClock } from './process-clock.js';
-
-const REPORT_COALESCE_MS = 2;
-const REPORT_EVERY_MS = 2_000;
-const OFFER_TIMEOUT_MS = 2_000;
-const COMMAND_TIMEOUT_MS = 5_000;
 
 export interface AgentMeshParts {
   hub: AgentHub;
   calls: PeerCalls;
   links: LinkWatch;
   clock: ProcessClock;
+  trace(line: string): void;
 }
 
 export class AgentMesh {
-  private coalescing: (() => void) | undefined;
+  private readonly up = new Set<(node: string) => void>();
+  private readonly gone = new Set<(node: string) => void>();
+  private readonly mesh: MeshLinks;
 
-  constructor(private readonly p: AgentMeshParts) {
-    const { hub, calls } = p;
-    calls.handle('agents.slots', (from, body) => hub.placement.slotsReported(from, (body as { agents: AgentSlots[] }).agents));
-    calls.handle('agents.offer', (_from, body) => hub.offered(body as never));
-    calls.handle('agents.command', (_from, body) => ({ reached: hub.commanded(body as AgentCommandBody) }));
-    hub.directory.watch(() => {
-      this.coalescing ??= p.clock.setTimer(REPORT_COALESCE_MS, () => {
-        this.coalescing = undefined;
-        this.report();
-      });
+  constructor(p: AgentMeshParts) {
+    this.mesh = new MeshLinks({
+      hub: p.hub,
+      peers: this.peers(p),
+      clock: p.clock,
+      warn: (fields, msg) => p.trace(`${msg} ${JSON.stringify(fields)}`),
     });
-    hub.placement.connect(this.port());
   }
 
   start(): void {
-    const periodic = () => {
-      this.report();
-      this.p.clock.setTimer(REPORT_EVERY_MS, periodic);
-    };
-    this.p.clock.setTimer(REPORT_EVERY_MS, periodic);
+    this.mesh.start();
   }
 
+  /** The link watch saw `node` come up. */
   linkUp(node: string): void {
-    this.report(node);
+    for (const listener of this.up) listener(node);
   }
 
+  /** The link watch judged the link to `node` down. */
   linkDown(node: string): void {
-    this.p.hub.placement.nodeGone(node);
+    for (const listener of this.gone) listener(node);
   }
 
-  private report(to?: string): void {
-    const body = { agents: this.p.hub.directory.slots() };
-    for (const node of to ? [to] : this.p.links.connected()) this.p.calls.tell(node, 'agents.slots', body);
-  }
-
-  private port(): MeshPort {
-    const { calls, links } = this.p;
+  private peers({ calls, links }: AgentMeshParts): MeshPeers {
+    const wire = (kind: string) => `agents.${kind}`;
+    const listen = (set: Set<(node: string) => void>, listener: (node: string) => void) => {
+      set.add(listener);
+      return () => void set.delete(listener);
+    };
     return {
-      offer: async (node, agentId, request): Promise<OfferAnswer> => {
-        // Never sent: the link was down before the offer left. Sent but unanswered: it may be running.
-        if (!links.isUp(node)) return { status: 'refused', reason: `${node} is not connected` };
-        const { runId, jobId, attempt, runsOn, frame } = request;
-        try {
-          return await calls.request<OfferAnswer>(node, 'agents.offer', { agentId, runId, jobId, attempt, runsOn, frame }, OFFER_TIMEOUT_MS);
-        } catch (e) {
-          if (e instanceof PeerCallTimeoutError) return { status: 'unanswered', reason: e.message };
-          return { status: 'refused', reason: (e as Error).message };
-        }
+      connected: () => links.connected(),
+      tell: (node, kind, body) => calls.tell(node, wire(kind), body),
+      request: (node, kind, body, timeoutMs) =>
+        links.isUp(node) ? calls.request(node, wire(kind), body, timeoutMs) : Promise.reject(new Error(`${node} is not connected`)),
+      unanswered: (e) => e instanceof PeerCallTimeoutError,
+      // A simulated process leaves the mesh only by dying, which takes its handlers with it: nothing to detach.
+      onMessage: (kind, listener) => {
+        calls.handle(wire(kind), (from, body) => listener({ node: from, member: true }, body as never));
+        return () => undefined;
       },
-      command: (node, command) => {
-        for (const n of node ? [node] : links.connected()) calls.request(n, 'agents.command', command, COMMAND_TIMEOUT_MS).catch(() => undefined);
+      handle: (kind, handler) => {
+        calls.handle(wire(kind), (from, body) => handler({ node: from, member: true }, body as never));
+        return () => undefined;
       },
+      onLinkUp: (listener) => listen(this.up, listener),
+      onNodeGone: (listener) => listen(this.gone, listener),
     };
   }
 }

@@ -1,23 +1,11 @@
 /**
- * The leader's chores in a simulated node, as src/server/wiring/cluster-node.ts runs them every
- * four heartbeats (the simulator cannot import the composition root): the founder records itself,
- * joiners are admitted (the simulation's stand-in for the join door: the leader proposes each
- * joiner once its join time has come), the real MembershipSteward keeps the Raft configuration in
- * step (learner added, promoted once caught up, `member_promoted`), and the real placement and
- * rebalancing decide where shards go, paced by the real RebalanceBudget and judged alive by the
- * real Liveness.
+ * A simulated node's coordinator: the orchestrator's own (cluster/coordinator.ts: the real
+ * MembershipSteward, placement, rebalancing paced by the RebalanceBudget, the watch on members
+ * whose link went down, judged alive by the real Liveness), with the simulation's stand-in for the
+ * join door as its admission: the founder records itself, and the leader proposes each joiner
+ * once its join time has come.
  */
-import { SHARD_COUNT } from '../actors/index.js';
-import {
-  MembershipSteward,
-  RebalanceBudget,
-  placeShards,
-  rebalanceShards,
-  shardsBalanced,
-  type ClusterCommand,
-  type ClusterRaft,
-  type StoredShard,
-} from '../cluster/index.js';
+import { Coordinator, type ClusterCommand, type ClusterRaft, type StoredShard } from '../cluster/index.js';
 import type { ProcessClock } from './process-clock.js';
 
 export interface Joiner {
@@ -39,6 +27,9 @@ export interface CoordinatorParts {
   rebalanceShardsPerSecond: number;
   /** Is this coordinator alive, as this node sees it (Liveness over its links)? */
   alive(node: string): boolean;
+  /** How long a member whose link went down takes to count as dead, and whether its link is up. */
+  staleMs: number;
+  linkUp(node: string): boolean;
   /** The shard rows of the store: where shards the map does not name yet go. */
   storedShards(): StoredShard[];
   trace(line: string): void;
@@ -49,77 +40,33 @@ export function simAddress(node: string): string {
   return `${node}.sim:4001`;
 }
 
-export class CoordinatorChores {
-  private readonly steward: MembershipSteward;
-  private budget: RebalanceBudget | undefined;
-
-  constructor(private readonly p: CoordinatorParts) {
-    this.steward = new MembershipSteward(p.raft, {
-      info: (_fields, message) => p.trace(message),
-      warn: (_fields, message) => p.trace(message),
-    });
-  }
-
-  start(): void {
-    const tick = () => {
-      void this.chores().finally(() => this.p.clock.setTimer(this.p.heartbeatMs * 4, tick));
-    };
-    this.p.clock.setTimer(this.p.heartbeatMs * 4, tick);
-  }
-
-  private async chores(): Promise<void> {
-    if (this.p.raft.status().role !== 'leader') return;
-    try {
-      await this.admit();
-    } catch (e) {
-      this.p.trace(`members not recorded: ${(e as Error).message}`);
+export function simCoordinator(p: CoordinatorParts): Coordinator {
+  const record = async (command: ClusterCommand) => {
+    const outcome = await p.raft.propose(command);
+    p.trace(outcome.applied ? `proposed ${describe(command)}` : `refused ${describe(command)}: ${outcome.reason}`);
+  };
+  // This node's own record first (the founder), then every joiner whose time has come.
+  const admit = async () => {
+    if (!p.raft.state.member(p.nodeId)) await record({ type: 'member_added', node: p.nodeId, raftId: p.raftId, address: simAddress(p.nodeId), role: 'coordinator' });
+    for (const j of p.joiners) {
+      if (j.at > p.elapsed() || p.raft.state.member(j.node) || p.raft.state.wasRemoved(j.raftId)) continue;
+      await record({ type: 'member_added', node: j.node, raftId: j.raftId, address: simAddress(j.node), role: 'coordinator' });
     }
-    await this.steward.step();
-    try {
-      await this.placeShards();
-    } catch (e) {
-      this.p.trace(`shard placement did not complete: ${(e as Error).message}`);
-    }
-  }
-
-  /** This node's own record first (the founder), then every joiner whose time has come. */
-  private async admit(): Promise<void> {
-    const { raft } = this.p;
-    if (!raft.state.member(this.p.nodeId)) await this.record({ type: 'member_added', node: this.p.nodeId, raftId: this.p.raftId, address: simAddress(this.p.nodeId), role: 'coordinator' });
-    for (const j of this.p.joiners) {
-      if (j.at > this.p.elapsed() || raft.state.member(j.node) || raft.state.wasRemoved(j.raftId)) continue;
-      await this.record({ type: 'member_added', node: j.node, raftId: j.raftId, address: simAddress(j.node), role: 'coordinator' });
-    }
-  }
-
-  private async record(command: ClusterCommand): Promise<void> {
-    const outcome = await this.p.raft.propose(command);
-    this.p.trace(outcome.applied ? `proposed ${describe(command)}` : `refused ${describe(command)}: ${outcome.reason}`);
-  }
-
-  /** cluster-node.ts `placeShards()`: placement and reclaim at once, evening out a few at a time. */
-  private async placeShards(): Promise<void> {
-    const { raft, clock } = this.p;
-    if (raft.status().role !== 'leader') return;
-    const map = raft.state.shardOwners();
-    const members = raft.state.memberList();
-    const alive = (node: string) => this.p.alive(node);
-    const budget = (this.budget ??= new RebalanceBudget(this.p.rebalanceShardsPerSecond, clock.now()));
-    const placed = map.size === SHARD_COUNT && [...map.values()].every((o) => alive(o.node));
-    if (placed && (budget.available(clock.now()) === 0 || shardsBalanced({ map, members, alive }))) return;
-    const input = { map, members, alive, stored: this.p.storedShards() };
-    let assignments = placeShards(input);
-    const rebalancing = assignments.length === 0;
-    if (rebalancing) {
-      assignments = rebalanceShards({ ...input, maxMoves: budget.available(clock.now()) });
-      budget.spend(assignments.length);
-    }
-    if (assignments.length === 0) return;
-    const outcome = await raft.propose({ type: 'shards_assigned', assignments });
-    const to = [...new Set(assignments.map((a) => a.node))].sort().join(',');
-    if (outcome.applied) this.p.trace(`${rebalancing ? 'rebalanced' : 'placed'} ${assignments.length} shards to ${to}`);
-    else this.p.trace(`shard placement refused: ${outcome.reason}`);
-  }
+  };
+  const log = (fields: object, message: string) => p.trace(`${message} ${JSON.stringify(fields)}`);
+  return new Coordinator({
+    nodeId: p.nodeId,
+    raft: p.raft,
+    clock: p.clock,
+    log: { info: log, warn: log },
+    choreEveryMs: p.heartbeatMs * 4,
+    rebalanceShardsPerSecond: p.rebalanceShardsPerSecond,
+    alive: p.alive,
+    storedShards: async () => p.storedShards(),
+    admit,
+    staleMs: p.staleMs,
+    linkUp: p.linkUp,
+  });
 }
 
 function describe(c: ClusterCommand): string {

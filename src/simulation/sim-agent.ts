@@ -39,7 +39,7 @@ interface Execution {
   cancel(): void;
 }
 
-/** The simulation's dispatch frames carry the dispatch attempt too (see hub-dispatcher.ts). */
+/** The simulation's dispatch frames carry the dispatch attempt too (HubDispatcher's `stamp`, in sim-node.ts). */
 type DispatchFrame = { runId: string; jobId: string; epoch: number; simDispatchAttempt?: number };
 
 const HEARTBEAT_MS = 10_000;

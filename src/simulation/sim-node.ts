@@ -10,21 +10,19 @@
  */
 import { ActorSystem } from '../actors/index.js';
 import { AgentHub } from '../agents/index.js';
-import { ClusterRaft, CoordinatorDuties, Liveness, ShardTable, type RaftTiming } from '../cluster/index.js';
+import { ClusterRaft, CoordinatorDuties, Liveness, ShardFollower, ShardTable, type Coordinator, type RaftTiming } from '../cluster/index.js';
+import { HubDispatcher, jobEventsToRuns } from '../dispatch/index.js';
 import { MemoryStorage, type Message, type SimRandom } from '../raft/index.js';
-import { MemoryRunStore, RunAdmission, registerRunActor, runRef, runSweeps, type LoadedRun, type RunActorOptions } from '../runs/index.js';
+import { MemoryRunStore, RunAdmission, registerRunActor, runRef, runSweeps, type LoadedRun, type RunActorOptions, type RunRecord } from '../runs/index.js';
 import { ActorMail } from './actor-mail.js';
 import { AgentMesh } from './agent-mesh.js';
 import type { ClusterChecker } from './checker.js';
-import { CoordinatorChores, type Joiner } from './coordinator.js';
-import { SimHubDispatcher } from './hub-dispatcher.js';
-import { jobEventsToRuns } from './job-events.js';
+import { simCoordinator, type Joiner } from './coordinator.js';
 import { LinkWatch, type LinkTiming } from './link-watch.js';
 import type { SimLoop } from './loop.js';
 import type { SimNetwork } from './network.js';
 import { PeerCalls } from './peer-calls.js';
 import { ProcessClock } from './process-clock.js';
-import { ShardFollowing } from './shard-following.js';
 
 export interface ClusterTiming {
   raft: RaftTiming;
@@ -42,6 +40,9 @@ export interface ClusterTiming {
 }
 
 /** The orchestrator's defaults (src/server/config.ts). */
+/** As the orchestrator's sweep of what other nodes left behind (server/wiring/shard-ownership.ts). */
+const SWEEP_EVERY_MS = 10_000;
+
 export const DEFAULT_TIMING: ClusterTiming = {
   raft: { heartbeatMs: 50, electionMinMs: 500, electionMaxMs: 1000 },
   links: { pingMs: 500, staleMs: 1_500 },
@@ -154,13 +155,16 @@ export class NodeProcess {
     this.calls.handle('raft', (_from, m) => this.raft.receive(m as Message));
 
     let mesh: AgentMesh | undefined;
+    let coordinator: Coordinator | undefined;
     this.links = new LinkWatch(peers, this.calls, this.clock, w.timing.links, {
       up: (n) => {
         this.liveness.linkUp(n);
+        coordinator?.linkUp(n);
         mesh?.linkUp(n);
       },
       down: (n) => {
         this.liveness.linkDown(n);
+        coordinator?.linkDown(n);
         mesh?.linkDown(n);
         this.raft.reportUnreachable(w.raftIds.get(n)!);
       },
@@ -189,14 +193,19 @@ export class NodeProcess {
       clock: this.clock,
       heartbeatTimeoutMs: w.timing.agentHeartbeatTimeoutMs,
       validateToken: async () => ({ tokenId: 'sim-token', labels: null }),
-      events: jobEventsToRuns(this.system, (agentId) => w.store.jobsHeldBy(agentId), trace),
+      events: jobEventsToRuns({ system: this.system, held: (agentId) => w.store.jobsHeldBy(agentId), log: (fields, msg) => trace(`${msg} ${JSON.stringify(fields)}`) }),
       system: this.system,
       // A queued job is placed only while its run's shard is acted on here (not lost, lease held).
       wanted: (request) => this.system.locate(request.runId)?.node === id,
       warn: (message, fields) => trace(`hub: ${message}${fields?.reason ? ` (${String(fields.reason)})` : ''}`),
     });
-    mesh = new AgentMesh({ hub: this.hub, calls: this.calls, links: this.links, clock: this.clock });
-    const dispatcher = new SimHubDispatcher(this.hub, (runId) => this.table.epochOf(this.system.shardOf(runId)));
+    mesh = new AgentMesh({ hub: this.hub, calls: this.calls, links: this.links, clock: this.clock, trace });
+    const dispatcher = new HubDispatcher({
+      hub: this.hub,
+      epochOfRun: (runId) => this.table.epochOf(this.system.shardOf(runId)),
+      // The frame carries the dispatch attempt too, so the checker counts starts per attempt.
+      stamp: (frame, req) => Object.assign(frame, { simDispatchAttempt: req.attempt }),
+    });
     registerRunActor(this.system, {
       store: w.runStore(id),
       dispatcher,
@@ -209,15 +218,36 @@ export class NodeProcess {
       options: w.timing.runs,
     });
 
-    const following = new ShardFollowing({
+    const log = (fields: object, message: string) => trace(`${message} ${JSON.stringify(fields)}`);
+    // Runs of owned shards the last sweep saw pending (the in-memory store keeps no creation time,
+    // so "left behind" is a run seen pending by two sweeps in a row).
+    let pendingSeen = new Set<string>();
+    const restore = (runs: readonly RunRecord[]) =>
+      this.admission.restore(runs.map((r) => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency })));
+    const following = new ShardFollower({
       nodeId: id,
       table: this.table,
-      system: this.system,
-      store: w.store,
-      admission: this.admission,
       clock: this.clock,
+      log: { info: log, warn: log, error: log },
+      passivate: (shard) => this.system.passivateShard(shard),
+      raise: async (gains) => w.store.raise(id, gains),
+      wake: async (shards, taken) => {
+        const runs = w.store.unfinishedRuns(shards);
+        await restore(runs);
+        return { runs: runs.length, reclaimed: runs.filter((r) => taken.has(w.store.shardOf(r.id))).length };
+      },
+      sweep: {
+        everyMs: SWEEP_EVERY_MS,
+        run: async (shards) => {
+          const pending = w.store.unfinishedRuns(shards).filter((r) => r.status === 'pending');
+          const left = pending.filter((r) => pendingSeen.has(r.id));
+          pendingSeen = new Set(pending.map((r) => r.id));
+          if (left.length === 0) return;
+          trace(`starting ${left.length} runs left pending: ${left.map((r) => r.id).join(',')}`);
+          await restore(left);
+        },
+      },
       lease: { ms: w.timing.shardLeaseMs, checkMs: w.timing.raft.heartbeatMs, inQuorum: () => this.inQuorum() },
-      trace,
     });
     const followMap = () => {
       const owners = this.raft.state.shardOwners();
@@ -232,7 +262,7 @@ export class NodeProcess {
       trace(`leads term ${term}`);
     });
 
-    new CoordinatorChores({
+    coordinator = simCoordinator({
       nodeId: id,
       raftId: node.raftId,
       raft: this.raft,
@@ -242,9 +272,12 @@ export class NodeProcess {
       joiners: w.joiners,
       rebalanceShardsPerSecond: w.timing.rebalanceShardsPerSecond,
       alive: (n) => this.liveness.alive(n, this.links.isUp(n)),
+      staleMs: w.timing.links.staleMs,
+      linkUp: (n) => this.links.isUp(n),
       storedShards: () => w.store.shardRows(),
       trace,
-    }).start();
+    });
+    coordinator.start();
     // The coordinator's safety nets behind the RunActors' own timers, on the leader only.
     const duties = new CoordinatorDuties(this.raft.leadership(), this.clock, (duty, e) => trace(`duty ${duty} failed: ${(e as Error).message}`));
     for (const duty of runSweeps(w.store, this.system, { staleThresholdMs: w.timing.staleThresholdMs, staleScanIntervalMs: w.timing.staleScanMs, clock: this.clock })) duties.add(duty);

@@ -2,10 +2,10 @@ import type { ActorSystem } from '../../actors/index.js';
 import { AgentHub } from '../../agents/index.js';
 import type { FailedAuthLimit } from '../../auth-guard/index.js';
 import type { Clock } from '../../clock/index.js';
+import { jobEventsToRuns } from '../../dispatch/index.js';
 import { hashToken } from '../../secrets/index.js';
 import type { Store } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
-import { jobEventsToRuns } from './job-events.js';
 import type { Logger } from '../logger.js';
 import type { OrchestratorMetrics } from '../metrics.js';
 
@@ -33,9 +33,12 @@ export function createAgentHub(p: AgentHubParts): AgentHub {
       const record = await store.agents.findValidToken(hashToken(token), new Date(p.clock.now()));
       return record ? { tokenId: record.id, labels: record.labels } : null;
     },
-    events: jobEventsToRuns(p.system, log, async (agentId) =>
-      (await store.jobs.listByStatus(['queued', 'running', 'recovering', 'cancelling'], { agentId })).map((j) => ({ runId: j.runId, jobId: j.id })),
-    ),
+    events: jobEventsToRuns({
+      system: p.system,
+      held: async (agentId) =>
+        (await store.jobs.listByStatus(['queued', 'running', 'recovering', 'cancelling'], { agentId })).map((j) => ({ runId: j.runId, jobId: j.id })),
+      log: (fields, msg) => log.info(fields, msg),
+    }),
     onAgentCountChange: (n) => metrics.agentsActive.set(n),
     onQueueDepth: (pending, dispatched) => {
       metrics.dispatchQueueDepth.set({ status: 'pending' }, pending);

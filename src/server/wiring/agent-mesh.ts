@@ -1,12 +1,19 @@
 /**
- * This node's agents in the mesh: it reports the free slots of the agents whose sockets it holds
- * to every peer (on change, when a link comes up, and every few seconds so a lost report heals),
- * answers other nodes' job offers and commands for those agents, and gives its hub the port to
- * offer jobs to agents elsewhere. Only current members are listened to.
+ * This node's agents in the mesh (the agents room's MeshLinks) over the transport's peer links:
+ * the `agents.*` peer kinds, whose bodies the links check against their zod schemas both ways
+ * (transport/peer-protocol/agent-mesh.ts), and the node's judgement of who is a current member.
  */
-import type { AgentHub, MeshPort, OfferAnswer } from '../../agents/index.js';
+import { MeshLinks, type AgentHub, type MeshMessages, type MeshPeers, type MeshRequests, type MeshSender } from '../../agents/index.js';
 import type { Clock } from '../../clock/index.js';
-import { PeerLinkDownError, PeerRequestTimeoutError, type AgentCommandBody, type AgentMeshKinds, type PeerIdentity, type PeerLinks } from '../../transport/index.js';
+import {
+  PeerLinkDownError,
+  PeerRequestTimeoutError,
+  type AgentMeshKinds,
+  type PeerIdentity,
+  type PeerLinks,
+  type PeerMessageKind,
+  type PeerRequestKind,
+} from '../../transport/index.js';
 import type { Logger } from '../logger.js';
 
 export interface AgentMeshParts {
@@ -18,80 +25,26 @@ export interface AgentMeshParts {
   trusts(from: PeerIdentity): boolean;
 }
 
-/** Changes within this long go out as one report. */
-const REPORT_COALESCE_MS = 2;
-/** Every report is also repeated this often, so one lost on the wire is replaced. */
-const REPORT_EVERY_MS = 2_000;
-/** An offer is answered at once by a live node; past this it counts as unanswered. */
-const OFFER_TIMEOUT_MS = 2_000;
-const COMMAND_TIMEOUT_MS = 5_000;
-
 export function joinAgentMesh(p: AgentMeshParts): () => void {
-  const { links, kinds, hub, clock } = p;
-  const report = (to?: string) => {
-    const body = { agents: hub.directory.slots() };
-    for (const node of to ? [to] : links.connectedPeers().map((peer) => peer.nodeId)) {
-      try {
-        links.send(node, kinds.slots, body);
-      } catch {
-        // A full queue or a link going down: the next report carries the same news.
-      }
-    }
-  };
-  let coalescing: (() => void) | undefined;
-  const unwatch = hub.directory.watch(() => {
-    coalescing ??= clock.setTimer(REPORT_COALESCE_MS, () => {
-      coalescing = undefined;
-      report();
-    });
-  });
-  let stopPeriodic = () => {};
-  const periodic = () => {
-    stopPeriodic = clock.setTimer(REPORT_EVERY_MS, () => {
-      report();
-      periodic();
-    });
-  };
-  periodic();
-
-  const detach = [
-    links.onMessage(kinds.slots, (from, body) => {
-      if (p.trusts(from)) hub.placement.slotsReported(from.nodeId, body.agents);
-    }),
-    links.handle(kinds.offer, (from, body) => (p.trusts(from) ? hub.offered(body) : { status: 'refused' as const, reason: 'not a member of the cluster' })),
-    links.handle(kinds.command, (from, body) => ({ reached: p.trusts(from) && hub.commanded(body) })),
-    links.on('peerUp', (e) => report(e.nodeId)),
-    links.on('peerDown', (e) => hub.placement.nodeGone(e.nodeId)),
-    unwatch,
-  ];
-  hub.placement.connect(meshPort(p));
-  return () => {
-    coalescing?.();
-    stopPeriodic();
-    for (const d of detach) d();
-  };
+  const mesh = new MeshLinks({ hub: p.hub, peers: meshPeers(p), clock: p.clock, warn: (fields, msg) => p.log.warn(fields, msg) });
+  mesh.start();
+  return () => mesh.stop();
 }
 
-function meshPort(p: AgentMeshParts): MeshPort {
-  const { links, kinds } = p;
+function meshPeers({ links, kinds, trusts }: AgentMeshParts): MeshPeers {
+  const sender = (from: PeerIdentity): MeshSender => ({ node: from.nodeId, member: trusts(from) });
+  // The registered kinds, seen kind by kind, so each body and answer keeps its own type.
+  const messages: { [K in keyof MeshMessages]: PeerMessageKind<MeshMessages[K]> } = kinds;
+  const requests: { [K in keyof MeshRequests]: PeerRequestKind<MeshRequests[K]['body'], MeshRequests[K]['answer']> } = kinds;
   return {
-    offer: async (node, agentId, request): Promise<OfferAnswer> => {
-      const { runId, jobId, attempt, runsOn, frame } = request;
-      try {
-        return await links.request(node, kinds.offer, { agentId, runId, jobId, attempt, runsOn, frame }, { timeoutMs: OFFER_TIMEOUT_MS });
-      } catch (e) {
-        // Never sent: the link was down before the offer left. Sent but unanswered: it may be running.
-        if (e instanceof PeerRequestTimeoutError || (e instanceof PeerLinkDownError && e.reason !== 'not connected')) return { status: 'unanswered', reason: e.message };
-        return { status: 'refused', reason: (e as Error).message };
-      }
-    },
-    command: (node, command: AgentCommandBody) => {
-      const nodes = node ? [node] : links.connectedPeers().map((peer) => peer.nodeId);
-      for (const n of nodes) {
-        links.request(n, kinds.command, command, { timeoutMs: COMMAND_TIMEOUT_MS }).catch((e: Error) =>
-          p.log.warn({ node: n, agentId: command.agentId, command: command.command, err: e.message }, 'agent command not delivered to another node'),
-        );
-      }
-    },
+    connected: () => links.connectedPeers().map((peer) => peer.nodeId),
+    tell: (node, kind, body) => void links.send(node, messages[kind], body),
+    request: (node, kind, body, timeoutMs) => links.request(node, requests[kind], body, { timeoutMs }),
+    // A link down before the request left ("not connected") never sent it; one that dropped while it waited may have.
+    unanswered: (e) => e instanceof PeerRequestTimeoutError || (e instanceof PeerLinkDownError && e.reason !== 'not connected'),
+    onMessage: (kind, listener) => links.onMessage(messages[kind], (from, body) => listener(sender(from), body)),
+    handle: (kind, handler) => links.handle(requests[kind], (from, body) => handler(sender(from), body)),
+    onLinkUp: (listener) => links.on('peerUp', (e) => listener(e.nodeId)),
+    onNodeGone: (listener) => links.on('peerDown', (e) => listener(e.nodeId)),
   };
 }

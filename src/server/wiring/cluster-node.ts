@@ -13,12 +13,8 @@ import { systemRandom, type Clock } from '../../clock/index.js';
 import {
   clusterCommand,
   ClusterRaft,
+  Coordinator,
   Liveness,
-  MembershipSteward,
-  placeShards,
-  rebalanceShards,
-  shardsBalanced,
-  RebalanceBudget,
   type ClusterCommand,
   type Leadership,
   type Member,
@@ -28,7 +24,7 @@ import {
 } from '../../cluster/index.js';
 import type { Membership } from '../../membership/index.js';
 import { FileStorage } from '../../raft/index.js';
-import { SHARD_COUNT, type ActorSystem } from '../../actors/index.js';
+import type { ActorSystem } from '../../actors/index.js';
 import { PeerKinds, PeerLinks, registerActorKinds, registerAgentMeshKinds, registerRaftKinds, type AgentMeshKinds, type JoinSecrets, type PeerFaults, type PeerIdentity } from '../../transport/index.js';
 import { ActorLinks } from './actor-links.js';
 import type { ClusterConfig } from '../config.js';
@@ -86,7 +82,8 @@ export class ClusterNode {
   readonly nodeId: string;
   private readonly storage: FileStorage;
   private readonly wire: RaftLinks;
-  private readonly steward: MembershipSteward;
+  /** The leader's chores (the Raft configuration, the shards); they act only while this node leads. */
+  private readonly coordinator: Coordinator;
   private readonly forward;
   private readonly forwardRemoval;
   /** Members this leader is removing: the steward leaves them alone meanwhile. */
@@ -97,10 +94,6 @@ export class ClusterNode {
   private revokedCount = 0;
   private system: ActorSystem | undefined;
   private readonly liveness: Liveness;
-  private stopTimer: () => void = () => undefined;
-  private placing: Promise<void> | undefined;
-  /** Per member whose link went down: the placement due when it would count as dead. */
-  private readonly deathWatch = new Map<string, () => void>();
   private stopped = false;
 
   constructor(private readonly p: ClusterNodeParts) {
@@ -158,7 +151,20 @@ export class ClusterNode {
       onListenerError: (e) => p.log.error({ err: e.message }, 'a reaction to the cluster state failed'),
     });
     this.wire.attach(this.raft);
-    this.steward = new MembershipSteward(this.raft, p.log);
+    this.coordinator = new Coordinator({
+      nodeId: this.nodeId,
+      raft: this.raft,
+      clock: p.clock,
+      log: p.log,
+      choreEveryMs: config.raft.heartbeatMs * 4,
+      rebalanceShardsPerSecond: config.rebalanceShardsPerSecond,
+      alive: (node) => this.isAlive(node),
+      storedShards: () => p.storedShards(),
+      admit: () => this.recordSelf(),
+      leaving: (node) => this.leaving.has(node),
+      staleMs: config.peerStaleMs,
+      linkUp: (node) => this.links.isUp(node),
+    });
     this.links.handle(this.forward, async (from, body) => {
       // Workers hold no vote and no say over the cluster's state: only coordinators propose.
       if (from.role !== 'coordinator' || !this.isCurrentMember(from)) throw new Error('only coordinators that are members propose');
@@ -175,12 +181,11 @@ export class ClusterNode {
     this.raft.onApplied(() => this.stateChanged());
     this.links.on('peerDown', (e) => {
       this.liveness.linkDown(e.nodeId);
-      this.watchForDeath(e.nodeId);
+      this.coordinator.linkDown(e.nodeId);
     });
     this.links.on('peerUp', (e) => {
       this.liveness.linkUp(e.nodeId);
-      this.deathWatch.get(e.nodeId)?.();
-      this.deathWatch.delete(e.nodeId);
+      this.coordinator.linkUp(e.nodeId);
     });
     for (const m of membership.members) if (m.node !== this.nodeId) this.known.set(m.node, m.address);
   }
@@ -211,13 +216,7 @@ export class ClusterNode {
     const bound = await this.links.start();
     this.stateChanged();
     for (const [node, address] of this.known) this.dial(node, address);
-    const tick = () => {
-      if (this.stopped) return;
-      void this.chores().finally(() => {
-        this.stopTimer = this.p.clock.setTimer(this.p.config.raft.heartbeatMs * 4, tick);
-      });
-    };
-    tick();
+    this.coordinator.start();
     return bound;
   }
 
@@ -312,8 +311,7 @@ export class ClusterNode {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.stopTimer();
-    for (const cancel of this.deathWatch.values()) cancel();
+    this.coordinator.stop();
     this.raft.stop();
     this.wire.close();
     this.actors.close();
@@ -336,81 +334,16 @@ export class ClusterNode {
     listener(this.raft.state.shardOwners());
   }
 
-  /** Moves between live coordinators the leader may still make (see RebalanceBudget); made on first use. */
-  private rebalanceBudget: RebalanceBudget | undefined;
-
   /**
-   * On the leader: give every shard the map does not name an owner, and a dead coordinator's
-   * shards to live ones, at once (see placeShards); once every shard sits on a live node, even out
-   * the live coordinators a few shards at a time (see rebalanceShards). Resolves once the decision
-   * is applied here. One placement at a time: a call while one is in hand waits for it.
+   * On the leader: place every shard the map does not name and a dead coordinator's shards at
+   * once, then even out the live coordinators a few at a time (see cluster/coordinator.ts).
    */
   placeShards(): Promise<void> {
-    this.placing ??= this.placeShardsNow().finally(() => {
-      this.placing = undefined;
-    });
-    return this.placing;
-  }
-
-  private async placeShardsNow(): Promise<void> {
-    if (this.raft.status().role !== 'leader') return;
-    if (!this.raft.state.member(this.nodeId)) await this.recordSelf();
-    const map = this.raft.state.shardOwners();
-    const members = this.raft.state.memberList();
-    const alive = (node: string) => this.isAlive(node);
-    const budget = (this.rebalanceBudget ??= new RebalanceBudget(this.p.config.rebalanceShardsPerSecond, this.p.clock.now()));
-    // The usual case, every few heartbeats: every shard placed on a live node and spread evenly
-    // (or no move allowed yet), nothing to read.
-    const placed = map.size === SHARD_COUNT && [...map.values()].every((o) => this.isAlive(o.node));
-    if (placed && (budget.available(this.p.clock.now()) === 0 || shardsBalanced({ map, members, alive }))) return;
-    const input = { map, members, alive, stored: await this.p.storedShards() };
-    // Placement and reclaim are never held back; evening out waits until they have nothing to do.
-    let assignments = placeShards(input);
-    const rebalancing = assignments.length === 0;
-    if (rebalancing) {
-      assignments = rebalanceShards({ ...input, maxMoves: budget.available(this.p.clock.now()) });
-      // Spent when proposed: a proposal that fails or times out still counts against the rate.
-      budget.spend(assignments.length);
-    }
-    if (assignments.length === 0) return;
-    const [outcome] = await this.proposeHere([{ type: 'shards_assigned', assignments }]);
-    const moved = new Set(assignments.map((a) => a.node));
-    if (outcome?.applied) this.p.log.info({ shards: assignments.length, to: [...moved] }, rebalancing ? 'shards rebalanced' : 'shards placed');
-    else this.p.log.warn({ reason: outcome && !outcome.applied ? outcome.reason : 'unknown' }, 'shard placement refused; retried');
-  }
-
-  /**
-   * The moment a member whose link went down would count as dead, the leader places its shards
-   * then, not at its next chore: orphans wait up to a chore interval less.
-   */
-  private watchForDeath(node: string): void {
-    this.deathWatch.get(node)?.();
-    const cancel = this.p.clock.setTimer(this.p.config.peerStaleMs + 1, () => {
-      this.deathWatch.delete(node);
-      if (this.stopped || this.links.isUp(node)) return;
-      this.placeShards().catch((e: Error) => this.p.log.warn({ err: e.message }, 'shard placement did not complete; retrying'));
-    });
-    this.deathWatch.set(node, cancel);
+    return this.coordinator.placeShards();
   }
 
   private isAlive(node: string): boolean {
     return this.liveness.alive(node, this.links.isUp(node));
-  }
-
-  /** The leader's periodic work: this node's own record, the Raft configuration, the shards. */
-  private async chores(): Promise<void> {
-    if (this.raft.status().role !== 'leader') return;
-    try {
-      await this.recordSelf();
-    } catch (e) {
-      this.p.log.warn({ err: (e as Error).message }, 'could not record this node in the cluster state');
-    }
-    await this.steward.step((node) => this.leaving.has(node));
-    try {
-      await this.placeShards();
-    } catch (e) {
-      this.p.log.warn({ err: (e as Error).message }, 'shard placement did not complete; retrying');
-    }
   }
 
   /** The founder proposes itself as the first member; any member's new address is recorded. */

@@ -2,6 +2,7 @@ import type { ActorSystem } from '../../actors/index.js';
 import type { AgentHub } from '../../agents/index.js';
 import type { ShardTable } from '../../cluster/index.js';
 import type { SourceCatalog } from '../../deliveries/index.js';
+import { HubDispatcher } from '../../dispatch/index.js';
 import {
   groupKey,
   groupOf,
@@ -16,7 +17,6 @@ import {
 import { RepositoryRunStore, type RunRecord, type StepLogStore, type Store } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import { HubDispatcher } from './hub-dispatcher.js';
 
 export interface RunDomainParts {
   config: OrchestratorConfig;

@@ -11,6 +11,8 @@ export class TcpProxy {
   private open = true;
   private holdingUp = false;
   private readonly held = new Map<Socket, Buffer[]>();
+  /** Connections `freeze` stopped: nothing passes and neither end learns when the other goes. */
+  private readonly frozen = new Set<Socket>();
   port = 0;
 
   constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
@@ -66,7 +68,25 @@ export class TcpProxy {
     this.held.clear();
   }
 
+  /**
+   * Make every open connection half-open: stop passing bytes both ways and stop reading, without
+   * closing anything, and when one end gives up the other is not told (as when a middlebox or a
+   * peer vanishes). New connections pass as normal.
+   */
+  freeze(): void {
+    for (const pair of this.pairs) {
+      const [client, upstream] = pair;
+      this.pairs.delete(pair);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+      this.frozen.add(client).add(upstream);
+    }
+  }
+
   async stop(): Promise<void> {
+    for (const socket of this.frozen) socket.destroy();
+    this.frozen.clear();
     this.cut();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -77,6 +97,8 @@ export class TcpProxy {
     const pair: [Socket, Socket] = [client, upstream];
     this.pairs.add(pair);
     const drop = () => {
+      // A frozen connection's other end keeps waiting, as it would for a peer that vanished.
+      if (this.frozen.has(client)) return;
       this.pairs.delete(pair);
       client.destroy();
       upstream.destroy();

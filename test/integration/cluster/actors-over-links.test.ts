@@ -2,14 +2,16 @@
  * Actors across nodes over the real peer links (TLS on loopback): a tell to a key whose shard
  * another node owns reaches that node's actor, an ask comes back with its answer, a message the
  * wire duplicates is applied once, a message sent while the link is cut arrives once it heals,
- * and a node that no longer owns the shard answers "moved" so the sender finds the new owner.
+ * a node that no longer owns the shard answers "moved" so the sender finds the new owner, and a
+ * node whose certificate is not a current member's is refused. (The delivery logic itself is the
+ * actors room's RemoteDelivery, unit-tested in test/unit/actors/remote-delivery.test.ts.)
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ActorSystem, type ShardMap, type ShardOwner } from '../../../src/actors/index.js';
 import type { ClusterCa } from '../../../src/certificates/index.js';
 import { systemClock, systemRandom } from '../../../src/clock/index.js';
 import { ActorLinks } from '../../../src/server/wiring/actor-links.js';
-import { PeerFaults, registerActorKinds } from '../../../src/transport/index.js';
+import { PeerFaults, registerActorKinds, type PeerIdentity } from '../../../src/transport/index.js';
 import { allUp, cluster, startNode, type TestNode } from '../transport/peer-links-fixture.js';
 
 /** A shard map the test moves by hand: every shard owned by one node. */
@@ -38,12 +40,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function member(id: string, map: ShardMap, faults?: PeerFaults): Promise<Member> {
+async function member(id: string, map: ShardMap, faults?: PeerFaults, trusted?: (from: PeerIdentity) => boolean): Promise<Member> {
   const node = await startNode(ca, id, faults ? { faults } : {});
   const kinds = registerActorKinds(node.kinds.registry);
   const received = new Map<string, number[]>();
   let system: ActorSystem | undefined;
-  const actors = new ActorLinks({ links: node.links, kinds, nodeId: id, clock: systemClock, system: () => system!, tellTimeoutMs: 10_000 });
+  const actors = new ActorLinks({ links: node.links, kinds, nodeId: id, clock: systemClock, system: () => system!, tellTimeoutMs: 10_000, trusted });
   system = new ActorSystem({ nodeId: id, clock: systemClock, shardMap: map, remote: actors });
   system.register<{ add: number } | { total: true }>('counter', (ctx) => ({
     receive: (msg) => {
@@ -124,5 +126,14 @@ describe('actors across nodes', () => {
     expect(await a.system.ref('counter', 'run-4').ask({ total: true }, 5_000)).toEqual({ node: 'node-c', sum: 1 });
     expect(b.received.size).toBe(0);
     expect(c.received.get('run-4')).toEqual([1]);
+  });
+
+  it('a message from a node that is not a current member is refused, and not applied', async () => {
+    const map = new MovableMap({ node: 'node-b', epoch: 1 });
+    const a = await member('node-a', map);
+    const b = await member('node-b', map, undefined, (from) => from.nodeId !== 'node-a');
+    await connect(a, b);
+    expect(await a.system.ref('counter', 'run-5').ask({ total: true }, 5_000).catch((e: Error) => e.message)).toBe('not a member of the cluster');
+    expect(b.received.size).toBe(0);
   });
 });

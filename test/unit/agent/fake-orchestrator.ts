@@ -25,17 +25,23 @@ export interface FakeOrchestratorOptions {
   autoAck?: boolean;
   /** While true, new sockets are closed at once (an outage). */
   refuse?: boolean;
+  /** Answer no pings (and, with `mute`, nothing at all): a half-open link as the agent sees it. */
+  autoPong?: boolean;
+  /** While true, frames from the agent are recorded but never answered. */
+  mute?: boolean;
 }
 
 /** The orchestrator side of `/ws`, just enough protocol to drive a real agent connection. */
 export class FakeOrchestrator {
   readonly connections: FakeConnection[] = [];
+  /** Every socket that reached the server, refused ones included. */
+  sockets = 0;
   private heldAcks: (() => void)[] = [];
   private readonly server: WebSocketServer;
   readonly ready: Promise<void>;
 
   constructor(readonly options: FakeOrchestratorOptions = {}) {
-    this.server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    this.server = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: options.autoPong ?? true });
     this.ready = new Promise((resolve) => this.server.once('listening', () => resolve()));
     this.server.on('connection', (socket) => this.accept(socket));
   }
@@ -64,6 +70,7 @@ export class FakeOrchestrator {
   }
 
   private accept(socket: WebSocket): void {
+    this.sockets += 1;
     if (this.options.refuse) {
       socket.close(CloseCode.goingAway, 'outage');
       return;
@@ -85,6 +92,7 @@ export class FakeOrchestrator {
   }
 
   private answer(conn: FakeConnection, message: AgentMessage): void {
+    if (this.options.mute) return;
     const ts = Date.now();
     if (message.type === 'auth.request') {
       if (message.token === (this.options.goodToken ?? 'good-token')) {

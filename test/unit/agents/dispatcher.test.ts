@@ -233,14 +233,44 @@ describe('JobDispatcher drain asks the run first', () => {
     expect(await r.place(request('j2'))).toEqual({ status: 'sent', agentId: 'a' });
   });
 
-  it('treats an assign that fails like a refusal', async () => {
-    const r = rig({ assign: async () => Promise.reject(new Error('store down')) });
+  it('keeps a job queued when its run gives no answer, and frees the slot meanwhile', async () => {
+    const r = rig({ assign: async () => Promise.reject(new Error('no answer within the deadline')) });
     await r.place(request('j1'));
     r.agent('a', 1);
     await r.dispatcher.drain();
     expect(r.sent).toEqual([]);
-    expect(r.dispatcher.pendingCount).toBe(0);
+    expect(r.dispatcher.queued().map((q) => q.jobId)).toEqual(['j1']);
     expect(r.directory.get('a')?.active).toBe(0);
+  });
+
+  it('answers a request for the attempt being placed from the queue with `queued`, reserving nothing more', async () => {
+    const answer = deferred<number | undefined>();
+    const r = rig({ assign: () => answer.promise });
+    await r.place(request('j1'));
+    r.agent('a', 2);
+    const drained = r.dispatcher.drain();
+    // The run, woken meanwhile, sends the same attempt again before it reads the dispatcher's ask.
+    expect(await r.place(request('j1'))).toEqual({ status: 'queued' });
+    expect(r.directory.get('a')?.active).toBe(1);
+    expect(r.dispatcher.pendingCount).toBe(0);
+    answer.resolve(RUN_EPOCH);
+    await drained;
+    expect(r.sent.map((x) => x.jobId)).toEqual(['j1']);
+  });
+
+  it('gives back a slot reserved for an older attempt when its run sends a newer one', async () => {
+    const answer = deferred<number | undefined>();
+    const r = rig({ assign: () => answer.promise });
+    await r.place(request('j1', undefined, 1));
+    r.agent('a', 1);
+    const drained = r.dispatcher.drain();
+    // Attempt 2 takes the one slot; the run refuses the ask about attempt 1.
+    expect(await r.place(request('j1', undefined, 2))).toEqual({ status: 'sent', agentId: 'a' });
+    answer.resolve(undefined);
+    await drained;
+    expect(r.sent.map((x) => [x.jobId, x.attempt])).toEqual([['j1', 2]]);
+    expect(r.dispatcher.holder('j1')).toMatchObject({ agentId: 'a', attempt: 2, sent: true });
+    expect(r.directory.get('a')?.active).toBe(1);
   });
 });
 

@@ -11,7 +11,7 @@ import { ManualClock } from '../../../src/clock/index.js';
 import { ShardTable, type ShardOwnership as Owner } from '../../../src/cluster/index.js';
 import { RunAdmission } from '../../../src/runs/index.js';
 import type { RunRecord, Store } from '../../../src/store/index.js';
-import { ShardOwnership } from '../../../src/server/wiring/shard-ownership.js';
+import { followShards } from '../../../src/server/wiring/shard-ownership.js';
 
 const LEASE_MS = 1300;
 const CHECK_MS = 50;
@@ -73,7 +73,7 @@ function node(options: { inQuorum: boolean }) {
   const quorum = { now: options.inQuorum };
   const owned: number[] = [];
   let reclaimed = 0;
-  const ownership = new ShardOwnership({
+  const ownership = followShards({
     nodeId: 'a',
     table,
     system,
@@ -153,6 +153,7 @@ describe('the shard lease', () => {
 
     // And the sweep picks up deliveries other nodes left behind in the owned shards.
     n.clock.advance(SWEEP.everyMs);
+    await n.ownership.settled();
     expect(n.resumed.at(-1)).toEqual({ shards: [S0, S3], receivedBefore: new Date(n.clock.now() - SWEEP.leftBehindMs) });
     await n.ownership.stop();
   });

@@ -1,7 +1,6 @@
-import type { ActorSystem } from '../../actors/index.js';
-import type { JobEvents, JobRef } from '../../agents/index.js';
-import { finishedJobStatus, runRef, tellRunsAgentBack, tellRunsAgentLost, tellRunsAgentRestarted, type RunMessage, type RunReply } from '../../runs/index.js';
-import type { JobStatus, StepStatus } from '../../transport/index.js';
+import type { ActorSystem } from '../actors/index.js';
+import type { JobEvents, JobRef } from '../agents/index.js';
+import { finishedJobStatus, runRef, tellRunsAgentBack, tellRunsAgentLost, tellRunsAgentRestarted, type RunMessage, type RunReply } from '../runs/index.js';
 
 const ASK_TIMEOUT_MS = 30_000;
 /**
@@ -19,20 +18,26 @@ export class RunMovedError extends Error {
   }
 }
 
-/** The log level the bridge uses; pino's logger fits. */
-export interface EventLog {
-  info(fields: object, msg: string): void;
+export interface JobEventsParts {
+  system: ActorSystem;
+  /**
+   * The jobs the store shows as held by an agent (queued on it, running, recovering or cancelling).
+   * A store that answers at once (the simulator's in memory) is acted on at once, in the same turn.
+   */
+  held(agentId: string): JobRef[] | Promise<JobRef[]>;
+  /** What the bridge notices about agents coming and going (info level; pino's `info` fits). */
+  log(fields: object, msg: string): void;
 }
 
 /**
  * Routes what agents report to the RunActor that owns each job; the run judges every claim against
- * the job's record, log lines included, so a spoofed line is never stored. Final step and job
- * states are asked, not told: the agent's outbox entry is acked only once the run has decided.
+ * the job's record, log lines included, so a spoofed line is never stored. Acks, rejects, starts,
+ * heartbeats and logs are told; final step and job states are asked, so the agent's outbox entry
+ * is acked only once the run has decided (a run that answers `moved` decided nothing: the report is
+ * asked again, then left to the agent's resend). An agent that registers without jobs the store
+ * gives it has lost them with its previous process.
  */
-/** The jobs the store shows as held by an agent (queued on it, running, recovering or cancelling). */
-export type HeldJobs = (agentId: string) => Promise<JobRef[]>;
-
-export function jobEventsToRuns(system: ActorSystem, log: EventLog, held: HeldJobs): JobEvents {
+export function jobEventsToRuns({ system, held, log }: JobEventsParts): JobEvents {
   const tell = (runId: string, msg: RunMessage) => runRef(system, runId).tell(msg);
   const ask = async (runId: string, msg: RunMessage) => {
     for (let attempt = 0; ; attempt++) {
@@ -55,7 +60,7 @@ export function jobEventsToRuns(system: ActorSystem, log: EventLog, held: HeldJo
     heartbeat: (job, agentId) => tell(job.runId, { type: 'job_heartbeat', jobId: job.jobId, agentId }),
     logs: (job, agentId, stepIndex, lines) =>
       tell(job.runId, { type: 'job_logs', jobId: job.jobId, agentId, stepIndex, text: `${lines.join('\n')}\n` }),
-    step: (job, agentId, s: StepStatus) =>
+    step: (job, agentId, s) =>
       ask(job.runId, {
         type: 'step_status',
         jobId: job.jobId,
@@ -64,7 +69,7 @@ export function jobEventsToRuns(system: ActorSystem, log: EventLog, held: HeldJo
         exitCode: s.exitCode ?? undefined,
         agentId,
       }),
-    finished: (job, agentId, s: JobStatus) =>
+    finished: (job, agentId, s) =>
       ask(job.runId, {
         type: 'job_finished',
         jobId: job.jobId,
@@ -74,24 +79,24 @@ export function jobEventsToRuns(system: ActorSystem, log: EventLog, held: HeldJo
         agentId,
       }),
     agentLost: (agentId, jobs) => {
-      log.info({ agentId, jobs: jobs.map((j) => j.jobId) }, 'agent lost with jobs in flight: started ones wait for it, the others are requeued');
+      log({ agentId, jobs: jobs.map((j) => j.jobId) }, 'agent lost with jobs in flight: started ones wait for it, the others are requeued');
       tellRunsAgentLost(system, agentId, jobs);
     },
     agentRegistered: (agentId, running, at) => {
       if (running.length > 0) {
-        log.info({ agentId, jobs: running.map((j) => j.jobId) }, 'agent back, reporting jobs in flight');
+        log({ agentId, jobs: running.map((j) => j.jobId) }, 'agent back, reporting jobs in flight');
         tellRunsAgentBack(system, agentId, running);
       }
       const listed = new Set(running.map((j) => j.jobId));
-      held(agentId).then(
-        (jobs) => {
-          const gone = jobs.filter((j) => !listed.has(j.jobId));
-          if (gone.length === 0) return;
-          log.info({ agentId, jobs: gone.map((j) => j.jobId) }, 'agent registered without jobs on record as its own: they went with its previous process');
-          tellRunsAgentRestarted(system, agentId, gone, at);
-        },
-        (e: Error) => log.info({ agentId, err: e.message }, 'jobs of a registering agent not checked'),
-      );
+      const restarted = (jobs: JobRef[]) => {
+        const gone = jobs.filter((j) => !listed.has(j.jobId));
+        if (gone.length === 0) return;
+        log({ agentId, jobs: gone.map((j) => j.jobId) }, 'agent registered without jobs on record as its own: they went with its previous process');
+        tellRunsAgentRestarted(system, agentId, gone, at);
+      };
+      const jobs = held(agentId);
+      if (Array.isArray(jobs)) restarted(jobs);
+      else jobs.then(restarted, (e: Error) => log({ agentId, err: e.message }, 'jobs of a registering agent not checked'));
     },
   };
 }
