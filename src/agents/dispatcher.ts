@@ -1,4 +1,5 @@
 import type { JobDispatch } from '../transport/index.js';
+import { CoalescedPasses } from './coalesced-passes.js';
 import type { AgentDirectory } from './directory.js';
 import type { LabelMatcher } from '../workflows/index.js';
 
@@ -66,8 +67,7 @@ export class JobDispatcher {
   private readonly inflight = new Map<string, InFlight>();
   /** Jobs an agent here finished, by job id, with the attempt and the agent that served it. */
   private readonly served = new Map<string, { agentId: string; attempt: number }>();
-  private draining: Promise<void> | undefined;
-  private drainAgain = false;
+  private readonly draining = new CoalescedPasses(() => this.drainPass());
 
   constructor(
     private readonly directory: AgentDirectory,
@@ -175,33 +175,24 @@ export class JobDispatcher {
    * when this pass (and any asked for meanwhile) is done.
    */
   drain(): Promise<void> {
-    if (this.draining) {
-      this.drainAgain = true;
-      return this.draining;
-    }
-    this.draining = this.drainPasses().finally(() => {
-      this.draining = undefined;
-    });
-    return this.draining;
+    return this.draining.run();
   }
 
-  private async drainPasses(): Promise<void> {
-    do {
-      this.drainAgain = false;
-      const assigning: Promise<void>[] = [];
-      for (let i = 0; i < this.pending.length; ) {
-        const request = this.pending[i];
-        const held = this.wanted(request) ? this.reserve(request) : null;
-        if (held === undefined) {
-          i++;
-          continue;
-        }
-        this.pending.splice(i, 1);
-        if (held !== null) assigning.push(this.assignQueued(request, held));
+  /** One pass: every queued job an agent here can take leaves the queue and is assigned. */
+  private async drainPass(): Promise<void> {
+    const assigning: Promise<void>[] = [];
+    for (let i = 0; i < this.pending.length; ) {
+      const request = this.pending[i];
+      const held = this.wanted(request) ? this.reserve(request) : null;
+      if (held === undefined) {
+        i++;
+        continue;
       }
-      this.reportDepth();
-      await Promise.all(assigning);
-    } while (this.drainAgain);
+      this.pending.splice(i, 1);
+      if (held !== null) assigning.push(this.assignQueued(request, held));
+    }
+    this.reportDepth();
+    await Promise.all(assigning);
   }
 
   /** Send a queued job to its reserved agent once its run has recorded that (with the run's epoch). */

@@ -7,6 +7,7 @@
  */
 import type { AgentCommandBody } from '../transport/index.js';
 import type { DispatchRequest, JobDispatcher, Placement, RecordAgent } from './dispatcher.js';
+import { CoalescedPasses } from './coalesced-passes.js';
 import { RemoteAgents } from './remote-agents.js';
 
 /** What the node holding the agent said; `unanswered`: no word came back, so it may have sent it. */
@@ -27,8 +28,7 @@ const PLACED_REMEMBERED = 10_000;
 export class MeshPlacement {
   readonly remote = new RemoteAgents();
   private port: MeshPort | undefined;
-  private draining: Promise<void> | undefined;
-  private drainAgain = false;
+  private readonly draining = new CoalescedPasses(() => this.drainPass());
   /** Queued jobs out on an offer, and those of them withdrawn meanwhile. */
   private readonly offering = new Set<string>();
   private readonly withdrawn = new Set<string>();
@@ -104,30 +104,20 @@ export class MeshPlacement {
    * pass and resolves with it, so an awaited call has seen everything reported before it.
    */
   drainElsewhere(): Promise<void> {
-    if (this.draining) {
-      this.drainAgain = true;
-      return this.draining;
-    }
-    this.draining = this.drainPasses().finally(() => {
-      this.draining = undefined;
-    });
-    return this.draining;
+    return this.draining.run();
   }
 
-  private async drainPasses(): Promise<void> {
-    do {
-      this.drainAgain = false;
-      for (const queued of this.dispatcher.queued()) {
-        // Its run's shard is no longer acted on here: the next owner dispatches it again.
-        if (!this.dispatcher.wanted(queued)) {
-          this.dispatcher.takeQueued(queued.jobId);
-          continue;
-        }
-        if (this.remote.candidates(queued.runsOn).length === 0) continue;
-        const request = this.dispatcher.takeQueued(queued.jobId);
-        if (request) await this.offerQueued(request);
+  private async drainPass(): Promise<void> {
+    for (const queued of this.dispatcher.queued()) {
+      // Its run's shard is no longer acted on here: the next owner dispatches it again.
+      if (!this.dispatcher.wanted(queued)) {
+        this.dispatcher.takeQueued(queued.jobId);
+        continue;
       }
-    } while (this.drainAgain);
+      if (this.remote.candidates(queued.runsOn).length === 0) continue;
+      const request = this.dispatcher.takeQueued(queued.jobId);
+      if (request) await this.offerQueued(request);
+    }
   }
 
   /**

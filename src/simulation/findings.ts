@@ -28,19 +28,13 @@ export interface Finding {
  */
 export const FINDINGS: readonly Finding[] = [];
 
-/** Observations that break no invariant of DESIGN §7 (the checker's notes). */
+/**
+ * Observations that break no invariant of DESIGN §7 (the checker's notes). Gone: N1 (a finished
+ * job dispatched again when its agent reconnected before its final state was acknowledged, seed
+ * 25) was the simulated agent registering without the jobs in its outbox, which the real agent
+ * lists (agent/connection.ts); the simulated one does too now.
+ */
 export const NOTES: readonly Finding[] = [
-  {
-    id: 'N1',
-    invariant: 'R',
-    kind: 'report-of-other-execution',
-    title: 'a finished job runs again when its agent reconnects before its final status is acknowledged',
-    cause:
-      'An agent reconnecting lists only the jobs it still runs; one whose final status waits in its outbox is missing, so the run takes ' +
-      'it as lost with a restarted agent and dispatches it again (a new attempt). The outbox then delivers the first execution\'s status, ' +
-      'which ends the new attempt while its copy still runs.',
-    witness: 25,
-  },
   {
     id: 'N2',
     invariant: 'R',

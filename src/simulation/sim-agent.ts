@@ -1,6 +1,7 @@
 /**
  * A simulated agent process: it connects to its orchestrator node over a simulated WebSocket and
- * speaks the real agent protocol (auth.request, agent.register with the jobs it still runs, job.ack
+ * speaks the real agent protocol (auth.request, agent.register with the jobs it still runs or has
+ * final states of in its outbox, job.ack
  * / job.reject, step.status, job.status, heartbeats), decides dispatches as the real JobRunner does
  * (a stale epoch refused, a job it already runs acked again and never started twice, a full agent
  * busy), "runs" each job for a seeded virtual time, and keeps final states in an outbox until the
@@ -52,7 +53,7 @@ export class SimAgent {
   /** Final states not yet acked, by message id, oldest first. */
   private readonly outbox = new Map<string, string>();
   /** Which job and final state each outboxed job.status carries, by message id. */
-  private readonly finals = new Map<string, { jobId: string; state: string }>();
+  private readonly finals = new Map<string, { jobId: string; runId: string; state: string }>();
   private seq = 0;
 
   constructor(
@@ -114,7 +115,7 @@ export class SimAgent {
       version: 'sim',
       hostname: `${this.o.id}.sim`,
       maxConcurrency: this.o.capacity,
-      inFlightJobs: [...this.running].map(([jobId, e]) => ({ jobId, runId: e.runId })),
+      inFlightJobs: this.inFlight(),
     });
   }
 
@@ -208,7 +209,7 @@ export class SimAgent {
     const stepState = state === 'success' ? 'success' : state === 'failed' ? 'failed' : 'cancelled';
     this.keep({ type: 'step.status', messageId: this.nextId(), timestamp: this.timestamp(), ...report, stepIndex: 0, stepName: 'step-1', state: stepState, exitCode: state === 'cancelled' ? null : state === 'success' ? 0 : 1 });
     const messageId = this.nextId();
-    this.finals.set(messageId, { jobId, state });
+    this.finals.set(messageId, { jobId, runId: job.runId, state });
     this.keep({ type: 'job.status', messageId, timestamp: this.timestamp(), ...report, state, ...(error ? { error } : {}) });
   }
 
@@ -218,6 +219,17 @@ export class SimAgent {
     if (!final) return;
     this.finals.delete(messageId);
     this.watch.acknowledged(this.o.id, final.jobId, final.state);
+  }
+
+  /**
+   * The jobs it registers with, as the real agent does (agent/connection.ts): those it runs, and
+   * those whose final state waits in the outbox (finished, not yet acknowledged), so a reconnect
+   * before the ack is not taken for a restart that lost them.
+   */
+  private inFlight(): { jobId: string; runId: string }[] {
+    const known = new Map([...this.running].map(([jobId, e]) => [jobId, { jobId, runId: e.runId }]));
+    for (const f of this.finals.values()) known.set(f.jobId, { jobId: f.jobId, runId: f.runId });
+    return [...known.values()];
   }
 
   private keep(msg: { messageId: string } & Record<string, unknown>): void {

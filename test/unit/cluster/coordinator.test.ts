@@ -60,6 +60,21 @@ async function until(clock: ManualClock, done: () => boolean, stepMs = 10, maxSt
   expect(done()).toBe(true);
 }
 
+/** The founder leading, with every shard placed, and a second coordinator that took half by rebalancing. */
+async function twoSharing() {
+  const n = leaderAlone();
+  await until(n.clock, () => n.raft.status().role === 'leader');
+  n.coordinator.start();
+  await until(n.clock, () => n.owned('n1') === SHARD_COUNT);
+  await n.raft.propose({ type: 'member_added', node: 'n2', raftId: 2, address: 'n2:4001', role: 'coordinator' });
+  await n.raft.propose({ type: 'member_promoted', node: 'n2' });
+  await until(n.clock, () => {
+    void n.coordinator.placeShards();
+    return n.owned('n2') === SHARD_COUNT / 2;
+  }, 100);
+  return n;
+}
+
 describe('Coordinator', () => {
   it('records the founder and places every shard on it once it leads', async () => {
     const n = leaderAlone();
@@ -73,16 +88,7 @@ describe('Coordinator', () => {
   });
 
   it("gives a second coordinator its share gradually, and takes it back the moment its link has been down for the stale timeout", async () => {
-    const n = leaderAlone();
-    await until(n.clock, () => n.raft.status().role === 'leader');
-    n.coordinator.start();
-    await until(n.clock, () => n.owned('n1') === SHARD_COUNT);
-    await n.raft.propose({ type: 'member_added', node: 'n2', raftId: 2, address: 'n2:4001', role: 'coordinator' });
-    await n.raft.propose({ type: 'member_promoted', node: 'n2' });
-    await until(n.clock, () => {
-      void n.coordinator.placeShards();
-      return n.owned('n2') === SHARD_COUNT / 2;
-    }, 100);
+    const n = await twoSharing();
     // Paced: 128 shards at 16 a second take at least eight decisions.
     expect(n.logged.filter((m) => m === 'shards rebalanced').length).toBeGreaterThanOrEqual(8);
 
@@ -99,16 +105,7 @@ describe('Coordinator', () => {
   });
 
   it('leaves a member alone whose link came back before the stale timeout', async () => {
-    const n = leaderAlone();
-    await until(n.clock, () => n.raft.status().role === 'leader');
-    n.coordinator.start();
-    await until(n.clock, () => n.owned('n1') === SHARD_COUNT);
-    await n.raft.propose({ type: 'member_added', node: 'n2', raftId: 2, address: 'n2:4001', role: 'coordinator' });
-    await n.raft.propose({ type: 'member_promoted', node: 'n2' });
-    await until(n.clock, () => {
-      void n.coordinator.placeShards();
-      return n.owned('n2') === SHARD_COUNT / 2;
-    }, 100);
+    const n = await twoSharing();
     n.down.add('n2');
     n.coordinator.linkDown('n2');
     n.down.delete('n2');
