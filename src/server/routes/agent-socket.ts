@@ -6,6 +6,12 @@ import type { UpgradeHandler } from '../http/server.js';
 
 /** The same cap as KiCI's clients: a defence against compression bombs. */
 const MAX_FRAME_BYTES = 25 * 1024 * 1024;
+/**
+ * How long a closed connection may take to answer the close frame before its socket is destroyed.
+ * A half-open peer (gone without a FIN, which is what a heartbeat timeout usually closes) never
+ * answers, and `ws` would otherwise hold the socket for its own 30 s.
+ */
+const CLOSE_ANSWER_MS = 5_000;
 
 /**
  * Adapts `ws` to the hub's AgentSocket: text frames in, text frames out, close with a code. Binary
@@ -32,7 +38,11 @@ function connect(hub: AgentHub, ws: WebSocket, remoteAddress: string): void {
       if (ws.readyState === ws.OPEN) ws.send(text);
     },
     close: (code, reason) => {
-      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+      if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return;
+      ws.close(code, reason);
+      const destroy = setTimeout(() => ws.terminate(), CLOSE_ANSWER_MS);
+      destroy.unref();
+      ws.once('close', () => clearTimeout(destroy));
     },
   });
   ws.on('message', (data, isBinary) => {
