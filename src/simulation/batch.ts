@@ -27,10 +27,12 @@ export interface ClusterBatchSummary {
   virtualMs: number;
   executions: number;
   runs: number;
+  /** Runs in a workflow `concurrency` group. */
+  grouped: number;
 }
 
 export async function runClusterBatch(o: ClusterBatchOptions): Promise<ClusterBatchSummary> {
-  const summary: ClusterBatchSummary = { seeds: 0, failing: [], knownOnly: [], kinds: {}, notes: {}, events: 0, virtualMs: 0, executions: 0, runs: 0 };
+  const summary: ClusterBatchSummary = { seeds: 0, failing: [], knownOnly: [], kinds: {}, notes: {}, events: 0, virtualMs: 0, executions: 0, runs: 0, grouped: 0 };
   for (let seed = o.from; seed < o.from + o.count; seed++) {
     const r = await runClusterSeed(seed, o.run);
     summary.seeds++;
@@ -38,6 +40,7 @@ export async function runClusterBatch(o: ClusterBatchOptions): Promise<ClusterBa
     summary.virtualMs += r.virtualMs;
     summary.executions += r.executions;
     summary.runs += r.runs.planned;
+    summary.grouped += r.runs.grouped;
     for (const v of r.violations) summary.kinds[v.kind] = (summary.kinds[v.kind] ?? 0) + 1;
     for (const n of r.notes) summary.notes[n.kind] = (summary.notes[n.kind] ?? 0) + 1;
     if (!r.ok) {
@@ -77,6 +80,6 @@ export function formatSummary(s: ClusterBatchSummary): string {
   return (
     `seeds run: ${s.seeds}, seeds with violations: ${s.failing.length} (${s.knownOnly.length} with known findings only), ` +
     `violations: ${kinds.length ? kinds.join(', ') : 'none'}; notes: ${notes.length ? notes.join(', ') : 'none'}; ` +
-    `${s.runs} runs, ${s.executions} job executions, ${s.events} events, ${Math.round(s.virtualMs / 1000)} s virtual`
+    `${s.runs} runs (${s.grouped} in concurrency groups), ${s.executions} job executions, ${s.events} events, ${Math.round(s.virtualMs / 1000)} s virtual`
   );
 }

@@ -5,6 +5,11 @@
  *   at the end, with the stuck runs named).
  * - 3: a job never executes on two agents at once, and one dispatch attempt of a job is never
  *   started twice (from what the simulated agents actually run).
+ * - 4 (for workflow `concurrency` groups, the gate DESIGN §7's environment limit shares its
+ *   actor design with): a group never has more than its `max` runs admitted at once, cluster-wide.
+ *   A run holds a place from its start (`running`) until it is terminal, `cancelling` included (its
+ *   jobs still hold agents: concurrency-groups.ts); `pending` (and `held`) runs wait and hold none.
+ *   Checked at every accepted store write of a run's status, the store being what every node reads.
  * - 6: at most one leader per term; every write the store accepted for a run came from the node
  *   the replicated map gave the shard at the write's epoch (run creation, which any node may make
  *   at the map's epoch, only needs an epoch the map gave); a shard is raised only by the node the
@@ -19,9 +24,9 @@
  * anything new.
  */
 import type { ShardOwnership } from '../cluster/index.js';
-import { AGENT_RESTARTED_ERROR, RECOVERY_EXPIRED_ERROR, STALE_ERROR, type AcceptedWrite } from '../runs/index.js';
+import { AGENT_RESTARTED_ERROR, RECOVERY_EXPIRED_ERROR, STALE_ERROR, type AcceptedWrite, type RunStatus } from '../runs/index.js';
 
-export type Invariant = '2' | '3' | '6' | 'R';
+export type Invariant = '2' | '3' | '4' | '6' | 'R';
 
 export interface Violation {
   invariant: Invariant;
@@ -34,6 +39,9 @@ export interface Violation {
 
 /** The errors a job gets when a safety net ends it instead of its agent's report. */
 const SAFETY_NET_ERRORS: ReadonlySet<string> = new Set([AGENT_RESTARTED_ERROR, RECOVERY_EXPIRED_ERROR, STALE_ERROR]);
+
+/** Run statuses that hold a place in the run's concurrency group. */
+const HOLDS_PLACE: ReadonlySet<RunStatus> = new Set<RunStatus>(['running', 'cancelling']);
 
 /** Past this many, more violations are counted but not kept: the first ones tell the story. */
 const KEPT = 20;
@@ -54,8 +62,14 @@ export class ClusterChecker {
   private readonly starts = new Map<string, number>();
   /** job → the epoch of the dispatch its current execution came with. */
   private readonly epochs = new Map<string, number>();
+  /** group → its runs holding a place now, with their status. */
+  private readonly admitted = new Map<string, Map<string, RunStatus>>();
+  /** run → its group, once seen. */
+  private readonly groupOfRun = new Map<string, string>();
   writes = 0;
   executions = 0;
+  /** The most runs of one group ever admitted at once (for the summary). */
+  peakAdmitted = 0;
 
   constructor(private readonly elapsed: () => number) {}
 
@@ -101,6 +115,27 @@ export class ClusterChecker {
     if (w.epoch < row) this.violation('6', 'write-below-row', `${w.node ?? '?'} wrote ${what}, below the shard's row at ${row}`);
     if (owner === undefined) this.violation('6', 'write-unmapped', `${w.node ?? '?'} wrote ${what}, an epoch the map never gave`);
     else if (w.kind !== 'run_created' && owner !== w.node) this.violation('6', 'write-by-non-owner', `${w.node ?? '?'} wrote ${what}, which the map gives to ${owner}`);
+  }
+
+  /**
+   * A run's status as the store holds it after an accepted write (invariant 4). `group` is its
+   * workflow `concurrency` group (a key naming source, workflow and group string) and `max`, or
+   * null for a run outside any group.
+   */
+  runStatus(runId: string, status: RunStatus, group: { key: string; max: number } | null): void {
+    if (!group) return;
+    this.groupOfRun.set(runId, group.key);
+    let runs = this.admitted.get(group.key);
+    if (!runs) this.admitted.set(group.key, (runs = new Map()));
+    const before = runs.size;
+    if (HOLDS_PLACE.has(status)) runs.set(runId, status);
+    else runs.delete(runId);
+    this.peakAdmitted = Math.max(this.peakAdmitted, runs.size);
+    // Reported when the count climbs past max, not again for every write while it stays there.
+    if (runs.size > group.max && runs.size > before) {
+      const held = [...runs].map(([id, s]) => `${id} ${s}`).join(', ');
+      this.violation('4', 'group-over-max', `group ${group.key} (max ${group.max}) has ${runs.size} runs admitted at once after ${runId} became ${status}: ${held}`);
+    }
   }
 
   /**

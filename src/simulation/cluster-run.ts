@@ -5,7 +5,7 @@
  * The run depends only on the seed, the options and the code.
  */
 import { SimRandom } from '../raft/index.js';
-import { MemoryRunStore, isTerminalJobStatus, type AcceptedWrite, type JobStatus, type RunStore } from '../runs/index.js';
+import { MemoryRunStore, groupKey, groupOf, isTerminalJobStatus, type AcceptedWrite, type JobStatus, type RunStore } from '../runs/index.js';
 import { ClusterChecker, type Violation } from './checker.js';
 import type { Joiner } from './coordinator.js';
 import { SimLoop } from './loop.js';
@@ -48,7 +48,8 @@ export interface ClusterSeedResult {
   scenario: ClusterScenario;
   schedule: string;
   trace: readonly string[];
-  runs: { planned: number; created: number; terminal: number };
+  /** `grouped`: runs whose workflow has a `concurrency` group; `peakAdmitted`: the most of one group admitted at once. */
+  runs: { planned: number; created: number; terminal: number; grouped: number; peakAdmitted: number };
   writes: number;
   executions: number;
   events: number;
@@ -67,6 +68,11 @@ export async function runClusterSeed(seed: number, options: ClusterRunOptions = 
   const store = new MemoryRunStore({ shards: [], onWrite: (w) => written(w), fence: options.brokenFence ? 'broken' : 'per-shard' });
   const written = (w: AcceptedWrite) => {
     checker.storeWrite(w);
+    if (w.runId && (w.kind === 'run_created' || w.kind === 'run_started' || w.kind === 'run_cancelling' || w.kind === 'run_completed')) {
+      const run = store.runs.get(w.runId)?.run;
+      const group = run && groupOf(run);
+      if (run) checker.runStatus(run.id, run.status, group && run.concurrency ? { key: groupKey(group), max: run.concurrency.max } : null);
+    }
     if (w.kind === 'run_created' || w.kind === 'run_completed') trace.line(`store: ${w.kind} ${w.runId} by ${w.node} at ${w.shard}@${w.epoch}`);
   };
   const net = new SimNetwork(loop, rng.fork('network'), scenario.network);
@@ -160,7 +166,7 @@ export async function runClusterSeed(seed: number, options: ClusterRunOptions = 
     scenario,
     schedule: describeScenario(scenario),
     trace: trace.lines,
-    runs: { planned: scenario.runs.length, created: created.size, terminal },
+    runs: { planned: scenario.runs.length, created: created.size, terminal, grouped: scenario.runs.filter((r) => r.concurrency).length, peakAdmitted: checker.peakAdmitted },
     writes: checker.writes,
     executions: checker.executions,
     events: loop.count,

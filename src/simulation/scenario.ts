@@ -25,11 +25,25 @@ export interface PlannedJob {
   needs: number[];
 }
 
+/** A workflow `concurrency` group (one workflow, one group string): at most `max` of its runs admitted at once. */
+export interface PlannedGroup {
+  group: string;
+  max: number;
+}
+
+/** The groups a seed's grouped runs are drawn from. */
+export const GROUPS: readonly PlannedGroup[] = [
+  { group: 'deploy', max: 1 },
+  { group: 'e2e', max: 2 },
+];
+
 export interface PlannedRun {
   id: string;
   /** When its webhook arrives, virtual ms since the start. */
   at: number;
   jobs: PlannedJob[];
+  /** The workflow `concurrency` its run record carries (cancel-in-progress off), when it has one. */
+  concurrency?: PlannedGroup;
 }
 
 export interface PlannedAgent {
@@ -62,9 +76,11 @@ export interface ScenarioShape {
   arrivals: readonly [number, number];
   healAt: number;
   faults: boolean;
+  /** The share of runs whose workflow has a `concurrency` group, drawn from GROUPS. */
+  groupedShare: number;
 }
 
-export const DEFAULT_SHAPE: ScenarioShape = { nodes: 3, network: 'ordered', runs: [8, 12], arrivals: [300, 8_000], healAt: 10_000, faults: true };
+export const DEFAULT_SHAPE: ScenarioShape = { nodes: 3, network: 'ordered', runs: [8, 12], arrivals: [300, 8_000], healAt: 10_000, faults: true, groupedShare: 0.4 };
 
 /** Episode kinds by weight. */
 const KINDS: readonly [EpisodeKind, number][] = [
@@ -85,6 +101,9 @@ export function drawScenario(seed: number, rng: SimRandom, shape: ScenarioShape 
     for (let j = 1; j <= more; j++) jobs.push({ needs: rng.chance(0.6) ? [rng.int(0, j - 1)] : [] });
     runs.push({ id: `run-${seed}-${i + 1}`, at: Math.round(rng.between(shape.arrivals[0], shape.arrivals[1])), jobs });
   }
+  // Groups from their own stream, so the rest of the scenario is drawn as before.
+  const groupRng = rng.fork('groups');
+  for (const run of runs) if (groupRng.chance(shape.groupedShare)) run.concurrency = groupRng.pick(GROUPS);
   runs.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
   const faults = shape.faults;
   const network: NetworkParams = {
@@ -145,6 +164,9 @@ export function describeScenario(s: ClusterScenario): string {
   const lines = [
     `seed ${s.seed}: ${s.nodes.length} nodes (${s.nodes.map((x) => (x.joinAt ? `${x.id} joins at ${x.joinAt} ms` : `${x.id} founds`)).join(', ')}), ` +
       `${s.agents.length} agents, ${s.runs.length} runs (${s.runs.reduce((sum, r) => sum + r.jobs.length, 0)} jobs), heal at ${s.healAt} ms`,
+    ...GROUPS.map((g) => ({ g, ids: s.runs.filter((r) => r.concurrency?.group === g.group).map((r) => r.id) }))
+      .filter(({ ids }) => ids.length > 0)
+      .map(({ g, ids }) => `group ${g.group} (max ${g.max}): ${ids.join(', ')}`),
     n.mode === 'lossy'
       ? `network: lossy, delay ${n.minDelay}-${n.maxDelay.toFixed(1)} ms, drop ${(n.drop * 100).toFixed(1)} %, duplicate ${(n.duplicate * 100).toFixed(1)} %, reorder ${(n.reorder * 100).toFixed(1)} %`
       : `network: ordered links, delay ${n.minDelay}-${n.maxDelay.toFixed(1)} ms`,

@@ -3,7 +3,7 @@
  * before it sends, so what MemoryStorage holds is what an fsync'd log would), and the process now
  * running on it, if any. A process is the real code of an orchestrator's cluster layer: ClusterRaft
  * (the RaftDriver over the replicated ClusterState), the node's ShardTable, an ActorSystem with the
- * RunActor and AgentActor kinds, the RunAdmission, the AgentHub with its JobDispatcher and
+ * RunActor, AgentActor and ConcurrencyGroupActor kinds, the RunAdmission, the AgentHub with its JobDispatcher and
  * MeshPlacement, and the leader's chores with the real placement, rebalancing, Liveness and
  * MembershipSteward; the simulation supplies the network, the store and the wiring between them.
  * A crash loses everything but the Raft storage: actors, queues, timers, agent sessions.
@@ -13,7 +13,23 @@ import { AgentHub } from '../agents/index.js';
 import { ClusterRaft, CoordinatorDuties, Liveness, ShardFollower, ShardTable, type Coordinator, type RaftTiming } from '../cluster/index.js';
 import { HubDispatcher, jobEventsToRuns } from '../dispatch/index.js';
 import { MemoryStorage, type Message, type SimRandom } from '../raft/index.js';
-import { MemoryRunStore, RunAdmission, registerRunActor, runRef, runSweeps, type LoadedRun, type RunActorOptions, type RunRecord } from '../runs/index.js';
+import {
+  MemoryRunStore,
+  RunAdmission,
+  SUPERSEDED_REASON,
+  groupKey,
+  groupOf,
+  isTerminalRunStatus,
+  registerConcurrencyGroupActor,
+  registerRunActor,
+  runRef,
+  runSweeps,
+  type AdmissionRun,
+  type GroupIdentity,
+  type LoadedRun,
+  type RunActorOptions,
+  type RunRecord,
+} from '../runs/index.js';
 import { ActorMail } from './actor-mail.js';
 import { AgentMesh } from './agent-mesh.js';
 import type { ClusterChecker } from './checker.js';
@@ -181,12 +197,41 @@ export class NodeProcess {
       onDeadLetter: (target, msg, reason) => trace(`dead letter for ${target.kind}/${target.key} (${(msg as { type?: string }).type ?? '?'}): ${reason.message}`),
     });
     mail.attach(this.system);
-    this.admission = new RunAdmission(this.system, {
-      describe: async (runId) => {
-        const r = w.store.runs.get(runId)?.run;
-        return r ? { runId, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency } : null;
+    // The workflow-concurrency gate as server/wiring/run-domain.ts wires it: the group actor kind
+    // over the store (a group's unfinished runs in creation order, as RunRepository.listNonTerminal
+    // gives them; the in-memory store's map keeps insertion order), and this node's front to it.
+    const admissionRun = (r: RunRecord): AdmissionRun => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency });
+    const unfinished = () => [...w.store.runs.values()].map((l) => l.run).filter((r) => !isTerminalRunStatus(r.status));
+    const describe = async (runId: string) => {
+      const r = w.store.runs.get(runId)?.run;
+      return r ? admissionRun(structuredClone(r)) : null;
+    };
+    registerConcurrencyGroupActor(this.system, {
+      groupRuns: async (group) => {
+        const key = groupKey(group);
+        return unfinished()
+          .map((r) => admissionRun(structuredClone(r)))
+          .filter((r) => {
+            const g = groupOf(r);
+            return g !== null && groupKey(g) === key;
+          });
       },
+      describe,
       start: (runId) => runRef(this.system, runId).tell({ type: 'start' }),
+      supersede: (runId) => runRef(this.system, runId).tell({ type: 'cancel', reason: SUPERSEDED_REASON }),
+    });
+    this.admission = new RunAdmission(this.system, {
+      describe,
+      start: (runId) => runRef(this.system, runId).tell({ type: 'start' }),
+      unfinishedGroups: async () => {
+        const groups = new Map<string, GroupIdentity>();
+        for (const r of unfinished()) {
+          const g = groupOf(admissionRun(r));
+          if (g) groups.set(groupKey(g), g);
+        }
+        return [...groups.values()];
+      },
+      failed: (runId, e) => trace(`run admission failed for ${runId}: ${(e as Error)?.message}`),
     });
     this.hub = new AgentHub({
       nodeId: id,
@@ -210,7 +255,10 @@ export class NodeProcess {
       store: w.runStore(id),
       dispatcher,
       observer: {
-        runCompleted: (run) => trace(`run ${run.id} completed ${run.status}`),
+        runCompleted: (run) => {
+          trace(`run ${run.id} completed ${run.status}`);
+          void this.admission.finished({ runId: run.id, status: run.status, sourceId: run.sourceId, workflowName: run.workflowName, concurrency: run.concurrency });
+        },
         jobChanged: (_run, job) => trace(`job ${job.id} ${job.status}${job.agentId ? ` on ${job.agentId}` : ''} (attempt ${job.dispatchAttempts})${job.error ? `: ${job.error}` : ''}`),
         foreignClaim: (c) => trace(`refused ${c.message} from ${c.agentId} about ${c.jobId}: ${c.reason}`),
         dispatcherFailed: (_run, job, e) => trace(`dispatcher failed for ${job.id}: ${(e as Error).message}`),
@@ -298,7 +346,7 @@ export class NodeProcess {
   createRun(run: LoadedRun): boolean {
     const shard = this.system.shardOf(run.run.id);
     if (!this.w.store.create(run, shard, this.table.epochOf(shard), this.node.id)) return false;
-    void this.admission.start(run.run.id, { grouped: false });
+    void this.admission.start(run.run.id, { grouped: run.run.concurrency != null });
     return true;
   }
 

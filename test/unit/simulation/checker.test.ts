@@ -73,6 +73,30 @@ describe('ClusterChecker', () => {
     expect(kinds(same)).toEqual(['3:same-epoch']);
   });
 
+  it('reports a concurrency group with more runs admitted than its max (4), counting cancelling runs and not pending ones', () => {
+    const c = new ClusterChecker(() => 0);
+    const deploy = { key: '[null,"ci","deploy"]', max: 1 };
+    const e2e = { key: '[null,"ci","e2e"]', max: 2 };
+    // A clean history: runs wait pending, take the place in turn; ungrouped runs count for nothing.
+    c.runStatus('r1', 'pending', deploy);
+    c.runStatus('r2', 'pending', deploy);
+    c.runStatus('r1', 'running', deploy);
+    c.runStatus('r1', 'success', deploy);
+    c.runStatus('r2', 'running', deploy);
+    c.runStatus('e1', 'running', e2e);
+    c.runStatus('e2', 'running', e2e);
+    c.runStatus('x1', 'running', null);
+    c.runStatus('x2', 'running', null);
+    expect(c.violations).toEqual([]);
+    // r2 is being cancelled, so it still holds the place: r3 starting breaks the max.
+    c.runStatus('r2', 'cancelling', deploy);
+    c.runStatus('r3', 'running', deploy);
+    c.runStatus('e3', 'running', e2e);
+    expect(kinds(c)).toEqual(['4:group-over-max', '4:group-over-max']);
+    expect(c.violations[0].text).toContain('r2 cancelling, r3 running');
+    expect(c.peakAdmitted).toBe(3);
+  });
+
   it('reports runs not terminal after healing (2), telling a run never started apart', () => {
     const c = new ClusterChecker(() => 0);
     c.unfinished([
