@@ -16,6 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { agreement, Coordinator, freePort, sleep, Supervisor, waitUntil, type ClusterHealth } from '../cluster/processes.js';
 import { testPostgres } from '../test/support/postgres.js';
+import { clusterTimings, describeTimings, type Timing } from './cluster-kit.js';
 import { soloElections } from './cluster-solo.js';
 
 const POLL_MS = 10;
@@ -23,27 +24,6 @@ const POLL_MS = 10;
 const TRIAL_TIMEOUT_MS = 30_000;
 /** Pause once the three agree again, so the restarted node's start-up work is over before the next kill. */
 const SETTLE_MS = 1000;
-
-const SETTINGS = [
-  ['KICI_CLUSTER_RAFT_HEARTBEAT_MS', 50],
-  ['KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS', 500],
-  ['KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS', 1000],
-  ['KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS', 500],
-  ['KICI_CLUSTER_PEER_STALE_TIMEOUT_MS', 1500],
-] as const;
-
-type Setting = (typeof SETTINGS)[number][0];
-
-function raftSettings(): Record<Setting, number> {
-  const out = {} as Record<Setting, number>;
-  for (const [name, fallback] of SETTINGS) {
-    const raw = process.env[name];
-    const value = raw === undefined || raw === '' ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}=${raw}: must be a positive whole number of milliseconds`);
-    out[name] = value;
-  }
-  return out;
-}
 
 function trialCount(): number {
   const raw = process.env.KICI_BENCH_CLUSTER_TRIALS;
@@ -136,7 +116,7 @@ function percentile(values: number[], p: number): number {
 
 export async function runClusterFailoverBench(): Promise<string> {
   const trials = trialCount();
-  const raft = raftSettings();
+  const raft = clusterTimings();
   const root = mkdtempSync(path.join(tmpdir(), 'kici-bench-cluster-'));
   chmodSync(root, 0o755);
   const supervisor = new Supervisor(path.join(root, 'run'), `rm -rf '${root}'`);
@@ -191,7 +171,7 @@ export async function runClusterFailoverBench(): Promise<string> {
   return `${formatClusterFailover(results, raft)}\n  one node alone, Raft log opened → leader (20 trials): p50 ${ms(solo.p50)} ms, p99 ${ms(solo.p99)} ms, max ${ms(solo.max)} ms (goal < 100 ms)`;
 }
 
-export function formatClusterFailover(trials: readonly Trial[], raft: Record<Setting, number>): string {
+export function formatClusterFailover(trials: readonly Trial[], raft: Record<Timing, number>): string {
   const elected = trials.filter((t) => t.toLeader !== undefined);
   const toLeader = elected.map((t) => t.toLeader!);
   const toReady = trials.filter((t) => t.toReady !== undefined).map((t) => t.toReady!);
@@ -206,8 +186,7 @@ export function formatClusterFailover(trials: readonly Trial[], raft: Record<Set
   const failed = trials.length - elected.length;
   const lines = [
     `Cluster leader failover (3 kici-orchestrator processes on loopback, one PostgreSQL; the leader killed -9, ${trials.length} trials; wall-clock ms)`,
-    `  raft: heartbeat ${raft.KICI_CLUSTER_RAFT_HEARTBEAT_MS} ms, election timeout ${raft.KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS}–${raft.KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS} ms, ` +
-      `peer heartbeat ${raft.KICI_CLUSTER_PEER_HEARTBEAT_INTERVAL_MS} ms, peer stale timeout ${raft.KICI_CLUSTER_PEER_STALE_TIMEOUT_MS} ms; /cluster/health polled every ${POLL_MS} ms`,
+    `  raft: ${describeTimings(raft)}; /cluster/health polled every ${POLL_MS} ms`,
     `  ${''.padEnd(42)} ${'p50'.padStart(6)} ${'p99'.padStart(6)} ${'max'.padStart(6)}`,
     row('kill → new leader agreed (both)', toLeader),
     row('kill → both survivors ready (/ready 200)', toReady),

@@ -11,7 +11,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { agreement, Coordinator, freePort, sleep, Supervisor, waitUntil } from '../cluster/processes.js';
+import { agreement, Coordinator, freePort, sleep, Supervisor, waitUntil, type StatusMember } from '../cluster/processes.js';
 import { signBody } from '../src/webhooks/index.js';
 import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
 import { BenchAgent } from './bench-agent.js';
@@ -41,8 +41,8 @@ export function ms(v: number, width = 6, digits = 0): string {
 }
 
 /**
- * The cluster timings bench/cluster-failover.ts passes on to the nodes (same names, same
- * defaults): set in the bench's environment, they reach every node of these benches too.
+ * The cluster timings every cluster bench passes on to its nodes: set in the bench's environment,
+ * they reach every node.
  */
 const TIMINGS = [
   ['KICI_CLUSTER_RAFT_HEARTBEAT_MS', 50],
@@ -69,15 +69,6 @@ export function describeTimings(t: Record<Timing, number>): string {
 
 export function tails(nodes: readonly Coordinator[], lines = 12): string {
   return nodes.map((n) => `--- ${n.name} (${n.logFile}):\n${n.proc?.tail(lines) ?? ''}`).join('\n');
-}
-
-/** What `GET /api/v1/cluster/status` says per member (the part these benches read). */
-export interface StatusMember {
-  node: string;
-  standing: string;
-  connected: boolean;
-  leader: boolean;
-  shards: number;
 }
 
 export async function shardSpread(node: Coordinator): Promise<Record<string, number>> {

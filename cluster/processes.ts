@@ -21,6 +21,15 @@ export function binPath(name: 'kici-orchestrator' | 'kici-agent' | 'kici-admin')
   return path.join(ROOT, 'dist', 'src', 'bin', `${name}.js`);
 }
 
+/** One member as `GET /api/v1/cluster/status` lists it (the part the benches and tests read). */
+export interface StatusMember {
+  node: string;
+  standing: string;
+  connected: boolean;
+  leader: boolean;
+  shards: number;
+}
+
 /** What `GET /cluster/health` answers. */
 export interface ClusterHealth {
   clusterId: string;

@@ -54,13 +54,15 @@ export class AgentHub {
   private readonly stopHeartbeatCheck: () => void;
 
   constructor(private readonly o: HubOptions) {
+    // A queued job about to be placed, here or elsewhere, is recorded by its run first.
+    const assign = (request: DispatchRequest, agentId: string | null, previous: string | null) => o.events.assign(request, request.attempt, agentId, previous);
     this.dispatcher = new JobDispatcher(this.directory, {
       sendDispatch: (agentId, request) => this.sendDispatch(agentId, request),
-      assign: (request, agentId, previous) => o.events.assign(request, request.attempt, agentId, previous),
+      assign,
       queueDepth: (pending, dispatched) => o.onQueueDepth?.(pending, dispatched),
       wanted: o.wanted,
     });
-    this.placement = new MeshPlacement(this.dispatcher, (request, agentId, previous) => o.events.assign(request, request.attempt, agentId, previous));
+    this.placement = new MeshPlacement(this.dispatcher, assign);
     this.ownsSystem = !o.system;
     this.system = o.system ?? new ActorSystem({
       nodeId: o.nodeId,

@@ -48,6 +48,7 @@ export {
 } from './concurrency-group-actor.js';
 export type { ConcurrencyGroupPorts, GroupMessage, GroupSnapshot, AdmitOutcome } from './concurrency-group-actor.js';
 export { RunAdmission, ADMISSION_ASK_MS } from './run-admission.js';
+export { openConcurrencyGate, admissionRun, type GateStore, type GatedRun } from './concurrency-gate.js';
 export type { RunAdmissionPorts } from './run-admission.js';
 export { tellRunsAgentLost, tellRunsAgentBack, tellRunsAgentRestarted } from './agent-events.js';
 export type { AgentJob } from './agent-events.js';

@@ -8,6 +8,7 @@
 import { MeshLinks, type AgentHub, type MeshPeers } from '../agents/index.js';
 import type { LinkWatch } from './link-watch.js';
 import { PeerCallTimeoutError, type PeerCalls } from './peer-calls.js';
+import { traceLog } from './trace.js';
 import type { ProcessClock } from './process-clock.js';
 
 export interface AgentMeshParts {
@@ -28,7 +29,7 @@ export class AgentMesh {
       hub: p.hub,
       peers: this.peers(p),
       clock: p.clock,
-      warn: (fields, msg) => p.trace(`${msg} ${JSON.stringify(fields)}`),
+      warn: traceLog(p.trace),
     });
   }
 

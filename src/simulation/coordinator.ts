@@ -7,6 +7,7 @@
  */
 import { Coordinator, type ClusterCommand, type ClusterRaft, type StoredShard } from '../cluster/index.js';
 import type { ProcessClock } from './process-clock.js';
+import { traceLog } from './trace.js';
 
 export interface Joiner {
   node: string;
@@ -53,7 +54,7 @@ export function simCoordinator(p: CoordinatorParts): Coordinator {
       await record({ type: 'member_added', node: j.node, raftId: j.raftId, address: simAddress(j.node), role: 'coordinator' });
     }
   };
-  const log = (fields: object, message: string) => p.trace(`${message} ${JSON.stringify(fields)}`);
+  const log = traceLog(p.trace);
   return new Coordinator({
     nodeId: p.nodeId,
     raft: p.raft,

@@ -16,15 +16,13 @@ import { MemoryStorage, type Message, type SimRandom } from '../raft/index.js';
 import {
   MemoryRunStore,
   RunAdmission,
-  SUPERSEDED_REASON,
+  admissionRun,
   groupKey,
   groupOf,
   isTerminalRunStatus,
-  registerConcurrencyGroupActor,
+  openConcurrencyGate,
   registerRunActor,
-  runRef,
   runSweeps,
-  type AdmissionRun,
   type GroupIdentity,
   type LoadedRun,
   type RunActorOptions,
@@ -39,6 +37,7 @@ import type { SimLoop } from './loop.js';
 import type { SimNetwork } from './network.js';
 import { PeerCalls } from './peer-calls.js';
 import { ProcessClock } from './process-clock.js';
+import { traceLog } from './trace.js';
 
 export interface ClusterTiming {
   raft: RaftTiming;
@@ -197,48 +196,25 @@ export class NodeProcess {
       onDeadLetter: (target, msg, reason) => trace(`dead letter for ${target.kind}/${target.key} (${(msg as { type?: string }).type ?? '?'}): ${reason.message}`),
     });
     mail.attach(this.system);
-    // The workflow-concurrency gate as server/wiring/run-domain.ts wires it: the group actor kind
-    // over the store (a group's unfinished runs in creation order, as RunRepository.listNonTerminal
-    // gives them; the in-memory store's map keeps insertion order), and this node's front to it.
-    const admissionRun = (r: RunRecord): AdmissionRun => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency });
-    const unfinished = () => [...w.store.runs.values()].map((l) => l.run).filter((r) => !isTerminalRunStatus(r.status));
-    const describe = async (runId: string) => {
-      const r = w.store.runs.get(runId)?.run;
-      return r ? admissionRun(structuredClone(r)) : null;
+    // The workflow-concurrency gate over the in-memory store: a group's unfinished runs in creation
+    // order, as RunRepository.listNonTerminal gives them (the store's map keeps insertion order).
+    const inGroup = (r: RunRecord, group: GroupIdentity) => {
+      const g = groupOf(admissionRun(r));
+      return g !== null && groupKey(g) === groupKey(group);
     };
-    registerConcurrencyGroupActor(this.system, {
-      groupRuns: async (group) => {
-        const key = groupKey(group);
-        return unfinished()
-          .map((r) => admissionRun(structuredClone(r)))
-          .filter((r) => {
-            const g = groupOf(r);
-            return g !== null && groupKey(g) === key;
-          });
-      },
-      describe,
-      start: (runId) => runRef(this.system, runId).tell({ type: 'start' }),
-      supersede: (runId) => runRef(this.system, runId).tell({ type: 'cancel', reason: SUPERSEDED_REASON }),
-    });
-    this.admission = new RunAdmission(this.system, {
-      describe,
-      start: (runId) => runRef(this.system, runId).tell({ type: 'start' }),
-      unfinishedGroups: async () => {
-        const groups = new Map<string, GroupIdentity>();
-        for (const r of unfinished()) {
-          const g = groupOf(admissionRun(r));
-          if (g) groups.set(groupKey(g), g);
-        }
-        return [...groups.values()];
-      },
-      failed: (runId, e) => trace(`run admission failed for ${runId}: ${(e as Error)?.message}`),
-    });
+    const unfinished = async (group?: GroupIdentity) =>
+      [...w.store.runs.values()].map((l) => structuredClone(l.run)).filter((r) => !isTerminalRunStatus(r.status) && (!group || inGroup(r, group)));
+    this.admission = openConcurrencyGate(
+      this.system,
+      { get: async (runId) => structuredClone(w.store.runs.get(runId)?.run), unfinished },
+      (runId, e) => trace(`run admission failed for ${runId}: ${(e as Error)?.message}`),
+    );
     this.hub = new AgentHub({
       nodeId: id,
       clock: this.clock,
       heartbeatTimeoutMs: w.timing.agentHeartbeatTimeoutMs,
       validateToken: async () => ({ tokenId: 'sim-token', labels: null }),
-      events: jobEventsToRuns({ system: this.system, held: (agentId) => w.store.jobsHeldBy(agentId), log: (fields, msg) => trace(`${msg} ${JSON.stringify(fields)}`) }),
+      events: jobEventsToRuns({ system: this.system, held: (agentId) => w.store.jobsHeldBy(agentId), log: traceLog(trace) }),
       system: this.system,
       // A queued job is placed only while its run's shard is acted on here (not lost, lease held).
       wanted: (request) => this.system.locate(request.runId)?.node === id,
@@ -257,7 +233,7 @@ export class NodeProcess {
       observer: {
         runCompleted: (run) => {
           trace(`run ${run.id} completed ${run.status}`);
-          void this.admission.finished({ runId: run.id, status: run.status, sourceId: run.sourceId, workflowName: run.workflowName, concurrency: run.concurrency });
+          void this.admission.finished(admissionRun(run));
         },
         jobChanged: (_run, job) => trace(`job ${job.id} ${job.status}${job.agentId ? ` on ${job.agentId}` : ''} (attempt ${job.dispatchAttempts})${job.error ? `: ${job.error}` : ''}`),
         foreignClaim: (c) => trace(`refused ${c.message} from ${c.agentId} about ${c.jobId}: ${c.reason}`),
@@ -266,12 +242,11 @@ export class NodeProcess {
       options: w.timing.runs,
     });
 
-    const log = (fields: object, message: string) => trace(`${message} ${JSON.stringify(fields)}`);
+    const log = traceLog(trace);
     // Runs of owned shards the last sweep saw pending (the in-memory store keeps no creation time,
     // so "left behind" is a run seen pending by two sweeps in a row).
     let pendingSeen = new Set<string>();
-    const restore = (runs: readonly RunRecord[]) =>
-      this.admission.restore(runs.map((r) => ({ runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency })));
+    const restore = (runs: readonly RunRecord[]) => this.admission.restore(runs.map(admissionRun));
     const following = new ShardFollower({
       nodeId: id,
       table: this.table,

@@ -37,3 +37,8 @@ export class Trace {
     return this.hash.copy().digest('hex').slice(0, 16);
   }
 }
+
+/** The orchestrator's log calls (fields, message) as one trace line each: the message, then the fields as JSON. */
+export function traceLog(trace: (line: string) => void): (fields: object, message: string) => void {
+  return (fields, message) => trace(`${message} ${JSON.stringify(fields)}`);
+}

@@ -3,17 +3,7 @@ import type { AgentHub } from '../../agents/index.js';
 import type { ShardTable } from '../../cluster/index.js';
 import type { SourceCatalog } from '../../deliveries/index.js';
 import { HubDispatcher } from '../../dispatch/index.js';
-import {
-  groupKey,
-  groupOf,
-  registerConcurrencyGroupActor,
-  registerRunActor,
-  runRef,
-  RunAdmission,
-  SUPERSEDED_REASON,
-  type AdmissionRun,
-  type GroupIdentity,
-} from '../../runs/index.js';
+import { admissionRun, openConcurrencyGate, registerRunActor, RunAdmission, type AdmissionRun } from '../../runs/index.js';
 import { RepositoryRunStore, type RunRecord, type StepLogStore, type Store } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -36,13 +26,11 @@ export interface RunDomainParts {
  */
 export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; runStore: RepositoryRunStore } {
   const { store, system, log } = p;
-  registerConcurrencyGroupActor(system, {
-    groupRuns: async (group) => (await store.runs.listNonTerminal({ group })).map(admissionRun),
-    describe: (runId) => describeRun(store, runId),
-    start: (runId) => runRef(system, runId).tell({ type: 'start' }),
-    supersede: (runId) => runRef(system, runId).tell({ type: 'cancel', reason: SUPERSEDED_REASON }),
-  });
-  const admission = runAdmission(store, system, log);
+  const admission = openConcurrencyGate(
+    system,
+    { get: (runId) => store.runs.get(runId), unfinished: (group) => store.runs.listNonTerminal({ group }) },
+    (runId, e) => log.error({ runId, err: (e as Error)?.message }, 'run admission failed'),
+  );
   const runStore = new RepositoryRunStore(store);
   registerRunActor(system, {
     store: runStore,
@@ -52,7 +40,7 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
       logsNotStored: (runId, jobId, e) => log.warn({ runId, jobId, err: (e as Error)?.message }, 'log chunk not stored'),
       runCompleted: (run) => {
         log.info({ runId: run.id, workflow: run.workflowName, status: run.status, error: run.error ?? undefined }, 'run finished');
-        void admission.finished({ runId: run.id, status: run.status, sourceId: run.sourceId, workflowName: run.workflowName, concurrency: run.concurrency });
+        void admission.finished(admissionRun(run));
       },
     },
     dispatcher: new HubDispatcher({
@@ -72,30 +60,4 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
  */
 export function admissionRuns(runs: readonly RunRecord[]): AdmissionRun[] {
   return runs.map(admissionRun);
-}
-
-function admissionRun(r: RunRecord): AdmissionRun {
-  return { runId: r.id, status: r.status, sourceId: r.sourceId, workflowName: r.workflowName, concurrency: r.concurrency };
-}
-
-async function describeRun(store: Pick<Store, 'runs'>, runId: string): Promise<AdmissionRun | null> {
-  const r = await store.runs.get(runId);
-  return r && admissionRun(r);
-}
-
-/** This node's front of the workflow-concurrency gate: what a run says (the store), and where its group's actor is (the system). */
-function runAdmission(store: Pick<Store, 'runs'>, system: ActorSystem, log: Logger): RunAdmission {
-  return new RunAdmission(system, {
-    describe: (runId) => describeRun(store, runId),
-    start: (runId) => runRef(system, runId).tell({ type: 'start' }),
-    unfinishedGroups: async () => {
-      const groups = new Map<string, GroupIdentity>();
-      for (const r of await store.runs.listNonTerminal()) {
-        const group = groupOf(admissionRun(r));
-        if (group) groups.set(groupKey(group), group);
-      }
-      return [...groups.values()];
-    },
-    failed: (runId, e) => log.error({ runId, err: (e as Error)?.message }, 'run admission failed'),
-  });
 }

@@ -10,11 +10,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allHeld, checkInvariants, expectWorkflows, formatReport, journalStep, readDatabaseView, sampleDatabase } from '../../../chaos/index.js';
 import { rebalanceShards } from '../../../src/cluster/index.js';
-import { agreedLeader, ClusterMember, clusterRoot, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
-import { evenCluster, evenShards, journalAgent, metric, postPush, pushBranch, settled, TERMINAL, type SignedSource } from './scenario-kit.js';
+import { agreedLeader, ClusterMember, GitRepo, kiciAdminJson, waitUntil } from '../harness/index.js';
+import { evenScenario, evenShards, journalAgent, metric, postPush, pushBranch, settled, TERMINAL, type SignedSource } from './scenario-kit.js';
 
 /** Posted before node-d joins (at least; more until one run is bound to move) and while it joins. */
 const BEFORE_JOIN = 10;
@@ -23,23 +23,11 @@ const DURING_JOIN = 10;
 const MOST_BEFORE_JOIN = 50;
 
 describe('a fourth node joining under load', () => {
-  const root = clusterRoot();
-  const journal = path.join(root, 'journal.ndjson');
-  const flag = path.join(root, 'let-the-jobs-finish');
-  let databaseUrl: string;
-  let members: ClusterMember[];
-
-  beforeAll(async () => {
-    ({ databaseUrl, members } = await evenCluster(root));
-  }, 120_000);
-
-  afterAll(async () => {
-    // Set even when the test failed first: step loops waiting on it must end with the agents.
-    writeFileSync(flag, '');
-    await killAll();
-  });
+  const scenario = evenScenario();
+  const { root, journal, flag } = scenario;
 
   it('takes its share of the shards while runs are in flight; every delivery runs once and every run succeeds', async () => {
+    const { databaseUrl, members } = scenario;
     const [a, b, c] = members as [ClusterMember, ClusterMember, ClusterMember];
     await journalAgent(root, a, b, 'agent-on-b', { maxConcurrency: 10 });
     await journalAgent(root, a, c, 'agent-on-c', { maxConcurrency: 10 });

@@ -16,26 +16,17 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allHeld, checkInvariants, expectWorkflows, formatReport, journalStep, readDatabaseView, sampleDatabase } from '../../../chaos/index.js';
-import { agreedLeader, ClusterMember, clusterRoot, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
-import { evenCluster, evenShards, journalAgent, postPush, pushBranch, settled, shardSpread, type SignedSource } from './scenario-kit.js';
+import { agreedLeader, GitRepo, kiciAdminJson, waitUntil } from '../harness/index.js';
+import { evenScenario, evenShards, journalAgent, postPush, pushBranch, settled, shardSpread, type SignedSource } from './scenario-kit.js';
 
 describe('a node partitioned through the fault hook while webhooks arrive at every node', () => {
-  const root = clusterRoot();
-  const journal = path.join(root, 'journal.ndjson');
-  let databaseUrl: string;
-  let members: ClusterMember[];
-
-  beforeAll(async () => {
-    ({ databaseUrl, members } = await evenCluster(root));
-  }, 120_000);
-
-  afterAll(async () => {
-    await killAll();
-  });
+  const scenario = evenScenario();
+  const { root, journal } = scenario;
 
   it('every delivery accepted on either side of the cut leads to its runs exactly once, and every run finishes', async () => {
+    const { databaseUrl, members } = scenario;
     const names = members.map((m) => m.name);
     const leaderName = (await agreedLeader(members, names)).leader!.node;
     const cut = members.find((m) => m.name !== leaderName)!;

@@ -9,29 +9,17 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allHeld, checkInvariants, formatReport, journalStep, readDatabaseView, sampleDatabase } from '../../../chaos/index.js';
-import { agreedLeader, ClusterMember, clusterRoot, GitRepo, kiciAdminJson, killAll, waitUntil } from '../harness/index.js';
-import { evenCluster, journalAgent, metric, settled, shardSpread } from './scenario-kit.js';
+import { agreedLeader, GitRepo, kiciAdminJson, waitUntil } from '../harness/index.js';
+import { evenScenario, journalAgent, metric, settled, shardSpread } from './scenario-kit.js';
 
 describe('a non-leader that owns shards is killed -9 while jobs run', () => {
-  const root = clusterRoot();
-  const journal = path.join(root, 'journal.ndjson');
-  const flag = path.join(root, 'let-the-jobs-finish');
-  let databaseUrl: string;
-  let members: ClusterMember[];
-
-  beforeAll(async () => {
-    ({ databaseUrl, members } = await evenCluster(root));
-  }, 120_000);
-
-  afterAll(async () => {
-    // Set even when the test failed first: step loops waiting on it must end with the agents.
-    writeFileSync(flag, '');
-    await killAll();
-  });
+  const scenario = evenScenario();
+  const { root, journal, flag } = scenario;
 
   it('the survivors take its runs over; the running jobs report to them and every run succeeds once', async () => {
+    const { databaseUrl, members } = scenario;
     const names = members.map((m) => m.name);
     const leaderName = (await agreedLeader(members, names)).leader!.node;
     const leader = members.find((m) => m.name === leaderName)!;

@@ -5,25 +5,19 @@
  * reports it, metrics, and a git server on loopback that a test can make hang.
  */
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { readDatabaseView, type DatabaseView } from '../../../chaos/index.js';
+import type { StatusMember } from '../../../cluster/processes.js';
 import { freshDatabaseUrl } from '../../support/postgres.js';
-import { formCluster, startAgent, waitUntil, type ClusterMember, type GitRepo, type NodeProcess } from '../harness/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { clusterRoot, formCluster, killAll, startAgent, waitUntil, type ClusterMember, type GitRepo, type NodeProcess } from '../harness/index.js';
 
 export const TERMINAL = new Set(['success', 'failed', 'cancelled']);
 const ZERO_SHA = '0'.repeat(40);
-
-export interface StatusMember {
-  node: string;
-  standing: string;
-  connected: boolean;
-  leader: boolean;
-  shards: number;
-}
 
 export interface ClusterStatus {
   nodeId: string;
@@ -40,6 +34,34 @@ export function clusterStatus(m: ClusterMember): Promise<ClusterStatus> {
 /** node → shards the replicated map gives it, as `m` sees it. */
 export async function shardSpread(m: ClusterMember): Promise<Record<string, number>> {
   return Object.fromEntries((await clusterStatus(m)).members.map((x) => [x.node, x.shards]));
+}
+
+/** What a scenario's tests share: its directory, the journal its steps append to, the flag they wait on. */
+export interface EvenScenario {
+  root: string;
+  journal: string;
+  /** Steps that wait on it loop until it exists. */
+  flag: string;
+  databaseUrl: string;
+  members: ClusterMember[];
+}
+
+/**
+ * The frame of a cluster scenario, as vitest hooks: three coordinators with their shards spread
+ * evenly before the tests; after them the flag is set (a failed test leaves no step loop burning
+ * the machine) and every process is killed. Call it inside `describe`.
+ */
+export function evenScenario(): EvenScenario {
+  const root = clusterRoot();
+  const scenario: EvenScenario = { root, journal: path.join(root, 'journal.ndjson'), flag: path.join(root, 'let-the-jobs-finish'), databaseUrl: '', members: [] };
+  beforeAll(async () => {
+    Object.assign(scenario, await evenCluster(root));
+  }, 120_000);
+  afterAll(async () => {
+    writeFileSync(scenario.flag, '');
+    await killAll();
+  });
+  return scenario;
 }
 
 /**
