@@ -416,10 +416,113 @@ export class Coordinator {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  /** A single-use coordinator join token. */
-  async joinToken(): Promise<string> {
-    return (await this.api<{ token: string }>('POST', '/peers/tokens', { role: 'coordinator' })).token;
+  /** A single-use join token (a coordinator's unless `role` says worker). */
+  async joinToken(role: 'coordinator' | 'worker' = 'coordinator'): Promise<string> {
+    return (await this.api<{ token: string }>('POST', '/peers/tokens', { role })).token;
   }
+}
+
+export interface EdgeWorkerSpec {
+  name: string;
+  dataDir: string;
+  httpPort: number;
+  /** The coordinators' cluster ports it dials (host:port). */
+  coordinators: string[];
+  /** A worker join token, used on the first start only. */
+  joinToken: string;
+  env?: Record<string, string>;
+  logLevel?: string;
+  detached?: boolean;
+}
+
+/** One `kici-orchestrator` edge worker (KICI_CLUSTER_ROLE=worker): no database, dials the coordinators. */
+export class EdgeWorker {
+  proc?: KiciProcess;
+  private joined = false;
+
+  constructor(
+    readonly spec: EdgeWorkerSpec,
+    private readonly supervisor: Supervisor,
+  ) {
+    mkdirSync(spec.dataDir, { recursive: true });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.spec.httpPort}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.spec.httpPort}/ws`;
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+
+  get logFile(): string {
+    return path.join(this.spec.dataDir, 'worker.log');
+  }
+
+  environment(): Record<string, string | undefined> {
+    const s = this.spec;
+    return {
+      KICI_DATA_DIR: s.dataDir,
+      KICI_PORT: String(s.httpPort),
+      KICI_HOST: '127.0.0.1',
+      KICI_LOG_LEVEL: s.logLevel ?? 'info',
+      KICI_CLUSTER_ROLE: 'worker',
+      KICI_CLUSTER_INSTANCE_ID: s.name,
+      KICI_CLUSTER_COORDINATOR_URLS: s.coordinators.join(','),
+      KICI_CLUSTER_JOIN_TOKEN: this.joined ? undefined : s.joinToken,
+      ...s.env,
+    };
+  }
+
+  /**
+   * Starts the process; resolves once it listens and (with `connected`, the default) answers 200 on
+   * /ready, which it does once it reaches a coordinator.
+   */
+  async start({ timeoutMs = 90_000, connected = true } = {}): Promise<void> {
+    if (this.running) throw new Error(`${this.name} is already running`);
+    const urlFile = path.join(this.spec.dataDir, 'orchestrator-url');
+    rmSync(urlFile, { force: true });
+    const proc = new KiciProcess(this.name, binPath('kici-orchestrator'), [], baseEnv(this.environment()), this.logFile, this.supervisor, this.spec.detached);
+    this.proc = proc;
+    await waitUntil(
+      `${this.name} to listen${connected ? ' and answer 200 on /ready' : ''}`,
+      async () => {
+        if (!proc.running) throw new Fatal(`${this.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):\n${proc.tail()}`);
+        if (!existsSync(urlFile)) return undefined;
+        return !connected || (await this.ready()).status === 200 ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 50, describe: () => proc.tail() },
+    );
+    this.joined = true;
+  }
+
+  async stop(graceMs?: number): Promise<void> {
+    await this.proc?.stop(graceMs);
+  }
+
+  async kill9(): Promise<void> {
+    await this.proc?.kill9();
+  }
+
+  /** `/ready`: 200 while it reaches a coordinator; the body shows what its outbox holds. */
+  async ready(timeoutMs = 2000): Promise<{ status: number; body: WorkerReady }> {
+    const res = await fetch(`${this.url}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
+    return { status: res.status, body: (await res.json()) as WorkerReady };
+  }
+}
+
+/** An edge worker's `/ready` body. */
+export interface WorkerReady {
+  status: string;
+  checks: { cluster: string; held: { outboxDepth: number; outboxBytes: number; coordinators: string[] } };
 }
 
 /**

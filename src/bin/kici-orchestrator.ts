@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `kici-orchestrator`: configuration comes from KICI_* variables only (see the README). */
-import { ConfigError, loadConfig, startOrchestrator } from '../server/index.js';
+import { ConfigError, loadConfig, startOrchestrator, startWorker } from '../server/index.js';
 
 async function main(): Promise<void> {
   if (process.argv.length > 2 && ['-h', '--help'].includes(process.argv[2])) {
@@ -21,7 +21,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const orchestrator = await startOrchestrator(config, { announce: true });
+  // An edge worker (KICI_CLUSTER_ROLE=worker) has no database and no admin API: its own composition.
+  const orchestrator = config.role === 'worker' ? await startWorker(config) : await startOrchestrator(config, { announce: true });
   // A stray rejection is a bug to fix, not a reason to drop every agent and in-flight delivery.
   process.on('unhandledRejection', (reason) => orchestrator.log.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
   let stopping = false;

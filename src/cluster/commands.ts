@@ -16,14 +16,17 @@ export const memberRole = z.enum(['coordinator', 'worker']);
 export const memberStanding = z.enum(['learner', 'voter', 'worker']);
 
 export const clusterCommand = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('member_added'),
-    node: nodeId,
-    raftId,
-    address,
-    role: memberRole,
-    certificateSerial: z.string().regex(/^[0-9a-f]{1,64}$/).optional(),
-  }),
+  z
+    .object({
+      type: z.literal('member_added'),
+      node: nodeId,
+      raftId,
+      /** The member's cluster port; the empty string for a worker, which is never dialled (it dials out). */
+      address: z.string().refine((a) => a === '' || isPeerAddress(a), PEER_ADDRESS_RULE),
+      role: memberRole,
+      certificateSerial: z.string().regex(/^[0-9a-f]{1,64}$/).optional(),
+    })
+    .refine((c) => c.address !== '' || c.role === 'worker', { path: ['address'], message: `only a worker has no address (${PEER_ADDRESS_RULE})` }),
   z.object({ type: z.literal('member_promoted'), node: nodeId }),
   z.object({ type: z.literal('member_address'), node: nodeId, address }),
   /** Removed for good: its Raft id is never reused and its certificate is refused from now on. */

@@ -5,4 +5,4 @@
  * cluster simulator both build these; what differs between them comes in as parts.
  */
 export { HubDispatcher, type DispatchFrame, type HubDispatcherParts } from './hub-dispatcher.js';
-export { jobEventsToRuns, RunMovedError, type JobEventsParts } from './job-events.js';
+export { jobEventsToRuns, runReports, RunMovedError, type JobEventsParts, type RunReports } from './job-events.js';

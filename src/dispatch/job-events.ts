@@ -27,6 +27,31 @@ export interface JobEventsParts {
   held(agentId: string): JobRef[] | Promise<JobRef[]>;
   /** What the bridge notices about agents coming and going (info level; pino's `info` fits). */
   log(fields: object, msg: string): void;
+  /** How agents' reports travel to their runs; straight over the actor system when absent (an edge worker holds them while cut off). */
+  reports?: RunReports;
+}
+
+/** The road agents' reports take to their runs. */
+export interface RunReports {
+  tell(runId: string, msg: RunMessage): void;
+  /** Resolves once the run has decided (or refused); rejects when it could not be reached. */
+  ask(runId: string, msg: RunMessage): Promise<void>;
+}
+
+/** Reports told and asked straight to the runs' actors; an ask a run answers `moved` is asked again. */
+export function runReports(system: ActorSystem): RunReports {
+  return {
+    tell: (runId, msg) => runRef(system, runId).tell(msg),
+    ask: async (runId, msg) => {
+      for (let attempt = 0; ; attempt++) {
+        const reply = await runRef(system, runId).ask<RunReply>(msg, ASK_TIMEOUT_MS);
+        if (reply.ok || !reply.moved) return;
+        const wait = MOVED_RETRIES_MS[attempt];
+        if (wait === undefined) throw new RunMovedError(runId);
+        await new Promise<void>((resolve) => system.clock.setTimer(wait, resolve));
+      }
+    },
+  };
 }
 
 /**
@@ -37,17 +62,9 @@ export interface JobEventsParts {
  * asked again, then left to the agent's resend). An agent that registers without jobs the store
  * gives it has lost them with its previous process.
  */
-export function jobEventsToRuns({ system, held, log }: JobEventsParts): JobEvents {
-  const tell = (runId: string, msg: RunMessage) => runRef(system, runId).tell(msg);
-  const ask = async (runId: string, msg: RunMessage) => {
-    for (let attempt = 0; ; attempt++) {
-      const reply = await runRef(system, runId).ask<RunReply>(msg, ASK_TIMEOUT_MS);
-      if (reply.ok || !reply.moved) return;
-      const wait = MOVED_RETRIES_MS[attempt];
-      if (wait === undefined) throw new RunMovedError(runId);
-      await new Promise<void>((resolve) => system.clock.setTimer(wait, resolve));
-    }
-  };
+export function jobEventsToRuns({ system, held, log, reports = runReports(system) }: JobEventsParts): JobEvents {
+  const tell = (runId: string, msg: RunMessage) => reports.tell(runId, msg);
+  const ask = (runId: string, msg: RunMessage) => reports.ask(runId, msg);
 
   return {
     assign: async (job, attempt, agentId, previous) => {

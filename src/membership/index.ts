@@ -2,7 +2,7 @@
  * A node's cluster membership as its data directory keeps it, and joining a cluster with a token.
  * The orchestrator reads it at start; `kici-admin join` writes it ahead of a first start.
  */
-export { joinAsCoordinator, type JoinAsCoordinator } from './join.js';
+export { joinAsCoordinator, type JoinAsCoordinator, joinCluster, type JoinCluster } from './join.js';
 export {
   JOIN_SECRETS_FILE,
   MEMBER_FILE,

@@ -22,6 +22,7 @@ const memberFile = z.strictObject({
   raftId: z.number().int().positive(),
   /** True for the node that made the cluster (its Raft log starts with itself as the only voter). */
   founder: z.boolean(),
+  /** The members known at the join; a worker's address is the empty string (it is never dialled). */
   members: z.array(z.strictObject({ node: z.string(), raftId: z.number().int().positive(), address: z.string() })),
 });
 export type Membership = z.infer<typeof memberFile>;

@@ -25,6 +25,11 @@ export type RunMessage =
   | { type: 'agent_lost'; agentId: string; jobIds: string[] }
   | { type: 'agent_back'; agentId: string; jobIds: string[] }
   /**
+   * The node holding the agent's socket (an edge worker) is out of reach, not the agent: its
+   * running jobs wait for it as `recovering` for `windowMs`, its reports held on the worker meanwhile.
+   */
+  | { type: 'agent_unreachable'; agentId: string; jobIds: string[]; windowMs: number }
+  /**
    * The agent registered at `at` without these jobs of this run: a job still on record as its own
    * and given to it before then went with its previous process.
    */

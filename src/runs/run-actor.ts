@@ -120,6 +120,8 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
         return this.agentLost(msg.agentId, msg.jobIds);
       case 'agent_back':
         return this.agentBack(msg.agentId, msg.jobIds);
+      case 'agent_unreachable':
+        return this.agentUnreachable(msg.agentId, msg.jobIds, msg.windowMs);
       case 'agent_restarted':
         return this.agentRestarted(msg.agentId, msg.jobIds, msg.at);
       case 'recovery_expired':
@@ -259,9 +261,7 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
       if (job.status === 'queued') {
         await this.requeue(job, `agent ${agentId} disconnected before starting the job`, agentId);
       } else if (job.status === 'running') {
-        const recoveryDeadline = this.ctx.clock.now() + this.recoveryWindowMs;
-        await this.saveJob(job, { status: stateToJobStatus(transition('running', 'RECOVER')), recoveryDeadline });
-        this.timers.arm(job.id, this.recoveryWindowMs, { type: 'recovery_expired', jobId: job.id });
+        await this.awaitRecovery(job, this.recoveryWindowMs);
       } else if (job.status === 'cancelling') {
         // It was being cancelled anyway; nobody is left to report the outcome.
         await this.endJob(job, 'CANCEL_FORCE', 'cancelled', { error: 'agent disconnected while cancelling' });
@@ -269,6 +269,18 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
       changed = true;
     }
     return changed ? ok : ignored('the agent held no job of this run');
+  }
+
+  /** Only running jobs wait: one not started yet is left to its ack deadline, the others to their agent. */
+  private async agentUnreachable(agentId: string, jobIds: string[], windowMs: number): Promise<RunReply> {
+    const running = this.held(agentId, jobIds).filter((job) => job.status === 'running');
+    for (const job of running) await this.awaitRecovery(job, windowMs);
+    return running.length > 0 ? ok : ignored('the agent held no running job of this run');
+  }
+
+  private async awaitRecovery(job: JobRecord, windowMs: number): Promise<void> {
+    await this.saveJob(job, { status: stateToJobStatus(transition('running', 'RECOVER')), recoveryDeadline: this.ctx.clock.now() + windowMs });
+    this.timers.arm(job.id, windowMs, { type: 'recovery_expired', jobId: job.id });
   }
 
   private async agentBack(agentId: string, jobIds: string[]): Promise<RunReply> {

@@ -3,6 +3,7 @@
  * with a join token and no membership joins (the database URL and master key come from the join);
  * a member reads what its join handed over. After: the node that made the cluster gets its own
  * node certificate from its CA, and every coordinator holds the CA key so it can admit joiners.
+ * A worker (`joinedWorker`) has no database: its membership and node certificate are all it keeps.
  */
 import path from 'node:path';
 import {
@@ -17,7 +18,7 @@ import {
   saveNodeCredentials,
   signNodeCertificate,
 } from '../certificates/index.js';
-import { joinAsCoordinator, type Membership, openJoinSecrets, readMembership, writeMembership } from '../membership/index.js';
+import { joinAsCoordinator, joinCluster, type Membership, openJoinSecrets, readMembership, writeMembership } from '../membership/index.js';
 import type { ClusterRepository } from '../store/index.js';
 import type { JoinSecrets } from '../transport/index.js';
 import { CLUSTER_DIR } from './cluster-identity.js';
@@ -56,13 +57,71 @@ export async function joinedNode(config: OrchestratorConfig, nodeId: string, log
   if (!membership && peers.length > 0) {
     throw new ConfigError(['KICI_CLUSTER_PEERS: this node has not joined a cluster yet; set KICI_CLUSTER_JOIN_TOKEN (kici-admin peer create-token --role coordinator) or run kici-admin join first']);
   }
-  if (!membership || membership.founder) return undefined;
+  if (!membership) return undefined;
+  // The founder's certificate is made after the database opens (founderNode); one already kept is checked now.
+  if (membership.founder) {
+    const kept = loadNodeCredentials(dir);
+    if (kept) refuseOtherRole(config.dataDir, kept, 'coordinator');
+    return undefined;
+  }
   if (membership.nodeId !== nodeId) throw new ConfigError([`KICI_CLUSTER_INSTANCE_ID: this data directory belongs to node ${membership.nodeId}, not ${nodeId}`]);
   const credentials = loadNodeCredentials(dir);
   if (!credentials) throw new ConfigError([`${dir} holds a membership but no node certificate: rejoin this node with a new token and a fresh data directory`]);
+  refuseOtherRole(config.dataDir, credentials, 'coordinator');
   const secrets = openJoinSecrets(dir, credentials);
   if (!secrets) throw new ConfigError([`${dir} holds no join secrets: rejoin this node with a new token and a fresh data directory`]);
   return { membership, credentials, secrets };
+}
+
+export interface JoinedWorker {
+  membership: Membership;
+  credentials: NodeCredentials;
+}
+
+/**
+ * A worker's membership before it starts: on the first start it joins with its token through the
+ * coordinators it dials; afterwards it reads what the join kept. A worker is handed no secrets (it
+ * keeps no database and holds no CA key), so its membership and certificate are all it needs.
+ */
+export async function joinedWorker(config: OrchestratorConfig, nodeId: string, log: Pick<Logger, 'info' | 'warn'>): Promise<JoinedWorker> {
+  const dir = clusterDirOf(config.dataDir);
+  let membership = readMembership(dir);
+  const { joinToken, coordinators } = config.cluster;
+  if (!membership) {
+    if (!joinToken) {
+      throw new ConfigError([`KICI_CLUSTER_ROLE=worker: this node has not joined a cluster yet (${config.dataDir} holds no membership); set KICI_CLUSTER_JOIN_TOKEN (kici-admin peer create-token --role worker)`]);
+    }
+    if (loadClusterCa(dir)) {
+      throw new ConfigError([`KICI_CLUSTER_ROLE=worker: this data directory (${config.dataDir}) holds the CA of a cluster it made, so it is a coordinator's; a worker joins with a data directory of its own`]);
+    }
+    // A join cut short may have kept a certificate: it must be a worker's, or this directory is a coordinator's.
+    const kept = loadNodeCredentials(dir);
+    if (kept) refuseOtherRole(config.dataDir, kept, 'worker');
+    log.info({ coordinators, nodeId }, 'joining the cluster as a worker');
+    membership = await joinCluster({ role: 'worker', clusterDir: dir, nodeId, token: joinToken, peers: coordinators, onRetry: (peer, why) => log.warn({ peer, why }, 'join attempt failed; trying again') });
+    log.info({ clusterId: membership.clusterId, raftId: membership.raftId }, 'joined the cluster as a worker');
+  } else if (joinToken) {
+    log.warn({ clusterId: membership.clusterId }, 'KICI_CLUSTER_JOIN_TOKEN is not used: this node is a member already (remove it from the environment)');
+  }
+  if (membership.founder) {
+    throw new ConfigError([`KICI_CLUSTER_ROLE=worker: this data directory (${config.dataDir}) belongs to the coordinator that made cluster ${membership.clusterId}; start it as a coordinator, or give the worker a data directory of its own`]);
+  }
+  if (membership.nodeId !== nodeId) throw new ConfigError([`KICI_CLUSTER_INSTANCE_ID: this data directory belongs to node ${membership.nodeId}, not ${nodeId}`]);
+  const credentials = loadNodeCredentials(dir);
+  if (!credentials) throw new ConfigError([`${dir} holds a membership but no node certificate: rejoin this worker with a new token (kici-admin peer create-token --role worker) and a fresh data directory`]);
+  refuseOtherRole(config.dataDir, credentials, 'worker');
+  return { membership, credentials };
+}
+
+/** A data directory whose node certificate names another role than the one configured is refused. */
+function refuseOtherRole(dataDir: string, credentials: NodeCredentials, configured: 'coordinator' | 'worker'): void {
+  const certified = credentials.identity.role;
+  if (certified === configured) return;
+  const problem =
+    configured === 'coordinator'
+      ? `KICI_CLUSTER_ROLE: this data directory (${dataDir}) belongs to worker ${credentials.identity.nodeId} (its node certificate says role worker); start it with KICI_CLUSTER_ROLE=worker, or give the coordinator a data directory of its own`
+      : `KICI_CLUSTER_ROLE=worker: this data directory (${dataDir}) belongs to coordinator ${credentials.identity.nodeId} (its node certificate says role coordinator); start it as a coordinator, or give the worker a data directory of its own`;
+  throw new ConfigError([problem]);
 }
 
 /** The settings a joined node takes from its join, each checked against what is configured. */

@@ -16,6 +16,8 @@ const boolean = z
 
 const millis = (min: number) => z.coerce.number().int().min(min);
 
+const MIB = 1024 * 1024;
+
 /** The shortest shard lease taken: anything shorter would lapse on an ordinary scheduling hiccup. */
 const SHARD_LEASE_FLOOR_MS = 50;
 
@@ -50,6 +52,36 @@ const peerList = z.string().transform((value, ctx) => {
   for (const a of list) if (!peerAddress.safeParse(a).success) ctx.addIssue({ code: 'custom', message: `${a} is not host:port (list the members' cluster ports, comma-separated)` });
   return list;
 });
+
+/**
+ * A coordinator's cluster port as a worker is told it: `host:port`, or a URL KiCI users paste
+ * (`ws://host:port/ws/peer`, `wss://…`, `http(s)://host:port`), rewritten to `host:port`. The port
+ * must be named: a URL's default port (80, 443) is never a cluster port.
+ */
+export function coordinatorAddress(text: string): string | undefined {
+  const value = text.trim();
+  if (isPeerAddress(value)) return value;
+  const url = /^(?:wss?|https?):\/\/([^/?#@]+)(?:[/?#].*)?$/i.exec(value);
+  return url && isPeerAddress(url[1]!) ? url[1]! : undefined;
+}
+
+const coordinatorList = (name: string, one: boolean) =>
+  z.string().transform((value, ctx) => {
+    const list: string[] = [];
+    const entries = value.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+    if (one && entries.length > 1) {
+      ctx.addIssue({ code: 'custom', message: 'names one coordinator; list several in KICI_CLUSTER_COORDINATOR_URLS (comma-separated)' });
+      return list;
+    }
+    for (const entry of entries) {
+      const address = coordinatorAddress(entry);
+      if (address) list.push(address);
+      // A URL with credentials is never quoted back (a worker authenticates with its certificate).
+      else if (/^[a-z]+:\/\/[^/?#]*@/i.test(entry)) ctx.addIssue({ code: 'custom', message: `a URL with credentials (user:password@) is refused and not quoted: ${name} names the coordinators' cluster ports, host:port, and a worker authenticates with its certificate` });
+      else ctx.addIssue({ code: 'custom', message: `${entry} is not host:port or a ws://, wss://, http:// or https:// URL with a port (${name} names the coordinators' cluster ports, KICI_CLUSTER_PORT)` });
+    }
+    return list;
+  });
 
 const schema = z.object({
   KICI_MODE: z.enum(['independent', 'platform', 'hybrid']).default('independent'),
@@ -101,12 +133,22 @@ const schema = z.object({
   /** Absent: the longest the peer stale timeout allows (`shardLeaseLimit`). */
   KICI_CLUSTER_SHARD_LEASE_MS: millis(SHARD_LEASE_FLOOR_MS).optional(),
   KICI_CLUSTER_REBALANCE_SHARDS_PER_SECOND: z.coerce.number().int().min(0).max(256).default(16),
+  KICI_CLUSTER_COORDINATOR_URL: coordinatorList('KICI_CLUSTER_COORDINATOR_URL', true).optional(),
+  KICI_CLUSTER_COORDINATOR_URLS: coordinatorList('KICI_CLUSTER_COORDINATOR_URLS', false).optional(),
+  KICI_CLUSTER_WORKER_OUTAGE_MAX_MS: millis(1000).default(600_000),
+  KICI_WORKER_OUTBOX_MAX_BYTES: z.coerce.number().int().min(MIB, `must be at least ${MIB} (1 MiB)`).default(64 * MIB),
 });
 
 export type RawConfig = z.infer<typeof schema>;
 
 export interface OrchestratorConfig {
   mode: 'independent';
+  /**
+   * `coordinator`: a member with the database, a Raft voter once promoted, owner of shards.
+   * `worker`: an edge node with no database, never dialled, that dials the coordinators
+   * (`cluster.coordinators`) and hosts only the agents connected to it.
+   */
+  role: 'coordinator' | 'worker';
   port: number;
   host: string;
   basePath: string;
@@ -136,6 +178,11 @@ export interface OrchestratorConfig {
   gitReconcileIntervalMs: number;
   /** Where blobs and step logs are kept: under the data directory, or in the database (for clusters). */
   storageType: 'filesystem' | 'database';
+  /**
+   * A worker's bound on what it holds of its agents' results, step statuses and log chunks while
+   * no coordinator is reachable (bytes).
+   */
+  workerOutboxMaxBytes: number;
   cluster: ClusterConfig;
   /** The fault hook on the peer links (tests and chaos runs; only with KICI_DEV=true). */
   faultInjection: boolean;
@@ -158,6 +205,16 @@ export interface ClusterConfig {
   shardLeaseMs: number;
   /** Shards moved between live coordinators per second, at most, to even them out (0: never). */
   rebalanceShardsPerSecond: number;
+  /**
+   * The coordinators' cluster ports (`host:port`) a worker dials, deduplicated, in the order given
+   * (KICI_CLUSTER_COORDINATOR_URL first); empty on a coordinator.
+   */
+  coordinators: string[];
+  /**
+   * How long run owners hold the jobs of agents behind an unreachable worker as `recovering`
+   * before they fail them (a coordinator setting).
+   */
+  workerOutageMaxMs: number;
 }
 
 export class ConfigError extends Error {
@@ -187,11 +244,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     throw new ConfigError(problems);
   }
   const c = parsed.data;
-  problems.push(...refusedValues(c), ...clusterProblems(c));
+  problems.push(...refusedValues(c), ...clusterProblems(c), ...roleProblems(c));
+  warnings.push(...roleWarnings(c, own));
   const secretKey = c.KICI_SECRET_KEY ?? readKeyFile(c.KICI_SECRET_KEY_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     mode: 'independent',
+    role: c.KICI_CLUSTER_ROLE,
     port: c.KICI_PORT,
     host: c.KICI_HOST,
     basePath: c.KICI_BASE_PATH,
@@ -216,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     gitReconcileIntervalMs: c.KICI_GIT_RECONCILE_INTERVAL_MS,
     storageType: c.KICI_STORAGE_TYPE === 'database' ? 'database' : 'filesystem',
     faultInjection: c.KICI_FAULT_INJECTION,
+    workerOutboxMaxBytes: c.KICI_WORKER_OUTBOX_MAX_BYTES,
     cluster: {
       port: c.KICI_CLUSTER_PORT,
       address: c.KICI_CLUSTER_ADDRESS,
@@ -227,6 +287,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
       maxReconnectDelayMs: c.KICI_CLUSTER_PEER_MAX_RECONNECT_DELAY_MS,
       shardLeaseMs: c.KICI_CLUSTER_SHARD_LEASE_MS ?? shardLeaseLimit({ peerStaleMs: c.KICI_CLUSTER_PEER_STALE_TIMEOUT_MS, raftHeartbeatMs: c.KICI_CLUSTER_RAFT_HEARTBEAT_MS }),
       rebalanceShardsPerSecond: c.KICI_CLUSTER_REBALANCE_SHARDS_PER_SECOND,
+      coordinators: c.KICI_CLUSTER_ROLE === 'worker' ? coordinatorsOf(c) : [],
+      workerOutageMaxMs: c.KICI_CLUSTER_WORKER_OUTAGE_MAX_MS,
     },
   };
 }
@@ -263,9 +325,45 @@ function shardLeaseProblems(c: RawConfig): string[] {
 /** The cluster settings that only make sense together. */
 function clusterProblems(c: RawConfig): string[] {
   const problems = clusterTimingProblems(c);
+  // A worker joins through the coordinators it dials and is never dialled itself: roleProblems judges it.
+  if (c.KICI_CLUSTER_ROLE === 'worker') return problems;
   if (c.KICI_CLUSTER_JOIN_TOKEN && !c.KICI_CLUSTER_PEERS?.length) problems.push('KICI_CLUSTER_JOIN_TOKEN: set KICI_CLUSTER_PEERS too (the cluster ports of members to join through)');
   if (c.KICI_CLUSTER_PEERS?.length && !c.KICI_CLUSTER_ADDRESS) problems.push('KICI_CLUSTER_PEERS: set KICI_CLUSTER_ADDRESS too (the host:port the other nodes reach this node\'s cluster port at)');
   return problems;
+}
+
+/** Both coordinator variables, merged in order (KICI_CLUSTER_COORDINATOR_URL first), each address once. */
+function coordinatorsOf(c: RawConfig): string[] {
+  return [...new Set([...(c.KICI_CLUSTER_COORDINATOR_URL ?? []), ...(c.KICI_CLUSTER_COORDINATOR_URLS ?? [])])];
+}
+
+/** What a worker must and must not be given, and the worker settings a coordinator must not be given. */
+function roleProblems(c: RawConfig): string[] {
+  const problems: string[] = [];
+  if (c.KICI_CLUSTER_ROLE === 'coordinator') {
+    for (const name of ['KICI_CLUSTER_COORDINATOR_URL', 'KICI_CLUSTER_COORDINATOR_URLS'] as const) {
+      if (c[name]) problems.push(`${name}: is for workers (KICI_CLUSTER_ROLE=worker), which dial the coordinators; a coordinator joins through KICI_CLUSTER_PEERS`);
+    }
+    return problems;
+  }
+  if (coordinatorsOf(c).length === 0) {
+    problems.push('KICI_CLUSTER_ROLE=worker: set KICI_CLUSTER_COORDINATOR_URL or KICI_CLUSTER_COORDINATOR_URLS (the coordinators\' cluster ports, host:port, that this worker dials)');
+  }
+  if (c.KICI_DATABASE_URL) problems.push('KICI_DATABASE_URL: a worker keeps no database (its runs live on the coordinators); unset it');
+  if (c.KICI_CLUSTER_PEERS?.length) problems.push('KICI_CLUSTER_PEERS: workers dial coordinators through KICI_CLUSTER_COORDINATOR_URLS; unset it');
+  return problems;
+}
+
+/** Settings that are accepted but not read in this node's role (`given`: the variables set). */
+function roleWarnings(c: RawConfig, given: Record<string, string>): string[] {
+  const warnings: string[] = [];
+  if (c.KICI_CLUSTER_ROLE === 'worker') {
+    if (given.KICI_CLUSTER_ADDRESS) warnings.push('KICI_CLUSTER_ADDRESS is not used on a worker: a worker is never dialled, it dials the coordinators');
+    if (given.KICI_CLUSTER_WORKER_OUTAGE_MAX_MS) warnings.push('KICI_CLUSTER_WORKER_OUTAGE_MAX_MS is not used on a worker: the coordinators that own the runs decide how long they wait for an unreachable worker');
+  } else if (given.KICI_WORKER_OUTBOX_MAX_BYTES) {
+    warnings.push('KICI_WORKER_OUTBOX_MAX_BYTES is not used on a coordinator: it bounds what a worker holds while no coordinator is reachable');
+  }
+  return warnings;
 }
 
 /** Values kici recognises but cannot honour yet; each refusal names the variable and the reason. */
@@ -280,9 +378,6 @@ function refusedValues(c: RawConfig): string[] {
     problems.push('KICI_STORAGE_TYPE=s3: S3 storage is not implemented yet (it lands with the cluster); unset it to keep blobs on the filesystem under KICI_DATA_DIR');
   }
   if (c.KICI_AGENT_AUTH !== 'token') problems.push('KICI_AGENT_AUTH: agents authenticate with tokens only; the only accepted value is token');
-  if (c.KICI_CLUSTER_ROLE === 'worker') {
-    problems.push('KICI_CLUSTER_ROLE=worker: the peer mesh does not exist yet, so a worker has no coordinator to join; every node runs as a coordinator');
-  }
   if (c.KICI_FAULT_INJECTION && !c.KICI_DEV) {
     problems.push('KICI_FAULT_INJECTION=true is refused unless KICI_DEV=true: fault injection drops, delays and cuts cluster traffic on purpose and is for tests and chaos runs only');
   }

@@ -79,6 +79,9 @@ export function createMetrics() {
     raftCommitIndex: new Gauge({ name: 'kici_raft_commit_index', help: 'The highest Raft log index this node knows is committed', registers: [registry] }),
     peersConnected: new Gauge({ name: 'kici_cluster_peers_connected', help: 'Members this node has a live peer link to', registers: [registry] }),
     peerAuthFailures: new Counter({ name: 'kici_peer_auth_failures_total', help: 'Refused peers and joiners at the cluster port (bad certificate, hello, token)', registers: [registry] }),
+    workerOutboxDepth: new Gauge({ name: 'kici_worker_outbox_depth', help: 'Edge worker: agent reports held in its outbox for a coordinator it cannot reach', registers: [registry] }),
+    workerOutboxBytes: new Gauge({ name: 'kici_worker_outbox_bytes', help: 'Edge worker: bytes its outbox holds on disk', registers: [registry] }),
+    workerReplayed: new Counter({ name: 'kici_worker_replayed_total', help: 'Edge worker: held reports delivered to their runs after a coordinator came back', registers: [registry] }),
   };
   m.platformConnectionStatus.set(0);
   m.peerAuthFailures.inc(0);
@@ -111,6 +114,12 @@ export function watchCluster(m: OrchestratorMetrics, cluster: ClusterGauges): ()
   onScrape(m.peersConnected, () => m.peersConnected.set(cluster.peersConnected()));
   const offs = [cluster.onLeaderChange(() => m.raftLeaderChanges.inc()), cluster.onPeerRefused(() => m.peerAuthFailures.inc())];
   return () => offs.forEach((off) => off());
+}
+
+/** The edge worker's outbox gauges, read at scrape time. */
+export function watchWorkerOutbox(m: OrchestratorMetrics, outbox: { depth: number; bytes: number }): void {
+  Object.assign(m.workerOutboxDepth, { collect: () => m.workerOutboxDepth.set(outbox.depth) });
+  Object.assign(m.workerOutboxBytes, { collect: () => m.workerOutboxBytes.set(outbox.bytes) });
 }
 
 /** `kici_clock_skew_seconds`, read at scrape time from the deadline clock. */

@@ -6,6 +6,7 @@ import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/in
 import { clockSkewSeconds, DatabaseClock, systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
 import { CoordinatorDuties } from '../cluster/index.js';
 import { dedupKeySweep, SourceCatalog } from '../deliveries/index.js';
+import type { DeliveryRecord } from '../webhooks/index.js';
 import { cancelRunVia, isTerminalRunStatus, runSweeps } from '../runs/index.js';
 import { createDatabaseSecretStore, resolveSecretKey, type MasterKey } from '../secrets/index.js';
 import { openDatabaseStorage, openFilesystemStorage, openStore, type Store } from '../store/index.js';
@@ -17,7 +18,8 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics, watchClockSkew, watchCluster } from './metrics.js';
 import { mountAdminApi } from './routes/admin-api.js';
 import { healthRoutes } from './routes/health.js';
-import { webhookRoutes } from './routes/webhooks.js';
+import { receiveWebhook, webhookRoutes } from './routes/webhooks.js';
+import { EdgeWorkers } from './wiring/edge-workers.js';
 import { createAgentHub } from './wiring/agent-hub.js';
 import { joinAgentMesh } from './wiring/agent-mesh.js';
 import { wireDeliveries } from './wiring/deliveries.js';
@@ -198,17 +200,34 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   await ownership.follow(clusterNode.raft.state.shardOwners());
   const reconcile = wireReconcile({ store, mirrors: deliveries.mirrors, processor, sourceToken: (s) => catalog.secret(s, 'token'), clock, log, intervalMs: config.gitReconcileIntervalMs });
 
-  const router = new Router(config.basePath);
-  healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: () => store.ping(), clusterUnready: () => clusterNode.unreadyReason() });
-  clusterRoutes(router, clusterView(clusterNode, store.cluster, cluster.clusterId));
-  cleanups.push(watchCluster(metrics, clusterNode.gauges()));
-  webhookRoutes(router, {
+  const intake = {
     metrics,
     log,
-    addressOf,
     admit: webhookIntake(store.deliveries, catalog, deadlines),
-    accepted: (d) => processor.enqueue({ orgId: d.orgId, deliveryId: d.deliveryId }, d.rawBody),
+    accepted: (d: DeliveryRecord) => processor.enqueue({ orgId: d.orgId, deliveryId: d.deliveryId }, d.rawBody),
+  };
+  // Edge workers linked to this node: told the cluster, their webhooks taken, their jobs held while they are away.
+  const edgeWorkers = new EdgeWorkers({
+    nodeId,
+    links: clusterNode.links,
+    kinds: clusterNode.workerLink,
+    raft: clusterNode.raft,
+    store,
+    system,
+    clock: deadlines,
+    trusts: (from) => clusterNode.trusts(from),
+    receiveWebhook: (request, address) => receiveWebhook(intake, request, address),
+    outageMaxMs: config.cluster.workerOutageMaxMs,
+    log,
   });
+  cleanups.push(() => edgeWorkers.stop());
+  const workerReports = (node: string) => edgeWorkers.report(node);
+
+  const router = new Router(config.basePath);
+  healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: () => store.ping(), clusterUnready: () => clusterNode.unreadyReason() });
+  clusterRoutes(router, clusterView(clusterNode, store.cluster, cluster.clusterId, workerReports));
+  cleanups.push(watchCluster(metrics, clusterNode.gauges()));
+  webhookRoutes(router, { receive: (request, address) => receiveWebhook(intake, request, address), addressOf });
   mountAdminApi(router, { adminTokens: store.adminTokens, failures: authFailures, addressOf, metrics, log }, {
     store,
     secrets: vault,
@@ -225,7 +244,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     rerunRun: deliveries.rerunRun,
     triggerRuns: deliveries.triggerRuns,
     reconcileSource: (source) => reconcile.reconciler.reconcile(source),
-    cluster: clusterAdmin(clusterNode, store.cluster, cluster.clusterId, p.faults),
+    cluster: clusterAdmin(clusterNode, store.cluster, cluster.clusterId, p.faults, workerReports),
   });
 
   const { listener } = p;

@@ -22,7 +22,6 @@ export interface OrchestratorVariable {
   reason?: string;
 }
 
-const WORKER = 'worker nodes (edge workers without a database) are not implemented yet: every node runs as a coordinator';
 const S3 = 'an S3 setting, read only with KICI_STORAGE_TYPE=s3, which is refused until S3 storage lands (blobs are kept under KICI_DATA_DIR)';
 const PLATFORM = 'read only in platform and hybrid modes, which are refused until the Platform relay exists';
 const CACHE = 'there is no dependency or user cache yet';
@@ -60,12 +59,16 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_GIT_RECONCILE_INTERVAL_MS', '60000', 'how often (and once at start) each enabled git source\'s mirror is fetched; a branch whose tip moved without a delivery gets the runs of a push of its newest commit'),
   read('KICI_AGENT_HEARTBEAT_TIMEOUT_MS', '180000', 'an agent silent this long is closed (4004)'),
   read('KICI_AGENT_AUTH', 'token', 'how agents authenticate: `token` (the only kind kici has; anything else is refused)'),
-  read('KICI_CLUSTER_ROLE', 'coordinator', '`coordinator`; `worker` is refused until edge workers exist'),
+  read('KICI_CLUSTER_ROLE', 'coordinator', '`coordinator` (a member with the database, a Raft voter once promoted, owner of shards) or `worker` (an edge node with no database that is never dialled: it dials the coordinators named by `KICI_CLUSTER_COORDINATOR_URLS` and hosts only the agents connected to it; not with `KICI_DATABASE_URL` or `KICI_CLUSTER_PEERS`)'),
   read('KICI_CLUSTER_INSTANCE_ID', 'generated', 'this node\'s id (letters, digits, `.` `-` `_`); generated once into `KICI_DATA_DIR/node-id` when unset'),
   read('KICI_CLUSTER_PORT', '4001', 'the cluster port: TLS with client certificates for `/ws/peer`, and joining; opened only when `KICI_CLUSTER_ADDRESS` is set'),
   read('KICI_CLUSTER_ADDRESS', '—', '`host:port` the other nodes reach this node\'s cluster port at; a node without it cannot be joined'),
   read('KICI_CLUSTER_PEERS', '—', 'comma-separated `host:port` cluster ports of members, to join through (with `KICI_CLUSTER_JOIN_TOKEN`) and to find the cluster at after a restart'),
-  read('KICI_CLUSTER_JOIN_TOKEN', '—', 'a token from `kici-admin peer create-token --role coordinator`: on the first start the node joins through `KICI_CLUSTER_PEERS` and keeps what the join hands over under `KICI_DATA_DIR/cluster/`; not used once joined'),
+  read('KICI_CLUSTER_JOIN_TOKEN', '—', 'a token from `kici-admin peer create-token --role coordinator` (or `--role worker` for a worker): on the first start the node joins through `KICI_CLUSTER_PEERS` (a worker: through `KICI_CLUSTER_COORDINATOR_URLS`) and keeps what the join hands over under `KICI_DATA_DIR/cluster/`; not used once joined'),
+  read('KICI_CLUSTER_COORDINATOR_URL', '—', 'workers only: a coordinator\'s cluster port (`KICI_CLUSTER_PORT`, not its HTTP port) this worker dials, `host:port`; `ws://host:port/ws/peer`, `wss://…` and `http(s)://host:port` are accepted and read as `host:port`'),
+  read('KICI_CLUSTER_COORDINATOR_URLS', '—', 'workers only: comma-separated coordinators\' cluster ports, as `KICI_CLUSTER_COORDINATOR_URL`; both may be set (merged, each address once); a worker needs at least one'),
+  read('KICI_CLUSTER_WORKER_OUTAGE_MAX_MS', '600000', 'coordinators: how long run owners hold the jobs of agents behind an unreachable worker as `recovering` before they fail them (at least 1000)'),
+  read('KICI_WORKER_OUTBOX_MAX_BYTES', '67108864', 'workers only: what a worker holds of its agents\' results, step statuses and log chunks while no coordinator is reachable (64 MiB; at least 1 MiB)'),
   read('KICI_CLUSTER_RAFT_HEARTBEAT_MS', '50', 'Raft leader heartbeat, and the tick of the Raft clock'),
   read('KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MIN_MS', '500', 'a follower that hears no leader for a timeout drawn from [min, max) campaigns; min ≥ 5 × heartbeat'),
   read('KICI_CLUSTER_RAFT_ELECTION_TIMEOUT_MAX_MS', '1000', 'upper bound of the election timeout; max > min + heartbeat'),
@@ -115,8 +118,6 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   refused('KICI_LOG_DIR', 'directory for rotated log files', 'file logs are not implemented: logs are JSON on stderr, collect them there'),
   ignored('KICI_LOG_MAX_SIZE', 'log file size cap', 'read only with KICI_LOG_DIR, which is refused'),
   ignored('KICI_LOG_RETENTION_DAYS', 'log file retention', 'read only with KICI_LOG_DIR, which is refused'),
-  refused('KICI_CLUSTER_COORDINATOR_URL', 'coordinator a worker joins', WORKER),
-  refused('KICI_CLUSTER_COORDINATOR_URLS', 'coordinators a worker joins', WORKER),
   ignored('KICI_CLUSTER_SINGLE_NODE', 'skip the election grace period', 'there is no grace period: a node that is the only voter leads at once'),
   ignored('KICI_CLUSTER_TRUSTED_PROXIES', 'proxies trusted for X-Forwarded-For on peer sockets', 'the cluster port speaks TLS with client certificates end to end; no proxy may stand between peers'),
   ignored('KICI_CLUSTER_CREDENTIAL_FILE', 'peer credential file', 'a node\'s credentials are its certificate and key under KICI_DATA_DIR/cluster/'),

@@ -99,6 +99,18 @@ export class AgentRepository {
     return row ? toTokenRecord(row) : null;
   }
 
+  /** The tokens that admit agents now, with their hashes: what an edge worker checks its agents against. */
+  async validTokenHashes(now: Date): Promise<{ id: string; hash: string; labels: string[] | null; expiresAt: Date | null }[]> {
+    const rows = await this.db
+      .selectFrom('agent_tokens')
+      .select(['id', 'token_hash', 'labels', 'expires_at'])
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ id: r.id, hash: r.token_hash, labels: r.labels ?? null, expiresAt: r.expires_at }));
+  }
+
   async getToken(id: string): Promise<AgentTokenRecord | null> {
     const row = await this.db.selectFrom('agent_tokens').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toTokenRecord(row) : null;
@@ -154,9 +166,10 @@ export class AgentRepository {
     return row ? toAgent(row) : null;
   }
 
-  async list(filter: { tokenId?: string } = {}): Promise<AgentRecord[]> {
+  async list(filter: { tokenId?: string; connectedNode?: string } = {}): Promise<AgentRecord[]> {
     let query = this.db.selectFrom('agents').selectAll();
     if (filter.tokenId !== undefined) query = query.where('token_id', '=', filter.tokenId);
+    if (filter.connectedNode !== undefined) query = query.where('connected_node', '=', filter.connectedNode);
     const rows = await query.orderBy('id').execute();
     return rows.map(toAgent);
   }

@@ -79,6 +79,11 @@ export interface ClusterMemberView {
   /** How many of the 256 shards the replicated map gives it (coordinators own shards, workers none). */
   shards: number;
   certificate: { serial: string; notAfter: string } | null;
+  /**
+   * An edge worker's last report to this node: its agents and what its outbox holds for the
+   * coordinators (reports it could not deliver yet). Null for coordinators and silent workers.
+   */
+  held: { agents: number; outboxDepth: number; outboxBytes: number; reportedAt: string } | null;
 }
 
 export interface ClusterStatusView {

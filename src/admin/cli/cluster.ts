@@ -5,7 +5,7 @@ import { recoverCommand } from './membership.js';
 import { printFields, printJson, printTable } from './output.js';
 
 /** The columns `peer list` and `cluster status` show each member in. */
-export const MEMBER_COLUMNS = ['node', 'role', 'standing', 'address', 'connected', 'leader', 'shards', 'lag', 'expires'];
+export const MEMBER_COLUMNS = ['node', 'role', 'standing', 'address', 'connected', 'leader', 'shards', 'lag', 'held', 'expires'];
 
 /** A member as a table row: the leader marked, lag known on the leader only, its certificate's expiry. */
 export function memberRow(m: ClusterMemberView): Record<string, unknown> {
@@ -18,6 +18,8 @@ export function memberRow(m: ClusterMemberView): Record<string, unknown> {
     leader: m.leader ? '*' : '',
     shards: m.shards,
     lag: m.lag,
+    // An edge worker's outbox: reports waiting for a coordinator (blank on coordinators).
+    held: m.held ? `${m.held.outboxDepth} (${m.held.outboxBytes} B)` : '',
     expires: m.certificate?.notAfter ?? null,
   };
 }

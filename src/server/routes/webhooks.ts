@@ -11,26 +11,43 @@ export interface WebhookDeps {
   accepted(delivery: DeliveryRecord): void;
   metrics: OrchestratorMetrics;
   log: Logger;
+}
+
+export interface WebhookRouteDeps {
+  /** Through this node's intake (`receiveWebhook`), or an edge worker's forward to a coordinator. */
+  receive(request: IntakeRequest, address: () => string): Promise<WebhookAnswer>;
   /** The client's address (trusted proxies honoured), for the rejection warning. */
   addressOf(req: IncomingMessage): string;
 }
 
 /** The three webhook routes of DESIGN §5; the checks and their order live in webhooks/intake. */
-export function webhookRoutes(router: Router, deps: WebhookDeps): void {
+export function webhookRoutes(router: Router, deps: WebhookRouteDeps): void {
   const handle = (route: RouteKind) => async (req: HttpRequest) => {
     const rawBody = await readBody(req.raw, ROUTE_BODY_CAP_BYTES);
-    const outcome = await deps.admit({ route, orgId: req.params.orgId, sourceId: req.params.sourceId, headers: req.headers, rawBody });
-    if (outcome.delivery) deps.metrics.webhooksReceived.inc({ source: route, event: outcome.delivery.eventType });
-    if ((outcome.body as { status?: string }).status === 'duplicate') deps.metrics.dedupHits.inc();
-    if (outcome.status === 202 && outcome.delivery) deps.accepted(outcome.delivery);
-    if (outcome.status === 401) {
-      // The reply's message is a fixed string (webhooks/replies): no signature or secret in it.
-      const reason = 'error' in outcome.body ? outcome.body.error.message : 'unauthorized';
-      deps.log.warn({ reason, route, orgId: req.params.orgId, sourceId: req.params.sourceId, address: deps.addressOf(req.raw) }, 'webhook rejected');
-    }
-    return { status: outcome.status, body: outcome.body, headers: outcome.headers };
+    const request = { route, orgId: req.params.orgId, sourceId: req.params.sourceId, headers: req.headers, rawBody };
+    return deps.receive(request, () => deps.addressOf(req.raw));
   };
   router.on('POST', '/webhook/:orgId/github', handle('github'));
   router.on('POST', '/webhook/:orgId/git/:sourceId', handle('git'));
   router.on('POST', '/webhook/:orgId/generic/:sourceId', handle('generic'));
+}
+
+export interface WebhookAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One delivery through the intake, wherever it arrived: this node's routes or an edge worker's. */
+export async function receiveWebhook(deps: WebhookDeps, request: IntakeRequest, address: () => string): Promise<WebhookAnswer> {
+  const outcome = await deps.admit(request);
+  if (outcome.delivery) deps.metrics.webhooksReceived.inc({ source: request.route, event: outcome.delivery.eventType });
+  if ((outcome.body as { status?: string }).status === 'duplicate') deps.metrics.dedupHits.inc();
+  if (outcome.status === 202 && outcome.delivery) deps.accepted(outcome.delivery);
+  if (outcome.status === 401) {
+    // The reply's message is a fixed string (webhooks/replies): no signature or secret in it.
+    const reason = 'error' in outcome.body ? outcome.body.error.message : 'unauthorized';
+    deps.log.warn({ reason, route: request.route, orgId: request.orgId, sourceId: request.sourceId, address: address() }, 'webhook rejected');
+  }
+  return { status: outcome.status, body: outcome.body, headers: outcome.headers };
 }

@@ -25,7 +25,19 @@ import {
 import type { Membership } from '../../membership/index.js';
 import { FileStorage } from '../../raft/index.js';
 import type { ActorSystem } from '../../actors/index.js';
-import { PeerKinds, PeerLinks, registerActorKinds, registerAgentMeshKinds, registerRaftKinds, type AgentMeshKinds, type JoinSecrets, type PeerFaults, type PeerIdentity } from '../../transport/index.js';
+import {
+  PeerKinds,
+  PeerLinks,
+  registerActorKinds,
+  registerAgentMeshKinds,
+  registerRaftKinds,
+  registerWorkerLinkKinds,
+  type AgentMeshKinds,
+  type JoinSecrets,
+  type PeerFaults,
+  type PeerIdentity,
+  type WorkerLinkKinds,
+} from '../../transport/index.js';
 import { ActorLinks } from './actor-links.js';
 import type { ClusterConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -77,6 +89,8 @@ export class ClusterNode {
   readonly links: PeerLinks;
   /** The kinds agents' dispatch across the mesh travels as (wired by agent-mesh.ts). */
   readonly agentMesh: AgentMeshKinds;
+  /** The kinds this coordinator and its edge workers speak (wired by edge-workers.ts). */
+  readonly workerLink: WorkerLinkKinds;
   /** The actor system's remote port: messages for actors whose shard another node owns. */
   readonly actors: ActorLinks;
   readonly nodeId: string;
@@ -104,6 +118,7 @@ export class ClusterNode {
     const raftKinds = registerRaftKinds(kinds);
     const actorKinds = registerActorKinds(kinds);
     this.agentMesh = registerAgentMeshKinds(kinds);
+    this.workerLink = registerWorkerLinkKinds(kinds);
     this.forward = kinds.request('cluster.propose', proposeRequest, proposeResponse);
     this.forwardRemoval = kinds.request('cluster.remove_member', removeRequest, proposeResponse);
     this.agentTokenRevoked = kinds.request('agents.token_revoked', tokenRevoked, tokenRevokedAnswer);
@@ -187,7 +202,7 @@ export class ClusterNode {
       this.liveness.linkUp(e.nodeId);
       this.coordinator.linkUp(e.nodeId);
     });
-    for (const m of membership.members) if (m.node !== this.nodeId) this.known.set(m.node, m.address);
+    for (const m of membership.members) if (m.node !== this.nodeId && m.address !== '') this.known.set(m.node, m.address);
   }
 
   /** The node's actor system, which the actor links deliver to (built after this node: it takes `actors`). */
@@ -364,7 +379,8 @@ export class ClusterNode {
     const members = this.raft.state.memberList();
     const present = new Set(members.map((m) => m.node));
     for (const m of members) {
-      if (m.node === this.nodeId || this.known.get(m.node) === m.address) continue;
+      // Edge workers dial in (they may sit behind NAT); coordinators are dialled.
+      if (m.node === this.nodeId || m.role === 'worker' || this.known.get(m.node) === m.address) continue;
       this.known.set(m.node, m.address);
       this.dial(m.node, m.address);
     }

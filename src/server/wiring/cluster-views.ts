@@ -9,7 +9,10 @@ import { NotLeaderError, type ClusterNode } from './cluster-node.js';
 
 type Certificates = Pick<ClusterRepository, 'listNodeCertificates' | 'revokeNode'>;
 
-export function clusterView(node: ClusterNode, certificates: Certificates, clusterId: string): () => Promise<ClusterStatusView> {
+/** What an edge worker last reported to this node (see edge-workers.ts). */
+export type WorkerReports = (node: string) => { agents: number; outboxDepth: number; outboxBytes: number; at: number } | undefined;
+
+export function clusterView(node: ClusterNode, certificates: Certificates, clusterId: string, reports: WorkerReports = () => undefined): () => Promise<ClusterStatusView> {
   return async () => {
     const status = node.raft.status();
     const issued = new Map((await certificates.listNodeCertificates()).map((c) => [c.serial, c]));
@@ -28,6 +31,7 @@ export function clusterView(node: ClusterNode, certificates: Certificates, clust
       members: node.members().map((m) => {
         const match = status.match[m.raftId];
         const certificate = m.certificateSerial ? issued.get(m.certificateSerial) : undefined;
+        const report = m.role === 'worker' ? reports(m.node) : undefined;
         return {
           node: m.node,
           raftId: m.raftId,
@@ -41,15 +45,16 @@ export function clusterView(node: ClusterNode, certificates: Certificates, clust
           lag: match === undefined ? null : Math.max(0, status.lastIndex - match),
           shards: shards.get(m.node) ?? 0,
           certificate: certificate ? { serial: certificate.serial, notAfter: certificate.notAfter.toISOString() } : null,
+          held: report ? { agents: report.agents, outboxDepth: report.outboxDepth, outboxBytes: report.outboxBytes, reportedAt: new Date(report.at).toISOString() } : null,
         };
       }),
     };
   };
 }
 
-export function clusterAdmin(node: ClusterNode, certificates: Certificates, clusterId: string, faults: PeerFaults | undefined): ClusterAdmin {
+export function clusterAdmin(node: ClusterNode, certificates: Certificates, clusterId: string, faults: PeerFaults | undefined, reports?: WorkerReports): ClusterAdmin {
   return {
-    status: clusterView(node, certificates, clusterId),
+    status: clusterView(node, certificates, clusterId, reports),
     revoke: async (nodeId) => {
       if (nodeId === node.nodeId) throw new RevokeSelfError(nodeId);
       const member = node.members().find((m) => m.node === nodeId);

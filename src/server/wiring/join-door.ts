@@ -4,8 +4,9 @@
  * leader's address. Admitting is, in order: the token is read and its role checked, spent (one
  * conditional update in PostgreSQL), the joiner's request signed into a node certificate that is
  * recorded, and the joiner proposed as a member with the next Raft id. The leader's membership
- * steward then adds it to Raft as a learner and promotes it once it has caught up. Joins are taken
- * one at a time, so two joiners never draw the same Raft id.
+ * steward then adds a coordinator to Raft as a learner and promotes it once it has caught up; a
+ * worker is never in the Raft configuration, has no address (it dials out, and is never dialled)
+ * and is handed no secrets. Joins are taken one at a time, so two joiners never draw the same Raft id.
  */
 import {
   type ClusterCa,
@@ -31,7 +32,10 @@ export interface JoinDoorParts {
   tokens: Pick<ClusterRepository, 'getJoinToken' | 'joinSecretMatches' | 'consumeJoinToken' | 'recordNodeCertificate' | 'listNodeCertificates'>;
   /** The address of the leader's cluster port, when known. */
   leaderAddress(): string | undefined;
-  /** What a coordinator joiner must share (sealed to it before it leaves this node); undefined: none can join. */
+  /**
+   * What a coordinator joiner must share (sealed to it before it leaves this node); undefined: no
+   * coordinator can join. Workers are handed none and may join either way.
+   */
   secrets(): JoinSecrets | undefined;
   clock: Clock;
   log: Pick<Logger, 'info' | 'warn'>;
@@ -68,13 +72,14 @@ async function admit(p: JoinDoorParts, body: unknown, address: string): Promise<
     p.log.warn({ address, node: request.nodeId, tokenId: token.id, reason: 'wrong_secret_or_unknown' }, 'join refused');
     return refused(403, 'token_refused', 'the join token was refused');
   }
-  if (request.role === 'worker') return refused(503, 'unavailable', 'worker nodes (edge workers without a database) cannot join yet: join as a coordinator');
   if (p.raft.status().role !== 'leader') return refused(409, 'not_leader', 'this member does not coordinate the cluster; ask the coordinator', p.leaderAddress());
   if (p.raft.state().member(request.nodeId)) {
     return refused(409, 'already_member', `node ${request.nodeId} is a member already; revoke it (kici-admin peer revoke --instance-id ${request.nodeId}) and join with another id`);
   }
-  const secrets = p.secrets();
-  if (!secrets) {
+  // A worker is handed nothing the cluster shares (it keeps no database and no CA key), so it can
+  // join any coordinator; a coordinator needs data the other members can reach.
+  const secrets = request.role === 'coordinator' ? p.secrets() : undefined;
+  if (request.role === 'coordinator' && !secrets) {
     return refused(503, 'unavailable', 'this node keeps its data where no other node can reach it: a cluster needs PostgreSQL (KICI_DATABASE_URL) and blobs in it (KICI_STORAGE_TYPE=database) on every member before coordinators can join');
   }
   const now = new Date(p.clock.now());
@@ -111,10 +116,11 @@ async function admit(p: JoinDoorParts, body: unknown, address: string): Promise<
     p.log.info({ node: request.nodeId, tokenId: token.id, revoked: earlier.map((c) => c.serial) }, 'join tried again with a token this node spent on a failed attempt');
   }
   const raftId = p.raft.state().nextRaftId();
-  const added = await p.raft.propose({ type: 'member_added', node: request.nodeId, raftId, address: request.address, role: request.role, certificateSerial: identity.serial });
+  // A worker is never dialled: it has no address, recorded as the empty string.
+  const memberAddress = request.role === 'coordinator' ? request.address! : '';
+  const added = await p.raft.propose({ type: 'member_added', node: request.nodeId, raftId, address: memberAddress, role: request.role, certificateSerial: identity.serial });
   if (!added.applied) return refused(409, 'already_member', added.reason);
-  p.log.info({ node: request.nodeId, raftId, role: request.role, address: request.address, serial: identity.serial }, 'node joined the cluster');
-  const { publicKeyDer } = await readNodeRequest(request.csr);
+  p.log.info({ node: request.nodeId, raftId, role: request.role, address: memberAddress || undefined, serial: identity.serial }, 'node joined the cluster');
   const accepted: JoinAccepted = {
     clusterId: p.clusterId,
     nodeId: request.nodeId,
@@ -122,7 +128,7 @@ async function admit(p: JoinDoorParts, body: unknown, address: string): Promise<
     certificate,
     caCertificate: p.ca.certificatePem,
     members: p.raft.state().memberList().map((m) => ({ node: m.node, raftId: m.raftId, address: m.address, role: m.role, standing: m.standing })),
-    secrets: sealFor(publicKeyDer, Buffer.from(JSON.stringify(secrets)), JOIN_SECRETS_PURPOSE),
+    ...(secrets ? { secrets: sealFor((await readNodeRequest(request.csr)).publicKeyDer, Buffer.from(JSON.stringify(secrets)), JOIN_SECRETS_PURPOSE) } : {}),
   };
   return { status: 200, body: accepted };
 }

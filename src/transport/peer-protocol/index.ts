@@ -62,3 +62,15 @@ export {
   type JobOfferAnswer,
   type JobOfferBody,
 } from './agent-mesh.js';
+export {
+  forwardedWebhookAnswer,
+  forwardedWebhookBody,
+  registerWorkerLinkKinds,
+  workerViewBody,
+  type ForwardedWebhookAnswer,
+  type ForwardedWebhookBody,
+  type WorkerAgentBody,
+  type WorkerLinkKinds,
+  type WorkerStatusBody,
+  type WorkerViewBody,
+} from './worker-link.js';

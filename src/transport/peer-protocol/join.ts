@@ -17,24 +17,35 @@ export const MAX_JOIN_REQUEST_BYTES = 16 * 1024;
 const nodeId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a node id is 1–64 letters, digits, dots, dashes or underscores');
 const peerAddress = z.string().refine(isPeerAddress, PEER_ADDRESS_RULE);
 
-export const joinRequest = z.strictObject({
-  token: z.string().min(1).max(200),
-  nodeId,
-  role: z.enum(['coordinator', 'worker']),
-  /** Where the other nodes reach the joiner's cluster port. */
-  address: peerAddress,
-  /** PEM certificate signing request for the joiner's node key. */
-  csr: z.string().min(1).max(8 * 1024),
-});
+export const joinRequest = z
+  .strictObject({
+    token: z.string().min(1).max(200),
+    nodeId,
+    role: z.enum(['coordinator', 'worker']),
+    /**
+     * Where the other nodes reach the joiner's cluster port: required of a coordinator. A worker is
+     * never dialled (it sits behind NAT and dials the coordinators), so it sends none.
+     */
+    address: peerAddress.optional(),
+    /** PEM certificate signing request for the joiner's node key. */
+    csr: z.string().min(1).max(8 * 1024),
+  })
+  .superRefine((r, ctx) => {
+    if (r.role === 'coordinator' && r.address === undefined) ctx.addIssue({ code: 'custom', path: ['address'], message: `a coordinator names the address other nodes reach its cluster port at (${PEER_ADDRESS_RULE})` });
+    if (r.role === 'worker' && r.address !== undefined) ctx.addIssue({ code: 'custom', path: ['address'], message: 'a worker is never dialled: it sends no address' });
+  });
 export type JoinRequest = z.infer<typeof joinRequest>;
 
-export const joinMember = z.strictObject({
-  node: nodeId,
-  raftId: z.number().int().positive(),
-  address: peerAddress,
-  role: z.enum(['coordinator', 'worker']),
-  standing: z.enum(['learner', 'voter', 'worker']),
-});
+export const joinMember = z
+  .strictObject({
+    node: nodeId,
+    raftId: z.number().int().positive(),
+    /** The member's cluster port; the empty string for a worker, which is never dialled. */
+    address: z.string().refine((a) => a === '' || isPeerAddress(a), PEER_ADDRESS_RULE),
+    role: z.enum(['coordinator', 'worker']),
+    standing: z.enum(['learner', 'voter', 'worker']),
+  })
+  .refine((m) => m.address !== '' || m.role === 'worker', { path: ['address'], message: `only a worker has no address (${PEER_ADDRESS_RULE})` });
 export type JoinMember = z.infer<typeof joinMember>;
 
 export const sealedBoxBody = z.strictObject({ v: z.literal(1), epk: z.string(), iv: z.string(), tag: z.string(), data: z.string() });

@@ -11,3 +11,4 @@ export { TcpProxy } from './tcp-proxy.js';
 export type { DeliveryView, JobView, LogLine, RunDetail, RunSummary, StepView } from './views.js';
 export { Fatal, sleep, waitUntil } from './wait.js';
 export { agreedLeader, ClusterMember, clusterRoot, formCluster, type ClusterHealth, type MemberOptions } from './cluster.js';
+export { EdgeWorkerProcess, type EdgeWorkerOptions, type WorkerReadiness } from './edge-worker.js';

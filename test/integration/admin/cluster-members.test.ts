@@ -68,7 +68,7 @@ describe('cluster members on a node of its own', () => {
     const node = rig.orch.nodeId;
     const list = await admin(['peer', 'list']);
     expect(list).toMatchObject({ code: 0, err: '' });
-    expect(list.out.split('\n')[0]).toMatch(/^NODE\s+ROLE\s+STANDING\s+ADDRESS\s+CONNECTED\s+LEADER\s+SHARDS\s+LAG\s+EXPIRES$/);
+    expect(list.out.split('\n')[0]).toMatch(/^NODE\s+ROLE\s+STANDING\s+ADDRESS\s+CONNECTED\s+LEADER\s+SHARDS\s+LAG\s+HELD\s+EXPIRES$/);
     expect(list.out).toMatch(new RegExp(`^${node}\\s+coordinator\\s+voter\\s+.*\\s+yes\\s+\\*`, 'm'));
     const json = JSON.parse((await admin(['peer', 'list', '--json'])).out) as ClusterMemberView[];
     expect(json).toEqual((await api(rig, 'GET', '/peers')).json.members);

@@ -19,7 +19,7 @@ import {
 } from '../../../src/admin/index.js';
 
 function member(node: string, over: Partial<ClusterMemberView> = {}): ClusterMemberView {
-  return { node, raftId: 1, address: `${node}:7443`, role: 'coordinator', standing: 'voter', connected: true, self: false, leader: false, matchIndex: null, lag: null, shards: 0, certificate: null, ...over };
+  return { node, raftId: 1, address: `${node}:7443`, role: 'coordinator', standing: 'voter', connected: true, self: false, leader: false, matchIndex: null, lag: null, shards: 0, certificate: null, held: null, ...over };
 }
 
 /** Members by name; `unavailable` are those whose revocation finds no leader to propose to. */

@@ -23,6 +23,17 @@ describe('the replicated cluster state', () => {
     expect(apply(s, { type: 'member_added', node: 'a', raftId: 9, address: 'x:1', role: 'coordinator' })).toMatchObject({ applied: false });
   });
 
+  it('records a worker with no address (it is never dialled); only a worker may have none', () => {
+    const s = twoCoordinators();
+    expect(apply(s, { type: 'member_added', node: 'edge-1', raftId: 3, address: '', role: 'worker' })).toEqual({ applied: true });
+    expect(s.member('edge-1')).toMatchObject({ address: '', role: 'worker', standing: 'worker' });
+    expect(() => encodeCommand({ type: 'member_added', node: 'c', raftId: 4, address: '', role: 'coordinator' })).toThrow(/only a worker has no address/);
+    expect(s.apply(raw('{"type":"member_added","node":"c","raftId":4,"address":"","role":"coordinator"}'))).toMatchObject({ applied: false, reason: expect.stringMatching(/^address: only a worker has no address/) });
+    expect(s.apply(raw('{"type":"member_added","node":"c","raftId":4,"address":"nope","role":"worker"}'))).toMatchObject({ applied: false });
+    // A member's new address is always one that can be dialled.
+    expect(s.apply(raw('{"type":"member_address","node":"edge-1","address":""}'))).toMatchObject({ applied: false });
+  });
+
   it('never hands out a raft id twice, and revokes a removed member\'s certificate', () => {
     const s = twoCoordinators();
     apply(s, { type: 'agent_placed', agent: 'ag1', node: 'a', labels: ['linux'], capacity: 2 });

@@ -26,7 +26,11 @@ describe('cluster variables: defaults', () => {
       // 1500 less a tenth (150) less a Raft heartbeat (50).
       shardLeaseMs: 1300,
       rebalanceShardsPerSecond: 16,
+      coordinators: [],
+      workerOutageMaxMs: 600_000,
     });
+    expect(c.role).toBe('coordinator');
+    expect(c.workerOutboxMaxBytes).toBe(64 * 1024 * 1024);
     expect(c.storageType).toBe('filesystem');
     expect(c.faultInjection).toBe(false);
   });
@@ -221,5 +225,130 @@ describe('cluster variables: refusals', () => {
 
   it('refuses a storage type it does not know', () => {
     expect(problemsOf({ KICI_STORAGE_TYPE: 'postgres' })[0]).toMatch(/^KICI_STORAGE_TYPE:/);
+  });
+});
+
+describe('edge workers: KICI_CLUSTER_ROLE=worker', () => {
+  const worker = (env: NodeJS.ProcessEnv = {}) => ({ KICI_CLUSTER_ROLE: 'worker', ...env });
+
+  it('reads a worker with one coordinator, and the worker defaults', () => {
+    const c = loadConfig(worker({ KICI_CLUSTER_COORDINATOR_URL: 'coord-a.internal:4001' }));
+    expect(c.role).toBe('worker');
+    expect(c.cluster.coordinators).toEqual(['coord-a.internal:4001']);
+    expect(c.workerOutboxMaxBytes).toBe(67_108_864);
+    expect(c.warnings).toEqual([]);
+  });
+
+  it.each([
+    ['host:port', 'coord:4001', 'coord:4001'],
+    ['a ws URL to /ws/peer', 'ws://coord:4001/ws/peer', 'coord:4001'],
+    ['a wss URL', 'wss://coord.example.com:4443/ws/peer', 'coord.example.com:4443'],
+    ['an http URL', 'http://10.0.0.1:4001', '10.0.0.1:4001'],
+    ['an https URL with a slash', 'HTTPS://coord:4001/', 'coord:4001'],
+    ['an IPv6 URL', 'ws://[fd00::1]:4001/ws/peer', '[fd00::1]:4001'],
+    ['an IPv6 address', '[fd00::2]:4001', '[fd00::2]:4001'],
+    ['spaces around', '  wss://coord:4001/ws/peer ', 'coord:4001'],
+  ])('reads %s as host:port', (_, given, read) => {
+    expect(loadConfig(worker({ KICI_CLUSTER_COORDINATOR_URL: given })).cluster.coordinators).toEqual([read]);
+    expect(loadConfig(worker({ KICI_CLUSTER_COORDINATOR_URLS: given })).cluster.coordinators).toEqual([read]);
+  });
+
+  it('reads a comma list, merges both variables in order and keeps each address once', () => {
+    expect(loadConfig(worker({ KICI_CLUSTER_COORDINATOR_URLS: 'ws://a:4001/ws/peer, b:4001,,c:4001' })).cluster.coordinators).toEqual(['a:4001', 'b:4001', 'c:4001']);
+    const both = loadConfig(worker({ KICI_CLUSTER_COORDINATOR_URL: 'wss://b:4001/ws/peer', KICI_CLUSTER_COORDINATOR_URLS: 'a:4001,http://b:4001,ws://a:4001/ws/peer,c:4001' }));
+    expect(both.cluster.coordinators).toEqual(['b:4001', 'a:4001', 'c:4001']);
+  });
+
+  it.each([
+    ['no port', 'coord'],
+    ['a URL without a port', 'ws://coord/ws/peer'],
+    ['another scheme', 'ftp://coord:4001'],
+    ['port 0', 'coord:0'],
+    ['a space inside', 'co ord:4001'],
+  ])('refuses a coordinator with %s, naming the variable and the entry', (_, bad) => {
+    const problems = problemsOf(worker({ KICI_CLUSTER_COORDINATOR_URLS: `good:4001,${bad}` }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^KICI_CLUSTER_COORDINATOR_URLS: /);
+    expect(problems[0]).toContain(`${bad.trim()} is not host:port or a ws://, wss://, http:// or https:// URL with a port`);
+  });
+
+  it('KICI_CLUSTER_COORDINATOR_URL names one coordinator; a list goes in KICI_CLUSTER_COORDINATOR_URLS', () => {
+    expect(problemsOf(worker({ KICI_CLUSTER_COORDINATOR_URL: 'a:4001,b:4001' }))).toEqual([
+      'KICI_CLUSTER_COORDINATOR_URL: names one coordinator; list several in KICI_CLUSTER_COORDINATOR_URLS (comma-separated)',
+    ]);
+  });
+
+  it('refuses a URL with credentials without quoting them', () => {
+    const problems = problemsOf(worker({ KICI_CLUSTER_COORDINATOR_URL: 'wss://kici:hunter2@coord:4001/ws/peer' }));
+    expect(problems).toEqual([expect.stringMatching(/^KICI_CLUSTER_COORDINATOR_URL: a URL with credentials .* is refused and not quoted/)]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('refuses a worker with no coordinator, naming both variables', () => {
+    const problems = problemsOf(worker());
+    expect(problems).toEqual([expect.stringMatching(/^KICI_CLUSTER_ROLE=worker: set KICI_CLUSTER_COORDINATOR_URL or KICI_CLUSTER_COORDINATOR_URLS/)]);
+    expect(problemsOf(worker({ KICI_CLUSTER_COORDINATOR_URLS: ' , ' }))).toEqual(problems);
+  });
+
+  it('refuses a database URL on a worker: it keeps no database', () => {
+    const problems = problemsOf(worker({ KICI_CLUSTER_COORDINATOR_URL: 'coord:4001', KICI_DATABASE_URL: 'postgres://kici:db-password@db/kici' }));
+    expect(problems).toEqual(['KICI_DATABASE_URL: a worker keeps no database (its runs live on the coordinators); unset it']);
+    expect(problems.join('\n')).not.toContain('db-password');
+  });
+
+  it('refuses KICI_CLUSTER_PEERS on a worker, and only that (not the coordinator rule asking for an address)', () => {
+    const problems = problemsOf(worker({ KICI_CLUSTER_COORDINATOR_URL: 'coord:4001', KICI_CLUSTER_PEERS: 'coord:4001' }));
+    expect(problems).toEqual([expect.stringMatching(/^KICI_CLUSTER_PEERS: workers dial coordinators through KICI_CLUSTER_COORDINATOR_URLS/)]);
+  });
+
+  it('takes a join token without KICI_CLUSTER_PEERS or KICI_CLUSTER_ADDRESS', () => {
+    const c = loadConfig(worker({ KICI_CLUSTER_COORDINATOR_URLS: 'a:4001,b:4001', KICI_CLUSTER_JOIN_TOKEN: TOKEN }));
+    expect(c.cluster).toMatchObject({ joinToken: TOKEN, coordinators: ['a:4001', 'b:4001'], peers: [], address: undefined });
+    expect(c.warnings).toEqual([]);
+  });
+
+  it('lists every worker problem at once', () => {
+    const problems = problemsOf(worker({ KICI_DATABASE_URL: 'postgres://db/kici', KICI_CLUSTER_PEERS: 'a:4001' }));
+    expect(problems.map((p) => p.split(/[:=]/)[0])).toEqual(['KICI_CLUSTER_ROLE', 'KICI_DATABASE_URL', 'KICI_CLUSTER_PEERS']);
+  });
+
+  it('warns that a worker does not use an address or the outage bound', () => {
+    const c = loadConfig(worker({ KICI_CLUSTER_COORDINATOR_URL: 'coord:4001', KICI_CLUSTER_ADDRESS: 'me:4001', KICI_CLUSTER_WORKER_OUTAGE_MAX_MS: '5000' }));
+    expect(c.warnings).toEqual([
+      expect.stringMatching(/^KICI_CLUSTER_ADDRESS is not used on a worker/),
+      expect.stringMatching(/^KICI_CLUSTER_WORKER_OUTAGE_MAX_MS is not used on a worker/),
+    ]);
+  });
+
+  it('reads KICI_WORKER_OUTBOX_MAX_BYTES, at least 1 MiB', () => {
+    expect(loadConfig(worker({ KICI_CLUSTER_COORDINATOR_URL: 'coord:4001', KICI_WORKER_OUTBOX_MAX_BYTES: '1048576' })).workerOutboxMaxBytes).toBe(1_048_576);
+    expect(problemsOf(worker({ KICI_CLUSTER_COORDINATOR_URL: 'coord:4001', KICI_WORKER_OUTBOX_MAX_BYTES: '1048575' }))).toEqual([expect.stringMatching(/^KICI_WORKER_OUTBOX_MAX_BYTES: must be at least 1048576/)]);
+    expect(problemsOf(worker({ KICI_CLUSTER_COORDINATOR_URL: 'coord:4001', KICI_WORKER_OUTBOX_MAX_BYTES: 'lots' }))[0]).toMatch(/^KICI_WORKER_OUTBOX_MAX_BYTES:/);
+  });
+});
+
+describe('edge workers: what a coordinator is told', () => {
+  it.each([['KICI_CLUSTER_COORDINATOR_URL'], ['KICI_CLUSTER_COORDINATOR_URLS']])('refuses %s on a coordinator: it is for workers', (name) => {
+    expect(problemsOf({ [name]: 'coord:4001' })).toEqual([`${name}: is for workers (KICI_CLUSTER_ROLE=worker), which dial the coordinators; a coordinator joins through KICI_CLUSTER_PEERS`]);
+    expect(problemsOf({ KICI_CLUSTER_ROLE: 'coordinator', [name]: 'coord:4001' })).toHaveLength(1);
+  });
+
+  it('reads KICI_CLUSTER_WORKER_OUTAGE_MAX_MS, at least 1000', () => {
+    expect(loadConfig({ KICI_CLUSTER_WORKER_OUTAGE_MAX_MS: '1000' }).cluster.workerOutageMaxMs).toBe(1000);
+    expect(loadConfig({ KICI_CLUSTER_WORKER_OUTAGE_MAX_MS: '3600000' }).cluster.workerOutageMaxMs).toBe(3_600_000);
+    expect(problemsOf({ KICI_CLUSTER_WORKER_OUTAGE_MAX_MS: '999' })[0]).toMatch(/^KICI_CLUSTER_WORKER_OUTAGE_MAX_MS:/);
+  });
+
+  it('warns that a coordinator does not use the worker outbox bound', () => {
+    expect(loadConfig({ KICI_WORKER_OUTBOX_MAX_BYTES: '2097152' }).warnings).toEqual([expect.stringMatching(/^KICI_WORKER_OUTBOX_MAX_BYTES is not used on a coordinator/)]);
+  });
+
+  it('documents the worker variables as read, with their defaults', () => {
+    for (const name of ['KICI_CLUSTER_COORDINATOR_URL', 'KICI_CLUSTER_COORDINATOR_URLS', 'KICI_CLUSTER_WORKER_OUTAGE_MAX_MS', 'KICI_WORKER_OUTBOX_MAX_BYTES']) {
+      expect(orchestratorVariable(name)?.handling, name).toBe('read');
+    }
+    expect(orchestratorVariable('KICI_CLUSTER_WORKER_OUTAGE_MAX_MS')?.default).toBe(String(loadConfig({}).cluster.workerOutageMaxMs));
+    expect(orchestratorVariable('KICI_WORKER_OUTBOX_MAX_BYTES')?.default).toBe(String(loadConfig({}).workerOutboxMaxBytes));
+    expect(orchestratorVariable('KICI_CLUSTER_ROLE')?.meaning).not.toMatch(/refused/);
   });
 });

@@ -240,10 +240,13 @@ describe('every orchestrator variable the seeds and reference name', () => {
     expect(problemsOf({ KICI_STORAGE_TYPE: 'gcs' })[0].startsWith('KICI_STORAGE_TYPE:')).toBe(true);
   });
 
-  it('accepts KICI_AGENT_AUTH=token and KICI_CLUSTER_ROLE=coordinator, refuses the rest with a reason', () => {
-    expect(loadConfig({ KICI_AGENT_AUTH: 'token', KICI_CLUSTER_ROLE: 'coordinator' }).mode).toBe('independent');
+  it('accepts KICI_AGENT_AUTH=token and both cluster roles, refuses the rest with a reason', () => {
+    expect(loadConfig({ KICI_AGENT_AUTH: 'token', KICI_CLUSTER_ROLE: 'coordinator' })).toMatchObject({ mode: 'independent', role: 'coordinator' });
+    expect(loadConfig({ KICI_CLUSTER_ROLE: 'worker', KICI_CLUSTER_COORDINATOR_URL: 'coord:4001' }).role).toBe('worker');
     expect(problemsOf({ KICI_AGENT_AUTH: 'mtls' })).toEqual([expect.stringMatching(/^KICI_AGENT_AUTH: .*token/)]);
-    expect(problemsOf({ KICI_CLUSTER_ROLE: 'worker' })).toEqual([expect.stringMatching(/^KICI_CLUSTER_ROLE=worker: .*peer mesh/)]);
+    expect(problemsOf({ KICI_CLUSTER_ROLE: 'edge' })).toEqual([expect.stringMatching(/^KICI_CLUSTER_ROLE:/)]);
+    // A worker without a coordinator to dial is refused, naming both variables.
+    expect(problemsOf({ KICI_CLUSTER_ROLE: 'worker' })).toEqual([expect.stringMatching(/^KICI_CLUSTER_ROLE=worker: set KICI_CLUSTER_COORDINATOR_URL or KICI_CLUSTER_COORDINATOR_URLS/)]);
   });
 
   it('reads KICI_LOG_FORMAT=auto as JSON and refuses pretty with a reason', () => {

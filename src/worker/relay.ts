@@ -1,0 +1,110 @@
+/**
+ * The edge worker's road for its agents' reports. While the node that owns a run is reachable and
+ * nothing is held, reports go straight to the run. Otherwise they wait in the worker's outbox,
+ * fsync'd, and a final or step status is acknowledged to the agent once it is there: the worker,
+ * not the agent, answers for it from then on. Held reports are replayed oldest first once owners
+ * are reachable again; each is removed only after its run decided, so a report replayed twice
+ * (a crash between the decision and the removal) is applied once by the run.
+ */
+import type { Clock } from '../clock/index.js';
+import type { RunReports } from '../dispatch/index.js';
+import type { RunMessage } from '../runs/index.js';
+import { isHeldMessage, type HeldReport, type WorkerOutbox } from './outbox.js';
+
+export interface RelayParts {
+  /** Reports straight to the runs (over the worker's actor system). */
+  direct: RunReports;
+  /** Can the node that owns this run be reached now (a link up to it)? */
+  reachable(runId: string): boolean;
+  outbox: WorkerOutbox;
+  clock: Clock;
+  /** How often held reports are tried again while owners stay out of reach. */
+  retryMs?: number;
+  onReplayed?(count: number): void;
+  onHeld?(): void;
+  warn(fields: object, msg: string): void;
+}
+
+const RETRY_MS = 2_000;
+
+export class WorkerRelay implements RunReports {
+  private replaying: Promise<void> | undefined;
+  private cancelRetry: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(private readonly p: RelayParts) {}
+
+  tell(runId: string, msg: RunMessage): void {
+    if (!this.holding(runId)) return this.p.direct.tell(runId, msg);
+    // A heartbeat says only "still alive now": the owner holds the worker's jobs while it is away.
+    if (!isHeldMessage(msg)) return;
+    this.hold({ runId, message: msg }).catch((e: Error) => this.p.warn({ runId, type: msg.type, err: e.message }, 'report not held: the outbox cannot be written'));
+  }
+
+  async ask(runId: string, msg: RunMessage): Promise<void> {
+    if (isHeldMessage(msg) && !this.holding(runId)) {
+      try {
+        return await this.p.direct.ask(runId, msg);
+      } catch (e) {
+        // Unanswered (the link went down mid-way, the run moved and its new owner is away): held.
+        this.p.warn({ runId, type: msg.type, err: (e as Error).message }, 'report not answered: held in the outbox');
+      }
+    }
+    if (!isHeldMessage(msg)) return this.p.direct.ask(runId, msg);
+    await this.hold({ runId, message: msg });
+  }
+
+  /** Owners may be reachable again (a link came up, the shard map changed): replay what is held. */
+  replay(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.replaying ??= this.drain().finally(() => {
+      this.replaying = undefined;
+      this.scheduleRetry();
+    });
+    return this.replaying;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelRetry?.();
+  }
+
+  /** Reports keep their order: once anything is held, everything after it is held too. */
+  private holding(runId: string): boolean {
+    return this.p.outbox.depth > 0 || !this.p.reachable(runId);
+  }
+
+  private async hold(report: HeldReport): Promise<void> {
+    await this.p.outbox.append(report);
+    this.p.onHeld?.();
+    this.scheduleRetry();
+  }
+
+  private async drain(): Promise<void> {
+    let replayed = 0;
+    try {
+      for (let next = this.p.outbox.oldest(); next && !this.stopped; next = this.p.outbox.oldest()) {
+        if (!this.p.reachable(next.report.runId)) return;
+        try {
+          await this.p.direct.ask(next.report.runId, next.report.message);
+        } catch (e) {
+          this.p.warn({ runId: next.report.runId, type: next.report.message.type, err: (e as Error).message }, 'held report not answered; tried again later');
+          return;
+        }
+        // With the entry sent: a gap marker that took its place meanwhile is kept.
+        this.p.outbox.remove(next.seq, next);
+        replayed++;
+      }
+    } finally {
+      if (replayed > 0) this.p.onReplayed?.(replayed);
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.cancelRetry || this.p.outbox.depth === 0) return;
+    this.cancelRetry = this.p.clock.setTimer(this.p.retryMs ?? RETRY_MS, () => {
+      this.cancelRetry = undefined;
+      void this.replay();
+    });
+  }
+}
