@@ -10,13 +10,14 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { ActorSystem } from '../actors/index.js';
-import { AgentHub, type JobRef } from '../agents/index.js';
+import { AgentHub, type JobRef, type TokenGrant } from '../agents/index.js';
+import { hashToken } from '../secrets/index.js';
 import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
 import { systemClock, systemRandom, type Clock } from '../clock/index.js';
 import { jobEventsToRuns, runReports } from '../dispatch/index.js';
 import { localNodeId } from '../membership/index.js';
 import { RUN_ACTOR_KIND, tellRunsAgentBack } from '../runs/index.js';
-import { PeerFaults, PeerKinds, PeerLinks, registerActorKinds, registerAgentMeshKinds, registerWorkerLinkKinds, type PeerIdentity, type WorkerLinkKinds } from '../transport/index.js';
+import { PeerFaults, PeerKinds, PeerLinks, registerActorKinds, registerAgentMeshKinds, registerWorkerLinkKinds, type PeerIdentity, type PeerRequestKind, type WorkerLinkKinds } from '../transport/index.js';
 import { ClusterView, WorkerOutbox, WorkerRelay } from '../worker/index.js';
 import { joinedWorker } from './cluster-start.js';
 import type { OrchestratorConfig } from './config.js';
@@ -34,7 +35,8 @@ import { forwardWebhooks } from './wiring/webhook-forward.js';
 export const WORKER_DIR = 'worker';
 /** How often the worker tells the coordinators what it holds (for `kici-admin cluster status`). */
 const STATUS_EVERY_MS = 5_000;
-const HELD_ASK_MS = 5_000;
+/** How long one coordinator is given to answer a question the worker cannot answer itself. */
+const ASK_MS = 5_000;
 
 export interface WorkerNode {
   url: string;
@@ -127,6 +129,7 @@ export async function startWorker(config: OrchestratorConfig, options: StartOpti
     const hub = workerHub({ config, nodeId, clock, system: actorSystem, metrics, log, authFailures, view, relay, links, kinds: workerLink, coordinators });
     cleanups.push(() => hub.stop());
     cleanups.push(joinAgentMesh({ links, kinds: agentMesh, hub, clock, log, trusts: (from) => view.trusts(from) }));
+    links.handle(agentMesh.tokenRevoked, (from, body) => ({ disconnected: view.trusts(from) ? hub.revokeToken(body.tokenId) : 0 }));
 
     links.onMessage(workerLink.view, (from, body) => {
       if (!view.trusts(from)) return;
@@ -230,22 +233,18 @@ interface WorkerHubParts {
 function workerHub(p: WorkerHubParts): AgentHub {
   const { links, kinds, log, metrics } = p;
   // The store's word on which jobs an agent holds, asked of a coordinator; none reachable: not checked now.
-  const held = async (agentId: string): Promise<JobRef[]> => {
-    for (const node of p.coordinators.connected()) {
-      try {
-        return (await links.request(node, kinds.jobsHeld, { agentId }, { timeoutMs: HELD_ASK_MS })).jobs;
-      } catch {
-        continue;
-      }
-    }
-    return [];
+  const held = async (agentId: string): Promise<JobRef[]> => (await askAnyCoordinator(p, kinds.jobsHeld, { agentId }))?.jobs ?? [];
+  // A token made since the last view: a coordinator's word, so a new agent need not wait for the next view.
+  const askToken = async (token: string): Promise<TokenGrant | null> => {
+    const found = (await askAnyCoordinator(p, kinds.agentToken, { hash: hashToken(token) }))?.token;
+    return found && (found.expiresAt === null || found.expiresAt > p.clock.now()) ? { tokenId: found.id, labels: found.labels } : null;
   };
   return new AgentHub({
     nodeId: p.nodeId,
     clock: p.clock,
     system: p.system,
     heartbeatTimeoutMs: p.config.agentHeartbeatTimeoutMs,
-    validateToken: async (token) => p.view.grantFor(token),
+    validateToken: async (token) => p.view.grantFor(token) ?? (await askToken(token)),
     events: jobEventsToRuns({ system: p.system, held, reports: p.relay, log: (fields, msg) => log.info(fields, msg) }),
     onAgentCountChange: (n) => metrics.agentsActive.set(n),
     onJobDispatched: () => metrics.jobsDispatched.inc(),
@@ -261,6 +260,18 @@ function workerHub(p: WorkerHubParts): AgentHub {
     // Jobs reach a worker only as offers its agents take at once: it never queues one.
     wanted: () => false,
   });
+}
+
+/** The first reachable coordinator's answer; undefined when none answers. */
+async function askAnyCoordinator<Q, R>(p: Pick<WorkerHubParts, 'links' | 'coordinators'>, kind: PeerRequestKind<Q, R>, body: Q): Promise<R | undefined> {
+  for (const node of p.coordinators.connected()) {
+    try {
+      return await p.links.request(node, kind, body, { timeoutMs: ASK_MS });
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
 }
 
 /** Tell the runs chosen by `owned` which of their jobs this worker's agents still run. */

@@ -28,7 +28,9 @@ export class ClusterView {
   readonly shards = new ShardTable([]);
   private view: WorkerViewBody = EMPTY;
   private tokens = new Map<string, WorkerViewBody['agentTokens'][number]>();
+  /** The view as JSON, and what of it is on disk (a failed write is tried again with the next view). */
   private text = '';
+  private written = '';
 
   constructor(
     private readonly file: string,
@@ -42,6 +44,7 @@ export class ClusterView {
       const parsed = workerViewBody.safeParse(JSON.parse(readFileSync(this.file, 'utf8')));
       if (!parsed.success) return { loaded: false, problem: `${this.file} does not hold a cluster view; it is replaced when a coordinator is reached` };
       this.take(parsed.data);
+      this.written = this.text;
       return { loaded: true };
     } catch {
       return { loaded: false, problem: `${this.file} is not JSON; it is replaced when a coordinator is reached` };
@@ -51,10 +54,10 @@ export class ClusterView {
   /** A coordinator's word: taken whole and kept on disk when it differs from what is kept. */
   apply(view: WorkerViewBody): boolean {
     const text = JSON.stringify(view);
-    if (text === this.text) return false;
-    this.take(view);
+    if (text === this.written) return false;
+    if (text !== this.text) this.take(view);
     replaceFileDurably(this.file, text, 0o600);
-    this.text = text;
+    this.written = text;
     return true;
   }
 

@@ -73,9 +73,6 @@ const proposeResponse = z.object({ outcomes: z.array(z.union([z.object({ applied
 const FORWARD_TIMEOUT_MS = 5_000;
 /** Removing a member on the leader: out of the Raft configuration first, then revoked and removed. */
 const removeRequest = z.object({ node: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), serials: z.array(z.string().regex(/^[0-9a-f]{1,64}$/)).max(64) });
-/** A revoked agent token, told to every member so each closes the sockets that use it. */
-const tokenRevoked = z.object({ tokenId: z.string().min(1).max(200) });
-const tokenRevokedAnswer = z.object({ disconnected: z.number().int().min(0) });
 
 export class NotLeaderError extends Error {
   constructor(message: string) {
@@ -102,7 +99,6 @@ export class ClusterNode {
   private readonly forwardRemoval;
   /** Members this leader is removing: the steward leaves them alone meanwhile. */
   private readonly leaving = new Set<string>();
-  private readonly agentTokenRevoked;
   private closeAgentToken: (tokenId: string) => number = () => 0;
   private readonly known = new Map<string, string>();
   private revokedCount = 0;
@@ -121,7 +117,6 @@ export class ClusterNode {
     this.workerLink = registerWorkerLinkKinds(kinds);
     this.forward = kinds.request('cluster.propose', proposeRequest, proposeResponse);
     this.forwardRemoval = kinds.request('cluster.remove_member', removeRequest, proposeResponse);
-    this.agentTokenRevoked = kinds.request('agents.token_revoked', tokenRevoked, tokenRevokedAnswer);
     this.storage = new FileStorage(path.join(p.dataDir, RAFT_DIR), membership.founder ? { conf: { voters: [membership.raftId], learners: [] } } : {});
     this.links = new PeerLinks({
       credentials: p.credentials,
@@ -192,7 +187,7 @@ export class ClusterNode {
       if (this.raft.status().role !== 'leader') throw new Error('not the leader');
       return { outcomes: await this.removeHere(body.node, body.serials) };
     });
-    this.links.handle(this.agentTokenRevoked, (from, body) => ({ disconnected: this.isCurrentMember(from) ? this.closeAgentToken(body.tokenId) : 0 }));
+    this.links.handle(this.agentMesh.tokenRevoked, (from, body) => ({ disconnected: this.isCurrentMember(from) ? this.closeAgentToken(body.tokenId) : 0 }));
     this.raft.onApplied(() => this.stateChanged());
     this.links.on('peerDown', (e) => {
       this.liveness.linkDown(e.nodeId);
@@ -221,7 +216,7 @@ export class ClusterNode {
    * authentication (the token is revoked in the database they share).
    */
   async revokeAgentTokenElsewhere(tokenId: string): Promise<number> {
-    const asked = this.links.connectedPeers().map((peer) => this.links.request(peer.nodeId, this.agentTokenRevoked, { tokenId }, { timeoutMs: FORWARD_TIMEOUT_MS }));
+    const asked = this.links.connectedPeers().map((peer) => this.links.request(peer.nodeId, this.agentMesh.tokenRevoked, { tokenId }, { timeoutMs: FORWARD_TIMEOUT_MS }));
     const answers = await Promise.allSettled(asked);
     return answers.reduce((sum, a) => sum + (a.status === 'fulfilled' ? a.value.disconnected : 0), 0);
   }

@@ -66,6 +66,11 @@ export class EdgeWorkers {
         const jobs = await p.store.jobs.listByStatus(['queued', 'running', 'recovering', 'cancelling'], { agentId: body.agentId });
         return { jobs: jobs.map((j) => ({ runId: j.runId, jobId: j.id })) };
       }),
+      links.handle(kinds.agentToken, async (from, body) => {
+        if (!worker(from)) throw new Error('only edge workers of this cluster ask');
+        const found = await p.store.agents.findValidToken(body.hash, new Date(p.clock.now()));
+        return { token: found ? { id: found.id, labels: found.labels, expiresAt: found.expiresAt?.getTime() ?? null } : null };
+      }),
       links.onMessage(kinds.agentRegistered, (from, body) => {
         if (!worker(from)) return;
         const record = { id: body.agentId, tokenId: body.tokenId, labels: body.labels, hostname: body.hostname, connectedNode: from.nodeId };

@@ -6,7 +6,7 @@
  * A delivery answered twice (the first answer lost on a dropped link) is recorded once: the
  * intake deduplicates by delivery id.
  */
-import { DEFAULT_MAX_FRAME_BYTES, type PeerLinks, type WorkerLinkKinds } from '../../transport/index.js';
+import { DEFAULT_MAX_FRAME_BYTES, forwardedWebhookBody, type PeerLinks, type WorkerLinkKinds } from '../../transport/index.js';
 import type { IntakeRequest } from '../../webhooks/index.js';
 import type { Logger } from '../logger.js';
 import type { WebhookAnswer } from '../routes/webhooks.js';
@@ -30,7 +30,10 @@ export function forwardWebhooks(p: WebhookForwardParts): (request: IntakeRequest
     if (request.rawBody.length > MAX_FORWARDED_BYTES) {
       return refusal(413, 'payload_too_large', `an edge worker forwards webhooks of at most ${MAX_FORWARDED_BYTES} bytes; send this one to a coordinator`);
     }
-    const body = { route: request.route, orgId: request.orgId, sourceId: request.sourceId, headers: headersOf(request), body: request.rawBody.toString('base64') };
+    const parsed = forwardedWebhookBody.safeParse({ route: request.route, orgId: request.orgId, sourceId: request.sourceId, headers: headersOf(request), body: request.rawBody.toString('base64') });
+    // Refused here, not by every coordinator in turn: a sender told 503 would send it again forever.
+    if (!parsed.success) return refusal(400, 'invalid_request', 'this webhook cannot be forwarded: a header has too many values or one too long');
+    const body = parsed.data;
     const reachable = p.coordinators();
     for (let i = 0; i < reachable.length; i++) {
       const node = reachable[(next + i) % reachable.length]!;

@@ -2,7 +2,8 @@
  * Agents across the mesh: each node tells its peers the free slots of the agents whose sockets it
  * holds (`agents.slots`, sent on change and every few seconds), a run's owner offers a job to one
  * chosen agent on the node that holds it (`agents.offer`, answered at once: taken or refused), and
- * asks that node to stop a job or drop a silent agent (`agents.command`).
+ * asks that node to stop a job or drop a silent agent (`agents.command`); a revoked agent token is
+ * told to every node, which closes the sockets using it (`agents.token_revoked`).
  */
 import { z } from 'zod';
 import { jobDispatchMessage } from '../agent-protocol/index.js';
@@ -55,10 +56,15 @@ export type AgentCommandBody = z.infer<typeof agentCommandBody>;
 /** Whether the node held a session of the agent the command named. */
 export const agentCommandAnswer = z.strictObject({ reached: z.boolean() });
 
+/** A revoked agent token, told to every node (edge workers included) so each closes the sockets that use it. */
+export const tokenRevokedBody = z.strictObject({ tokenId: id });
+export const tokenRevokedAnswer = z.strictObject({ disconnected: z.number().int().min(0) });
+
 export interface AgentMeshKinds {
   slots: PeerMessageKind<AgentSlotsBody>;
   offer: PeerRequestKind<JobOfferBody, JobOfferAnswer>;
   command: PeerRequestKind<AgentCommandBody, z.infer<typeof agentCommandAnswer>>;
+  tokenRevoked: PeerRequestKind<z.infer<typeof tokenRevokedBody>, z.infer<typeof tokenRevokedAnswer>>;
 }
 
 /** Register the agent-mesh kinds on a node's registry (once, before its links start). */
@@ -67,5 +73,6 @@ export function registerAgentMeshKinds(kinds: PeerKinds): AgentMeshKinds {
     slots: kinds.message('agents.slots', agentSlotsBody),
     offer: kinds.request('agents.offer', jobOfferBody, jobOfferAnswer),
     command: kinds.request('agents.command', agentCommandBody, agentCommandAnswer),
+    tokenRevoked: kinds.request('agents.token_revoked', tokenRevokedBody, tokenRevokedAnswer),
   };
 }

@@ -2,7 +2,8 @@
  * Coordinators and their edge workers. A worker has no database: each coordinator it reaches tells
  * it the cluster as the coordinator sees it (`worker.view`: the members, the shard map, the agent
  * tokens' hashes), on link up and whenever it changes. The worker forwards the webhooks it is sent
- * (`worker.webhook`), records its agents (`worker.agent_registered`), asks which jobs the store
+ * (`worker.webhook`), records its agents (`worker.agent_registered`), asks after an agent token its
+ * view does not hold yet (`worker.agent_token`), asks which jobs the store
  * gives an agent (`worker.jobs_held`), and reports what it holds while cut off (`worker.status`).
  */
 import { z } from 'zod';
@@ -41,6 +42,12 @@ export const forwardedWebhookAnswer = z.strictObject({
 });
 export type ForwardedWebhookAnswer = z.infer<typeof forwardedWebhookAnswer>;
 
+/** A token the worker's view does not hold yet (made since the last view): the store's word on it. */
+export const agentTokenBody = z.strictObject({ hash: z.string().regex(/^[0-9a-f]{64}$/) });
+export const agentTokenAnswer = z.strictObject({
+  token: z.strictObject({ id, labels: z.array(z.string().max(200)).max(100).nullable(), expiresAt: z.number().int().nullable() }).nullable(),
+});
+
 export const workerAgentBody = z.strictObject({ agentId: id, tokenId: id, labels: z.array(z.string().max(200)).max(100), hostname: z.string().max(300).optional() });
 export type WorkerAgentBody = z.infer<typeof workerAgentBody>;
 
@@ -58,6 +65,7 @@ export interface WorkerLinkKinds {
   view: PeerMessageKind<WorkerViewBody>;
   webhook: PeerRequestKind<ForwardedWebhookBody, ForwardedWebhookAnswer>;
   agentRegistered: PeerMessageKind<WorkerAgentBody>;
+  agentToken: PeerRequestKind<z.infer<typeof agentTokenBody>, z.infer<typeof agentTokenAnswer>>;
   jobsHeld: PeerRequestKind<z.infer<typeof jobsHeldBody>, z.infer<typeof jobsHeldAnswer>>;
   status: PeerMessageKind<WorkerStatusBody>;
 }
@@ -68,6 +76,7 @@ export function registerWorkerLinkKinds(kinds: PeerKinds): WorkerLinkKinds {
     view: kinds.message('worker.view', workerViewBody),
     webhook: kinds.request('worker.webhook', forwardedWebhookBody, forwardedWebhookAnswer),
     agentRegistered: kinds.message('worker.agent_registered', workerAgentBody),
+    agentToken: kinds.request('worker.agent_token', agentTokenBody, agentTokenAnswer),
     jobsHeld: kinds.request('worker.jobs_held', jobsHeldBody, jobsHeldAnswer),
     status: kinds.message('worker.status', workerStatusBody),
   };

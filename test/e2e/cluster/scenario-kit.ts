@@ -140,9 +140,9 @@ export function pushDeliveryId(source: SignedSource, branch: string, sha: string
 
 /**
  * Posts the delivery the post-receive hook would post for a push of `branch` to `sha` (a new
- * branch: `before` is the zero id), signed with the source's secret, to one member.
+ * branch: `before` is the zero id), signed with the source's secret, to one node (a member, an edge worker).
  */
-export async function postPush(m: ClusterMember, source: SignedSource, branch: string, sha: string, before = ZERO_SHA): Promise<{ status: number; deliveryId: string; body: unknown }> {
+export async function postPush(m: { url: string }, source: SignedSource, branch: string, sha: string, before = ZERO_SHA): Promise<{ status: number; deliveryId: string; body: unknown; retryAfter: string | null }> {
   const body = JSON.stringify({ ref: `refs/heads/${branch}`, before, after: sha, repository: { name: 'origin', url: 'file:///origin.git' } });
   const signature = `sha256=${createHmac('sha256', source.secret).update(body).digest('hex')}`;
   const deliveryId = pushDeliveryId(source, branch, sha);
@@ -158,7 +158,7 @@ export async function postPush(m: ClusterMember, source: SignedSource, branch: s
     if (e.cause?.code !== 'UND_ERR_SOCKET') throw e;
     return send();
   });
-  return { status: res.status, deliveryId, body: await res.json() };
+  return { status: res.status, deliveryId, body: await res.json(), retryAfter: res.headers.get('retry-after') };
 }
 
 /** A commit of its own on a new branch `branch` (from main), pushed to origin; returns its sha. */
