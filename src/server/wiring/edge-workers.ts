@@ -153,6 +153,8 @@ export class EdgeWorkers {
           byRun.set(j.runId, [...(byRun.get(j.runId) ?? []), j.id]);
         }
         for (const [runId, jobIds] of byRun) {
+          // Back already (a flap): its agents' jobs were announced again as it came up; nothing to hold.
+          if (this.p.links.isUp(worker)) return;
           runRef(this.p.system, runId).tell({ type: 'agent_unreachable', agentId: agent.id, jobIds, windowMs: this.p.outageMaxMs } satisfies RunMessage);
           held += jobIds.length;
         }
