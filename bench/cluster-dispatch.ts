@@ -34,8 +34,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sleep, type Coordinator } from '../cluster/processes.js';
-import { BenchRig, clusterTimings, envInt, lockfileRepo, maxOf, ms, percentile, PushSource, shardSpread, type BenchCluster } from './cluster-kit.js';
-import type { BenchAgent, SeenDispatch } from './bench-agent.js';
+import { BenchRig, clusterTimings, envInt, lockfileRepo, maxOf, ms, percentile, PushSource, shardSpread, shuffle, webhookToDispatch, type BenchCluster } from './cluster-kit.js';
+import type { BenchAgent } from './bench-agent.js';
 
 const LOCKFILE = {
   schemaVersion: 1,
@@ -48,7 +48,6 @@ const LOCKFILE = {
 
 /** Between two latency webhooks: the last job's slot report has reached the other nodes. */
 const GAP_MS = 20;
-const SAMPLE_TIMEOUT_MS = 30_000;
 const LOAD_TIMEOUT_MS = 120_000;
 
 const progress = (line: string): void => {
@@ -77,9 +76,6 @@ function sizes(): Sizes {
   };
 }
 
-let branchSeq = 0;
-const branch = (prefix: string) => `${prefix}/${process.pid}-${++branchSeq}`;
-
 // ---- (a) latency ---------------------------------------------------------------------------------
 
 interface Kind {
@@ -93,30 +89,7 @@ interface Kind {
 }
 
 /** One webhook, one dispatch: ms from the POST to the agent holding job.dispatch. */
-async function sample(source: PushSource, k: Kind): Promise<number> {
-  const b = branch(k.prefix);
-  let timer: NodeJS.Timeout | undefined;
-  const seen = new Promise<number>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no job.dispatch for ${b} at ${k.agent.agentId} within ${SAMPLE_TIMEOUT_MS / 1000} s`)), SAMPLE_TIMEOUT_MS);
-    k.agent.watch((d: SeenDispatch) => {
-      if (d.branch === b) resolve(d.at);
-    });
-  });
-  const start = performance.now();
-  await source.push(k.to, b);
-  const at = await seen.finally(() => clearTimeout(timer));
-  k.agent.watch(undefined);
-  await k.agent.drained();
-  return at - start;
-}
-
-function shuffle<T>(xs: T[]): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
-}
+const sample = (source: PushSource, k: Kind): Promise<number> => webhookToDispatch(source, k.to, k.prefix, k.agent);
 
 async function latency(rig: BenchRig, env: Record<string, string>, s: Sizes): Promise<{ kinds: Kind[]; spread: Record<string, number> }> {
   progress('(a) forming a cluster of 3, rebalancing off …');

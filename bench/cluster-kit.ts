@@ -1,9 +1,9 @@
 /**
- * What the cluster benches of issue 12 (cluster-reown.ts, cluster-dispatch.ts) share: a rig that
- * owns a temp directory, a `Supervisor` and the throw-away PostgreSQL, and forms clusters of real
- * `kici-orchestrator` processes on it (each on a fresh database); a git repository with a lock file
- * and the signed push webhooks that start runs from it; bench agents on a chosen node; numbers read
- * from the environment; nearest-rank percentiles.
+ * What the cluster benches (cluster-reown.ts, cluster-dispatch.ts, cluster-worker.ts) share: a rig
+ * that owns a temp directory, a `Supervisor` and the throw-away PostgreSQL, and forms clusters of
+ * real `kici-orchestrator` processes on it (each on a fresh database); a git repository with a lock
+ * file and the signed push webhooks that start runs from it; bench agents on a chosen node; one
+ * webhook timed to its `job.dispatch`; numbers read from the environment; nearest-rank percentiles.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +14,7 @@ import pg from 'pg';
 import { agreement, Coordinator, freePort, sleep, Supervisor, waitUntil, type StatusMember } from '../cluster/processes.js';
 import { signBody } from '../src/webhooks/index.js';
 import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
-import { BenchAgent } from './bench-agent.js';
+import { BenchAgent, type SeenDispatch } from './bench-agent.js';
 
 /** A whole number ≥ `min` from the environment, or `fallback` when unset or empty. */
 export function envInt(name: string, fallback: number, min = 1): number {
@@ -243,8 +243,8 @@ export class PushSource {
     return new PushSource(source.id, secret, repo.sha);
   }
 
-  /** POSTs a push of `branch` to `node`; resolves on its 202. */
-  async push(node: Coordinator, branch: string): Promise<void> {
+  /** POSTs a push of `branch` to `node` (a coordinator, or an edge worker that forwards it); resolves on its 202. */
+  async push(node: WebhookReceiver, branch: string): Promise<void> {
     const body = JSON.stringify({ ref: `refs/heads/${branch}`, before: '0'.repeat(40), after: this.sha, repository: { name: 'bench' } });
     const res = await fetch(`${node.url}/webhook/bench/git/${this.id}`, {
       method: 'POST',
@@ -254,4 +254,48 @@ export class PushSource {
     });
     if (res.status !== 202) throw new Error(`${node.name}: webhook answered ${res.status}: ${await res.text()}`);
   }
+}
+
+/** A node webhooks are posted to: a coordinator, or an edge worker (it forwards them to one). */
+export interface WebhookReceiver {
+  name: string;
+  url: string;
+}
+
+const SAMPLE_TIMEOUT_MS = 30_000;
+let branchSeq = 0;
+
+/** A branch under `prefix` (one path segment after it) no push used before: never a duplicate delivery. */
+export function freshBranch(prefix: string): string {
+  return `${prefix}/${process.pid}-${++branchSeq}`;
+}
+
+/**
+ * One webhook, one dispatch: ms from the POST of a push of a fresh branch under `prefix` to `to`,
+ * to `agent` holding its `job.dispatch`; resolves once the node has acknowledged the job's end.
+ */
+export async function webhookToDispatch(source: PushSource, to: WebhookReceiver, prefix: string, agent: BenchAgent): Promise<number> {
+  const b = freshBranch(prefix);
+  let timer: NodeJS.Timeout | undefined;
+  const seen = new Promise<number>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no job.dispatch for ${b} at ${agent.agentId} within ${SAMPLE_TIMEOUT_MS / 1000} s`)), SAMPLE_TIMEOUT_MS);
+    agent.watch((d: SeenDispatch) => {
+      if (d.branch === b) resolve(d.at);
+    });
+  });
+  const start = performance.now();
+  await source.push(to, b);
+  const at = await seen.finally(() => clearTimeout(timer));
+  agent.watch(undefined);
+  await agent.drained();
+  return at - start;
+}
+
+/** `xs` in a random order, in place: kinds of sample interleaved so a drift hits each alike. */
+export function shuffle<T>(xs: T[]): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
 }

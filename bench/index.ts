@@ -1,12 +1,15 @@
 /**
  * `npm run bench`: prints kici's figures. Speed lives here, never in test assertions.
- * `npm run bench -- dispatch`, `-- raft`, `-- cluster`, `-- cluster-reown` or `-- cluster-dispatch`
- * runs one part (several may be named). With no part named, every part runs, in this order; the
- * two cluster parts of issue 12 take a few minutes each (see their files for the sizes to set).
+ * `npm run bench -- dispatch`, `-- raft`, `-- cluster`, `-- cluster-reown`, `-- cluster-dispatch` or
+ * `-- cluster-worker` runs one part (several may be named). With no part named, every part runs, in
+ * this order; the last three cluster parts take a few minutes each (see their files for the sizes
+ * to set). `cluster-worker`: an edge worker's cost on webhook → dispatch, and healed cut → every
+ * result it held applied.
  */
 import { runClusterDispatchBench } from './cluster-dispatch.js';
 import { runClusterFailoverBench } from './cluster-failover.js';
 import { runClusterReownBench } from './cluster-reown.js';
+import { runClusterWorkerBench } from './cluster-worker.js';
 import { runDispatchBench } from './dispatch.js';
 import { runRaftFailoverBench } from './raft-failover.js';
 
@@ -16,6 +19,7 @@ const parts: Record<string, () => Promise<string>> = {
   cluster: runClusterFailoverBench,
   'cluster-reown': runClusterReownBench,
   'cluster-dispatch': runClusterDispatchBench,
+  'cluster-worker': runClusterWorkerBench,
 };
 
 async function main(): Promise<void> {

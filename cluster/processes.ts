@@ -1,6 +1,6 @@
 /**
- * Real kici processes on loopback, for `npm run cluster` and `npm run bench -- cluster`:
- * coordinators (`kici-orchestrator`) and agents (`kici-agent`) started from dist/, each with its
+ * Real kici processes on loopback, for `npm run cluster` and the cluster benches: coordinators and
+ * edge workers (`kici-orchestrator`) and agents (`kici-agent`) started from dist/, each with its
  * output appended to a log file, watched by a `Supervisor` that leaves no process behind: children
  * are SIGKILLed when this process exits, and a small watchdog shell does the same (and runs an
  * extra cleanup line, say stopping PostgreSQL) if this process is itself killed -9.
@@ -517,6 +517,13 @@ export class EdgeWorker {
     const res = await fetch(`${this.url}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
     return { status: res.status, body: (await res.json()) as WorkerReady };
   }
+
+  /** The agents whose sockets it holds and that registered (its `kici_agents_active`). */
+  async agentsConnected(timeoutMs = 2000): Promise<number> {
+    const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    const found = /^kici_agents_active (\d+)/m.exec(await res.text());
+    return found ? Number(found[1]) : 0;
+  }
 }
 
 /** An edge worker's `/ready` body. */
@@ -552,22 +559,30 @@ export function agreedLeader(nodes: Coordinator[], voters: string[], timeoutMs =
 
 export interface AgentSpec {
   name: string;
-  /** ws://host:port/ws of the coordinator it connects to. */
+  /** ws://host:port/ws of the coordinator or edge worker it connects to. */
   url: string;
   token: string;
   workDir: string;
   logFile: string;
+  /** Labels besides the os/arch ones the agent adds itself. */
+  labels?: string[];
+  maxConcurrency?: number;
+  /** More KICI_AGENT_* settings (say KICI_AGENT_SANDBOX). */
+  env?: Record<string, string>;
   detached?: boolean;
 }
 
 /** A `kici-agent`; its token travels in the environment, as operators are told to pass it. */
 export function startAgent(spec: AgentSpec, supervisor: Supervisor): KiciProcess {
   mkdirSync(spec.workDir, { recursive: true });
+  const args = ['--url', spec.url, '--work-dir', spec.workDir, '--agent-id', spec.name];
+  if (spec.labels?.length) args.push('--labels', spec.labels.join(','));
+  if (spec.maxConcurrency !== undefined) args.push('--max-concurrency', String(spec.maxConcurrency));
   return new KiciProcess(
     spec.name,
     binPath('kici-agent'),
-    ['--url', spec.url, '--work-dir', spec.workDir, '--agent-id', spec.name],
-    baseEnv({ KICI_AGENT_TOKEN: spec.token, KICI_LOG_LEVEL: 'info', KICI_AGENT_MAX_RECONNECT_DELAY_MS: '5000' }),
+    args,
+    baseEnv({ KICI_AGENT_TOKEN: spec.token, KICI_LOG_LEVEL: 'info', KICI_AGENT_MAX_RECONNECT_DELAY_MS: '5000', ...spec.env }),
     spec.logFile,
     supervisor,
     spec.detached,

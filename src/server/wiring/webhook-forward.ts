@@ -2,7 +2,9 @@
  * An edge worker's webhooks: it has no database to record a delivery in, so each goes over the
  * peer link to a coordinator, which runs it through its intake and answers as if it had been sent
  * there. A coordinator that does not answer is skipped for the next; while none is reachable the
- * sender is told 503 with Retry-After (GitHub and git hooks send again; nothing was recorded).
+ * sender is told 503 with Retry-After and nothing is recorded (kici's git hook keeps the push in its
+ * spool and sends it again; a GitHub delivery is redelivered from the App's settings or
+ * a reconcile).
  * A delivery answered twice (the first answer lost on a dropped link) is recorded once: the
  * intake deduplicates by delivery id.
  */
