@@ -115,7 +115,11 @@ export interface JobWriteGuard extends WriteFence {
  * epoch means fenced, else the statuses say whether a guard moved.)
  */
 export interface RunStore {
-  loadRun(runId: string): Promise<LoadedRun | undefined>;
+  /**
+   * `epoch`: the one the actor acts on the run's shard with. A store may answer a run it has just
+   * created at that epoch from what it wrote, without reading it back.
+   */
+  loadRun(runId: string, epoch?: number): Promise<LoadedRun | undefined>;
   /** pending → running with `startedAt`; false when fenced or the run is not pending. */
   markRunStarted(runId: string, at: number, fence: WriteFence): Promise<boolean>;
   /** pending/running → cancelling; false when fenced or the run is in any other status (held, cancelling, terminal). */

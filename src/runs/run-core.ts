@@ -94,7 +94,7 @@ export abstract class RunCore {
   }
 
   protected async reload(): Promise<void> {
-    const loaded = await this.deps.store.loadRun(this.ctx.key);
+    const loaded = await this.deps.store.loadRun(this.ctx.key, this.ctx.epoch);
     this.loaded = loaded;
     this.jobs = new Map(loaded?.jobs.map((j) => [j.id, j]) ?? []);
     this.completed = loaded !== undefined && isTerminalRunStatus(loaded.run.status);

@@ -18,8 +18,8 @@ const date = (n: number | null | undefined) => (n === undefined ? undefined : n 
 export class RepositoryRunStore implements RunStore, OverdueJobs {
   constructor(private readonly store: Pick<Store, 'runs' | 'jobs' | 'steps'>) {}
 
-  async loadRun(runId: string): Promise<LoadedRun | undefined> {
-    const snap = await this.store.runs.load(runId);
+  async loadRun(runId: string, epoch?: number): Promise<LoadedRun | undefined> {
+    const snap = await this.store.runs.load(runId, { epoch });
     if (!snap) return undefined;
     const r = snap.run;
     return {

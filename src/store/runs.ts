@@ -8,7 +8,8 @@ import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { fencedUpdate, fenceHolds, holdShard, shardOfRun } from './fence.js';
 import { asList, inTransaction, type StatusGuard } from './guards.js';
-import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toNeed, toRun, toStep } from './run-records.js';
+import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
+import { CreatedRuns } from './created-runs.js';
 import { type JobStatus, type RunConcurrency, type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES } from './schema.js';
 import { jsonb } from './sql-values.js';
 import { jobsOfRun } from './jobs.js';
@@ -112,6 +113,8 @@ export interface RunChanges {
 }
 
 export class RunRepository {
+  private readonly created = new CreatedRuns();
+
   constructor(private readonly db: Db) {}
 
   /**
@@ -119,8 +122,8 @@ export class RunRepository {
    * FencedWriteError (and inserts nothing) unless `input.shard`'s row is at `epoch`; the row stays
    * share-locked until the transaction commits.
    */
-  create(input: NewRun, epoch: number, now: Date): Promise<CreateRunResult> {
-    return inTransaction(this.db, async (trx) => {
+  async create(input: NewRun, epoch: number, now: Date): Promise<CreateRunResult> {
+    const made = await inTransaction(this.db, async (trx): Promise<CreateRunResult & { snapshot?: RunSnapshot }> => {
       await holdShard(trx, input.shard, epoch, 'run', input.id);
       const inserted = await trx
         .insertInto('runs')
@@ -154,7 +157,7 @@ export class RunRepository {
             .where('parent_run_id', 'is', null)
             .doNothing(),
         )
-        .returning('id')
+        .returningAll()
         .executeTakeFirst();
       if (!inserted) {
         const existing = await trx
@@ -167,9 +170,12 @@ export class RunRepository {
           .executeTakeFirstOrThrow();
         return { created: false, runId: existing.id };
       }
-      await insertJobs(trx, input, epoch, now);
-      return { created: true, runId: input.id };
+      const rows = await insertJobs(trx, input, epoch, now);
+      return { created: true, runId: input.id, snapshot: { run: toRun(inserted), shardEpoch: epoch, ...rows } };
     });
+    // Only once committed: what the transaction wrote is what the run's actor would read back.
+    if (made.snapshot) this.created.keep(made.snapshot);
+    return { created: made.created, runId: made.runId };
   }
 
   async get(runId: string): Promise<RunRecord | null> {
@@ -177,8 +183,15 @@ export class RunRepository {
     return row ? toRun(row) : null;
   }
 
-  /** Everything a RunActor needs to rebuild its state, with its shard's epoch. Jobs in plan order. */
-  async load(runId: string): Promise<RunSnapshot | null> {
+  /**
+   * Everything a RunActor needs to rebuild its state, with its shard's epoch. Jobs in plan order.
+   * `epoch` is the one the caller acts on the run's shard with: a run this process created at that
+   * epoch is answered, once, from what its creation wrote, without reading it back. Any move of the
+   * shard since would have raised the epoch, so nothing else can have written the run meanwhile.
+   */
+  async load(runId: string, options: { epoch?: number } = {}): Promise<RunSnapshot | null> {
+    const created = this.created.take(runId);
+    if (created && options.epoch !== undefined && created.shardEpoch === options.epoch) return created;
     const row = await this.db
       .selectFrom('runs')
       .leftJoin('shards', 'shards.shard', 'runs.shard')
@@ -279,9 +292,9 @@ export class RunRepository {
   }
 }
 
-async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Promise<void> {
-  if (input.jobs.length === 0) return;
-  await db
+async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Promise<Pick<RunSnapshot, 'jobs' | 'needs' | 'steps'>> {
+  if (input.jobs.length === 0) return { jobs: [], needs: [], steps: [] };
+  const jobs = await db
     .insertInto('jobs')
     .values(
       input.jobs.map((job, planIndex) => ({
@@ -301,21 +314,24 @@ async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Prom
         created_at: now,
       })),
     )
+    .returningAll()
     .execute();
-  if (input.needs.length > 0) {
-    await db
-      .insertInto('job_needs')
-      .values(
-        input.needs.map((need) => ({
-          run_id: input.id,
-          job_id: need.jobId,
-          upstream_job_id: need.upstreamJobId,
-          run_on: jsonb(need.runOn ?? ['success']),
-        })),
-      )
-      .execute();
-  }
-  const steps = input.jobs.flatMap((job) =>
+  const needs =
+    input.needs.length === 0
+      ? []
+      : await db
+          .insertInto('job_needs')
+          .values(
+            input.needs.map((need) => ({
+              run_id: input.id,
+              job_id: need.jobId,
+              upstream_job_id: need.upstreamJobId,
+              run_on: jsonb(need.runOn ?? ['success']),
+            })),
+          )
+          .returningAll()
+          .execute();
+  const stepRows = input.jobs.flatMap((job) =>
     job.steps.map((step, index) => ({
       job_id: job.id,
       step_index: index,
@@ -325,5 +341,12 @@ async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Prom
       log_bytes: 0,
     })),
   );
-  if (steps.length > 0) await db.insertInto('steps').values(steps).execute();
+  const steps = stepRows.length === 0 ? [] : await db.insertInto('steps').values(stepRows).returningAll().execute();
+  // In the order load() reads them back: jobs by plan index (one creation time), steps by job and index.
+  const byPlan = new Map(input.jobs.map((j, i) => [j.id, i]));
+  return {
+    jobs: jobs.map(toJob).sort((a, b) => byPlan.get(a.id)! - byPlan.get(b.id)!),
+    needs: needs.map(toNeed),
+    steps: steps.map(toStep).sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.stepIndex - b.stepIndex)),
+  };
 }

@@ -105,6 +105,27 @@ describeOnBothDrivers('runs', (store, driver) => {
     expect(await store().runs.load(randomUUID())).toBeNull();
   });
 
+  it('answers the first load at the creation epoch from what the creation wrote, exactly as a read back would', async () => {
+    const { input } = newRun(uniqueOrg());
+    await store().runs.create(input, 1, T0);
+    // Changed behind the store's back: a load answered from memory does not see it, a read does.
+    await queryBuilderOf(store()).updateTable('runs').set({ error: 'changed underneath' }).where('id', '=', input.id).execute();
+    const fromCreation = await store().runs.load(input.id, { epoch: 1 });
+    const readBack = await store().runs.load(input.id);
+    expect(fromCreation?.run.error).toBeNull();
+    expect(readBack?.run.error).toBe('changed underneath');
+    expect(fromCreation).toEqual({ ...readBack, run: { ...readBack!.run, error: null } });
+    // Once only: the next load at the same epoch reads.
+    expect((await store().runs.load(input.id, { epoch: 1 }))?.run.error).toBe('changed underneath');
+  });
+
+  it('reads a run created here back when the caller acts at another epoch than the creation', async () => {
+    const { input } = newRun(uniqueOrg());
+    await store().runs.create(input, 1, T0);
+    await queryBuilderOf(store()).updateTable('runs').set({ error: 'changed underneath' }).where('id', '=', input.id).execute();
+    expect((await store().runs.load(input.id, { epoch: 2 }))?.run.error).toBe('changed underneath');
+  });
+
   it('can create a run that failed at start, with its reason', async () => {
     const { input } = newRun(uniqueOrg(), { status: 'failed', error: 'jobs.build.environments: not supported yet', finishedAt: T0 });
     await store().runs.create({ ...input, jobs: [], needs: [] }, 1, T0);
