@@ -13,15 +13,24 @@ export interface SeenDispatch {
 }
 
 /**
- * An agent for benchmarks: it speaks the real protocol (auth, register, ack, running, final status
- * with its outbox ack) but finishes every job at once, so the figures measure kici, not steps. Its
- * labels and slots are its own choosing, each dispatch frame is handed to the watcher, and it
- * remembers which node's socket it holds (`node`), for the cluster figures that care.
+ * An agent for benchmarks: it speaks the real protocol and answers each dispatch as the real agent
+ * does (`job.ack`, `job.status running`, `step.status` running then success for each step, and the
+ * final `job.status` with its step results; the terminal statuses wait for the node's `ack`), but
+ * runs no step, so the figures measure kici, not steps. Its labels and slots are its own choosing,
+ * each dispatch frame is handed to the watcher, and it remembers which node's socket it holds
+ * (`node`), for the cluster figures that care.
  */
 export class BenchAgent {
   readonly seen: SeenDispatch[] = [];
   /** `performance.now()` when the node acknowledged the registration. */
   registeredAt = Number.NaN;
+  /** Jobs whose final status the node has acknowledged. */
+  finished = 0;
+  /** `rate.limit.warning` and `error` frames the node sent. */
+  rateWarnings = 0;
+  errors = 0;
+  /** Called each time the node acknowledges a job's final status. */
+  onFinished?: () => void;
   private ws?: WebSocket;
   private watcher?: (d: SeenDispatch) => void;
   private readonly settled = new Map<string, () => void>();
@@ -66,6 +75,10 @@ export class BenchAgent {
           const done = this.settled.get(msg.messageId as string);
           this.settled.delete(msg.messageId as string);
           done?.();
+        } else if (msg.type === 'rate.limit.warning') {
+          this.rateWarnings++;
+        } else if (msg.type === 'error') {
+          this.errors++;
         }
       });
     });
@@ -102,11 +115,22 @@ export class BenchAgent {
     this.seen.push(d);
     this.watcher?.(d);
     const { runId, jobId } = d;
-    this.send({ type: 'job.ack', runId, jobId });
+    const steps = ((msg.jobConfig as { steps?: { name?: string }[] } | undefined)?.steps ?? []).map((step, index) => ({ index, name: step.name ?? `step-${index + 1}` }));
+    this.send({ type: 'job.ack', messageId: this.id(), timestamp: Date.now(), runId, jobId });
     this.send({ type: 'job.status', runId, jobId, state: 'running', messageId: this.id(), timestamp: Date.now() });
+    const stepResults = steps.map(({ index, name }) => {
+      this.send({ type: 'step.status', messageId: this.id(), timestamp: Date.now(), runId, jobId, stepIndex: index, stepName: name, state: 'running' });
+      const messageId = this.id();
+      this.settled.set(messageId, () => {});
+      this.send({ type: 'step.status', messageId, timestamp: Date.now(), runId, jobId, stepIndex: index, stepName: name, state: 'success', exitCode: 0, attempt: 1, durationMs: 0, logBytesStreamed: 0 });
+      return { index, name, state: 'success', exitCode: 0, attempts: 1, durationMs: 0, outputs: {} };
+    });
     const messageId = this.id();
-    this.settled.set(messageId, () => {});
-    this.send({ type: 'job.status', runId, jobId, state: 'success', messageId, timestamp: Date.now(), data: { outputs: {}, stepResults: [] } });
+    this.settled.set(messageId, () => {
+      this.finished++;
+      this.onFinished?.();
+    });
+    this.send({ type: 'job.status', runId, jobId, state: 'success', messageId, timestamp: Date.now(), data: { outputs: {}, stepResults } });
   }
 
   private id(): string {

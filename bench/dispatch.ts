@@ -1,29 +1,74 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { ADMIN_TOKEN_FILE, AdminApi } from '../src/admin/index.js';
 import { loadConfig, startOrchestrator, type Orchestrator } from '../src/server/index.js';
-import { signBody } from '../src/webhooks/index.js';
-import { testPostgres } from '../test/support/postgres.js';
-import { BenchAgent } from './bench-agent.js';
+import { STATEMENT_KINDS, type StatementCounts, type Store } from '../src/store/index.js';
+import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
+import { envInt, percentile } from './cluster-kit.js';
+import type { Hook, LoadRequest, LoadResult, SequentialResult } from './dispatch-load.js';
 
 /**
- * Webhook → job.dispatch figures for one orchestrator: latency with one idle agent, and sustained
- * dispatches per second with 4 agents × 25 slots under 1000 webhooks at concurrency 20.
+ * `npm run bench -- dispatch`: webhook → job.dispatch figures for one orchestrator, on PostgreSQL
+ * and on PGlite. The orchestrator runs in this process; the bench agents and the webhook sender run
+ * in a child process (dispatch-load.ts) and speak the real protocol, so this process's CPU time is
+ * the orchestrator's (PGlite included, it is in-process). Printed per driver:
+ * - idle: one agent, webhooks one at a time: webhook → dispatch and webhook reply, p50/p99;
+ * - statements and round trips per single-job run (webhook → dispatch → ack → running → step
+ *   statuses → result → run complete), counted at the driver (`store.statements()`) around the
+ *   idle batch, less what the node sends on its own in an idle window as long; and by kind;
+ * - sustained: dispatches/s and reply p50/p99 with agents × slots under webhooks at N in flight;
+ *   CPU-seconds per 1000 jobs of the orchestrator and of the PostgreSQL server (its processes'
+ *   utime+stime from /proc); and whether every run finished once, none stuck, none dispatched twice.
+ *
+ * Sizes (environment; defaults finish in about two minutes on two cores):
+ *   KICI_BENCH_DISPATCH_DRIVERS    postgres,pglite
+ *   KICI_BENCH_DISPATCH_IDLE       100   idle webhooks (after 10 to warm up)
+ *   KICI_BENCH_DISPATCH_WEBHOOKS   1000  sustained webhooks (the issue's figure: 2000)
+ *   KICI_BENCH_DISPATCH_IN_FLIGHT  50
+ *   KICI_BENCH_DISPATCH_AGENTS     40
+ *   KICI_BENCH_DISPATCH_SLOTS      25
+ *   KICI_BENCH_DISPATCH_TRACE      0     1: also print the SQL of one idle run
  */
-const LATENCY_SAMPLES = 200;
-const WARMUP = 20;
-const LOAD_WEBHOOKS = 1000;
-const LOAD_CONCURRENCY = 20;
+
+const WARMUP = 10;
+/** A node is quiet when no statement has gone out for this long. */
+const QUIET_MS = 300;
+
+interface Sizes {
+  drivers: ('postgres' | 'pglite')[];
+  idle: number;
+  webhooks: number;
+  inFlight: number;
+  agents: number;
+  slots: number;
+  trace: boolean;
+}
+
+function sizes(): Sizes {
+  const drivers = (process.env.KICI_BENCH_DISPATCH_DRIVERS ?? 'postgres,pglite').split(',').map((d) => d.trim()).filter(Boolean);
+  for (const d of drivers) if (d !== 'postgres' && d !== 'pglite') throw new Error(`KICI_BENCH_DISPATCH_DRIVERS: unknown driver ${d} (postgres, pglite)`);
+  return {
+    drivers: drivers as Sizes['drivers'],
+    idle: envInt('KICI_BENCH_DISPATCH_IDLE', 100),
+    webhooks: envInt('KICI_BENCH_DISPATCH_WEBHOOKS', 1000),
+    inFlight: envInt('KICI_BENCH_DISPATCH_IN_FLIGHT', 50),
+    agents: envInt('KICI_BENCH_DISPATCH_AGENTS', 40),
+    slots: envInt('KICI_BENCH_DISPATCH_SLOTS', 25),
+    trace: envInt('KICI_BENCH_DISPATCH_TRACE', 0, 0) > 0,
+  };
+}
 
 interface Target {
   orchestrator: Orchestrator;
+  store: Store;
   api: AdminApi;
-  hookUrl: string;
-  secret: string;
-  sha: string;
+  hook: Hook;
+  wsUrl: string;
   dir: string;
 }
 
@@ -46,96 +91,278 @@ async function setUp(databaseUrl: string | undefined): Promise<Target> {
   const sha = git('rev-parse', 'HEAD');
   const secret = randomBytes(16).toString('hex');
   const source = await api.call<{ id: string }>('POST', '/sources', { kind: 'git', orgId: 'bench', name: 'bench', url: `file://${repo}`, secret });
-  return { orchestrator, api, hookUrl: `${orchestrator.url}/webhook/bench/git/${source.id}`, secret, sha, dir };
+  return {
+    orchestrator,
+    store: orchestrator.store,
+    api,
+    hook: { url: `${orchestrator.url}/webhook/bench/git/${source.id}`, secret, sha },
+    wsUrl: `${orchestrator.url.replace(/^http/, 'ws')}/ws`,
+    dir,
+  };
 }
 
-let deliveries = 0;
-/**
- * One push of the same commit to a branch of its own: a push of a (ref, commit) that already has
- * its runs is a duplicate, and the bench wants a run per webhook with the lock file hot in cache.
- */
-async function postPush(t: Target): Promise<void> {
-  const body = JSON.stringify({ ref: `refs/heads/bench/${deliveries + 1}`, before: '0'.repeat(40), after: t.sha, repository: { name: 'bench' } });
-  const res = await fetch(t.hookUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-delivery-id': `bench-${process.pid}-${++deliveries}`, 'x-signature-256': signBody(t.secret, body) },
-    body,
-  });
-  if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+/** The child process with the agents and the webhook sender. */
+class LoadProcess {
+  private readonly child: ChildProcess;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+
+  constructor() {
+    this.child = fork(fileURLToPath(new URL('./dispatch-load.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.ok) p?.resolve(m.result);
+      else p?.reject(new Error(`load process: ${m.error}`));
+    });
+    this.child.on('exit', (code) => {
+      for (const p of this.pending.values()) p.reject(new Error(`load process exited (${code})`));
+      this.pending.clear();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  call<T>(request: LoadRequest): Promise<T> {
+    const id = ++this.nextId;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ id, ...request });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    await this.call({ op: 'close' }).catch(() => undefined);
+    await exited;
+  }
 }
 
-async function agents(t: Target, count: number, slots: number): Promise<BenchAgent[]> {
-  const list: BenchAgent[] = [];
+async function connectAgents(t: Target, load: LoadProcess, count: number, slots: number): Promise<void> {
+  const tokens: string[] = [];
   for (let i = 0; i < count; i++) {
-    const { token } = await t.api.call<{ token: string }>('POST', '/agent-tokens', { name: `bench-${i}` });
-    const agent = new BenchAgent('solo', `${t.orchestrator.url.replace(/^http/, 'ws')}/ws`, token, `bench-agent-${i}-${randomBytes(3).toString('hex')}`, ['bench'], slots);
-    await agent.connect();
-    list.push(agent);
+    // maxConcurrency: the slots a token lets its agent declare (ignored where tokens carry no cap).
+    const { token } = await t.api.call<{ token: string }>('POST', '/agent-tokens', { name: `bench-${randomBytes(3).toString('hex')}-${i}`, maxConcurrency: slots });
+    tokens.push(token);
   }
-  return list;
+  await load.call({ op: 'agents', wsUrl: t.wsUrl, tokens, slots, labels: ['bench'] });
 }
 
-/** One idle agent, webhooks one after another: time from POST to the agent seeing job.dispatch. */
-async function latency(t: Target): Promise<number[]> {
-  const [agent] = await agents(t, 1, 1);
-  const samples: number[] = [];
-  for (let i = 0; i < WARMUP + LATENCY_SAMPLES; i++) {
-    const seen = new Promise<number>((resolve) => agent.watch(() => resolve(performance.now())));
-    const start = performance.now();
-    await postPush(t);
-    const at = await seen;
-    if (i >= WARMUP) samples.push(at - start);
-    await agent.drained();
+/**
+ * Wait until the node has sent no statement for QUIET_MS, or `maxMs` passed (a node that keeps
+ * sending on its own is never silent; what it sends idle is measured and taken off separately).
+ */
+async function quiet(store: Store, maxMs = 3_000): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  let last = store.statements().roundTrips;
+  let since = performance.now();
+  while (performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    const now = store.statements().roundTrips;
+    if (now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since >= QUIET_MS) {
+      return;
+    }
   }
-  agent.close();
-  return samples;
 }
 
-/** 4 agents × 25 slots; 1000 webhooks from 20 concurrent senders; dispatches per second. */
-async function throughput(t: Target): Promise<{ dispatchesPerSecond: number; acceptedPerSecond: number }> {
-  const fleet = await agents(t, 4, 25);
-  let dispatched = 0;
-  let allDispatched!: () => void;
-  const done = new Promise<void>((r) => (allDispatched = r));
-  for (const a of fleet) a.watch(() => ++dispatched === LOAD_WEBHOOKS && allDispatched());
-  const start = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: LOAD_CONCURRENCY }, async () => {
-      while (next < LOAD_WEBHOOKS) {
-        next++;
-        await postPush(t);
-      }
-    }),
-  );
-  const accepted = performance.now();
-  await done;
-  const end = performance.now();
-  for (const a of fleet) a.close();
-  return { dispatchesPerSecond: (LOAD_WEBHOOKS * 1000) / (end - start), acceptedPerSecond: (LOAD_WEBHOOKS * 1000) / (accepted - start) };
+function minus(a: StatementCounts, b: StatementCounts): StatementCounts {
+  const byKind = { ...a.byKind };
+  for (const k of STATEMENT_KINDS) byKind[k] -= b.byKind[k];
+  return { statements: a.statements - b.statements, roundTrips: a.roundTrips - b.roundTrips, byKind };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+function perRun(c: StatementCounts, runs: number): string {
+  const f = (n: number) => (Number.isInteger(n / runs) ? String(n / runs) : (n / runs).toFixed(2));
+  const kinds = STATEMENT_KINDS.filter((k) => c.byKind[k] !== 0).map((k) => `${k.toUpperCase()} ${f(c.byKind[k])}`);
+  return `${f(c.statements)} statements in ${f(c.roundTrips)} round trips (${kinds.join(', ') || 'none'})`;
+}
+
+/** Runs by status; the ones not found count as `missing`. */
+async function statuses(store: Store, runIds: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < runIds.length; i += 50) {
+    const runs = await Promise.all(runIds.slice(i, i + 50).map((id) => store.runs.get(id)));
+    for (const run of runs) counts.set(run?.status ?? 'missing', (counts.get(run?.status ?? 'missing') ?? 0) + 1);
+  }
+  return counts;
+}
+
+function describeStatuses(counts: Map<string, number>): string {
+  return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+}
+
+/** CPU time (s) of a PostgreSQL server: the postmaster, its live children, and the children it reaped. */
+class PostgresCpu {
+  private readonly tick = clockTick();
+  private constructor(private readonly postmaster: number) {}
+
+  static async of(url: string): Promise<PostgresCpu | undefined> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+      const ppid = procStat(rows[0]!.pid)?.ppid;
+      return ppid ? new PostgresCpu(ppid) : undefined;
+    } finally {
+      await client.end();
+    }
+  }
+
+  seconds(): number {
+    const root = procStat(this.postmaster);
+    if (!root) return Number.NaN;
+    let ticks = root.utime + root.stime + root.cutime + root.cstime;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const s = procStat(Number(entry));
+      if (s?.ppid === this.postmaster) ticks += s.utime + s.stime;
+    }
+    return ticks / this.tick;
+  }
+}
+
+function procStat(pid: number): { ppid: number; utime: number; stime: number; cutime: number; cstime: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name (which may hold spaces), from field 3 (state) on.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), cutime: Number(f[13]), cstime: Number(f[14]) };
+}
+
+function clockTick(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+
+async function benchDriver(name: string, url: string | undefined, pgCpu: PostgresCpu | undefined, load: LoadProcess, s: Sizes): Promise<string[]> {
+  const t = await setUp(url);
+  const lines: string[] = [];
+  const indent = ' '.repeat(14);
+  try {
+    // Idle: one agent with one slot, webhooks one at a time.
+    await connectAgents(t, load, 1, 1);
+    await load.call<SequentialResult>({ op: 'sequential', hook: t.hook, count: WARMUP });
+    await quiet(t.store);
+    const before = t.store.statements();
+    const idleStart = performance.now();
+    const idle = await load.call<SequentialResult>({ op: 'sequential', hook: t.hook, count: s.idle });
+    await quiet(t.store);
+    const batch = minus(t.store.statements(), before);
+    const batchMs = performance.now() - idleStart;
+    // What the node sends on its own (leases, clock samples, sweeps) in a window as long.
+    const bgBefore = t.store.statements();
+    await new Promise((r) => setTimeout(r, Math.min(batchMs, 10_000)));
+    const background = minus(t.store.statements(), bgBefore);
+    const scale = batchMs / Math.min(batchMs, 10_000);
+    for (const k of STATEMENT_KINDS) background.byKind[k] = Math.round(background.byKind[k] * scale);
+    background.statements = Math.round(background.statements * scale);
+    background.roundTrips = Math.round(background.roundTrips * scale);
+    const idleStatuses = await statuses(t.store, idle.runIds);
+    const reply = [...idle.replyMs].sort((a, b) => a - b);
+    const dispatch = [...idle.dispatchMs].sort((a, b) => a - b);
+    lines.push(
+      `  ${name.padEnd(11)} idle (1 agent × 1 slot, ${s.idle} webhooks one at a time): webhook → dispatch p50 ${ms(percentile(dispatch, 0.5))}, p99 ${ms(percentile(dispatch, 0.99))}; ` +
+        `reply p50 ${ms(percentile(reply, 0.5))}, p99 ${ms(percentile(reply, 0.99))}`,
+      `${indent}per single-job run: ${perRun(minus(batch, background), s.idle)}` +
+        ` [mean of ${s.idle} runs, less ${background.statements} statements the idle node sent in as long; runs: ${describeStatuses(idleStatuses)}]`,
+    );
+
+    if (s.trace) {
+      await quiet(t.store);
+      const seen: string[] = [];
+      const stop = t.store.watchStatements((text) => seen.push(text.replace(/\s+/g, ' ').trim().slice(0, 400)));
+      const one = await load.call<SequentialResult>({ op: 'sequential', hook: t.hook, count: 1 });
+      await quiet(t.store);
+      stop();
+      lines.push(`${indent}the SQL of one run (${one.runIds[0]}), in order:`, ...seen.map((q, i) => `${indent}  ${String(i + 1).padStart(3)}. ${q}`));
+    }
+
+    // Sustained: many agents, many webhooks in flight.
+    await connectAgents(t, load, s.agents, s.slots);
+    await quiet(t.store);
+    const loadBefore = t.store.statements();
+    const cpu0 = cpuSeconds();
+    const pg0 = pgCpu?.seconds();
+    const res = await load.call<LoadResult>({ op: 'load', hook: t.hook, count: s.webhooks, inFlight: s.inFlight, timeoutMs: 60_000 + s.webhooks * 100 });
+    await quiet(t.store);
+    const cpu = cpuSeconds() - cpu0;
+    const pgSeconds = pgCpu ? pgCpu.seconds() - pg0! : undefined;
+    const underLoad = minus(t.store.statements(), loadBefore);
+    const loadStatuses = await statuses(t.store, res.runIds);
+    const loadReply = [...res.replyMs].sort((a, b) => a - b);
+    const per1000 = (sec: number) => `${((sec * 1000) / s.webhooks).toFixed(2)} s`;
+    const unfinished = res.runIds.length - (loadStatuses.get('success') ?? 0);
+    lines.push(
+      `${indent}sustained (${s.agents} agents × ${s.slots} slots, ${s.webhooks} webhooks at ${s.inFlight} in flight): ` +
+        `${((s.webhooks * 1000) / res.dispatchedMs).toFixed(0)} dispatches/s, all results taken after ${(res.finishedMs / 1000).toFixed(1)} s; ` +
+        `reply p50 ${ms(percentile(loadReply, 0.5))}, p99 ${ms(percentile(loadReply, 0.99))}; webhooks accepted ${((s.webhooks * 1000) / res.acceptedMs).toFixed(0)}/s`,
+      `${indent}CPU per 1000 jobs: orchestrator ${per1000(cpu)}${url ? '' : ' (PGlite runs inside it)'}` +
+        `${pgSeconds !== undefined ? `, PostgreSQL ${per1000(pgSeconds)}` : ''}; per run under load: ${perRun(underLoad, s.webhooks)}`,
+      `${indent}correctness: ${res.runIds.length} of ${s.webhooks} runs dispatched (${describeStatuses(loadStatuses)}); ` +
+        `${unfinished} not finished, ${res.duplicates} dispatched twice` +
+        `${res.rateWarnings || res.errors ? `; the node sent ${res.rateWarnings} rate-limit warnings and ${res.errors} errors` : ''}`,
+    );
+  } finally {
+    await t.orchestrator.stop();
+    rmSync(t.dir, { recursive: true, force: true });
+  }
+  return lines;
 }
 
 export async function runDispatchBench(): Promise<string> {
-  const pg = await testPostgres();
-  const lines: string[] = ['webhook → job.dispatch (in-process orchestrator, bench agents that finish each job at once)'];
-  for (const [name, url] of [['PostgreSQL', await pg.createDatabase()], ['PGlite', undefined]] as const) {
-    const t = await setUp(url);
-    try {
-      const lat = (await latency(t)).sort((a, b) => a - b);
-      const load = await throughput(t);
-      lines.push(
-        `  ${name.padEnd(10)} latency p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms (1 idle agent, ${LATENCY_SAMPLES} webhooks); ` +
-          `sustained ${load.dispatchesPerSecond.toFixed(0)} dispatches/s, webhooks accepted ${load.acceptedPerSecond.toFixed(0)}/s (4 agents × 25 slots, ${LOAD_WEBHOOKS} webhooks at concurrency ${LOAD_CONCURRENCY})`,
-      );
-    } finally {
-      await t.orchestrator.stop();
-      rmSync(t.dir, { recursive: true, force: true });
+  const s = sizes();
+  const [load1] = loadavg();
+  const lines: string[] = [
+    'webhook → job.dispatch: orchestrator in this process; agents (ack, running, step running/success, result; terminal statuses acked) and the webhook sender in a child process',
+    `  ${availableParallelism()} cores, load average ${load1!.toFixed(2)} at the start${load1! > 1.5 ? ' (something else is busy: these figures are not comparable)' : ''}; ` +
+      'orchestrator CPU is this process (the bench side of it is a few IPC messages)',
+  ];
+  let pgServer: TestPostgres | undefined;
+  const load = new LoadProcess();
+  try {
+    for (const driver of s.drivers) {
+      let url: string | undefined;
+      let pgCpu: PostgresCpu | undefined;
+      if (driver === 'postgres') {
+        pgServer ??= await testPostgres();
+        url = await pgServer.createDatabase();
+        const dbName = new URL(url).pathname.slice(1);
+        // The test server runs with fsync and synchronous_commit off; the bench commits as production does.
+        const admin = new pg.Client({ connectionString: pgServer.url });
+        await admin.connect();
+        await admin.query(`alter database ${dbName} set synchronous_commit = on`).finally(() => admin.end());
+        const check = new pg.Client({ connectionString: url });
+        await check.connect();
+        const { rows } = await check.query<{ synchronous_commit: string }>('show synchronous_commit').finally(() => check.end());
+        if (rows[0]?.synchronous_commit !== 'on') throw new Error(`synchronous_commit is ${rows[0]?.synchronous_commit} on the bench database`);
+        pgCpu = await PostgresCpu.of(pgServer.url);
+        lines.push('  (PostgreSQL 15 test server: fsync off server-wide, synchronous_commit on for the bench database)');
+      }
+      lines.push(...(await benchDriver(driver === 'postgres' ? 'PostgreSQL' : 'PGlite', url, pgCpu, load, s)));
     }
+  } finally {
+    await load.close();
+    await pgServer?.stop();
   }
-  await pg.stop();
   return lines.join('\n');
 }

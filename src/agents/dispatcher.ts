@@ -65,6 +65,8 @@ const RESERVE_TRIES = 3;
 export class JobDispatcher {
   private readonly pending: DispatchRequest[] = [];
   private readonly inflight = new Map<string, InFlight>();
+  /** In flight and not acknowledged yet, counted as it changes (the depth gauge is set on every change). */
+  private unacked = 0;
   /** Jobs an agent here finished, by job id, with the attempt and the agent that served it. */
   private readonly served = new Map<string, { agentId: string; attempt: number }>();
   private readonly draining = new CoalescedPasses(() => this.drainPass());
@@ -181,10 +183,14 @@ export class JobDispatcher {
   /** One pass: every queued job an agent here can take leaves the queue and is assigned. */
   private async drainPass(): Promise<void> {
     const assigning: Promise<void>[] = [];
+    // Labels no agent here had a free slot for: later jobs asking the same wait without a search.
+    const full = new Set<string>();
     for (let i = 0; i < this.pending.length; ) {
       const request = this.pending[i];
-      const held = this.wanted(request) ? this.reserve(request) : null;
+      const labels = labelKey(request.runsOn);
+      const held = !this.wanted(request) ? null : full.has(labels) ? undefined : this.reserve(request);
       if (held === undefined) {
+        full.add(labels);
         i++;
         continue;
       }
@@ -220,6 +226,7 @@ export class JobDispatcher {
     const job = this.inflight.get(jobId);
     if (!job || job.agentId !== agentId || job.acked) return;
     job.acked = true;
+    this.unacked--;
     this.reportDepth();
   }
 
@@ -248,6 +255,7 @@ export class JobDispatcher {
     const job = this.inflight.get(jobId);
     if (!job) return undefined;
     this.inflight.delete(jobId);
+    if (!job.acked) this.unacked--;
     this.directory.release(job.agentId);
     this.reportDepth();
     return job;
@@ -295,7 +303,10 @@ export class JobDispatcher {
 
   private hold(request: DispatchRequest, agentId: string): InFlight {
     const held: InFlight = { runId: request.runId, jobId: request.jobId, agentId, acked: false, attempt: request.attempt, sent: false };
+    const replaced = this.inflight.get(request.jobId);
+    if (replaced && !replaced.acked) this.unacked--;
     this.inflight.set(request.jobId, held);
+    this.unacked++;
     this.reportDepth();
     return held;
   }
@@ -317,8 +328,16 @@ export class JobDispatcher {
   }
 
   private reportDepth(): void {
-    let dispatched = 0;
-    for (const j of this.inflight.values()) if (!j.acked) dispatched++;
-    this.ports.queueDepth(this.pending.length, dispatched);
+    this.ports.queueDepth(this.pending.length, this.unacked);
   }
+}
+
+const labelKeys = new WeakMap<object, string>();
+
+/** One key per label requirement, so jobs that ask the same of an agent are judged together (made once per request). */
+function labelKey(runsOn: DispatchRequest['runsOn']): string {
+  if (runsOn === undefined) return '';
+  let key = labelKeys.get(runsOn);
+  if (key === undefined) labelKeys.set(runsOn, (key = JSON.stringify(runsOn)));
+  return key;
 }

@@ -27,6 +27,41 @@ export const AGENT_FRAME_LIMITS: FrameLimits = {
   warningIntervalMs: 1_000,
 };
 
+/** What each slot an agent registers adds to its message and byte rates. */
+export interface SlotRate {
+  messagesPerSecond: number;
+  bytesPerSecond: number;
+}
+
+/**
+ * Ten short jobs a second per slot, at about six frames each (job.ack, job.status running, a step's
+ * running and finished step.status, a log.chunk, the result), and 128 KiB/s of log per slot. So 4
+ * agents of 25 slots can carry 1,000 short jobs/s, where KiCI's flat 100 messages/s held any agent
+ * near 17 such jobs/s (33 if it sends only ack, running and result) whatever the server could do.
+ */
+export const AGENT_SLOT_RATE: SlotRate = {
+  messagesPerSecond: 60,
+  bytesPerSecond: 128 * 1024,
+};
+
+/**
+ * The limits of an agent that registered `slots`: each rate is the slots' share or `base`'s,
+ * whichever is higher (so small agents keep KiCI's numbers), and each burst keeps `base`'s ratio to
+ * its rate (two seconds' worth in KiCI's). The slots buy rate, never a bigger single frame.
+ */
+export function limitsForSlots(slots: number, base: FrameLimits = AGENT_FRAME_LIMITS, perSlot: SlotRate = AGENT_SLOT_RATE): FrameLimits {
+  const messagesPerSecond = Math.max(base.messagesPerSecond, slots * perSlot.messagesPerSecond);
+  const bytesPerSecond = Math.max(base.bytesPerSecond, slots * perSlot.bytesPerSecond);
+  return {
+    ...base,
+    messagesPerSecond,
+    messageBurst: Math.round((base.messageBurst * messagesPerSecond) / base.messagesPerSecond),
+    bytesPerSecond,
+    byteBurst: Math.round((base.byteBurst * bytesPerSecond) / base.bytesPerSecond),
+    maxFrameBytes: Math.min(base.maxFrameBytes, base.byteBurst),
+  };
+}
+
 export type FrameVerdict =
   | { kind: 'within' }
   /** Over the limit: the frame is still processed; `warn` says whether to tell the agent now. */
@@ -48,11 +83,22 @@ export class FrameBudget {
 
   constructor(
     private readonly clock: Clock,
-    private readonly limits: FrameLimits = AGENT_FRAME_LIMITS,
+    private limits: FrameLimits = AGENT_FRAME_LIMITS,
   ) {
     this.messages = limits.messageBurst;
     this.bytes = limits.byteBurst;
     this.updatedAt = clock.now();
+  }
+
+  /**
+   * Meter by `limits` from now on (the agent registered its slots). What is left in the buckets
+   * carries over, never topped up, and so does a violation streak: re-registering buys no frames.
+   */
+  retune(limits: FrameLimits): void {
+    this.refill(this.clock.now());
+    this.limits = limits;
+    this.messages = Math.min(this.messages, limits.messageBurst);
+    this.bytes = Math.min(this.bytes, limits.byteBurst);
   }
 
   /** Checked before parsing, for every frame (heartbeats too): a frame no bucket could ever hold. */

@@ -23,7 +23,10 @@ export interface HubOptions {
   warn?(message: string, fields?: Record<string, unknown>): void;
   /** A failed agent token check from `address`; says whether the address is past its failure limit. */
   authFailed?(address: string): { limited: boolean };
-  /** Per-connection frame limits; KiCI's (AGENT_FRAME_LIMITS) when absent. */
+  /**
+   * Per-connection frame limits until agent.register, and the floor of the ones scaled by the slots
+   * it declares (limitsForSlots); KiCI's (AGENT_FRAME_LIMITS) when absent.
+   */
   frameLimits?: FrameLimits;
   /** The node's actor system, where each agent's AgentActor lives; a private one when absent. */
   system?: ActorSystem;

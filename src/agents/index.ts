@@ -4,7 +4,7 @@ export { AgentActor, AGENT_ACTOR_KIND, agentActorFactory, type AgentActorDeps, t
 export { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
 export { AgentDirectory, type AgentEntry } from './directory.js';
 export { JobDispatcher, type DispatchRequest, type InFlight, type Placement, type RecordAgent } from './dispatcher.js';
-export { FrameBudget, AGENT_FRAME_LIMITS, type FrameLimits, type FrameVerdict } from './frame-budget.js';
+export { FrameBudget, AGENT_FRAME_LIMITS, AGENT_SLOT_RATE, limitsForSlots, type FrameLimits, type FrameVerdict, type SlotRate } from './frame-budget.js';
 export { MeshPlacement, type MeshPort, type OfferAnswer } from './mesh-placement.js';
 export { MeshLinks, type MeshLinksParts, type MeshMessages, type MeshPeers, type MeshRequests, type MeshSender } from './mesh-links.js';
 export { RemoteAgents, type RemoteAgent, type AgentSlots } from './remote-agents.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock/index.js';
-import { FrameBudget, type FrameLimits } from './frame-budget.js';
+import { agentSlotCap } from '../vocabulary/index.js';
+import { AGENT_FRAME_LIMITS, FrameBudget, limitsForSlots, type FrameLimits } from './frame-budget.js';
 import {
   CloseCode,
   MAX_PROTOCOL_VERSION,
@@ -27,6 +28,8 @@ export interface TokenGrant {
   tokenId: string;
   /** Labels agents using this token may claim; null means no restriction. */
   labels: string[] | null;
+  /** The most slots (maxConcurrency) an agent using this token may declare; null: DEFAULT_AGENT_SLOT_CAP. */
+  maxConcurrency: number | null;
 }
 
 export interface SessionPorts {
@@ -49,6 +52,7 @@ export interface SessionPorts {
 export interface SessionOptions {
   authTimeoutMs?: number;
   registerTimeoutMs?: number;
+  /** The frame budget until agent.register, and the floor after it, when it grows with the slots. */
   frameLimits?: FrameLimits;
 }
 
@@ -191,7 +195,7 @@ export class AgentSession {
   }
 
   private register(msg: AgentRegister): void {
-    // Token gates run on every register, re-registers included, so labels can't be raised later.
+    // Token gates run on every register, re-registers included, so labels and slots can't be raised later.
     const allowed = this.grant?.labels;
     if (allowed) {
       const extra = msg.labels.filter((l) => !SELF_DERIVED.test(l) && !allowed.includes(l));
@@ -200,6 +204,16 @@ export class AgentSession {
         return this.refuse(CloseCode.agentAuthFailed, 'labels not allowed by token');
       }
     }
+    const cap = agentSlotCap(this.grant?.maxConcurrency ?? null);
+    if (msg.maxConcurrency > cap) {
+      // Told, not clamped: an agent throttled below what it was configured for would look merely slow.
+      const source = this.grant?.maxConcurrency == null ? 'the default cap' : 'its cap';
+      this.send({
+        type: 'auth.failure',
+        reason: `maxConcurrency ${msg.maxConcurrency} is above this token's limit (${source}: ${cap} slots); lower --max-concurrency, or use a token made with kici-admin agent token create --max-concurrency ${msg.maxConcurrency}`,
+      });
+      return this.refuse(CloseCode.agentAuthFailed, `maxConcurrency ${msg.maxConcurrency} above the token's cap of ${cap}`);
+    }
     if (this.agentId && this.agentId !== msg.agentId) {
       return this.refuse(CloseCode.invalidMessage, 'agentId cannot change on a connection');
     }
@@ -207,6 +221,8 @@ export class AgentSession {
     this.agentId = msg.agentId;
     this.labels = [...new Set(msg.labels)];
     this.maxConcurrency = msg.maxConcurrency;
+    // The budget grows with the slots only now that they are declared, and within the token's cap.
+    this.budget.retune(limitsForSlots(msg.maxConcurrency, this.options.frameLimits ?? AGENT_FRAME_LIMITS));
     this.phase = 'registered';
     this.send({ type: 'register.ack', agentId: msg.agentId, labels: this.labels });
     const outcome = this.ports.onRegistered(this, msg);

@@ -4,7 +4,7 @@
  * delivery row), run creation, reruns built from a stored run, operator-triggered runs, and the
  * node's cache of sources and their secrets that the webhook intake and processing both read.
  */
-export { DeliveryProcessor, type ProcessorDeps, type ResumeFilter } from './processor.js';
+export { DeliveryProcessor, type AcceptedDelivery, type ProcessorDeps, type ResumeFilter } from './processor.js';
 export { createWorkflowRun, createFailedRun, newRunPlace, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 export { rerunRun, type RerunResult } from './reruns.js';
 export { triggerRuns, wouldRun, type ManualTriggerDeps, type TriggerResult } from './manual-trigger.js';

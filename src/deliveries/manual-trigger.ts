@@ -16,7 +16,6 @@
 import type { Source, Store } from '../store/index.js';
 import {
   matchWorkflow,
-  parseLockfile,
   resolveCommit,
   runGit,
   type CiEvent,
@@ -53,7 +52,7 @@ export async function triggerRuns(deps: ManualTriggerDeps, input: { sourceId: st
   const { sha, branch } = await resolveRef(mirror, input.ref);
   const lock = await deps.lockfiles.readAt(mirror, sha);
   if (lock.kind === 'missing') throw new LockfileUnusable('lockfile_missing', `no .kici/kici.lock.json at ${sha}`);
-  const parsed = parseLockfile(lock.text);
+  const parsed = deps.lockfiles.parse(lock);
   if (!parsed.ok) throw new LockfileUnusable('lockfile_corrupt', `lock file .kici/kici.lock.json at ${sha}: ${parsed.error}`);
   const event: CiEvent = { type: 'manual', sha, sourceKind: 'git', ...(branch ? { branch, ref: `refs/heads/${branch}` } : {}) };
   const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: null, repoUrl: source.url, sha, ref: event.ref, branch: branch ?? undefined, event };

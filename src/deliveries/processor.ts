@@ -1,15 +1,13 @@
 import type { Logger } from 'pino';
-import { FencedWriteError, storeDeliveryCopy, type BlobStore, type DeliveryOutcome, type DeliveryWithBody, type ReceivedFilter, type Source, type Store } from '../store/index.js';
-import { contentTypeOf, normaliseDelivery, parseBody, ROUTE_BODY_ENCODINGS } from '../webhooks/index.js';
+import { deliveryShard, FencedWriteError, storeDeliveryCopy, type BlobStore, type DeliveryOutcome, type ReceivedFilter, type Source, type Store } from '../store/index.js';
+import { contentTypeOf, normaliseDelivery, parseBody, ROUTE_BODY_ENCODINGS, type DeliveryRecord as IntakeRecord, type ParsedBody } from '../webhooks/index.js';
 import {
   changedFiles,
   checkLockfile,
-  hasGitIndependentTriggers,
   LOCKFILE_PATH,
   matchWorkflow,
   matchWorkflows,
   needsChangedFiles,
-  parseLockfile,
   type CiEvent,
   type GitMirrors,
   type LockfileAt,
@@ -20,6 +18,7 @@ import type { DeliveryMetrics, WebhookResult } from './metrics.js';
 import type { SourceCatalog } from './source-catalog.js';
 import { claimPush, duplicateOutcome, releasePush, type Push } from './push-claims.js';
 import { createFailedRun, createWorkflowRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
+import { WorkflowRegistrations } from './workflow-registrations.js';
 
 export interface ProcessorDeps extends RunCreationDeps {
   store: Pick<Store, 'runs' | 'deliveries' | 'registrations' | 'sources' | 'refTips'>;
@@ -30,11 +29,40 @@ export interface ProcessorDeps extends RunCreationDeps {
   sources: Pick<SourceCatalog, 'source' | 'secret'>;
   metrics: DeliveryMetrics;
   log: Logger;
-  /** Deliveries processed at once; each is I/O bound (git, database). */
+  /**
+   * Deliveries processed at once; each is I/O bound (git, database) and holds at most one database
+   * connection at a time. The default fits the store's default pool (10) with room for the rest.
+   */
   concurrency?: number;
 }
 
 type DeliveryKey = { orgId: string; deliveryId: string };
+
+/** A delivery the intake has just committed, as the intake holds it (`webhooks` DeliveryRecord). */
+export type AcceptedDelivery = Pick<IntakeRecord, 'orgId' | 'deliveryId' | 'sourceId' | 'eventType' | 'headers' | 'rawBody' | 'payload'>;
+
+/** What processing needs of a delivery: its row read back, or what the intake that wrote the row held. */
+interface DeliveryInHand {
+  orgId: string;
+  deliveryId: string;
+  sourceId: string;
+  eventType: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The body as the intake parsed it; absent on a row read back, which is parsed here. */
+  parsed?: ParsedBody;
+}
+
+type Queued = DeliveryKey & { inHand?: DeliveryInHand };
+
+const DEFAULT_CONCURRENCY = 8;
+
+/**
+ * Bytes of accepted bodies held in memory while they wait for their turn. Past it (a backlog of
+ * large payloads), an accepted delivery is queued by key alone and its row is read back when its
+ * turn comes, as a resumed one is.
+ */
+const IN_HAND_BYTES = 64 * 1024 * 1024;
 
 /** Which deliveries left `received` to resume: those of the shards this node owns, or has just gained. */
 export type ResumeFilter = Omit<ReceivedFilter, 'limit'>;
@@ -51,28 +79,62 @@ function processedResult(outcome: DeliveryOutcome): WebhookResult {
 /**
  * Steps 3–4 of the webhook path: normalise, read the lock file at the commit, match, create runs,
  * and record the outcome on the delivery row. Runs outside the HTTP request so a 202 never waits
- * for git. The node that accepted a delivery processes it at once, whoever owns its shard; one it
- * does not finish (a crash, or a run creation fenced off because a shard moved past the epoch this
- * node knew) stays `received` and is picked up by `resume()` on the owner of the delivery's shard.
+ * for git. The node that accepted a delivery processes it at once, from what its intake holds (no
+ * read-back, no second parse of the body), whoever owns its shard; one it does not finish (a crash,
+ * or a run creation fenced off because a shard moved past the epoch this node knew) stays
+ * `received` and is picked up by `resume()` on the owner of the delivery's shard.
  * Processing a delivery twice is harmless: a run is created once per delivery and workflow, a push
  * is claimed once, and the outcome is recorded only from `received`.
  */
 export class DeliveryProcessor {
-  private readonly queue: DeliveryKey[] = [];
+  private readonly queue: Queued[] = [];
   private readonly queued = new Set<string>();
   private active = 0;
+  private inHandBytes = 0;
+  private readonly registrations: WorkflowRegistrations;
   private idleWaiters: (() => void)[] = [];
   /** Callers of deliver() waiting for one delivery's outcome, by `<org>/<delivery id>`. */
   private readonly doneWaiters = new Map<string, (() => void)[]>();
 
-  constructor(private readonly deps: ProcessorDeps) {}
+  constructor(private readonly deps: ProcessorDeps) {
+    this.registrations = new WorkflowRegistrations(deps.store.registrations);
+  }
 
   enqueue(key: DeliveryKey, body?: Buffer): void {
-    const id = `${key.orgId}/${key.deliveryId}`;
     if (body) void this.keepCopy(key, body);
+    this.queueOnce({ orgId: key.orgId, deliveryId: key.deliveryId });
+  }
+
+  /**
+   * A delivery the intake has just committed (so `received`, by construction): its copy kept, and
+   * processed from what the intake holds, without reading the row back or parsing the body again.
+   */
+  accepted(d: AcceptedDelivery): void {
+    void this.keepCopy(d, d.rawBody);
+    const key = { orgId: d.orgId, deliveryId: d.deliveryId };
+    if (this.inHandBytes + d.rawBody.length > IN_HAND_BYTES) {
+      this.queueOnce(key);
+      return;
+    }
+    const inHand: DeliveryInHand = {
+      orgId: d.orgId,
+      deliveryId: d.deliveryId,
+      sourceId: d.sourceId,
+      eventType: d.eventType,
+      headers: d.headers,
+      body: d.rawBody,
+      parsed: { ok: true, payload: d.payload },
+    };
+    this.queueOnce({ ...key, inHand });
+  }
+
+  /** Queues a delivery unless it is already queued or in progress (then the one queued serves). */
+  private queueOnce(item: Queued): void {
+    const id = `${item.orgId}/${item.deliveryId}`;
     if (this.queued.has(id)) return;
     this.queued.add(id);
-    this.queue.push(key);
+    if (item.inHand) this.inHandBytes += item.inHand.body.length;
+    this.queue.push(item);
     this.pump();
   }
 
@@ -87,7 +149,7 @@ export class DeliveryProcessor {
   /** Queue the deliveries still `received` that `filter` picks (every one when absent); returns how many. */
   async resume(filter: ResumeFilter = {}): Promise<number> {
     const left = await this.deps.store.deliveries.listReceived({ ...filter, limit: RESUME_BATCH });
-    for (const d of left) this.enqueue(d);
+    for (const d of left) this.queueOnce({ orgId: d.orgId, deliveryId: d.deliveryId });
     return left.length;
   }
 
@@ -98,13 +160,14 @@ export class DeliveryProcessor {
   }
 
   private pump(): void {
-    const limit = this.deps.concurrency ?? 16;
+    const limit = this.deps.concurrency ?? DEFAULT_CONCURRENCY;
     while (this.active < limit && this.queue.length > 0) {
-      const key = this.queue.shift()!;
+      const item = this.queue.shift()!;
       this.active++;
-      void this.process(key).finally(() => {
+      void this.process(item).finally(() => {
         this.active--;
-        const id = `${key.orgId}/${key.deliveryId}`;
+        if (item.inHand) this.inHandBytes -= item.inHand.body.length;
+        const id = `${item.orgId}/${item.deliveryId}`;
         this.queued.delete(id);
         for (const w of this.doneWaiters.get(id) ?? []) w();
         this.doneWaiters.delete(id);
@@ -122,9 +185,9 @@ export class DeliveryProcessor {
     }
   }
 
-  private async process(key: DeliveryKey): Promise<void> {
-    const delivery = await this.deps.store.deliveries.getWithBody(key.orgId, key.deliveryId).catch(() => null);
-    if (!delivery || delivery.status !== 'received') return;
+  private async process(item: Queued): Promise<void> {
+    const delivery = item.inHand ?? (await this.readBack(item));
+    if (!delivery) return;
     let outcome: DeliveryOutcome;
     try {
       outcome = await this.decide(delivery);
@@ -132,20 +195,27 @@ export class DeliveryProcessor {
       if (e instanceof FencedWriteError) {
         // Not a failure of the delivery: this node's map is behind the shard a run goes to (it is
         // cut off, or a move has not reached it). The owner of the delivery's shard resumes it.
-        this.deps.log.warn({ deliveryId: delivery.deliveryId, shard: delivery.shard, err: e.message }, 'delivery left received for the owner of its shard: a run it starts is fenced off here');
+        this.deps.log.warn({ deliveryId: delivery.deliveryId, shard: deliveryShard(delivery.deliveryId), err: e.message }, 'delivery left received for the owner of its shard: a run it starts is fenced off here');
         return;
       }
       this.deps.log.error({ deliveryId: delivery.deliveryId, err: (e as Error).message }, 'delivery processing failed');
       outcome = { status: 'failed', error: (e as Error).message.slice(0, 2000), matchedCount: 0 };
     }
     this.deps.metrics.webhooksProcessed.inc({ result: processedResult(outcome) });
+    // Only from `received`: another node that resumed the same delivery may have recorded it first.
     await this.deps.store.deliveries.complete(delivery.orgId, delivery.deliveryId, outcome, new Date(this.deps.clock.now()), 'received');
   }
 
-  private async decide(delivery: DeliveryWithBody): Promise<DeliveryOutcome> {
+  /** A resumed (or re-delivered) delivery: its row, if it is still `received`. */
+  private async readBack(key: DeliveryKey): Promise<DeliveryInHand | null> {
+    const row = await this.deps.store.deliveries.getWithBody(key.orgId, key.deliveryId).catch(() => null);
+    return row && row.status === 'received' ? row : null;
+  }
+
+  private async decide(delivery: DeliveryInHand): Promise<DeliveryOutcome> {
     const source = await this.deps.sources.source(delivery.sourceId);
     if (!source) return { status: 'failed', error: 'the source was removed before the delivery was processed', matchedCount: 0 };
-    const parsed = parseBody(delivery.body, contentTypeOf(delivery.headers), ROUTE_BODY_ENCODINGS[source.kind]);
+    const parsed = delivery.parsed ?? parseBody(delivery.body, contentTypeOf(delivery.headers), ROUTE_BODY_ENCODINGS[source.kind]);
     if (!parsed.ok) return { status: 'failed', error: parsed.reason, matchedCount: 0 };
     const normalised = normaliseDelivery({ sourceKind: source.kind, sourceName: source.name, eventType: delivery.eventType, payload: parsed.payload });
     if (normalised.kind === 'deleted') return { status: 'processed', matchedCount: 0, trace: { summary: `ref ${normalised.ref} deleted: nothing to run` } };
@@ -156,7 +226,7 @@ export class DeliveryProcessor {
   }
 
   /** A push to a git source: the lock file at the pushed commit decides what runs. */
-  private async gitDelivery(delivery: DeliveryWithBody, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
+  private async gitDelivery(delivery: DeliveryInHand, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
     const sha = event.sha!;
     const token = await this.deps.sources.secret(source, 'token');
     const mirror = await this.deps.mirrors.syncMirror({ id: source.id, url: source.url!, token: token ?? undefined }, { wantSha: sha });
@@ -177,11 +247,12 @@ export class DeliveryProcessor {
   }
 
   /** The claimed push: its lock file decides what runs. */
-  private async pushedCommit(delivery: DeliveryWithBody, source: Source, event: CiEvent, mirror: string, lock: LockfileAt): Promise<DeliveryOutcome> {
+  private async pushedCommit(delivery: DeliveryInHand, source: Source, event: CiEvent, mirror: string, lock: LockfileAt): Promise<DeliveryOutcome> {
     const sha = event.sha!;
     if (lock.kind === 'missing') return { status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${sha}: nothing to run` } };
     const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: source.url!, sha, ref: event.ref, branch: event.branch, event };
-    const parsed = parseLockfile(lock.text);
+    // Checked once per lock file content: most pushes change code, not the lock file.
+    const parsed = this.deps.lockfiles.parse(lock);
     if (!parsed.ok) {
       // No workflow could be read, so none matched: the failed run is how the pusher hears of it.
       const runId = await createFailedRun(this.deps, origin, '(lock file)', `lock file ${LOCKFILE_PATH}: ${parsed.error}`);
@@ -190,8 +261,7 @@ export class DeliveryProcessor {
     }
     const lockfile = parsed.lockfile;
     if (event.type === 'push' && event.branch === (source.defaultBranch ?? 'main')) {
-      const registered = lockfile.workflows.filter(hasGitIndependentTriggers);
-      await this.deps.store.registrations.replace(source.id, sha, registered.map((w) => ({ workflowName: w.name, triggers: w.triggers, lockfile: w })), new Date(this.deps.clock.now()));
+      await this.registrations.register(source.id, sha, lockfile, new Date(this.deps.clock.now()));
     }
     if (needsChangedFiles(lockfile) && event.before) {
       event.changedFiles = await changedFiles(mirror, event.before, sha, source.defaultBranch ?? 'main', undefined, event.branch);
@@ -212,7 +282,7 @@ export class DeliveryProcessor {
    * A delivery not tied to a commit (generic sources): run the workflows that git sources of the
    * same organisation registered from their default branch, at the registered commit.
    */
-  private async registeredDelivery(delivery: DeliveryWithBody, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
+  private async registeredDelivery(delivery: DeliveryInHand, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
     const gitSources = await this.deps.store.sources.list({ orgId: source.orgId, kind: 'git' });
     const decisions = [];
     let matched = 0;

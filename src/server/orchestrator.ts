@@ -41,6 +41,21 @@ import { PeerFaults } from '../transport/index.js';
 
 export const VERSION = '0.1.0';
 
+/**
+ * PostgreSQL connections per node (the driver's default is 10). A delivery in flight holds at most
+ * one at a time (a query or one transaction); run actors, dispatch, agent sessions, sweeps and the
+ * database clock share the rest. 20 keeps three coordinators, each with its LISTEN connection, well
+ * inside PostgreSQL's default max_connections of 100. PGlite has one connection whatever this says.
+ */
+const DATABASE_POOL_SIZE = 20;
+
+/**
+ * Deliveries processed at once: 12 of the 20 connections at most, so a burst of webhooks leaves 8
+ * for the runs it starts instead of queueing their dispatch behind it (16 deliveries on a pool of 10
+ * queued everything behind the pool).
+ */
+const DELIVERY_CONCURRENCY = 12;
+
 export interface Orchestrator {
   url: string;
   port: number;
@@ -88,6 +103,7 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
     const store = await openStore({
       url: shared?.databaseUrl ?? config.databaseUrl,
       dataDir: config.dataDir,
+      poolSize: DATABASE_POOL_SIZE,
       onIdleError: (e) => log.warn({ err: e.message }, 'database connection error'),
     });
     cleanups.push(() => store.close());
@@ -171,7 +187,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   // Another coordinator's change to a source or its secrets reaches this node's cache within a NOTIFY.
   cleanups.push(await watchSourceChanges(store, catalog, log));
   const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log });
-  const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log });
+  const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log, concurrency: DELIVERY_CONCURRENCY });
   const { processor } = deliveries;
   // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
   cleanups.push(() => processor.idle());
@@ -204,7 +220,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     metrics,
     log,
     admit: webhookIntake(store.deliveries, catalog, deadlines),
-    accepted: (d: DeliveryRecord) => processor.enqueue({ orgId: d.orgId, deliveryId: d.deliveryId }, d.rawBody),
+    accepted: (d: DeliveryRecord) => processor.accepted(d),
   };
   // Edge workers linked to this node: told the cluster, their webhooks taken, their jobs held while they are away.
   const edgeWorkers = new EdgeWorkers({

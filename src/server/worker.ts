@@ -112,7 +112,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<void> {
     warn: (fields, msg) => log.warn(fields, msg),
   });
   cleanups.push(() => relay.stop());
-  const hub = workerHub({ config, nodeId, clock, system, metrics, log, authFailures, view, relay, kinds: mesh.worker, coordinators });
+  const hub = workerHub({ config, nodeId, clock, system, metrics, log, authFailures, view, relay, outbox, kinds: mesh.worker, coordinators });
   cleanups.push(() => hub.stop());
   cleanups.push(joinAgentMesh({ links: mesh.links, kinds: mesh.agents, hub, clock, log, trusts: (from) => view.trusts(from) }));
   mesh.links.handle(mesh.agents.tokenRevoked, (from, body) => ({ disconnected: view.trusts(from) ? hub.revokeToken(body.tokenId) : 0 }));

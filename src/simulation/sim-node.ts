@@ -213,7 +213,7 @@ export class NodeProcess {
       nodeId: id,
       clock: this.clock,
       heartbeatTimeoutMs: w.timing.agentHeartbeatTimeoutMs,
-      validateToken: async () => ({ tokenId: 'sim-token', labels: null }),
+      validateToken: async () => ({ tokenId: 'sim-token', labels: null, maxConcurrency: null }),
       events: jobEventsToRuns({ system: this.system, held: (agentId) => w.store.jobsHeldBy(agentId), log: traceLog(trace) }),
       system: this.system,
       // A queued job is placed only while its run's shard is acted on here (not lost, lease held).

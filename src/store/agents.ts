@@ -1,6 +1,7 @@
 /**
- * Agent tokens (hash + display prefix, optional label allowlist and expiry) and the agents that
- * registered with them: one repository, because an agent is bound to the token it registered with.
+ * Agent tokens (hash + display prefix, optional label allowlist, slot cap and expiry) and the
+ * agents that registered with them: one repository, because an agent is bound to the token it
+ * registered with.
  */
 import type { Selectable } from 'kysely';
 import type { Db } from './database.js';
@@ -13,6 +14,8 @@ export interface AgentTokenRecord {
   prefix: string;
   /** null: any labels may be claimed. */
   labels: string[] | null;
+  /** The most slots an agent may declare with it; null: the default cap (DEFAULT_AGENT_SLOT_CAP). */
+  maxConcurrency: number | null;
   createdAt: Date;
   revokedAt: Date | null;
   expiresAt: Date | null;
@@ -24,6 +27,7 @@ export interface NewAgentToken {
   tokenHash: string;
   prefix: string;
   labels?: string[] | null;
+  maxConcurrency?: number | null;
   expiresAt?: Date | null;
 }
 
@@ -42,6 +46,7 @@ function toTokenRecord(row: Selectable<AgentTokensTable>): AgentTokenRecord {
     name: row.name,
     prefix: row.prefix,
     labels: row.labels ?? null,
+    maxConcurrency: row.max_concurrency ?? null,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
     expiresAt: row.expires_at,
@@ -79,6 +84,7 @@ export class AgentRepository {
         token_hash: token.tokenHash,
         prefix: token.prefix,
         labels: token.labels == null ? null : jsonb(token.labels),
+        max_concurrency: token.maxConcurrency ?? null,
         expires_at: token.expiresAt ?? null,
         created_at: now,
       })
@@ -100,15 +106,15 @@ export class AgentRepository {
   }
 
   /** The tokens that admit agents now, with their hashes: what an edge worker checks its agents against. */
-  async validTokenHashes(now: Date): Promise<{ id: string; hash: string; labels: string[] | null; expiresAt: Date | null }[]> {
+  async validTokenHashes(now: Date): Promise<{ id: string; hash: string; labels: string[] | null; maxConcurrency: number | null; expiresAt: Date | null }[]> {
     const rows = await this.db
       .selectFrom('agent_tokens')
-      .select(['id', 'token_hash', 'labels', 'expires_at'])
+      .select(['id', 'token_hash', 'labels', 'max_concurrency', 'expires_at'])
       .where('revoked_at', 'is', null)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
       .orderBy('id')
       .execute();
-    return rows.map((r) => ({ id: r.id, hash: r.token_hash, labels: r.labels ?? null, expiresAt: r.expires_at }));
+    return rows.map((r) => ({ id: r.id, hash: r.token_hash, labels: r.labels ?? null, maxConcurrency: r.max_concurrency ?? null, expiresAt: r.expires_at }));
   }
 
   async getToken(id: string): Promise<AgentTokenRecord | null> {

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { type Listen, pgliteListen, postgresListen } from './notifications.js';
 import { acquirePgliteLock } from './pglite-lock.js';
 import type { StoreSchema } from './schema.js';
+import { StatementCounter } from './statement-counter.js';
 
 export type Db = Kysely<StoreSchema>;
 export type DatabaseDriver = 'postgres' | 'pglite';
@@ -20,6 +21,11 @@ export interface OpenedDatabase {
   readonly driver: DatabaseDriver;
   /** LISTEN on a channel: a dedicated, reconnecting connection on PostgreSQL, in-process on PGlite. */
   readonly listen: Listen;
+  /**
+   * Statements and round trips sent through `db` since it opened, counted at the driver (the
+   * LISTEN connection of PostgreSQL is not counted: it carries no query of the hot path).
+   */
+  readonly statements: StatementCounter;
   close(): Promise<void>;
 }
 
@@ -46,6 +52,8 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   pool.on('error', (error) => options.onIdleError?.(error));
+  const statements = new StatementCounter();
+  statements.instrumentPool(pool);
   const db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
   try {
     // Fail at start with a readable message rather than on the first webhook.
@@ -60,6 +68,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     db,
     driver: 'postgres',
     listen: listeners.listen,
+    statements,
     async close() {
       await listeners.stopAll();
       await db.destroy();
@@ -102,6 +111,8 @@ async function openPglite(dataDir: string): Promise<OpenedDatabase> {
   try {
     const pglite = new PGlite(join(dataDir, 'pglite'));
     await pglite.waitReady;
+    const statements = new StatementCounter();
+    statements.instrumentPglite(pglite);
     const db = new Kysely<StoreSchema>({ dialect: new PGliteDialect({ pglite }) });
     const listeners = trackListeners(pgliteListen(pglite));
     let closed = false;
@@ -109,6 +120,7 @@ async function openPglite(dataDir: string): Promise<OpenedDatabase> {
       db,
       driver: 'pglite',
       listen: listeners.listen,
+      statements,
       async close() {
         if (closed) return;
         closed = true;

@@ -1,7 +1,9 @@
 /**
  * The store room's door. `openStore()` gives a Store: one repository per table group
  * (`store.runs`, `store.jobs`, `store.deliveries`, …), `store.migrations`, `store.ping()`,
- * `store.close()` and `store.driver`; `store.clockSource.sample()` is the database's time (the
+ * `store.close()` and `store.driver`; `store.statements()` counts the statements and round trips
+ * sent at the driver (diff two readings to cost a piece of work; `store.watchStatements(fn)` shows
+ * their SQL, for benches); `store.clockSource.sample()` is the database's time (the
  * clock room's `TimeSource` for `DatabaseClock`); object storage (blobs, step logs) sits beside
  * it, on the filesystem (`openFilesystemStorage`) or in the store's database
  * (`openDatabaseStorage`). The query builder never leaves the room: rooms outside see records and
@@ -11,6 +13,7 @@
 export { openStore, type Store, type StoreOptions } from './store.js';
 export type { Repositories } from './repositories.js';
 export type { DatabaseDriver } from './database.js';
+export { STATEMENT_KINDS, type StatementCounts, type StatementKind, type StatementWatcher } from './statement-counter.js';
 export { DatabaseLockedError } from './pglite-lock.js';
 export { type Migrations, MIGRATION_NAMES, type MigrationState, type MigrationStatus, SchemaBehindError } from './migrate.js';
 export { FencedWriteError, NodeRevokedError, NotFoundError } from './errors.js';

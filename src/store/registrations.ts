@@ -39,29 +39,56 @@ export class RegistrationRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * Make the source's registrations exactly `workflows` at `sha`: upsert each, drop the ones the
-   * lock file no longer has. One transaction, so readers never see half a lock file.
+   * Make the source's registrations exactly `workflows` at `sha`: upsert them all in one statement,
+   * drop the ones the lock file no longer has. One transaction, so readers never see half a lock
+   * file; every row ends at `sha` (what `advance` relies on). No workflow is one DELETE, atomic alone.
+   * Names are unique, as the lock file's rules require (one statement cannot upsert a row twice).
    */
   async replace(sourceId: string, sha: string, workflows: RegisteredWorkflow[], now: Date): Promise<void> {
+    if (workflows.length === 0) {
+      await this.db.deleteFrom('workflow_registrations').where('source_id', '=', sourceId).execute();
+      return;
+    }
     await inTransaction(this.db, async (trx) => {
       const names = workflows.map((w) => w.workflowName);
-      let stale = trx.deleteFrom('workflow_registrations').where('source_id', '=', sourceId);
-      if (names.length > 0) stale = stale.where('workflow_name', 'not in', names);
-      await stale.execute();
-      for (const workflow of workflows) {
-        const values = {
-          sha,
-          triggers: jsonb(workflow.triggers),
-          lockfile: jsonb(workflow.lockfile),
-          registered_at: now,
-        };
-        await trx
-          .insertInto('workflow_registrations')
-          .values({ source_id: sourceId, workflow_name: workflow.workflowName, ...values })
-          .onConflict((oc) => oc.columns(['source_id', 'workflow_name']).doUpdateSet(values))
-          .execute();
-      }
+      await trx.deleteFrom('workflow_registrations').where('source_id', '=', sourceId).where('workflow_name', 'not in', names).execute();
+      const rows = workflows.map((w) => ({
+        source_id: sourceId,
+        workflow_name: w.workflowName,
+        sha,
+        triggers: jsonb(w.triggers),
+        lockfile: jsonb(w.lockfile),
+        registered_at: now,
+      }));
+      await trx
+        .insertInto('workflow_registrations')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(['source_id', 'workflow_name']).doUpdateSet((eb) => ({
+            sha: eb.ref('excluded.sha'),
+            triggers: eb.ref('excluded.triggers'),
+            lockfile: eb.ref('excluded.lockfile'),
+            registered_at: eb.ref('excluded.registered_at'),
+          })),
+        )
+        .execute();
     });
+  }
+
+  /**
+   * Move the source's registrations, unchanged, from commit `from` to `to` (a default-branch push
+   * that left them as they were): one UPDATE instead of a rewrite. Returns the rows moved; fewer than
+   * the caller expects means the rows are not the ones recorded at `from` (another node replaced
+   * them, or the source was purged), and the caller replaces instead.
+   */
+  async advance(sourceId: string, from: string, to: string, now: Date): Promise<number> {
+    const result = await this.db
+      .updateTable('workflow_registrations')
+      .set({ sha: to, registered_at: now })
+      .where('source_id', '=', sourceId)
+      .where('sha', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   async list(sourceId: string): Promise<WorkflowRegistration[]> {

@@ -66,6 +66,8 @@ export interface AgentTokensTable {
   token_hash: string;
   prefix: string;
   labels: NullableJson<string[]>;
+  /** The most slots an agent may declare with this token; null: the default cap. */
+  max_concurrency: number | null;
   created_at: Timestamp;
   revoked_at: NullableTimestamp;
   expires_at: NullableTimestamp;

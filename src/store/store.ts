@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { type DatabaseDriver, type Db, openDatabase, type OpenDatabaseOptions, type OpenedDatabase } from './database.js';
 import { Migrations } from './migrate.js';
 import { type Repositories, repositoriesOver } from './repositories.js';
+import type { StatementCounts, StatementWatcher } from './statement-counter.js';
 
 export type StoreOptions = OpenDatabaseOptions;
 
@@ -62,6 +63,19 @@ export class Store implements Repositories {
   /** One round trip to the database (the health endpoint's probe); rejects when it is unreachable. */
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.database.db);
+  }
+
+  /**
+   * Statements and round trips sent to the database since the store opened, counted at the driver
+   * (BEGIN and COMMIT included); diff two readings to cost a piece of work. Cheap to read.
+   */
+  statements(): StatementCounts {
+    return this.database.statements.counts();
+  }
+
+  /** Diagnostics (benches): `fn` sees the SQL text of each statement until the returned function is called. */
+  watchStatements(fn: StatementWatcher): () => void {
+    return this.database.statements.watch(fn);
   }
 
   close(): Promise<void> {

@@ -19,6 +19,7 @@ export interface ViewMember {
 export interface AgentTokenGrant {
   tokenId: string;
   labels: string[] | null;
+  maxConcurrency: number | null;
 }
 
 const EMPTY: WorkerViewBody = { members: [], revokedSerials: [], shards: [], agentTokens: [] };
@@ -83,7 +84,7 @@ export class ClusterView {
   grantFor(token: string): AgentTokenGrant | null {
     const found = this.tokens.get(hashToken(token));
     if (!found || (found.expiresAt !== null && found.expiresAt <= this.clock.now())) return null;
-    return { tokenId: found.id, labels: found.labels };
+    return { tokenId: found.id, labels: found.labels, maxConcurrency: found.maxConcurrency };
   }
 
   get hasView(): boolean {

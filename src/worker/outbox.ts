@@ -72,6 +72,8 @@ export class WorkerOutbox {
   private readonly chunks = new Map<number, Held>();
   /** Each step's gap marker, by `stepKey`. */
   private readonly markers = new Map<string, number>();
+  /** How many held reports name each job: a job with any is not lost, whatever its agent says. */
+  private readonly perJob = new Map<string, number>();
   private heldBytes = 0;
   private chunkBytes = 0;
   private pendingSync: Promise<void> | undefined;
@@ -96,6 +98,11 @@ export class WorkerOutbox {
 
   get depth(): number {
     return this.held.size;
+  }
+
+  /** Does the outbox hold a report about this job (its final status, say, not yet applied)? */
+  holdsJob(jobId: string): boolean {
+    return (this.perJob.get(jobId) ?? 0) > 0;
   }
 
   get bytes(): number {
@@ -236,6 +243,8 @@ export class WorkerOutbox {
     if (entry.dropped === undefined) delete entry.dropped;
     this.held.set(entry.seq, entry);
     this.heldBytes += entry.bytes;
+    const job = entry.report.message.jobId;
+    this.perJob.set(job, (this.perJob.get(job) ?? 0) + 1);
     if (isChunk(entry)) {
       this.chunks.set(entry.seq, entry);
       this.chunkBytes += entry.bytes;
@@ -247,6 +256,10 @@ export class WorkerOutbox {
   private untrack(entry: Held, keepPlace = false): void {
     if (!keepPlace) this.held.delete(entry.seq);
     this.heldBytes -= entry.bytes;
+    const job = entry.report.message.jobId;
+    const left = (this.perJob.get(job) ?? 1) - 1;
+    if (left > 0) this.perJob.set(job, left);
+    else this.perJob.delete(job);
     if (this.chunks.delete(entry.seq)) this.chunkBytes -= entry.bytes;
     if (entry.dropped !== undefined) {
       const key = stepKey(entry.report.runId, entry.report.message as LogMessage);

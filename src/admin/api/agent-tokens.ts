@@ -2,10 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { issueAgentToken } from '../../secrets/index.js';
 import type { AgentTokenRecord } from '../../store/index.js';
+import { MAX_AGENT_SLOT_CAP } from '../../vocabulary/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, parseBody, type RouteTable } from './http.js';
 
 const label = z.string().min(1).max(256);
+
+const newToken = z.object({
+  name: z.string().min(1).max(100).default('agent'),
+  labels: z.array(label).max(256).optional(),
+  /** The most slots an agent may declare with the token; absent or null: the default cap. */
+  maxConcurrency: z.number().int().min(1).max(MAX_AGENT_SLOT_CAP).nullable().optional(),
+});
 
 function tokenView(t: AgentTokenRecord) {
   return {
@@ -13,6 +21,7 @@ function tokenView(t: AgentTokenRecord) {
     name: t.name,
     prefix: t.prefix,
     labels: t.labels,
+    maxConcurrency: t.maxConcurrency,
     createdAt: t.createdAt.toISOString(),
     revokedAt: t.revokedAt?.toISOString() ?? null,
     expiresAt: t.expiresAt?.toISOString() ?? null,
@@ -24,10 +33,11 @@ export function agentTokenRoutes(deps: AdminDeps): RouteTable {
   return [
     ['GET', '/agent-tokens', async () => ({ status: 200, body: { tokens: (await deps.store.agents.listTokens()).map(tokenView) } })],
     ['POST', '/agent-tokens', async (req) => {
-      const input = await parseBody(req, z.object({ name: z.string().min(1).max(100).default('agent'), labels: z.array(label).max(256).optional() }));
+      const input = await parseBody(req, newToken);
       const issued = issueAgentToken();
+      const id = `tok_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
       const record = await deps.store.agents.insertToken(
-        { id: `tok_${randomUUID().replace(/-/g, '').slice(0, 16)}`, name: input.name, tokenHash: issued.hash, prefix: issued.prefix, labels: input.labels ?? null },
+        { id, name: input.name, tokenHash: issued.hash, prefix: issued.prefix, labels: input.labels ?? null, maxConcurrency: input.maxConcurrency ?? null },
         new Date(),
       );
       return { status: 201, body: { ...tokenView(record), token: issued.token } };

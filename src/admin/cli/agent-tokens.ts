@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_AGENT_SLOT_CAP, MAX_AGENT_SLOT_CAP } from '../../vocabulary/index.js';
 import { apiFor, globals } from './context.js';
 import { printFields, printJson, printTable } from './output.js';
 
@@ -6,8 +7,18 @@ interface AgentTokenView extends Record<string, unknown> {
   id: string;
   name: string;
   prefix: string;
+  maxConcurrency?: number | null;
   token?: string;
 }
+
+const slotCap = (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > MAX_AGENT_SLOT_CAP) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_AGENT_SLOT_CAP}, got "${v}"`);
+  return n;
+};
+
+/** A token's slot cap as an operator reads it: the default is named, not left blank. */
+const withCap = (t: AgentTokenView) => ({ ...t, maxConcurrency: t.maxConcurrency ?? `${DEFAULT_AGENT_SLOT_CAP} (default)` });
 
 export function agentCommands(): Command {
   const agent = new Command('agent').description('agents and the tokens they connect with');
@@ -18,11 +29,12 @@ export function agentCommands(): Command {
     .description('create an agent token; it is shown once and stored only as a hash')
     .option('--name <name>', 'a name to recognise it by', 'agent')
     .option('--labels <list>', 'comma-separated labels agents using it may claim (default: any)')
+    .option('--max-concurrency <n>', `the most slots an agent using it may declare (default: ${DEFAULT_AGENT_SLOT_CAP}); its frame budget grows with them`, slotCap)
     .action(async (o, cmd: Command) => {
       const labels = o.labels ? String(o.labels).split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-      const created = await apiFor(cmd).call<AgentTokenView>('POST', '/agent-tokens', { name: o.name, labels });
+      const created = await apiFor(cmd).call<AgentTokenView>('POST', '/agent-tokens', { name: o.name, labels, maxConcurrency: o.maxConcurrency });
       if (globals(cmd).json) return printJson(created);
-      printFields(created, ['id', 'name', 'prefix']);
+      printFields(withCap(created), ['id', 'name', 'prefix', 'maxConcurrency']);
       process.stdout.write(`\ntoken (shown once): ${created.token}\n`);
     });
 
@@ -32,7 +44,7 @@ export function agentCommands(): Command {
     .action(async (_o, cmd: Command) => {
       const list = await apiFor(cmd).call<{ tokens: AgentTokenView[] }>('GET', '/agent-tokens');
       if (globals(cmd).json) return printJson(list.tokens);
-      printTable(list.tokens, ['id', 'name', 'prefix', 'labels', 'createdAt', 'revokedAt']);
+      printTable(list.tokens.map(withCap), ['id', 'name', 'prefix', 'labels', 'maxConcurrency', 'createdAt', 'revokedAt']);
     });
 
   token

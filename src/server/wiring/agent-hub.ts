@@ -31,7 +31,7 @@ export function createAgentHub(p: AgentHubParts): AgentHub {
     heartbeatTimeoutMs: p.config.agentHeartbeatTimeoutMs,
     validateToken: async (token) => {
       const record = await store.agents.findValidToken(hashToken(token), new Date(p.clock.now()));
-      return record ? { tokenId: record.id, labels: record.labels } : null;
+      return record ? { tokenId: record.id, labels: record.labels, maxConcurrency: record.maxConcurrency } : null;
     },
     events: jobEventsToRuns({
       system: p.system,

@@ -19,6 +19,8 @@ export interface DeliveryParts {
   blobs: BlobStore;
   metrics: OrchestratorMetrics;
   log: Logger;
+  /** Deliveries processed at once: no more than the store's pool can serve beside the rest of the node. */
+  concurrency: number;
 }
 
 export interface DeliveryWiring {
@@ -43,7 +45,17 @@ export function wireDeliveries(p: DeliveryParts): DeliveryWiring {
   };
   const mirrors = new GitMirrors({ dataDir: p.config.dataDir });
   const lockfiles = new LockfileReader();
-  const processor = new DeliveryProcessor({ ...runCreation, store: p.store, mirrors, lockfiles, blobs: p.blobs, sources: p.catalog, metrics: p.metrics, log: p.log });
+  const processor = new DeliveryProcessor({
+    ...runCreation,
+    store: p.store,
+    mirrors,
+    lockfiles,
+    blobs: p.blobs,
+    sources: p.catalog,
+    metrics: p.metrics,
+    log: p.log,
+    concurrency: p.concurrency,
+  });
   return {
     processor,
     runCreation,

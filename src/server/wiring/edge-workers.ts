@@ -69,7 +69,7 @@ export class EdgeWorkers {
       links.handle(kinds.agentToken, async (from, body) => {
         if (!worker(from)) throw new Error('only edge workers of this cluster ask');
         const found = await p.store.agents.findValidToken(body.hash, new Date(p.clock.now()));
-        return { token: found ? { id: found.id, labels: found.labels, expiresAt: found.expiresAt?.getTime() ?? null } : null };
+        return { token: found ? { id: found.id, labels: found.labels, maxConcurrency: found.maxConcurrency, expiresAt: found.expiresAt?.getTime() ?? null } : null };
       }),
       links.onMessage(kinds.agentRegistered, (from, body) => {
         if (!worker(from)) return;
@@ -136,7 +136,7 @@ export class EdgeWorkers {
       members: state.memberList().flatMap((m) => (m.certificateSerial ? [{ node: m.node, address: m.address, role: m.role, serial: m.certificateSerial }] : [])),
       revokedSerials: state.revoked(),
       shards: [...state.shardOwners()].map(([shard, owner]) => ({ shard, node: owner.node, epoch: owner.epoch })),
-      agentTokens: tokens.map((t) => ({ id: t.id, hash: t.hash, labels: t.labels, expiresAt: t.expiresAt?.getTime() ?? null })),
+      agentTokens: tokens.map((t) => ({ id: t.id, hash: t.hash, labels: t.labels, maxConcurrency: t.maxConcurrency, expiresAt: t.expiresAt?.getTime() ?? null })),
     };
   }
 

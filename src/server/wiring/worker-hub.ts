@@ -11,7 +11,7 @@ import { jobEventsToRuns } from '../../dispatch/index.js';
 import { tellRunsAgentBack } from '../../runs/index.js';
 import { hashToken } from '../../secrets/index.js';
 import type { WorkerLinkKinds } from '../../transport/index.js';
-import type { ClusterView, WorkerRelay } from '../../worker/index.js';
+import type { ClusterView, WorkerOutbox, WorkerRelay } from '../../worker/index.js';
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { OrchestratorMetrics } from '../metrics.js';
@@ -27,18 +27,21 @@ export interface WorkerHubParts {
   authFailures: FailedAuthLimit;
   view: ClusterView;
   relay: WorkerRelay;
+  outbox: Pick<WorkerOutbox, 'holdsJob'>;
   kinds: WorkerLinkKinds;
   coordinators: CoordinatorLinks;
 }
 
 export function workerHub(p: WorkerHubParts): AgentHub {
   const { kinds, log, metrics, coordinators } = p;
-  // The store's word on which jobs an agent holds; with no coordinator reachable, not checked now.
-  const held = async (agentId: string): Promise<JobRef[]> => (await coordinators.ask(kinds.jobsHeld, { agentId }))?.jobs ?? [];
+  // The store's word on which jobs an agent holds, less those whose reports this worker holds: the
+  // agent handed their results over before it restarted, so they are not lost with it. With no
+  // coordinator reachable, not checked now.
+  const held = async (agentId: string): Promise<JobRef[]> => ((await coordinators.ask(kinds.jobsHeld, { agentId }))?.jobs ?? []).filter((j) => !p.outbox.holdsJob(j.jobId));
   // A token made since the last view: a coordinator's word, so a new agent need not wait for the next view.
   const askToken = async (token: string): Promise<TokenGrant | null> => {
     const found = (await coordinators.ask(kinds.agentToken, { hash: hashToken(token) }))?.token;
-    return found && (found.expiresAt === null || found.expiresAt > p.clock.now()) ? { tokenId: found.id, labels: found.labels } : null;
+    return found && (found.expiresAt === null || found.expiresAt > p.clock.now()) ? { tokenId: found.id, labels: found.labels, maxConcurrency: found.maxConcurrency } : null;
   };
   return new AgentHub({
     nodeId: p.nodeId,

@@ -3,8 +3,15 @@
  * The database row is the record that matters; this copy is written after the 202 and may be
  * omitted for large payloads.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { type BlobStore, keySegment } from './blob-store.js';
+
+// zlib's callback forms run on the libuv threadpool: a 5 MB body compressed with gzipSync would
+// hold the event loop (and every webhook reply and dispatch behind it) for tens of milliseconds.
+// Same defaults as gzipSync, so the bytes stored are the same as before and old copies read back.
+const gzip = promisify(gzipCallback);
+const gunzip = promisify(gunzipCallback);
 
 export const DELIVERY_COPY_MAX_BYTES = 5 * 1024 * 1024;
 
@@ -23,12 +30,12 @@ export async function storeDeliveryCopy(
 ): Promise<DeliveryCopyResult> {
   if (body.byteLength > maxBytes) return { stored: false, reason: 'size_exceeded' };
   const key = deliveryCopyKey(orgId, deliveryId);
-  await blobs.put(key, gzipSync(body));
+  await blobs.put(key, await gzip(body));
   return { stored: true, key };
 }
 
 /** The original body bytes, or null when no copy was stored. */
 export async function readDeliveryCopy(blobs: BlobStore, orgId: string, deliveryId: string): Promise<Buffer | null> {
   const gz = await blobs.get(deliveryCopyKey(orgId, deliveryId));
-  return gz ? gunzipSync(gz) : null;
+  return gz ? gunzip(gz) : null;
 }

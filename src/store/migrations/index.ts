@@ -12,6 +12,7 @@ import * as cluster from './006_cluster.js';
 import * as blobs from './007_blobs.js';
 import * as deliveryShards from './008_delivery_shards.js';
 import * as coordinatorTerm from './009_coordinator_term.js';
+import * as agentTokenSlots from './010_agent_token_slots.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007_blobs': blobs,
   '008_delivery_shards': deliveryShards,
   '009_coordinator_term': coordinatorTerm,
+  '010_agent_token_slots': agentTokenSlots,
 };
 
 export const migrationProvider: MigrationProvider = {

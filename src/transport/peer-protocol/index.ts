@@ -63,6 +63,7 @@ export {
   type JobOfferBody,
 } from './agent-mesh.js';
 export {
+  agentTokenAnswer,
   forwardedWebhookAnswer,
   forwardedWebhookBody,
   registerWorkerLinkKinds,

@@ -7,20 +7,34 @@
  * gives an agent (`worker.jobs_held`), and reports what it holds while cut off (`worker.status`).
  */
 import { z } from 'zod';
+import { MAX_AGENT_SLOT_CAP } from '../../vocabulary/index.js';
 import type { PeerKinds, PeerMessageKind, PeerRequestKind } from './kinds.js';
 
 const id = z.string().min(1).max(200);
 const nodeId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 const serial = z.string().regex(/^[0-9a-f]{1,64}$/);
+/**
+ * A token's slot cap; null: the default cap. A view kept on disk by an earlier release has none,
+ * and its tokens read as the default, until the next view replaces it.
+ */
+const slotCap = z.number().int().min(1).max(MAX_AGENT_SLOT_CAP).nullable().default(null);
 
 export const workerViewBody = z.strictObject({
   /** The coordinators (with their cluster ports) and workers, and each one's certificate serial. */
   members: z.array(z.strictObject({ node: nodeId, address: z.string().max(300), role: z.enum(['coordinator', 'worker']), serial })).max(1_000),
   revokedSerials: z.array(serial).max(100_000),
   shards: z.array(z.strictObject({ shard: z.number().int().min(0).max(255), node: nodeId, epoch: z.number().int().positive() })).max(256),
-  /** Valid agent tokens: id, SHA-256 of the token (hex), label allowlist, expiry (ms). */
+  /** Valid agent tokens: id, SHA-256 of the token (hex), label allowlist, slot cap, expiry (ms). */
   agentTokens: z
-    .array(z.strictObject({ id, hash: z.string().regex(/^[0-9a-f]{64}$/), labels: z.array(z.string().max(200)).max(100).nullable(), expiresAt: z.number().int().nullable() }))
+    .array(
+      z.strictObject({
+        id,
+        hash: z.string().regex(/^[0-9a-f]{64}$/),
+        labels: z.array(z.string().max(200)).max(100).nullable(),
+        maxConcurrency: slotCap,
+        expiresAt: z.number().int().nullable(),
+      }),
+    )
     .max(100_000),
 });
 export type WorkerViewBody = z.infer<typeof workerViewBody>;
@@ -45,7 +59,7 @@ export type ForwardedWebhookAnswer = z.infer<typeof forwardedWebhookAnswer>;
 /** A token the worker's view does not hold yet (made since the last view): the store's word on it. */
 export const agentTokenBody = z.strictObject({ hash: z.string().regex(/^[0-9a-f]{64}$/) });
 export const agentTokenAnswer = z.strictObject({
-  token: z.strictObject({ id, labels: z.array(z.string().max(200)).max(100).nullable(), expiresAt: z.number().int().nullable() }).nullable(),
+  token: z.strictObject({ id, labels: z.array(z.string().max(200)).max(100).nullable(), maxConcurrency: slotCap, expiresAt: z.number().int().nullable() }).nullable(),
 });
 
 export const workerAgentBody = z.strictObject({ agentId: id, tokenId: id, labels: z.array(z.string().max(200)).max(100), hostname: z.string().max(300).optional() });

@@ -1,11 +1,16 @@
+import type { LockfileParseResult } from '../parse-lockfile.js';
 import { Lru } from './lru.js';
+import { ParsedLockfiles } from './parsed-lockfiles.js';
 import type { RunGit } from './run-git.js';
 import { resolveCommit, runGit as defaultRunGit } from './run-git.js';
 
 export const LOCKFILE_PATH = '.kici/kici.lock.json';
 
 /** A missing lock file is not an error: that commit simply asks for no runs. */
-export type LockfileAt = { kind: 'missing' } | { kind: 'found'; text: string };
+export type LockfileAt = { kind: 'missing' } | FoundLockfile;
+
+/** `blob` is git's object id of the file (from `ls-tree`): it names the content, whatever the commit. */
+export type FoundLockfile = { kind: 'found'; text: string; blob?: string };
 
 /** The commit itself is unknown to the mirror: a sync is missing or the sha is wrong. */
 export class CommitNotFoundError extends Error {
@@ -20,12 +25,19 @@ export interface LockfileReaderOptions {
   /** Entries kept; a commit's lock file never changes, so entries never go stale. */
   capacity?: number;
   maxBytes?: number;
+  /** Checked lock files kept by content (see ParsedLockfiles). */
+  parsedCapacity?: number;
 }
 
 const FULL_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
 
-/** Reads `.kici/kici.lock.json` exactly as it is at a commit, with an LRU over (mirror, commit). */
+/**
+ * Reads `.kici/kici.lock.json` exactly as it is at a commit, with an LRU over (mirror, commit), and
+ * checks it with an LRU over its content: a new commit with an unchanged lock file is read once
+ * (one git call) but never checked again.
+ */
 export class LockfileReader {
+  readonly parsed: ParsedLockfiles;
   private readonly cache: Lru<string, LockfileAt>;
   private readonly run: RunGit;
   private readonly maxBytes: number;
@@ -36,6 +48,12 @@ export class LockfileReader {
     this.cache = new Lru(options.capacity ?? 256);
     this.run = options.runGit ?? defaultRunGit;
     this.maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
+    this.parsed = new ParsedLockfiles({ capacity: options.parsedCapacity });
+  }
+
+  /** `parseLockfile` of a lock file read here, once per content (`parsed.stats()` counts hits). */
+  parse(lock: FoundLockfile): LockfileParseResult {
+    return this.parsed.parse(lock.text, lock.blob);
   }
 
   async readAt(mirrorDir: string, sha: string): Promise<LockfileAt> {
@@ -73,7 +91,7 @@ export class LockfileReader {
       throw new Error(`${LOCKFILE_PATH} at ${commit} is larger than ${this.maxBytes} bytes`);
     }
     const text = await this.run(['show', `${commit}:${LOCKFILE_PATH}`], { cwd: mirrorDir });
-    return { kind: 'found', text };
+    return { kind: 'found', text, blob: match[2] };
   }
 }
 

@@ -234,6 +234,61 @@ describe('kici-admin agent token', () => {
     expect(agent.frames.find((f) => f.type === 'auth.failure')?.reason).toContain('gpu');
   });
 
+  it('caps the slots an agent may declare with --max-concurrency, and lists the cap (the default named)', async () => {
+    const created = await admin(['--json', 'agent', 'token', 'create', '--name', 'big-box', '--max-concurrency', '200']);
+    expect(created.code).toBe(0);
+    const big = JSON.parse(created.out) as { id: string; token: string; maxConcurrency: number };
+    expect(big.maxConcurrency).toBe(200);
+
+    const rows = JSON.parse((await admin(['--json', 'agent', 'token', 'list'])).out) as Record<string, unknown>[];
+    expect(rows.find((t) => t.id === big.id)?.maxConcurrency).toBe(200);
+    expect(rows.find((t) => t.name === 'ci-box')?.maxConcurrency).toBeNull();
+    const table = (await admin(['agent', 'token', 'list'])).out;
+    expect(table).toContain('MAXCONCURRENCY');
+    expect(table).toMatch(/big-box .* 200 /);
+    expect(table).toMatch(/ci-box .* 64 \(default\)/);
+
+    const fits = await connectAgent();
+    fits.send({ type: 'auth.request', token: big.token, protocolVersion: 1 });
+    await fits.next('auth.success');
+    fits.send({ ...registration('agent-it-slots-1', ['linux']), maxConcurrency: 200 });
+    expect(await fits.next('register.ack')).toMatchObject({ agentId: 'agent-it-slots-1' });
+
+    const over = await connectAgent();
+    over.send({ type: 'auth.request', token: big.token, protocolVersion: 1 });
+    await over.next('auth.success');
+    over.send({ ...registration('agent-it-slots-2', ['linux']), maxConcurrency: 201 });
+    expect(await over.closed).toBe(4010);
+    expect(over.frames.find((f) => f.type === 'auth.failure')?.reason).toContain('its cap: 200 slots');
+    expect(over.frames.some((f) => f.type === 'register.ack')).toBe(false);
+    fits.close();
+  });
+
+  it('holds a token made without --max-concurrency to the default cap of 64', async () => {
+    const created = JSON.parse((await admin(['--json', 'agent', 'token', 'create', '--name', 'default-cap'])).out) as { token: string; maxConcurrency: null };
+    expect(created.maxConcurrency).toBeNull();
+    const agent = await connectAgent();
+    agent.send({ type: 'auth.request', token: created.token, protocolVersion: 1 });
+    await agent.next('auth.success');
+    agent.send({ ...registration('agent-it-slots-3', ['linux']), maxConcurrency: 65 });
+    expect(await agent.closed).toBe(4010);
+    expect(agent.frames.find((f) => f.type === 'auth.failure')?.reason).toContain('the default cap: 64 slots');
+  });
+
+  it('the API refuses a slot cap outside 1..10000 with 400', async () => {
+    const adminToken = readFileSync(path.join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
+    for (const maxConcurrency of [0, 10_001, 2.5, '8']) {
+      const res = await fetch(`${orch.url}/api/v1/agent-tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'bad-cap', maxConcurrency }),
+      });
+      expect(res.status).toBe(400);
+    }
+    const rows = JSON.parse((await admin(['--json', 'agent', 'token', 'list'])).out) as Record<string, unknown>[];
+    expect(rows.some((t) => t.name === 'bad-cap')).toBe(false);
+  });
+
   it('revoking an unknown token is a 404 and exit 1', async () => {
     const r = await admin(['agent', 'token', 'revoke', 'tok_nope']);
     expect(r.code).toBe(1);
@@ -261,6 +316,7 @@ async function connectAgent() {
     frames,
     closed,
     send: (frame: Record<string, unknown>) => ws.send(JSON.stringify(frame)),
+    close: () => ws.close(),
     next: (type: string) =>
       Promise.race([
         new Promise<Record<string, unknown>>((resolve) => {
@@ -299,6 +355,9 @@ describe('kici-admin usage errors exit 2', () => {
     ['a generic hmac source without a secret', ['source', 'add', 'generic', '--org', 'acme', '--name', 'nosecret']],
     ['a bad --rate-limit', ['source', 'add', 'generic', '--org', 'acme', '--name', 'x', '--secret', 's', '--rate-limit', 'lots']],
     ['an unknown verification', ['source', 'add', 'generic', '--org', 'acme', '--name', 'x', '--verification', 'magic']],
+    ['a --max-concurrency of 0', ['agent', 'token', 'create', '--max-concurrency', '0']],
+    ['a --max-concurrency above 10000', ['agent', 'token', 'create', '--max-concurrency', '10001']],
+    ['a --max-concurrency that is not a number', ['agent', 'token', 'create', '--max-concurrency', 'lots']],
   ])('%s', async (_what, argv) => {
     const r = await admin(argv);
     expect(r.code).toBe(2);

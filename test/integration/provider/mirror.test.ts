@@ -14,6 +14,9 @@ import { commit, git, newRepo, tempDir } from './git-fixture.js';
 
 const ZERO = '0'.repeat(40);
 
+/** A lock file read at a commit: its text and git's id of that content. */
+const found = (text: string) => ({ kind: 'found', text, blob: expect.stringMatching(/^[0-9a-f]{40}$/) });
+
 let root: string;
 let repo: string;
 let url: string;
@@ -107,9 +110,24 @@ describe('GitMirrors', () => {
 describe('LockfileReader', () => {
   it('finds the lock file at a commit that has it, and caches by commit', async () => {
     const reader = new LockfileReader();
-    expect(await reader.readAt(mirrorDir, commits.second)).toEqual({ kind: 'found', text: '{"schemaVersion":1}\n' });
-    expect(await reader.readAt(mirrorDir, commits.second)).toEqual({ kind: 'found', text: '{"schemaVersion":1}\n' });
+    expect(await reader.readAt(mirrorDir, commits.second)).toEqual(found('{"schemaVersion":1}\n'));
+    expect(await reader.readAt(mirrorDir, commits.second)).toEqual(found('{"schemaVersion":1}\n'));
     expect(reader.stats()).toEqual({ hits: 1, misses: 1 });
+  });
+
+  it('checks a lock file once per content: a commit that left it alone is read, but not parsed again', async () => {
+    const reader = new LockfileReader();
+    const untouched = await commit(repo, { 'src/c.ts': 'c\n' }, 'code only');
+    await mirrors.syncMirror({ id: 'src_demo', url });
+    const before = await reader.readAt(mirrorDir, commits.second);
+    const after = await reader.readAt(mirrorDir, untouched);
+    if (before.kind !== 'found' || after.kind !== 'found') throw new Error('lock file expected');
+    expect(after.blob).toBe(await git(mirrorDir, 'rev-parse', `${commits.second}:.kici/kici.lock.json`));
+    expect(after.blob).toBe(before.blob);
+    const first = reader.parse(before);
+    expect(reader.parse(after)).toBe(first);
+    expect(reader.stats()).toEqual({ hits: 0, misses: 2 });
+    expect(reader.parsed.stats()).toEqual({ hits: 1, misses: 1, size: 1 });
   });
 
   it('evicts the least recently used commit when full', async () => {
@@ -122,10 +140,10 @@ describe('LockfileReader', () => {
 
   it('resolves branch names before caching, so a moved branch is never served stale', async () => {
     const reader = new LockfileReader();
-    expect(await reader.readAt(mirrorDir, 'refs/heads/main')).toEqual({ kind: 'found', text: '{"schemaVersion":1}\n' });
+    expect(await reader.readAt(mirrorDir, 'refs/heads/main')).toEqual(found('{"schemaVersion":1}\n'));
     await commit(repo, { '.kici/kici.lock.json': '{"schemaVersion":1,"edited":true}\n' }, 'edit lock');
     await mirrors.syncMirror({ id: 'src_demo', url });
-    expect(await reader.readAt(mirrorDir, 'refs/heads/main')).toEqual({ kind: 'found', text: '{"schemaVersion":1,"edited":true}\n' });
+    expect(await reader.readAt(mirrorDir, 'refs/heads/main')).toEqual(found('{"schemaVersion":1,"edited":true}\n'));
   });
 
   it('reports missing at a commit without one', async () => {

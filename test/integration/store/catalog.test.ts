@@ -125,6 +125,33 @@ describeOnBothDrivers('agent tokens and agents', (store) => {
     expect(JSON.stringify(listed)).not.toContain(a.token);
   });
 
+  it("keeps a token's slot cap (null: the default cap) and hands it to every token check", async () => {
+    const capped = issueAgentToken();
+    const plain = issueAgentToken();
+    const idCapped = `tok_${uniqueOrg()}`;
+    const idPlain = `tok_${uniqueOrg()}`;
+    const record = await store().agents.insertToken({ id: idCapped, name: 'big', tokenHash: capped.hash, prefix: capped.prefix, maxConcurrency: 200 }, T0);
+    await store().agents.insertToken({ id: idPlain, name: 'small', tokenHash: plain.hash, prefix: plain.prefix }, T0);
+
+    expect(record.maxConcurrency).toBe(200);
+    expect(await store().agents.findValidToken(capped.hash, T0)).toMatchObject({ id: idCapped, maxConcurrency: 200 });
+    expect(await store().agents.findValidToken(plain.hash, T0)).toMatchObject({ id: idPlain, maxConcurrency: null });
+    expect((await store().agents.getToken(idCapped))?.maxConcurrency).toBe(200);
+    const hashes = await store().agents.validTokenHashes(T0);
+    expect(hashes.find((t) => t.id === idCapped)).toMatchObject({ hash: capped.hash, maxConcurrency: 200 });
+    expect(hashes.find((t) => t.id === idPlain)).toMatchObject({ hash: plain.hash, maxConcurrency: null });
+    expect((await store().agents.listTokens()).find((t) => t.id === idCapped)?.maxConcurrency).toBe(200);
+  });
+
+  it('refuses a slot cap outside 1..10000', async () => {
+    for (const maxConcurrency of [0, 10_001]) {
+      const t = issueAgentToken();
+      await expect(
+        store().agents.insertToken({ id: `tok_${uniqueOrg()}`, name: 'bad', tokenHash: t.hash, prefix: t.prefix, maxConcurrency }, T0),
+      ).rejects.toThrow(/agent_tokens_max_concurrency_range/);
+    }
+  });
+
   it('registers agents, keeps an agent id bound to its first token, and tracks liveness', async () => {
     const t1 = issueAgentToken();
     const t2 = issueAgentToken();
@@ -176,6 +203,25 @@ describeOnBothDrivers('workflow registrations', (store) => {
 
     await store().registrations.replace(source.id, 'sha3', [], later(2));
     expect(await store().registrations.list(source.id)).toEqual([]);
+  });
+
+  it('advances unchanged registrations to a new commit only from the commit they carry', async () => {
+    const source = await store().sources.create({ orgId: uniqueOrg(), kind: 'git', name: 'r', verification: 'hmac_sha256' });
+    const wf = (name: string) => ({ workflowName: name, triggers: [{ type: 'generic_webhook' }], lockfile: { name } });
+    await store().registrations.replace(source.id, 'sha1', [wf('ci'), wf('deploy')], T0);
+
+    expect(await store().registrations.advance(source.id, 'sha1', 'sha2', later(1))).toBe(2);
+    const moved = await store().registrations.list(source.id);
+    expect(moved.map((r) => [r.workflowName, r.sha, r.registeredAt])).toEqual([
+      ['ci', 'sha2', later(1)],
+      ['deploy', 'sha2', later(1)],
+    ]);
+    expect(moved.map((r) => r.lockfile)).toEqual([{ name: 'ci' }, { name: 'deploy' }]);
+
+    // Rows that no longer carry `from` (another node wrote since) are left alone.
+    expect(await store().registrations.advance(source.id, 'sha1', 'sha3', later(2))).toBe(0);
+    expect((await store().registrations.list(source.id)).every((r) => r.sha === 'sha2')).toBe(true);
+    expect(await store().registrations.advance('src_none', 'sha2', 'sha3', later(2))).toBe(0);
   });
 });
 

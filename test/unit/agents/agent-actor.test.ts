@@ -24,7 +24,7 @@ function rig(system?: ActorSystem, clock = new ManualClock(10_000)) {
     clock,
     system,
     heartbeatTimeoutMs: 9_000,
-    validateToken: async () => ({ tokenId: 'tok_1', labels: null }),
+    validateToken: async () => ({ tokenId: 'tok_1', labels: null, maxConcurrency: null }),
     events,
   });
   async function connect(agentId: string) {

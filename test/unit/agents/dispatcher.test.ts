@@ -378,3 +378,43 @@ describe('JobDispatcher adopt', () => {
     expect(r.dispatcher.pendingCount).toBe(0);
   });
 });
+
+describe('JobDispatcher cost as the queue grows', () => {
+  it('searches the agents once per label set in a drain pass, however many jobs ask for it', async () => {
+    const r = rig();
+    r.agent('a', 1, ['linux']);
+    expect((await r.place(request('busy', ['linux']))).status).toBe('sent');
+    for (let i = 0; i < 500; i++) await r.place(request(`gpu-${i}`, ['gpu']));
+    for (let i = 0; i < 500; i++) await r.place(request(`linux-${i}`, ['linux']));
+    let searches = 0;
+    const reserve = r.directory.reserve.bind(r.directory);
+    r.directory.reserve = (runsOn) => {
+      searches++;
+      return reserve(runsOn);
+    };
+    r.dispatcher.finished('busy');
+    await r.dispatcher.drain();
+    // gpu: one search finds nothing; linux: one finds the freed slot, one more finds none left.
+    expect(searches).toBe(3);
+    expect(r.sent.at(-1)).toMatchObject({ agentId: 'a', jobId: 'linux-0' });
+    expect(r.dispatcher.pendingCount).toBe(999);
+  });
+
+  it('keeps the count of unanswered dispatches right through sends, acks, adoptions and releases', async () => {
+    const r = rig();
+    r.agent('a', 3);
+    await r.place(request('j1'));
+    await r.place(request('j2'));
+    expect(r.depths.at(-1)).toEqual([0, 2]);
+    r.dispatcher.ack('a', 'j1');
+    r.dispatcher.ack('a', 'j1');
+    expect(r.depths.at(-1)).toEqual([0, 1]);
+    r.dispatcher.adopt('a', 'run-1', 'j3');
+    r.dispatcher.release('j2');
+    expect(r.depths.at(-1)).toEqual([0, 0]);
+    r.dispatcher.release('j1');
+    r.dispatcher.release('j3');
+    await r.place(request('j4'));
+    expect(r.depths.at(-1)).toEqual([0, 1]);
+  });
+});

@@ -33,8 +33,8 @@ function rig() {
     logs: (job, agentId, stepIndex, lines) => void calls.push(['logs', job.jobId, agentId, stepIndex, lines]),
   };
   const grants: Record<string, TokenGrant> = {
-    'tok-good': { tokenId: 'tok_1', labels: null },
-    'tok-other': { tokenId: 'tok_2', labels: null },
+    'tok-good': { tokenId: 'tok_1', labels: null, maxConcurrency: null },
+    'tok-other': { tokenId: 'tok_2', labels: null, maxConcurrency: null },
   };
   const hub = new AgentHub({
     nodeId: 'node-a',

@@ -4,7 +4,7 @@ import { ManualClock } from '../../../src/clock/index.js';
 import { CloseCode, type AgentMessage } from '../../../src/transport/index.js';
 import { RecordingSocket, authRequest, heartbeat, register, settle } from './recording-socket.js';
 
-async function registeredSession(limits?: FrameLimits) {
+async function registeredSession(limits?: FrameLimits, slots = 1) {
   const clock = new ManualClock(1_000);
   const socket = new RecordingSocket();
   const messages: AgentMessage[] = [];
@@ -12,7 +12,7 @@ async function registeredSession(limits?: FrameLimits) {
   const session = new AgentSession(
     socket,
     {
-      validateToken: async () => ({ tokenId: 'tok_1', labels: null }),
+      validateToken: async () => ({ tokenId: 'tok_1', labels: null, maxConcurrency: null }),
       onRegistered: () => {},
       onMessage: (_s, m) => void messages.push(m),
       onClosed: () => void closes++,
@@ -22,7 +22,7 @@ async function registeredSession(limits?: FrameLimits) {
   );
   session.receive(authRequest());
   await settle();
-  session.receive(register('agent-1'));
+  session.receive(register('agent-1', { maxConcurrency: slots }));
   expect(session.registered).toBe(true);
   return { clock, socket, session, messages, closes: () => closes };
 }
@@ -83,6 +83,47 @@ describe('AgentSession frame limits', () => {
     session.receive(JSON.stringify({ type: 'agent.log', lines: ['x'.repeat(2 * 1024 * 1024)] }));
     expect(socket.closedWith?.code).toBe(4003);
     expect(messages).toHaveLength(0);
+  });
+
+  it('scales the budget with the slots registered: 25 slots carry 1,500 frames/s for 10 s without a warning', async () => {
+    const { clock, socket, session, messages } = await registeredSession(undefined, 25);
+    for (let tick = 0; tick < 1_000; tick++) {
+      for (let i = 0; i < 15; i++) session.receive(log(tick * 15 + i));
+      clock.advance(10);
+    }
+    expect(messages).toHaveLength(15_000);
+    expect(socket.types()).not.toContain('rate.limit.warning');
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('still closes a 25-slot agent flooding at twice that, after 5 s of violations', async () => {
+    const { clock, socket, session } = await registeredSession(undefined, 25);
+    let sentMs = 0;
+    while (!socket.closedWith && sentMs < 20_000) {
+      for (let i = 0; i < 30; i++) session.receive(log(i));
+      clock.advance(10);
+      sentMs += 10;
+    }
+    expect(socket.types()).toContain('rate.limit.warning');
+    expect(socket.closedWith).toMatchObject({ code: 4003, reason: expect.stringMatching(/rate limit/) });
+    // Register left the 198 messages of the floor's burst (not the scaled 3,000): gone in 0.2 s at
+    // this deficit; then 5 s of violations.
+    expect(sentMs).toBeGreaterThan(5_000);
+    expect(sentMs).toBeLessThan(5_300);
+  });
+
+  it('keeps the floor until register, and does not top the buckets up when the slots arrive', async () => {
+    // auth.request and agent.register use both messages of the floor's burst.
+    const { clock, socket, session } = await registeredSession({ ...AGENT_FRAME_LIMITS, messageBurst: 2 }, 25);
+    session.receive(log(0));
+    expect(socket.types()).toContain('rate.limit.warning');
+    clock.advance(1_000);
+    const before = socket.types().length;
+    // A second at the scaled 1,500/s refilled the scaled burst of 30.
+    for (let i = 0; i < 30; i++) session.receive(log(i));
+    expect(socket.types()).toHaveLength(before);
+    session.receive(log(31));
+    expect(socket.types()).toHaveLength(before + 1);
   });
 
   it('refuses an oversized frame even before authentication', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AgentSession, type TokenGrant } from '../../../src/agents/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
+import { DEFAULT_AGENT_SLOT_CAP } from '../../../src/vocabulary/index.js';
 import type { AgentMessage, AgentRegister } from '../../../src/transport/index.js';
 import { RecordingSocket, authRequest, deferred, heartbeat, register, settle } from './recording-socket.js';
 
@@ -15,7 +16,7 @@ interface Rig {
   closes: number;
 }
 
-function rig(overrides: Partial<Ports> = {}, grant: TokenGrant | null = { tokenId: 'tok_1', labels: null }): Rig {
+function rig(overrides: Partial<Ports> = {}, grant: TokenGrant | null = { tokenId: 'tok_1', labels: null, maxConcurrency: null }): Rig {
   const clock = new ManualClock(1_000);
   const socket = new RecordingSocket();
   const r = { clock, socket, registered: [] as AgentRegister[], messages: [] as AgentMessage[], closes: 0 } as Rig;
@@ -194,7 +195,7 @@ describe('AgentSession after registration', () => {
 });
 
 describe('AgentSession label restriction', () => {
-  const restricted: TokenGrant = { tokenId: 'tok_r', labels: ['linux', 'docker'] };
+  const restricted: TokenGrant = { tokenId: 'tok_r', labels: ['linux', 'docker'], maxConcurrency: null };
 
   it('admits labels the token grants, plus self-derived os:/arch:/host: labels', async () => {
     const r = rig({}, restricted);
@@ -229,6 +230,58 @@ describe('AgentSession label restriction', () => {
   });
 });
 
+describe('AgentSession slot cap', () => {
+  const capped: TokenGrant = { tokenId: 'tok_c', labels: null, maxConcurrency: 8 };
+
+  it("admits an agent declaring up to its token's cap", async () => {
+    const r = rig({}, capped);
+    await handshake(r, register('agent-1', { maxConcurrency: 8 }));
+    expect(r.session.registered).toBe(true);
+    expect(r.session.maxConcurrency).toBe(8);
+  });
+
+  it('refuses more slots than the cap with auth.failure naming the cap, then 4010, never registering', async () => {
+    const r = rig({}, capped);
+    await handshake(r, register('agent-1', { maxConcurrency: 9 }));
+    const reason = String(r.socket.last('auth.failure')?.reason);
+    expect(reason).toContain('maxConcurrency 9');
+    expect(reason).toContain('its cap: 8 slots');
+    expect(reason).toContain('--max-concurrency');
+    expect(r.socket.last('register.ack')).toBeUndefined();
+    expect(r.socket.closedWith).toEqual({ code: 4010, reason: "maxConcurrency 9 above the token's cap of 8" });
+    expect(r.registered).toHaveLength(0);
+  });
+
+  it('holds a token made without a cap to the default cap of 64', async () => {
+    expect(DEFAULT_AGENT_SLOT_CAP).toBe(64);
+    const fits = rig();
+    await handshake(fits, register('agent-1', { maxConcurrency: 64 }));
+    expect(fits.session.registered).toBe(true);
+
+    const over = rig();
+    await handshake(over, register('agent-1', { maxConcurrency: 65 }));
+    expect(over.socket.last('auth.failure')?.reason).toContain('the default cap: 64 slots');
+    expect(over.socket.closedWith?.code).toBe(4010);
+  });
+
+  it('checks again on re-register, so slots cannot be raised past the cap later', async () => {
+    const r = rig({}, capped);
+    await handshake(r, register('agent-1', { maxConcurrency: 4 }));
+    r.session.receive(register('agent-1', { maxConcurrency: 8 }));
+    expect(r.session.maxConcurrency).toBe(8);
+    r.session.receive(register('agent-1', { maxConcurrency: 100 }));
+    expect(r.socket.closedWith?.code).toBe(4010);
+    expect(r.session.maxConcurrency).toBe(8);
+    expect(r.registered).toHaveLength(2);
+  });
+
+  it('lets a token cap above the protocol limit admit the protocol limit (1000)', async () => {
+    const r = rig({}, { tokenId: 'tok_big', labels: null, maxConcurrency: 10_000 });
+    await handshake(r, register('agent-1', { maxConcurrency: 1_000 }));
+    expect(r.session.registered).toBe(true);
+  });
+});
+
 describe('AgentSession while the token check is in flight', () => {
   it('holds later frames and replays them in order once the token is accepted', async () => {
     const check = deferred<TokenGrant | null>();
@@ -240,7 +293,7 @@ describe('AgentSession while the token check is in flight', () => {
     expect(r.socket.sent).toHaveLength(0);
     expect(r.registered).toHaveLength(0);
 
-    check.resolve({ tokenId: 'tok_1', labels: null });
+    check.resolve({ tokenId: 'tok_1', labels: null, maxConcurrency: null });
     await settle();
     expect(r.socket.types()).toEqual(['auth.success', 'register.ack']);
     expect(r.messages).toEqual([expect.objectContaining({ type: 'heartbeat', timestamp: 7 })]);
@@ -265,7 +318,7 @@ describe('AgentSession while the token check is in flight', () => {
     r.session.receive(authRequest());
     r.session.receive(register('agent-1'));
     r.session.socketClosed();
-    check.resolve({ tokenId: 'tok_1', labels: null });
+    check.resolve({ tokenId: 'tok_1', labels: null, maxConcurrency: null });
     await settle();
     expect(r.socket.sent).toHaveLength(0);
     expect(r.registered).toHaveLength(0);
@@ -278,7 +331,7 @@ describe('AgentSession while the token check is in flight', () => {
     r.session.receive(authRequest());
     r.clock.advance(5_000);
     expect(r.socket.closedWith?.code).toBe(4002);
-    check.resolve({ tokenId: 'tok_1', labels: null });
+    check.resolve({ tokenId: 'tok_1', labels: null, maxConcurrency: null });
     await settle();
     expect(r.socket.last('auth.success')).toBeUndefined();
   });
@@ -319,7 +372,7 @@ describe('AgentSession closing', () => {
 describe('AgentSession protocol versions and config.ack', () => {
   it('refuses a protocol version above the maximum with auth.failure naming the supported ones, then 4005', async () => {
     let checked = 0;
-    const r = rig({ validateToken: async () => (checked++, { tokenId: 'tok_1', labels: null }) });
+    const r = rig({ validateToken: async () => (checked++, { tokenId: 'tok_1', labels: null, maxConcurrency: null }) });
     r.session.receive(JSON.stringify({ type: 'auth.request', token: 'tok-good', protocolVersion: 2 }));
     await settle();
     expect(r.socket.last('auth.failure')?.reason).toContain('supported protocol versions: 1–1');

@@ -1,7 +1,7 @@
 /**
  * What an edge worker knows of its cluster: the view the coordinators send, kept on disk (0600) so
- * a restarted worker reads it back; agent tokens checked against the hashes in it, expiry judged by
- * the injected clock; coordinator certificates trusted only as the view records them.
+ * a restarted worker reads it back; agent tokens checked against the hashes in it (with their labels
+ * and slot caps), expiry judged by the injected clock; coordinator certificates trusted only as the view records them.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeIdentity } from '../../../src/certificates/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
 import { hashToken } from '../../../src/secrets/index.js';
-import type { WorkerViewBody } from '../../../src/transport/index.js';
+import { agentTokenAnswer, workerViewBody, type WorkerViewBody } from '../../../src/transport/index.js';
 import { ClusterView } from '../../../src/worker/index.js';
 
 let root: string;
@@ -39,8 +39,8 @@ function view(overrides: Partial<WorkerViewBody> = {}): WorkerViewBody {
       { shard: 1, node: 'c2', epoch: 5 },
     ],
     agentTokens: [
-      { id: 'tok-1', hash: hashToken(TOKEN), labels: ['os:linux', 'arch:x64'], expiresAt: null },
-      { id: 'tok-2', hash: hashToken(EXPIRING), labels: null, expiresAt: NOW + 60_000 },
+      { id: 'tok-1', hash: hashToken(TOKEN), labels: ['os:linux', 'arch:x64'], maxConcurrency: 25, expiresAt: null },
+      { id: 'tok-2', hash: hashToken(EXPIRING), labels: null, maxConcurrency: null, expiresAt: NOW + 60_000 },
     ],
     ...overrides,
   };
@@ -73,8 +73,8 @@ describe('ClusterView: kept on disk', () => {
     expect(second.shards.ownerOf(0)).toEqual({ node: 'c1', epoch: 3 });
     expect(second.shards.ownerOf(1)).toEqual({ node: 'c2', epoch: 5 });
     expect(second.shards.ownerOf(2)).toBeUndefined();
-    expect(second.grantFor(TOKEN)).toEqual({ tokenId: 'tok-1', labels: ['os:linux', 'arch:x64'] });
-    expect(second.grantFor(EXPIRING)).toEqual({ tokenId: 'tok-2', labels: null });
+    expect(second.grantFor(TOKEN)).toEqual({ tokenId: 'tok-1', labels: ['os:linux', 'arch:x64'], maxConcurrency: 25 });
+    expect(second.grantFor(EXPIRING)).toEqual({ tokenId: 'tok-2', labels: null, maxConcurrency: null });
   });
 
   it('does not rewrite the file for the same view, and does for a changed one', () => {
@@ -160,10 +160,10 @@ describe('ClusterView: agent tokens', () => {
     const v = new ClusterView(file, clock);
     expect(v.grantFor(TOKEN)).toBeNull();
     v.apply(view());
-    expect(v.grantFor(TOKEN)).toEqual({ tokenId: 'tok-1', labels: ['os:linux', 'arch:x64'] });
-    expect(v.grantFor(EXPIRING)).toEqual({ tokenId: 'tok-2', labels: null });
+    expect(v.grantFor(TOKEN)).toEqual({ tokenId: 'tok-1', labels: ['os:linux', 'arch:x64'], maxConcurrency: 25 });
+    expect(v.grantFor(EXPIRING)).toEqual({ tokenId: 'tok-2', labels: null, maxConcurrency: null });
     clock.advance(59_999);
-    expect(v.grantFor(EXPIRING)).toEqual({ tokenId: 'tok-2', labels: null });
+    expect(v.grantFor(EXPIRING)).toEqual({ tokenId: 'tok-2', labels: null, maxConcurrency: null });
     clock.advance(1);
     expect(v.grantFor(EXPIRING)).toBeNull();
     // A token without expiry stays valid.
@@ -180,6 +180,22 @@ describe('ClusterView: agent tokens', () => {
     v.apply(view({ agentTokens: [view().agentTokens[1]!] }));
     expect(v.grantFor(TOKEN)).toBeNull();
     expect(v.grantFor(EXPIRING)).not.toBeNull();
+  });
+
+  it("carries a token's slot cap on the wire: 1..10000, or null (absent from an earlier coordinator)", () => {
+    const token = { id: 'tok-9', labels: null, expiresAt: null };
+    expect(agentTokenAnswer.parse({ token: { ...token, maxConcurrency: 200 } }).token?.maxConcurrency).toBe(200);
+    expect(agentTokenAnswer.parse({ token }).token?.maxConcurrency).toBeNull();
+    expect(agentTokenAnswer.safeParse({ token: { ...token, maxConcurrency: 0 } }).success).toBe(false);
+    expect(workerViewBody.safeParse(view({ agentTokens: [{ ...view().agentTokens[0]!, maxConcurrency: 10_001 }] })).success).toBe(false);
+  });
+
+  it('reads a view kept by a release before slot caps: its tokens get the default cap (null)', () => {
+    const old = view();
+    writeFileSync(file, JSON.stringify({ ...old, agentTokens: old.agentTokens.map(({ maxConcurrency: _, ...t }) => t) }));
+    const v = new ClusterView(file, new ManualClock(NOW));
+    expect(v.load()).toEqual({ loaded: true });
+    expect(v.grantFor(TOKEN)).toEqual({ tokenId: 'tok-1', labels: ['os:linux', 'arch:x64'], maxConcurrency: null });
   });
 });
 

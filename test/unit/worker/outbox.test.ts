@@ -273,3 +273,21 @@ describe('worker outbox', () => {
     expect(shapes(outbox)).toEqual(['job_acked a']);
   });
 });
+
+describe('which jobs the outbox holds reports about', () => {
+  it('counts a job held until its last report is removed, gap markers and reopening included', async () => {
+    const outbox = open(2500);
+    await outbox.append(logs('j1', 0, chunk('a')));
+    await outbox.append(logs('j1', 0, chunk('b')));
+    await outbox.append(finished('j2'));
+    // Over the bound: j1's oldest chunk becomes its gap marker, still a report about j1.
+    await outbox.append(logs('j1', 0, chunk('c')));
+    expect(outbox.holdsJob('j1')).toBe(true);
+    expect(outbox.holdsJob('j2')).toBe(true);
+    expect(outbox.holdsJob('j3')).toBe(false);
+    expect(open(2500).holdsJob('j2')).toBe(true);
+    for (const entry of outbox.list().filter((e) => e.report.message.jobId === 'j1')) outbox.remove(entry.seq, entry);
+    expect(outbox.holdsJob('j1')).toBe(false);
+    expect(outbox.holdsJob('j2')).toBe(true);
+  });
+});
