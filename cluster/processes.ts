@@ -284,6 +284,79 @@ export class KiciProcess extends LoggedProcess {
   }
 }
 
+/** What every kici-orchestrator process of a local cluster is started with. */
+interface NodeSpec {
+  name: string;
+  dataDir: string;
+  httpPort: number;
+  detached?: boolean;
+}
+
+/**
+ * One `kici-orchestrator` on a data directory, its HTTP port fixed so a restart comes back where
+ * agents expect it. The role (coordinator, edge worker) says how it is started and when it is up.
+ */
+abstract class OrchestratorNode<S extends NodeSpec> {
+  proc?: KiciProcess;
+  /** Started once: a join token is spent, as a deployment removes it after the first start. */
+  protected joined = false;
+
+  constructor(
+    readonly spec: S,
+    private readonly supervisor: Supervisor,
+  ) {
+    mkdirSync(spec.dataDir, { recursive: true });
+  }
+
+  abstract get logFile(): string;
+
+  /** The environment it is started with: what its role needs, and nothing else. */
+  abstract environment(): Record<string, string | undefined>;
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.spec.httpPort}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.spec.httpPort}/ws`;
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+
+  async stop(graceMs?: number): Promise<void> {
+    await this.proc?.stop(graceMs);
+  }
+
+  async kill9(): Promise<void> {
+    await this.proc?.kill9();
+  }
+
+  /** Spawn it; resolves once it wrote its URL and `up` holds (polled). */
+  protected async launch(what: string, up: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    if (this.running) throw new Error(`${this.name} is already running`);
+    const urlFile = path.join(this.spec.dataDir, 'orchestrator-url');
+    rmSync(urlFile, { force: true });
+    const proc = new KiciProcess(this.name, binPath('kici-orchestrator'), [], baseEnv(this.environment()), this.logFile, this.supervisor, this.spec.detached);
+    this.proc = proc;
+    await waitUntil(
+      `${this.name} to ${what}`,
+      async () => {
+        if (!proc.running) throw new Fatal(`${this.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):\n${proc.tail()}`);
+        if (!existsSync(urlFile)) return undefined;
+        return (await up()) ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 50, describe: () => proc.tail() },
+    );
+    this.joined = true;
+  }
+}
+
 export interface CoordinatorSpec {
   name: string;
   dataDir: string;
@@ -305,37 +378,12 @@ export interface CoordinatorSpec {
  * One `kici-orchestrator` coordinator on a data directory, its HTTP and cluster ports fixed so a
  * restart comes back where agents and peers expect it.
  */
-export class Coordinator {
-  proc?: KiciProcess;
+export class Coordinator extends OrchestratorNode<CoordinatorSpec> {
   adminToken = '';
-  private joined = false;
-
-  constructor(
-    readonly spec: CoordinatorSpec,
-    private readonly supervisor: Supervisor,
-  ) {
-    mkdirSync(spec.dataDir, { recursive: true });
-  }
-
-  get name(): string {
-    return this.spec.name;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.spec.httpPort}`;
-  }
-
-  get wsUrl(): string {
-    return `ws://127.0.0.1:${this.spec.httpPort}/ws`;
-  }
 
   /** host:port peers reach this node's cluster port at. */
   get address(): string {
     return `127.0.0.1:${this.spec.clusterPort}`;
-  }
-
-  get running(): boolean {
-    return this.proc?.running ?? false;
   }
 
   get logFile(): string {
@@ -364,31 +412,8 @@ export class Coordinator {
 
   /** Starts the process; resolves once it wrote its URL and answers 200 on /ready. */
   async start(timeoutMs = 90_000): Promise<void> {
-    if (this.running) throw new Error(`${this.name} is already running`);
-    const urlFile = path.join(this.spec.dataDir, 'orchestrator-url');
-    rmSync(urlFile, { force: true });
-    const proc = new KiciProcess(this.name, binPath('kici-orchestrator'), [], baseEnv(this.environment()), this.logFile, this.supervisor, this.spec.detached);
-    this.proc = proc;
-    await waitUntil(
-      `${this.name} to answer 200 on /ready`,
-      async () => {
-        if (!proc.running) throw new Fatal(`${this.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):\n${proc.tail()}`);
-        if (!existsSync(urlFile)) return undefined;
-        return (await this.ready()) === 200 ? true : undefined;
-      },
-      { timeoutMs, intervalMs: 50, describe: () => proc.tail() },
-    );
-    // A member keeps its certificate; the token is spent, as a deployment removes it after the first start.
-    this.joined = true;
+    await this.launch('answer 200 on /ready', async () => (await this.ready()) === 200, timeoutMs);
     this.adminToken = this.spec.adminToken ?? readFileSync(path.join(this.spec.dataDir, 'admin-token'), 'utf8').trim();
-  }
-
-  async stop(graceMs?: number): Promise<void> {
-    await this.proc?.stop(graceMs);
-  }
-
-  async kill9(): Promise<void> {
-    await this.proc?.kill9();
   }
 
   async health(timeoutMs = 2000): Promise<ClusterHealth> {
@@ -436,33 +461,7 @@ export interface EdgeWorkerSpec {
 }
 
 /** One `kici-orchestrator` edge worker (KICI_CLUSTER_ROLE=worker): no database, dials the coordinators. */
-export class EdgeWorker {
-  proc?: KiciProcess;
-  private joined = false;
-
-  constructor(
-    readonly spec: EdgeWorkerSpec,
-    private readonly supervisor: Supervisor,
-  ) {
-    mkdirSync(spec.dataDir, { recursive: true });
-  }
-
-  get name(): string {
-    return this.spec.name;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.spec.httpPort}`;
-  }
-
-  get wsUrl(): string {
-    return `ws://127.0.0.1:${this.spec.httpPort}/ws`;
-  }
-
-  get running(): boolean {
-    return this.proc?.running ?? false;
-  }
-
+export class EdgeWorker extends OrchestratorNode<EdgeWorkerSpec> {
   get logFile(): string {
     return path.join(this.spec.dataDir, 'worker.log');
   }
@@ -487,29 +486,7 @@ export class EdgeWorker {
    * /ready, which it does once it reaches a coordinator.
    */
   async start({ timeoutMs = 90_000, connected = true } = {}): Promise<void> {
-    if (this.running) throw new Error(`${this.name} is already running`);
-    const urlFile = path.join(this.spec.dataDir, 'orchestrator-url');
-    rmSync(urlFile, { force: true });
-    const proc = new KiciProcess(this.name, binPath('kici-orchestrator'), [], baseEnv(this.environment()), this.logFile, this.supervisor, this.spec.detached);
-    this.proc = proc;
-    await waitUntil(
-      `${this.name} to listen${connected ? ' and answer 200 on /ready' : ''}`,
-      async () => {
-        if (!proc.running) throw new Fatal(`${this.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):\n${proc.tail()}`);
-        if (!existsSync(urlFile)) return undefined;
-        return !connected || (await this.ready()).status === 200 ? true : undefined;
-      },
-      { timeoutMs, intervalMs: 50, describe: () => proc.tail() },
-    );
-    this.joined = true;
-  }
-
-  async stop(graceMs?: number): Promise<void> {
-    await this.proc?.stop(graceMs);
-  }
-
-  async kill9(): Promise<void> {
-    await this.proc?.kill9();
+    await this.launch(connected ? 'listen and answer 200 on /ready' : 'listen', async () => !connected || (await this.ready()).status === 200, timeoutMs);
   }
 
   /** `/ready`: 200 while it reaches a coordinator; the body shows what its outbox holds. */

@@ -17,7 +17,7 @@ import {
 import type { DeliveryMetrics, WebhookResult } from './metrics.js';
 import type { SourceCatalog } from './source-catalog.js';
 import { claimPush, duplicateOutcome, releasePush, type Push } from './push-claims.js';
-import { createFailedRun, createWorkflowRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
+import { planFailedRun, planWorkflowRun, type PlannedRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 import { WorkflowRegistrations } from './workflow-registrations.js';
 
 export interface ProcessorDeps extends RunCreationDeps {
@@ -63,6 +63,18 @@ const DEFAULT_CONCURRENCY = 8;
  * turn comes, as a resumed one is.
  */
 const IN_HAND_BYTES = 64 * 1024 * 1024;
+
+/**
+ * How processing a delivery ends: its outcome and the runs it starts, written together
+ * (`store.runs.createForDelivery`); `push` is the push it claimed, freed if that write fails.
+ */
+interface Decision {
+  outcome: DeliveryOutcome;
+  runs: PlannedRun[];
+  push?: Push;
+}
+
+const decided = (outcome: DeliveryOutcome): Decision => ({ outcome, runs: [] });
 
 /** Which deliveries left `received` to resume: those of the shards this node owns, or has just gained. */
 export type ResumeFilter = Omit<ReceivedFilter, 'limit'>;
@@ -188,22 +200,55 @@ export class DeliveryProcessor {
   private async process(item: Queued): Promise<void> {
     const delivery = item.inHand ?? (await this.readBack(item));
     if (!delivery) return;
-    let outcome: DeliveryOutcome;
+    let decision: Decision;
     try {
-      outcome = await this.decide(delivery);
+      decision = await this.decide(delivery);
     } catch (e) {
-      if (e instanceof FencedWriteError) {
-        // Not a failure of the delivery: this node's map is behind the shard a run goes to (it is
-        // cut off, or a move has not reached it). The owner of the delivery's shard resumes it.
-        this.deps.log.warn({ deliveryId: delivery.deliveryId, shard: deliveryShard(delivery.deliveryId), err: e.message }, 'delivery left received for the owner of its shard: a run it starts is fenced off here');
-        return;
-      }
-      this.deps.log.error({ deliveryId: delivery.deliveryId, err: (e as Error).message }, 'delivery processing failed');
-      outcome = { status: 'failed', error: (e as Error).message.slice(0, 2000), matchedCount: 0 };
+      if (this.leftForOwner(delivery, e)) return;
+      decision = this.failed(delivery, e);
     }
-    this.deps.metrics.webhooksProcessed.inc({ result: processedResult(outcome) });
-    // Only from `received`: another node that resumed the same delivery may have recorded it first.
-    await this.deps.store.deliveries.complete(delivery.orgId, delivery.deliveryId, outcome, new Date(this.deps.clock.now()), 'received');
+    const now = new Date(this.deps.clock.now());
+    let runs: string[] = [];
+    let writeFailed = false;
+    try {
+      // The outcome and every run in one transaction, only from `received`: another node that
+      // resumed the same delivery may have recorded it first (then nothing is written here).
+      const written = await this.deps.store.runs.createForDelivery(
+        { orgId: delivery.orgId, deliveryId: delivery.deliveryId, runs: decision.runs.map(({ run, epoch }) => ({ run, epoch })), outcome: decision.outcome },
+        now,
+      );
+      if (written.recorded) runs = written.runs.map((r) => r.runId);
+    } catch (e) {
+      if (decision.push) await releasePush(this.deps, decision.push).catch(() => undefined);
+      if (this.leftForOwner(delivery, e)) return;
+      decision = this.failed(delivery, e);
+      writeFailed = true;
+    }
+    this.deps.metrics.webhooksProcessed.inc({ result: processedResult(decision.outcome) });
+    // The runs could not be written (not fenced: the database refused them): the delivery failed.
+    if (writeFailed) await this.deps.store.deliveries.complete(delivery.orgId, delivery.deliveryId, decision.outcome, now, 'received');
+    // Once committed: a run already there (a delivery resumed after a crash) is started again, as
+    // its actor is idempotent; a run created failed has no actor to start.
+    for (const [i, runId] of runs.entries()) {
+      const start = decision.runs[i]!.start;
+      if (start) this.deps.start(runId, start);
+    }
+  }
+
+  /**
+   * A run the delivery starts is fenced off here: not a failure of the delivery, this node's map is
+   * behind the shard the run goes to (it is cut off, or a move has not reached it). The owner of the
+   * delivery's shard resumes it.
+   */
+  private leftForOwner(delivery: DeliveryInHand, e: unknown): boolean {
+    if (!(e instanceof FencedWriteError)) return false;
+    this.deps.log.warn({ deliveryId: delivery.deliveryId, shard: deliveryShard(delivery.deliveryId), err: e.message }, 'delivery left received for the owner of its shard: a run it starts is fenced off here');
+    return true;
+  }
+
+  private failed(delivery: DeliveryInHand, e: unknown): Decision {
+    this.deps.log.error({ deliveryId: delivery.deliveryId, err: (e as Error).message }, 'delivery processing failed');
+    return decided({ status: 'failed', error: (e as Error).message.slice(0, 2000), matchedCount: 0 });
   }
 
   /** A resumed (or re-delivered) delivery: its row, if it is still `received`. */
@@ -212,21 +257,21 @@ export class DeliveryProcessor {
     return row && row.status === 'received' ? row : null;
   }
 
-  private async decide(delivery: DeliveryInHand): Promise<DeliveryOutcome> {
+  private async decide(delivery: DeliveryInHand): Promise<Decision> {
     const source = await this.deps.sources.source(delivery.sourceId);
-    if (!source) return { status: 'failed', error: 'the source was removed before the delivery was processed', matchedCount: 0 };
+    if (!source) return decided({ status: 'failed', error: 'the source was removed before the delivery was processed', matchedCount: 0 });
     const parsed = delivery.parsed ?? parseBody(delivery.body, contentTypeOf(delivery.headers), ROUTE_BODY_ENCODINGS[source.kind]);
-    if (!parsed.ok) return { status: 'failed', error: parsed.reason, matchedCount: 0 };
+    if (!parsed.ok) return decided({ status: 'failed', error: parsed.reason, matchedCount: 0 });
     const normalised = normaliseDelivery({ sourceKind: source.kind, sourceName: source.name, eventType: delivery.eventType, payload: parsed.payload });
-    if (normalised.kind === 'deleted') return { status: 'processed', matchedCount: 0, trace: { summary: `ref ${normalised.ref} deleted: nothing to run` } };
-    if (normalised.kind === 'ignored') return { status: 'processed', matchedCount: 0, trace: { summary: normalised.reason } };
+    if (normalised.kind === 'deleted') return decided({ status: 'processed', matchedCount: 0, trace: { summary: `ref ${normalised.ref} deleted: nothing to run` } });
+    if (normalised.kind === 'ignored') return decided({ status: 'processed', matchedCount: 0, trace: { summary: normalised.reason } });
     const event: CiEvent = { ...normalised.event, sourceKind: source.kind };
     if (source.kind === 'git') return this.gitDelivery(delivery, source, event);
     return this.registeredDelivery(delivery, source, event);
   }
 
   /** A push to a git source: the lock file at the pushed commit decides what runs. */
-  private async gitDelivery(delivery: DeliveryInHand, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
+  private async gitDelivery(delivery: DeliveryInHand, source: Source, event: CiEvent): Promise<Decision> {
     const sha = event.sha!;
     const token = await this.deps.sources.secret(source, 'token');
     const mirror = await this.deps.mirrors.syncMirror({ id: source.id, url: source.url!, token: token ?? undefined }, { wantSha: sha });
@@ -237,9 +282,9 @@ export class DeliveryProcessor {
     // The commit is in the mirror: this delivery is the push's, unless another delivery already is.
     const push: Push = { sourceId: source.id, ref: event.ref ?? `refs/heads/${event.branch}`, sha, deliveryId: delivery.deliveryId };
     const owner = await claimPush(this.deps, push);
-    if (owner !== delivery.deliveryId) return duplicateOutcome(push, owner);
+    if (owner !== delivery.deliveryId) return decided(duplicateOutcome(push, owner));
     try {
-      return await this.pushedCommit(delivery, source, event, mirror, lock);
+      return { ...(await this.pushedCommit(delivery, source, event, mirror, lock)), push };
     } catch (e) {
       await releasePush(this.deps, push).catch(() => undefined);
       throw e;
@@ -247,17 +292,18 @@ export class DeliveryProcessor {
   }
 
   /** The claimed push: its lock file decides what runs. */
-  private async pushedCommit(delivery: DeliveryInHand, source: Source, event: CiEvent, mirror: string, lock: LockfileAt): Promise<DeliveryOutcome> {
+  private async pushedCommit(delivery: DeliveryInHand, source: Source, event: CiEvent, mirror: string, lock: LockfileAt): Promise<Decision> {
     const sha = event.sha!;
-    if (lock.kind === 'missing') return { status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${sha}: nothing to run` } };
+    if (lock.kind === 'missing') return decided({ status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${sha}: nothing to run` } });
     const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: source.url!, sha, ref: event.ref, branch: event.branch, event };
     // Checked once per lock file content: most pushes change code, not the lock file.
     const parsed = this.deps.lockfiles.parse(lock);
     if (!parsed.ok) {
       // No workflow could be read, so none matched: the failed run is how the pusher hears of it.
-      const runId = await createFailedRun(this.deps, origin, '(lock file)', `lock file ${LOCKFILE_PATH}: ${parsed.error}`);
+      const failed = planFailedRun(this.deps, origin, '(lock file)', `lock file ${LOCKFILE_PATH}: ${parsed.error}`);
+      const runId = failed.run.id;
       const summary = `${LOCKFILE_PATH} at ${sha} is not a valid lock file (${parsed.error}): no workflow was matched; failed run ${runId} reports it`;
-      return { status: 'lockfile_corrupt', matchedCount: 0, error: parsed.error, trace: { summary, runId } };
+      return { outcome: { status: 'lockfile_corrupt', matchedCount: 0, error: parsed.error, trace: { summary, runId } }, runs: [failed] };
     }
     const lockfile = parsed.lockfile;
     if (event.type === 'push' && event.branch === (source.defaultBranch ?? 'main')) {
@@ -269,23 +315,21 @@ export class DeliveryProcessor {
     const timer = this.deps.metrics.triggerMatchDuration.startTimer();
     const decisions = matchWorkflows(lockfile, event);
     timer();
-    let matched = 0;
+    const runs: PlannedRun[] = [];
     for (const [index, decision] of decisions.entries()) {
-      if (!decision.matched) continue;
-      matched++;
-      await createWorkflowRun(this.deps, origin, lockfile.workflows[index], index);
+      if (decision.matched) runs.push(planWorkflowRun(this.deps, origin, lockfile.workflows[index], index));
     }
-    return { status: 'processed', matchedCount: matched, trace: decisions };
+    return { outcome: { status: 'processed', matchedCount: runs.length, trace: decisions }, runs };
   }
 
   /**
    * A delivery not tied to a commit (generic sources): run the workflows that git sources of the
    * same organisation registered from their default branch, at the registered commit.
    */
-  private async registeredDelivery(delivery: DeliveryInHand, source: Source, event: CiEvent): Promise<DeliveryOutcome> {
+  private async registeredDelivery(delivery: DeliveryInHand, source: Source, event: CiEvent): Promise<Decision> {
     const gitSources = await this.deps.store.sources.list({ orgId: source.orgId, kind: 'git' });
     const decisions = [];
-    let matched = 0;
+    const runs: PlannedRun[] = [];
     // Matching is timed apart from the store reads and run creation around it, as for git pushes.
     let matchSeconds = 0;
     for (const git of gitSources) {
@@ -298,7 +342,6 @@ export class DeliveryProcessor {
         matchSeconds += (performance.now() - started) / 1000;
         decisions.push({ ...decision, sourceId: git.id, sha: reg.sha });
         if (!decision.matched) continue;
-        matched++;
         const origin: RunOrigin = {
           orgId: source.orgId,
           sourceId: git.id,
@@ -309,10 +352,10 @@ export class DeliveryProcessor {
           branch: git.defaultBranch ?? 'main',
           event,
         };
-        await createWorkflowRun(this.deps, origin, workflow, 0);
+        runs.push(planWorkflowRun(this.deps, origin, workflow, 0));
       }
     }
     this.deps.metrics.triggerMatchDuration.observe(matchSeconds);
-    return { status: 'processed', matchedCount: matched, trace: decisions };
+    return { outcome: { status: 'processed', matchedCount: runs.length, trace: decisions }, runs };
   }
 }

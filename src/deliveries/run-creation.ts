@@ -1,7 +1,7 @@
 import { shardOf } from '../actors/index.js';
 import type { Clock, IdSource } from '../clock/index.js';
 import { failedRunError } from '../runs/index.js';
-import type { Store } from '../store/index.js';
+import type { NewRun, Store } from '../store/index.js';
 import { planRun, unsupportedFields, type CiEvent, type Workflow } from '../workflows/index.js';
 
 /** Where a run's code comes from and what started it. */
@@ -31,19 +31,35 @@ export interface RunCreationDeps {
   start(runId: string, hint?: { grouped: boolean }): void;
 }
 
+/** A run ready to be inserted: its rows, the epoch of its shard here, and how to start it (none for a failed run). */
+export interface PlannedRun {
+  run: NewRun;
+  epoch: number;
+  start?: { grouped: boolean };
+}
+
 /**
  * Insert a matched workflow's run with all its jobs in one transaction, then start its actor. A
- * delivery resumed after a crash finds its run already there and just starts it again (the actor
- * is idempotent), so each delivery leads to each run exactly once.
+ * run already there (the same delivery and workflow) is just started again (the actor is
+ * idempotent), so each delivery leads to each run exactly once. A delivery's own runs are created
+ * with its outcome instead (`planWorkflowRun`, `store.runs.createForDelivery`).
  */
 export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin, workflow: Workflow, index: number): Promise<string> {
+  return createPlanned(deps, planWorkflowRun(deps, origin, workflow, index));
+}
+
+/**
+ * The run a matched workflow starts, not yet written: a failed one (`planFailedRun`) when the
+ * workflow uses a field this version does not support.
+ */
+export function planWorkflowRun(deps: Omit<RunCreationDeps, 'start' | 'store'>, origin: RunOrigin, workflow: Workflow, index: number): PlannedRun {
   const unsupported = unsupportedFields(workflow, index);
-  if (unsupported) return createFailedRun(deps, origin, workflow.name, unsupported);
+  if (unsupported) return planFailedRun(deps, origin, workflow.name, unsupported);
   const plan = planRun(workflow);
   const { id, shard } = newRunPlace(deps);
   const ids = new Map(plan.jobs.map((j) => [j.name, deps.ids.newId()]));
-  const { runId } = await deps.store.runs.create(
-    {
+  return {
+    run: {
       ...runFacts(id, shard, origin),
       workflowName: workflow.name,
       timeoutMs: workflow.timeout ?? null,
@@ -59,11 +75,9 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
       })),
       needs: plan.edges.map((e) => ({ jobId: ids.get(e.job)!, upstreamJobId: ids.get(e.upstream)!, runOn: e.runOn })),
     },
-    deps.epochOf(shard),
-    new Date(deps.clock.now()),
-  );
-  deps.start(runId, { grouped: workflow.concurrency !== undefined });
-  return runId;
+    epoch: deps.epochOf(shard),
+    start: { grouped: workflow.concurrency !== undefined },
+  };
 }
 
 /**
@@ -73,13 +87,22 @@ export async function createWorkflowRun(deps: RunCreationDeps, origin: RunOrigin
  * 2000 characters with "…").
  */
 export async function createFailedRun(deps: Omit<RunCreationDeps, 'start'>, origin: RunOrigin, workflowName: string, error: string): Promise<string> {
+  return createPlanned(deps, planFailedRun(deps, origin, workflowName, error));
+}
+
+/** A failed run (`createFailedRun`), not yet written. */
+export function planFailedRun(deps: Omit<RunCreationDeps, 'start' | 'store'>, origin: RunOrigin, workflowName: string, error: string): PlannedRun {
   const { id, shard } = newRunPlace(deps);
   const now = new Date(deps.clock.now());
-  const { runId } = await deps.store.runs.create(
-    { ...runFacts(id, shard, origin), workflowName, status: 'failed', error: failedRunError(error), startedAt: now, finishedAt: now, jobs: [], needs: [] },
-    deps.epochOf(shard),
-    now,
-  );
+  return {
+    run: { ...runFacts(id, shard, origin), workflowName, status: 'failed', error: failedRunError(error), startedAt: now, finishedAt: now, jobs: [], needs: [] },
+    epoch: deps.epochOf(shard),
+  };
+}
+
+async function createPlanned(deps: Omit<RunCreationDeps, 'start'> & Partial<Pick<RunCreationDeps, 'start'>>, planned: PlannedRun): Promise<string> {
+  const { runId } = await deps.store.runs.create(planned.run, planned.epoch, planned.run.startedAt ?? new Date(deps.clock.now()));
+  if (planned.start) deps.start!(runId, planned.start);
   return runId;
 }
 

@@ -2,17 +2,17 @@
  * The event log (`deliveries`) and webhook dedup.
  *
  * `record` is the commit-then-202 step: the dedup key and the delivery row (raw body
- * included) commit in one transaction before the route answers, so an accepted delivery is never
- * lost and never accepted twice. Processing later moves the row out of `received`. Every row
- * carries its shard (`deliveryShard`): rows still `received` after a crash are what `listReceived`
- * hands the owner of their shard (at start, when it gains the shard, and in its sweep).
+ * included) commit in one statement (one round trip) before the route answers, so an accepted
+ * delivery is never lost and never accepted twice. Processing later moves the row out of
+ * `received`. Every row carries its shard (`deliveryShard`): rows still `received` after a crash
+ * are what `listReceived` hands the owner of their shard (at start, when it gains the shard, and
+ * in its sweep).
  */
 import { heldBy, type CoordinatorClaim } from './coordinator-term.js';
 import { createHash } from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
 import { shardOf } from '../actors/index.js';
 import type { Db } from './database.js';
-import { inTransaction } from './guards.js';
 import type { DeliveriesTable, DeliveryStatus, SourceKind } from './schema.js';
 import { jsonb, toBuffer } from './sql-values.js';
 
@@ -152,47 +152,33 @@ export interface DeliveryFilter {
 export class DeliveryRepository {
   constructor(private readonly db: Db) {}
 
-  /** Commit-then-202: dedup key + delivery row in one transaction. */
-  record(input: NewDelivery, now: Date): Promise<RecordDeliveryResult> {
-    return inTransaction(this.db, async (trx) => {
-      if (input.dedupKey !== undefined) {
-        const claimed = await claimDedupKey(trx, input, now);
-        if (!claimed) {
-          const first = await firstDeliveryForKey(trx, input.dedupKey);
-          if (first) return { outcome: 'duplicate', first };
-        }
-      }
-      const row = await trx
-        .insertInto('deliveries')
-        .values({
-          org_id: input.orgId,
-          delivery_id: input.deliveryId,
-          source_id: input.sourceId,
-          source_kind: input.sourceKind,
-          event_type: input.eventType,
-          action: input.action ?? null,
-          status: 'received',
-          shard: deliveryShard(input.deliveryId),
-          body: input.body,
-          headers: jsonb(input.headers),
-          payload_hash: payloadHash(input.body),
-          payload_size: input.body.byteLength,
-          received_at: now,
-        })
-        .onConflict((oc) => oc.columns(['org_id', 'delivery_id']).doNothing())
-        .returning(SUMMARY_COLUMNS)
-        .executeTakeFirst();
-      if (row) return { outcome: 'accepted', delivery: toRecord(row) };
-      // Same delivery id after its dedup key expired (or with none): the row is the first outcome.
-      const first = await readDelivery(trx, input.orgId, input.deliveryId);
-      if (!first) throw new Error(`delivery ${input.deliveryId} conflicted but cannot be read`);
-      return { outcome: 'duplicate', first };
-    });
+  /**
+   * Commit-then-202: the dedup key and the delivery row in one statement (`acceptStatement`), one
+   * round trip. Only a race the statement's snapshot cannot see (a key or a delivery committed by
+   * a concurrent accept after the statement began), or a live key whose delivery is gone, is
+   * settled by the reads below, as the transaction this replaces settled them.
+   */
+  async record(input: NewDelivery, now: Date): Promise<RecordDeliveryResult> {
+    const { rows } = await acceptStatement(input, now).execute(this.db);
+    const row = rows[0];
+    if (row?.outcome === 'accepted') return { outcome: 'accepted', delivery: toRecord(row) };
+    if (row?.outcome === 'duplicate') return { outcome: 'duplicate', first: toRecord(row) };
+    if (input.dedupKey !== undefined && row?.claimed === false) {
+      // A live key this statement did not see (claimed concurrently), or one whose delivery is
+      // gone: its delivery answers, or, with none, the delivery goes in without the key.
+      const first = await firstDeliveryForKey(this.db, input.dedupKey);
+      if (first) return { outcome: 'duplicate', first };
+      return this.record({ ...input, dedupKey: undefined }, now);
+    }
+    // The delivery id conflicted with a row committed after the statement's snapshot.
+    const first = await readDelivery(this.db, input.orgId, input.deliveryId);
+    if (!first) throw new Error(`delivery ${input.deliveryId} conflicted but cannot be read`);
+    return { outcome: 'duplicate', first };
   }
 
   /**
    * The delivery a live dedup key points at (the "seen before?" check ahead of the commit). The
-   * commit itself re-checks inside its transaction, so a race between two identical requests still
+   * commit itself re-checks in its own statement, so a race between two identical requests still
    * ends with exactly one accepted.
    */
   findByDedupKey(key: string, now: Date): Promise<DeliveryRecord | null> {
@@ -301,25 +287,68 @@ export class DeliveryRepository {
   }
 }
 
-/** Insert the key, or take over an expired one; false when a live key already exists. */
-async function claimDedupKey(db: Db, input: NewDelivery, now: Date): Promise<boolean> {
+interface AcceptRow extends SummaryRow {
+  /** Whether this statement claimed the dedup key (true when there is none). */
+  claimed: boolean;
+  /** Null: undecided by this statement's snapshot (see `record`). */
+  outcome: 'accepted' | 'duplicate' | null;
+}
+
+const SUMMARY = sql.raw(SUMMARY_COLUMNS.join(', '));
+const SUMMARY_OF_D = sql.raw(SUMMARY_COLUMNS.map((c) => `d.${c}`).join(', '));
+
+/**
+ * The accept as one statement. `claim` inserts the dedup key or takes over an expired one
+ * (nothing returned while a live key holds it; with no key, always claimed); `accepted` inserts the
+ * delivery only when `claim` returned the key; `first` is the delivery behind the live key that
+ * stopped the claim; `existing` is the row with the same (org, delivery id) when the key was
+ * claimed but the delivery id was taken. Every sub-statement sees the snapshot the statement began
+ * with, so the conditions are on the CTEs' RETURNING rows, never on rows another CTE wrote; a
+ * concurrent accept's rows committed after that snapshot are seen only by the unique indexes (which
+ * wait for it and decide), and leave `outcome` null for `record` to settle.
+ */
+function acceptStatement(input: NewDelivery, now: Date) {
+  const key = input.dedupKey;
   const expiresAt = new Date(now.getTime() + (input.dedupTtlMs ?? DEDUP_TTL_MS));
-  const row = await db
-    .insertInto('dedup_keys')
-    .values({ key: input.dedupKey!, org_id: input.orgId, delivery_id: input.deliveryId, expires_at: expiresAt })
-    .onConflict((oc) =>
-      oc
-        .column('key')
-        .doUpdateSet({
-          org_id: input.orgId,
-          delivery_id: input.deliveryId,
-          expires_at: expiresAt,
-        })
-        .where('dedup_keys.expires_at', '<=', now),
-    )
-    .returning('key')
-    .executeTakeFirst();
-  return row !== undefined;
+  const claim =
+    key === undefined
+      ? sql`select true as claimed`
+      : sql`insert into dedup_keys (key, org_id, delivery_id, expires_at)
+    values (${key}, ${input.orgId}, ${input.deliveryId}, ${expiresAt})
+    on conflict (key) do update
+      set org_id = excluded.org_id, delivery_id = excluded.delivery_id, expires_at = excluded.expires_at
+      where dedup_keys.expires_at <= ${now}
+    returning true as claimed`;
+  const first =
+    key === undefined
+      ? sql`select ${SUMMARY_OF_D} from deliveries d where false`
+      : sql`select ${SUMMARY_OF_D} from dedup_keys k
+    join deliveries d on d.org_id = k.org_id and d.delivery_id = k.delivery_id
+    where k.key = ${key} and k.expires_at > ${now} and not exists (select 1 from claim)`;
+  return sql<AcceptRow>`with claim as (
+  ${claim}
+), accepted as (
+  insert into deliveries (org_id, delivery_id, source_id, source_kind, event_type, action, status, shard, body, headers, payload_hash, payload_size, received_at)
+  select ${input.orgId}::text, ${input.deliveryId}::text, ${input.sourceId}::text, ${input.sourceKind}::text, ${input.eventType}::text, ${input.action ?? null}::text,
+    'received', ${deliveryShard(input.deliveryId)}::integer, ${input.body}::bytea, ${jsonb(input.headers)}, ${payloadHash(input.body)}::text,
+    ${input.body.byteLength}::integer, ${now}::timestamptz
+  where exists (select 1 from claim)
+  on conflict (org_id, delivery_id) do nothing
+  returning ${SUMMARY}
+), first as (
+  ${first}
+), existing as (
+  select ${SUMMARY} from deliveries
+  where org_id = ${input.orgId} and delivery_id = ${input.deliveryId}
+    and exists (select 1 from claim) and not exists (select 1 from accepted)
+)
+select exists (select 1 from claim) as claimed, r.*
+from (values (1)) as one (x)
+left join (
+  select 'accepted' as outcome, ${SUMMARY} from accepted
+  union all select 'duplicate', ${SUMMARY} from first
+  union all select 'duplicate', ${SUMMARY} from existing
+) r on true`;
 }
 
 async function firstDeliveryForKey(db: Db, key: string, now?: Date): Promise<DeliveryRecord | null> {

@@ -22,7 +22,7 @@ export { RepositoryRunStore } from './run-store.js';
 export type { StatusGuard } from './guards.js';
 export type { ClusterRole, RunConcurrency, SourceKind, SourceVerification } from './schema.js';
 
-export type { RunRepository, CreateRunResult, NewJob, NewJobNeed, NewRun, NewStep, RunChanges, RunFilter, RunSnapshot } from './runs.js';
+export type { RunRepository, CreateRunResult, DeliveryRuns, DeliveryRunsResult, NewJob, NewJobNeed, NewRun, NewStep, RunChanges, RunFilter, RunSnapshot } from './runs.js';
 export type { JobRepository, JobChanges } from './jobs.js';
 export type { StepRepository, StepChanges } from './steps.js';
 export type { JobNeed, JobRecord, RunRecord, StepRecord } from './run-records.js';

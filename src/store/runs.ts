@@ -2,10 +2,13 @@
  * Runs: creation (with all jobs, needs edges and steps, in one transaction), loading, listing, and
  * the run-level writes a RunActor makes. Every write, creation included, is fenced by the run's
  * shard row (fence.ts): it goes through only at the epoch that row holds.
- * Creation spans the jobs, job_needs and steps tables too: that transaction stays in here.
+ * Creation spans the jobs, job_needs and steps tables too: that transaction stays in here, and so
+ * does a delivery's (`createForDelivery`: its outcome and all its runs at once).
  */
 import { sql } from 'kysely';
 import type { Db } from './database.js';
+import { DeliveryRepository, type DeliveryOutcome } from './deliveries.js';
+import { FencedWriteError } from './errors.js';
 import { fencedUpdate, fenceHolds, holdShard, shardOfRun } from './fence.js';
 import { asList, inTransaction, type StatusGuard } from './guards.js';
 import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
@@ -76,6 +79,23 @@ export interface CreateRunResult {
   runId: string;
 }
 
+/** A delivery's runs and its outcome, created and recorded together (`createForDelivery`). */
+export interface DeliveryRuns {
+  orgId: string;
+  deliveryId: string;
+  /** Each run the delivery starts, with the epoch its creator knows for the run's shard. */
+  runs: { run: NewRun; epoch: number }[];
+  /** Recorded only while the delivery is `received`. */
+  outcome: DeliveryOutcome;
+}
+
+export interface DeliveryRunsResult {
+  /** False when the delivery was no longer `received`: nothing was written. */
+  recorded: boolean;
+  /** One per run given, in order (empty when not recorded). */
+  runs: CreateRunResult[];
+}
+
 export interface RunSnapshot {
   run: RunRecord;
   /**
@@ -123,57 +143,42 @@ export class RunRepository {
    * share-locked until the transaction commits.
    */
   async create(input: NewRun, epoch: number, now: Date): Promise<CreateRunResult> {
-    const made = await inTransaction(this.db, async (trx): Promise<CreateRunResult & { snapshot?: RunSnapshot }> => {
+    const made = await inTransaction(this.db, async (trx) => {
       await holdShard(trx, input.shard, epoch, 'run', input.id);
-      const inserted = await trx
-        .insertInto('runs')
-        .values({
-          id: input.id,
-          org_id: input.orgId,
-          source_id: input.sourceId,
-          delivery_id: input.deliveryId ?? null,
-          workflow_name: input.workflowName,
-          status: input.status ?? 'pending',
-          attempt: input.attempt ?? 1,
-          shard: input.shard,
-          owner_epoch: epoch,
-          event: jsonb(input.event),
-          repo_url: input.repoUrl ?? null,
-          ref: input.ref ?? null,
-          sha: input.sha ?? null,
-          branch: input.branch ?? null,
-          parent_run_id: input.parentRunId ?? null,
-          timeout_ms: input.timeoutMs ?? null,
-          concurrency: input.concurrency == null ? null : jsonb(input.concurrency),
-          error: input.error ?? null,
-          started_at: input.startedAt ?? null,
-          finished_at: input.finishedAt ?? null,
-          created_at: now,
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(['org_id', 'delivery_id', 'workflow_name'])
-            .where('delivery_id', 'is not', null)
-            .where('parent_run_id', 'is', null)
-            .doNothing(),
-        )
-        .returningAll()
-        .executeTakeFirst();
-      if (!inserted) {
-        const existing = await trx
-          .selectFrom('runs')
-          .select('id')
-          .where('org_id', '=', input.orgId)
-          .where('delivery_id', '=', input.deliveryId ?? null)
-          .where('workflow_name', '=', input.workflowName)
-          .where('parent_run_id', 'is', null)
-          .executeTakeFirstOrThrow();
-        return { created: false, runId: existing.id };
-      }
-      const rows = await insertJobs(trx, input, epoch, now);
-      return { created: true, runId: input.id, snapshot: { run: toRun(inserted), shardEpoch: epoch, ...rows } };
+      return insertRun(trx, input, epoch, now);
     });
-    // Only once committed: what the transaction wrote is what the run's actor would read back.
+    return this.kept(made);
+  }
+
+  /**
+   * Everything a delivery leads to, in one transaction: its outcome recorded (only from
+   * `received`), then every run it starts, each with its jobs, needs edges and steps, at the epoch
+   * its creator knows for the run's shard. One statement share-locks the shard rows of all the runs;
+   * unless each is at its run's epoch, FencedWriteError is thrown and nothing is written (the
+   * delivery stays `received` for the owner of its shard). A delivery no longer `received` (another
+   * node recorded it) gets `recorded: false` and no run. A run its delivery already started (a
+   * delivery resumed after a crash) is not inserted again: its result says `created: false` and
+   * names it. Without runs, the outcome is the only statement.
+   */
+  async createForDelivery(input: DeliveryRuns, now: Date): Promise<DeliveryRunsResult> {
+    if (input.runs.length === 0) {
+      return { recorded: await new DeliveryRepository(this.db).complete(input.orgId, input.deliveryId, input.outcome, now, 'received'), runs: [] };
+    }
+    const made = await inTransaction(this.db, async (trx) => {
+      // First, so a second processor of the same delivery waits on its row and then writes nothing.
+      const recorded = await new DeliveryRepository(trx).complete(input.orgId, input.deliveryId, input.outcome, now, 'received');
+      if (!recorded) return null;
+      await holdShards(trx, input.runs);
+      const runs = [];
+      for (const { run, epoch } of input.runs) runs.push(await insertRun(trx, run, epoch, now));
+      return runs;
+    });
+    if (!made) return { recorded: false, runs: [] };
+    return { recorded: true, runs: made.map((m) => this.kept(m)) };
+  }
+
+  /** Only once committed: what the transaction wrote is what the run's actor would read back. */
+  private kept(made: InsertedRun): CreateRunResult {
     if (made.snapshot) this.created.keep(made.snapshot);
     return { created: made.created, runId: made.runId };
   }
@@ -289,6 +294,74 @@ export class RunRepository {
       update: update.returning(sql<number>`1`.as('one')),
       row: sql`select 1 from runs where id = ${runId}`,
     });
+  }
+}
+
+type InsertedRun = CreateRunResult & { snapshot?: RunSnapshot };
+
+/** Inside a transaction that holds the run's shard row at `epoch`: the run, its jobs, needs and steps. */
+async function insertRun(trx: Db, input: NewRun, epoch: number, now: Date): Promise<InsertedRun> {
+  const inserted = await trx
+    .insertInto('runs')
+    .values({
+      id: input.id,
+      org_id: input.orgId,
+      source_id: input.sourceId,
+      delivery_id: input.deliveryId ?? null,
+      workflow_name: input.workflowName,
+      status: input.status ?? 'pending',
+      attempt: input.attempt ?? 1,
+      shard: input.shard,
+      owner_epoch: epoch,
+      event: jsonb(input.event),
+      repo_url: input.repoUrl ?? null,
+      ref: input.ref ?? null,
+      sha: input.sha ?? null,
+      branch: input.branch ?? null,
+      parent_run_id: input.parentRunId ?? null,
+      timeout_ms: input.timeoutMs ?? null,
+      concurrency: input.concurrency == null ? null : jsonb(input.concurrency),
+      error: input.error ?? null,
+      started_at: input.startedAt ?? null,
+      finished_at: input.finishedAt ?? null,
+      created_at: now,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['org_id', 'delivery_id', 'workflow_name'])
+        .where('delivery_id', 'is not', null)
+        .where('parent_run_id', 'is', null)
+        .doNothing(),
+    )
+    .returningAll()
+    .executeTakeFirst();
+  if (!inserted) {
+    const existing = await trx
+      .selectFrom('runs')
+      .select('id')
+      .where('org_id', '=', input.orgId)
+      .where('delivery_id', '=', input.deliveryId ?? null)
+      .where('workflow_name', '=', input.workflowName)
+      .where('parent_run_id', 'is', null)
+      .executeTakeFirstOrThrow();
+    return { created: false, runId: existing.id };
+  }
+  const rows = await insertJobs(trx, input, epoch, now);
+  return { created: true, runId: input.id, snapshot: { run: toRun(inserted), shardEpoch: epoch, ...rows } };
+}
+
+/**
+ * Inside a transaction: share-lock the shard rows of all `runs` in one statement and insist each is
+ * at its run's epoch (holdShard, for several runs at once). Throws FencedWriteError for the first
+ * run whose shard is elsewhere (or has no row).
+ */
+async function holdShards(trx: Db, runs: { run: NewRun; epoch: number }[]): Promise<void> {
+  const shards = [...new Set(runs.map((r) => r.run.shard))].sort((a, b) => a - b);
+  const rows = await trx.selectFrom('shards').select(['shard', 'epoch']).where('shard', 'in', shards).orderBy('shard').forShare().execute();
+  const epochs = new Map(rows.map((r) => [r.shard, r.epoch]));
+  for (const { run, epoch } of runs) {
+    const current = epochs.get(run.shard) ?? null;
+    if (current !== epoch) throw new FencedWriteError('run', run.id, epoch, current);
   }
 }
 

@@ -11,6 +11,7 @@ import { systemIds } from '../../../src/clock/index.js';
 import { DeliveryProcessor, type DeliveryMetrics } from '../../../src/deliveries/index.js';
 import { deliveryShard, type BlobStore, type Source, type Store } from '../../../src/store/index.js';
 import type { GitMirrors, LockfileReader } from '../../../src/workflows/index.js';
+import { queryBuilderOf } from '../../../src/store/testing.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
 const T0 = Date.parse('2026-04-01T00:00:00Z');
@@ -125,5 +126,78 @@ describeOnBothDrivers('deliveries resumed by the owner of their shard', (store) 
     const runs = await store().runs.listForDelivery(orgId, id!);
     expect(runs.map((r) => r.workflowName)).toEqual(['deploy']);
     expect(owner.started).toEqual([runs[0]!.id]);
+  });
+
+  /** An organisation whose git source registered three workflows the generic delivery matches. */
+  async function threeWorkflows(): Promise<{ orgId: string; generic: Source }> {
+    const orgId = uniqueOrg();
+    const generic = await store().sources.create({ orgId, kind: 'generic', name: 'hook', verification: 'none' });
+    const git = await store().sources.create({ orgId, kind: 'git', name: 'repo', url: 'file:///nowhere', verification: 'hmac_sha256' });
+    const registered = ['deploy', 'notify', 'audit'].map((name) => {
+      const lockfile = { ...workflow, name, jobs: [{ name: 'a', steps: [{ run: 'true' }] }, { name: 'b', needs: ['a'], steps: [{ run: 'true' }, { run: 'true' }] }] };
+      return { workflowName: name, triggers: workflow.triggers, lockfile };
+    });
+    await store().registrations.replace(git.id, 'a'.repeat(40), registered, new Date(T0));
+    return { orgId, generic };
+  }
+
+  it('creates all the runs of a delivery matching three workflows and records its outcome in one transaction', async () => {
+    const { orgId, generic } = await threeWorkflows();
+    const [id] = idsInDistinctShards(`${orgId}-three`, 1);
+    await record(orgId, generic, id!, T0);
+    const { processor: p, started } = processor(store(), () => EPOCH);
+    const sent: string[] = [];
+    const stop = store().watchStatements((sql, kind) => void sent.push(kind === 'insert' ? `insert ${/insert into "(\w+)"/.exec(sql)?.[1]}` : kind));
+    try {
+      await p.resume({ shards: [deliveryShard(id!)] });
+      await p.idle();
+    } finally {
+      stop();
+    }
+    const runs = await store().runs.listForDelivery(orgId, id!);
+    expect(runs.map((r) => r.workflowName).sort()).toEqual(['audit', 'deploy', 'notify']);
+    expect(await store().deliveries.get(orgId, id!)).toMatchObject({ status: 'processed', matchedCount: 3 });
+    expect(started.sort()).toEqual(runs.map((r) => r.id).sort());
+    // One transaction: the outcome, every shard row in one statement, then each run with its jobs,
+    // needs and steps. The outcome is not written again outside it.
+    const perRun = ['insert runs', 'insert jobs', 'insert job_needs', 'insert steps'];
+    expect(sent.slice(sent.indexOf('begin'))).toEqual(['begin', 'update', 'select', ...perRun, ...perRun, ...perRun, 'commit']);
+    expect(sent.filter((k) => k === 'begin' || k === 'update')).toEqual(['begin', 'update']);
+  });
+
+  it('creates none of a delivery\'s runs when one of them is fenced off, and leaves it received', async () => {
+    const { orgId, generic } = await threeWorkflows();
+    const [id] = idsInDistinctShards(`${orgId}-one-fenced`, 1);
+    await record(orgId, generic, id!, T0);
+    // This node is behind on the shard of the second run only.
+    let asked = 0;
+    const warnings: string[] = [];
+    const behind = processor(store(), () => (++asked === 2 ? EPOCH - 1 : EPOCH), warnings);
+    await behind.processor.resume({ shards: [deliveryShard(id!)] });
+    await behind.processor.idle();
+    expect(asked).toBe(3);
+    expect(await status(orgId, id!)).toBe('received');
+    expect(await store().runs.listForDelivery(orgId, id!)).toEqual([]);
+    expect(behind.started).toEqual([]);
+    expect(warnings).toContain('delivery left received for the owner of its shard: a run it starts is fenced off here');
+  });
+
+  it('completes a resumed delivery whose runs already exist without creating them again, and starts them', async () => {
+    const { orgId, generic } = await threeWorkflows();
+    const [id] = idsInDistinctShards(`${orgId}-half-done`, 1);
+    await record(orgId, generic, id!, T0);
+    // Left by a crash of an earlier version between its runs and its outcome: the runs are there, the delivery received.
+    const first = processor(store(), () => EPOCH);
+    await first.processor.resume({ shards: [deliveryShard(id!)] });
+    await first.processor.idle();
+    const existing = await store().runs.listForDelivery(orgId, id!);
+    await queryBuilderOf(store()).updateTable('deliveries').set({ status: 'received', processed_at: null }).where('org_id', '=', orgId).where('delivery_id', '=', id!).execute();
+
+    const again = processor(store(), () => EPOCH);
+    await again.processor.resume({ shards: [deliveryShard(id!)] });
+    await again.processor.idle();
+    expect(await store().runs.listForDelivery(orgId, id!)).toEqual(existing);
+    expect(await store().deliveries.get(orgId, id!)).toMatchObject({ status: 'processed', matchedCount: 3 });
+    expect(again.started.sort()).toEqual(existing.map((r) => r.id).sort());
   });
 });

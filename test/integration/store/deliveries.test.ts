@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { shardOf } from '../../../src/actors/index.js';
-import { type DeliveryRepository, deliveryShard, type NewDelivery, payloadHash } from '../../../src/store/index.js';
+import { type DeliveryRepository, deliveryShard, type NewDelivery, payloadHash, type RecordDeliveryResult, type Store } from '../../../src/store/index.js';
+import { queryBuilderOf } from '../../../src/store/testing.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
@@ -183,5 +185,201 @@ describeOnBothDrivers('deliveries', (store) => {
     expect(await store().deliveries.list({ orgId: uniqueOrg() })).toEqual([]);
     expect(await store().deliveries.countByStatus(orgId)).toEqual({ received: 3, failed: 1 });
     expect(await store().deliveries.get(orgId, 'nope')).toBeNull();
+  });
+});
+
+/** Statements and round trips `work` sent, with only the kinds that moved. */
+async function counted(store: Store, work: () => Promise<unknown>): Promise<{ statements: number; roundTrips: number; byKind: Record<string, number> }> {
+  const before = store.statements();
+  await work();
+  const after = store.statements();
+  const byKind: Record<string, number> = {};
+  for (const [kind, n] of Object.entries(after.byKind)) {
+    const d = n - before.byKind[kind as keyof typeof before.byKind];
+    if (d !== 0) byKind[kind] = d;
+  }
+  return { statements: after.statements - before.statements, roundTrips: after.roundTrips - before.roundTrips, byKind };
+}
+
+const ONE_STATEMENT = { statements: 1, roundTrips: 1, byKind: { with: 1 } };
+
+function firstOf(result: RecordDeliveryResult): string | undefined {
+  return result.outcome === 'duplicate' ? result.first.deliveryId : undefined;
+}
+
+describeOnBothDrivers('deliveries: the accept in one statement', (store, driver) => {
+  it('accepts, and answers each kind of duplicate, in one round trip each', async () => {
+    const orgId = uniqueOrg();
+    const key = `k-${orgId}`;
+    let result: RecordDeliveryResult | undefined;
+    const record = (input: NewDelivery, now: Date) => async () => {
+      result = await store().deliveries.record(input, now);
+    };
+    // New delivery.
+    expect(await counted(store(), record(delivery(orgId, 'first', { dedupKey: key, dedupTtlMs: HOUR }), T0))).toEqual(ONE_STATEMENT);
+    expect(result?.outcome).toBe('accepted');
+    // Duplicate by a live dedup key (another delivery id): the first delivery answers.
+    expect(await counted(store(), record(delivery(orgId, 'second', { dedupKey: key, dedupTtlMs: HOUR }), at(1)))).toEqual(ONE_STATEMENT);
+    expect(firstOf(result!)).toBe('first');
+    // Expired key taken over by a new delivery.
+    expect(await counted(store(), record(delivery(orgId, 'third', { dedupKey: key, dedupTtlMs: HOUR }), at(HOUR)))).toEqual(ONE_STATEMENT);
+    expect(result?.outcome).toBe('accepted');
+    // Expired key, same delivery id as a stored one: the key is claimed, the id conflicts.
+    expect(await counted(store(), record(delivery(orgId, 'first', { dedupKey: key, dedupTtlMs: HOUR }), at(3 * HOUR)))).toEqual(ONE_STATEMENT);
+    expect(firstOf(result!)).toBe('first');
+    // Without a key: new, then duplicate by (org, delivery id).
+    expect(await counted(store(), record(delivery(orgId, 'nokey', { dedupKey: undefined }), T0))).toEqual(ONE_STATEMENT);
+    expect(result?.outcome).toBe('accepted');
+    expect(await counted(store(), record(delivery(orgId, 'nokey', { dedupKey: undefined }), at(1)))).toEqual(ONE_STATEMENT);
+    expect(firstOf(result!)).toBe('nokey');
+  });
+
+  it('keeps the outcome of every path: the first delivery\'s full record, and where the key points after', async () => {
+    const orgId = uniqueOrg();
+    const key = `k-${orgId}`;
+    const input = delivery(orgId, 'a', { dedupKey: key, dedupTtlMs: HOUR, action: 'opened' });
+    const accepted = await store().deliveries.record(input, T0);
+    if (accepted.outcome !== 'accepted') throw new Error('not accepted');
+    expect(accepted.delivery).toEqual({
+      orgId,
+      deliveryId: 'a',
+      shard: deliveryShard('a'),
+      sourceId: 'src_test',
+      sourceKind: 'generic',
+      eventType: 'deploy',
+      action: 'opened',
+      status: 'received',
+      headers: input.headers,
+      payloadHash: payloadHash(input.body),
+      payloadSize: input.body.byteLength,
+      matchedCount: 0,
+      error: null,
+      trace: null,
+      receivedAt: T0,
+      processedAt: null,
+    });
+    expect(await store().deliveries.get(orgId, 'a')).toEqual(accepted.delivery);
+    await store().deliveries.complete(orgId, 'a', { status: 'failed', error: 'boom', trace: { why: 1 } }, at(5));
+    const stored = await store().deliveries.get(orgId, 'a');
+    // By live key: the first delivery as it stands now.
+    const byKey = await store().deliveries.record(delivery(orgId, 'b', { dedupKey: key, dedupTtlMs: HOUR }), at(10));
+    expect(byKey).toEqual({ outcome: 'duplicate', first: stored });
+    expect(await store().deliveries.get(orgId, 'b')).toBeNull();
+    // Expired key with the same delivery id: a duplicate of the stored row, and the key is renewed for it.
+    const byId = await store().deliveries.record(delivery(orgId, 'a', { dedupKey: key, dedupTtlMs: HOUR }), at(2 * HOUR));
+    expect(byId).toEqual({ outcome: 'duplicate', first: stored });
+    expect((await store().deliveries.findByDedupKey(key, at(3 * HOUR - 1)))?.deliveryId).toBe('a');
+    expect(await store().deliveries.findByDedupKey(key, at(3 * HOUR))).toBeNull();
+  });
+
+  it('a live key whose delivery is gone lets the delivery in without taking the key', async () => {
+    const orgId = uniqueOrg();
+    const key = `k-${orgId}`;
+    await queryBuilderOf(store())
+      .insertInto('dedup_keys')
+      .values({ key, org_id: orgId, delivery_id: 'gone', expires_at: at(HOUR) })
+      .execute();
+    const result = await store().deliveries.record(delivery(orgId, 'new', { dedupKey: key }), T0);
+    expect(result.outcome).toBe('accepted');
+    const row = await queryBuilderOf(store()).selectFrom('dedup_keys').select(['delivery_id', 'expires_at']).where('key', '=', key).executeTakeFirstOrThrow();
+    expect(row).toEqual({ delivery_id: 'gone', expires_at: at(HOUR) });
+    // And the same again is a duplicate by (org, delivery id).
+    expect(firstOf(await store().deliveries.record(delivery(orgId, 'new', { dedupKey: key }), at(1)))).toBe('new');
+  });
+
+  it('identical deliveries fired at once: exactly one accepted, every other a duplicate of it', async () => {
+    for (const dedupKey of ['keyed', undefined]) {
+      const orgId = uniqueOrg();
+      const input = delivery(orgId, 'same', dedupKey === undefined ? { dedupKey: undefined } : {});
+      const results = await Promise.all(Array.from({ length: 12 }, () => store().deliveries.record(input, T0)));
+      const accepted = results.filter((r) => r.outcome === 'accepted');
+      expect(accepted).toHaveLength(1);
+      const stored = await store().deliveries.get(orgId, 'same');
+      expect(accepted[0]).toEqual({ outcome: 'accepted', delivery: stored });
+      const duplicates = results.filter((r) => r.outcome === 'duplicate');
+      expect(duplicates).toHaveLength(11);
+      for (const d of duplicates) expect(d).toEqual({ outcome: 'duplicate', first: stored });
+    }
+  });
+
+  it('one dedup key, different delivery ids, fired at once: one accepted, the others point at it', async () => {
+    const orgId = uniqueOrg();
+    const key = `k-${orgId}`;
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store().deliveries.record(delivery(orgId, `d${i}`, { dedupKey: key }), T0)));
+    const accepted = results.filter((r) => r.outcome === 'accepted');
+    expect(accepted).toHaveLength(1);
+    const winner = accepted[0]!.outcome === 'accepted' ? accepted[0]!.delivery : undefined;
+    for (const r of results) if (r.outcome === 'duplicate') expect(r.first).toEqual(winner);
+    expect((await store().deliveries.list({ orgId })).map((d) => d.deliveryId)).toEqual([winner?.deliveryId]);
+  });
+
+  it('an expired key taken over at once by several: one accepted, the others point at it', async () => {
+    const orgId = uniqueOrg();
+    const key = `k-${orgId}`;
+    await store().deliveries.record(delivery(orgId, 'old', { dedupKey: key, dedupTtlMs: HOUR }), T0);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => store().deliveries.record(delivery(orgId, `n${i}`, { dedupKey: key, dedupTtlMs: HOUR }), at(2 * HOUR))),
+    );
+    const accepted = results.filter((r) => r.outcome === 'accepted');
+    expect(accepted).toHaveLength(1);
+    const winner = accepted[0]!.outcome === 'accepted' ? accepted[0]!.delivery : undefined;
+    for (const r of results) if (r.outcome === 'duplicate') expect(r.first).toEqual(winner);
+    expect((await store().deliveries.findByDedupKey(key, at(2 * HOUR)))?.deliveryId).toBe(winner?.deliveryId);
+  });
+
+  // PostgreSQL only (PGlite runs one statement at a time): an accept whose snapshot predates a
+  // concurrent accept's commit, which the unique indexes make it wait for.
+  it.runIf(driver === 'postgres')('settles an accept that waited on a concurrent commit as the transaction did', async () => {
+    const db = queryBuilderOf(store());
+    const waitingOnLock = async () => {
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+        if (rows[0]!.n > 0) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error('the accept never waited');
+    };
+    /** Hold `hold`'s rows uncommitted while `accept` starts and waits on them; then commit. */
+    const race = async (hold: (trx: typeof db) => Promise<unknown>, accept: () => Promise<RecordDeliveryResult>) => {
+      let pending: Promise<RecordDeliveryResult> | undefined;
+      await db.transaction().execute(async (trx) => {
+        await hold(trx);
+        pending = accept();
+        await waitingOnLock();
+      });
+      return pending!;
+    };
+    const orgId = uniqueOrg();
+    const key = `k-${orgId}`;
+    const base = delivery(orgId, 'held', { dedupKey: key });
+    const insertHeld = (trx: typeof db, deliveryId: string, withKey: string | null) => async () => {
+      if (withKey !== null) await trx.insertInto('dedup_keys').values({ key: withKey, org_id: orgId, delivery_id: deliveryId, expires_at: at(HOUR) }).execute();
+      await trx
+        .insertInto('deliveries')
+        .values({
+          org_id: orgId,
+          delivery_id: deliveryId,
+          source_id: 'src_test',
+          source_kind: 'generic',
+          event_type: 'deploy',
+          status: 'received',
+          shard: deliveryShard(deliveryId),
+          body: base.body,
+          payload_hash: payloadHash(base.body),
+          payload_size: base.body.byteLength,
+          received_at: T0,
+        })
+        .execute();
+    };
+    // Same key, other delivery id: the key's delivery answers (not a second acceptance).
+    const other = await race((trx) => insertHeld(trx, 'held', key)(), () => store().deliveries.record(delivery(orgId, 'late', { dedupKey: key }), at(1)));
+    expect(firstOf(other)).toBe('held');
+    expect(await store().deliveries.get(orgId, 'late')).toBeNull();
+    // The identical delivery (same key, same id): the one committed meanwhile answers.
+    const same = await race((trx) => insertHeld(trx, 'twin', `${key}-twin`)(), () => store().deliveries.record(delivery(orgId, 'twin', { dedupKey: `${key}-twin` }), at(1)));
+    expect(same).toEqual({ outcome: 'duplicate', first: await store().deliveries.get(orgId, 'twin') });
+    // Same delivery id, no key: the row committed meanwhile answers.
+    const byId = await race((trx) => insertHeld(trx, 'nokey', null)(), () => store().deliveries.record(delivery(orgId, 'nokey', { dedupKey: undefined }), at(1)));
+    expect(byId).toEqual({ outcome: 'duplicate', first: await store().deliveries.get(orgId, 'nokey') });
   });
 });

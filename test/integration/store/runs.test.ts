@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { beforeAll, expect, it } from 'vitest';
-import { FencedWriteError, type NewRun, NotFoundError } from '../../../src/store/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FencedWriteError, type NewRun, NotFoundError, STATEMENT_KINDS, type StatementKind, type Store } from '../../../src/store/index.js';
 import { inOneTransaction, queryBuilderOf } from '../../../src/store/testing.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
@@ -62,6 +62,16 @@ function newRun(orgId: string, extra: Partial<NewRun> = {}): Built {
       ...extra,
     },
   };
+}
+
+/** The statements `work` sends, by kind (only the kinds it sent). */
+async function statementsOf(store: Store, work: () => Promise<unknown>): Promise<Partial<Record<StatementKind, number>>> {
+  const before = store.statements();
+  await work();
+  const after = store.statements();
+  const byKind: Partial<Record<StatementKind, number>> = {};
+  for (const kind of STATEMENT_KINDS) if (after.byKind[kind] !== before.byKind[kind]) byKind[kind] = after.byKind[kind] - before.byKind[kind];
+  return byKind;
 }
 
 describeOnBothDrivers('runs', (store, driver) => {
@@ -419,5 +429,86 @@ describeOnBothDrivers('runs', (store, driver) => {
     expect(runs.map((r) => r.id)).toEqual([first, second]);
     expect(runs[0]!.concurrency).toEqual(prod);
     expect(await store().runs.listNonTerminal({ group: { ...group, sourceId: null } })).toEqual([]);
+  });
+
+  describe('a delivery\'s runs and outcome (createForDelivery)', () => {
+    /** A `received` delivery, and `count` runs of it (workflows w0, w1…) on the shards given. */
+    async function delivery(shards: number[]) {
+      const orgId = uniqueOrg();
+      const deliveryId = `del-${randomUUID()}`;
+      await store().deliveries.record(
+        { orgId, deliveryId, sourceId: 'src_test', sourceKind: 'git', eventType: 'push', headers: {}, body: Buffer.from('{}') },
+        T0,
+      );
+      const runs = shards.map((shard, i) => newRun(orgId, { deliveryId, shard, workflowName: `w${i}` }));
+      return { orgId, deliveryId, runs };
+    }
+    const outcome = { status: 'processed' as const, matchedCount: 3, trace: { summary: 'three matched' } };
+
+    it('creates every run and records the outcome in one transaction, one statement locking all shards', async () => {
+      const { orgId, deliveryId, runs } = await delivery([42, 200, 42]);
+      let result: Awaited<ReturnType<Store['runs']['createForDelivery']>> | undefined;
+      const sent = await statementsOf(store(), async () => {
+        result = await store().runs.createForDelivery({ orgId, deliveryId, runs: runs.map((r) => ({ run: r.input, epoch: 1 })), outcome }, at(5));
+      });
+      expect(result).toEqual({ recorded: true, runs: runs.map((r) => ({ created: true, runId: r.input.id })) });
+      // BEGIN; the outcome; the shard rows (42 and 200) in one select; per run: run, jobs, needs, steps; COMMIT.
+      expect(sent).toEqual({ begin: 1, update: 1, select: 1, insert: 3 * 4, commit: 1 });
+      expect(await store().deliveries.get(orgId, deliveryId)).toMatchObject({ status: 'processed', matchedCount: 3, trace: outcome.trace, processedAt: at(5) });
+      expect((await store().runs.listForDelivery(orgId, deliveryId)).map((r) => [r.workflowName, r.shard, r.createdAt])).toEqual([
+        ['w0', 42, at(5)],
+        ['w1', 200, at(5)],
+        ['w2', 42, at(5)],
+      ]);
+      // Each run's first load at its creation epoch is answered from what the creation wrote.
+      for (const { input } of runs) {
+        const load = await statementsOf(store(), () => store().runs.load(input.id, { epoch: 1 }));
+        expect(load).toEqual({});
+      }
+    });
+
+    it('writes nothing when a shard is fenced off: no run, the delivery still received', async () => {
+      const { orgId, deliveryId, runs } = await delivery([42, 47, 200]);
+      expect(await store().shards.assign(47, 'node-b', 2)).toBe(true);
+      const write = store().runs.createForDelivery({ orgId, deliveryId, runs: runs.map((r) => ({ run: r.input, epoch: 1 })), outcome }, at(5));
+      await expect(write).rejects.toMatchObject({ name: 'FencedWriteError', entity: 'run', id: runs[1]!.input.id, epoch: 1, currentEpoch: 2 });
+      expect(await store().runs.listForDelivery(orgId, deliveryId)).toEqual([]);
+      expect(await store().deliveries.get(orgId, deliveryId)).toMatchObject({ status: 'received', processedAt: null });
+      for (const { input } of runs) expect(await store().runs.load(input.id, { epoch: 1 })).toBeNull();
+    });
+
+    it('completes a resumed delivery whose runs exist without creating any again', async () => {
+      const { orgId, deliveryId, runs } = await delivery([42, 200]);
+      // A crash between the runs and the outcome (as before runs and outcome were written together).
+      await store().runs.create(runs[0]!.input, 1, T0);
+      const resumed = [newRun(orgId, { deliveryId, workflowName: 'w0' }), newRun(orgId, { deliveryId, shard: 200, workflowName: 'w1' })];
+      const result = await store().runs.createForDelivery({ orgId, deliveryId, runs: resumed.map((r) => ({ run: r.input, epoch: 1 })), outcome }, at(5));
+      expect(result).toEqual({
+        recorded: true,
+        runs: [
+          { created: false, runId: runs[0]!.input.id },
+          { created: true, runId: resumed[1]!.input.id },
+        ],
+      });
+      expect((await store().runs.listForDelivery(orgId, deliveryId)).map((r) => r.id).sort()).toEqual([runs[0]!.input.id, resumed[1]!.input.id].sort());
+      expect(await store().runs.get(resumed[0]!.input.id)).toBeNull();
+      expect((await store().deliveries.get(orgId, deliveryId))?.status).toBe('processed');
+
+      // Processed: a second processor of it writes nothing at all.
+      const late = [newRun(orgId, { deliveryId, workflowName: 'w9' })];
+      expect(await store().runs.createForDelivery({ orgId, deliveryId, runs: late.map((r) => ({ run: r.input, epoch: 1 })), outcome: { status: 'failed', error: 'late' } }, at(6))).toEqual({
+        recorded: false,
+        runs: [],
+      });
+      expect(await store().runs.get(late[0]!.input.id)).toBeNull();
+      expect(await store().deliveries.get(orgId, deliveryId)).toMatchObject({ status: 'processed', processedAt: at(5) });
+    });
+
+    it('records an outcome without runs in one statement', async () => {
+      const { orgId, deliveryId } = await delivery([]);
+      const sent = await statementsOf(store(), () => store().runs.createForDelivery({ orgId, deliveryId, runs: [], outcome: { status: 'processed', matchedCount: 0 } }, at(5)));
+      expect(sent).toEqual({ update: 1 });
+      expect((await store().deliveries.get(orgId, deliveryId))?.status).toBe('processed');
+    });
   });
 });
