@@ -226,7 +226,12 @@ export class DeliveryProcessor {
     }
     this.deps.metrics.webhooksProcessed.inc({ result: processedResult(decision.outcome) });
     // The runs could not be written (not fenced: the database refused them): the delivery failed.
-    if (writeFailed) await this.deps.store.deliveries.complete(delivery.orgId, delivery.deliveryId, decision.outcome, now, 'received');
+    if (writeFailed) {
+      // Not recorded either (the database is away): left received, for a resume to try again.
+      await this.deps.store.deliveries
+        .complete(delivery.orgId, delivery.deliveryId, decision.outcome, now, 'received')
+        .catch((e: Error) => this.deps.log.error({ deliveryId: delivery.deliveryId, err: e.message }, 'delivery outcome not recorded; it stays received'));
+    }
     // Once committed: a run already there (a delivery resumed after a crash) is started again, as
     // its actor is idempotent; a run created failed has no actor to start.
     for (const [i, runId] of runs.entries()) {

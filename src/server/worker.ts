@@ -17,7 +17,7 @@ import type { NodeCredentials } from '../certificates/index.js';
 import { runReports } from '../dispatch/index.js';
 import { localNodeId, type Membership } from '../membership/index.js';
 import { RUN_ACTOR_KIND } from '../runs/index.js';
-import { PeerFaults, PeerKinds, PeerLinks, registerActorKinds, registerAgentMeshKinds, registerWorkerLinkKinds, type AgentMeshKinds, type WorkerLinkKinds } from '../transport/index.js';
+import { PeerFaults, PeerKinds, PeerLinks, registerActorKinds, registerAgentMeshKinds, registerWorkerLinkKinds, type AgentMeshKinds, type WorkerAgentBody, type WorkerLinkKinds } from '../transport/index.js';
 import { ClusterView, WorkerOutbox, WorkerRelay } from '../worker/index.js';
 import { joinedWorker } from './cluster-start.js';
 import type { OrchestratorConfig } from './config.js';
@@ -112,11 +112,12 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<void> {
     warn: (fields, msg) => log.warn(fields, msg),
   });
   cleanups.push(() => relay.stop());
-  const hub = workerHub({ config, nodeId, clock, system, metrics, log, authFailures, view, relay, outbox, kinds: mesh.worker, coordinators });
+  const registrations = new Map<string, WorkerAgentBody>();
+  const hub = workerHub({ config, nodeId, clock, system, metrics, log, authFailures, view, relay, outbox, kinds: mesh.worker, coordinators, registrations });
   cleanups.push(() => hub.stop());
   cleanups.push(joinAgentMesh({ links: mesh.links, kinds: mesh.agents, hub, clock, log, trusts: (from) => view.trusts(from) }));
   mesh.links.handle(mesh.agents.tokenRevoked, (from, body) => ({ disconnected: view.trusts(from) ? hub.revokeToken(body.tokenId) : 0 }));
-  cleanups.push(followCoordinators({ mesh, view, coordinators, relay, hub, system, outbox, clock, log }));
+  cleanups.push(followCoordinators({ mesh, view, coordinators, relay, hub, system, outbox, registrations, clock, log }));
 
   const router = new Router(config.basePath);
   healthRoutes(router, {
@@ -202,6 +203,7 @@ function openOutbox(config: OrchestratorConfig, dir: string, log: Logger, metric
 
 interface FollowParts {
   mesh: WorkerMesh;
+  registrations: ReadonlyMap<string, WorkerAgentBody>;
   view: ClusterView;
   coordinators: CoordinatorLinks;
   relay: WorkerRelay;
@@ -232,6 +234,11 @@ function followCoordinators(f: FollowParts): () => void {
   mesh.links.on('peerUp', (e) => {
     if (e.role !== 'coordinator') return;
     report(e.nodeId);
+    // Its record of where the agents are may have missed registrations made while it was away.
+    for (const agent of hub.directory.list()) {
+      const record = f.registrations.get(agent.agentId);
+      if (record) coordinators.tell(mesh.worker.agentRegistered, record, e.nodeId);
+    }
     // It held the running jobs of this worker's agents while the link was down.
     announceJobs(hub, f.system, (runId) => f.system.locate(runId)?.node === e.nodeId);
     void relay.replay();

@@ -195,8 +195,9 @@ export class RunRepository {
    * shard since would have raised the epoch, so nothing else can have written the run meanwhile.
    */
   async load(runId: string, options: { epoch?: number } = {}): Promise<RunSnapshot | null> {
-    const created = this.created.take(runId);
-    if (created && options.epoch !== undefined && created.shardEpoch === options.epoch) return created;
+    // Only the run's actor (which names its epoch) takes it; any other reader leaves it for the actor.
+    const created = options.epoch === undefined ? undefined : this.created.take(runId);
+    if (created && created.shardEpoch === options.epoch) return created;
     const row = await this.db
       .selectFrom('runs')
       .leftJoin('shards', 'shards.shard', 'runs.shard')

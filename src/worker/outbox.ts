@@ -74,6 +74,8 @@ export class WorkerOutbox {
   private readonly markers = new Map<string, number>();
   /** How many held reports name each job: a job with any is not lost, whatever its agent says. */
   private readonly perJob = new Map<string, number>();
+  /** How many held reports each run has: a run with any gets later reports held behind them. */
+  private readonly perRun = new Map<string, number>();
   private heldBytes = 0;
   private chunkBytes = 0;
   private pendingSync: Promise<void> | undefined;
@@ -100,6 +102,11 @@ export class WorkerOutbox {
     return this.held.size;
   }
 
+  /** Does the outbox hold a report for this run? */
+  holdsRun(runId: string): boolean {
+    return (this.perRun.get(runId) ?? 0) > 0;
+  }
+
   /** Does the outbox hold a report about this job (its final status, say, not yet applied)? */
   holdsJob(jobId: string): boolean {
     return (this.perJob.get(jobId) ?? 0) > 0;
@@ -114,8 +121,9 @@ export class WorkerOutbox {
   }
 
   /**
-   * Durable once resolved. Rejects, holding nothing, when the report cannot be written. Appends
-   * made in the same turn of the event loop share one directory fsync (group commit).
+   * Durable once resolved. Rejects when the report cannot be written; one whose file was written but
+   * whose directory fsync failed stays held and may be replayed (the run applies a report once).
+   * Appends made in the same turn of the event loop share one directory fsync (group commit).
    */
   async append(report: HeldReport): Promise<void> {
     // Asked for first, so whatever this append changes on disk is synced even if it then fails.
@@ -243,8 +251,8 @@ export class WorkerOutbox {
     if (entry.dropped === undefined) delete entry.dropped;
     this.held.set(entry.seq, entry);
     this.heldBytes += entry.bytes;
-    const job = entry.report.message.jobId;
-    this.perJob.set(job, (this.perJob.get(job) ?? 0) + 1);
+    count(this.perJob, entry.report.message.jobId, 1);
+    count(this.perRun, entry.report.runId, 1);
     if (isChunk(entry)) {
       this.chunks.set(entry.seq, entry);
       this.chunkBytes += entry.bytes;
@@ -256,10 +264,8 @@ export class WorkerOutbox {
   private untrack(entry: Held, keepPlace = false): void {
     if (!keepPlace) this.held.delete(entry.seq);
     this.heldBytes -= entry.bytes;
-    const job = entry.report.message.jobId;
-    const left = (this.perJob.get(job) ?? 1) - 1;
-    if (left > 0) this.perJob.set(job, left);
-    else this.perJob.delete(job);
+    count(this.perJob, entry.report.message.jobId, -1);
+    count(this.perRun, entry.report.runId, -1);
     if (this.chunks.delete(entry.seq)) this.chunkBytes -= entry.bytes;
     if (entry.dropped !== undefined) {
       const key = stepKey(entry.report.runId, entry.report.message as LogMessage);
@@ -291,4 +297,10 @@ export class WorkerOutbox {
 function markerFile(runId: string, step: LogMessage, dropped: number): StoredFile {
   const message: LogMessage = { type: 'job_logs', jobId: step.jobId, agentId: step.agentId, stepIndex: step.stepIndex, text: gapMarkerText(dropped) };
   return { runId, message, dropped };
+}
+
+function count(counts: Map<string, number>, key: string, by: 1 | -1): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
 }

@@ -36,8 +36,12 @@ export class WorkerRelay implements RunReports {
 
   tell(runId: string, msg: RunMessage): void {
     if (!this.holding(runId)) return this.p.direct.tell(runId, msg);
-    // A heartbeat says only "still alive now": the owner holds the worker's jobs while it is away.
-    if (!isHeldMessage(msg)) return;
+    // A heartbeat says only "still alive now": sent when the owner is reachable (it keeps the jobs
+    // from going stale while a replay runs), dropped when not (the owner holds them meanwhile).
+    if (!isHeldMessage(msg)) {
+      if (this.p.reachable(runId)) this.p.direct.tell(runId, msg);
+      return;
+    }
     this.hold({ runId, message: msg }).catch((e: Error) => this.p.warn({ runId, type: msg.type, err: e.message }, 'report not held: the outbox cannot be written'));
   }
 
@@ -69,9 +73,12 @@ export class WorkerRelay implements RunReports {
     this.cancelRetry?.();
   }
 
-  /** Reports keep their order: once anything is held, everything after it is held too. */
+  /**
+   * A run's reports keep their order: once one is held, the run's later ones are held behind it.
+   * Runs are independent: one whose owner is reachable is not held up by another's.
+   */
   private holding(runId: string): boolean {
-    return this.p.outbox.depth > 0 || !this.p.reachable(runId);
+    return this.p.outbox.holdsRun(runId) || !this.p.reachable(runId);
   }
 
   private async hold(report: HeldReport): Promise<void> {
@@ -80,20 +87,37 @@ export class WorkerRelay implements RunReports {
     this.scheduleRetry();
   }
 
+  /**
+   * Oldest first, run by run: a run whose owner is out of reach, or whose report went unanswered,
+   * keeps the rest of its reports for the next replay; the other runs' go on. Reports held while a
+   * pass ran are taken by the next pass.
+   */
   private async drain(): Promise<void> {
     let replayed = 0;
+    const waiting = new Set<string>();
     try {
-      for (let next = this.p.outbox.oldest(); next && !this.stopped; next = this.p.outbox.oldest()) {
-        if (!this.p.reachable(next.report.runId)) return;
-        try {
-          await this.p.direct.ask(next.report.runId, next.report.message);
-        } catch (e) {
-          this.p.warn({ runId: next.report.runId, type: next.report.message.type, err: (e as Error).message }, 'held report not answered; tried again later');
-          return;
+      for (let progressed = true; progressed && !this.stopped; ) {
+        progressed = false;
+        for (const next of this.p.outbox.list()) {
+          if (this.stopped) return;
+          const { runId, message } = next.report;
+          if (waiting.has(runId)) continue;
+          if (!this.p.reachable(runId)) {
+            waiting.add(runId);
+            continue;
+          }
+          try {
+            await this.p.direct.ask(runId, message);
+          } catch (e) {
+            this.p.warn({ runId, type: message.type, err: (e as Error).message }, 'held report not answered; tried again later');
+            waiting.add(runId);
+            continue;
+          }
+          // With the entry sent: a gap marker that took its place meanwhile is kept.
+          this.p.outbox.remove(next.seq, next);
+          replayed++;
+          progressed = true;
         }
-        // With the entry sent: a gap marker that took its place meanwhile is kept.
-        this.p.outbox.remove(next.seq, next);
-        replayed++;
       }
     } finally {
       if (replayed > 0) this.p.onReplayed?.(replayed);

@@ -148,7 +148,8 @@ export class ClusterNode {
       peers: { nodeOf: (id) => this.nodeOf(id), raftIdOf: (node) => this.raftIdOf(node) },
       clock: p.clock,
       onBadChunk: (from, e) => p.log.warn({ peer: from, err: e.message }, 'bad snapshot chunk'),
-      trusted: (from) => this.isCurrentMember(from),
+      // Edge workers are members (with a Raft id) but never voters: no vote, no log entry from them.
+      trusted: (from) => from.role === 'coordinator' && this.isCurrentMember(from),
     });
     this.raft = new ClusterRaft({
       raftId: membership.raftId,

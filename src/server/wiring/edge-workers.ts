@@ -50,7 +50,7 @@ export class EdgeWorkers {
     const worker = (from: PeerIdentity) => from.role === 'worker' && p.trusts(from);
     this.detach.push(
       links.on('peerUp', (e) => {
-        if (e.role === 'worker') void this.sendViews([e.nodeId]);
+        if (e.role === 'worker' && this.connectedWorkers().includes(e.nodeId)) void this.sendViews([e.nodeId]);
       }),
       links.on('peerDown', (e) => {
         if (this.isWorker(e.nodeId)) void this.workerGone(e.nodeId);
@@ -99,8 +99,9 @@ export class EdgeWorkers {
     return this.p.raft.state.member(node)?.role === 'worker';
   }
 
+  /** Workers linked now whose certificate is the one the cluster recorded (a removed one gets nothing). */
   private connectedWorkers(): string[] {
-    return this.p.links.connectedPeers().filter((peer) => peer.role === 'worker').map((peer) => peer.nodeId);
+    return this.p.links.connectedPeers().filter((peer) => peer.role === 'worker' && this.p.trusts(peer)).map((peer) => peer.nodeId);
   }
 
   private settleThenSend(): void {

@@ -10,7 +10,7 @@ import type { Clock } from '../../clock/index.js';
 import { jobEventsToRuns } from '../../dispatch/index.js';
 import { tellRunsAgentBack } from '../../runs/index.js';
 import { hashToken } from '../../secrets/index.js';
-import type { WorkerLinkKinds } from '../../transport/index.js';
+import type { WorkerAgentBody, WorkerLinkKinds } from '../../transport/index.js';
 import type { ClusterView, WorkerOutbox, WorkerRelay } from '../../worker/index.js';
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -30,6 +30,8 @@ export interface WorkerHubParts {
   outbox: Pick<WorkerOutbox, 'holdsJob'>;
   kinds: WorkerLinkKinds;
   coordinators: CoordinatorLinks;
+  /** Each agent's last registration, by agent id: told again to a coordinator that links in. */
+  registrations: Map<string, WorkerAgentBody>;
 }
 
 export function workerHub(p: WorkerHubParts): AgentHub {
@@ -53,7 +55,9 @@ export function workerHub(p: WorkerHubParts): AgentHub {
     onAgentCountChange: (n) => metrics.agentsActive.set(n),
     onJobDispatched: () => metrics.jobsDispatched.inc(),
     onRegistered: (agentId, reg, grant) => {
-      coordinators.tell(kinds.agentRegistered, { agentId, tokenId: grant.tokenId, labels: reg.labels, hostname: reg.hostname });
+      const record = { agentId, tokenId: grant.tokenId, labels: reg.labels, hostname: reg.hostname };
+      p.registrations.set(agentId, record);
+      coordinators.tell(kinds.agentRegistered, record);
       log.info({ agentId, labels: reg.labels, maxConcurrency: reg.maxConcurrency }, 'agent registered');
     },
     authFailed: (address) => {

@@ -6,22 +6,12 @@
 import { pino } from 'pino';
 import { beforeAll, expect, it, vi } from 'vitest';
 import { systemIds } from '../../../src/clock/index.js';
-import { DeliveryProcessor, type DeliveryMetrics } from '../../../src/deliveries/index.js';
+import { DeliveryProcessor } from '../../../src/deliveries/index.js';
+import { EPOCH, metrics, T0, workflow } from './processor-fixture.js';
 import { deliveryCopyKey, type BlobStore, type Source, type Store } from '../../../src/store/index.js';
 import { ParsedLockfiles, type FoundLockfile, type GitMirrors, type LockfileReader } from '../../../src/workflows/index.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
-const T0 = Date.parse('2026-04-01T00:00:00Z');
-const EPOCH = 1;
-
-const metrics: DeliveryMetrics = {
-  webhooksProcessed: { inc: () => undefined },
-  triggerMatchDuration: { startTimer: () => () => undefined, observe: () => undefined },
-  lockfileCacheHits: { inc: () => undefined },
-  lockfileCacheMisses: { inc: () => undefined },
-};
-
-const workflow = { name: 'deploy', triggers: [{ _type: 'generic_webhook', source: 'hook', events: ['deploy'] }], jobs: [{ name: 'ship', steps: [{ run: 'true' }] }] };
 const headers = { 'content-type': 'application/json' };
 
 describeOnBothDrivers('deliveries processed as the intake accepted them', (store) => {

@@ -174,7 +174,7 @@ describe('WorkerRelay: holding while the owner is out of reach', () => {
     expect(h.held()).toBe(2);
   });
 
-  it('drops a heartbeat while the owner is away instead of holding it', async () => {
+  it('drops a heartbeat while the owner is away, and sends it straight once the owner is back, even behind held reports', async () => {
     const h = harness();
     h.cut('run-1');
     h.relay.tell('run-1', heartbeat('a'));
@@ -182,26 +182,30 @@ describe('WorkerRelay: holding while the owner is out of reach', () => {
     expect(h.direct.told).toEqual([]);
     expect(h.outbox.depth).toBe(0);
     expect(h.held()).toBe(0);
-    // Also while something else is held (the owner reachable again, but order says hold).
+    // The owner reachable again while the run's reports still wait for the replay: a heartbeat
+    // (only "alive now") keeps the job from going stale meanwhile, and is never held.
     await h.relay.ask('run-1', finished('a'));
     h.mend('run-1');
     h.relay.tell('run-1', heartbeat('b'));
     await settle();
     expect(h.holds()).toEqual(['run-1 job_finished a']);
-    expect(h.direct.told).toEqual([]);
+    expect(h.direct.told).toEqual(['run-1 job_heartbeat b']);
   });
 
-  it('once anything is held, holds later reports of other, reachable runs too (order is kept)', async () => {
+  it('holds a run\'s later reports behind its held ones, and lets another run\'s go straight', async () => {
     const h = harness();
     h.cut('run-1');
     await h.relay.ask('run-1', stepDone('a'));
-    // run-2's owner is reachable, but a report may not overtake what is held.
+    h.mend('run-1');
+    // run-1's owner is reachable again, but its later reports may not overtake the held one.
+    h.relay.tell('run-1', logs('a', 'line\n'));
+    await h.relay.ask('run-1', finished('a'));
+    // run-2 has nothing held and its owner is reachable: not held up by run-1.
     h.relay.tell('run-2', acked('b'));
-    h.relay.tell('run-2', logs('b', 'line\n'));
     await h.relay.ask('run-2', finished('b'));
-    expect(h.direct.told).toEqual([]);
-    expect(h.direct.asked).toEqual([]);
-    expect(h.holds()).toEqual(['run-1 step_status a', 'run-2 job_acked b', 'run-2 job_logs b', 'run-2 job_finished b']);
+    expect(h.direct.told).toEqual(['run-2 job_acked b']);
+    expect(h.direct.asked).toEqual(['run-2 job_finished b']);
+    expect(h.holds()).toEqual(['run-1 step_status a', 'run-1 job_logs a', 'run-1 job_finished a']);
   });
 
   it('holds a report whose direct ask was refused, and answers the ask once it is held', async () => {
@@ -289,14 +293,14 @@ describe('WorkerRelay: replay', () => {
     expect(h.replayed).toEqual([3]);
   });
 
-  it('keeps reports that arrive during a replay behind the ones being replayed', async () => {
+  it('keeps a run\'s reports that arrive during its replay behind the ones being replayed', async () => {
     const h = harness();
     await holdThree(h);
     h.mend('run-1');
     h.direct.mode = 'hang';
     const replay = h.relay.replay();
     await settle();
-    h.relay.tell('run-2', acked('b'));
+    h.relay.tell('run-1', acked('b'));
     await settle();
     expect(h.direct.told).toEqual([]);
     for (let i = 0; i < 4; i++) {
@@ -304,7 +308,7 @@ describe('WorkerRelay: replay', () => {
       await settle();
     }
     await replay;
-    expect(h.direct.asked).toEqual(['run-1 job_started a', 'run-1 step_status a', 'run-1 job_finished a', 'run-2 job_acked b']);
+    expect(h.direct.asked).toEqual(['run-1 job_started a', 'run-1 step_status a', 'run-1 job_finished a', 'run-1 job_acked b']);
     expect(h.outbox.depth).toBe(0);
   });
 
@@ -332,20 +336,21 @@ describe('WorkerRelay: replay', () => {
     expect(h.replayed).toEqual([1, 2]);
   });
 
-  it('stops at a report whose owner is still out of reach, without asking it', async () => {
+  it('skips a run whose owner is still out of reach, without asking it, and replays the others', async () => {
     const h = harness();
     h.cut('run-1');
+    h.cut('run-2');
     await h.relay.ask('run-1', finished('a'));
     await h.relay.ask('run-2', finished('b'));
-    // run-2's owner is reachable but its report is behind run-1's.
+    h.mend('run-2');
     await h.relay.replay();
-    expect(h.direct.asked).toEqual([]);
-    expect(h.holds()).toEqual(['run-1 job_finished a', 'run-2 job_finished b']);
-    expect(h.replayed).toEqual([]);
+    expect(h.direct.asked).toEqual(['run-2 job_finished b']);
+    expect(h.holds()).toEqual(['run-1 job_finished a']);
+    expect(h.replayed).toEqual([1]);
     h.mend('run-1');
     await h.relay.replay();
-    expect(h.direct.asked).toEqual(['run-1 job_finished a', 'run-2 job_finished b']);
-    expect(h.replayed).toEqual([2]);
+    expect(h.direct.asked).toEqual(['run-2 job_finished b', 'run-1 job_finished a']);
+    expect(h.replayed).toEqual([1, 1]);
   });
 
   it('replays what an earlier process held', async () => {
