@@ -28,6 +28,11 @@ export interface MeshSender {
   node: string;
   /** A current member of the cluster: only members are listened to. */
   member: boolean;
+  /**
+   * A coordinator: it owns runs, so it may offer their jobs and command agents here. An edge worker
+   * owns none: it only reports its agents' slots.
+   */
+  ownsRuns: boolean;
 }
 
 /** The links to the other nodes, as the agents' mesh needs them. */
@@ -80,8 +85,8 @@ export class MeshLinks {
       peers.onMessage('slots', (from, body) => {
         if (from.member) hub.placement.slotsReported(from.node, body.agents);
       }),
-      peers.handle('offer', (from, body) => (from.member ? hub.offered(body) : { status: 'refused' as const, reason: 'not a member of the cluster' })),
-      peers.handle('command', (from, body) => ({ reached: from.member && hub.commanded(body) })),
+      peers.handle('offer', (from, body) => (from.member && from.ownsRuns ? hub.offered(body) : { status: 'refused' as const, reason: 'only coordinators of the cluster offer jobs' })),
+      peers.handle('command', (from, body) => ({ reached: from.member && from.ownsRuns && hub.commanded(body) })),
       peers.onLinkUp((node) => this.report(node)),
       peers.onNodeGone((node) => hub.placement.nodeGone(node)),
       hub.directory.watch(() => {

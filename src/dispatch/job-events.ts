@@ -97,19 +97,19 @@ export function jobEventsToRuns({ system, held, log, reports = runReports(system
       }),
     agentLost: (agentId, jobs) => {
       log({ agentId, jobs: jobs.map((j) => j.jobId) }, 'agent lost with jobs in flight: started ones wait for it, the others are requeued');
-      tellRunsAgentLost(system, agentId, jobs);
+      tellRunsAgentLost(tell, agentId, jobs);
     },
     agentRegistered: (agentId, running, at) => {
       if (running.length > 0) {
         log({ agentId, jobs: running.map((j) => j.jobId) }, 'agent back, reporting jobs in flight');
-        tellRunsAgentBack(system, agentId, running);
+        tellRunsAgentBack(tell, agentId, running);
       }
       const listed = new Set(running.map((j) => j.jobId));
       const restarted = (jobs: JobRef[]) => {
         const gone = jobs.filter((j) => !listed.has(j.jobId));
         if (gone.length === 0) return;
         log({ agentId, jobs: gone.map((j) => j.jobId) }, 'agent registered without jobs on record as its own: they went with its previous process');
-        tellRunsAgentRestarted(system, agentId, gone, at);
+        tellRunsAgentRestarted(tell, agentId, gone, at);
       };
       const jobs = held(agentId);
       if (Array.isArray(jobs)) restarted(jobs);

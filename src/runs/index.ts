@@ -33,7 +33,7 @@ export { RUN_ACTOR_KIND, RunActor, runActorFactory, registerRunActor, runRef } f
 export type { RunActorDeps, RunActorOptions } from './run-core.js';
 export { AGENT_RESTARTED_ERROR, RECOVERY_EXPIRED_ERROR, STALE_ERROR, WORKFLOW_TIMEOUT_REASON } from './messages.js';
 export type { RunMessage, RunReply, FinishedJobStatus, AgentClaim } from './messages.js';
-export { finishedJobStatus } from './messages.js';
+export { finishedJobStatus, isAgentHostMessage } from './messages.js';
 export { claimOf, FINISHED_GRACE_MS, type Claim } from './job-claims.js';
 export { planRerun, RerunRefusedError } from './rerun-plan.js';
 export type { RerunJob, RerunPlan } from './rerun-plan.js';
@@ -51,7 +51,7 @@ export { RunAdmission, ADMISSION_ASK_MS } from './run-admission.js';
 export { openConcurrencyGate, admissionRun, type GateStore, type GatedRun } from './concurrency-gate.js';
 export type { RunAdmissionPorts } from './run-admission.js';
 export { tellRunsAgentLost, tellRunsAgentBack, tellRunsAgentRestarted } from './agent-events.js';
-export type { AgentJob } from './agent-events.js';
+export type { AgentJob, TellRun } from './agent-events.js';
 export { failedRunError, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';
 export { cancelRunVia, CANCEL_ASK_MS } from './cancel.js';
 export { runSweeps, type OverdueJobs, type RunSweep } from './sweeps.js';

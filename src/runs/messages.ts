@@ -70,6 +70,15 @@ export function isAgentClaim(msg: RunMessage): msg is AgentClaim {
   return CLAIM_TYPES.has(msg.type);
 }
 
+/** What a node that only hosts agents (an edge worker) may tell a run: its agents' claims and their comings and goings. */
+const AGENT_HOST_TYPES: ReadonlySet<string> = new Set([...CLAIM_TYPES, 'agent_lost', 'agent_back', 'agent_restarted']);
+
+/** Is `msg` (as it arrived from another node, unchecked) one an edge worker may send a run? */
+export function isAgentHostMessage(msg: unknown): boolean {
+  const type = (msg as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && AGENT_HOST_TYPES.has(type);
+}
+
 /**
  * Every message is answered; `ignored` says why nothing changed (duplicates, late or foreign
  * messages). `foreign` marks a claim from an agent that does not hold the job.

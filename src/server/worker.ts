@@ -240,7 +240,7 @@ function followCoordinators(f: FollowParts): () => void {
       if (record) coordinators.tell(mesh.worker.agentRegistered, record, e.nodeId);
     }
     // It held the running jobs of this worker's agents while the link was down.
-    announceJobs(hub, f.system, (runId) => f.system.locate(runId)?.node === e.nodeId);
+    announceJobs(hub, relay, (runId) => f.system.locate(runId)?.node === e.nodeId);
     void relay.replay();
   });
   return everyMs(f.clock, STATUS_EVERY_MS, () => report());

@@ -61,11 +61,11 @@ export class AgentMesh {
       unanswered: (e) => e instanceof PeerCallTimeoutError,
       // A simulated process leaves the mesh only by dying, which takes its handlers with it: nothing to detach.
       onMessage: (kind, listener) => {
-        calls.handle(wire(kind), (from, body) => listener({ node: from, member: true }, body as never));
+        calls.handle(wire(kind), (from, body) => listener({ node: from, member: true, ownsRuns: true }, body as never));
         return () => undefined;
       },
       handle: (kind, handler) => {
-        calls.handle(wire(kind), (from, body) => handler({ node: from, member: true }, body as never));
+        calls.handle(wire(kind), (from, body) => handler({ node: from, member: true, ownsRuns: true }, body as never));
         return () => undefined;
       },
       onLinkUp: (listener) => listen(this.up, listener),

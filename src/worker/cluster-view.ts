@@ -52,8 +52,10 @@ export class ClusterView {
     }
   }
 
-  /** A coordinator's word: taken whole and kept on disk when it differs from what is kept. */
+  /** A coordinator's word, unless older than the one held: taken whole, kept on disk when it differs from what is kept. */
   apply(view: WorkerViewBody): boolean {
+    // Older than what is held (a coordinator behind the others): ignored, whatever else it says.
+    if ((view.appliedIndex ?? 0) < (this.view.appliedIndex ?? 0)) return false;
     const text = JSON.stringify(view);
     if (text === this.written) return false;
     if (text !== this.text) this.take(view);

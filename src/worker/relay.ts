@@ -26,9 +26,16 @@ export interface RelayParts {
 }
 
 const RETRY_MS = 2_000;
+/** What a node says of an agent (lost, back, restarted) waits, per run, at most this many deep. */
+const DEFERRED_PER_RUN = 100;
 
 export class WorkerRelay implements RunReports {
   private replaying: Promise<void> | undefined;
+  /**
+   * A run's news of its agents (lost, back, restarted) that must not overtake the run's held
+   * reports: in memory, sent once they are applied (a restarted worker announces its agents again).
+   */
+  private readonly deferred = new Map<string, RunMessage[]>();
   private cancelRetry: (() => void) | undefined;
   private stopped = false;
 
@@ -38,10 +45,11 @@ export class WorkerRelay implements RunReports {
     if (!this.holding(runId)) return this.p.direct.tell(runId, msg);
     // A heartbeat says only "still alive now": sent when the owner is reachable (it keeps the jobs
     // from going stale while a replay runs), dropped when not (the owner holds them meanwhile).
-    if (!isHeldMessage(msg)) {
+    if (msg.type === 'job_heartbeat') {
       if (this.p.reachable(runId)) this.p.direct.tell(runId, msg);
       return;
     }
+    if (!isHeldMessage(msg)) return this.defer(runId, msg);
     this.hold({ runId, message: msg }).catch((e: Error) => this.p.warn({ runId, type: msg.type, err: e.message }, 'report not held: the outbox cannot be written'));
   }
 
@@ -79,6 +87,23 @@ export class WorkerRelay implements RunReports {
    */
   private holding(runId: string): boolean {
     return this.p.outbox.holdsRun(runId) || !this.p.reachable(runId);
+  }
+
+  private defer(runId: string, msg: RunMessage): void {
+    const waiting = this.deferred.get(runId) ?? [];
+    if (waiting.length >= DEFERRED_PER_RUN) waiting.shift();
+    waiting.push(msg);
+    this.deferred.set(runId, waiting);
+    this.scheduleRetry();
+  }
+
+  /** Runs whose held reports are all applied and whose owner is reachable hear what waited for them. */
+  private sendDeferred(): void {
+    for (const [runId, waiting] of this.deferred) {
+      if (this.p.outbox.holdsRun(runId) || !this.p.reachable(runId)) continue;
+      this.deferred.delete(runId);
+      for (const msg of waiting) this.p.direct.tell(runId, msg);
+    }
   }
 
   private async hold(report: HeldReport): Promise<void> {
@@ -121,11 +146,12 @@ export class WorkerRelay implements RunReports {
       }
     } finally {
       if (replayed > 0) this.p.onReplayed?.(replayed);
+      if (!this.stopped) this.sendDeferred();
     }
   }
 
   private scheduleRetry(): void {
-    if (this.stopped || this.cancelRetry || this.p.outbox.depth === 0) return;
+    if (this.stopped || this.cancelRetry || (this.p.outbox.depth === 0 && this.deferred.size === 0)) return;
     this.cancelRetry = this.p.clock.setTimer(this.p.retryMs ?? RETRY_MS, () => {
       this.cancelRetry = undefined;
       void this.replay();

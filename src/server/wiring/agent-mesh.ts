@@ -32,7 +32,7 @@ export function joinAgentMesh(p: AgentMeshParts): () => void {
 }
 
 function meshPeers({ links, kinds, trusts }: AgentMeshParts): MeshPeers {
-  const sender = (from: PeerIdentity): MeshSender => ({ node: from.nodeId, member: trusts(from) });
+  const sender = (from: PeerIdentity): MeshSender => ({ node: from.nodeId, member: trusts(from), ownsRuns: from.role === 'coordinator' });
   // The registered kinds, seen kind by kind, so each body and answer keeps its own type.
   const messages: { [K in keyof MeshMessages]: PeerMessageKind<MeshMessages[K]> } = kinds;
   const requests: { [K in keyof MeshRequests]: PeerRequestKind<MeshRequests[K]['body'], MeshRequests[K]['answer']> } = kinds;

@@ -25,6 +25,7 @@ import {
 import type { Membership } from '../../membership/index.js';
 import { FileStorage } from '../../raft/index.js';
 import type { ActorSystem } from '../../actors/index.js';
+import { isAgentHostMessage, RUN_ACTOR_KIND } from '../../runs/index.js';
 import {
   PeerKinds,
   PeerLinks,
@@ -139,6 +140,8 @@ export class ClusterNode {
       clock: p.clock,
       system: () => this.system,
       trusted: (from) => this.isCurrentMember(from),
+      // An edge worker hosts agents and owns no run: it tells runs what its agents report, nothing else.
+      admits: (from, message) => from.role === 'coordinator' || (message.kind === RUN_ACTOR_KIND && isAgentHostMessage(message.msg)),
       onForwarded: p.onActorForwarded,
       onUndelivered: (e, err) => p.log.warn({ kind: e.kind, key: e.key, err: err.message }, 'actor message not delivered to another node'),
     });
@@ -188,7 +191,7 @@ export class ClusterNode {
       if (this.raft.status().role !== 'leader') throw new Error('not the leader');
       return { outcomes: await this.removeHere(body.node, body.serials) };
     });
-    this.links.handle(this.agentMesh.tokenRevoked, (from, body) => ({ disconnected: this.isCurrentMember(from) ? this.closeAgentToken(body.tokenId) : 0 }));
+    this.links.handle(this.agentMesh.tokenRevoked, (from, body) => ({ disconnected: from.role === 'coordinator' && this.isCurrentMember(from) ? this.closeAgentToken(body.tokenId) : 0 }));
     this.raft.onApplied(() => this.stateChanged());
     this.links.on('peerDown', (e) => {
       this.liveness.linkDown(e.nodeId);

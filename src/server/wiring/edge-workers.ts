@@ -20,7 +20,7 @@ export interface EdgeWorkersParts {
   nodeId: string;
   links: PeerLinks;
   kinds: WorkerLinkKinds;
-  raft: Pick<ClusterRaft, 'state' | 'onApplied'>;
+  raft: Pick<ClusterRaft, 'state' | 'onApplied' | 'status'>;
   store: Pick<Store, 'agents' | 'jobs'>;
   system: ActorSystem;
   clock: Clock;
@@ -134,6 +134,7 @@ export class EdgeWorkers {
     const state = this.p.raft.state;
     const tokens = await this.p.store.agents.validTokenHashes(new Date(this.p.clock.now()));
     return {
+      appliedIndex: this.p.raft.status().applied,
       members: state.memberList().flatMap((m) => (m.certificateSerial ? [{ node: m.node, address: m.address, role: m.role, serial: m.certificateSerial }] : [])),
       revokedSerials: state.revoked(),
       shards: [...state.shardOwners()].map(([shard, owner]) => ({ shard, node: owner.node, epoch: owner.epoch })),

@@ -7,7 +7,7 @@ import type { ActorSystem } from '../../actors/index.js';
 import { AgentHub, type JobRef, type TokenGrant } from '../../agents/index.js';
 import type { FailedAuthLimit } from '../../auth-guard/index.js';
 import type { Clock } from '../../clock/index.js';
-import { jobEventsToRuns } from '../../dispatch/index.js';
+import { jobEventsToRuns, type RunReports } from '../../dispatch/index.js';
 import { tellRunsAgentBack } from '../../runs/index.js';
 import { hashToken } from '../../secrets/index.js';
 import type { WorkerAgentBody, WorkerLinkKinds } from '../../transport/index.js';
@@ -71,9 +71,9 @@ export function workerHub(p: WorkerHubParts): AgentHub {
 }
 
 /** Tell the runs `owned` picks which of their jobs this worker's agents still run (a link came back). */
-export function announceJobs(hub: AgentHub, system: ActorSystem, owned: (runId: string) => boolean): void {
+export function announceJobs(hub: AgentHub, reports: RunReports, owned: (runId: string) => boolean): void {
   for (const agent of hub.directory.list()) {
     const jobs = hub.dispatcher.jobsOf(agent.agentId).filter((j) => j.sent && owned(j.runId));
-    if (jobs.length > 0) tellRunsAgentBack(system, agent.agentId, jobs);
+    if (jobs.length > 0) tellRunsAgentBack((runId, msg) => reports.tell(runId, msg), agent.agentId, jobs);
   }
 }

@@ -20,6 +20,11 @@ const serial = z.string().regex(/^[0-9a-f]{1,64}$/);
 const slotCap = z.number().int().min(1).max(MAX_AGENT_SLOT_CAP).nullable().default(null);
 
 export const workerViewBody = z.strictObject({
+  /**
+   * The sender's Raft applied index when it made the view: a worker keeps the newest, so a
+   * coordinator that lags behind cannot roll its shard map or revocations back.
+   */
+  appliedIndex: z.number().int().min(0).optional(),
   /** The coordinators (with their cluster ports) and workers, and each one's certificate serial. */
   members: z.array(z.strictObject({ node: nodeId, address: z.string().max(300), role: z.enum(['coordinator', 'worker']), serial })).max(1_000),
   revokedSerials: z.array(serial).max(100_000),

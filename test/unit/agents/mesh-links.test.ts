@@ -79,8 +79,10 @@ function rig(connected = ['b', 'c']) {
   return { clock, mesh, agent, warnings, ...p, ...h };
 }
 
-const member = (node: string): MeshSender => ({ node, member: true });
-const stranger = (node: string): MeshSender => ({ node, member: false });
+const member = (node: string): MeshSender => ({ node, member: true, ownsRuns: true });
+const stranger = (node: string): MeshSender => ({ node, member: false, ownsRuns: true });
+/** An edge worker of the cluster: a member that owns no runs. */
+const edgeWorker = (node: string): MeshSender => ({ node, member: true, ownsRuns: false });
 const request: DispatchRequest = { runId: 'run-1', jobId: 'job-1', attempt: 1, runsOn: ['linux'], frame: { epoch: 3 } as DispatchRequest['frame'] };
 
 describe('MeshLinks', () => {
@@ -121,12 +123,16 @@ describe('MeshLinks', () => {
     r.from('slots', stranger('x'), slots);
     const offer = { agentId: 'a-1', runId: 'run-1', jobId: 'job-1', attempt: 1, frame: {} };
     expect(r.from('offer', member('b'), offer)).toEqual({ status: 'taken', agentId: 'a-1' });
-    expect(r.from('offer', stranger('x'), offer)).toEqual({ status: 'refused', reason: 'not a member of the cluster' });
+    expect(r.from('offer', stranger('x'), offer)).toEqual({ status: 'refused', reason: 'only coordinators of the cluster offer jobs' });
+    // An edge worker reports its slots, but owns no run: it may not place jobs or command agents here.
+    r.from('slots', edgeWorker('w'), slots);
+    expect(r.from('offer', edgeWorker('w'), offer)).toEqual({ status: 'refused', reason: 'only coordinators of the cluster offer jobs' });
     const command = { command: 'close_silent', agentId: 'a-1', jobId: 'job-1' };
     expect(r.from('command', member('b'), command)).toEqual({ reached: true });
     expect(r.from('command', stranger('x'), command)).toEqual({ reached: false });
+    expect(r.from('command', edgeWorker('w'), command)).toEqual({ reached: false });
     r.nodeGone('c');
-    expect(r.calls).toEqual([['slotsReported', 'b', slots.agents], ['offered', 'job-1'], ['commanded', 'close_silent'], ['nodeGone', 'c']]);
+    expect(r.calls).toEqual([['slotsReported', 'b', slots.agents], ['offered', 'job-1'], ['slotsReported', 'w', slots.agents], ['commanded', 'close_silent'], ['nodeGone', 'c']]);
   });
 
   it('offers through the peers: an answer is the answer, no answer counts as unanswered, anything else as refused', async () => {

@@ -123,7 +123,7 @@ describe('RunActor lifecycle in the actor system', () => {
     for (const id of ['r3', 'r4']) await runRef(system, id).ask({ type: 'start' }, 1_000);
     await runRef(system, 'r3').ask({ type: 'job_started', jobId: 'x1', agentId: 'agent-1' }, 1_000);
     await runRef(system, 'r4').ask({ type: 'job_started', jobId: 'y1', agentId: 'agent-1' }, 1_000);
-    tellRunsAgentLost(system, 'agent-1', [
+    tellRunsAgentLost((runId, msg) => runRef(system, runId).tell(msg), 'agent-1', [
       { runId: 'r3', jobId: 'x1' },
       { runId: 'r4', jobId: 'y1' },
     ]);

@@ -229,3 +229,17 @@ describe('ClusterView: trusting certificates', () => {
     expect(v.trusts(identity('c2', 'coordinator', 'b2'))).toBe(false);
   });
 });
+
+describe('ClusterView and coordinators that lag', () => {
+  it('keeps the newest view: one made at a lower applied index is ignored', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kici-view-lag-'));
+    const view = new ClusterView(join(dir, 'cluster-view.json'), { now: () => 0 });
+    const at = (appliedIndex: number, node: string) => ({ appliedIndex, members: [], revokedSerials: [], shards: [{ shard: 3, node, epoch: appliedIndex }], agentTokens: [] });
+    expect(view.apply(at(10, 'node-b'))).toBe(true);
+    expect(view.apply(at(7, 'node-a'))).toBe(false);
+    expect(view.shards.ownerOf(3)).toEqual({ node: 'node-b', epoch: 10 });
+    expect(view.apply(at(12, 'node-c'))).toBe(true);
+    expect(view.shards.ownerOf(3)).toEqual({ node: 'node-c', epoch: 12 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

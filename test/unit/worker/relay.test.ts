@@ -454,3 +454,35 @@ describe('WorkerRelay: the retry timer', () => {
     expect(h.direct.asked).toHaveLength(1);
   });
 });
+
+describe('WorkerRelay: what a node says of its agents', () => {
+  const back = (jobId: string): RunMessage => ({ type: 'agent_back', agentId: 'agent-1', jobIds: [jobId] });
+  const lost = (jobId: string): RunMessage => ({ type: 'agent_lost', agentId: 'agent-1', jobIds: [jobId] });
+
+  it('does not let an agent_back overtake the run\'s held reports: it is told once they are applied', async () => {
+    const h = harness();
+    await holdThree(h);
+    h.mend('run-1');
+    h.relay.tell('run-1', back('a'));
+    // Another run, nothing held, owner reachable: straight through.
+    h.relay.tell('run-2', back('b'));
+    await settle();
+    expect(h.direct.told).toEqual(['run-2 agent_back']);
+    await h.relay.replay();
+    expect(h.direct.asked).toEqual(['run-1 job_started a', 'run-1 step_status a', 'run-1 job_finished a']);
+    expect(h.direct.told).toEqual(['run-2 agent_back', 'run-1 agent_back']);
+  });
+
+  it('keeps an agent_lost for a run whose owner is away until the owner is reachable, and tries again on the timer', async () => {
+    const h = harness();
+    h.cut('run-1');
+    h.relay.tell('run-1', lost('a'));
+    await settle();
+    expect(h.direct.told).toEqual([]);
+    expect(h.outbox.depth).toBe(0);
+    h.mend('run-1');
+    h.clock.advance(RETRY_MS);
+    await settle();
+    expect(h.direct.told).toEqual(['run-1 agent_lost']);
+  });
+});
