@@ -8,7 +8,8 @@ import { beforeAll, expect, it, vi } from 'vitest';
 import { systemIds } from '../../../src/clock/index.js';
 import { DeliveryProcessor } from '../../../src/deliveries/index.js';
 import { EPOCH, metrics, T0, workflow } from './processor-fixture.js';
-import { deliveryCopyKey, type BlobStore, type Source, type Store } from '../../../src/store/index.js';
+import { organisation as orgWithSources } from './processor-fixture.js';
+import { deliveryCopyKey, type BlobStore, type Store } from '../../../src/store/index.js';
 import { ParsedLockfiles, type FoundLockfile, type GitMirrors, type LockfileReader } from '../../../src/workflows/index.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
@@ -19,13 +20,7 @@ describeOnBothDrivers('deliveries processed as the intake accepted them', (store
     await store().shards.seed('node-a', EPOCH);
   });
 
-  async function organisation(): Promise<{ orgId: string; generic: Source }> {
-    const orgId = uniqueOrg();
-    const generic = await store().sources.create({ orgId, kind: 'generic', name: 'hook', verification: 'none' });
-    const git = await store().sources.create({ orgId, kind: 'git', name: 'repo', url: 'file:///nowhere', verification: 'hmac_sha256' });
-    await store().registrations.replace(git.id, 'a'.repeat(40), [{ workflowName: 'deploy', triggers: workflow.triggers, lockfile: workflow }], new Date(T0));
-    return { orgId, generic };
-  }
+  const organisation = () => orgWithSources(store());
 
   /** A processor over the store whose row read-backs are counted, and whose copies land in a Map. */
   function processor(s: Store, lockfiles = {} as LockfileReader) {

@@ -10,6 +10,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { systemIds } from '../../../src/clock/index.js';
 import { DeliveryProcessor } from '../../../src/deliveries/index.js';
 import { EPOCH, metrics, T0, workflow } from './processor-fixture.js';
+import { organisation as orgWithSources } from './processor-fixture.js';
 import { deliveryShard, type BlobStore, type Source, type Store } from '../../../src/store/index.js';
 import type { GitMirrors, LockfileReader } from '../../../src/workflows/index.js';
 import { queryBuilderOf } from '../../../src/store/testing.js';
@@ -35,14 +36,7 @@ describeOnBothDrivers('deliveries resumed by the owner of their shard', (store) 
     await store().shards.seed('node-a', EPOCH);
   });
 
-  /** An organisation with a generic source and a git source that registered `deploy`. */
-  async function organisation(): Promise<{ orgId: string; generic: Source }> {
-    const orgId = uniqueOrg();
-    const generic = await store().sources.create({ orgId, kind: 'generic', name: 'hook', verification: 'none' });
-    const git = await store().sources.create({ orgId, kind: 'git', name: 'repo', url: 'file:///nowhere', verification: 'hmac_sha256' });
-    await store().registrations.replace(git.id, 'a'.repeat(40), [{ workflowName: 'deploy', triggers: workflow.triggers, lockfile: workflow }], new Date(T0));
-    return { orgId, generic };
-  }
+  const organisation = () => orgWithSources(store());
 
   function processor(s: Store, epochOf: (shard: number) => number, warnings: string[] = []): { processor: DeliveryProcessor; started: string[] } {
     const started: string[] = [];
