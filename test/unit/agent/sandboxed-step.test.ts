@@ -231,7 +231,8 @@ describe.skipIf(!usable.ok)('stopping a sandboxed step', () => {
     const run = `set +e; sleep ${marker} & trap 'touch got-term; termed=1' TERM; touch ready; while true; do [ -n "$termed" ] && touch still-alive; sleep 0.05; done`;
     const pending = executeStep(exec({ run }, { control, clock }));
     await waitFor(() => existsSync(at('ready')), 10_000, 'step start');
-    expect(sleeping(marker)).toHaveLength(1);
+    // `touch ready` can run before the forked child has become `sleep`: wait for it to show.
+    await waitFor(() => sleeping(marker).length === 1, 10_000, 'the background sleep to start');
     control.stop({ kind: 'cancel', reason: 'user', force: false });
     await waitFor(() => existsSync(at('still-alive')), 10_000, 'the step to carry on after its SIGTERM trap');
     expect(existsSync(at('got-term'))).toBe(true);
