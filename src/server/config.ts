@@ -96,6 +96,7 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   KICI_AUTO_MIGRATE: boolean.default(true),
+  KICI_DATABASE_PREPARED_STATEMENTS: boolean.default(true),
   KICI_SECRET_KEY: z.string().optional(),
   KICI_SECRET_KEY_FILE: z.string().optional(),
   KICI_BOOTSTRAP_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -159,6 +160,8 @@ export interface OrchestratorConfig {
   instanceId?: string;
   databaseUrl?: string;
   autoMigrate: boolean;
+  /** Prepare the store's parameterised statements once per PostgreSQL connection. */
+  preparedStatements: boolean;
   secretKey?: string;
   secretKeyFile?: string;
   bootstrapAdminToken?: string;
@@ -259,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     instanceId: c.KICI_CLUSTER_INSTANCE_ID,
     databaseUrl: c.KICI_DATABASE_URL,
     autoMigrate: c.KICI_AUTO_MIGRATE,
+    preparedStatements: c.KICI_DATABASE_PREPARED_STATEMENTS,
     secretKey,
     secretKeyFile: c.KICI_SECRET_KEY_FILE,
     bootstrapAdminToken: c.KICI_BOOTSTRAP_ADMIN_TOKEN,

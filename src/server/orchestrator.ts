@@ -104,6 +104,7 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
       url: shared?.databaseUrl ?? config.databaseUrl,
       dataDir: config.dataDir,
       poolSize: DATABASE_POOL_SIZE,
+      prepare: config.preparedStatements,
       onIdleError: (e) => log.warn({ err: e.message }, 'database connection error'),
     });
     cleanups.push(() => store.close());

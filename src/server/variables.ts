@@ -43,6 +43,7 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_TRUSTED_PROXIES', '—', 'comma-separated IP addresses of reverse proxies whose `X-Forwarded-For` names the client, for the failed-authentication limit and the warnings; any other peer\'s header is ignored'),
   read('KICI_DATA_DIR', './.kici-data', 'PGlite, blobs, generated key, admin token, node id, the cluster CA (`cluster/`), git mirrors'),
   read('KICI_DATABASE_URL', 'PGlite', '`postgres://…` for a real PostgreSQL 15+'),
+  read('KICI_DATABASE_PREPARED_STATEMENTS', 'true', 'PostgreSQL only: `false` sends every statement unnamed, for a connection pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode); on, each connection prepares a statement once and PostgreSQL reuses its plan'),
   read('KICI_AUTO_MIGRATE', 'true', '`false`: refuse to start on a schema that is behind (run `kici-admin db migrate`)'),
   read('KICI_SECRET_KEY', 'generated', 'master key: 32 bytes as 64 hex characters or base64 (generated once into the data directory when unset)'),
   read('KICI_SECRET_KEY_FILE', '—', 'a file holding the master key instead of `KICI_SECRET_KEY` (not both)'),

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { type Listen, pgliteListen, postgresListen } from './notifications.js';
 import { acquirePgliteLock } from './pglite-lock.js';
 import type { StoreSchema } from './schema.js';
+import { prepareStatements } from './prepared-statements.js';
 import { StatementCounter } from './statement-counter.js';
 
 export type Db = Kysely<StoreSchema>;
@@ -36,6 +37,8 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   /** Pool size for PostgreSQL (default 10). */
   poolSize?: number;
+  /** Prepare parameterised statements once per connection (default true; off behind a pooler that cannot keep them). */
+  prepare?: boolean;
   /** Errors from idle pooled connections (e.g. the server restarted); they must not crash the process. */
   onIdleError?: (error: Error) => void;
 }
@@ -52,6 +55,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   pool.on('error', (error) => options.onIdleError?.(error));
+  if (options.prepare !== false) prepareStatements(pool);
   const statements = new StatementCounter();
   statements.instrumentPool(pool);
   const db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });

@@ -18,6 +18,7 @@ describe('loadConfig defaults', () => {
       basePath: '',
       dataDir: path.resolve('./.kici-data'),
       autoMigrate: true,
+      preparedStatements: true,
       logLevel: 'info',
       logFormat: 'json',
       dispatchAckTimeoutMs: 10_000,
@@ -39,6 +40,7 @@ describe('loadConfig defaults', () => {
       KICI_DATA_DIR: '/tmp/kici-x',
       KICI_DATABASE_URL: 'postgresql://kici@db:5432/kici',
       KICI_AUTO_MIGRATE: 'no',
+      KICI_DATABASE_PREPARED_STATEMENTS: 'false',
       KICI_LOG_LEVEL: 'silent',
       KICI_JOB_HEARTBEAT_INTERVAL_MS: '1000',
       KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER: '3',
@@ -50,6 +52,7 @@ describe('loadConfig defaults', () => {
       dataDir: '/tmp/kici-x',
       databaseUrl: 'postgresql://kici@db:5432/kici',
       autoMigrate: false,
+      preparedStatements: false,
       logLevel: 'silent',
       staleThresholdMs: 3000,
     });
