@@ -97,6 +97,7 @@ export abstract class RunCore {
     const loaded = await this.deps.store.loadRun(this.ctx.key, this.ctx.epoch);
     this.loaded = loaded;
     this.jobs = new Map(loaded?.jobs.map((j) => [j.id, j]) ?? []);
+    this.unsavedQueue.clear();
     this.completed = loaded !== undefined && isTerminalRunStatus(loaded.run.status);
     if (loaded && this.writes.notOwner(loaded)) this.stepDown();
   }
@@ -160,7 +161,7 @@ export abstract class RunCore {
       await this.endJob(job, 'FAIL', 'failed', { error });
       return;
     }
-    await this.saveJob(job, {
+    this.queueUnsaved(job, {
       status: stateToJobStatus(state),
       needsSatisfied: true,
       dispatchAttempts: attempts,
@@ -173,8 +174,23 @@ export abstract class RunCore {
       ackedAt: null,
     });
     if (avoid) this.avoided(job).add(avoid);
-    this.armQueueDeadline(job);
     await this.sendDispatch(job);
+    // No agent took it at once: the job waits queued, on record.
+    if (this.unsavedQueue.has(job.id)) await this.saveJob(job, {});
+    this.armQueueDeadline(job);
+  }
+
+  /**
+   * Queued in memory only, until the next write of the job carries it: when the dispatcher places
+   * the job at once, being queued and going to that agent are one write, made before the frame
+   * leaves. Until then the store still holds the job as it was, which a takeover resumes alike.
+   */
+  private readonly unsavedQueue = new Map<string, { expectStatus: JobStatus; patch: JobPatch }>();
+
+  private queueUnsaved(job: JobRecord, patch: JobPatch): void {
+    const earlier = this.unsavedQueue.get(job.id);
+    this.unsavedQueue.set(job.id, { expectStatus: earlier?.expectStatus ?? job.status, patch: { ...earlier?.patch, ...patch } });
+    Object.assign(job, patch);
   }
 
   /** Dispatch attempts sent during this activation (`jobId#attempt`). */
@@ -184,11 +200,18 @@ export abstract class RunCore {
     const attempt = job.dispatchAttempts;
     this.sent.add(`${job.id}#${attempt}`);
     let result: DispatchResult;
+    let ownWrite: unknown;
+    const record = (agentId: string | null) =>
+      this.recordPlacement(job, agentId).catch((error: unknown) => {
+        ownWrite = error;
+        throw error;
+      });
     try {
-      result = await this.deps.dispatcher.dispatch(this.dispatchRequest(job), (agentId) => this.recordPlacement(job, agentId));
+      result = await this.deps.dispatcher.dispatch(this.dispatchRequest(job), record);
     } catch (error) {
-      // Fenced or overtaken while recording the placement: nothing was sent; the handler decides.
-      if (error instanceof FencedOut || error instanceof StateConflict) throw error;
+      // Our own write of the placement (and of the queueing it carries) failed: nothing was sent;
+      // the handler decides, as for any failed write.
+      if (error === ownWrite || error instanceof FencedOut || error instanceof StateConflict) throw error;
       // Count it like an unanswered dispatch: retried shortly, within the same attempt budget.
       this.deps.observer?.dispatcherFailed?.(this.run, job, error);
       this.timers.arm(job.id, DISPATCH_RETRY_MS, { type: 'ack_timeout', jobId: job.id, attempt });
@@ -412,8 +435,10 @@ export abstract class RunCore {
   }
 
   protected async saveJob(job: JobRecord, patch: JobPatch): Promise<void> {
-    const before = job.status;
-    await this.writes.job(job, patch);
+    const unsaved = this.unsavedQueue.get(job.id);
+    this.unsavedQueue.delete(job.id);
+    const before = unsaved?.expectStatus ?? job.status;
+    await this.writes.job(job, unsaved ? { ...unsaved.patch, ...patch } : patch, before);
     // Taken by an agent, or ended: the queue deadline no longer applies (a requeue arms it again).
     if (job.status !== 'queued' || job.ackedAt) this.disarmQueueDeadline(job.id);
     if (job.status !== before) this.deps.observer?.jobChanged?.(this.run, job);

@@ -33,9 +33,11 @@ export class RunWrites {
     return { epoch: this.epoch };
   }
 
-  /** Write a job patch guarded by the status the actor believes the job has, then apply it in memory. */
-  async job(job: JobRecord, patch: JobPatch): Promise<void> {
-    const expectStatus = job.status;
+  /**
+   * Write a job patch guarded by the status the store holds for the job (by default the one the
+   * actor believes it has), then apply it in memory.
+   */
+  async job(job: JobRecord, patch: JobPatch, expectStatus: JobStatus = job.status): Promise<void> {
     const stored = await this.store.updateJob(job.id, patch, { ...this.fence, expectStatus });
     if (!stored) await this.refusedJob(job.id, expectStatus);
     Object.assign(job, patch);

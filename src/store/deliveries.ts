@@ -210,21 +210,7 @@ export class DeliveryRepository {
     now: Date,
     expectedStatus?: DeliveryStatus,
   ): Promise<boolean> {
-    let query = this.db
-      .updateTable('deliveries')
-      .set({
-        status: outcome.status,
-        processed_at: now,
-        ...(outcome.matchedCount !== undefined && { matched_count: outcome.matchedCount }),
-        ...(outcome.trace !== undefined && { trace: jsonb(outcome.trace) }),
-        ...(outcome.error !== undefined && { error: outcome.error }),
-        ...(outcome.eventType !== undefined && { event_type: outcome.eventType }),
-        ...(outcome.action !== undefined && { action: outcome.action }),
-      })
-      .where('org_id', '=', orgId)
-      .where('delivery_id', '=', deliveryId);
-    if (expectedStatus !== undefined) query = query.where('status', '=', expectedStatus);
-    const result = await query.executeTakeFirst();
+    const result = await outcomeUpdate(this.db, orgId, deliveryId, outcome, now, expectedStatus).executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
 
@@ -374,4 +360,22 @@ async function readDelivery(db: Db, orgId: string, deliveryId: string): Promise<
     .where('delivery_id', '=', deliveryId)
     .executeTakeFirst();
   return row ? toRecord(row) : null;
+}
+
+/** The UPDATE that records a delivery's outcome (only from `expectedStatus`, when given). */
+export function outcomeUpdate(db: Db, orgId: string, deliveryId: string, outcome: DeliveryOutcome, now: Date, expectedStatus?: DeliveryStatus) {
+  const query = db
+    .updateTable('deliveries')
+    .set({
+      status: outcome.status,
+      processed_at: now,
+      ...(outcome.matchedCount !== undefined && { matched_count: outcome.matchedCount }),
+      ...(outcome.trace !== undefined && { trace: jsonb(outcome.trace) }),
+      ...(outcome.error !== undefined && { error: outcome.error }),
+      ...(outcome.eventType !== undefined && { event_type: outcome.eventType }),
+      ...(outcome.action !== undefined && { action: outcome.action }),
+    })
+    .where('org_id', '=', orgId)
+    .where('delivery_id', '=', deliveryId);
+  return expectedStatus !== undefined ? query.where('status', '=', expectedStatus) : query;
 }

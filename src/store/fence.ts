@@ -65,11 +65,28 @@ export interface FencedWrite {
  * the writer's epoch (raised past it, not raised to it yet, or missing).
  */
 export async function fencedUpdate(db: Db, write: FencedWrite): Promise<boolean> {
-  const result = await sql<{ written: boolean; found: boolean; shard_epoch: number | null }>`
+  return judgeFenced(write, await fencedOutcome(db, write));
+}
+
+/** Run a fenced UPDATE and say what happened, without judging it (a group commit judges later). */
+export async function fencedOutcome(db: Db, write: FencedWrite): Promise<FencedOutcome> {
+  const result = await sql<FencedOutcome>`
     with fence as (${write.fence}), written as (${write.update})
     select exists (select 1 from written) as written, exists (${write.row}) as found, (select epoch from fence) as shard_epoch`.execute(db);
   const outcome = result.rows[0];
   if (!outcome) throw new Error('a fenced write returned no outcome row');
+  return outcome;
+}
+
+/** What a fenced write's statement says about it: written, the row exists, the epoch its shard's row is at. */
+export interface FencedOutcome {
+  written: boolean;
+  found: boolean;
+  shard_epoch: number | null;
+}
+
+/** true when written; false when only the status guard refused; else NotFoundError or FencedWriteError. */
+export function judgeFenced(write: { entity: FencedEntity; id: string; epoch: number }, outcome: FencedOutcome): boolean {
   if (outcome.written) return true;
   if (!outcome.found) throw new NotFoundError(write.entity, write.id);
   if (outcome.shard_epoch !== write.epoch) throw new FencedWriteError(write.entity, write.id, write.epoch, outcome.shard_epoch);

@@ -4,7 +4,9 @@
  */
 import { sql, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Db } from './database.js';
-import { fencedUpdate, fenceHolds, shardOfJob } from './fence.js';
+import { fencedOutcome, type FencedWrite, fenceHolds, judgeFenced, shardOfJob } from './fence.js';
+import { FencedBatchWriter, type FencedTable } from './fenced-batch.js';
+import type { GroupCommitCounts } from './group-commit.js';
 import { type JobNeed, type JobRecord, toJob, toNeed } from './run-records.js';
 import { asList, type StatusGuard } from './guards.js';
 import { type JobStatus, type StoreSchema, TERMINAL_JOB_STATUSES } from './schema.js';
@@ -53,6 +55,8 @@ function changeSet(changes: JobChanges, epoch: number) {
   };
 }
 
+type JobUpdate = UpdateQueryBuilder<StoreSchema, 'jobs', 'jobs', UpdateResult>;
+
 /** A run's jobs in plan order (name as the tie-break for rows older than plan_index). */
 export async function jobsOfRun(db: Db, runId: string): Promise<JobRecord[]> {
   const rows = await db
@@ -66,8 +70,61 @@ export async function jobsOfRun(db: Db, runId: string): Promise<JobRecord[]> {
   return rows.map(toJob);
 }
 
+/** A job write that can share a statement with others: every change but the atomic increment. */
+export type BatchableJobChanges = Omit<JobChanges, 'addDispatchAttempts'>;
+
+const JOBS: FencedTable = {
+  table: 'jobs',
+  entity: 'job',
+  keys: [['id', 'uuid']],
+  toRun: 'join jobs on jobs.id = i.id join runs on runs.id = jobs.run_id',
+  columns: [
+    ['status', 'status', 'text'],
+    ['needsSatisfied', 'needs_satisfied', 'boolean'],
+    ['agentId', 'agent_id', 'text'],
+    ['previousAgentId', 'previous_agent_id', 'text'],
+    ['dispatchAttempts', 'dispatch_attempts', 'integer'],
+    ['dispatchedAt', 'dispatched_at', 'timestamptz'],
+    ['ackDeadline', 'ack_deadline', 'timestamptz'],
+    ['ackedAt', 'acked_at', 'timestamptz'],
+    ['recoveryDeadline', 'recovery_deadline', 'timestamptz'],
+    ['lastHeartbeatAt', 'last_heartbeat_at', 'timestamptz'],
+    ['outputs', 'outputs', 'jsonb'],
+    ['error', 'error', 'text'],
+    ['startedAt', 'started_at', 'timestamptz'],
+    ['finishedAt', 'finished_at', 'timestamptz'],
+  ] satisfies [keyof BatchableJobChanges, string, string][],
+  stampsEpoch: true,
+};
+
 export class JobRepository {
-  constructor(private readonly db: Db) {}
+  /** The run actors' job writes, sent together when they come at about the same time. */
+  private readonly batch: FencedBatchWriter;
+
+  constructor(private readonly db: Db) {
+    this.batch = new FencedBatchWriter(db, JOBS);
+  }
+
+  /**
+   * The same write as `update`, in a group commit: writes from many runs that arrive together
+   * leave in one statement, and each resolves (or fails) on its own.
+   */
+  write(jobId: string, epoch: number, changes: BatchableJobChanges, guard: StatusGuard<JobStatus> = {}): Promise<boolean> {
+    const expected = guard.expectedStatus;
+    return this.batch.write({
+      key: { id: jobId },
+      id: jobId,
+      epoch,
+      changes,
+      ...(expected !== undefined && { expectedStatus: asList(expected) }),
+      alone: () => this.fencedWrite(jobId, epoch, this.updateQuery(jobId, epoch, changes, guard)),
+    });
+  }
+
+  /** Statements the group commit sent, and the writes they carried. */
+  groupCounts(): GroupCommitCounts {
+    return this.batch.counts();
+  }
 
   /**
    * Fenced job update, in one statement (fence.ts). Returns false when the status guard did not
@@ -75,9 +132,12 @@ export class JobRepository {
    * job's run is not at `epoch`, NotFoundError when the job is gone.
    */
   async update(jobId: string, epoch: number, changes: JobChanges, guard: StatusGuard<JobStatus> = {}): Promise<boolean> {
-    let query = this.db.updateTable('jobs').set(changeSet(changes, epoch)).where('id', '=', jobId);
-    if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
-    return this.fenced(jobId, epoch, query);
+    return this.fenced(jobId, epoch, this.updateQuery(jobId, epoch, changes, guard));
+  }
+
+  private updateQuery(jobId: string, epoch: number, changes: JobChanges, guard: StatusGuard<JobStatus>): JobUpdate {
+    const query = this.db.updateTable('jobs').set(changeSet(changes, epoch)).where('id', '=', jobId);
+    return guard.expectedStatus !== undefined ? query.where('status', 'in', asList(guard.expectedStatus)) : query;
   }
 
   /**
@@ -105,15 +165,20 @@ export class JobRepository {
     return this.fenced(jobId, epoch, query);
   }
 
-  private fenced(jobId: string, epoch: number, update: UpdateQueryBuilder<StoreSchema, 'jobs', 'jobs', UpdateResult>): Promise<boolean> {
-    return fencedUpdate(this.db, {
+  private async fenced(jobId: string, epoch: number, update: JobUpdate): Promise<boolean> {
+    const write = this.fencedWrite(jobId, epoch, update);
+    return judgeFenced(write, await fencedOutcome(this.db, write));
+  }
+
+  private fencedWrite(jobId: string, epoch: number, update: JobUpdate): FencedWrite {
+    return {
       entity: 'job',
       id: jobId,
       epoch,
       fence: shardOfJob(jobId),
       update: update.where(fenceHolds(epoch)).returning(sql<number>`1`.as('one')),
       row: sql`select 1 from jobs where id = ${jobId}`,
-    });
+    };
   }
 
   async get(jobId: string): Promise<JobRecord | null> {

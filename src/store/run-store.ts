@@ -59,11 +59,11 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
   }
 
   markRunStarted(runId: string, at: number, fence: WriteFence): Promise<boolean> {
-    return fenced(() => this.store.runs.update(runId, fence.epoch, { status: 'running', startedAt: new Date(at) }, { expectedStatus: 'pending' }));
+    return fenced(() => this.store.runs.write(runId, fence.epoch, { status: 'running', startedAt: new Date(at) }, { expectedStatus: 'pending' }));
   }
 
   markRunCancelling(runId: string, fence: WriteFence): Promise<boolean> {
-    return fenced(() => this.store.runs.update(runId, fence.epoch, { status: 'cancelling' }, { expectedStatus: ['pending', 'running'] }));
+    return fenced(() => this.store.runs.write(runId, fence.epoch, { status: 'cancelling' }, { expectedStatus: ['pending', 'running'] }));
   }
 
   updateJob(jobId: string, patch: JobPatch, guard: JobWriteGuard): Promise<boolean> {
@@ -84,12 +84,12 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
       dispatchAttempts: patch.dispatchAttempts,
     };
     for (const k of Object.keys(changes) as (keyof JobChanges)[]) if (changes[k] === undefined) delete changes[k];
-    return fenced(() => this.store.jobs.update(jobId, guard.epoch, changes, guard.expectStatus ? { expectedStatus: guard.expectStatus } : {}));
+    return fenced(() => this.store.jobs.write(jobId, guard.epoch, changes, guard.expectStatus ? { expectedStatus: guard.expectStatus } : {}));
   }
 
   updateStep(jobId: string, stepIndex: number, patch: StepPatch, fence: WriteFence): Promise<boolean> {
     return fenced(() =>
-      this.store.steps.update(jobId, stepIndex, fence.epoch, {
+      this.store.steps.write(jobId, stepIndex, fence.epoch, {
         status: patch.status,
         exitCode: patch.exitCode,
         error: patch.error,
@@ -101,7 +101,7 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
 
   completeRun(runId: string, status: 'success' | 'failed' | 'cancelled', error: string | null, at: number, fence: WriteFence): Promise<boolean> {
     return fenced(() =>
-      this.store.runs.update(runId, fence.epoch, { status, error, finishedAt: new Date(at) }, { expectedStatus: ['pending', 'running', 'cancelling', 'held'] }),
+      this.store.runs.write(runId, fence.epoch, { status, error, finishedAt: new Date(at) }, { expectedStatus: ['pending', 'running', 'cancelling', 'held'] }),
     );
   }
 

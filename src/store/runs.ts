@@ -5,15 +5,26 @@
  * Creation spans the jobs, job_needs and steps tables too: that transaction stays in here, and so
  * does a delivery's (`createForDelivery`: its outcome and all its runs at once).
  */
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Db } from './database.js';
-import { DeliveryRepository, type DeliveryOutcome } from './deliveries.js';
+import { DeliveryRepository, type DeliveryOutcome, outcomeUpdate } from './deliveries.js';
 import { FencedWriteError } from './errors.js';
-import { fencedUpdate, fenceHolds, holdShard, shardOfRun } from './fence.js';
+import { fencedUpdate, type FencedWrite, fenceHolds, holdShard, shardOfRun } from './fence.js';
+import { FencedBatchWriter, type FencedTable } from './fenced-batch.js';
 import { asList, inTransaction, type StatusGuard } from './guards.js';
 import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
 import { CreatedRuns } from './created-runs.js';
-import { type JobStatus, type RunConcurrency, type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES } from './schema.js';
+import {
+  type JobNeedsTable,
+  type JobsTable,
+  type JobStatus,
+  type RunConcurrency,
+  type RunsTable,
+  type RunStatus,
+  type StepsTable,
+  type StepStatus,
+  TERMINAL_RUN_STATUSES,
+} from './schema.js';
 import { jsonb } from './sql-values.js';
 import { jobsOfRun } from './jobs.js';
 
@@ -134,8 +145,12 @@ export interface RunChanges {
 
 export class RunRepository {
   private readonly created = new CreatedRuns();
+  /** The run actors' run writes, sent together when they come at about the same time. */
+  private readonly batch: FencedBatchWriter;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.batch = new FencedBatchWriter(db, RUNS);
+  }
 
   /**
    * Insert a run with all its jobs, needs edges and steps, at the caller's shard epoch. Throws
@@ -165,10 +180,9 @@ export class RunRepository {
       return { recorded: await new DeliveryRepository(this.db).complete(input.orgId, input.deliveryId, input.outcome, now, 'received'), runs: [] };
     }
     const made = await inTransaction(this.db, async (trx) => {
-      // First, so a second processor of the same delivery waits on its row and then writes nothing.
-      const recorded = await new DeliveryRepository(trx).complete(input.orgId, input.deliveryId, input.outcome, now, 'received');
-      if (!recorded) return null;
-      await holdShards(trx, input.runs);
+      // One statement records the outcome and share-locks the shards: a second processor of the
+      // same delivery waits on its row there and then writes nothing.
+      if (!(await recordAndHoldShards(trx, input, now))) return null;
       const runs = [];
       for (const { run, epoch } of input.runs) runs.push(await insertRun(trx, run, epoch, now));
       return runs;
@@ -274,7 +288,24 @@ export class RunRepository {
    * there is no such run. `owner_epoch` records the epoch of the last write (diagnostics only: the
    * decision comes from the shard's row).
    */
-  async update(runId: string, epoch: number, changes: RunChanges, guard: StatusGuard<RunStatus> = {}): Promise<boolean> {
+  update(runId: string, epoch: number, changes: RunChanges, guard: StatusGuard<RunStatus> = {}): Promise<boolean> {
+    return fencedUpdate(this.db, this.fencedWrite(runId, epoch, changes, guard));
+  }
+
+  /** The same write as `update`, in a group commit with the other run writes that come together. */
+  write(runId: string, epoch: number, changes: RunChanges, guard: StatusGuard<RunStatus> = {}): Promise<boolean> {
+    const expected = guard.expectedStatus;
+    return this.batch.write({
+      key: { id: runId },
+      id: runId,
+      epoch,
+      changes,
+      ...(expected !== undefined && { expectedStatus: asList(expected) }),
+      alone: () => this.fencedWrite(runId, epoch, changes, guard),
+    });
+  }
+
+  private fencedWrite(runId: string, epoch: number, changes: RunChanges, guard: StatusGuard<RunStatus>): FencedWrite {
     let update = this.db
       .updateTable('runs')
       .set({
@@ -287,22 +318,41 @@ export class RunRepository {
       .where('id', '=', runId)
       .where(fenceHolds(epoch));
     if (guard.expectedStatus !== undefined) update = update.where('status', 'in', asList(guard.expectedStatus));
-    return fencedUpdate(this.db, {
+    return {
       entity: 'run',
       id: runId,
       epoch,
       fence: shardOfRun(runId),
       update: update.returning(sql<number>`1`.as('one')),
       row: sql`select 1 from runs where id = ${runId}`,
-    });
+    };
   }
 }
 
+const RUNS: FencedTable = {
+  table: 'runs',
+  entity: 'run',
+  keys: [['id', 'uuid']],
+  toRun: 'join runs on runs.id = i.id',
+  columns: [
+    ['status', 'status', 'text'],
+    ['error', 'error', 'text'],
+    ['startedAt', 'started_at', 'timestamptz'],
+    ['finishedAt', 'finished_at', 'timestamptz'],
+  ] satisfies [keyof RunChanges, string, string][],
+  stampsEpoch: true,
+};
+
 type InsertedRun = CreateRunResult & { snapshot?: RunSnapshot };
 
-/** Inside a transaction that holds the run's shard row at `epoch`: the run, its jobs, needs and steps. */
+/**
+ * Inside a transaction that holds the run's shard row at `epoch`: the run, its jobs, needs and
+ * steps, in one statement. The jobs, needs and steps go in only with the run (a run this delivery
+ * already started is left as it is); what the statement wrote is known without reading it back,
+ * so the run's first load can take it (`CreatedRuns`).
+ */
 async function insertRun(trx: Db, input: NewRun, epoch: number, now: Date): Promise<InsertedRun> {
-  const inserted = await trx
+  const run = trx
     .insertInto('runs')
     .values({
       id: input.id,
@@ -334,8 +384,27 @@ async function insertRun(trx: Db, input: NewRun, epoch: number, now: Date): Prom
         .where('parent_run_id', 'is', null)
         .doNothing(),
     )
-    .returningAll()
-    .executeTakeFirst();
+    .returningAll();
+  const plan = planRows(input, epoch, now);
+  const { rows } = await sql<Selectable<RunsTable>>`
+    with r as (${run}),
+    j as (insert into jobs (id, plan_index, run_id, name, base_name, matrix, config, status, needs_satisfied, outputs, finished_at, dispatch_attempts, owner_epoch, created_at)
+      select v.id, v.plan_index, v.run_id, v.name, v.base_name, nullif(v.matrix, 'null'::jsonb), v.config, v.status, v.needs_satisfied,
+             nullif(v.outputs, 'null'::jsonb), v.finished_at, 0, v.owner_epoch, v.created_at
+      from jsonb_to_recordset(cast(${JSON.stringify(plan.jobs)}::text as jsonb)) as v(id uuid, plan_index integer, run_id uuid, name text,
+        base_name text, matrix jsonb, config jsonb, status text, needs_satisfied boolean, outputs jsonb, finished_at timestamptz,
+        owner_epoch integer, created_at timestamptz)
+      where exists (select 1 from r) returning 1),
+    n as (insert into job_needs (run_id, job_id, upstream_job_id, run_on)
+      select v.run_id, v.job_id, v.upstream_job_id, v.run_on
+      from jsonb_to_recordset(cast(${JSON.stringify(plan.needs)}::text as jsonb)) as v(run_id uuid, job_id uuid, upstream_job_id uuid, run_on jsonb)
+      where exists (select 1 from r) returning 1),
+    s as (insert into steps (job_id, step_index, name, status, exit_code, log_bytes)
+      select v.job_id, v.step_index, v.name, v.status, v.exit_code, 0
+      from jsonb_to_recordset(cast(${JSON.stringify(plan.steps)}::text as jsonb)) as v(job_id uuid, step_index integer, name text, status text, exit_code integer)
+      where exists (select 1 from r) returning 1)
+    select * from r`.execute(trx);
+  const inserted = rows[0];
   if (!inserted) {
     const existing = await trx
       .selectFrom('runs')
@@ -347,80 +416,90 @@ async function insertRun(trx: Db, input: NewRun, epoch: number, now: Date): Prom
       .executeTakeFirstOrThrow();
     return { created: false, runId: existing.id };
   }
-  const rows = await insertJobs(trx, input, epoch, now);
-  return { created: true, runId: input.id, snapshot: { run: toRun(inserted), shardEpoch: epoch, ...rows } };
+  return { created: true, runId: input.id, snapshot: { run: toRun(inserted), shardEpoch: epoch, ...plan.records } };
 }
 
 /**
- * Inside a transaction: share-lock the shard rows of all `runs` in one statement and insist each is
- * at its run's epoch (holdShard, for several runs at once). Throws FencedWriteError for the first
- * run whose shard is elsewhere (or has no row).
+ * The rows of a run's plan as the creation statement takes them (JSON), and the records they
+ * load as, in the order `load()` reads them back: jobs by plan index, steps by job and index.
  */
-async function holdShards(trx: Db, runs: { run: NewRun; epoch: number }[]): Promise<void> {
-  const shards = [...new Set(runs.map((r) => r.run.shard))].sort((a, b) => a - b);
-  const rows = await trx.selectFrom('shards').select(['shard', 'epoch']).where('shard', 'in', shards).orderBy('shard').forShare().execute();
-  const epochs = new Map(rows.map((r) => [r.shard, r.epoch]));
-  for (const { run, epoch } of runs) {
-    const current = epochs.get(run.shard) ?? null;
-    if (current !== epoch) throw new FencedWriteError('run', run.id, epoch, current);
-  }
-}
-
-async function insertJobs(db: Db, input: NewRun, epoch: number, now: Date): Promise<Pick<RunSnapshot, 'jobs' | 'needs' | 'steps'>> {
-  if (input.jobs.length === 0) return { jobs: [], needs: [], steps: [] };
-  const jobs = await db
-    .insertInto('jobs')
-    .values(
-      input.jobs.map((job, planIndex) => ({
-        id: job.id,
-        plan_index: planIndex,
-        run_id: input.id,
-        name: job.name,
-        base_name: job.baseName,
-        matrix: job.matrix == null ? null : jsonb(job.matrix),
-        config: jsonb(job.config),
-        status: job.status ?? 'pending',
-        needs_satisfied: job.needsSatisfied,
-        outputs: job.outputs == null ? null : jsonb(job.outputs),
-        finished_at: job.finishedAt ?? null,
-        dispatch_attempts: 0,
-        owner_epoch: epoch,
-        created_at: now,
-      })),
-    )
-    .returningAll()
-    .execute();
-  const needs =
-    input.needs.length === 0
-      ? []
-      : await db
-          .insertInto('job_needs')
-          .values(
-            input.needs.map((need) => ({
-              run_id: input.id,
-              job_id: need.jobId,
-              upstream_job_id: need.upstreamJobId,
-              run_on: jsonb(need.runOn ?? ['success']),
-            })),
-          )
-          .returningAll()
-          .execute();
-  const stepRows = input.jobs.flatMap((job) =>
+function planRows(input: NewRun, epoch: number, now: Date) {
+  const jobRows: Selectable<JobsTable>[] = input.jobs.map((job, planIndex) => ({
+    id: job.id,
+    plan_index: planIndex,
+    run_id: input.id,
+    name: job.name,
+    base_name: job.baseName,
+    matrix: job.matrix ?? null,
+    config: job.config,
+    status: job.status ?? 'pending',
+    needs_satisfied: job.needsSatisfied,
+    agent_id: null,
+    previous_agent_id: null,
+    dispatch_attempts: 0,
+    dispatched_at: null,
+    ack_deadline: null,
+    acked_at: null,
+    recovery_deadline: null,
+    last_heartbeat_at: null,
+    outputs: job.outputs ?? null,
+    error: null,
+    owner_epoch: epoch,
+    created_at: now,
+    started_at: null,
+    finished_at: job.finishedAt ?? null,
+  }));
+  const needRows: Selectable<JobNeedsTable>[] = input.needs.map((need) => ({
+    run_id: input.id,
+    job_id: need.jobId,
+    upstream_job_id: need.upstreamJobId,
+    run_on: need.runOn ?? ['success'],
+  }));
+  const stepRows: Selectable<StepsTable>[] = input.jobs.flatMap((job) =>
     job.steps.map((step, index) => ({
       job_id: job.id,
       step_index: index,
       name: step.name,
       status: step.status ?? ('pending' as const),
       exit_code: step.exitCode ?? null,
+      error: null,
       log_bytes: 0,
+      started_at: null,
+      finished_at: null,
     })),
   );
-  const steps = stepRows.length === 0 ? [] : await db.insertInto('steps').values(stepRows).returningAll().execute();
-  // In the order load() reads them back: jobs by plan index (one creation time), steps by job and index.
-  const byPlan = new Map(input.jobs.map((j, i) => [j.id, i]));
   return {
-    jobs: jobs.map(toJob).sort((a, b) => byPlan.get(a.id)! - byPlan.get(b.id)!),
-    needs: needs.map(toNeed),
-    steps: steps.map(toStep).sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.stepIndex - b.stepIndex)),
+    jobs: jobRows,
+    needs: needRows,
+    steps: stepRows.map(({ job_id, step_index, name, status, exit_code }) => ({ job_id, step_index, name, status, exit_code })),
+    records: {
+      jobs: jobRows.map(toJob),
+      needs: needRows.map(toNeed),
+      steps: stepRows.map(toStep).sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.stepIndex - b.stepIndex)),
+    },
   };
 }
+
+/**
+ * Inside a transaction, in one statement: record the delivery's outcome (only from `received`) and
+ * share-lock the shard rows of all its runs (holdShard, for several runs at once). false when the
+ * delivery was no longer `received`; throws FencedWriteError for the first run whose shard is
+ * elsewhere (or has no row).
+ */
+async function recordAndHoldShards(trx: Db, input: DeliveryRuns, now: Date): Promise<boolean> {
+  const shards = [...new Set(input.runs.map((r) => r.run.shard))].sort((a, b) => a - b);
+  const recording = outcomeUpdate(trx, input.orgId, input.deliveryId, input.outcome, now, 'received').returning(sql<number>`1`.as('one'));
+  const { rows } = await sql<{ recorded: boolean; shard: number | null; epoch: number | null }>`
+    with outcome as (${recording}),
+    fence as (select shard, epoch from shards where shard = any(cast(${`{${shards.join(',')}}`}::text as integer[])) order by shard for share)
+    select exists (select 1 from outcome) as recorded, fence.shard, fence.epoch
+    from (select 1) as one left join fence on true`.execute(trx);
+  if (!rows[0]?.recorded) return false;
+  const epochs = new Map(rows.filter((r) => r.shard !== null).map((r) => [r.shard!, r.epoch]));
+  for (const { run, epoch } of input.runs) {
+    const current = epochs.get(run.shard) ?? null;
+    if (current !== epoch) throw new FencedWriteError('run', run.id, epoch, current);
+  }
+  return true;
+}
+

@@ -3,7 +3,8 @@
  */
 import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { fencedUpdate, fenceHolds, shardOfJob } from './fence.js';
+import { fencedUpdate, type FencedWrite, fenceHolds, shardOfJob } from './fence.js';
+import { FencedBatchWriter, type FencedTable } from './fenced-batch.js';
 import { type StepRecord, toStep } from './run-records.js';
 import { asList, type StatusGuard } from './guards.js';
 import type { StepStatus } from './schema.js';
@@ -17,21 +18,56 @@ export interface StepChanges {
   finishedAt?: Date | null;
 }
 
+const STEPS: FencedTable = {
+  table: 'steps',
+  entity: 'step',
+  keys: [
+    ['job_id', 'uuid'],
+    ['step_index', 'integer'],
+  ],
+  toRun: 'join jobs on jobs.id = i.job_id join runs on runs.id = jobs.run_id',
+  columns: [
+    ['status', 'status', 'text'],
+    ['exitCode', 'exit_code', 'integer'],
+    ['error', 'error', 'text'],
+    ['logBytes', 'log_bytes', 'integer'],
+    ['startedAt', 'started_at', 'timestamptz'],
+    ['finishedAt', 'finished_at', 'timestamptz'],
+  ] satisfies [keyof StepChanges, string, string][],
+  stampsEpoch: false,
+};
+
 export class StepRepository {
-  constructor(private readonly db: Db) {}
+  /** The run actors' step writes, sent together when they come at about the same time. */
+  private readonly batch: FencedBatchWriter;
+
+  constructor(private readonly db: Db) {
+    this.batch = new FencedBatchWriter(db, STEPS);
+  }
 
   /**
    * Fenced step update, in one statement. Returns false when the status guard did not match; throws
    * FencedWriteError when the shard row of the step's run is not at `epoch`, NotFoundError when the
    * step does not exist.
    */
-  async update(
-    jobId: string,
-    stepIndex: number,
-    epoch: number,
-    changes: StepChanges,
-    guard: StatusGuard<StepStatus> = {},
-  ): Promise<boolean> {
+  update(jobId: string, stepIndex: number, epoch: number, changes: StepChanges, guard: StatusGuard<StepStatus> = {}): Promise<boolean> {
+    return fencedUpdate(this.db, this.fencedWrite(jobId, stepIndex, epoch, changes, guard));
+  }
+
+  /** The same write as `update`, in a group commit with the other step writes that come together. */
+  write(jobId: string, stepIndex: number, epoch: number, changes: StepChanges, guard: StatusGuard<StepStatus> = {}): Promise<boolean> {
+    const expected = guard.expectedStatus;
+    return this.batch.write({
+      key: { job_id: jobId, step_index: stepIndex },
+      id: `${jobId}#${stepIndex}`,
+      epoch,
+      changes,
+      ...(expected !== undefined && { expectedStatus: asList(expected) }),
+      alone: () => this.fencedWrite(jobId, stepIndex, epoch, changes, guard),
+    });
+  }
+
+  private fencedWrite(jobId: string, stepIndex: number, epoch: number, changes: StepChanges, guard: StatusGuard<StepStatus>): FencedWrite {
     let query = this.db
       .updateTable('steps')
       .set({
@@ -46,14 +82,14 @@ export class StepRepository {
       .where('step_index', '=', stepIndex)
       .where(fenceHolds(epoch));
     if (guard.expectedStatus !== undefined) query = query.where('status', 'in', asList(guard.expectedStatus));
-    return fencedUpdate(this.db, {
+    return {
       entity: 'step',
       id: `${jobId}#${stepIndex}`,
       epoch,
       fence: shardOfJob(jobId),
       update: query.returning(sql<number>`1`.as('one')),
       row: sql`select 1 from steps where job_id = ${jobId} and step_index = ${stepIndex}`,
-    });
+    };
   }
 
   /** A job's steps in order. */

@@ -14,6 +14,8 @@ export interface ContractContext {
   moveShard(shard: number, epoch: number): Promise<void>;
   /** The shard's row is removed: no node holds it. */
   dropShard(shard: number): Promise<void>;
+  /** Round trips to the database so far; undefined for a store without one. */
+  roundTrips(): number | undefined;
   /** loadRun that insists the run is there. */
   load(runId: string): Promise<LoadedRun>;
 }

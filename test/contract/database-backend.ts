@@ -25,6 +25,7 @@ export async function openDatabaseBackend(driver: 'postgres' | 'pglite'): Promis
     store: new RepositoryRunStore(database),
     seed: (loaded, shard) => seedRun(database, loaded, shard),
     raiseShard: (shard, epoch) => database.shards.assign(shard, `node-at-${epoch}`, epoch),
+    roundTrips: () => database.statements().roundTrips,
     async dropShard(shard) {
       await queryBuilderOf(database).deleteFrom('shards').where('shard', '=', shard).execute();
     },

@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { LoadedRun, RunStore } from '../../src/runs/index.js';
+import { concurrentWritesContract } from './contract-concurrent-writes.js';
 import type { ContractContext } from './contract-context.js';
 import { fencingContract } from './contract-fencing.js';
 import { loadingContract } from './contract-loading.js';
@@ -33,6 +34,8 @@ export interface RunStoreBackend {
   raiseShard(shard: number, epoch: number): Promise<boolean>;
   /** Remove the row of `shard`. */
   dropShard(shard: number): Promise<void>;
+  /** Round trips to the database so far, where there is one (the real store counts them at its driver). */
+  roundTrips?(): number;
   close(): Promise<void>;
 }
 
@@ -71,6 +74,7 @@ export function describeRunStoreContract(name: string, open: () => Promise<RunSt
         if (!(await opened().raiseShard(shard, epoch))) throw new Error(`shard ${shard} could not be raised to ${epoch}`);
       },
       dropShard: (shard) => opened().dropShard(shard),
+      roundTrips: () => opened().roundTrips?.(),
       async load(runId) {
         const loaded = await opened().store.loadRun(runId);
         if (!loaded) throw new Error(`run ${runId} did not load`);
@@ -82,5 +86,6 @@ export function describeRunStoreContract(name: string, open: () => Promise<RunSt
     describe('writes', () => writesContract(ctx));
     describe('fencing', () => fencingContract(ctx));
     describe('as RunWrites reads a refusal', () => runWritesContract(ctx));
+    describe('job writes sent at once', () => concurrentWritesContract(ctx));
   });
 }

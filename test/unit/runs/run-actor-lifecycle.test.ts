@@ -108,11 +108,13 @@ describe('RunActor lifecycle in the actor system', () => {
     );
     expect(failures).toHaveLength(1);
     expect(store.job('r5', 'a').status).toBe('success');
-    expect(dispatcher.of('b')).toHaveLength(0);
+    // b's queueing is written with its placement, which failed: nothing of b was recorded or sent.
+    expect(store.job('r5', 'b').status).toBe('pending');
+    expect(dispatcher.recordedBeforeSend).toEqual(['agent-1']);
     clock.advance(100);
     await flush();
-    expect(dispatcher.of('b')).toHaveLength(1);
-    expect(store.job('r5', 'b').status).toBe('queued');
+    expect(dispatcher.recordedBeforeSend).toEqual(['agent-1', 'agent-1']);
+    expect(store.job('r5', 'b')).toMatchObject({ status: 'queued', agentId: 'agent-1' });
   });
 
   it('keeps runs apart: each run only hears about its own jobs when an agent drops', async () => {
