@@ -92,12 +92,3 @@ export function judgeFenced(write: { entity: FencedEntity; id: string; epoch: nu
   if (outcome.shard_epoch !== write.epoch) throw new FencedWriteError(write.entity, write.id, write.epoch, outcome.shard_epoch);
   return false;
 }
-
-/**
- * Inside a transaction: share-lock `shard`'s row and insist it is at `epoch` (run creation, whose
- * several inserts all commit under the lock). Throws FencedWriteError otherwise.
- */
-export async function holdShard(db: Db, shard: number, epoch: number, entity: FencedEntity, id: string): Promise<void> {
-  const row = await db.selectFrom('shards').select('epoch').where('shard', '=', shard).forShare().executeTakeFirst();
-  if (row?.epoch !== epoch) throw new FencedWriteError(entity, id, epoch, row?.epoch ?? null);
-}

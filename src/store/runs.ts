@@ -5,27 +5,22 @@
  * Creation spans the jobs, job_needs and steps tables too: that transaction stays in here, and so
  * does a delivery's (`createForDelivery`: its outcome and all its runs at once).
  */
-import { type Selectable, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { DeliveryRepository, type DeliveryOutcome, outcomeUpdate } from './deliveries.js';
-import { FencedWriteError } from './errors.js';
-import { fencedUpdate, type FencedWrite, fenceHolds, holdShard, shardOfRun } from './fence.js';
+import { DeliveryRepository, type DeliveryOutcome } from './deliveries.js';
+import { insertRuns, type RunInsert } from './run-inserts.js';
+import { fencedUpdate, type FencedWrite, fenceHolds, shardOfRun } from './fence.js';
 import { FencedBatchWriter, type FencedTable } from './fenced-batch.js';
-import { asList, inTransaction, type StatusGuard } from './guards.js';
-import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
+import { asList, type StatusGuard } from './guards.js';
+import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toNeed, toRun, toStep } from './run-records.js';
 import { CreatedRuns } from './created-runs.js';
 import {
-  type JobNeedsTable,
-  type JobsTable,
   type JobStatus,
   type RunConcurrency,
-  type RunsTable,
   type RunStatus,
-  type StepsTable,
   type StepStatus,
   TERMINAL_RUN_STATUSES,
 } from './schema.js';
-import { jsonb } from './sql-values.js';
 import { jobsOfRun } from './jobs.js';
 
 export interface NewStep {
@@ -158,42 +153,31 @@ export class RunRepository {
    * share-locked until the transaction commits.
    */
   async create(input: NewRun, epoch: number, now: Date): Promise<CreateRunResult> {
-    const made = await inTransaction(this.db, async (trx) => {
-      await holdShard(trx, input.shard, epoch, 'run', input.id);
-      return insertRun(trx, input, epoch, now);
-    });
-    return this.kept(made);
+    const { runs } = await insertRuns(this.db, [{ run: input, epoch }], now);
+    return this.kept(runs[0]!);
   }
 
   /**
-   * Everything a delivery leads to, in one transaction: its outcome recorded (only from
-   * `received`), then every run it starts, each with its jobs, needs edges and steps, at the epoch
-   * its creator knows for the run's shard. One statement share-locks the shard rows of all the runs;
-   * unless each is at its run's epoch, FencedWriteError is thrown and nothing is written (the
-   * delivery stays `received` for the owner of its shard). A delivery no longer `received` (another
-   * node recorded it) gets `recorded: false` and no run. A run its delivery already started (a
-   * delivery resumed after a crash) is not inserted again: its result says `created: false` and
-   * names it. Without runs, the outcome is the only statement.
+   * Everything a delivery leads to, in one statement: its outcome recorded (only from `received`)
+   * and every run it starts, each with its jobs, needs edges and steps, at the epoch its creator
+   * knows for the run's shard (run-inserts.ts). Unless each shard's row is at its run's epoch,
+   * FencedWriteError is thrown and nothing is written (the delivery stays `received` for the owner
+   * of its shard). A delivery no longer `received` (another node recorded it) gets
+   * `recorded: false` and no run. A run its delivery already started (a delivery resumed after a
+   * crash) is not inserted again: its result says `created: false` and names it. Without runs,
+   * the outcome is the only statement.
    */
   async createForDelivery(input: DeliveryRuns, now: Date): Promise<DeliveryRunsResult> {
     if (input.runs.length === 0) {
       return { recorded: await new DeliveryRepository(this.db).complete(input.orgId, input.deliveryId, input.outcome, now, 'received'), runs: [] };
     }
-    const made = await inTransaction(this.db, async (trx) => {
-      // One statement records the outcome and share-locks the shards: a second processor of the
-      // same delivery waits on its row there and then writes nothing.
-      if (!(await recordAndHoldShards(trx, input, now))) return null;
-      const runs = [];
-      for (const { run, epoch } of input.runs) runs.push(await insertRun(trx, run, epoch, now));
-      return runs;
-    });
-    if (!made) return { recorded: false, runs: [] };
-    return { recorded: true, runs: made.map((m) => this.kept(m)) };
+    const made = await insertRuns(this.db, input.runs, now, input);
+    return { recorded: made.recorded, runs: made.runs.map((m) => this.kept(m)) };
   }
 
-  /** Only once committed: what the transaction wrote is what the run's actor would read back. */
-  private kept(made: InsertedRun): CreateRunResult {
-    if (made.snapshot) this.created.keep(made.snapshot);
+  /** Only once committed: what the statement wrote is what the run's actor would read back. */
+  private kept(made: RunInsert): CreateRunResult {
+    if (made.created) this.created.keep(made.records);
     return { created: made.created, runId: made.runId };
   }
 
@@ -222,7 +206,7 @@ export class RunRepository {
     if (!row) return null;
     const run = toRun(row);
     const jobs = await jobsOfRun(this.db, runId);
-    const needs = await this.db.selectFrom('job_needs').selectAll().where('run_id', '=', runId).execute();
+    const needs = await this.db.selectFrom('job_needs').selectAll().where('run_id', '=', runId).orderBy('job_id').orderBy('upstream_job_id').execute();
     const steps = await this.db
       .selectFrom('steps')
       .innerJoin('jobs', 'jobs.id', 'steps.job_id')
@@ -343,163 +327,7 @@ const RUNS: FencedTable = {
   stampsEpoch: true,
 };
 
-type InsertedRun = CreateRunResult & { snapshot?: RunSnapshot };
 
-/**
- * Inside a transaction that holds the run's shard row at `epoch`: the run, its jobs, needs and
- * steps, in one statement. The jobs, needs and steps go in only with the run (a run this delivery
- * already started is left as it is); what the statement wrote is known without reading it back,
- * so the run's first load can take it (`CreatedRuns`).
- */
-async function insertRun(trx: Db, input: NewRun, epoch: number, now: Date): Promise<InsertedRun> {
-  const run = trx
-    .insertInto('runs')
-    .values({
-      id: input.id,
-      org_id: input.orgId,
-      source_id: input.sourceId,
-      delivery_id: input.deliveryId ?? null,
-      workflow_name: input.workflowName,
-      status: input.status ?? 'pending',
-      attempt: input.attempt ?? 1,
-      shard: input.shard,
-      owner_epoch: epoch,
-      event: jsonb(input.event),
-      repo_url: input.repoUrl ?? null,
-      ref: input.ref ?? null,
-      sha: input.sha ?? null,
-      branch: input.branch ?? null,
-      parent_run_id: input.parentRunId ?? null,
-      timeout_ms: input.timeoutMs ?? null,
-      concurrency: input.concurrency == null ? null : jsonb(input.concurrency),
-      error: input.error ?? null,
-      started_at: input.startedAt ?? null,
-      finished_at: input.finishedAt ?? null,
-      created_at: now,
-    })
-    .onConflict((oc) =>
-      oc
-        .columns(['org_id', 'delivery_id', 'workflow_name'])
-        .where('delivery_id', 'is not', null)
-        .where('parent_run_id', 'is', null)
-        .doNothing(),
-    )
-    .returningAll();
-  const plan = planRows(input, epoch, now);
-  const { rows } = await sql<Selectable<RunsTable>>`
-    with r as (${run}),
-    j as (insert into jobs (id, plan_index, run_id, name, base_name, matrix, config, status, needs_satisfied, outputs, finished_at, dispatch_attempts, owner_epoch, created_at)
-      select v.id, v.plan_index, v.run_id, v.name, v.base_name, nullif(v.matrix, 'null'::jsonb), v.config, v.status, v.needs_satisfied,
-             nullif(v.outputs, 'null'::jsonb), v.finished_at, 0, v.owner_epoch, v.created_at
-      from jsonb_to_recordset(cast(${JSON.stringify(plan.jobs)}::text as jsonb)) as v(id uuid, plan_index integer, run_id uuid, name text,
-        base_name text, matrix jsonb, config jsonb, status text, needs_satisfied boolean, outputs jsonb, finished_at timestamptz,
-        owner_epoch integer, created_at timestamptz)
-      where exists (select 1 from r) returning 1),
-    n as (insert into job_needs (run_id, job_id, upstream_job_id, run_on)
-      select v.run_id, v.job_id, v.upstream_job_id, v.run_on
-      from jsonb_to_recordset(cast(${JSON.stringify(plan.needs)}::text as jsonb)) as v(run_id uuid, job_id uuid, upstream_job_id uuid, run_on jsonb)
-      where exists (select 1 from r) returning 1),
-    s as (insert into steps (job_id, step_index, name, status, exit_code, log_bytes)
-      select v.job_id, v.step_index, v.name, v.status, v.exit_code, 0
-      from jsonb_to_recordset(cast(${JSON.stringify(plan.steps)}::text as jsonb)) as v(job_id uuid, step_index integer, name text, status text, exit_code integer)
-      where exists (select 1 from r) returning 1)
-    select * from r`.execute(trx);
-  const inserted = rows[0];
-  if (!inserted) {
-    const existing = await trx
-      .selectFrom('runs')
-      .select('id')
-      .where('org_id', '=', input.orgId)
-      .where('delivery_id', '=', input.deliveryId ?? null)
-      .where('workflow_name', '=', input.workflowName)
-      .where('parent_run_id', 'is', null)
-      .executeTakeFirstOrThrow();
-    return { created: false, runId: existing.id };
-  }
-  return { created: true, runId: input.id, snapshot: { run: toRun(inserted), shardEpoch: epoch, ...plan.records } };
-}
 
-/**
- * The rows of a run's plan as the creation statement takes them (JSON), and the records they
- * load as, in the order `load()` reads them back: jobs by plan index, steps by job and index.
- */
-function planRows(input: NewRun, epoch: number, now: Date) {
-  const jobRows: Selectable<JobsTable>[] = input.jobs.map((job, planIndex) => ({
-    id: job.id,
-    plan_index: planIndex,
-    run_id: input.id,
-    name: job.name,
-    base_name: job.baseName,
-    matrix: job.matrix ?? null,
-    config: job.config,
-    status: job.status ?? 'pending',
-    needs_satisfied: job.needsSatisfied,
-    agent_id: null,
-    previous_agent_id: null,
-    dispatch_attempts: 0,
-    dispatched_at: null,
-    ack_deadline: null,
-    acked_at: null,
-    recovery_deadline: null,
-    last_heartbeat_at: null,
-    outputs: job.outputs ?? null,
-    error: null,
-    owner_epoch: epoch,
-    created_at: now,
-    started_at: null,
-    finished_at: job.finishedAt ?? null,
-  }));
-  const needRows: Selectable<JobNeedsTable>[] = input.needs.map((need) => ({
-    run_id: input.id,
-    job_id: need.jobId,
-    upstream_job_id: need.upstreamJobId,
-    run_on: need.runOn ?? ['success'],
-  }));
-  const stepRows: Selectable<StepsTable>[] = input.jobs.flatMap((job) =>
-    job.steps.map((step, index) => ({
-      job_id: job.id,
-      step_index: index,
-      name: step.name,
-      status: step.status ?? ('pending' as const),
-      exit_code: step.exitCode ?? null,
-      error: null,
-      log_bytes: 0,
-      started_at: null,
-      finished_at: null,
-    })),
-  );
-  return {
-    jobs: jobRows,
-    needs: needRows,
-    steps: stepRows.map(({ job_id, step_index, name, status, exit_code }) => ({ job_id, step_index, name, status, exit_code })),
-    records: {
-      jobs: jobRows.map(toJob),
-      needs: needRows.map(toNeed),
-      steps: stepRows.map(toStep).sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.stepIndex - b.stepIndex)),
-    },
-  };
-}
 
-/**
- * Inside a transaction, in one statement: record the delivery's outcome (only from `received`) and
- * share-lock the shard rows of all its runs (holdShard, for several runs at once). false when the
- * delivery was no longer `received`; throws FencedWriteError for the first run whose shard is
- * elsewhere (or has no row).
- */
-async function recordAndHoldShards(trx: Db, input: DeliveryRuns, now: Date): Promise<boolean> {
-  const shards = [...new Set(input.runs.map((r) => r.run.shard))].sort((a, b) => a - b);
-  const recording = outcomeUpdate(trx, input.orgId, input.deliveryId, input.outcome, now, 'received').returning(sql<number>`1`.as('one'));
-  const { rows } = await sql<{ recorded: boolean; shard: number | null; epoch: number | null }>`
-    with outcome as (${recording}),
-    fence as (select shard, epoch from shards where shard = any(cast(${`{${shards.join(',')}}`}::text as integer[])) order by shard for share)
-    select exists (select 1 from outcome) as recorded, fence.shard, fence.epoch
-    from (select 1) as one left join fence on true`.execute(trx);
-  if (!rows[0]?.recorded) return false;
-  const epochs = new Map(rows.filter((r) => r.shard !== null).map((r) => [r.shard!, r.epoch]));
-  for (const { run, epoch } of input.runs) {
-    const current = epochs.get(run.shard) ?? null;
-    if (current !== epoch) throw new FencedWriteError('run', run.id, epoch, current);
-  }
-  return true;
-}
 

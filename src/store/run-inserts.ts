@@ -1,0 +1,229 @@
+/**
+ * Creating runs in one statement: the shard rows share-locked and checked, a delivery's outcome
+ * recorded (when creation comes from one), and every run with its jobs, needs edges and steps.
+ * One statement is one transaction, so either all of it is written or none of it.
+ *
+ * The rows travel as jsonb parameters, so the statement's text is the same for a run of one job
+ * or of 256, and PostgreSQL prepares it once. What the statement writes is known without reading
+ * it back, so the records each run loads as are made here too (`CreatedRuns` hands them to the
+ * run's actor).
+ *
+ * Order inside the statement: the shard rows are locked first (in shard order, so creators never
+ * wait on each other in a cycle); the outcome is recorded only where every shard is at its
+ * creator's epoch; a second processor of the same delivery waits on the delivery's row there and
+ * then writes nothing. A run that its delivery already started (a resumed delivery) is left as it
+ * is: the unique index on (org, delivery, workflow) turns the insert away, and the statement
+ * answers with the run that was there.
+ */
+import { type Selectable, sql } from 'kysely';
+import type { Db } from './database.js';
+import { type DeliveryOutcome, outcomeUpdate } from './deliveries.js';
+import { FencedWriteError } from './errors.js';
+import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
+import type { DeliveryStatus, JobNeedsTable, JobsTable, RunsTable, StepsTable } from './schema.js';
+import type { NewRun } from './runs.js';
+
+/** What creation wrote for one run, as `load()` would read it back. */
+export interface CreatedRecords {
+  run: RunRecord;
+  shardEpoch: number;
+  jobs: JobRecord[];
+  needs: JobNeed[];
+  steps: StepRecord[];
+}
+
+export type RunInsert = { created: true; runId: string; records: CreatedRecords } | { created: false; runId: string };
+
+export interface DeliveryOfRuns {
+  orgId: string;
+  deliveryId: string;
+  /** Recorded only while the delivery is `received`. */
+  outcome: DeliveryOutcome;
+}
+
+const RUN_RECORD = `id uuid, org_id text, source_id text, delivery_id text, workflow_name text, status text, attempt integer,
+  shard integer, owner_epoch integer, event jsonb, repo_url text, ref text, sha text, branch text, error text, timeout_ms integer,
+  concurrency jsonb, created_at timestamptz, started_at timestamptz, finished_at timestamptz, parent_run_id uuid`;
+
+/** The inserts and the answer; what comes before them (the fence, maybe the outcome) differs. */
+const INSERTS = sql.raw(`,
+  go as (select (select ok from fenced) and (select recorded from outcome_ok) as ok),
+  existing as (
+    select x.id as wanted, runs.id from runs_in x join runs
+      on runs.org_id = x.org_id and runs.delivery_id = x.delivery_id and runs.workflow_name = x.workflow_name
+    where x.delivery_id is not null and x.parent_run_id is null and runs.parent_run_id is null),
+  r as (
+    insert into runs (id, org_id, source_id, delivery_id, workflow_name, status, attempt, shard, owner_epoch, event, repo_url, ref,
+                      sha, branch, error, timeout_ms, concurrency, created_at, started_at, finished_at, parent_run_id)
+    select id, org_id, source_id, delivery_id, workflow_name, status, attempt, shard, owner_epoch, event, repo_url, ref,
+           sha, branch, error, timeout_ms, nullif(concurrency, 'null'::jsonb), created_at, started_at, finished_at, parent_run_id
+    from runs_in where (select ok from go)
+    on conflict (org_id, delivery_id, workflow_name) where delivery_id is not null and parent_run_id is null do nothing
+    returning id),
+  j as (
+    insert into jobs (id, plan_index, run_id, name, base_name, matrix, config, status, needs_satisfied, outputs, finished_at,
+                      dispatch_attempts, owner_epoch, created_at)
+    select v.id, v.plan_index, v.run_id, v.name, v.base_name, nullif(v.matrix, 'null'::jsonb), v.config, v.status, v.needs_satisfied,
+           nullif(v.outputs, 'null'::jsonb), v.finished_at, 0, v.owner_epoch, v.created_at
+    from jobs_in v where v.run_id in (select id from r)
+    returning 1),
+  n as (
+    insert into job_needs (run_id, job_id, upstream_job_id, run_on)
+    select v.run_id, v.job_id, v.upstream_job_id, v.run_on from needs_in v where v.run_id in (select id from r)
+    returning 1),
+  s as (
+    insert into steps (job_id, step_index, name, status, exit_code, log_bytes)
+    select v.job_id, v.step_index, v.name, v.status, v.exit_code, 0 from steps_in v where v.run_id in (select id from r)
+    returning 1)
+  select (select ok from fenced) as fenced_ok, (select recorded from outcome_ok) as recorded,
+    (select coalesce(json_agg(json_build_array(shard, epoch)), '[]') from fence) as fence,
+    (select coalesce(json_agg(id), '[]') from r) as created,
+    (select coalesce(json_agg(json_build_array(wanted, id)), '[]') from existing) as existing`);
+
+interface Answer {
+  fenced_ok: boolean;
+  recorded: boolean;
+  fence: [number, number][];
+  created: string[];
+  existing: [string, string][];
+  delivery_status?: DeliveryStatus | null;
+}
+
+/**
+ * Insert `runs`, each at its creator's epoch for its shard, and with `delivery` its outcome.
+ * `recorded: false` (and nothing written) when the delivery was no longer `received`; throws
+ * FencedWriteError (nothing written) when a run's shard row is not at its epoch.
+ */
+export async function insertRuns(
+  db: Db,
+  runs: readonly { run: NewRun; epoch: number }[],
+  now: Date,
+  delivery?: DeliveryOfRuns,
+): Promise<{ recorded: boolean; runs: RunInsert[] }> {
+  const rows = runs.map(({ run, epoch }) => planRows(run, epoch, now));
+  const want = [...new Map(runs.map(({ run, epoch }) => [`${run.shard}:${epoch}`, { shard: run.shard, epoch }])).values()];
+  const json = (value: unknown) => sql`cast(${JSON.stringify(value)}::text as jsonb)`;
+  const inputs = sql`with want as (select * from jsonb_to_recordset(${json(want)}) as w(shard integer, epoch integer)),
+    runs_in as (select * from jsonb_to_recordset(${json(rows.map((r) => r.run))}) as v(${sql.raw(RUN_RECORD)})),
+    jobs_in as (select * from jsonb_to_recordset(${json(rows.flatMap((r) => r.jobs))}) as v(id uuid, plan_index integer, run_id uuid, name text,
+      base_name text, matrix jsonb, config jsonb, status text, needs_satisfied boolean, outputs jsonb, finished_at timestamptz,
+      owner_epoch integer, created_at timestamptz)),
+    needs_in as (select * from jsonb_to_recordset(${json(rows.flatMap((r) => r.needs))}) as v(run_id uuid, job_id uuid, upstream_job_id uuid, run_on jsonb)),
+    steps_in as (select * from jsonb_to_recordset(${json(rows.flatMap((r) => r.steps))}) as v(run_id uuid, job_id uuid, step_index integer, name text,
+      status text, exit_code integer)),
+    fence as (select shard, epoch from shards where shard in (select shard from want) order by shard for share),
+    fenced as (select not exists (select 1 from want left join fence on fence.shard = want.shard where fence.epoch is distinct from want.epoch) as ok)`;
+  const outcome = delivery
+    ? sql`, outcome as (${outcomeUpdate(db, delivery.orgId, delivery.deliveryId, delivery.outcome, now, 'received')
+        .where(sql<boolean>`(select ok from fenced)`)
+        .returning(sql<number>`1`.as('one'))}),
+      outcome_ok as (select exists (select 1 from outcome) as recorded),
+      delivery_now as (select status from deliveries where org_id = ${delivery.orgId} and delivery_id = ${delivery.deliveryId})`
+    : sql`, outcome_ok as (select true as recorded)`;
+  const tail = delivery ? sql`, (select status from delivery_now) as delivery_status` : sql``;
+  const { rows: answers } = await sql<Answer>`${inputs}${outcome}${INSERTS}${tail}`.execute(db);
+  const answer = answers[0];
+  if (!answer) throw new Error('run creation returned no answer');
+  if (!answer.fenced_ok) {
+    // A delivery another node already recorded has nothing left to create here, fenced or not.
+    if (delivery && answer.delivery_status !== 'received') return { recorded: false, runs: [] };
+    throw fencedRun(runs, new Map(answer.fence));
+  }
+  if (!answer.recorded) return { recorded: false, runs: [] };
+  const created = new Set(answer.created);
+  const existing = new Map(answer.existing);
+  return {
+    recorded: true,
+    runs: runs.map(({ run }, i) =>
+      created.has(run.id) ? { created: true, runId: run.id, records: rows[i]!.records } : { created: false, runId: existing.get(run.id) ?? run.id },
+    ),
+  };
+}
+
+function fencedRun(runs: readonly { run: NewRun; epoch: number }[], epochs: Map<number, number>): FencedWriteError {
+  const first = runs.find(({ run, epoch }) => epochs.get(run.shard) !== epoch)!;
+  return new FencedWriteError('run', first.run.id, first.epoch, epochs.get(first.run.shard) ?? null);
+}
+
+/** Ids as the database orders them (uuids compare as their lower-case text does). */
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A run's rows as the statement takes them (JSON), and the records they load as, in `load()`'s order. */
+function planRows(input: NewRun, epoch: number, now: Date) {
+  const run: Selectable<RunsTable> = {
+    id: input.id,
+    org_id: input.orgId,
+    source_id: input.sourceId,
+    delivery_id: input.deliveryId ?? null,
+    workflow_name: input.workflowName,
+    status: input.status ?? 'pending',
+    attempt: input.attempt ?? 1,
+    shard: input.shard,
+    owner_epoch: epoch,
+    event: input.event,
+    repo_url: input.repoUrl ?? null,
+    ref: input.ref ?? null,
+    sha: input.sha ?? null,
+    branch: input.branch ?? null,
+    error: input.error ?? null,
+    timeout_ms: input.timeoutMs ?? null,
+    concurrency: input.concurrency ?? null,
+    created_at: now,
+    started_at: input.startedAt ?? null,
+    finished_at: input.finishedAt ?? null,
+    parent_run_id: input.parentRunId ?? null,
+  };
+  const jobs: Selectable<JobsTable>[] = input.jobs.map((job, planIndex) => ({
+    id: job.id,
+    plan_index: planIndex,
+    run_id: input.id,
+    name: job.name,
+    base_name: job.baseName,
+    matrix: job.matrix ?? null,
+    config: job.config,
+    status: job.status ?? 'pending',
+    needs_satisfied: job.needsSatisfied,
+    agent_id: null,
+    previous_agent_id: null,
+    dispatch_attempts: 0,
+    dispatched_at: null,
+    ack_deadline: null,
+    acked_at: null,
+    recovery_deadline: null,
+    last_heartbeat_at: null,
+    outputs: job.outputs ?? null,
+    error: null,
+    owner_epoch: epoch,
+    created_at: now,
+    started_at: null,
+    finished_at: job.finishedAt ?? null,
+  }));
+  const needs: Selectable<JobNeedsTable>[] = input.needs.map((need) => ({
+    run_id: input.id,
+    job_id: need.jobId,
+    upstream_job_id: need.upstreamJobId,
+    run_on: need.runOn ?? ['success'],
+  }));
+  const steps: (Selectable<StepsTable> & { run_id: string })[] = input.jobs.flatMap((job) =>
+    job.steps.map((step, index) => ({
+      run_id: input.id,
+      job_id: job.id,
+      step_index: index,
+      name: step.name,
+      status: step.status ?? ('pending' as const),
+      exit_code: step.exitCode ?? null,
+      error: null,
+      log_bytes: 0,
+      started_at: null,
+      finished_at: null,
+    })),
+  );
+  const records: CreatedRecords = {
+    run: toRun(run),
+    shardEpoch: epoch,
+    jobs: jobs.map(toJob),
+    needs: needs.map(toNeed).sort((a, b) => (a.jobId !== b.jobId ? compare(a.jobId, b.jobId) : compare(a.upstreamJobId, b.upstreamJobId))),
+    steps: steps.map(toStep).sort((a, b) => (a.jobId !== b.jobId ? compare(a.jobId, b.jobId) : a.stepIndex - b.stepIndex)),
+  };
+  return { run, jobs, needs, steps, records };
+}
