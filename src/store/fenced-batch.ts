@@ -16,6 +16,7 @@ import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { type FencedEntity, type FencedOutcome, fencedOutcome, type FencedWrite, judgeFenced } from './fence.js';
 import { GroupCommit, type GroupCommitCounts } from './group-commit.js';
+import { asList } from './guards.js';
 
 /** `[column, SQL type]`. */
 type Column = readonly [string, string];
@@ -44,8 +45,8 @@ export interface BatchedWrite {
   epoch: number;
   /** The repository's changes (field → value): undefined keeps what the row holds, null clears it. */
   changes: object;
-  /** Write only while the row's status is one of these. */
-  expectedStatus?: readonly string[];
+  /** Write only while the row's status is this one, or one of these. */
+  expectedStatus?: string | readonly string[];
   /** The same write as its own statement (a lone write, or a batch that failed as a whole). */
   alone(): FencedWrite;
 }
@@ -83,7 +84,7 @@ function statement(t: FencedTable): [string, string] {
 async function writeBatch(db: Db, table: FencedTable, [head, tail]: [string, string], writes: readonly BatchedWrite[]): Promise<FencedOutcome[]> {
   const input = writes.map((w, n) => {
     let mask = 0;
-    const row: Record<string, unknown> = { n, ...w.key, epoch: w.epoch, expect: w.expectedStatus ?? null };
+    const row: Record<string, unknown> = { n, ...w.key, epoch: w.epoch, expect: w.expectedStatus === undefined ? null : asList(w.expectedStatus) };
     const changes = w.changes as Record<string, unknown>;
     table.columns.forEach(([field, column], bit) => {
       if (changes[field] === undefined) return;

@@ -110,13 +110,12 @@ export class JobRepository {
    * leave in one statement, and each resolves (or fails) on its own.
    */
   write(jobId: string, epoch: number, changes: BatchableJobChanges, guard: StatusGuard<JobStatus> = {}): Promise<boolean> {
-    const expected = guard.expectedStatus;
     return this.batch.write({
       key: { id: jobId },
       id: jobId,
       epoch,
       changes,
-      ...(expected !== undefined && { expectedStatus: asList(expected) }),
+      expectedStatus: guard.expectedStatus,
       alone: () => this.fencedWrite(jobId, epoch, this.updateQuery(jobId, epoch, changes, guard)),
     });
   }

@@ -278,13 +278,12 @@ export class RunRepository {
 
   /** The same write as `update`, in a group commit with the other run writes that come together. */
   write(runId: string, epoch: number, changes: RunChanges, guard: StatusGuard<RunStatus> = {}): Promise<boolean> {
-    const expected = guard.expectedStatus;
     return this.batch.write({
       key: { id: runId },
       id: runId,
       epoch,
       changes,
-      ...(expected !== undefined && { expectedStatus: asList(expected) }),
+      expectedStatus: guard.expectedStatus,
       alone: () => this.fencedWrite(runId, epoch, changes, guard),
     });
   }

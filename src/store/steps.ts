@@ -56,13 +56,12 @@ export class StepRepository {
 
   /** The same write as `update`, in a group commit with the other step writes that come together. */
   write(jobId: string, stepIndex: number, epoch: number, changes: StepChanges, guard: StatusGuard<StepStatus> = {}): Promise<boolean> {
-    const expected = guard.expectedStatus;
     return this.batch.write({
       key: { job_id: jobId, step_index: stepIndex },
       id: `${jobId}#${stepIndex}`,
       epoch,
       changes,
-      ...(expected !== undefined && { expectedStatus: asList(expected) }),
+      expectedStatus: guard.expectedStatus,
       alone: () => this.fencedWrite(jobId, stepIndex, epoch, changes, guard),
     });
   }
