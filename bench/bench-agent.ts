@@ -29,9 +29,13 @@ export class BenchAgent {
   /** `rate.limit.warning` and `error` frames the node sent. */
   rateWarnings = 0;
   errors = 0;
+  /** How the node closed the link, if it did (the agent's own close() is not counted). */
+  closedByNode?: { code: number; reason: string };
   /** Called each time the node acknowledges a job's final status. */
   onFinished?: () => void;
   private ws?: WebSocket;
+  private stopKeepAlive?: () => void;
+  private closing = false;
   private watcher?: (d: SeenDispatch) => void;
   private readonly settled = new Map<string, () => void>();
   private seq = 0;
@@ -56,6 +60,10 @@ export class BenchAgent {
       ws.on('error', (e) => {
         clearTimeout(timer);
         reject(e);
+      });
+      ws.on('close', (code, reason) => {
+        this.stopKeepAlive?.();
+        if (!this.closing) this.closedByNode = { code, reason: reason.toString() };
       });
       ws.on('open', () => this.send({ type: 'auth.request', token: this.token, protocolVersion: 1 }));
       ws.on('message', (data) => {
@@ -98,7 +106,26 @@ export class BenchAgent {
     }
   }
 
+  /**
+   * Keep the link alive as an idle kici-agent does: a WebSocket ping every `pingMs` (its link watch
+   * pings a quiet link every quarter of its ping timeout) and a `heartbeat` frame every
+   * `heartbeatMs`, so an idle agent costs the node what a real one costs. Stopped by close().
+   */
+  keepAlive(pingMs: number, heartbeatMs: number): void {
+    this.stopKeepAlive?.();
+    const ping = setInterval(() => {
+      if (this.ws?.readyState === WebSocket.OPEN) this.ws.ping();
+    }, pingMs);
+    const beat = setInterval(() => this.send({ type: 'heartbeat', timestamp: Date.now() }), heartbeatMs);
+    this.stopKeepAlive = () => {
+      clearInterval(ping);
+      clearInterval(beat);
+    };
+  }
+
   close(): void {
+    this.closing = true;
+    this.stopKeepAlive?.();
     this.ws?.close(1000);
   }
 

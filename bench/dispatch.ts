@@ -11,6 +11,7 @@ import { STATEMENT_KINDS, type StatementCounts, type Store } from '../src/store/
 import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
 import { envInt, percentile } from './cluster-kit.js';
 import type { Hook, LoadRequest, LoadResult, SequentialResult } from './dispatch-load.js';
+import { benchScaling, scalingWanted } from './dispatch-scaling.js';
 
 /**
  * `npm run bench -- dispatch`: webhook → job.dispatch figures for one orchestrator, on PostgreSQL
@@ -23,7 +24,10 @@ import type { Hook, LoadRequest, LoadResult, SequentialResult } from './dispatch
  *   idle batch, less what the node sends on its own in an idle window as long; and by kind;
  * - sustained: dispatches/s and reply p50/p99 with agents × slots under webhooks at N in flight;
  *   CPU-seconds per 1000 jobs of the orchestrator and of the PostgreSQL server (its processes'
- *   utime+stime from /proc); and whether every run finished once, none stuck, none dispatched twice.
+ *   utime+stime from /proc); and whether every run finished once, none stuck, none dispatched twice;
+ * - how cost grows, on the same orchestrator (dispatch-scaling.ts, with its own sizes;
+ *   KICI_BENCH_DISPATCH_SCALING=0 skips it): runs of 1, 16 and 256 jobs, a deep queue over many
+ *   label sets, and many idle agents.
  *
  * Sizes (environment; defaults finish in about two minutes on two cores):
  *   KICI_BENCH_DISPATCH_DRIVERS    postgres,pglite
@@ -63,7 +67,7 @@ function sizes(): Sizes {
   };
 }
 
-interface Target {
+export interface Target {
   orchestrator: Orchestrator;
   store: Store;
   api: AdminApi;
@@ -102,7 +106,7 @@ async function setUp(databaseUrl: string | undefined): Promise<Target> {
 }
 
 /** The child process with the agents and the webhook sender. */
-class LoadProcess {
+export class LoadProcess {
   private readonly child: ChildProcess;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 0;
@@ -141,7 +145,7 @@ class LoadProcess {
   }
 }
 
-async function connectAgents(t: Target, load: LoadProcess, count: number, slots: number): Promise<void> {
+export async function connectAgents(t: Target, load: LoadProcess, count: number, slots: number): Promise<void> {
   const tokens: string[] = [];
   for (let i = 0; i < count; i++) {
     // maxConcurrency: the slots a token lets its agent declare (ignored where tokens carry no cap).
@@ -155,7 +159,7 @@ async function connectAgents(t: Target, load: LoadProcess, count: number, slots:
  * Wait until the node has sent no statement for QUIET_MS, or `maxMs` passed (a node that keeps
  * sending on its own is never silent; what it sends idle is measured and taken off separately).
  */
-async function quiet(store: Store, maxMs = 3_000): Promise<void> {
+export async function quiet(store: Store, maxMs = 3_000): Promise<void> {
   const deadline = performance.now() + maxMs;
   let last = store.statements().roundTrips;
   let since = performance.now();
@@ -171,20 +175,20 @@ async function quiet(store: Store, maxMs = 3_000): Promise<void> {
   }
 }
 
-function minus(a: StatementCounts, b: StatementCounts): StatementCounts {
+export function minus(a: StatementCounts, b: StatementCounts): StatementCounts {
   const byKind = { ...a.byKind };
   for (const k of STATEMENT_KINDS) byKind[k] -= b.byKind[k];
   return { statements: a.statements - b.statements, roundTrips: a.roundTrips - b.roundTrips, byKind };
 }
 
-function perRun(c: StatementCounts, runs: number): string {
+export function perRun(c: StatementCounts, runs: number): string {
   const f = (n: number) => (Number.isInteger(n / runs) ? String(n / runs) : (n / runs).toFixed(2));
   const kinds = STATEMENT_KINDS.filter((k) => c.byKind[k] !== 0).map((k) => `${k.toUpperCase()} ${f(c.byKind[k])}`);
   return `${f(c.statements)} statements in ${f(c.roundTrips)} round trips (${kinds.join(', ') || 'none'})`;
 }
 
 /** Runs by status; the ones not found count as `missing`. */
-async function statuses(store: Store, runIds: readonly string[]): Promise<Map<string, number>> {
+export async function statuses(store: Store, runIds: readonly string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let i = 0; i < runIds.length; i += 50) {
     const runs = await Promise.all(runIds.slice(i, i + 50).map((id) => store.runs.get(id)));
@@ -193,12 +197,12 @@ async function statuses(store: Store, runIds: readonly string[]): Promise<Map<st
   return counts;
 }
 
-function describeStatuses(counts: Map<string, number>): string {
+export function describeStatuses(counts: Map<string, number>): string {
   return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
 }
 
 /** CPU time (s) of a PostgreSQL server: the postmaster, its live children, and the children it reaped. */
-class PostgresCpu {
+export class PostgresCpu {
   private readonly tick = clockTick();
   private constructor(private readonly postmaster: number) {}
 
@@ -247,7 +251,7 @@ function clockTick(): number {
   }
 }
 
-function cpuSeconds(): number {
+export function cpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
@@ -322,6 +326,7 @@ async function benchDriver(name: string, url: string | undefined, pgCpu: Postgre
         `${unfinished} not finished, ${res.duplicates} dispatched twice` +
         `${res.rateWarnings || res.errors ? `; the node sent ${res.rateWarnings} rate-limit warnings and ${res.errors} errors` : ''}`,
     );
+    if (scalingWanted()) lines.push(...(await benchScaling({ target: t, load, pgCpu, driver: url ? 'postgres' : 'pglite', indent })));
   } finally {
     await t.orchestrator.stop();
     rmSync(t.dir, { recursive: true, force: true });

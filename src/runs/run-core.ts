@@ -142,9 +142,13 @@ export abstract class RunCore {
       if (job.status === 'pending') await this.endJob(job, 'SKIP', 'skipped', { error: skipReason(job, this.jobList, this.loaded!.edges) });
     }
     for (const job of this.pick(decision.cancel)) await this.cancelWaitingJob(job, 'the run was cancelled');
-    for (const job of this.pick(decision.release)) {
-      if (job.status === 'pending') await this.dispatchJob(job, undefined);
-    }
+    // Released together, dispatched together: each job's writes are its own, and the store's group
+    // commit carries the writes of a wide release in a few statements instead of one per job.
+    // Every dispatch ends before the turn does, whatever the others do.
+    const released = this.pick(decision.release).filter((job) => job.status === 'pending');
+    const settled = await Promise.allSettled(released.map((job) => this.dispatchJob(job, undefined)));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   protected pick(ids: string[]): JobRecord[] {
