@@ -11,5 +11,9 @@ export const MAX_RUN_ERROR_LENGTH = 2_000;
 /** Never empty, never unbounded: a blank reason still tells the user something, a cut one says so (…). */
 export function failedRunError(reason: string): string {
   const trimmed = reason.trim() || 'the run could not start';
-  return trimmed.length > MAX_RUN_ERROR_LENGTH ? `${trimmed.slice(0, MAX_RUN_ERROR_LENGTH - 1)}…` : trimmed;
+  if (trimmed.length <= MAX_RUN_ERROR_LENGTH) return trimmed;
+  // Never half a surrogate pair: a cut emoji would be a character no database takes back intact.
+  let end = MAX_RUN_ERROR_LENGTH - 1;
+  if (/[\ud800-\udbff]/.test(trimmed[end - 1]!)) end--;
+  return `${trimmed.slice(0, end)}…`;
 }

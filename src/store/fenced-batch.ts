@@ -17,6 +17,7 @@ import type { Db } from './database.js';
 import { type FencedEntity, type FencedOutcome, fencedOutcome, type FencedWrite, judgeFenced } from './fence.js';
 import { GroupCommit, type GroupCommitCounts } from './group-commit.js';
 import { asList } from './guards.js';
+import { jsonText } from './sql-values.js';
 
 /** `[column, SQL type]`. */
 type Column = readonly [string, string];
@@ -94,7 +95,7 @@ async function writeBatch(db: Db, table: FencedTable, [head, tail]: [string, str
     row.mask = mask;
     return row;
   });
-  const { rows } = await sql<FencedOutcome>`${sql.raw(head)}${JSON.stringify(input)}${sql.raw(tail)}`.execute(db);
+  const { rows } = await sql<FencedOutcome>`${sql.raw(head)}${jsonText(input)}${sql.raw(tail)}`.execute(db);
   return rows;
 }
 

@@ -44,6 +44,8 @@ export class GroupCommit<W, R> {
   private batches = 0;
   private written = 0;
   private retried = 0;
+  /** Rows a batch in flight writes. */
+  private readonly rowsInFlight = new Set<string>();
 
   constructor(private readonly options: GroupCommitOptions<W, R>) {
     this.maxInFlight = options.maxInFlight ?? 2;
@@ -69,32 +71,38 @@ export class GroupCommit<W, R> {
   }
 
   private send(): void {
-    while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
-      const batch = this.take();
+    while (this.inFlight < this.maxInFlight) {
+      const { batch, keys } = this.take();
+      if (batch.length === 0) return;
       this.inFlight++;
       this.batches++;
       this.written += batch.length;
+      for (const key of keys) this.rowsInFlight.add(key);
       void this.commit(batch).finally(() => {
+        for (const key of keys) this.rowsInFlight.delete(key);
         this.inFlight--;
         this.send();
       });
     }
   }
 
-  /** Up to `maxBatch` waiting writes, none of them on a row another one in the batch writes. */
-  private take(): Waiting<W, R>[] {
+  /**
+   * Up to `maxBatch` waiting writes, in the order they came, none on a row another write in the
+   * batch or in flight writes: a row's writes land one after the other, as they were submitted.
+   */
+  private take(): { batch: Waiting<W, R>[]; keys: Set<string> } {
     const batch: Waiting<W, R>[] = [];
     const keys = new Set<string>();
     const left: Waiting<W, R>[] = [];
     for (const w of this.waiting) {
       const key = this.options.keyOf(w.write);
-      if (batch.length < this.maxBatch && !keys.has(key)) {
-        keys.add(key);
-        batch.push(w);
-      } else left.push(w);
+      if (batch.length < this.maxBatch && !keys.has(key) && !this.rowsInFlight.has(key)) batch.push(w);
+      else left.push(w);
+      // A row's later write never overtakes its earlier one, even one left waiting here.
+      keys.add(key);
     }
     this.waiting = left;
-    return batch;
+    return { batch, keys: new Set(batch.map((w) => this.options.keyOf(w.write))) };
   }
 
   private async commit(batch: Waiting<W, R>[]): Promise<void> {
@@ -107,7 +115,8 @@ export class GroupCommit<W, R> {
         return;
       }
       this.retried++;
-      await Promise.all(batch.map((w) => this.options.single(w.write).then(w.resolve, w.reject)));
+      // `single` may throw before it returns a promise: every write settles all the same.
+      await Promise.all(batch.map((w) => Promise.resolve(w.write).then((write) => this.options.single(write)).then(w.resolve, w.reject)));
       return;
     }
     if (outcomes.length !== batch.length) {

@@ -22,6 +22,7 @@ import { FencedWriteError } from './errors.js';
 import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
 import type { DeliveryStatus, JobNeedsTable, JobsTable, RunsTable, StepsTable } from './schema.js';
 import type { NewRun } from './runs.js';
+import { jsonText } from './sql-values.js';
 
 /** What creation wrote for one run, as `load()` would read it back. */
 export interface CreatedRecords {
@@ -102,7 +103,7 @@ export async function insertRuns(
 ): Promise<{ recorded: boolean; runs: RunInsert[] }> {
   const rows = runs.map(({ run, epoch }) => planRows(run, epoch, now));
   const want = [...new Map(runs.map(({ run, epoch }) => [`${run.shard}:${epoch}`, { shard: run.shard, epoch }])).values()];
-  const json = (value: unknown) => sql`cast(${JSON.stringify(value)}::text as jsonb)`;
+  const json = (value: unknown) => sql`cast(${jsonText(value)}::text as jsonb)`;
   const inputs = sql`with want as (select * from jsonb_to_recordset(${json(want)}) as w(shard integer, epoch integer)),
     runs_in as (select * from jsonb_to_recordset(${json(rows.map((r) => r.run))}) as v(${sql.raw(RUN_RECORD)})),
     jobs_in as (select * from jsonb_to_recordset(${json(rows.flatMap((r) => r.jobs))}) as v(id uuid, plan_index integer, run_id uuid, name text,
@@ -132,12 +133,28 @@ export async function insertRuns(
   if (!answer.recorded) return { recorded: false, runs: [] };
   const created = new Set(answer.created);
   const existing = new Map(answer.existing);
-  return {
-    recorded: true,
-    runs: runs.map(({ run }, i) =>
-      created.has(run.id) ? { created: true, runId: run.id, records: rows[i]!.records } : { created: false, runId: existing.get(run.id) ?? run.id },
-    ),
-  };
+  const results: RunInsert[] = [];
+  for (const [i, { run }] of runs.entries()) {
+    if (created.has(run.id)) results.push({ created: true, runId: run.id, records: rows[i]!.records });
+    else results.push({ created: false, runId: existing.get(run.id) ?? (await startedBefore(db, run)) });
+  }
+  return { recorded: true, runs: results };
+}
+
+/**
+ * The run its delivery started for this workflow, committed by another writer after this
+ * statement's snapshot was taken (its insert waited on that writer, then gave way).
+ */
+async function startedBefore(db: Db, run: NewRun): Promise<string> {
+  const row = await db
+    .selectFrom('runs')
+    .select('id')
+    .where('org_id', '=', run.orgId)
+    .where('delivery_id', '=', run.deliveryId ?? null)
+    .where('workflow_name', '=', run.workflowName)
+    .where('parent_run_id', 'is', null)
+    .executeTakeFirstOrThrow();
+  return row.id;
 }
 
 function fencedRun(runs: readonly { run: NewRun; epoch: number }[], epochs: Map<number, number>): FencedWriteError {

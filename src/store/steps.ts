@@ -18,6 +18,11 @@ export interface StepChanges {
   finishedAt?: Date | null;
 }
 
+/** A step write sets something (a step row has no epoch to stamp): alone or batched, an empty one is refused alike. */
+function changing(changes: StepChanges): void {
+  if (Object.values(changes).every((v) => v === undefined)) throw new Error('a step write must change at least one field');
+}
+
 const STEPS: FencedTable = {
   table: 'steps',
   entity: 'step',
@@ -50,12 +55,14 @@ export class StepRepository {
    * FencedWriteError when the shard row of the step's run is not at `epoch`, NotFoundError when the
    * step does not exist.
    */
-  update(jobId: string, stepIndex: number, epoch: number, changes: StepChanges, guard: StatusGuard<StepStatus> = {}): Promise<boolean> {
+  async update(jobId: string, stepIndex: number, epoch: number, changes: StepChanges, guard: StatusGuard<StepStatus> = {}): Promise<boolean> {
+    changing(changes);
     return fencedUpdate(this.db, this.fencedWrite(jobId, stepIndex, epoch, changes, guard));
   }
 
   /** The same write as `update`, in a group commit with the other step writes that come together. */
-  write(jobId: string, stepIndex: number, epoch: number, changes: StepChanges, guard: StatusGuard<StepStatus> = {}): Promise<boolean> {
+  async write(jobId: string, stepIndex: number, epoch: number, changes: StepChanges, guard: StatusGuard<StepStatus> = {}): Promise<boolean> {
+    changing(changes);
     return this.batch.write({
       key: { job_id: jobId, step_index: stepIndex },
       id: `${jobId}#${stepIndex}`,

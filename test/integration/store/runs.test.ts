@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FencedWriteError, type NewRun, NotFoundError, STATEMENT_KINDS, type StatementKind, type Store } from '../../../src/store/index.js';
 import { inOneTransaction, queryBuilderOf } from '../../../src/store/testing.js';
@@ -75,6 +76,14 @@ async function statementsOf(store: Store, work: () => Promise<unknown>): Promise
 }
 
 describeOnBothDrivers('runs', (store, driver) => {
+  /** Until some statement of this database waits on a lock. */
+  async function untilBlocked(): Promise<void> {
+    for (;;) {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_locks where not granted`.execute(queryBuilderOf(store()));
+      if (rows[0]!.n > 0) return;
+    }
+  }
+
   // A cluster of one at start: every shard's fence row at epoch 1. Tests that move or drop a shard
   // use one no other test writes to (43–46).
   beforeAll(async () => {
@@ -177,6 +186,58 @@ describeOnBothDrivers('runs', (store, driver) => {
     });
     await expect(outcome).rejects.toThrow('roll it back');
     expect(await store().runs.get(input.id)).toBeNull();
+  });
+
+  it.skipIf(driver !== 'postgres')('a creator whose insert waited on another\'s uncommitted run of the same workflow names that run', async () => {
+    const orgId = uniqueOrg();
+    const first = newRun(orgId);
+    const second = newRun(orgId, { deliveryId: first.input.deliveryId });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inserted!: () => void;
+    const insertedFirst = new Promise<void>((resolve) => (inserted = resolve));
+    const creating = inOneTransaction(store(), async (tx) => {
+      expect(await tx.runs.create(first.input, 1, T0)).toEqual({ created: true, runId: first.input.id });
+      inserted();
+      await held;
+    });
+    await insertedFirst;
+    // Its insert waits on the first's uncommitted row under the unique index, then gives way.
+    const waiting = store().runs.create(second.input, 1, T0);
+    await untilBlocked();
+    release();
+    await creating;
+    expect(await waiting).toEqual({ created: false, runId: first.input.id });
+  });
+
+  it('two creators of one delivery\'s workflow at once: one run, and both name it', async () => {
+    const orgId = uniqueOrg();
+    const first = newRun(orgId);
+    const second = newRun(orgId, { deliveryId: first.input.deliveryId });
+    const results = await Promise.all([store().runs.create(first.input, 1, T0), store().runs.create(second.input, 1, T0)]);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const winner = results.find((r) => r.created)!.runId;
+    expect(results.map((r) => r.runId)).toEqual([winner, winner]);
+    expect((await store().runs.listForDelivery(orgId, first.input.deliveryId!)).map((r) => r.id)).toEqual([winner]);
+  });
+
+  it('takes a run whose texts hold half an emoji (a cut string): the half is stored as U+FFFD, as a text column would', async () => {
+    const { input, build } = newRun(uniqueOrg());
+    const half = '😀'.slice(0, 1);
+    input.error = `cut here ${half}`;
+    input.jobs[0] = { ...input.jobs[0]!, config: { name: `build ${half}`, steps: [] }, steps: [{ name: `step ${half}` }] };
+    expect(await store().runs.create(input, 1, T0)).toEqual({ created: true, runId: input.id });
+    const read = await store().runs.load(input.id);
+    expect(read?.run.error).toBe('cut here \ufffd');
+    expect(read?.jobs.find((j) => j.id === build)?.config).toEqual({ name: 'build \ufffd', steps: [] });
+    expect(read?.steps.find((st) => st.jobId === build)?.name).toBe('step \ufffd');
+    // A job write carrying such a half, batched or alone, is taken the same way.
+    const writes = await Promise.all([
+      store().jobs.write(build, 1, { error: `job ${half}` }),
+      store().jobs.write(input.jobs[1]!.id, 1, { error: 'fine' }),
+    ]);
+    expect(writes).toEqual([true, true]);
+    expect((await store().jobs.get(build))?.error).toBe('job \ufffd');
   });
 
   it('starts a workflow once per delivery; a rerun is a new run', async () => {
@@ -301,6 +362,13 @@ describeOnBothDrivers('runs', (store, driver) => {
     await raising;
     await expect(late).rejects.toMatchObject({ entity: 'job', epoch: 2, currentEpoch: 3 });
     expect((await store().jobs.get(build))?.agentId).toBe('a1');
+  });
+
+  it('refuses a step write that changes nothing, alone or in a group commit alike', async () => {
+    const { input, build } = newRun(uniqueOrg());
+    await store().runs.create(input, 1, T0);
+    await expect(store().steps.update(build, 0, 1, {})).rejects.toThrow('a step write must change at least one field');
+    await expect(store().steps.write(build, 0, 1, { error: undefined })).rejects.toThrow('a step write must change at least one field');
   });
 
   it('reports missing rows as NotFoundError', async () => {

@@ -106,4 +106,35 @@ describe('GroupCommit', () => {
     expect(db.singles.map((w) => w.row)).toEqual(['a', 'b', 'c']);
     expect(group.counts().retriedAlone).toBe(1);
   });
+
+  it('lands a row\'s writes one after the other: a later write of a row waits while an earlier one is out', async () => {
+    const db = new Database();
+    const group = db.group(2);
+    const first = group.submit({ row: 'a', value: 1 });
+    const other = group.submit({ row: 'b', value: 1 });
+    await turn();
+    const second = group.submit({ row: 'a', value: 2 });
+    const third = group.submit({ row: 'c', value: 2 });
+    await turn();
+    // The second batch is free to go, but without row a: its earlier write is still out.
+    expect(db.batches.map((b) => b.map((w) => `${w.row}${w.value}`))).toEqual([['a1', 'b1']]);
+    expect(db.singles.map((w) => `${w.row}${w.value}`)).toEqual(['c2']);
+    db.releaseAll();
+    await expect(Promise.all([first, other, third])).resolves.toEqual(['a=1', 'b=1', 'c=2']);
+    await expect(second).resolves.toBe('a=2');
+    expect(db.singles.map((w) => `${w.row}${w.value}`)).toEqual(['c2', 'a2']);
+  });
+
+  it('settles every write of a failed batch even when the lone path throws before it returns a promise', async () => {
+    const group = new GroupCommit<Write, string>({
+      flush: () => Promise.reject(new Error('batch refused')),
+      single: (w) => {
+        if (w.row === 'bad') throw new Error('cannot even start');
+        return Promise.resolve(`${w.row}=${w.value}`);
+      },
+      keyOf: (w) => w.row,
+    });
+    const pending = ['a', 'bad', 'c'].map((row) => group.submit({ row, value: 1 }).catch((e: Error) => e.message));
+    await expect(Promise.all(pending)).resolves.toEqual(['a=1', 'cannot even start', 'c=1']);
+  });
 });
