@@ -15,7 +15,7 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
 import { type FencedEntity, type FencedOutcome, fencedOutcome, type FencedWrite, judgeFenced } from './fence.js';
-import { GroupCommit, type GroupCommitCounts } from './group-commit.js';
+import { GroupCommit } from './group-commit.js';
 import { asList } from './guards.js';
 import { jsonText } from './sql-values.js';
 
@@ -118,9 +118,5 @@ export class FencedBatchWriter {
   /** true when written; false when only the status guard refused; throws as `fencedUpdate` does. */
   async write(w: BatchedWrite): Promise<boolean> {
     return judgeFenced({ entity: this.table.entity, id: w.id, epoch: w.epoch }, await this.group.submit(w));
-  }
-
-  counts(): GroupCommitCounts {
-    return this.group.counts();
   }
 }

@@ -92,17 +92,20 @@ export class GroupCommit<W, R> {
    */
   private take(): { batch: Waiting<W, R>[]; keys: Set<string> } {
     const batch: Waiting<W, R>[] = [];
-    const keys = new Set<string>();
+    const taken = new Set<string>();
+    // A row's later write never overtakes its earlier one, even one left waiting here.
+    const seen = new Set<string>();
     const left: Waiting<W, R>[] = [];
     for (const w of this.waiting) {
       const key = this.options.keyOf(w.write);
-      if (batch.length < this.maxBatch && !keys.has(key) && !this.rowsInFlight.has(key)) batch.push(w);
-      else left.push(w);
-      // A row's later write never overtakes its earlier one, even one left waiting here.
-      keys.add(key);
+      if (batch.length < this.maxBatch && !seen.has(key) && !this.rowsInFlight.has(key)) {
+        batch.push(w);
+        taken.add(key);
+      } else left.push(w);
+      seen.add(key);
     }
     this.waiting = left;
-    return { batch, keys: new Set(batch.map((w) => this.options.keyOf(w.write))) };
+    return { batch, keys: taken };
   }
 
   private async commit(batch: Waiting<W, R>[]): Promise<void> {

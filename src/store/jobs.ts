@@ -6,7 +6,6 @@ import { sql, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Db } from './database.js';
 import { fencedOutcome, type FencedWrite, fenceHolds, judgeFenced, shardOfJob } from './fence.js';
 import { FencedBatchWriter, type FencedTable } from './fenced-batch.js';
-import type { GroupCommitCounts } from './group-commit.js';
 import { type JobNeed, type JobRecord, toJob, toNeed } from './run-records.js';
 import { asList, type StatusGuard } from './guards.js';
 import { type JobStatus, type StoreSchema, TERMINAL_JOB_STATUSES } from './schema.js';
@@ -118,11 +117,6 @@ export class JobRepository {
       expectedStatus: guard.expectedStatus,
       alone: () => this.fencedWrite(jobId, epoch, this.updateQuery(jobId, epoch, changes, guard)),
     });
-  }
-
-  /** Statements the group commit sent, and the writes they carried. */
-  groupCounts(): GroupCommitCounts {
-    return this.batch.counts();
   }
 
   /**

@@ -19,21 +19,13 @@ import { type Selectable, sql } from 'kysely';
 import type { Db } from './database.js';
 import { type DeliveryOutcome, outcomeUpdate } from './deliveries.js';
 import { FencedWriteError } from './errors.js';
-import { type JobNeed, type JobRecord, type RunRecord, type StepRecord, toJob, toNeed, toRun, toStep } from './run-records.js';
+import { toJob, toNeed, toRun, toStep } from './run-records.js';
 import type { DeliveryStatus, JobNeedsTable, JobsTable, RunsTable, StepsTable } from './schema.js';
-import type { NewRun } from './runs.js';
+import type { NewRun, RunSnapshot } from './runs.js';
 import { jsonText } from './sql-values.js';
 
-/** What creation wrote for one run, as `load()` would read it back. */
-export interface CreatedRecords {
-  run: RunRecord;
-  shardEpoch: number;
-  jobs: JobRecord[];
-  needs: JobNeed[];
-  steps: StepRecord[];
-}
-
-export type RunInsert = { created: true; runId: string; records: CreatedRecords } | { created: false; runId: string };
+/** A run created, with what it loads as (`load()` would read back the same), or the one that was there. */
+export type RunInsert = { created: true; runId: string; records: RunSnapshot } | { created: false; runId: string };
 
 export interface DeliveryOfRuns {
   orgId: string;
@@ -235,7 +227,7 @@ function planRows(input: NewRun, epoch: number, now: Date) {
       finished_at: null,
     })),
   );
-  const records: CreatedRecords = {
+  const records: RunSnapshot = {
     run: toRun(run),
     shardEpoch: epoch,
     jobs: jobs.map(toJob),
