@@ -122,7 +122,13 @@ describe('an edge worker cut off from every coordinator', () => {
     for (const j of jobs) expect(j).toMatchObject({ status: 'success', dispatchAttempts: 1 });
     const output = agents.map((a) => a.output()).join('\n');
     for (const j of jobs) expect(output.split('\n').filter((l) => l.includes(j.id) && l.includes('"decision":"accepted"'))).toHaveLength(1);
-    const logs = await fetch(`${admin().url}/api/v1/runs/${runId}/logs`, { headers: { authorization: `Bearer ${admin().process.adminToken}` } }).then((r) => r.text());
+    // Log chunks are stored beside the results, not before them: a run can be over while its last
+    // replayed chunk is still being appended, so wait for every job's last line.
+    const readLogs = () => fetch(`${admin().url}/api/v1/runs/${runId}/logs`, { headers: { authorization: `Bearer ${admin().process.adminToken}` } }).then((r) => r.text());
+    const logs = await waitUntil('every job\'s last log line', async () => {
+      const text = await readLogs();
+      return JOBS.every((name) => text.includes(`${name}-end`)) ? text : undefined;
+    }, { timeoutMs: 15_000, describe: readLogs });
     for (const name of JOBS) expect(logs).toContain(`${name}-end`);
   }
 
