@@ -10,7 +10,7 @@ import { readDatabaseView } from './database-view.js';
 import { type ExpectedRuns, expectMatchedCount } from './expected-runs.js';
 import { checkDeliveryRuns } from './invariants/delivery-runs.js';
 import { checkFencedWrites } from './invariants/fenced-writes.js';
-import { checkJobExclusivity } from './invariants/job-exclusivity.js';
+import { type AgentDeaths, checkJobExclusivity } from './invariants/job-exclusivity.js';
 import { checkTerminalRuns } from './invariants/terminal-runs.js';
 import { type Journal, type JournalReadOptions, readJournal } from './journal-reader.js';
 import type { InvariantReport } from './report.js';
@@ -21,6 +21,8 @@ export interface JudgeInput {
   views: readonly DatabaseView[];
   /** Default: each delivery's own matched_count (weaker; see expected-runs.ts). */
   expect?: ExpectedRuns;
+  /** When the workload killed agents (chaos kill-agent): their cut-short executions are not duplicates. */
+  agentDeaths?: AgentDeaths;
 }
 
 export function judgeInvariants(input: JudgeInput): InvariantReport[] {
@@ -29,7 +31,7 @@ export function judgeInvariants(input: JudgeInput): InvariantReport[] {
   return [
     checkDeliveryRuns(last, input.expect ?? expectMatchedCount()),
     checkTerminalRuns(last),
-    checkJobExclusivity(input.journal),
+    checkJobExclusivity(input.journal, input.agentDeaths),
     checkFencedWrites(input.views),
   ];
 }
@@ -44,10 +46,11 @@ export interface CheckInput extends JournalReadOptions {
    * `databaseUrl` and appended, so the end state is always judged as of now.
    */
   samples?: readonly DatabaseView[];
+  agentDeaths?: AgentDeaths;
 }
 
 export async function checkInvariants(input: CheckInput): Promise<InvariantReport[]> {
   const journal = await readJournal(input.journal, input);
   const final = await readDatabaseView(input.databaseUrl);
-  return judgeInvariants({ journal, views: [...(input.samples ?? []), final], ...(input.expect && { expect: input.expect }) });
+  return judgeInvariants({ journal, views: [...(input.samples ?? []), final], ...(input.expect && { expect: input.expect }), ...(input.agentDeaths && { agentDeaths: input.agentDeaths }) });
 }

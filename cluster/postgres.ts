@@ -24,6 +24,10 @@ export interface LocalPostgres {
   /** A shell line that stops the server at once (for a watchdog). */
   stopShell: string;
   stop(): Promise<void>;
+  /** Crash it: `pg_ctl stop -m immediate` (every connection cut, no shutdown checkpoint). */
+  crash(): Promise<void>;
+  /** Start it again after `crash` on the same port and data; resolves once it accepts connections. */
+  restart(): Promise<void>;
 }
 
 /** The command line that runs a PostgreSQL program: as the `postgres` user when we are root. */
@@ -59,6 +63,8 @@ export interface PostgresServer {
   /** `<dir>/data`. */
   dataDir: string;
   logFile: string;
+  /** The `pg_ctl start -o` options it was started with (a restart reuses them). */
+  serverOptions: string;
 }
 
 export interface PostgresServerOptions {
@@ -68,6 +74,12 @@ export interface PostgresServerOptions {
   sharedBuffers: string;
   /** Run initdb and pg_ctl (and so the server) in a process group of their own. */
   ownProcessGroup: boolean;
+  /**
+   * Keep `synchronous_commit` on (off by default, for speed): a commit is in the WAL before it is
+   * acknowledged, so a crashed server comes back with every acknowledged commit. fsync stays off:
+   * the machine itself does not crash.
+   */
+  durableCommits?: boolean;
 }
 
 /**
@@ -92,6 +104,7 @@ export async function startPostgresServer(dir: string, opts: PostgresServerOptio
   await runPg('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], ownProcessGroup);
 
   let port = 0;
+  let serverOptions = '';
   let lastError: unknown;
   // A free port can be taken between probing and binding; try a few.
   for (let attempt = 0; attempt < 4 && port === 0; attempt++) {
@@ -101,7 +114,7 @@ export async function startPostgresServer(dir: string, opts: PostgresServerOptio
       `-k ${dir}`,
       '-c listen_addresses=127.0.0.1',
       '-c fsync=off',
-      '-c synchronous_commit=off',
+      `-c synchronous_commit=${opts.durableCommits ? 'on' : 'off'}`,
       '-c full_page_writes=off',
       '-c max_connections=200',
       `-c shared_buffers=${opts.sharedBuffers}`,
@@ -109,6 +122,7 @@ export async function startPostgresServer(dir: string, opts: PostgresServerOptio
     try {
       await runPg('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', options], ownProcessGroup);
       port = candidate;
+      serverOptions = options;
     } catch (e) {
       lastError = e;
     }
@@ -117,15 +131,20 @@ export async function startPostgresServer(dir: string, opts: PostgresServerOptio
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : '';
     throw new Error(`could not start PostgreSQL: ${(lastError as Error).message}\n${log}`);
   }
-  return { port, dataDir, logFile };
+  return { port, dataDir, logFile, serverOptions };
 }
 
-/** Starts PostgreSQL under `dir`, in a process group of its own, with a `kici` database. */
-export async function startLocalPostgres(dir: string): Promise<LocalPostgres> {
-  const { port, dataDir, logFile } = await startPostgresServer(dir, {
+/**
+ * Starts PostgreSQL under `dir`, in a process group of its own, with a `kici` database
+ * (`durableCommits`: see PostgresServerOptions; the chaos harness crashes it and wants every
+ * acknowledged commit back).
+ */
+export async function startLocalPostgres(dir: string, { durableCommits = false }: { durableCommits?: boolean } = {}): Promise<LocalPostgres> {
+  const { port, dataDir, logFile, serverOptions } = await startPostgresServer(dir, {
     logFile: path.join(dir, 'postgres.log'),
     sharedBuffers: '32MB',
     ownProcessGroup: true,
+    durableCommits,
   });
 
   const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
@@ -147,6 +166,12 @@ export async function startLocalPostgres(dir: string): Promise<LocalPostgres> {
       if (stopped) return;
       stopped = true;
       await runPg('pg_ctl', ['stop', '-m', 'fast', '-w', '-t', '30', '-D', dataDir], true);
+    },
+    async crash() {
+      await runPg('pg_ctl', ['stop', '-m', 'immediate', '-w', '-t', '30', '-D', dataDir], true);
+    },
+    async restart() {
+      await runPg('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', serverOptions], true);
     },
   };
 }

@@ -362,6 +362,11 @@ export interface CoordinatorSpec {
   dataDir: string;
   httpPort: number;
   clusterPort: number;
+  /**
+   * The port peers are told to dial (KICI_CLUSTER_ADDRESS) when it is not the cluster port itself:
+   * a proxy's in front of it, as the chaos harness puts one on every peer link.
+   */
+  advertisedPort?: number;
   /** The founder's database; a joiner takes its own from the join. */
   databaseUrl?: string;
   /** A joiner's token and the cluster ports it joins through. The token is dropped after the first start. */
@@ -383,7 +388,7 @@ export class Coordinator extends OrchestratorNode<CoordinatorSpec> {
 
   /** host:port peers reach this node's cluster port at. */
   get address(): string {
-    return `127.0.0.1:${this.spec.clusterPort}`;
+    return `127.0.0.1:${this.spec.advertisedPort ?? this.spec.clusterPort}`;
   }
 
   get logFile(): string {

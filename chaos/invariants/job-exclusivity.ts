@@ -8,6 +8,10 @@
  *   (agent, attempt): on two agents, or two attempts at once on one agent. An execution without an
  *   end line counts as an instant at its start, so only overlaps the journal proves are reported.
  *
+ * An execution the workload itself cut short by killing its agent (kill -9 of the agent and its
+ * steps, at a time the workload records in `agentDeaths`) is lost with the agent: the job running
+ * again for the same attempt afterwards is the system recovering, not a duplicate.
+ *
  * A journal line that cannot be read (other than a torn last line) breaks the invariant: an
  * execution may be missing, and the journal can no longer vouch for it.
  */
@@ -16,7 +20,10 @@ import { groupBy } from '../grouping.js';
 import { invariantReport, type InvariantReport } from '../report.js';
 import { describeExecution, lastSeen, pairExecutions, type StepExecution } from '../step-executions.js';
 
-export function checkJobExclusivity(journal: Journal): InvariantReport {
+/** Agent name → the times (µs since the epoch, the journal's clock) the workload killed it. */
+export type AgentDeaths = Readonly<Record<string, readonly number[]>>;
+
+export function checkJobExclusivity(journal: Journal, agentDeaths: AgentDeaths = {}): InvariantReport {
   const evidence: string[] = [];
   const notes: string[] = [];
   if (!journal.found) notes.push('no journal file: no step execution was recorded, nothing to check');
@@ -29,9 +36,12 @@ export function checkJobExclusivity(journal: Journal): InvariantReport {
   const { executions, oddities } = pairExecutions(journal.entries);
   notes.push(...oddities);
   const byJob = groupBy(executions, (e) => `${e.runId}/${e.jobId}`);
+  let lost = 0;
   for (const runs of byJob.values()) {
-    evidence.push(...duplicateAttempts(runs), ...overlaps(runs));
+    lost += runs.filter((e) => killedAt(e, agentDeaths) !== undefined).length;
+    evidence.push(...duplicateAttempts(runs, agentDeaths), ...overlaps(runs));
   }
+  if (lost > 0) notes.push(`${lost} executions were cut short when the workload killed their agent: not counted as runs of their attempt`);
 
   const killed = executions.filter((e) => e.endedAt === undefined).length;
   notes.unshift(
@@ -40,14 +50,37 @@ export function checkJobExclusivity(journal: Journal): InvariantReport {
   return invariantReport(3, evidence, notes);
 }
 
+/** No end line, and its agent was killed after it started: the first such kill ended it. */
+function killedAt(e: StepExecution, deaths: AgentDeaths): number | undefined {
+  if (e.endedAt !== undefined) return undefined;
+  const after = (deaths[e.agent] ?? []).filter((at) => at >= e.startedAt);
+  return after.length > 0 ? Math.min(...after) : undefined;
+}
+
+/**
+ * Copies of one step (in start order) lost with their agent before the next copy started: only
+ * a copy that was over before the job ran again is excused; one killed later ran alongside it.
+ */
+function lostCopies(same: readonly StepExecution[], deaths: AgentDeaths): Set<StepExecution> {
+  const lost = new Set<StepExecution>();
+  for (let i = 0; i + 1 < same.length; i += 1) {
+    const at = killedAt(same[i] as StepExecution, deaths);
+    if (at === undefined || at > (same[i + 1] as StepExecution).startedAt) break;
+    lost.add(same[i] as StepExecution);
+  }
+  return lost;
+}
+
 function jobName(e: StepExecution): string {
   return `run ${e.runId} job ${e.jobId} "${e.jobName}"`;
 }
 
-function duplicateAttempts(executions: readonly StepExecution[]): string[] {
+function duplicateAttempts(executions: readonly StepExecution[], deaths: AgentDeaths): string[] {
   const out: string[] = [];
   const byStep = groupBy(executions, (e) => `${e.attempt}/${e.stepIndex}/${e.stepTry}`);
-  for (const same of byStep.values()) {
+  for (const all of byStep.values()) {
+    const lost = lostCopies(all, deaths);
+    const same = all.filter((e) => !lost.has(e));
     if (same.length < 2) continue;
     const first = same[0] as StepExecution;
     const step = `step ${first.stepIndex}` + (first.stepTry > 1 ? ` (its try ${first.stepTry})` : '');

@@ -38,6 +38,14 @@ export interface HubOptions {
 const SETTLE_ASK_MS = 60_000;
 
 /**
+ * Run `fn` one turn of the event loop later. After a stall of this node's event loop, timers run
+ * before the sockets are read, so a deadline fires while the frames that would have met it sit
+ * unread; a zero-delay timer runs only after the poll phase has read them. Through the clock, so
+ * the simulator and the tests order it like any timer.
+ */
+const nextTurn = (clock: Clock, fn: () => void): void => void clock.setTimer(0, fn);
+
+/**
  * The node's door for agent connections: it attaches sockets, keeps the agent directory and the
  * dispatcher, sends dispatches and cancels through each agent's current session, and hands every
  * session event to that agent's AgentActor, which decides what the agent's frames mean.
@@ -50,6 +58,8 @@ export class AgentHub {
   /** Current session per agent id, as the agents' actors publish it. */
   private readonly sessions = new Map<string, AgentSession>();
   private readonly lastSeen = new Map<AgentSession, number>();
+  /** Jobs whose ack deadline passed, per session, until their 4031 is confirmed a turn later. */
+  private readonly overdue = new Map<AgentSession, Set<string>>();
   private readonly system: ActorSystem;
   private readonly ownsSystem: boolean;
   /** Agents told something since the last flush. */
@@ -92,6 +102,7 @@ export class AgentHub {
       onRegistered: (s, reg) => this.registered(s, reg),
       onMessage: (s, frame) => this.tellFrame(s, frame),
       onClosed: (s) => this.closed(s),
+      onAlive: (s) => this.heard(s),
       authFailed: (address) => this.o.authFailed?.(address) ?? { limited: false },
       warn: (message, fields) => this.o.warn?.(message, fields),
     }, this.o.clock, { frameLimits: this.o.frameLimits });
@@ -127,12 +138,27 @@ export class AgentHub {
     return true;
   }
 
-  /** The run saw no ack in time for a job it placed: close the silent agent so it is not picked again. */
+  /**
+   * The run saw no ack in time for a job it placed: close the silent agent (4031) so it is not
+   * picked again. The slot is freed at once (the run places the job again right after this); the
+   * close waits one turn and is dropped if the agent answered about the job by then, or already
+   * had: after a stall of this node the ack may be sitting unread in the socket when the deadline
+   * fires, and a healthy agent must not be closed for this node's own delay.
+   */
   closeSilentAgent(agentId: string, jobId: string): void {
-    if (!this.sessions.has(agentId) && this.placement.commandElsewhere({ command: 'close_silent', agentId, jobId })) return;
+    const session = this.sessions.get(agentId);
+    if (!session && this.placement.commandElsewhere({ command: 'close_silent', agentId, jobId })) return;
     const holder = this.dispatcher.holder(jobId);
-    if (holder && holder.agentId === agentId) this.dispatcher.release(jobId);
-    this.sessions.get(agentId)?.close(CloseCode.dispatchAckTimeout, `job ${jobId} was not acknowledged in time`);
+    const held = holder?.agentId === agentId;
+    if (held) this.dispatcher.release(jobId);
+    if (!session || (held && holder.acked)) return;
+    let jobs = this.overdue.get(session);
+    if (!jobs) this.overdue.set(session, (jobs = new Set()));
+    jobs.add(jobId);
+    nextTurn(this.o.clock, () => {
+      // Gone from the set: a frame about the job came in meanwhile (see tellFrame).
+      if (jobs.delete(jobId)) session.close(CloseCode.dispatchAckTimeout, `job ${jobId} was not acknowledged in time`);
+    });
   }
 
   /** Ask the agent holding a job to stop it; a job still queued is simply withdrawn. */
@@ -226,6 +252,8 @@ export class AgentHub {
   private tellFrame(session: AgentSession, frame: AgentMessage): void {
     const at = this.o.clock.now();
     this.lastSeen.set(session, at);
+    // Any word about an overdue job (ack, reject, status, logs) shows the dispatch was answered.
+    if ('jobId' in frame) this.overdue.get(session)?.delete(frame.jobId);
     this.tell(session.agentId!, { type: 'frame', session, frame, at });
   }
 
@@ -237,8 +265,14 @@ export class AgentHub {
     return true;
   }
 
+  /** A WebSocket ping or pong: the agent is alive, though it sent no message. */
+  private heard(session: AgentSession): void {
+    if (this.lastSeen.has(session)) this.lastSeen.set(session, this.o.clock.now());
+  }
+
   private closed(session: AgentSession): void {
     this.lastSeen.delete(session);
+    this.overdue.delete(session);
     const agentId = session.agentId;
     if (agentId === undefined) return;
     // Off the directory at once, so no dispatch picks a dead connection while its actor catches up;
@@ -247,14 +281,29 @@ export class AgentHub {
     this.tell(agentId, { type: 'closed', session });
   }
 
+  /**
+   * Close sessions silent (no frame, ping or pong) for the heartbeat timeout, within it: a check
+   * every tenth of the timeout (50 ms to 5 s) closes each session that would pass the timeout
+   * before the next check, so an agent is closed after between 0.9 (for timeouts of 500 ms or more)
+   * and 1 times the timeout of silence, never later. A session found silent is looked at again one
+   * turn later, once frames already received are read: a stall of this node longer than the timeout
+   * must not close agents whose frames are waiting in their sockets.
+   */
   private scheduleHeartbeatCheck(): () => void {
+    const timeout = this.o.heartbeatTimeoutMs;
+    const every = Math.max(50, Math.min(5_000, Math.floor(timeout / 10)));
+    const silent = (session: AgentSession): boolean => {
+      const seen = this.lastSeen.get(session);
+      return seen !== undefined && this.o.clock.now() - seen + every > timeout;
+    };
     let cancel = () => {};
-    const every = Math.max(100, Math.min(30_000, Math.floor(this.o.heartbeatTimeoutMs / 3)));
     const loop = () => {
       cancel = this.o.clock.setTimer(every, () => {
-        const now = this.o.clock.now();
-        for (const [session, seen] of this.lastSeen) {
-          if (now - seen > this.o.heartbeatTimeoutMs) session.close(CloseCode.heartbeatTimeout, 'no heartbeat');
+        const suspects = [...this.lastSeen.keys()].filter(silent);
+        if (suspects.length > 0) {
+          nextTurn(this.o.clock, () => {
+            for (const s of suspects) if (silent(s)) s.close(CloseCode.heartbeatTimeout, 'no heartbeat');
+          });
         }
         loop();
       });

@@ -39,6 +39,8 @@ export interface SessionPorts {
   /** Every valid frame after registration (including re-registers). */
   onMessage(session: AgentSession, message: AgentMessage): void;
   onClosed(session: AgentSession): void;
+  /** A WebSocket ping or pong from the agent (see `pinged`): a sign of life, though no message. */
+  onAlive?(session: AgentSession): void;
   /**
    * A token check failed: it is counted against the address, and the answer says whether the
    * address had already used up its failures (then the session closes 4003 instead of 4010).
@@ -126,6 +128,15 @@ export class AgentSession {
     if (this.phase === 'closed') return;
     this.finish();
     this.ports.onClosed(this);
+  }
+
+  /**
+   * The transport received a WebSocket ping (or pong) from the agent. The agent pings a quiet link
+   * every quarter of its own timeout instead of sending messages, so a ping proves the agent is
+   * alive as much as a frame does; it is not a message, so the frame budget does not see it.
+   */
+  pinged(): void {
+    if (this.phase !== 'closed') this.ports.onAlive?.(this);
   }
 
   receive(text: string): void {

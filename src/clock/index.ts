@@ -102,6 +102,9 @@ export class SeededRandom implements Random {
   }
 }
 
+// A node's clock set wrong on purpose (chaos runs only).
+export { MAX_CLOCK_OFFSET_MS, offsetClock } from './offset-clock.js';
+
 // The time of a shared reference (the cluster's database) over a port the store satisfies.
 export {
   type ClockSample,

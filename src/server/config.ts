@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { MAX_CLOCK_OFFSET_MS } from '../clock/index.js';
 import { isPeerAddress } from '../vocabulary/index.js';
 import { closestVariable, orchestratorVariable, ownerOf } from './variables.js';
 
@@ -112,6 +113,12 @@ const schema = z.object({
   KICI_CLUSTER_ROLE: z.enum(['coordinator', 'worker']).default('coordinator'),
   KICI_DEV: boolean.default(false),
   KICI_FAULT_INJECTION: boolean.default(false),
+  KICI_FAULT_CLOCK_OFFSET_MS: z.coerce
+    .number()
+    .int('must be a whole number of milliseconds')
+    .min(-MAX_CLOCK_OFFSET_MS, `must be within a day either way (±${MAX_CLOCK_OFFSET_MS})`)
+    .max(MAX_CLOCK_OFFSET_MS, `must be within a day either way (±${MAX_CLOCK_OFFSET_MS})`)
+    .optional(),
   KICI_CLUSTER_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores').optional(),
   KICI_DISPATCH_ACK_TIMEOUT_MS: millis(1000).default(10_000),
   KICI_JOB_HEARTBEAT_INTERVAL_MS: millis(100).default(60_000),
@@ -189,6 +196,11 @@ export interface OrchestratorConfig {
   cluster: ClusterConfig;
   /** The fault hook on the peer links (tests and chaos runs; only with KICI_DEV=true). */
   faultInjection: boolean;
+  /**
+   * Milliseconds added to every time this node reads (a chaos run's skewed machine; only with
+   * fault injection); 0 when unset.
+   */
+  faultClockOffsetMs: number;
 }
 
 export interface ClusterConfig {
@@ -248,7 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
   }
   const c = parsed.data;
   problems.push(...refusedValues(c), ...clusterProblems(c), ...roleProblems(c));
-  warnings.push(...roleWarnings(c, own));
+  warnings.push(...roleWarnings(c, own), ...faultWarnings(c));
   const secretKey = c.KICI_SECRET_KEY ?? readKeyFile(c.KICI_SECRET_KEY_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -279,6 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     gitReconcileIntervalMs: c.KICI_GIT_RECONCILE_INTERVAL_MS,
     storageType: c.KICI_STORAGE_TYPE === 'database' ? 'database' : 'filesystem',
     faultInjection: c.KICI_FAULT_INJECTION,
+    faultClockOffsetMs: c.KICI_FAULT_CLOCK_OFFSET_MS ?? 0,
     workerOutboxMaxBytes: c.KICI_WORKER_OUTBOX_MAX_BYTES,
     cluster: {
       port: c.KICI_CLUSTER_PORT,
@@ -370,6 +383,13 @@ function roleWarnings(c: RawConfig, given: Record<string, string>): string[] {
   return warnings;
 }
 
+/** Faults in effect, told at start so a node's log says it was skewed on purpose. */
+function faultWarnings(c: RawConfig): string[] {
+  const offset = c.KICI_FAULT_CLOCK_OFFSET_MS;
+  if (!offset) return [];
+  return [`KICI_FAULT_CLOCK_OFFSET_MS=${offset}: this node's clock reads ${Math.abs(offset)} ms ${offset > 0 ? 'ahead of' : 'behind'} the machine's, on purpose (fault injection)`];
+}
+
 /** Values kici recognises but cannot honour yet; each refusal names the variable and the reason. */
 function refusedValues(c: RawConfig): string[] {
   const problems: string[] = [];
@@ -384,6 +404,10 @@ function refusedValues(c: RawConfig): string[] {
   if (c.KICI_AGENT_AUTH !== 'token') problems.push('KICI_AGENT_AUTH: agents authenticate with tokens only; the only accepted value is token');
   if (c.KICI_FAULT_INJECTION && !c.KICI_DEV) {
     problems.push('KICI_FAULT_INJECTION=true is refused unless KICI_DEV=true: fault injection drops, delays and cuts cluster traffic on purpose and is for tests and chaos runs only');
+  }
+  // Set at all (even 0) without fault injection is refused: a production environment file must not carry it.
+  if (c.KICI_FAULT_CLOCK_OFFSET_MS !== undefined && !c.KICI_FAULT_INJECTION) {
+    problems.push('KICI_FAULT_CLOCK_OFFSET_MS is refused unless KICI_FAULT_INJECTION=true (with KICI_DEV=true): it sets this node\'s clock wrong on purpose, which skews every time it writes and judges, and is for chaos runs only');
   }
   if (c.KICI_SECRET_KEY && c.KICI_SECRET_KEY_FILE) problems.push('KICI_SECRET_KEY_FILE: set either KICI_SECRET_KEY or KICI_SECRET_KEY_FILE, not both');
   return problems;

@@ -3,7 +3,7 @@ import { ActorSystem } from '../actors/index.js';
 import type { ConnectedAgent } from '../admin/index.js';
 import type { AgentHub } from '../agents/index.js';
 import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
-import { clockSkewSeconds, DatabaseClock, systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
+import { clockSkewSeconds, DatabaseClock, offsetClock, systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
 import { CoordinatorDuties } from '../cluster/index.js';
 import { dedupKeySweep, SourceCatalog } from '../deliveries/index.js';
 import type { DeliveryRecord } from '../webhooks/index.js';
@@ -88,7 +88,9 @@ export interface StartOptions {
  * process left unfinished. A single node is a cluster of one: it owns all 256 shards.
  */
 export async function startOrchestrator(config: OrchestratorConfig, options: StartOptions = {}): Promise<Orchestrator> {
-  const clock = options.clock ?? systemClock;
+  // The machine's clock, shifted when a chaos run skews this node (KICI_FAULT_CLOCK_OFFSET_MS): the
+  // database clock below measures from it, so it corrects the skew as it would a real machine's.
+  const clock = offsetClock(options.clock ?? systemClock, config.faultClockOffsetMs);
   const log = options.log ?? createLogger(config.logLevel);
   for (const warning of config.warnings ?? []) log.warn(warning);
   // The port first: a busy port fails the start before the data directory, the database or a token is touched.
@@ -110,7 +112,7 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
     cleanups.push(() => store.close());
     // Deadlines (ack, recovery, stale, queue, workflow timeouts) outlive a shard move, so they are
     // measured against the database's time, which every node shares; a test's clock is kept as given.
-    const deadlines = options.clock ?? (await startDatabaseClock(store, log));
+    const deadlines = options.clock ? clock : await startDatabaseClock(store, clock, log);
     if (deadlines instanceof DatabaseClock) cleanups.push(() => deadlines.stop());
     const announce = options.announce ?? false;
     if (joined && store.driver !== 'postgres') throw new ConfigError(['a member of a cluster needs the PostgreSQL the cluster shares, not PGlite']);
@@ -241,7 +243,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const workerReports = (node: string) => edgeWorkers.report(node);
 
   const router = new Router(config.basePath);
-  healthRoutes(router, { version: VERSION, startedAt: clock.now(), nodeId, metrics, probeDatabase: () => store.ping(), clusterUnready: () => clusterNode.unreadyReason() });
+  // /health counts uptime on the machine's own clock (Date.now()), so its start is read unshifted.
+  healthRoutes(router, { version: VERSION, startedAt: clock.now() - config.faultClockOffsetMs, nodeId, metrics, probeDatabase: () => store.ping(), clusterUnready: () => clusterNode.unreadyReason() });
   clusterRoutes(router, clusterView(clusterNode, store.cluster, cluster.clusterId, workerReports));
   cleanups.push(watchCluster(metrics, clusterNode.gauges()));
   webhookRoutes(router, { receive: (request, address) => receiveWebhook(intake, request, address), addressOf });
@@ -303,9 +306,9 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   };
 }
 
-/** The database's time, sampled now and every 30 s; a failed sample keeps the last offset. */
-async function startDatabaseClock(store: Store, log: Logger): Promise<DatabaseClock> {
-  const clock = await DatabaseClock.start(store.clockSource, systemClock, {
+/** The database's time, sampled now and every 30 s against `local`; a failed sample keeps the last offset. */
+async function startDatabaseClock(store: Store, local: Clock, log: Logger): Promise<DatabaseClock> {
+  const clock = await DatabaseClock.start(store.clockSource, local, {
     onError: (e) => log.warn({ err: e.message }, 'database time not sampled; deadlines keep the last clock offset'),
   });
   log.info({ skewMs: clock.skewMs(), roundTripMs: clock.roundTripMs() }, 'deadlines follow the database clock');

@@ -80,6 +80,7 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_CLUSTER_REBALANCE_SHARDS_PER_SECOND', '16', 'shards moved between live coordinators per second, at most, to even them out: a node that joins gets its share gradually (about 5 s for a third node), while a dead node\'s shards move at once; 0 turns rebalancing off'),
   read('KICI_DEV', 'false', '`true`: an unknown `KICI_*` name is a warning instead of a refusal'),
   read('KICI_FAULT_INJECTION', 'false', '`true` (only with `KICI_DEV=true`): the peer links\' fault hook, driven through `POST /api/v1/cluster/faults`, for tests and chaos runs'),
+  read('KICI_FAULT_CLOCK_OFFSET_MS', '—', 'only with `KICI_FAULT_INJECTION=true` (refused otherwise, even `0`): milliseconds added to every time this node reads, a whole number within a day either way (`-3600000`: an hour behind), so a chaos run has a node whose machine clock is wrong; a coordinator\'s deadlines still follow the database\'s clock (`kici_clock_skew_seconds` shows the correction), everything else it stamps and judges is shifted'),
   ignored('KICI_PLATFORM_URL', 'Platform relay WebSocket URL', PLATFORM),
   ignored('KICI_PLATFORM_TOKEN', 'Platform API key', PLATFORM),
   ignored('KICI_ORCH_RECONNECT_REPLAY_WINDOW_HOURS', 'Platform reconnect replay window', PLATFORM),

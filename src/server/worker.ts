@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ActorSystem } from '../actors/index.js';
 import type { AgentHub } from '../agents/index.js';
 import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
-import { systemClock, systemRandom, type Clock } from '../clock/index.js';
+import { offsetClock, systemClock, systemRandom, type Clock } from '../clock/index.js';
 import type { NodeCredentials } from '../certificates/index.js';
 import { runReports } from '../dispatch/index.js';
 import { localNodeId, type Membership } from '../membership/index.js';
@@ -48,7 +48,8 @@ export interface WorkerNode {
 }
 
 export async function startWorker(config: OrchestratorConfig, options: StartOptions = {}): Promise<WorkerNode> {
-  const clock = options.clock ?? systemClock;
+  // A worker keeps no database and so no database clock: a skew a chaos run gives it (KICI_FAULT_CLOCK_OFFSET_MS) stays uncorrected, as a real machine's would.
+  const clock = offsetClock(options.clock ?? systemClock, config.faultClockOffsetMs);
   const log = (options.log ?? createLogger(config.logLevel)).child({ role: 'worker' });
   for (const warning of config.warnings ?? []) log.warn(warning);
   const listener = await bindListener(config, log);
@@ -122,7 +123,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<void> {
   const router = new Router(config.basePath);
   healthRoutes(router, {
     version: VERSION,
-    startedAt: clock.now(),
+    // /health counts uptime on the machine's own clock (Date.now()), so its start is read unshifted.
+    startedAt: clock.now() - config.faultClockOffsetMs,
     nodeId,
     metrics,
     clusterUnready: () => (coordinators.connected().length > 0 ? undefined : 'no coordinator is reachable: webhooks are refused and no new jobs arrive; agents\' reports are held'),

@@ -14,8 +14,9 @@ const MAX_FRAME_BYTES = 25 * 1024 * 1024;
 const CLOSE_ANSWER_MS = 5_000;
 
 /**
- * Adapts `ws` to the hub's AgentSocket: text frames in, text frames out, close with a code. Binary
- * frames are handed over as text so the schema check rejects them the same way.
+ * Adapts `ws` to the hub's AgentSocket: text frames in, text frames out, close with a code, and
+ * pings and pongs in as signs of life. Binary frames are handed over as text so the schema check
+ * rejects them the same way.
  */
 export function agentSocketUpgrade(hub: AgentHub, addressOf: (req: IncomingMessage) => string): { upgrade: UpgradeHandler; close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -49,6 +50,9 @@ function connect(hub: AgentHub, ws: WebSocket, remoteAddress: string): void {
     const text = isBinary ? '' : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString();
     session.receive(text);
   });
+  // `ws` answers pings by itself; the session still hears of them: an idle agent only pings.
+  ws.on('ping', () => session.pinged());
+  ws.on('pong', () => session.pinged());
   ws.on('close', () => session.socketClosed());
   ws.on('error', () => session.socketClosed());
 }

@@ -9,8 +9,29 @@ const RUN_EPOCH = 6;
 
 type Call = [name: string, ...args: unknown[]];
 
-function rig() {
-  const clock = new ManualClock(10_000);
+/**
+ * A ManualClock whose zero-delay timers wait for `nextTurn()`, as in a node whose event loop
+ * stalled: the timers that came due run first, the frames that arrived meanwhile are read next
+ * (the test hands them in), and only then what the timers put off to the next turn.
+ */
+class TurnClock extends ManualClock {
+  private turn: (() => void)[] = [];
+
+  override setTimer(ms: number, fn: () => void): () => void {
+    if (ms > 0) return super.setTimer(ms, fn);
+    let armed = true;
+    this.turn.push(() => armed && fn());
+    return () => void (armed = false);
+  }
+
+  nextTurn(): void {
+    const due = this.turn;
+    this.turn = [];
+    for (const fn of due) fn();
+  }
+}
+
+function rig(clock: ManualClock = new ManualClock(10_000)) {
   const calls: Call[] = [];
   const counts: number[] = [];
   const warnings: string[] = [];
@@ -417,15 +438,108 @@ describe('AgentHub control', () => {
     expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
   });
 
-  it('closeSilentAgent frees the job and closes the holder with 4031', async () => {
+  it('closeSilentAgent frees the job at once and closes the holder with 4031 one turn later', async () => {
     const r = rig();
     const a = await r.connect('a1');
     await r.place(job('j1'));
     r.hub.closeSilentAgent('a1', 'j1');
-    expect(a.socket.closedWith?.code).toBe(4031);
     expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+    expect(a.socket.closedWith).toBeUndefined();
+    r.clock.advance(0);
+    expect(a.socket.closedWith?.code).toBe(4031);
     await r.hub.settled();
     expect(r.named('agentLost')).toHaveLength(0);
+  });
+
+  it('keeps an agent whose ack is read in the same turn as its ack deadline (a stall of this node, not a silent agent)', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    await r.place(job('j1'));
+    // The run's deadline fired first, as timers do after a stall; the ack sat unread in the socket.
+    r.hub.closeSilentAgent('a1', 'j1');
+    a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
+    r.clock.advance(0);
+    expect(a.socket.closedWith).toBeUndefined();
+    // The slot stays free: the run places the job again, and cancels this agent's copy.
+    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+    await r.hub.settled();
+    expect(r.hub.isConnected('a1')).toBe(true);
+  });
+
+  it('keeps an agent whose ack this node already handled when the deadline reaches it', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    await r.place(job('j1'));
+    a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
+    await r.hub.settled();
+    r.hub.closeSilentAgent('a1', 'j1');
+    r.clock.advance(0);
+    expect(a.socket.closedWith).toBeUndefined();
+    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+  });
+
+  it('still closes with 4031 when what arrives in that turn is about another job', async () => {
+    const r = rig();
+    const a = await r.connect('a1', { extra: { maxConcurrency: 2 } });
+    await r.place(job('j1'));
+    await r.place(job('j2'));
+    r.hub.closeSilentAgent('a1', 'j1');
+    a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j2' });
+    a.session.receive(heartbeat(2));
+    r.clock.advance(0);
+    expect(a.socket.closedWith?.code).toBe(4031);
+  });
+
+  it('counts WebSocket pings as signs of life: an agent that only pings stays, a silent one is closed (4004)', async () => {
+    const r = rig();
+    const pinger = await r.connect('pinger');
+    const quiet = await r.connect('quiet');
+    // The agent pings a quiet link every quarter of its ping timeout; its heartbeat frame comes far less often.
+    for (let t = 0; t < 20; t++) {
+      r.clock.advance(HEARTBEAT_TIMEOUT / 4);
+      pinger.session.pinged();
+    }
+    expect(pinger.socket.closedWith).toBeUndefined();
+    expect(quiet.socket.closedWith?.code).toBe(4004);
+    await r.hub.settled();
+    expect(r.hub.connectedAgents()).toEqual(['pinger']);
+  });
+
+  it('closes a silent agent within the heartbeat timeout, and not before 0.9 of it', async () => {
+    // Silence starting anywhere between two checks (every tenth of the timeout).
+    for (const offset of [0, 1, 450, 899, 900, 3_333]) {
+      const r = rig();
+      r.clock.advance(offset);
+      const a = await r.connect('a1');
+      const t0 = r.clock.now();
+      let closedAt: number | undefined;
+      const close = a.socket.close.bind(a.socket);
+      a.socket.close = (code, reason) => {
+        closedAt ??= r.clock.now();
+        close(code, reason);
+      };
+      r.clock.advance(2 * HEARTBEAT_TIMEOUT);
+      expect(a.socket.closedWith?.code, `silent from offset ${offset}`).toBe(4004);
+      expect(closedAt! - t0, `silent from offset ${offset}`).toBeLessThanOrEqual(HEARTBEAT_TIMEOUT);
+      expect(closedAt! - t0, `silent from offset ${offset}`).toBeGreaterThan(0.9 * HEARTBEAT_TIMEOUT);
+    }
+  });
+
+  it('looks again, after the frames already received are read, before closing an agent after a stall longer than the timeout', async () => {
+    const clock = new TurnClock(10_000);
+    const r = rig(clock);
+    const talking = await r.connect('talking');
+    const pinging = await r.connect('pinging');
+    const dead = await r.connect('dead');
+    // The node's event loop stalls for twice the timeout: its timers come due all at once.
+    clock.advance(2 * HEARTBEAT_TIMEOUT);
+    // Then the sockets are read: what the live agents sent during the stall.
+    talking.session.receive(heartbeat(2));
+    pinging.session.pinged();
+    clock.nextTurn();
+    expect(talking.socket.closedWith).toBeUndefined();
+    expect(pinging.socket.closedWith).toBeUndefined();
+    expect(dead.socket.closedWith?.code).toBe(4004);
   });
 
   it('stop closes every session with 1001', async () => {

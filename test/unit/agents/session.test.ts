@@ -360,6 +360,19 @@ describe('AgentSession closing', () => {
     expect(r.socket.closedWith).toBeUndefined();
   });
 
+  it('passes WebSocket pings on as signs of life, without a message, until it closed', async () => {
+    let alive = 0;
+    const r = rig({ onAlive: () => void alive++ });
+    await handshake(r);
+    r.session.pinged();
+    r.session.pinged();
+    expect(alive).toBe(2);
+    expect(r.messages).toHaveLength(0);
+    r.session.socketClosed();
+    r.session.pinged();
+    expect(alive).toBe(2);
+  });
+
   it('cancels its handshake timer when the socket goes away', () => {
     const r = rig();
     r.session.socketClosed();

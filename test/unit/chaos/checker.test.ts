@@ -25,7 +25,7 @@ describe('judgeInvariants', () => {
     expect(allHeld(reports)).toBe(true);
     const text = formatReport(reports);
     expect(text).toContain('invariant 3: a job never runs on two agents at the same time, nor twice for one attempt: HELD');
-    expect(text.split('\n').at(-1)).toBe('all invariants held');
+    expect(text.split('\n').at(-1)).toBe('no invariant broken');
   });
 
   it('prints the evidence of a broken invariant, capped', () => {

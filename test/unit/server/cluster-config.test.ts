@@ -108,6 +108,18 @@ describe('cluster variables: parsing', () => {
     expect(loadConfig({ KICI_FAULT_INJECTION: 'true', KICI_DEV: 'true' }).faultInjection).toBe(true);
     expect(loadConfig({ KICI_FAULT_INJECTION: 'false' }).faultInjection).toBe(false);
   });
+
+  it('accepts KICI_FAULT_CLOCK_OFFSET_MS with fault injection, either way up to a day, and says so at start', () => {
+    const faults = { KICI_FAULT_INJECTION: 'true', KICI_DEV: 'true' };
+    expect(loadConfig(faults).faultClockOffsetMs).toBe(0);
+    expect(loadConfig(faults).warnings).toEqual([]);
+    const behind = loadConfig({ ...faults, KICI_FAULT_CLOCK_OFFSET_MS: '-3600000' });
+    expect(behind.faultClockOffsetMs).toBe(-3_600_000);
+    expect(behind.warnings).toEqual([expect.stringMatching(/^KICI_FAULT_CLOCK_OFFSET_MS=-3600000: .*3600000 ms behind/)]);
+    expect(loadConfig({ ...faults, KICI_FAULT_CLOCK_OFFSET_MS: '86400000' }).faultClockOffsetMs).toBe(86_400_000);
+    expect(loadConfig({ ...faults, KICI_FAULT_CLOCK_OFFSET_MS: '0' }).warnings).toEqual([]);
+    expect(orchestratorVariable('KICI_FAULT_CLOCK_OFFSET_MS')?.handling).toBe('read');
+  });
 });
 
 describe('cluster variables: refusals', () => {
@@ -221,6 +233,24 @@ describe('cluster variables: refusals', () => {
   it('refuses KICI_FAULT_INJECTION=true without KICI_DEV=true', () => {
     expect(problemsOf({ KICI_FAULT_INJECTION: 'true' })).toEqual([expect.stringMatching(/^KICI_FAULT_INJECTION=true is refused unless KICI_DEV=true/)]);
     expect(problemsOf({ KICI_FAULT_INJECTION: 'yes', KICI_DEV: 'false' })).toEqual([expect.stringMatching(/^KICI_FAULT_INJECTION=true/)]);
+  });
+
+  it('refuses KICI_FAULT_CLOCK_OFFSET_MS without fault injection, even 0 and even with KICI_DEV=true', () => {
+    const refusal = /^KICI_FAULT_CLOCK_OFFSET_MS is refused unless KICI_FAULT_INJECTION=true/;
+    expect(problemsOf({ KICI_FAULT_CLOCK_OFFSET_MS: '5000' })).toEqual([expect.stringMatching(refusal)]);
+    expect(problemsOf({ KICI_FAULT_CLOCK_OFFSET_MS: '0', KICI_DEV: 'true' })).toEqual([expect.stringMatching(refusal)]);
+    expect(problemsOf({ KICI_FAULT_CLOCK_OFFSET_MS: '-5000', KICI_FAULT_INJECTION: 'false', KICI_DEV: 'true' })).toEqual([expect.stringMatching(refusal)]);
+    // Fault injection asked for without KICI_DEV: that refusal is the one to mend first, and is enough.
+    expect(problemsOf({ KICI_FAULT_CLOCK_OFFSET_MS: '5000', KICI_FAULT_INJECTION: 'true' })).toEqual([
+      expect.stringMatching(/^KICI_FAULT_INJECTION=true is refused/),
+    ]);
+  });
+
+  it('refuses a clock offset beyond a day, a fraction or a word, naming the variable', () => {
+    const faults = { KICI_FAULT_INJECTION: 'true', KICI_DEV: 'true' };
+    for (const value of ['86400001', '-86400001', '1.5', 'an hour']) {
+      expect(problemsOf({ ...faults, KICI_FAULT_CLOCK_OFFSET_MS: value })).toEqual([expect.stringMatching(/^KICI_FAULT_CLOCK_OFFSET_MS: /)]);
+    }
   });
 
   it('refuses a storage type it does not know', () => {
