@@ -131,6 +131,7 @@ function figures(f: CampaignFigures, ranCount: number): string {
     ['leader changes', String(f.leaderChanges)],
     ['orphans reclaimed', String(f.orphansReclaimed)],
     ['recovery', recoveryFigures(f.recovery, ranCount)],
+    ['harness lag', `p99 ${formatDuration(f.harnessLag.p99Ms)}, max ${formatDuration(f.harnessLag.maxMs)} (the harness carries every proxied link)`],
   ];
   return ['figures', ...indent(alignColumns(rows, []))].join('\n');
 }

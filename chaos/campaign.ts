@@ -88,6 +88,11 @@ export interface CampaignFigures {
   orphansReclaimed: number;
   /** Over the faults that recovered: p50 and max of recoveryMs (null when none did). */
   recovery: { p50Ms: number; maxMs: number; count: number } | null;
+  /**
+   * How late the harness's own event loop ran (p99 and max, ms): the proxies on every link live in
+   * it, so a stalled harness is a fault of its own that no schedule asked for.
+   */
+  harnessLag: { p99Ms: number; maxMs: number };
 }
 
 export interface Topology {

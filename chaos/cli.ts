@@ -13,7 +13,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { CampaignReport, ScenarioReport, Topology } from './campaign.js';
 import { formatCampaign } from './campaign-summary.js';
 import { writeCampaign } from './report-files.js';
-import { ALL_SCENARIOS, PROFILES, SCENARIOS, scenarioSeed } from './scenarios.js';
+import { ALL_SCENARIOS, PROFILES, REGRESSION_SCENARIOS, SCENARIOS, scenarioSeed } from './scenarios.js';
 import { runScenario } from './scenario-run.js';
 
 interface Options {
@@ -59,7 +59,7 @@ function seed(text: string): number {
 function program(): Command {
   return new Command('npm run chaos --')
     .description('Run chaos scenarios against a real kici cluster on loopback and check the invariants.')
-    .option('--scenario <name>', `a scenario (--list shows them) or "all" (${ALL_SCENARIOS.join(', ')})`)
+    .option('--scenario <name>', `a scenario (--list shows them), "all" (${ALL_SCENARIOS.join(', ')}) or "regressions" (every bug the harness found, as found)`)
     .option('--profile <name>', `a preset: ${Object.keys(PROFILES).join(', ')} (the core scenarios in under 5 minutes)`)
     .option('--seed <n>', 'the seed the fault schedules are drawn from (default: drawn, and printed)', seed)
     .option('--duration <time>', 'how long each scenario runs its workload and faults (default 60s)', parseDuration)
@@ -90,7 +90,7 @@ interface Plan {
 function plan(o: Options): Plan {
   const profile = o.profile === undefined ? undefined : PROFILES[o.profile];
   if (o.profile !== undefined && !profile) throw new InvalidArgumentError(`no profile "${o.profile}" (there is: ${Object.keys(PROFILES).join(', ')})`);
-  const named = o.scenario === 'all' ? ALL_SCENARIOS : o.scenario !== undefined ? [o.scenario] : profile?.scenarios;
+  const named = o.scenario === 'all' ? ALL_SCENARIOS : o.scenario === 'regressions' ? REGRESSION_SCENARIOS : o.scenario !== undefined ? [o.scenario] : profile?.scenarios;
   if (!named) throw new InvalidArgumentError('say --scenario NAME|all or --profile NAME (--list shows the scenarios)');
   for (const name of named) if (!SCENARIOS.has(name)) throw new InvalidArgumentError(`no scenario "${name}" (--list shows them)`);
   const topology = {
@@ -128,10 +128,11 @@ export async function main(argv: string[]): Promise<number> {
   const scenarios: ScenarioReport[] = [];
   for (const [index, name] of what.scenarios.entries()) {
     const scenario = SCENARIOS.get(name)!;
-    const scenarioSeedValue = what.scenarios.length === 1 ? campaignSeed : scenarioSeed(campaignSeed, index);
+    const seedOfScenario = scenario.fixed?.seed ?? (what.scenarios.length === 1 ? campaignSeed : scenarioSeed(campaignSeed, index));
+    const durationMs = scenario.fixed?.durationMs ?? what.durationMs;
     const root = mkdtempSync(path.join(tmpdir(), `kici-chaos-${name}-`));
     scenarios.push(
-      await runScenario({ scenario, seed: scenarioSeedValue, durationMs: what.durationMs, settleMs: options.settle, topology: what.topology, rate: what.rate, root, keep: options.keep, say }),
+      await runScenario({ scenario, seed: seedOfScenario, durationMs, settleMs: options.settle, topology: what.topology, rate: what.rate, root, keep: options.keep, say }),
     );
   }
   const report: CampaignReport = {

@@ -29,7 +29,7 @@ export { formatCampaign, formatDuration, replayCommand } from './campaign-summar
 export { escapeXml, leaderSpans, ratesPerSecond, timelineFileName, timelineSvg, type LeaderChange, type LeaderSpan, type SecondRate } from './timeline.js';
 export { writeCampaign, type CampaignFiles } from './report-files.js';
 export { FaultProxy, type Direction, type DelayRange } from './fault-proxy.js';
-export { ALL_SCENARIOS, drawSchedule, PROFILES, SCENARIOS, scenarioSeed, type Profile, type Scenario } from './scenarios.js';
+export { ALL_SCENARIOS, drawSchedule, PROFILES, REGRESSION_SCENARIOS, SCENARIOS, scenarioSeed, type Profile, type Scenario } from './scenarios.js';
 export { runScenario, type ScenarioRunOptions } from './scenario-run.js';
 export { type AgentDeaths } from './invariants/job-exclusivity.js';
 export { checkSecretsHidden, MIN_SECRET_LENGTH, readSecretTexts, SECRET_TEXT_MAX_BYTES, type ScannedText, type SecretsInput, type SecretValue } from './invariants/secrets.js';

@@ -20,8 +20,10 @@
  * which is a second execution of one step, not a duplicate. The agent's work dir is everything
  * before the last `/jobs/` of KICI_OUTPUT.
  *
- * Needs GNU date (`%N`) and an unsandboxed agent (`--sandbox none`): under bubblewrap the host is
- * read-only and /tmp private, so the append fails and the step fails loudly.
+ * Needs bash 5 (`EPOCHREALTIME`, `printf -v`: the agent runs steps with bash) and an unsandboxed
+ * agent (`--sandbox none`): under bubblewrap the host is read-only and /tmp private, so the append
+ * fails and the step fails loudly. Builtins only, no `date` or `sed`: a chaos workload runs many
+ * steps at once on a small machine, and a dozen processes per line would be load of its own.
  */
 
 /** The version of the line format; the reader refuses any other. */
@@ -35,15 +37,19 @@ export function journalStep(journalPath: string, work = 'true'): string {
   const file = shellQuote(journalPath);
   return [
     '# chaos journal (chaos/journal.ts): a start and an end line per execution of this step',
-    "kici_chaos_json() { printf '%s' \"$1\" | sed 's/[\\\\\"]/\\\\&/g'; }",
+    // JSON-escape $2 into the variable named $1; builtins only, so a line costs no process.
+    'kici_chaos_json() { local q=\'"\' b=\'\\\'; local v="${2//"$b"/"$b$b"}"; printf -v "$1" \'%s\' "${v//"$q"/"$b$q"}"; }',
     'kici_chaos_dir="${KICI_OUTPUT%/jobs/*}"',
-    'kici_chaos_agent="${KICI_JOB_AGENT:-$(cat "$kici_chaos_dir/agent-id" 2>/dev/null || true)}"',
-    'kici_chaos_execution="$$-$(date +%s%N)"',
+    'kici_chaos_agent="${KICI_JOB_AGENT:-}"',
+    'if [ -z "$kici_chaos_agent" ] && [ -f "$kici_chaos_dir/agent-id" ]; then read -r kici_chaos_agent < "$kici_chaos_dir/agent-id" || true; fi',
+    'kici_chaos_execution="$$-${EPOCHREALTIME/[.,]/}"',
+    'kici_chaos_json kici_chaos_run "$KICI_RUN_ID"; kici_chaos_json kici_chaos_job "$KICI_JOB_ID"',
+    'kici_chaos_json kici_chaos_name "$KICI_JOB_NAME"; kici_chaos_json kici_chaos_who "$kici_chaos_agent"',
+    'kici_chaos_json kici_chaos_where "$kici_chaos_dir"; kici_chaos_json kici_chaos_file "${KICI_OUTPUT##*/}"',
     'kici_chaos_note() {',
-    '  kici_chaos_line="$(printf \'{"v":' + JOURNAL_FORMAT + ',"event":"%s","execution":"%s","run":"%s","job":"%s","jobName":"%s","attempt":%s,"agent":"%s","agentDir":"%s","stepFile":"%s","at":%s%s}\' \\',
-    '    "$1" "$kici_chaos_execution" "$(kici_chaos_json "$KICI_RUN_ID")" "$(kici_chaos_json "$KICI_JOB_ID")" \\',
-    '    "$(kici_chaos_json "$KICI_JOB_NAME")" "$KICI_ATTEMPT" "$(kici_chaos_json "$kici_chaos_agent")" \\',
-    '    "$(kici_chaos_json "$kici_chaos_dir")" "$(kici_chaos_json "${KICI_OUTPUT##*/}")" "$(date +%s%6N)" "$2")"',
+    '  printf -v kici_chaos_line \'{"v":' + JOURNAL_FORMAT + ',"event":"%s","execution":"%s","run":"%s","job":"%s","jobName":"%s","attempt":%s,"agent":"%s","agentDir":"%s","stepFile":"%s","at":%s%s}\' \\',
+    '    "$1" "$kici_chaos_execution" "$kici_chaos_run" "$kici_chaos_job" "$kici_chaos_name" "$KICI_ATTEMPT" \\',
+    '    "$kici_chaos_who" "$kici_chaos_where" "$kici_chaos_file" "${EPOCHREALTIME/[.,]/}" "$2"',
     `  printf '%s\\n' "$kici_chaos_line" >> ${file} || { echo "chaos journal: cannot append to "${file} >&2; return 1; }`,
     '}',
     'kici_chaos_stopped() { trap - TERM INT HUP; kici_chaos_note end ",\\"exit\\":$1"; exit "$1"; }',

@@ -5,8 +5,8 @@
  * invariants from what actually ran (the journal) and what the database and the logs say.
  */
 import { rmSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SeededRandom } from '../src/clock/index.js';
-import { waitUntil } from '../cluster/processes.js';
 import type { CampaignFigures, FaultEvent, FaultOutcome, ScenarioReport, Topology } from './campaign.js';
 import { checkInvariants } from './checker.js';
 import { sampleDatabase } from './database-samples.js';
@@ -89,6 +89,8 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
   const observer = new Observer(bed, workload, t0);
   const since = () => Math.round(performance.now() - t0);
   const agentDeaths: Record<string, number[]> = {};
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
   observer.start();
   workload.start(t0);
 
@@ -105,6 +107,7 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
   await workload.drain(deadline);
   const settleError = await settle(bed, deadline);
   await observer.stop();
+  lag.disable();
   const views = await samples.stop();
 
   const accepted = workload.acceptedIds();
@@ -134,6 +137,7 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
     leaderChanges: observer.leaderChanges,
     orphansReclaimed: observer.orphansReclaimed,
     recovery: recoveryFigures(report.faults),
+    harnessLag: { p99Ms: Math.round(lag.percentile(99) / 1e6), maxMs: Math.round(lag.max / 1e6) },
   };
 }
 
@@ -155,12 +159,18 @@ async function runFault(event: FaultEvent, ctx: NemesisContext, bed: Testbed, si
     say(`  #${event.id} ${event.kind}: the nemesis failed: ${(e as Error).message}`);
     return outcome;
   }
-  const whole = await waitUntil('the cluster to be whole', async () => ((await bed.whole().catch(() => false)) ? true : undefined), { timeoutMs: RECOVERY_CAP_MS, intervalMs: 100 }).catch(() => false);
-  if (whole) {
+  let missing: string | undefined = 'not looked at yet';
+  const deadline = performance.now() + RECOVERY_CAP_MS;
+  while (performance.now() < deadline) {
+    missing = await bed.missing().catch((e: Error) => `could not tell: ${e.message}`);
+    if (missing === undefined) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (missing === undefined) {
     outcome.recoveredMs = since();
     outcome.recoveryMs = outcome.recoveredMs - (outcome.healedMs ?? outcome.recoveredMs);
   } else {
-    outcome.notes.push(`not whole again within ${RECOVERY_CAP_MS / 1000} s of the heal`);
+    outcome.notes.push(`not whole again within ${RECOVERY_CAP_MS / 1000} s of the heal: ${missing}`);
   }
   return outcome;
 }
@@ -210,7 +220,7 @@ function recoveryFigures(faults: readonly FaultOutcome[]): CampaignFigures['reco
 }
 
 function emptyFigures(): CampaignFigures {
-  return { webhooksSent: 0, webhooksAccepted: 0, webhooksRefused: 0, redeliveries: 0, runsCreated: 0, runsCompleted: 0, jobsRun: 0, leaderChanges: 0, orphansReclaimed: 0, recovery: null };
+  return { webhooksSent: 0, webhooksAccepted: 0, webhooksRefused: 0, redeliveries: 0, runsCreated: 0, runsCompleted: 0, jobsRun: 0, leaderChanges: 0, orphansReclaimed: 0, recovery: null, harnessLag: { p99Ms: 0, maxMs: 0 } };
 }
 
 async function pauseUntil(at: number): Promise<void> {

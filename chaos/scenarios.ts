@@ -11,6 +11,8 @@ export interface Scenario {
   name: string;
   description: string;
   kinds: readonly FaultKind[];
+  /** A regression: the seed and duration that found a bug, replayed as they were whatever the options say. */
+  fixed?: { seed: number; durationMs: number };
 }
 
 /** Faults that need an edge worker, or two coordinators; a topology without leaves them out. */
@@ -25,10 +27,26 @@ const GROUPS: Scenario[] = [
   { name: 'mixed', description: 'every fault of the vocabulary, drawn at random', kinds: FAULT_KINDS },
 ];
 
-/** Every scenario by name: the groups above, and one per fault kind. */
+/**
+ * Every bug the harness found, as the schedule that found it: each runs in the `ci` profile so the
+ * bug stays fixed. The name says what broke.
+ */
+const REGRESSIONS: Scenario[] = [
+  {
+    name: 'regression-postgres-restart-mid-query',
+    description: 'PostgreSQL crashed twice under load: a pooled connection lost while checked out ended the node (unheard client error)',
+    kinds: ['restart-postgres'],
+    fixed: { seed: 5, durationMs: 12_000 },
+  },
+];
+
+/** Every scenario by name: the groups above, one per fault kind, and the regressions. */
 export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
-  [...GROUPS, ...FAULT_KINDS.map((kind) => ({ name: kind, description: `only ${kind}`, kinds: [kind] }))].map((s) => [s.name, s]),
+  [...GROUPS, ...FAULT_KINDS.map((kind) => ({ name: kind, description: `only ${kind}`, kinds: [kind] })), ...REGRESSIONS].map((s) => [s.name, s]),
 );
+
+/** The regressions' names (`--scenario regressions` runs them all). */
+export const REGRESSION_SCENARIOS = REGRESSIONS.map((s) => s.name);
 
 /** `--scenario all`: the groups, each on a cluster of its own. */
 export const ALL_SCENARIOS = ['crash', 'pause', 'network', 'webhooks', 'mixed'];
@@ -43,7 +61,7 @@ export interface Profile {
 
 /** `--profile ci`: the core scenarios, sized to finish in under five minutes on two cores. */
 export const PROFILES: Readonly<Record<string, Profile>> = {
-  ci: { scenarios: ['crash', 'network', 'pause'], durationMs: 30_000, topology: { nodes: 3, workers: 1, agents: 4 }, rate: 2 },
+  ci: { scenarios: ['crash', 'network', 'pause', ...REGRESSION_SCENARIOS], durationMs: 30_000, topology: { nodes: 3, workers: 1, agents: 4 }, rate: 2 },
 };
 
 /** Hold ranges per kind, ms: long enough to matter (past the 0.5–1 s election timeout), short enough to fit. */

@@ -183,10 +183,33 @@ export class Testbed {
    * reaching a coordinator, every agent registered somewhere.
    */
   async whole(): Promise<boolean> {
-    if (this.coordinators.some((c) => !c.running) || this.workers.some((w) => !w.running)) return false;
-    if (!(await this.agreedHealth())) return false;
-    for (const w of this.workers) if ((await w.ready(1000).catch(() => undefined))?.status !== 200) return false;
-    return (await this.agentsRegistered()) === this.agents.length;
+    return (await this.missing()) === undefined;
+  }
+
+  /** What keeps the cluster from being whole (undefined: nothing). */
+  async missing(): Promise<string | undefined> {
+    const down = [...this.coordinators, ...this.workers].filter((n) => !n.running).map((n) => n.name);
+    if (down.length > 0) return `not running: ${down.join(', ')}`;
+    if (!(await this.agreedHealth())) return `coordinators not agreed on one ready leader: ${await this.healthSummary()}`;
+    for (const w of this.workers) {
+      const ready = await w.ready(1000).catch((e: Error) => e);
+      if (ready instanceof Error || ready.status !== 200) return `${w.name} not ready: ${ready instanceof Error ? ready.message : ready.body.checks.cluster}`;
+    }
+    const registered = await this.agentsRegistered();
+    return registered === this.agents.length ? undefined : `${registered} of ${this.agents.length} agents registered`;
+  }
+
+  /** Each coordinator's view in one line: its leader, term, readiness and the members it sees down. */
+  private async healthSummary(): Promise<string> {
+    const views = await Promise.all(
+      this.coordinators.map(async (c) => {
+        const h = await c.health(1000).catch((e: Error) => e);
+        if (h instanceof Error) return `${c.name}: ${h.message}`;
+        const down = h.members.filter((m) => !m.connected).map((m) => m.node);
+        return `${c.name}: leader ${h.leader?.node ?? 'none'} term ${h.term}${h.ready ? '' : ` not ready (${h.reason})`}${down.length ? `, sees down ${down.join(' ')}` : ''}`;
+      }),
+    );
+    return views.join('; ');
   }
 
   /** Agents registered on the coordinators (their agent lists) and the workers (their gauge). */
@@ -335,7 +358,10 @@ const GIT_IDENTITY = {
 
 /**
  * The workload's lock file: a build, then a two-child test matrix that needs it, every step
- * journalled. Short steps, so a run takes about a second when nothing goes wrong.
+ * journalled. Short steps, so a run takes about a second when nothing goes wrong. No checkout: a
+ * clone per job is a dozen git processes, which on two cores starve the cluster under test of CPU
+ * and turn every fault into an overload; the orchestrator still reads each delivery's lock file
+ * from git.
  */
 export function workloadLockfile(journal: string): unknown {
   return {
@@ -345,8 +371,8 @@ export function workloadLockfile(journal: string): unknown {
         name: WORKLOAD_WORKFLOW,
         triggers: [{ _type: 'push', branches: [`${WORKLOAD_BRANCH_PREFIX}*`] }],
         jobs: [
-          { name: 'build', steps: [{ name: 'build', run: journalStep(journal, 'sleep 0.3') }] },
-          { name: 'test', needs: ['build'], matrix: { part: ['1', '2'] }, steps: [{ name: 'test', run: journalStep(journal, 'sleep 0.2') }] },
+          { name: 'build', checkout: false, steps: [{ name: 'build', run: journalStep(journal, 'sleep 0.3') }] },
+          { name: 'test', needs: ['build'], checkout: false, matrix: { part: ['1', '2'] }, steps: [{ name: 'test', run: journalStep(journal, 'sleep 0.2') }] },
         ],
       },
     ],

@@ -39,9 +39,12 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
   /** Prepare parameterised statements once per connection (default true; off behind a pooler that cannot keep them). */
   prepare?: boolean;
-  /** Errors from idle pooled connections (e.g. the server restarted); they must not crash the process. */
+  /** Errors of pooled connections, idle or in use (e.g. the server restarted); they must not crash the process. */
   onIdleError?: (error: Error) => void;
 }
+
+/** How long a pooled connection may sit idle before it is closed. */
+const IDLE_CONNECTION_MS = 5 * 60_000;
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenedDatabase> {
   if (options.url) return openPostgres(options.url, options);
@@ -53,8 +56,16 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     // Never echo the URL: it may carry a password.
     throw new Error('database URL must start with postgres:// or postgresql://');
   }
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  // A connection stays open for minutes once made (pg's default closes it after 10 s idle): a new
+  // PostgreSQL backend costs a process fork and a cold catalog cache, and takes this connection's
+  // prepared statements with it, so a bursty load would pay both again after every lull.
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, idleTimeoutMillis: IDLE_CONNECTION_MS });
   pool.on('error', (error) => options.onIdleError?.(error));
+  // pg-pool listens for a client's 'error' only while it is idle; a connection that dies while
+  // checked out (PostgreSQL restarted under a query or a transaction) emits 'error' with no one
+  // listening, which would end the process. The query in flight is rejected on its own and the
+  // pool drops the dead client when it comes back, so this listener only reports it.
+  pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)));
   if (options.prepare !== false) prepareStatements(pool);
   const statements = new StatementCounter();
   statements.instrumentPool(pool);
