@@ -19,8 +19,11 @@ export type RunMessage =
    * told: the frame leaves only after the record. Not a claim: the dispatcher decides the placement.
    */
   | { type: 'job_assigned'; jobId: string; agentId: string | null; previous: string | null; attempt: number }
-  /** The dispatch `attempt` went unanswered (the actor's own deadline, or the coordinator's sweep). */
-  | { type: 'ack_timeout'; jobId: string; attempt: number }
+  /**
+   * The dispatch `attempt` went unanswered (the actor's own deadline, or the coordinator's sweep).
+   * Acted on only when `confirm`: the first one is looked at again a turn later (see ackTimeout).
+   */
+  | { type: 'ack_timeout'; jobId: string; attempt: number; confirm?: boolean }
   | AgentClaim
   | { type: 'agent_lost'; agentId: string; jobIds: string[] }
   | { type: 'agent_back'; agentId: string; jobIds: string[] }

@@ -101,7 +101,7 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
       case 'job_assigned':
         return this.jobAssigned(msg);
       case 'ack_timeout':
-        return this.ackTimeout(msg.jobId, msg.attempt);
+        return this.ackTimeout(msg.jobId, msg.attempt, msg.confirm === true);
       case 'job_acked':
         return this.judged(msg, (job) => this.jobAcked(job, msg.agentId));
       case 'job_rejected':
@@ -186,11 +186,19 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
     return ok;
   }
 
-  private async ackTimeout(jobId: string, attempt: number): Promise<RunReply> {
+  private async ackTimeout(jobId: string, attempt: number, confirmed: boolean): Promise<RunReply> {
     const job = this.jobs.get(jobId);
     if (!job) return ignored('unknown job');
     if (job.status !== 'queued' || job.ackedAt) return ignored('the job was answered');
     if (attempt !== job.dispatchAttempts) return ignored('an older dispatch attempt');
+    if (!confirmed) {
+      // After a stall of this node's event loop, timers run before the sockets are read: the
+      // deadline fires while the ack sits unread. A zero-delay timer runs after they are read, so
+      // the ack (relayed into this mailbox meanwhile) is handled first and the job is not placed
+      // a second time while its agent runs it.
+      this.timers.arm(job.id, 0, { type: 'ack_timeout', jobId, attempt, confirm: true });
+      return ignored('looked at again a turn later');
+    }
     const agentId = job.agentId ?? undefined;
     if (agentId) {
       try {

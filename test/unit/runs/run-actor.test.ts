@@ -228,6 +228,10 @@ describe('RunActor: failures', () => {
     expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-5', ackDeadline: 1_070_000 });
     h.clock.advance(10_000);
     await flush();
+    // The deadline is looked at again a turn later before anything is done about it.
+    expect(h.dispatcher.ackTimeouts).toEqual([]);
+    h.clock.advance(0);
+    await flush();
     expect(h.dispatcher.ackTimeouts).toEqual([{ agentId: 'agent-5', jobId: 'a' }]);
     expect(h.dispatcher.of('a').map((d) => [d.attempt, d.avoidAgents])).toEqual([
       [1, []],
@@ -265,8 +269,24 @@ describe('RunActor: failures', () => {
     expect(h.dispatcher.of('a')).toHaveLength(1);
     h.clock.advance(10_000);
     await flush();
+    h.clock.advance(0);
+    await flush();
     expect(h.dispatcher.ackTimeouts).toEqual([{ agentId: 'agent-1', jobId: 'a' }]);
     expect(h.dispatcher.of('a').map((d) => d.attempt)).toEqual([1, 2]);
+  });
+
+  it('keeps the job with its agent when the ack comes in the turn after the deadline fired (the node had stalled)', async () => {
+    const h = harness([{ id: 'a' }]);
+    await h.send({ type: 'start' });
+    h.clock.advance(10_000);
+    await flush();
+    // The ack was in the socket, read only after the timers of the stalled turn ran.
+    await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-1' });
+    h.clock.advance(0);
+    await flush();
+    expect(h.dispatcher.ackTimeouts).toEqual([]);
+    expect(h.dispatcher.of('a').map((d) => d.attempt)).toEqual([1]);
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-1', ackedAt: 1_010_000 });
   });
 
   it('records a queued placement only as a compare-and-set on the agent on record, and answers with its epoch', async () => {
