@@ -33,6 +33,8 @@ export interface InvariantReport {
   evidence: string[];
   /** What was checked, and what could not be. */
   notes: string[];
+  /** When broken, and the evidence tells: when the first violation happened (epoch ms), so a run can name the faults around it. */
+  firstViolationAtMs?: number;
 }
 
 /** Held when there is no evidence, broken otherwise. */

@@ -86,6 +86,7 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
   const workload = new Workload({ source: bed.source, targets: () => bed.webhookTargets.filter((n) => n.running), rate: o.rate, maxDeliveries, random });
   const samples = sampleDatabase({ databaseUrl: bed.postgres.url, everyMs: 1000 });
   const t0 = performance.now();
+  const wallT0 = Date.now();
   const observer = new Observer(bed, workload, t0);
   const since = () => Math.round(performance.now() - t0);
   const agentDeaths: Record<string, number[]> = {};
@@ -121,6 +122,7 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
   const pending = workload.pendingIds();
   if (pending.length > 0) invariants[0]?.notes.push(`${pending.length} deliveries no node accepted by the end (not expected to have runs): ${pending.slice(0, 5).join(', ')}`);
   if (settleError) invariants.find((r) => r.invariant === 2)?.notes.push(`the cluster did not settle: ${settleError}`);
+  for (const r of invariants) if (r.firstViolationAtMs !== undefined) r.notes.push(faultsAround(r.firstViolationAtMs - wallT0, report.faults));
   report.invariants = [...invariants, ...(await secretsReport(bed)), ...environmentsNotYet()].sort((a, b) => a.invariant - b.invariant);
 
   const journal = await readJournal(bed.journal);
@@ -211,6 +213,17 @@ async function secretsReport(bed: Testbed): Promise<InvariantReport[]> {
 function environmentsNotYet(): InvariantReport[] {
   const why = 'the workload has no deployment environments (kici has none yet): no concurrency limit or hold existed to break';
   return [notExercised(4, why), notExercised(5, why)];
+}
+
+/** The faults under way near `atMs` (from 5 s before each began to 15 s after it was over): where to look first. */
+function faultsAround(atMs: number, faults: readonly FaultOutcome[]): string {
+  const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const near = faults.filter((f) => {
+    const over = f.recoveredMs ?? f.healedMs ?? Number.POSITIVE_INFINITY;
+    return atMs >= f.startedMs - 5000 && atMs <= over + 15_000;
+  });
+  const list = near.map((f) => `#${f.id} ${f.kind} ${f.target} from ${secs(f.startedMs)}${f.healedMs === null ? '' : ` to ${secs(f.healedMs)}`}${f.recoveredMs === null ? ', never whole again' : `, whole at ${secs(f.recoveredMs)}`}`);
+  return `first violation at ${secs(atMs)} into the run; faults around it: ${list.length ? list.join('; ') : 'none (no fault within 5 s before to 15 s after)'}`;
 }
 
 function recoveryFigures(faults: readonly FaultOutcome[]): CampaignFigures['recovery'] {

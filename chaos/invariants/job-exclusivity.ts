@@ -37,17 +37,28 @@ export function checkJobExclusivity(journal: Journal, agentDeaths: AgentDeaths =
   notes.push(...oddities);
   const byJob = groupBy(executions, (e) => `${e.runId}/${e.jobId}`);
   let lost = 0;
+  const violations: Violation[] = [];
   for (const runs of byJob.values()) {
     lost += runs.filter((e) => killedAt(e, agentDeaths) !== undefined).length;
-    evidence.push(...duplicateAttempts(runs, agentDeaths), ...overlaps(runs));
+    violations.push(...duplicateAttempts(runs, agentDeaths), ...overlaps(runs));
   }
+  evidence.push(...violations.map((v) => v.text));
   if (lost > 0) notes.push(`${lost} executions were cut short when the workload killed their agent: not counted as runs of their attempt`);
 
   const killed = executions.filter((e) => e.endedAt === undefined).length;
   notes.unshift(
     `${executions.length} step executions of ${byJob.size} jobs in the journal` + (killed > 0 ? `, ${killed} without an end line (killed)` : ''),
   );
-  return invariantReport(3, evidence, notes);
+  const report = invariantReport(3, evidence, notes);
+  const first = Math.min(...violations.map((v) => v.atMicros));
+  if (Number.isFinite(first)) report.firstViolationAtMs = Math.floor(first / 1000);
+  return report;
+}
+
+/** One line of evidence, and when it happened: the moment the job ran again, or began to overlap. */
+interface Violation {
+  text: string;
+  atMicros: number;
 }
 
 /** No end line, and its agent was killed after it started: the first such kill ended it. */
@@ -75,8 +86,8 @@ function jobName(e: StepExecution): string {
   return `run ${e.runId} job ${e.jobId} "${e.jobName}"`;
 }
 
-function duplicateAttempts(executions: readonly StepExecution[], deaths: AgentDeaths): string[] {
-  const out: string[] = [];
+function duplicateAttempts(executions: readonly StepExecution[], deaths: AgentDeaths): Violation[] {
+  const out: Violation[] = [];
   const byStep = groupBy(executions, (e) => `${e.attempt}/${e.stepIndex}/${e.stepTry}`);
   for (const all of byStep.values()) {
     const lost = lostCopies(all, deaths);
@@ -84,13 +95,14 @@ function duplicateAttempts(executions: readonly StepExecution[], deaths: AgentDe
     if (same.length < 2) continue;
     const first = same[0] as StepExecution;
     const step = `step ${first.stepIndex}` + (first.stepTry > 1 ? ` (its try ${first.stepTry})` : '');
-    out.push(`${jobName(first)}: attempt ${first.attempt} ran ${step} ${same.length} times: ${same.map(describeExecution).join('; ')}`);
+    const text = `${jobName(first)}: attempt ${first.attempt} ran ${step} ${same.length} times: ${same.map(describeExecution).join('; ')}`;
+    out.push({ text, atMicros: (same[1] as StepExecution).startedAt });
   }
   return out;
 }
 
-function overlaps(executions: readonly StepExecution[]): string[] {
-  const out: string[] = [];
+function overlaps(executions: readonly StepExecution[]): Violation[] {
+  const out: Violation[] = [];
   const reported = new Set<string>();
   // Sorted by start (pairExecutions): once b starts after a was last seen, later ones do too.
   for (let i = 0; i < executions.length; i += 1) {
@@ -104,7 +116,7 @@ function overlaps(executions: readonly StepExecution[]): string[] {
       if (reported.has(pair)) continue;
       reported.add(pair);
       const how = a.agent === b.agent ? `twice at once on ${a.agent}` : `on ${a.agent} and ${b.agent} at the same time`;
-      out.push(`${jobName(a)} ran ${how}: step ${a.stepIndex} ${describeExecution(a)} overlaps step ${b.stepIndex} ${describeExecution(b)}`);
+      out.push({ text: `${jobName(a)} ran ${how}: step ${a.stepIndex} ${describeExecution(a)} overlaps step ${b.stepIndex} ${describeExecution(b)}`, atMicros: b.startedAt });
     }
   }
   return out;

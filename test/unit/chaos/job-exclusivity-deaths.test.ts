@@ -146,3 +146,11 @@ describe('invariant 3 with agents the workload killed (agentDeaths)', () => {
     expect(report.held).toBe(false);
   });
 });
+
+describe('invariant 3 says when it first broke', () => {
+  it('at the moment the job ran again (ms), and says nothing when it held', () => {
+    const broken = checkJobExclusivity(killedThenRequeued());
+    expect(broken.firstViolationAtMs).toBe(Math.floor(at(20) / 1000));
+    expect(checkJobExclusivity(killedThenRequeued(), { 'agent-1': [at(12)] }).firstViolationAtMs).toBeUndefined();
+  });
+});
