@@ -37,6 +37,8 @@ export interface FaultEvent {
   holdMs: number;
   /** One line for people: "SIGSTOP node-2 for 1500 ms (election timeout 500–1000 ms)". */
   detail: string;
+  /** clock-skew only: how far off the node's clock is set (ms; negative: behind). */
+  clockOffsetMs?: number;
 }
 
 /** What became of one scheduled fault when it ran. */

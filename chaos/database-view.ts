@@ -163,6 +163,8 @@ const QUERIES = {
 /** Read one view of the database at `databaseUrl`. */
 export async function readDatabaseView(databaseUrl: string): Promise<DatabaseView> {
   const client = new pg.Client({ connectionString: databaseUrl });
+  // A connection lost mid-read (PostgreSQL crashed on purpose) must reject this read, not end the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await readView(client);

@@ -16,24 +16,24 @@ export interface Strike {
   target: string;
   notes: string[];
   heal(): Promise<void>;
+  /** kill-agent: when its steps were all dead (µs), for the checker's `agentDeaths`. */
+  killedAtMicros?: number;
 }
 
 export interface NemesisContext {
   bed: Testbed;
   workload: Workload;
+  /** The fault's own draws (delays, flaps), from the scenario's seed and the fault's id. */
   random: Random;
 }
-
-/** The clock offset of the clock-skew nemesis: more than the Raft timings, less than any lease a test could wait out. */
-const SKEW_MS = 3000;
 
 export async function strike(event: FaultEvent, ctx: NemesisContext): Promise<Strike> {
   const { bed } = ctx;
   switch (event.kind) {
     case 'kill-node':
-      return killNode(coordinator(bed, event.target));
+      return killNode(bed, coordinator(bed, event.target));
     case 'kill-leader':
-      return killNode(await leader(bed));
+      return killNode(bed, await leader(bed));
     case 'pause-node':
       return pause(coordinator(bed, event.target));
     case 'freeze-worker':
@@ -43,7 +43,7 @@ export async function strike(event: FaultEvent, ctx: NemesisContext): Promise<St
     case 'one-way-partition': {
       const [from, to] = link(bed, event.target);
       await hook(from, { action: 'cut', peer: to.name, direction: 'outbound' });
-      return { target: event.target, notes: [], heal: () => hook(from, { action: 'heal', peer: to.name }) };
+      return { target: event.target, notes: [], heal: () => healEach([[from, to.name]]) };
     }
     case 'flapping-link':
       return flap(link(bed, event.target), ctx.random, event.target);
@@ -67,13 +67,13 @@ export async function strike(event: FaultEvent, ctx: NemesisContext): Promise<St
       await bed.postgres.crash();
       return { target: event.target, notes: [], heal: () => bed.postgres.restart() };
     case 'kill-agent':
-      return await killAgent(agent(bed, event.target));
+      return await killAgent(bed, agent(bed, event.target));
     case 'redeliver': {
       const sent = await ctx.workload.redeliver(20);
       return { target: event.target, notes: [`${sent} deliveries sent again`], heal: async () => undefined };
     }
     case 'clock-skew':
-      return skewClock(coordinator(bed, event.target), ctx.random.next() < 0.5 ? -SKEW_MS : SKEW_MS);
+      return skewClock(bed, coordinator(bed, event.target), event.clockOffsetMs ?? 3000);
   }
 }
 
@@ -111,7 +111,20 @@ async function hook(node: Coordinator, body: Record<string, string>): Promise<vo
   await node.api('POST', '/cluster/faults', body);
 }
 
-function killNode(node: Coordinator): Strike {
+/**
+ * Lift the fault hook's rules on each (node, peer) pair — all of them, whatever one refuses, each
+ * tried twice — and throw once at the end if any is left: a fault half-healed would haunt every
+ * later fault of the run.
+ */
+async function healEach(pairs: readonly [Coordinator, string | undefined][]): Promise<void> {
+  const heal = ([node, peer]: [Coordinator, string | undefined]) => hook(node, { action: 'heal', ...(peer && { peer }) });
+  const results = await Promise.allSettled(pairs.map((pair) => heal(pair).catch(() => heal(pair))));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${pairs[i]![0].name}: ${(r.reason as Error).message}`] : []));
+  if (failed.length > 0) throw new Error(`the fault hook could not be healed on ${failed.join('; ')}`);
+}
+
+function killNode(bed: Testbed, node: Coordinator): Strike {
+  bed.expectExit(node.name);
   const killed = node.kill9();
   return {
     target: node.name,
@@ -133,16 +146,23 @@ function pause(node: Coordinator | EdgeWorker): Strike {
 /** Both ways between `victim` and every other coordinator, told on both sides of each link. */
 async function partitionFromAll(bed: Testbed, victim: Coordinator): Promise<Strike> {
   const others = bed.coordinators.filter((c) => c !== victim && c.running);
-  for (const other of others) {
-    await hook(victim, { action: 'cut', peer: other.name, direction: 'both' });
-    await hook(other, { action: 'cut', peer: victim.name, direction: 'both' });
+  const cut: [Coordinator, string][] = [];
+  try {
+    for (const other of others) {
+      for (const [node, peer] of [[victim, other.name], [other, victim.name]] as const) {
+        cut.push([node, peer]);
+        await hook(node, { action: 'cut', peer, direction: 'both' });
+      }
+    }
+  } catch (e) {
+    // Undo what was cut before the failure: a fault that did not strike must leave nothing behind.
+    await healEach(cut).catch(() => undefined);
+    throw e;
   }
   return {
     target: victim.name,
     notes: [`partitioned from ${others.map((o) => o.name).join(', ')}`],
-    heal: async () => {
-      for (const node of [victim, ...others]) await hook(node, { action: 'heal' });
-    },
+    heal: () => healEach(cut),
   };
 }
 
@@ -167,21 +187,24 @@ function flap([a, b]: [Coordinator, Coordinator], random: Random, target: string
     heal: async () => {
       stopped = true;
       await loop;
-      await Promise.all([hook(a, { action: 'heal', peer: b.name }), hook(b, { action: 'heal', peer: a.name })]);
       notes.push(`${flips} flips`);
+      await healEach([[a, b.name], [b, a.name]]);
     },
   };
 }
 
 /** Resolves once the agent and its steps are dead: the journal's cut-short executions started before. */
-async function killAgent(a: ChaosAgent): Promise<Strike> {
-  await a.killTree();
-  return { target: a.name, notes: [], heal: async () => a.start() };
+async function killAgent(bed: Testbed, a: ChaosAgent): Promise<Strike> {
+  bed.expectExit(a.name);
+  const killedAtMicros = await a.killTree();
+  if (killedAtMicros === undefined) throw new Error(`${a.name} was not running`);
+  return { target: a.name, notes: [], heal: async () => a.start(), killedAtMicros };
 }
 
 /** Restart `node` with its clock `offsetMs` off; healing restarts it with the right time. */
-async function skewClock(node: Coordinator, offsetMs: number): Promise<Strike> {
+async function skewClock(bed: Testbed, node: Coordinator, offsetMs: number): Promise<Strike> {
   const env = node.spec.env ?? {};
+  bed.expectExit(node.name);
   await node.stop(10_000);
   node.spec.env = { ...env, KICI_FAULT_CLOCK_OFFSET_MS: String(offsetMs) };
   await node.start();
@@ -189,6 +212,7 @@ async function skewClock(node: Coordinator, offsetMs: number): Promise<Strike> {
     target: node.name,
     notes: [`clock ${offsetMs > 0 ? '+' : ''}${offsetMs} ms`],
     heal: async () => {
+      bed.expectExit(node.name);
       await node.stop(10_000);
       node.spec.env = env;
       await node.start();

@@ -6,10 +6,12 @@
  */
 import pg from 'pg';
 import type { LeaderSample, ThroughputSample } from './campaign.js';
+import { TERMINAL_RUN_STATUSES } from '../src/vocabulary/index.js';
 import type { Testbed } from './testbed.js';
+import { leaderSpans } from './timeline.js';
 import type { Workload } from './workload.js';
 
-const TERMINAL = ['success', 'failed', 'cancelled'];
+const TERMINAL: readonly string[] = TERMINAL_RUN_STATUSES;
 
 export class Observer {
   readonly throughput: ThroughputSample[] = [];
@@ -44,14 +46,8 @@ export class Observer {
 
   /** Leader changes seen: a sample naming a leader or term other than the last one named. */
   get leaderChanges(): number {
-    let changes = 0;
-    let last: LeaderSample | undefined;
-    for (const s of this.leaders) {
-      if (!s.leader) continue;
-      if (last && (last.leader !== s.leader || last.term !== s.term)) changes++;
-      last = s;
-    }
-    return changes;
+    // Counted as the timeline marks them, so the figure and the picture agree.
+    return leaderSpans(this.leaders, Number.POSITIVE_INFINITY).changes.length;
   }
 
   get orphansReclaimed(): number {

@@ -20,7 +20,6 @@ export async function writeCampaign(dir: string, report: CampaignReport): Promis
   await mkdir(dir, { recursive: true });
   const json = path.join(dir, 'report.json');
   const summary = path.join(dir, 'summary.txt');
-  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(summary, formatCampaign(report));
   const timelines: string[] = [];
   for (const [scenario, name] of timelineNames(report)) {
@@ -28,6 +27,8 @@ export async function writeCampaign(dir: string, report: CampaignReport): Promis
     await writeFile(file, timelineSvg(scenario));
     timelines.push(file);
   }
+  // Last: CI counts scenarios from it, so it exists only once everything else was written.
+  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   return { json, summary, timelines };
 }
 

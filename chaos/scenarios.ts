@@ -82,6 +82,9 @@ const HOLD_MS: Record<FaultKind, [number, number]> = {
   'freeze-worker': [2000, 4000],
 };
 
+/** The clock-skew fault's offset: more than the Raft timings, less than anything a run waits out. */
+const SKEW_MS = 3000;
+
 /** Time the schedule allows for recovery after a fault before the next one is due. */
 const SETTLE_GAP_MS: [number, number] = [2000, 4000];
 const FIRST_FAULT_MS = 3000;
@@ -101,7 +104,8 @@ export function drawSchedule(scenario: Scenario, seed: number, durationMs: numbe
     const holdMs = random.int(lo, hi);
     if (at + holdMs > durationMs) break;
     const target = drawTarget(kind, topology, random);
-    events.push({ id: events.length + 1, atMs: at, kind, target, holdMs, detail: describe(kind, target, holdMs) });
+    const clockOffsetMs = kind === 'clock-skew' ? (random.next() < 0.5 ? -SKEW_MS : SKEW_MS) : undefined;
+    events.push({ id: events.length + 1, atMs: at, kind, target, holdMs, detail: describe(kind, target, holdMs, clockOffsetMs), ...(clockOffsetMs !== undefined && { clockOffsetMs }) });
     at += holdMs + random.int(...SETTLE_GAP_MS);
   }
   return events;
@@ -144,7 +148,7 @@ function drawTarget(kind: FaultKind, t: Topology, random: Random): string {
   }
 }
 
-function describe(kind: FaultKind, target: string, holdMs: number): string {
+function describe(kind: FaultKind, target: string, holdMs: number, clockOffsetMs?: number): string {
   const hold = `${holdMs} ms`;
   switch (kind) {
     case 'kill-node':
@@ -172,7 +176,7 @@ function describe(kind: FaultKind, target: string, holdMs: number): string {
     case 'redeliver':
       return 'send 20 accepted deliveries again, shuffled, to random nodes';
     case 'clock-skew':
-      return `restart ${target} with its clock set 3 s off, for ${hold}, then restart it with the right time`;
+      return `restart ${target} with its clock ${Math.abs(clockOffsetMs ?? SKEW_MS) / 1000} s ${(clockOffsetMs ?? SKEW_MS) < 0 ? 'behind' : 'ahead'}, for ${hold}, then restart it with the right time`;
     case 'freeze-worker':
       return `SIGSTOP ${target} for ${hold}, then SIGCONT`;
   }

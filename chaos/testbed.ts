@@ -29,6 +29,9 @@ const NODE_ENV: Record<string, string> = {
   KICI_FAULT_INJECTION: 'true',
   // Every run is one the workload made: no reconcile pass invents deliveries behind its back.
   KICI_GIT_RECONCILE_INTERVAL_MS: '3600000',
+  // Short enough that the faults' holds (a few seconds) reach them: a silent agent link is closed,
+  // and a paused node must not close agents whose pings wait unread.
+  KICI_AGENT_HEARTBEAT_TIMEOUT_MS: '5000',
 };
 
 export interface TestbedOptions extends Topology {
@@ -64,7 +67,8 @@ export class ChaosAgent {
         logFile: this.logFile,
         maxConcurrency: 4,
         // The journal lives on the host: steps must be able to append to it.
-        env: { KICI_AGENT_SANDBOX: 'none', KICI_AGENT_MAX_RECONNECT_DELAY_MS: '1000' },
+        // A half-open link (3–6 s) is noticed by the agent's ping deadline, not only by the heal.
+        env: { KICI_AGENT_SANDBOX: 'none', KICI_AGENT_MAX_RECONNECT_DELAY_MS: '1000', KICI_AGENT_PING_TIMEOUT_MS: '3000' },
       },
       this.supervisor,
     );
@@ -74,10 +78,16 @@ export class ChaosAgent {
     return this.proc?.running ?? false;
   }
 
-  /** kill -9 of the agent and of every process it started (its steps): the machine lost power. */
-  async killTree(): Promise<void> {
+  /**
+   * kill -9 of the agent and of every process it started (its steps): the machine lost power.
+   * Resolves with the moment (µs, the journal's clock) every step it had started was dead: the
+   * agent is stopped first, so none starts between listing its steps and killing them, and none
+   * of a later dispatch can start before it (its socket closes only after).
+   */
+  async killTree(): Promise<number | undefined> {
     const proc = this.proc;
-    if (!proc?.running) return;
+    if (!proc?.running) return undefined;
+    process.kill(proc.pid, 'SIGSTOP');
     for (const pid of descendants(proc.pid)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -85,11 +95,13 @@ export class ChaosAgent {
         // Already gone.
       }
     }
+    const at = Date.now() * 1000;
     await proc.kill9();
+    return at;
   }
 }
 
-/** Every process below `pid` (children, their children, …), read from /proc. */
+/** Every process below `pid` (children, their children, …), as `ps` lists them. */
 function descendants(pid: number): number[] {
   const text = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
   const children = new Map<number, number[]>();
@@ -129,12 +141,30 @@ export class Testbed {
   source!: WorkloadSource;
   /** Secret values the run handed out (admin token, webhook secret, agent and join tokens): invariant 7 looks for them. */
   readonly secrets: { name: string; value: string }[] = [];
+  /** Processes that exited without the harness stopping them: a crash is a finding of its own. */
+  readonly crashes: string[] = [];
   private readonly supervisor: Supervisor;
+  /** Exits the harness itself is about to cause, by process name. */
+  private readonly intendedExits = new Map<string, number>();
+  private stopping = false;
 
   private constructor(readonly options: TestbedOptions) {
     this.journal = path.join(options.root, 'journal.ndjson');
     const cleanup = postgresStopShell(path.join(options.root, 'postgres'));
     this.supervisor = new Supervisor(path.join(options.root, 'run'), cleanup);
+    this.supervisor.onChildExit((p, how) => this.exited(p.name, how));
+  }
+
+  /** The harness is about to stop or kill `name`: its exit is no crash. */
+  expectExit(name: string): void {
+    this.intendedExits.set(name, (this.intendedExits.get(name) ?? 0) + 1);
+  }
+
+  private exited(name: string, how: { code: number | null; signal: NodeJS.Signals | null }): void {
+    const intended = this.intendedExits.get(name) ?? 0;
+    if (intended > 0) return void this.intendedExits.set(name, intended - 1);
+    if (this.stopping) return;
+    this.crashes.push(`${name} exited on its own (${how.signal ?? `code ${how.code}`})`);
   }
 
   static async start(options: TestbedOptions): Promise<Testbed> {
@@ -232,6 +262,7 @@ export class Testbed {
 
   /** Agents first, then workers, coordinators and PostgreSQL; nothing is left running. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.agents.map((a) => a.proc?.stop(5000)));
     await Promise.all(this.workers.map((w) => w.stop(5000)));
     await Promise.all(this.coordinators.map((c) => c.stop(5000)));

@@ -169,9 +169,14 @@ function drawLegend(top: number, items: readonly LegendItem[]): { svg: string; h
 
 // ─── faults ────────────────────────────────────────────────────────────────────
 
-/** Targets in the order their first fault comes. */
+/**
+ * Targets in the order their first fault comes: what a fault actually struck (a scheduled "leader"
+ * is the node that led), and the scheduled target only of faults that never ran.
+ */
 function faultTargets(schedule: readonly FaultEvent[], faults: readonly FaultOutcome[]): string[] {
-  const byTime = [...schedule.map((e) => ({ atMs: e.atMs, target: e.target })), ...faults.map((f) => ({ atMs: f.startedMs, target: f.target }))];
+  const ran = new Set(faults.map((f) => f.id));
+  const unrun = schedule.filter((e) => !ran.has(e.id));
+  const byTime = [...unrun.map((e) => ({ atMs: e.atMs, target: e.target })), ...faults.map((f) => ({ atMs: f.startedMs, target: f.target }))];
   return [...new Set(byTime.sort((a, b) => a.atMs - b.atMs).map((t) => t.target))];
 }
 

@@ -125,15 +125,17 @@ export class Workload {
     while (this.sending && !delivery.accepted) {
       const targets = this.options.targets();
       const target = targets[this.next++ % targets.length];
-      if (!target) return;
-      delivery.attempts++;
-      const status = await this.post(target, delivery).catch(() => 0);
-      if (status >= 200 && status < 300) {
-        delivery.accepted = true;
-        this.acceptedAt.push(performance.now() - this.startedAt);
-        return;
+      if (target) {
+        delivery.attempts++;
+        const status = await this.post(target, delivery).catch(() => 0);
+        if (status >= 200 && status < 300) {
+          delivery.accepted = true;
+          this.acceptedAt.push(performance.now() - this.startedAt);
+          return;
+        }
+        this.refused++;
       }
-      this.refused++;
+      // No node up to take it, or it was refused: wait, then the next node.
       await pause(backoff);
       backoff = Math.min(2000, backoff * 2);
     }

@@ -149,6 +149,7 @@ export function startWatchdog(guard: string, action: string): void {
  */
 export class Supervisor {
   private readonly live = new Set<KiciProcess>();
+  private readonly exitListeners: ((p: KiciProcess, how: { code: number | null; signal: NodeJS.Signals | null }) => void)[] = [];
   private readonly pidFile: string;
   private released = false;
   private readonly onExit = (): void => this.killAllSync();
@@ -168,10 +169,16 @@ export class Supervisor {
   track(p: KiciProcess): void {
     this.live.add(p);
     this.writePids();
-    void p.exited.then(() => {
+    void p.exited.then((how) => {
       this.live.delete(p);
       this.writePids();
+      for (const listener of this.exitListeners) listener(p, how);
     });
+  }
+
+  /** Called whenever a process it started exits (the chaos harness tells crashes from its own kills). */
+  onChildExit(listener: (p: KiciProcess, how: { code: number | null; signal: NodeJS.Signals | null }) => void): void {
+    this.exitListeners.push(listener);
   }
 
   get processes(): KiciProcess[] {

@@ -39,8 +39,9 @@ export function checkJobExclusivity(journal: Journal, agentDeaths: AgentDeaths =
   let lost = 0;
   const violations: Violation[] = [];
   for (const runs of byJob.values()) {
-    lost += runs.filter((e) => killedAt(e, agentDeaths) !== undefined).length;
-    violations.push(...duplicateAttempts(runs, agentDeaths), ...overlaps(runs));
+    const checked = duplicateAttempts(runs, agentDeaths);
+    lost += checked.lost;
+    violations.push(...checked.violations, ...overlaps(runs));
   }
   evidence.push(...violations.map((v) => v.text));
   if (lost > 0) notes.push(`${lost} executions were cut short when the workload killed their agent: not counted as runs of their attempt`);
@@ -86,11 +87,14 @@ function jobName(e: StepExecution): string {
   return `run ${e.runId} job ${e.jobId} "${e.jobName}"`;
 }
 
-function duplicateAttempts(executions: readonly StepExecution[], deaths: AgentDeaths): Violation[] {
+/** Duplicate runs of one step of one attempt, and how many copies were excused as lost with their agent. */
+function duplicateAttempts(executions: readonly StepExecution[], deaths: AgentDeaths): { violations: Violation[]; lost: number } {
   const out: Violation[] = [];
+  let lostCount = 0;
   const byStep = groupBy(executions, (e) => `${e.attempt}/${e.stepIndex}/${e.stepTry}`);
   for (const all of byStep.values()) {
     const lost = lostCopies(all, deaths);
+    lostCount += lost.size;
     const same = all.filter((e) => !lost.has(e));
     if (same.length < 2) continue;
     const first = same[0] as StepExecution;
@@ -98,7 +102,7 @@ function duplicateAttempts(executions: readonly StepExecution[], deaths: AgentDe
     const text = `${jobName(first)}: attempt ${first.attempt} ran ${step} ${same.length} times: ${same.map(describeExecution).join('; ')}`;
     out.push({ text, atMicros: (same[1] as StepExecution).startedAt });
   }
-  return out;
+  return { violations: out, lost: lostCount };
 }
 
 function overlaps(executions: readonly StepExecution[]): Violation[] {

@@ -8,7 +8,7 @@
  * shown redacted: a report is pasted into CI output and tickets, so it must never become the leak.
  */
 import { invariantReport, notExercised, type InvariantReport } from '../report.js';
-import { JSON_ESCAPED_MIN_LENGTH, secretForms, type SecretEncoding, type SecretForm } from '../secret-forms.js';
+import { JSON_ESCAPED_MIN_LENGTH, secretForms, type SecretEncoding, type SecretForm } from './secret-forms.js';
 
 export interface SecretValue {
   name: string;
@@ -29,7 +29,7 @@ export interface SecretsInput {
 }
 
 // Reading log files is I/O, kept beside the pure check; the harness imports both from here.
-export { readSecretTexts, SECRET_TEXT_MAX_BYTES } from '../secret-texts.js';
+export { readSecretTexts, SECRET_TEXT_MAX_BYTES } from './secret-texts.js';
 
 /**
  * Shorter values are not looked for, nor hidden in the evidence: three characters turn up in any log
@@ -45,6 +45,15 @@ const LINES_SHOWN_PER_SOURCE = 20;
 interface SoughtSecret {
   label: string;
   forms: SecretForm[];
+}
+
+/**
+ * A function that redacts every form of `secrets` from a text (withholding it if that is not
+ * enough): for whatever else a report quotes — errors with log tails, notes — outside the evidence.
+ */
+export function scrubberFor(secrets: readonly SecretValue[]): (text: string) => string {
+  const redactor = new Redactor(seek([...secrets]).sought);
+  return (text) => redactor.scrub(text);
 }
 
 export function checkSecretsHidden(input: SecretsInput): InvariantReport {

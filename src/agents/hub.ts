@@ -140,18 +140,21 @@ export class AgentHub {
 
   /**
    * The run saw no ack in time for a job it placed: close the silent agent (4031) so it is not
-   * picked again. The slot is freed at once (the run places the job again right after this); the
-   * close waits one turn and is dropped if the agent answered about the job by then, or already
-   * had: after a stall of this node the ack may be sitting unread in the socket when the deadline
-   * fires, and a healthy agent must not be closed for this node's own delay.
+   * picked again. An agent that did acknowledge it (the deadline was the owner's, the ack slow to
+   * reach it) keeps both the job and its slot: its own word frees the slot. Otherwise the slot is
+   * freed at once (the run places the job again right after this) and the close waits one turn,
+   * dropped if the agent answered about the job by then: after a stall of this node the ack may be
+   * sitting unread in the socket when the deadline fires, and a healthy agent must not be closed
+   * for this node's own delay.
    */
   closeSilentAgent(agentId: string, jobId: string): void {
     const session = this.sessions.get(agentId);
     if (!session && this.placement.commandElsewhere({ command: 'close_silent', agentId, jobId })) return;
     const holder = this.dispatcher.holder(jobId);
     const held = holder?.agentId === agentId;
+    if (held && holder.acked) return;
     if (held) this.dispatcher.release(jobId);
-    if (!session || (held && holder.acked)) return;
+    if (!session) return;
     let jobs = this.overdue.get(session);
     if (!jobs) this.overdue.set(session, (jobs = new Set()));
     jobs.add(jobId);

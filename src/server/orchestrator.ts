@@ -107,7 +107,7 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
       dataDir: config.dataDir,
       poolSize: DATABASE_POOL_SIZE,
       prepare: config.preparedStatements,
-      onIdleError: (e) => log.warn({ err: e.message }, 'database connection error'),
+      onConnectionError: (e) => log.warn({ err: e.message }, 'database connection error'),
     });
     cleanups.push(() => store.close());
     // Deadlines (ack, recovery, stale, queue, workflow timeouts) outlive a shard move, so they are

@@ -40,7 +40,7 @@ export interface OpenDatabaseOptions {
   /** Prepare parameterised statements once per connection (default true; off behind a pooler that cannot keep them). */
   prepare?: boolean;
   /** Errors of pooled connections, idle or in use (e.g. the server restarted); they must not crash the process. */
-  onIdleError?: (error: Error) => void;
+  onConnectionError?: (error: Error) => void;
 }
 
 /** How long a pooled connection may sit idle before it is closed. */
@@ -60,12 +60,13 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   // PostgreSQL backend costs a process fork and a cold catalog cache, and takes this connection's
   // prepared statements with it, so a bursty load would pay both again after every lull.
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, idleTimeoutMillis: IDLE_CONNECTION_MS });
-  pool.on('error', (error) => options.onIdleError?.(error));
   // pg-pool listens for a client's 'error' only while it is idle; a connection that dies while
   // checked out (PostgreSQL restarted under a query or a transaction) emits 'error' with no one
   // listening, which would end the process. The query in flight is rejected on its own and the
-  // pool drops the dead client when it comes back, so this listener only reports it.
-  pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)));
+  // pool drops the dead client when it comes back, so this listener only reports it, idle or lent.
+  pool.on('connect', (client) => client.on('error', (error) => options.onConnectionError?.(error)));
+  // The pool re-emits an idle client's error, already reported above; unheard, it would throw.
+  pool.on('error', () => undefined);
   if (options.prepare !== false) prepareStatements(pool);
   const statements = new StatementCounter();
   statements.instrumentPool(pool);

@@ -20,7 +20,7 @@ describe('a pooled connection lost while in use', () => {
 
   it('fails its transaction, is reported, and the pool goes on with a new connection', async () => {
     const reported: string[] = [];
-    const store = await openStore({ url: await freshDatabaseUrl(), dataDir, poolSize: 1, onIdleError: (e) => reported.push(e.message) });
+    const store = await openStore({ url: await freshDatabaseUrl(), dataDir, poolSize: 1, onConnectionError: (e) => reported.push(e.message) });
     try {
       const db = queryBuilderOf(store);
       const outcome = await db

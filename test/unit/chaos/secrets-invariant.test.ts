@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkSecretsHidden, formatReport, readSecretTexts } from '../../../chaos/index.js';
-import { secretForms } from '../../../chaos/secret-forms.js';
+import { secretForms } from '../../../chaos/invariants/secret-forms.js';
 
 const TOKEN = { name: 'DEPLOY_TOKEN', value: 'ghp_s3cr3tV4lue/with+slash"quote' };
 const PASSWORD = { name: 'DB_PASSWORD', value: 'hunter2-pässword' };

@@ -4,7 +4,7 @@
  * with its shortfall, so the report says it was not searched rather than nothing at all.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import type { ScannedText } from './invariants/secrets.js';
+import type { ScannedText } from './secrets.js';
 
 /** Read at most this much of each file: a leak shows in the first 64 MiB of a log as well as later. */
 export const SECRET_TEXT_MAX_BYTES = 64 * 1024 * 1024;
