@@ -32,4 +32,4 @@ export { FaultProxy, type Direction, type DelayRange } from './fault-proxy.js';
 export { ALL_SCENARIOS, drawSchedule, PROFILES, REGRESSION_SCENARIOS, SCENARIOS, scenarioSeed, type Profile, type Scenario } from './scenarios.js';
 export { runScenario, type ScenarioRunOptions } from './scenario-run.js';
 export { type AgentDeaths } from './invariants/job-exclusivity.js';
-export { checkSecretsHidden, MIN_SECRET_LENGTH, readSecretTexts, SECRET_TEXT_MAX_BYTES, type ScannedText, type SecretsInput, type SecretValue } from './invariants/secrets.js';
+export { checkSecretsHidden, MIN_SECRET_LENGTH, readSecretTexts, scrubberFor, SECRET_TEXT_MAX_BYTES, type ScannedText, type SecretsInput, type SecretValue } from './invariants/secrets.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkSecretsHidden, formatReport, readSecretTexts } from '../../../chaos/index.js';
+import { checkSecretsHidden, formatReport, readSecretTexts, scrubberFor } from '../../../chaos/index.js';
 import { secretForms } from '../../../chaos/invariants/secret-forms.js';
 
 const TOKEN = { name: 'DEPLOY_TOKEN', value: 'ghp_s3cr3tV4lue/with+slash"quote' };
@@ -168,5 +168,22 @@ describe('readSecretTexts', () => {
       { source: dir, text: '', shortfall: 'not a file: not searched' },
     ]);
     expect(await readSecretTexts([small])).toEqual([{ source: small, text: 'hello\n' }]);
+  });
+});
+
+describe('scrubberFor (what a report quotes besides the evidence)', () => {
+  it('replaces every form of every secret by its name, and leaves other text alone', () => {
+    const scrub = scrubberFor([TOKEN, PASSWORD]);
+    const base64 = Buffer.from(TOKEN.value).toString('base64');
+    const text = `node-2 exited: token=${TOKEN.value} auth=${base64} pw=${encodeURIComponent(PASSWORD.value)}; see node-2.log`;
+    const out = scrub(text);
+    expect(out).not.toContain(TOKEN.value);
+    expect(out).not.toContain(base64);
+    expect(out).not.toContain(encodeURIComponent(PASSWORD.value));
+    expect(out).toContain('[secret:DEPLOY_TOKEN]');
+    expect(out).toContain('[secret:DB_PASSWORD]');
+    expect(out.startsWith('node-2 exited: token=')).toBe(true);
+    expect(out.endsWith('; see node-2.log')).toBe(true);
+    expect(scrub('nothing secret here')).toBe('nothing secret here');
   });
 });
