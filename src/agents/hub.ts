@@ -288,24 +288,27 @@ export class AgentHub {
    * Close sessions silent (no frame, ping or pong) for the heartbeat timeout, within it: a check
    * every tenth of the timeout (50 ms to 5 s) closes each session that would pass the timeout
    * before the next check, so an agent is closed after between 0.9 (for timeouts of 500 ms or more)
-   * and 1 times the timeout of silence, never later. A session found silent is looked at again one
-   * turn later, once frames already received are read: a stall of this node longer than the timeout
-   * must not close agents whose frames are waiting in their sockets.
+   * and 1 times the timeout of silence, never later. A session found silent is looked at again a
+   * check interval later and closed only if still silent: a stall of this node longer than the
+   * timeout must not close agents whose frames are waiting in their sockets, and one turn of the
+   * event loop proved too short for Node to have read them (seen with real sockets).
    */
   private scheduleHeartbeatCheck(): () => void {
     const timeout = this.o.heartbeatTimeoutMs;
     const every = Math.max(50, Math.min(5_000, Math.floor(timeout / 10)));
-    const silent = (session: AgentSession): boolean => {
+    /** Would pass the timeout within `slack` ms. */
+    const silent = (session: AgentSession, slack: number): boolean => {
       const seen = this.lastSeen.get(session);
-      return seen !== undefined && this.o.clock.now() - seen + every > timeout;
+      return seen !== undefined && this.o.clock.now() - seen + slack > timeout;
     };
     let cancel = () => {};
     const loop = () => {
       cancel = this.o.clock.setTimer(every, () => {
-        const suspects = [...this.lastSeen.keys()].filter(silent);
+        // Suspects would pass the timeout before the confirmation after next: closing then keeps it.
+        const suspects = [...this.lastSeen.keys()].filter((s) => silent(s, 2 * every));
         if (suspects.length > 0) {
-          nextTurn(this.o.clock, () => {
-            for (const s of suspects) if (silent(s)) s.close(CloseCode.heartbeatTimeout, 'no heartbeat');
+          this.o.clock.setTimer(every, () => {
+            for (const s of suspects) if (silent(s, every)) s.close(CloseCode.heartbeatTimeout, 'no heartbeat');
           });
         }
         loop();

@@ -10,24 +10,44 @@ const RUN_EPOCH = 6;
 type Call = [name: string, ...args: unknown[]];
 
 /**
- * A ManualClock whose zero-delay timers wait for `nextTurn()`, as in a node whose event loop
- * stalled: the timers that came due run first, the frames that arrived meanwhile are read next
- * (the test hands them in), and only then what the timers put off to the next turn.
+ * A manual clock that can also stall, as a node whose event loop was blocked: time jumps ahead
+ * while no timer runs, then every timer that came due runs once, in order, as Node runs them
+ * after a stall — before the sockets are read. Timers armed meanwhile wait for `advance`.
  */
-class TurnClock extends ManualClock {
-  private turn: (() => void)[] = [];
+class StallClock extends ManualClock {
+  private readonly held: { at: number; fn: () => void; armed: boolean }[] = [];
+  private offset = 0;
 
-  override setTimer(ms: number, fn: () => void): () => void {
-    if (ms > 0) return super.setTimer(ms, fn);
-    let armed = true;
-    this.turn.push(() => armed && fn());
-    return () => void (armed = false);
+  override now(): number {
+    return super.now() + this.offset;
   }
 
-  nextTurn(): void {
-    const due = this.turn;
-    this.turn = [];
-    for (const fn of due) fn();
+  override setTimer(ms: number, fn: () => void): () => void {
+    const timer = { at: this.now() + Math.max(0, ms), fn, armed: true };
+    this.held.push(timer);
+    return () => void (timer.armed = false);
+  }
+
+  stall(ms: number): void {
+    this.offset += ms;
+    const due = this.held.filter((t) => t.armed && t.at <= this.now()).sort((a, b) => a.at - b.at);
+    for (const t of due) this.fire(t);
+  }
+
+  override advance(ms: number): void {
+    const target = this.now() + ms;
+    for (;;) {
+      const next = this.held.filter((t) => t.armed && t.at <= target).sort((a, b) => a.at - b.at)[0];
+      if (!next) break;
+      this.offset += next.at - this.now();
+      this.fire(next);
+    }
+    this.offset += target - this.now();
+  }
+
+  private fire(t: { fn: () => void; armed: boolean }): void {
+    t.armed = false;
+    t.fn();
   }
 }
 
@@ -466,7 +486,7 @@ describe('AgentHub control', () => {
     expect(r.hub.isConnected('a1')).toBe(true);
   });
 
-  it('keeps an agent whose ack this node already handled when the deadline reaches it', async () => {
+  it('keeps an agent whose ack this node already handled, and its slot, when the deadline reaches it', async () => {
     const r = rig();
     const a = await r.connect('a1');
     await r.place(job('j1'));
@@ -475,7 +495,8 @@ describe('AgentHub control', () => {
     r.hub.closeSilentAgent('a1', 'j1');
     r.clock.advance(0);
     expect(a.socket.closedWith).toBeUndefined();
-    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+    // The agent runs the job: its own word about it frees the slot, not the owner's late deadline.
+    expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
   });
 
   it('still closes with 4031 when what arrives in that turn is about another job', async () => {
@@ -526,17 +547,18 @@ describe('AgentHub control', () => {
   });
 
   it('looks again, after the frames already received are read, before closing an agent after a stall longer than the timeout', async () => {
-    const clock = new TurnClock(10_000);
+    const clock = new StallClock(10_000);
     const r = rig(clock);
     const talking = await r.connect('talking');
     const pinging = await r.connect('pinging');
     const dead = await r.connect('dead');
     // The node's event loop stalls for twice the timeout: its timers come due all at once.
-    clock.advance(2 * HEARTBEAT_TIMEOUT);
+    clock.stall(2 * HEARTBEAT_TIMEOUT);
+    expect(dead.socket.closedWith).toBeUndefined();
     // Then the sockets are read: what the live agents sent during the stall.
     talking.session.receive(heartbeat(2));
     pinging.session.pinged();
-    clock.nextTurn();
+    clock.advance(HEARTBEAT_TIMEOUT / 10);
     expect(talking.socket.closedWith).toBeUndefined();
     expect(pinging.socket.closedWith).toBeUndefined();
     expect(dead.socket.closedWith?.code).toBe(4004);
