@@ -22,6 +22,7 @@ export const FAULT_KINDS = [
   'redeliver',
   'clock-skew',
   'freeze-worker',
+  'starve-node',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

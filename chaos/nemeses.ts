@@ -72,6 +72,8 @@ export async function strike(event: FaultEvent, ctx: NemesisContext): Promise<St
       const sent = await ctx.workload.redeliver(20);
       return { target: event.target, notes: [`${sent} deliveries sent again`], heal: async () => undefined };
     }
+    case 'starve-node':
+      return starve(coordinator(bed, event.target), ctx.random);
     case 'clock-skew':
       return skewClock(bed, coordinator(bed, event.target), event.clockOffsetMs ?? 3000);
   }
@@ -189,6 +191,39 @@ function flap([a, b]: [Coordinator, Coordinator], random: Random, target: string
       await loop;
       notes.push(`${flips} flips`);
       await healEach([[a, b.name], [b, a.name]]);
+    },
+  };
+}
+
+/**
+ * A node that runs only now and then, as on a machine with more work than cores: stopped for
+ * 200–1200 ms at a time (past the election timeout, near the peer links' stale timeout), let run
+ * for 100–300 ms in between, until healed.
+ */
+function starve(node: Coordinator, random: Random): Strike {
+  const pid = node.proc?.pid;
+  if (!pid || !node.running) throw new Error(`${node.name} is not running`);
+  let stopped = false;
+  let stops = 0;
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const loop = (async () => {
+    while (!stopped) {
+      process.kill(pid, 'SIGSTOP');
+      stops++;
+      await pause(random.int(200, 1200));
+      process.kill(pid, 'SIGCONT');
+      await pause(random.int(100, 300));
+    }
+  })();
+  const notes: string[] = [];
+  return {
+    target: node.name,
+    notes,
+    heal: async () => {
+      stopped = true;
+      await loop;
+      process.kill(pid, 'SIGCONT');
+      notes.push(`${stops} stops`);
     },
   };
 }

@@ -25,6 +25,7 @@ const GROUPS: Scenario[] = [
   { name: 'network', description: 'links fail: the leader partitioned, one-way cuts, a flapping link, delay with jitter, a bandwidth cap, a half-open agent link', kinds: ['partition-leader', 'one-way-partition', 'flapping-link', 'delay', 'bandwidth', 'half-open'] },
   { name: 'webhooks', description: 'the sender misbehaves: deliveries sent again, duplicated and out of order', kinds: ['redeliver'] },
   { name: 'mixed', description: 'every fault of the vocabulary, drawn at random', kinds: FAULT_KINDS },
+  { name: 'starved', description: 'a node that gets the CPU only now and then, as on an overloaded machine', kinds: ['starve-node', 'kill-agent', 'redeliver'] },
 ];
 
 /**
@@ -49,7 +50,7 @@ export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
 export const REGRESSION_SCENARIOS = REGRESSIONS.map((s) => s.name);
 
 /** `--scenario all`: the groups, each on a cluster of its own. */
-export const ALL_SCENARIOS = ['crash', 'pause', 'network', 'webhooks', 'mixed'];
+export const ALL_SCENARIOS = ['crash', 'pause', 'network', 'webhooks', 'starved', 'mixed'];
 
 /** What a profile runs: scenarios, and the duration and topology of each. */
 export interface Profile {
@@ -80,6 +81,7 @@ const HOLD_MS: Record<FaultKind, [number, number]> = {
   redeliver: [0, 0],
   'clock-skew': [5000, 8000],
   'freeze-worker': [2000, 4000],
+  'starve-node': [5000, 10_000],
 };
 
 /** The clock-skew fault's offset: more than the Raft timings, less than anything a run waits out. */
@@ -127,6 +129,7 @@ function drawTarget(kind: FaultKind, t: Topology, random: Random): string {
     case 'pause-node':
     case 'clock-skew':
     case 'bandwidth':
+    case 'starve-node':
       return node();
     case 'one-way-partition':
     case 'flapping-link': {
@@ -179,6 +182,8 @@ function describe(kind: FaultKind, target: string, holdMs: number, clockOffsetMs
       return `restart ${target} with its clock ${Math.abs(clockOffsetMs ?? SKEW_MS) / 1000} s ${(clockOffsetMs ?? SKEW_MS) < 0 ? 'behind' : 'ahead'}, for ${hold}, then restart it with the right time`;
     case 'freeze-worker':
       return `SIGSTOP ${target} for ${hold}, then SIGCONT`;
+    case 'starve-node':
+      return `starve ${target} for ${hold}: stopped 200–1200 ms at a time with 100–300 ms to run between`;
   }
 }
 

@@ -213,7 +213,7 @@ describe('the scenario catalogue', () => {
     }
     // The mixed scenario draws from the whole vocabulary; the other groups' kinds cover it too.
     expect([...scenario('mixed').kinds].sort()).toEqual([...FAULT_KINDS].sort());
-    const grouped = new Set(['crash', 'pause', 'network', 'webhooks'].flatMap((n) => scenario(n).kinds));
+    const grouped = new Set(['crash', 'pause', 'network', 'webhooks', 'starved'].flatMap((n) => scenario(n).kinds));
     expect([...grouped].sort()).toEqual([...FAULT_KINDS].sort());
   });
 
