@@ -68,7 +68,7 @@ export interface ThroughputSample {
   runsCompleted: number;
 }
 
-/** The leader as the coordinators report it at one moment (null: none agreed). */
+/** The leader at one moment, as the first coordinator that answers names it (null: none named one; a deposed leader not yet told may still be named). */
 export interface LeaderSample {
   atMs: number;
   leader: string | null;

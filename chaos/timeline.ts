@@ -8,7 +8,7 @@
  *   heal to recovery (dashed to the end when it never recovered); a scheduled fault that never
  *   ran is an outline;
  * - the leader strip: a segment per (leader, term), a marker at every change, gaps where the
- *   coordinators agreed on none;
+ *   coordinators named none;
  * - runs completed and webhooks accepted per second, derived from the cumulative samples;
  * - the time axis, ticked every second (every 2, 5, … s when a second is under 4 px wide on a
  *   long run), labelled every 5, 10, … s.
