@@ -5,8 +5,8 @@
  * proxies in front of every cluster port and agent link, and partitions between two coordinators
  * the nodes' own fault hook (`POST /api/v1/cluster/faults`, on only in chaos clusters).
  */
+import { sleep, type Coordinator, type EdgeWorker } from '../cluster/processes.js';
 import type { Random } from '../src/clock/index.js';
-import type { Coordinator, EdgeWorker } from '../cluster/processes.js';
 import type { FaultEvent } from './campaign.js';
 import type { ChaosAgent, Testbed } from './testbed.js';
 import type { Workload } from './workload.js';
@@ -179,7 +179,7 @@ function flap([a, b]: [Coordinator, Coordinator], random: Random, target: string
       flips++;
       const action = cut ? 'cut' : 'heal';
       await Promise.all([hook(a, { action, peer: b.name, ...(cut && { direction: 'both' }) }), hook(b, { action, peer: a.name, ...(cut && { direction: 'both' }) })]).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, random.int(300, 700)));
+      await sleep(random.int(300, 700));
     }
   })();
   const notes: string[] = [];
@@ -205,14 +205,13 @@ function starve(node: Coordinator, random: Random): Strike {
   if (!pid || !node.running) throw new Error(`${node.name} is not running`);
   let stopped = false;
   let stops = 0;
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const loop = (async () => {
     while (!stopped) {
       process.kill(pid, 'SIGSTOP');
       stops++;
-      await pause(random.int(200, 1200));
+      await sleep(random.int(200, 1200));
       process.kill(pid, 'SIGCONT');
-      await pause(random.int(100, 300));
+      await sleep(random.int(100, 300));
     }
   })();
   const notes: string[] = [];

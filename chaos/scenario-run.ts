@@ -4,6 +4,7 @@
  * healed, and timed until the cluster is whole again), let the cluster settle, then judge the seven
  * invariants from what actually ran (the journal) and what the database and the logs say.
  */
+import { sleep } from '../cluster/processes.js';
 import { rmSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SeededRandom } from '../src/clock/index.js';
@@ -204,7 +205,7 @@ async function runFault(event: FaultEvent, ctx: NemesisContext, bed: Testbed, si
     if (struck.killedAtMicros !== undefined) (agentDeaths[struck.target] ??= []).push(struck.killedAtMicros);
     outcome.target = struck.target;
     say(`  #${event.id} ${event.kind} → ${struck.target} at ${(outcome.startedMs / 1000).toFixed(1)} s`);
-    await new Promise((resolve) => setTimeout(resolve, event.holdMs));
+    await sleep(event.holdMs);
     await struck.heal();
     outcome.healedMs = since();
     outcome.notes.push(...struck.notes);
@@ -218,7 +219,7 @@ async function runFault(event: FaultEvent, ctx: NemesisContext, bed: Testbed, si
   while (performance.now() < deadline) {
     missing = await bed.missing().catch((e: Error) => `could not tell: ${e.message}`);
     if (missing === undefined) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   if (missing === undefined) {
     outcome.recoveredMs = since();
@@ -244,7 +245,7 @@ async function settle(bed: Testbed, deadline: number): Promise<string | undefine
       why = `${open.length} runs unfinished, ${received.length} deliveries left received, ${missing === undefined ? 'cluster whole' : missing}`;
     }
     if (performance.now() > deadline) return why;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
 }
 
@@ -296,5 +297,5 @@ function emptyFigures(): CampaignFigures {
 
 async function pauseUntil(at: number): Promise<void> {
   const wait = at - performance.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  if (wait > 0) await sleep(wait);
 }

@@ -9,6 +9,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Random } from '../src/clock/index.js';
+import { sleep } from '../cluster/processes.js';
 import { WORKLOAD_BRANCH_PREFIX, type WorkloadSource } from './testbed.js';
 
 const ZERO_SHA = '0'.repeat(40);
@@ -83,7 +84,7 @@ export class Workload {
 
   /** Waits until every delivery was accepted, or `deadline` (performance.now()) passes. */
   async drain(deadline: number): Promise<void> {
-    while (this.inFlight.size > 0 && performance.now() < deadline) await Promise.race([...this.inFlight, pause(200)]);
+    while (this.inFlight.size > 0 && performance.now() < deadline) await Promise.race([...this.inFlight, sleep(200)]);
     this.sending = false;
     await Promise.all(this.inFlight);
   }
@@ -136,7 +137,7 @@ export class Workload {
         this.refused++;
       }
       // No node up to take it, or it was refused: wait, then the next node.
-      await pause(backoff);
+      await sleep(backoff);
       backoff = Math.min(2000, backoff * 2);
     }
   }
@@ -156,8 +157,4 @@ export class Workload {
     await res.arrayBuffer();
     return res.status;
   }
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
