@@ -23,6 +23,7 @@ export const FAULT_KINDS = [
   'clock-skew',
   'freeze-worker',
   'starve-node',
+  'half-open-peer',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -8,6 +8,7 @@
 import { sleep, type Coordinator, type EdgeWorker } from '../cluster/processes.js';
 import type { Random } from '../src/clock/index.js';
 import type { FaultEvent } from './campaign.js';
+import type { FaultProxy } from './fault-proxy.js';
 import type { ChaosAgent, Testbed } from './testbed.js';
 import type { Workload } from './workload.js';
 
@@ -53,10 +54,14 @@ export async function strike(event: FaultEvent, ctx: NemesisContext): Promise<St
       return { target: event.target, notes: [], heal: async () => proxies.forEach((p) => p.heal()) };
     }
     case 'bandwidth': {
-      const proxy = bed.peerProxies.get(event.target);
-      if (!proxy) throw new Error(`no peer proxy for ${event.target}`);
+      const proxy = peerProxy(bed, event.target);
       proxy.bandwidth(16 * 1024);
-      return { target: event.target, notes: [], heal: async () => proxy.heal() };
+      return { target: event.target, notes: [linksThrough(proxy, event.target)], heal: async () => proxy.heal() };
+    }
+    case 'half-open-peer': {
+      const proxy = peerProxy(bed, event.target);
+      proxy.freeze({ newConnections: true });
+      return { target: event.target, notes: [linksThrough(proxy, event.target)], heal: async () => proxy.heal() };
     }
     case 'half-open': {
       const a = agent(bed, event.target);
@@ -89,6 +94,18 @@ function worker(bed: Testbed, name: string): EdgeWorker {
   const w = bed.workers.find((x) => x.name === name);
   if (!w) throw new Error(`no edge worker ${name}`);
   return w;
+}
+
+function peerProxy(bed: Testbed, name: string): FaultProxy {
+  const proxy = bed.peerProxies.get(name);
+  if (!proxy) throw new Error(`no peer proxy for ${name}`);
+  return proxy;
+}
+
+/** How many peer links the fault met: which node dialled which decides the port a link passes. */
+function linksThrough(proxy: FaultProxy, name: string): string {
+  const n = proxy.connections;
+  return n === 0 ? `no peer link passed ${name}'s cluster port when struck: only links dialled meanwhile were touched` : `${n} peer link(s) through ${name}'s cluster port`;
 }
 
 function agent(bed: Testbed, name: string): ChaosAgent {

@@ -43,6 +43,16 @@ export function invariantReport(invariant: InvariantNumber, evidence: string[], 
   return { invariant, statement: INVARIANT_STATEMENTS[invariant], verdict, held: verdict === 'held', evidence, notes };
 }
 
+/**
+ * A report whose violations happened at `atMs` (epoch ms, one per violation whose time the
+ * evidence tells): records the earliest, so the run can name what was going on around it.
+ */
+export function brokenAt(report: InvariantReport, atMs: readonly number[]): InvariantReport {
+  const first = Math.min(...atMs);
+  if (report.verdict === 'broken' && Number.isFinite(first)) report.firstViolationAtMs = Math.floor(first);
+  return report;
+}
+
 /** An invariant the run gave no chance to break; `why` says what it would have taken. */
 export function notExercised(invariant: InvariantNumber, why: string): InvariantReport {
   return { invariant, statement: INVARIANT_STATEMENTS[invariant], verdict: 'not exercised', held: false, evidence: [], notes: [why] };

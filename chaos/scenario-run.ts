@@ -22,6 +22,7 @@ import { noneBroken, notExercised, type InvariantReport } from './report.js';
 import { drawSchedule, type Scenario } from './scenarios.js';
 import { pairExecutions } from './step-executions.js';
 import { Testbed, WORKLOAD_WORKFLOW } from './testbed.js';
+import { eventsAround } from './violation-context.js';
 import { Workload } from './workload.js';
 
 export interface ScenarioRunOptions {
@@ -127,7 +128,7 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
   const pending = workload.pendingIds();
   if (pending.length > 0) invariants[0]?.notes.push(`${pending.length} deliveries no node accepted by the end (not expected to have runs): ${pending.slice(0, 5).join(', ')}`);
   if (settleError) invariants.find((r) => r.invariant === 2)?.notes.push(`the cluster did not settle: ${settleError}`);
-  for (const r of invariants) if (r.firstViolationAtMs !== undefined) r.notes.push(faultsAround(r.firstViolationAtMs - wallT0, report.faults));
+  for (const r of invariants) if (r.firstViolationAtMs !== undefined) r.notes.push(eventsAround(r.firstViolationAtMs - wallT0, report.faults, observer.leaders));
   const journal = await readJournal(bed.journal);
   const executions = pairExecutions(journal.entries).executions.length;
   const exercised = invariants.map((r) => unexercised(r, { accepted: accepted.length, runs: observer.runs.created, executions }) ?? r);
@@ -272,17 +273,6 @@ async function secretsReport(bed: Testbed): Promise<InvariantReport[]> {
 function environmentsNotYet(): InvariantReport[] {
   const why = 'the workload has no deployment environments (kici has none yet): no concurrency limit or hold existed to break';
   return [notExercised(4, why), notExercised(5, why)];
-}
-
-/** The faults under way near `atMs` (from 5 s before each began to 15 s after it was over): where to look first. */
-function faultsAround(atMs: number, faults: readonly FaultOutcome[]): string {
-  const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  const near = faults.filter((f) => {
-    const over = f.recoveredMs ?? f.healedMs ?? Number.POSITIVE_INFINITY;
-    return atMs >= f.startedMs - 5000 && atMs <= over + 15_000;
-  });
-  const list = near.map((f) => `#${f.id} ${f.kind} ${f.target} from ${secs(f.startedMs)}${f.healedMs === null ? '' : ` to ${secs(f.healedMs)}`}${f.recoveredMs === null ? ', never whole again' : `, whole at ${secs(f.recoveredMs)}`}`);
-  return `first violation at ${secs(atMs)} into the run; faults around it: ${list.length ? list.join('; ') : 'none (no fault within 5 s before to 15 s after)'}`;
 }
 
 function recoveryFigures(faults: readonly FaultOutcome[]): CampaignFigures['recovery'] {

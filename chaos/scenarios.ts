@@ -17,12 +17,12 @@ export interface Scenario {
 
 /** Faults that need an edge worker, or two coordinators; a topology without leaves them out. */
 const NEEDS_WORKER: ReadonlySet<FaultKind> = new Set(['freeze-worker']);
-const NEEDS_PEERS: ReadonlySet<FaultKind> = new Set(['partition-leader', 'one-way-partition', 'flapping-link', 'delay', 'bandwidth']);
+const NEEDS_PEERS: ReadonlySet<FaultKind> = new Set(['partition-leader', 'one-way-partition', 'flapping-link', 'delay', 'bandwidth', 'half-open-peer']);
 
 const GROUPS: Scenario[] = [
   { name: 'crash', description: 'processes die: a node, the leader again and again, an agent mid-job, PostgreSQL', kinds: ['kill-node', 'kill-leader', 'kill-agent', 'restart-postgres'] },
   { name: 'pause', description: 'processes stop answering and come back: a node past the election timeout, an edge worker, a node on a skewed clock', kinds: ['pause-node', 'freeze-worker', 'clock-skew'] },
-  { name: 'network', description: 'links fail: the leader partitioned, one-way cuts, a flapping link, delay with jitter, a bandwidth cap, a half-open agent link', kinds: ['partition-leader', 'one-way-partition', 'flapping-link', 'delay', 'bandwidth', 'half-open'] },
+  { name: 'network', description: 'links fail: the leader partitioned, one-way cuts, a flapping link, delay with jitter, a bandwidth cap, half-open peer and agent links', kinds: ['partition-leader', 'one-way-partition', 'flapping-link', 'delay', 'bandwidth', 'half-open-peer', 'half-open'] },
   { name: 'webhooks', description: 'the sender misbehaves: deliveries sent again, duplicated and out of order', kinds: ['redeliver'] },
   { name: 'mixed', description: 'every fault of the vocabulary, drawn at random', kinds: FAULT_KINDS },
   { name: 'starved', description: 'a node that gets the CPU only now and then, as on an overloaded machine', kinds: ['starve-node', 'kill-agent', 'redeliver'] },
@@ -82,6 +82,7 @@ const HOLD_MS: Record<FaultKind, [number, number]> = {
   'clock-skew': [5000, 8000],
   'freeze-worker': [2000, 4000],
   'starve-node': [5000, 10_000],
+  'half-open-peer': [2000, 4000],
 };
 
 /** The clock-skew fault's offset: more than the Raft timings, less than anything a run waits out. */
@@ -128,9 +129,13 @@ function drawTarget(kind: FaultKind, t: Topology, random: Random): string {
     case 'kill-node':
     case 'pause-node':
     case 'clock-skew':
-    case 'bandwidth':
     case 'starve-node':
       return node();
+    case 'bandwidth':
+    case 'half-open-peer':
+      // A link is dialled by the lower node id (node-1 < node-2 < …), so node-1's cluster port
+      // carries none until links are dialled again: a fault on it would touch nothing.
+      return `node-${random.int(2, t.nodes)}`;
     case 'one-way-partition':
     case 'flapping-link': {
       const from = random.int(1, t.nodes);
@@ -172,6 +177,8 @@ function describe(kind: FaultKind, target: string, holdMs: number, clockOffsetMs
       return `cap ${target}'s incoming peer links at 16 KiB/s each way for ${hold}`;
     case 'half-open':
       return `freeze ${target}'s link half-open (nothing passes, nobody is told) for ${hold}`;
+    case 'half-open-peer':
+      return `freeze the peer links dialled to ${target} half-open (nothing passes either way, no close, new ones hang too) for ${hold}`;
     case 'restart-postgres':
       return `crash PostgreSQL (immediate stop), start it again after ${hold}`;
     case 'kill-agent':

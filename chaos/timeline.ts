@@ -49,6 +49,7 @@ const KIND_COLOURS: Record<FaultKind, string> = {
   'clock-skew': '#8c564b',
   'freeze-worker': '#aec7e8',
   'starve-node': '#ffbb78',
+  'half-open-peer': '#393b79',
 };
 const LEADER_COLOURS = ['#4e79a7', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#bab0ac', '#f28e2b'];
 const RUNS_COLOUR = '#1f3b73';

@@ -15,28 +15,36 @@
  * - a run or job row written (or created) between A and B carries an epoch no lower than its
  *   shard's epoch in A: otherwise a coordinator deposed by A wrote after it was deposed.
  *
+ * A violation is dated at the view that first shows it (the write happened before it, after the
+ * view before).
+ *
  * Not checked: a deposed write that a later write overwrote before the next view (sample more
  * often to narrow that window); steps (their rows carry no epoch); deliveries (not fenced); which
  * node made a write (rows record the epoch, not the writer); Raft leadership itself.
  */
 import type { DatabaseView, JobView, RunView, ShardView } from '../database-view.js';
-import { invariantReport, type InvariantReport } from '../report.js';
+import { brokenAt, invariantReport, type InvariantReport } from '../report.js';
 
 export function checkFencedWrites(views: readonly DatabaseView[]): InvariantReport {
   const evidence: string[] = [];
-  views.forEach((view, index) => evidence.push(...writesAboveTheirShard(view, label(views, index))));
+  const times: number[] = [];
+  const found = (view: DatabaseView, lines: string[]) => {
+    evidence.push(...lines);
+    if (lines.length > 0) times.push(view.takenAt.getTime());
+  };
+  views.forEach((view, index) => found(view, writesAboveTheirShard(view, label(views, index))));
   const owners = new Map<string, { node: string; seen: string }>();
-  views.forEach((view, index) => evidence.push(...twoOwnersOfOneEpoch(view, label(views, index), owners)));
+  views.forEach((view, index) => found(view, twoOwnersOfOneEpoch(view, label(views, index), owners)));
   for (let i = 1; i < views.length; i += 1) {
     const before = views[i - 1] as DatabaseView;
     const after = views[i] as DatabaseView;
-    evidence.push(...epochsGoingBack(before, after, label(views, i - 1), label(views, i)));
-    evidence.push(...writesBelowTheirShard(before, after, label(views, i - 1), label(views, i)));
+    found(after, epochsGoingBack(before, after, label(views, i - 1), label(views, i)));
+    found(after, writesBelowTheirShard(before, after, label(views, i - 1), label(views, i)));
   }
   const notes = [`${views.length} database view(s); shard epochs against the epochs run and job writes were stamped with`];
   if (views.length < 2) notes.push('one view only: writes by a deposed coordinator between views, and epochs going back, were not checked (sample the database during the workload)');
   notes.push('not checked: deposed writes overwritten before the next view; step rows (no epoch); which node wrote; Raft terms themselves');
-  return invariantReport(6, evidence, notes);
+  return brokenAt(invariantReport(6, evidence, notes), times);
 }
 
 function label(views: readonly DatabaseView[], index: number): string {

@@ -17,7 +17,7 @@
  */
 import type { Journal } from '../journal-reader.js';
 import { groupBy } from '../grouping.js';
-import { invariantReport, type InvariantReport } from '../report.js';
+import { brokenAt, invariantReport, type InvariantReport } from '../report.js';
 import { describeExecution, lastSeen, pairExecutions, type StepExecution } from '../step-executions.js';
 
 /** Agent name → the times (µs since the epoch, the journal's clock) the workload killed it. */
@@ -50,10 +50,7 @@ export function checkJobExclusivity(journal: Journal, agentDeaths: AgentDeaths =
   notes.unshift(
     `${executions.length} step executions of ${byJob.size} jobs in the journal` + (killed > 0 ? `, ${killed} without an end line (killed)` : ''),
   );
-  const report = invariantReport(3, evidence, notes);
-  const first = Math.min(...violations.map((v) => v.atMicros));
-  if (Number.isFinite(first)) report.firstViolationAtMs = Math.floor(first / 1000);
-  return report;
+  return brokenAt(invariantReport(3, evidence, notes), violations.map((v) => v.atMicros / 1000));
 }
 
 /** One line of evidence, and when it happened: the moment the job ran again, or began to overlap. */

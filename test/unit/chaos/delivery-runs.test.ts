@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { expectMatchedCount, expectWorkflows } from '../../../chaos/expected-runs.js';
 import { checkDeliveryRuns } from '../../../chaos/invariants/delivery-runs.js';
-import { delivery, run, view } from './fixtures.js';
+import { delivery, run, T0, view } from './fixtures.js';
+
+const later = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
 describe('invariant 1: each accepted delivery leads to the runs its lock file asks for, once', () => {
   const expected = expectWorkflows({ 'del-1': ['ci', 'lint'], 'del-2': [], 'del-3': ['ci'] });
@@ -27,6 +29,7 @@ describe('invariant 1: each accepted delivery leads to the runs its lock file as
     const report = checkDeliveryRuns(broken, expected);
     expect(report.held).toBe(false);
     expect(report.evidence).toEqual([expect.stringMatching(/delivery del-3 .*workflow "ci" has 2 runs: run-3, run-9/)]);
+    expect(report.firstViolationAtMs, 'dated when the second run was created').toBe(T0.getTime());
     expect(checkDeliveryRuns(broken, expectMatchedCount()).evidence).toEqual([expect.stringContaining('run-3, run-9')]);
   });
 
@@ -55,5 +58,21 @@ describe('invariant 1: each accepted delivery leads to the runs its lock file as
     const report = checkDeliveryRuns(view({ deliveries: [delivery('del-1', { matchedCount: 2 })], runs: [run('run-1', { deliveryId: 'del-1' })] }), expectMatchedCount());
     expect(report.evidence).toEqual([expect.stringMatching(/delivery del-1 .*2 workflow run\(s\) expected, found run run-1 of "ci"/)]);
     expect(report.notes.join('\n')).toContain('matched_count');
+  });
+
+  it('dates the first violation: a second run at its creation, a missing run at its delivery; none when it holds', () => {
+    const twice = view({
+      deliveries: [delivery('del-1', { receivedAt: later(3) }), delivery('del-2', { receivedAt: later(9) })],
+      runs: [
+        run('run-1', { deliveryId: 'del-1', createdAt: later(4) }),
+        run('run-2', { deliveryId: 'del-1', createdAt: later(20) }),
+      ],
+    });
+    const report = checkDeliveryRuns(twice, expectWorkflows({ 'del-1': ['ci'], 'del-2': ['ci'] }));
+    expect(report.evidence).toHaveLength(2);
+    // del-1's second run came at 20 s, del-2 (no run) arrived at 9 s: the earlier is the first.
+    expect(report.firstViolationAtMs).toBe(later(9).getTime());
+    expect(checkDeliveryRuns(twice, expectWorkflows({ 'del-1': ['ci'] })).firstViolationAtMs).toBe(later(20).getTime());
+    expect(checkDeliveryRuns(healthy, expected).firstViolationAtMs).toBeUndefined();
   });
 });

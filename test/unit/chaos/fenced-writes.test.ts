@@ -37,6 +37,8 @@ describe('invariant 6: a deposed coordinator\'s writes are rejected', () => {
     expect(report.evidence).toEqual([
       expect.stringMatching(/^job job-1 "build" of run run-1 was written at epoch 1 between view 1\/2 .* and view 2\/2 .*, after shard 7 had reached epoch 2 \(owner node-b\)/),
     ]);
+    expect(report.firstViolationAtMs, 'dated at the view that first shows it').toBe(later(1).getTime());
+    expect(checkFencedWrites([before, before]).firstViolationAtMs).toBeUndefined();
   });
 
   it('is broken by a run created at an old epoch', () => {

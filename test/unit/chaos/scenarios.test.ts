@@ -160,8 +160,13 @@ function checkTarget(e: FaultEvent, t: Topology, where: string, numbered: Number
     case 'kill-node':
     case 'pause-node':
     case 'clock-skew':
-    case 'bandwidth':
+    case 'starve-node':
       numbered(e.target, 'node', t.nodes, where);
+      return;
+    case 'bandwidth':
+    case 'half-open-peer':
+      // node-1 dials every link: its own cluster port carries none.
+      expect(numbered(e.target, 'node', t.nodes, where), `${where}: a port that carries peer links`).toBeGreaterThan(1);
       return;
     case 'one-way-partition':
     case 'flapping-link': {
@@ -278,7 +283,7 @@ describe('a single coordinator', () => {
       const drawn = drawSchedule(scenario('network'), seed, TEN_MINUTES, one);
       expect(drawn.length, `seed ${seed}: the half-open agent link still fits`).toBeGreaterThan(0);
       for (const e of drawn) {
-        expect(['partition-leader', 'one-way-partition', 'flapping-link', 'delay', 'bandwidth'], `seed ${seed} #${e.id}`).not.toContain(e.kind);
+        expect(['partition-leader', 'one-way-partition', 'flapping-link', 'delay', 'bandwidth', 'half-open-peer'], `seed ${seed} #${e.id}`).not.toContain(e.kind);
         if (e.kind === 'one-way-partition' || e.kind === 'flapping-link') {
           const [from, to] = e.target.split('→');
           expect(from, `seed ${seed} #${e.id} ${e.kind}`).not.toBe(to);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkTerminalRuns } from '../../../chaos/invariants/terminal-runs.js';
-import { job, run, view } from './fixtures.js';
+import { job, run, T0, view } from './fixtures.js';
+
+const later = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
 describe('invariant 2: every run reaches a terminal state', () => {
   it('holds when every run and its jobs are finished', () => {
@@ -38,5 +40,14 @@ describe('invariant 2: every run reaches a terminal state', () => {
       expect.stringMatching(/^run run-2 .* is still pending /),
       expect.stringMatching(/^run run-3 .* is success but has unfinished jobs: job job-3 "job-3" queued \(/),
     ]);
+  });
+
+  it('dates a stuck run at its creation (the earliest stuck run is the first violation), and says so', () => {
+    const report = checkTerminalRuns(
+      view({ runs: [run('run-1', { status: 'running', createdAt: later(30) }), run('run-2', { status: 'pending', createdAt: later(12) }), run('run-3', { createdAt: later(1) })] }),
+    );
+    expect(report.firstViolationAtMs).toBe(later(12).getTime());
+    expect(report.notes.join('\n')).toContain('dated at its creation');
+    expect(checkTerminalRuns(view({ runs: [run('run-3')] })).firstViolationAtMs).toBeUndefined();
   });
 });
