@@ -21,7 +21,8 @@ import { Observer } from './observer.js';
 import { noneBroken, notExercised, type InvariantReport } from './report.js';
 import { drawSchedule, type Scenario } from './scenarios.js';
 import { pairExecutions } from './step-executions.js';
-import { Testbed, WORKLOAD_WORKFLOW } from './testbed.js';
+import { Testbed } from './testbed.js';
+import { WORKLOAD_WORKFLOW } from './workload-repository.js';
 import { eventsAround } from './violation-context.js';
 import { Workload } from './workload.js';
 

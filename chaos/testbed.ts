@@ -9,19 +9,13 @@
  * (KICI_FAULT_INJECTION, KICI_DEV), which partitions individual peer links from inside.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { postgresStopShell, startLocalPostgres, type LocalPostgres } from '../cluster/postgres.js';
-import { agreement, baseEnv, Coordinator, EdgeWorker, freePort, startAgent, Supervisor, waitUntil, type ClusterHealth, type KiciProcess } from '../cluster/processes.js';
+import { agreement, Coordinator, EdgeWorker, freePort, startAgent, Supervisor, waitUntil, type ClusterHealth, type KiciProcess } from '../cluster/processes.js';
 import { FaultProxy } from './fault-proxy.js';
-import { journalStep } from './journal.js';
+import { makeWorkloadRepository, WORKLOAD_ORG } from './workload-repository.js';
 import type { Topology } from './campaign.js';
-
-/** The workload's organisation, and the workflow every delivery's lock file asks for. */
-export const WORKLOAD_ORG = 'chaos';
-export const WORKLOAD_WORKFLOW = 'ci';
-/** Branches the workload pushes to; the lock file's trigger matches them and nothing else. */
-export const WORKLOAD_BRANCH_PREFIX = 'chaos/d-';
 
 /** Settings every node of a chaos cluster runs with. */
 const NODE_ENV: Record<string, string> = {
@@ -313,26 +307,9 @@ export class Testbed {
     }
   }
 
-  /** A bare repository with the workload's lock file on main and a branch per delivery, and its source. */
+  /** The workload's repository (workload-repository.ts), and its source. */
   private async makeSource(): Promise<void> {
-    const { root, maxDeliveries } = this.options;
-    const repo = path.join(root, 'repo');
-    const origin = path.join(repo, 'origin.git');
-    const work = path.join(repo, 'work');
-    mkdirSync(repo, { recursive: true });
-    const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: baseEnv(GIT_IDENTITY), stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-    git(repo, 'init', '-q', '--bare', '-b', 'main', origin);
-    git(repo, 'init', '-q', '-b', 'main', work);
-    mkdirSync(path.join(work, '.kici'), { recursive: true });
-    writeFileSync(path.join(work, '.kici', 'kici.lock.json'), `${JSON.stringify(workloadLockfile(this.journal), null, 2)}\n`);
-    git(work, 'add', '-A');
-    git(work, 'commit', '-q', '-m', 'chaos workload');
-    git(work, 'push', '-q', origin, 'main');
-    const sha = git(work, 'rev-parse', 'HEAD');
-    // One ref per delivery the workload may send, all at the one commit: made in one git call.
-    const refs = Array.from({ length: maxDeliveries }, (_, i) => `create refs/heads/${WORKLOAD_BRANCH_PREFIX}${i + 1} ${sha}`).join('\n');
-    execFileSync('git', ['update-ref', '--stdin'], { cwd: origin, input: `${refs}\n`, env: baseEnv(GIT_IDENTITY) });
-
+    const { origin, sha } = makeWorkloadRepository(path.join(this.options.root, 'repo'), this.options.maxDeliveries, this.journal);
     const secret = `chaos-webhook-secret-${sha.slice(0, 12)}`;
     this.secrets.push({ name: 'webhook secret', value: secret });
     const created = await this.coordinators[0]!.api<{ id: string }>('POST', '/sources', {
@@ -377,35 +354,4 @@ export class Testbed {
       return '';
     }
   }
-}
-
-const GIT_IDENTITY = {
-  GIT_AUTHOR_NAME: 'kici chaos',
-  GIT_AUTHOR_EMAIL: 'chaos@kici.invalid',
-  GIT_COMMITTER_NAME: 'kici chaos',
-  GIT_COMMITTER_EMAIL: 'chaos@kici.invalid',
-  GIT_CONFIG_NOSYSTEM: '1',
-};
-
-/**
- * The workload's lock file: a build, then a two-child test matrix that needs it, every step
- * journalled. Short steps, so a run takes about a second when nothing goes wrong. No checkout: a
- * clone per job is a dozen git processes, which on two cores starve the cluster under test of CPU
- * and turn every fault into an overload; the orchestrator still reads each delivery's lock file
- * from git.
- */
-export function workloadLockfile(journal: string): unknown {
-  return {
-    schemaVersion: 1,
-    workflows: [
-      {
-        name: WORKLOAD_WORKFLOW,
-        triggers: [{ _type: 'push', branches: [`${WORKLOAD_BRANCH_PREFIX}*`] }],
-        jobs: [
-          { name: 'build', checkout: false, steps: [{ name: 'build', run: journalStep(journal, 'sleep 0.3') }] },
-          { name: 'test', needs: ['build'], checkout: false, matrix: { part: ['1', '2'] }, steps: [{ name: 'test', run: journalStep(journal, 'sleep 0.2') }] },
-        ],
-      },
-    ],
-  };
 }

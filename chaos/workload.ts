@@ -10,7 +10,8 @@
 import { createHmac } from 'node:crypto';
 import type { Random } from '../src/clock/index.js';
 import { sleep } from '../cluster/processes.js';
-import { WORKLOAD_BRANCH_PREFIX, type WorkloadSource } from './testbed.js';
+import type { WorkloadSource } from './testbed.js';
+import { WORKLOAD_BRANCH_PREFIX } from './workload-repository.js';
 
 const ZERO_SHA = '0'.repeat(40);
 
