@@ -67,8 +67,8 @@ export class JobDispatcher {
   private readonly inflight = new Map<string, InFlight>();
   /** In flight and not acknowledged yet, counted as it changes (the depth gauge is set on every change). */
   private unacked = 0;
-  /** Jobs an agent here finished, by job id, with the attempt and the agent that served it. */
-  private readonly served = new Map<string, { agentId: string; attempt: number }>();
+  /** Jobs an agent here finished, by job id, with the agent that served it and the attempt (when known). */
+  private readonly served = new Map<string, { runId: string; agentId: string; attempt?: number }>();
   private readonly draining = new CoalescedPasses(() => this.drainPass());
 
   constructor(
@@ -124,7 +124,8 @@ export class JobDispatcher {
     if (holder?.attempt === request.attempt) return { status: 'queued' };
     if (holder) this.unreserve(holder);
     const served = this.served.get(request.jobId);
-    return served?.attempt === request.attempt ? { status: 'sent', agentId: served.agentId } : undefined;
+    // An adopted job's attempt is unknown: its run, not this memory, tells a re-sent request apart.
+    return served?.attempt !== undefined && served.attempt === request.attempt ? { status: 'sent', agentId: served.agentId } : undefined;
   }
 
   /**
@@ -238,12 +239,17 @@ export class JobDispatcher {
    */
   finished(jobId: string): InFlight | undefined {
     const job = this.release(jobId);
-    if (job?.attempt !== undefined) {
+    if (job) {
       this.served.delete(jobId);
-      this.served.set(jobId, { agentId: job.agentId, attempt: job.attempt });
+      this.served.set(jobId, { runId: job.runId, agentId: job.agentId, attempt: job.attempt });
       if (this.served.size > SERVED_REMEMBERED) this.served.delete(this.served.keys().next().value!);
     }
     return job;
+  }
+
+  /** The agent here that finished the job (its result may still be on its way to the run). */
+  servedBy(jobId: string): { runId: string; agentId: string } | undefined {
+    return this.served.get(jobId);
   }
 
   /** Is the request still this node's to place (see `DispatcherPorts.wanted`)? */

@@ -38,6 +38,13 @@ export interface HubOptions {
 const SETTLE_ASK_MS = 60_000;
 
 /**
+ * What a hub found about an agent whose dispatch went unanswered; the runs room's port spells the
+ * same words (runs/ports.ts `UnansweredDispatch`), and the run places the job again only when the
+ * agent is `closed` or `gone`.
+ */
+export type UnansweredDispatch = 'closed' | 'gone' | 'acked' | 'asked';
+
+/**
  * Run `fn` one turn of the event loop later. After a stall of this node's event loop, timers run
  * before the sockets are read, so a deadline fires while the frames that would have met it sit
  * unread; a zero-delay timer runs only after the poll phase has read them. Through the clock, so
@@ -133,35 +140,63 @@ export class AgentHub {
   commanded(c: AgentCommandBody): boolean {
     if (!this.sessions.has(c.agentId)) return false;
     if (c.command === 'cancel') this.cancel({ runId: c.runId, jobId: c.jobId }, c.reason, c.force, c.epoch, c.agentId);
-    else if (c.command === 'close_silent') this.closeSilentAgent(c.agentId, c.jobId);
+    else if (c.command === 'close_silent') this.judgeSilence(c.agentId, c.jobId, { ownerWaits: true });
     else this.refusedClaim({ runId: c.runId, jobId: c.jobId, agentId: c.agentId, message: c.message, reason: c.reason });
     return true;
   }
 
   /**
    * The run saw no ack in time for a job it placed: close the silent agent (4031) so it is not
-   * picked again. An agent that did acknowledge it (the deadline was the owner's, the ack slow to
-   * reach it) keeps both the job and its slot: its own word frees the slot. Otherwise the slot is
-   * freed at once (the run places the job again right after this) and the close waits one turn,
-   * dropped if the agent answered about the job by then: after a stall of this node the ack may be
-   * sitting unread in the socket when the deadline fires, and a healthy agent must not be closed
-   * for this node's own delay.
+   * picked again, and say what was found (see `UnansweredDispatch` in the runs room). An agent whose
+   * socket is elsewhere is judged by the node that holds it (told by `close_silent`), and the run
+   * waits for that node's word.
    */
-  closeSilentAgent(agentId: string, jobId: string): void {
+  closeSilentAgent(agentId: string, jobId: string): UnansweredDispatch | Promise<UnansweredDispatch> {
+    if (!this.sessions.has(agentId) && this.placement.commandElsewhere({ command: 'close_silent', agentId, jobId })) return 'asked';
+    return this.judgeSilence(agentId, jobId, { ownerWaits: false });
+  }
+
+  /**
+   * An agent of this node that did acknowledge the job (the deadline was the owner's, the ack slow
+   * to reach it), or even finished it, keeps the job and its slot, and its ack is told to the run
+   * again, in case the first was lost on the way. Otherwise the verdict waits one turn: after a
+   * stall of this node the ack may be sitting unread in the socket when the deadline fires, and a
+   * healthy agent must not be closed for this node's own delay. An agent that answered about the job
+   * meanwhile keeps it (`acked`: its word is on its way to the run, which must not place the job
+   * again); one that did not is closed (`closed`). The job's slot frees with the close when its run
+   * places it again right after (its owner is this node); when the owner waits for this node's
+   * word, the job stays with the agent until the close, which reports it lost to its run like any
+   * job of a closed agent.
+   */
+  private judgeSilence(agentId: string, jobId: string, { ownerWaits }: { ownerWaits: boolean }): UnansweredDispatch | Promise<UnansweredDispatch> {
     const session = this.sessions.get(agentId);
-    if (!session && this.placement.commandElsewhere({ command: 'close_silent', agentId, jobId })) return;
     const holder = this.dispatcher.holder(jobId);
     const held = holder?.agentId === agentId;
-    if (held && holder.acked) return;
-    if (held) this.dispatcher.release(jobId);
-    if (!session) return;
+    // It took the job (and may have finished it, its result still on the way): not silent.
+    const taken = held && holder.acked ? holder : this.dispatcher.servedBy(jobId);
+    if (taken?.agentId === agentId) {
+      this.o.events.acked({ runId: taken.runId, jobId }, agentId);
+      return 'acked';
+    }
+    const release = () => {
+      if (held && !ownerWaits) this.dispatcher.release(jobId);
+    };
+    if (!session) {
+      release();
+      return 'gone';
+    }
     let jobs = this.overdue.get(session);
     if (!jobs) this.overdue.set(session, (jobs = new Set()));
     jobs.add(jobId);
-    nextTurn(this.o.clock, () => {
-      // Gone from the set: a frame about the job came in meanwhile (see tellFrame).
-      if (jobs.delete(jobId)) session.close(CloseCode.dispatchAckTimeout, `job ${jobId} was not acknowledged in time`);
-    });
+    return new Promise((resolve) =>
+      nextTurn(this.o.clock, () => {
+        // Gone from the set: a frame about the job came in meanwhile (see tellFrame).
+        if (!jobs.delete(jobId)) return resolve('acked');
+        release();
+        session.close(CloseCode.dispatchAckTimeout, `job ${jobId} was not acknowledged in time`);
+        resolve('closed');
+      }),
+    );
   }
 
   /** Ask the agent holding a job to stop it; a job still queued is simply withdrawn. */

@@ -1,5 +1,5 @@
 import type { AgentHub, DispatchRequest } from '../agents/index.js';
-import type { DispatchResult, Dispatcher, JobCancelRequest, JobDispatchRequest, RecordPlacement } from '../runs/index.js';
+import type { DispatchResult, Dispatcher, JobCancelRequest, JobDispatchRequest, RecordPlacement, UnansweredDispatch } from '../runs/index.js';
 import type { CiEvent } from '../workflows/index.js';
 
 /** The job.dispatch frame without its envelope, as the hub places it. */
@@ -71,7 +71,8 @@ export class HubDispatcher implements Dispatcher {
     this.p.hub.withdraw(jobId);
   }
 
-  ackTimedOut(agentId: string, jobId: string): void {
-    this.p.hub.closeSilentAgent(agentId, jobId);
+  /** What the hub found decides whether the run places the job again (see `UnansweredDispatch`). */
+  ackTimedOut(agentId: string, jobId: string): UnansweredDispatch | Promise<UnansweredDispatch> {
+    return this.p.hub.closeSilentAgent(agentId, jobId);
   }
 }

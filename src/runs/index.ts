@@ -31,7 +31,7 @@ export type { SchedulerJob, NeedsEdge, NeedsDecision, SchedulerOptions } from '.
 export { needsPayload, jobLabels } from './needs-payload.js';
 export { RUN_ACTOR_KIND, RunActor, runActorFactory, registerRunActor, runRef } from './run-actor.js';
 export type { RunActorDeps, RunActorOptions } from './run-core.js';
-export { AGENT_RESTARTED_ERROR, RECOVERY_EXPIRED_ERROR, STALE_ERROR, WORKFLOW_TIMEOUT_REASON } from './messages.js';
+export { AGENT_RESTARTED_ERROR, RECOVERY_EXPIRED_ERROR, STALE_ERROR, UNANSWERED_DISPATCH_ERROR, WORKFLOW_TIMEOUT_REASON } from './messages.js';
 export type { RunMessage, RunReply, FinishedJobStatus, AgentClaim } from './messages.js';
 export { finishedJobStatus, isAgentHostMessage } from './messages.js';
 export { claimOf, FINISHED_GRACE_MS, type Claim } from './job-claims.js';
@@ -68,6 +68,7 @@ export type {
   JobWriteGuard,
   Dispatcher,
   DispatchResult,
+  UnansweredDispatch,
   RecordPlacement,
   JobDispatchRequest,
   JobCancelRequest,

@@ -96,6 +96,8 @@ export const AGENT_RESTARTED_ERROR = 'the agent restarted and lost the job';
 export const RECOVERY_EXPIRED_ERROR = 'agent disconnected and did not reconnect within the recovery window';
 export const WORKFLOW_TIMEOUT_REASON = 'workflow_timeout';
 export const STALE_ERROR = 'job heartbeats stopped: no heartbeat within the stale threshold';
+export const UNANSWERED_DISPATCH_ERROR =
+  'the node holding the agent did not say whether the agent took the job within the recovery window; not placed again, as the agent may be running it';
 
 export const ok: RunReply = { ok: true };
 export const ignored = (why: string): RunReply => ({ ok: false, ignored: why });

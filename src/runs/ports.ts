@@ -200,9 +200,22 @@ export interface Dispatcher {
   cancel(request: JobCancelRequest): void | Promise<void>;
   /** Take back a job still waiting in the queue, without touching any agent's copy. Optional. */
   withdraw?(runId: string, jobId: string): void | Promise<void>;
-  /** The agent let a dispatch go unanswered: close it (4031) and stop choosing it. Optional. */
-  ackTimedOut?(agentId: string, jobId: string): void | Promise<void>;
+  /**
+   * The agent let a dispatch go unanswered: close it (4031) and stop choosing it, and say what was
+   * found (see `UnansweredDispatch`; nothing said counts as `closed`). Optional.
+   */
+  ackTimedOut?(agentId: string, jobId: string): UnansweredDispatch | void | Promise<UnansweredDispatch | void>;
 }
+
+/**
+ * What the agents room found about an agent whose dispatch went unanswered. `closed`: it was silent
+ * and is closed; `gone`: no node known holds its socket. Either way it does not run the job, which
+ * may go to another agent. `acked`: it did acknowledge the job, or answered about it by the time it
+ * was judged (its word was slow to reach the run), and keeps it. `asked`: its socket is on another node, which alone sees whether it answered; that
+ * node was asked to judge it, and its word reaches the run as the agent's own would (the ack, or the
+ * agent registering again without the job). The run places the job again only on `closed` or `gone`.
+ */
+export type UnansweredDispatch = 'closed' | 'gone' | 'acked' | 'asked';
 
 /** Where a run stores the step log lines its agents send (the store room's step-log blobs). */
 export interface StepLogSink {

@@ -10,6 +10,7 @@ import {
   AGENT_RESTARTED_ERROR,
   RECOVERY_EXPIRED_ERROR,
   STALE_ERROR,
+  UNANSWERED_DISPATCH_ERROR,
   WORKFLOW_TIMEOUT_REASON,
   ignored,
   movedAway,
@@ -200,15 +201,46 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
       return ignored('looked at again a turn later');
     }
     const agentId = job.agentId ?? undefined;
-    if (agentId) {
-      try {
-        await this.deps.dispatcher.ackTimedOut?.(agentId, job.id);
-      } catch (error) {
-        this.deps.observer?.dispatcherFailed?.(this.run, job, error);
-      }
-    }
+    if (agentId && (await this.mayStillHold(job, agentId))) return this.awaitAgentsWord(job, agentId);
     await this.requeue(job, agentId ? 'no ack within the deadline' : 'the dispatcher could not place the job', agentId);
     return ok;
+  }
+
+  /**
+   * Tell the agents room the dispatch went unanswered, and hear whether the agent may still hold the
+   * job: it did ack (the word is on its way), or its socket is on another node. This node's deadline
+   * says nothing about an agent elsewhere: its ack crosses the mesh, which may be slow or, after a
+   * shard move, not know this node owns the run yet. Only the node holding it can judge it.
+   */
+  private async mayStillHold(job: JobRecord, agentId: string): Promise<boolean> {
+    try {
+      const found = await this.deps.dispatcher.ackTimedOut?.(agentId, job.id);
+      return found === 'acked' || found === 'asked';
+    } catch (error) {
+      this.deps.observer?.dispatcherFailed?.(this.run, job, error);
+      return false;
+    }
+  }
+
+  /**
+   * No second agent while the first may run the job: it stays on record with its agent until that
+   * agent's word arrives (its ack or reports, a reject, its loss, or its registering again without
+   * the job), asking again every ack window. Past the recovery window without a word it fails: placing
+   * it again could run it twice, and the agent is told to drop its copy should it have one.
+   */
+  private async awaitAgentsWord(job: JobRecord, agentId: string): Promise<RunReply> {
+    const now = this.ctx.clock.now();
+    const deadline = job.ackDeadline ?? now;
+    // On record, so the wait ends at the same time however often it is looked at, and by whichever owner.
+    if (job.ackDeadline == null) await this.saveJob(job, { ackDeadline: deadline });
+    const giveUpAt = deadline + this.recoveryWindowMs;
+    if (now >= giveUpAt) {
+      await this.endJob(job, 'FAIL', 'failed', { error: UNANSWERED_DISPATCH_ERROR });
+      await this.cancelOn(job, agentId, true, UNANSWERED_DISPATCH_ERROR);
+      return ok;
+    }
+    this.timers.arm(job.id, Math.min(this.ackTimeoutMs, giveUpAt - now), { type: 'ack_timeout', jobId: job.id, attempt: job.dispatchAttempts });
+    return ignored('the agent may hold the job: waiting for its word');
   }
 
   private async jobStarted(job: JobRecord, agentId: string): Promise<RunReply> {

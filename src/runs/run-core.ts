@@ -34,7 +34,11 @@ import {
 export interface RunActorOptions {
   /** An assigned dispatch must be acked within this (10 s). */
   ackTimeoutMs?: number;
-  /** A started job whose agent disconnected waits this long for it to come back (120 s). */
+  /**
+   * A started job whose agent disconnected waits this long for it to come back (120 s); an
+   * unanswered dispatch to an agent on another node waits this long past its ack deadline for
+   * that node's word.
+   */
   recoveryWindowMs?: number;
   /** Rejects, ack timeouts and lost agents share this budget (5). */
   maxDispatchAttempts?: number;

@@ -458,14 +458,16 @@ describe('AgentHub control', () => {
     expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
   });
 
-  it('closeSilentAgent frees the job at once and closes the holder with 4031 one turn later', async () => {
+  it('closeSilentAgent judges a turn later: the silent holder is closed with 4031 and the job freed, then the verdict is closed', async () => {
     const r = rig();
     const a = await r.connect('a1');
     await r.place(job('j1'));
-    r.hub.closeSilentAgent('a1', 'j1');
-    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+    const verdict = r.hub.closeSilentAgent('a1', 'j1');
+    expect(r.hub.dispatcher.holder('j1')?.agentId, 'held until the verdict').toBe('a1');
     expect(a.socket.closedWith).toBeUndefined();
     r.clock.advance(0);
+    expect(await verdict).toBe('closed');
+    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
     expect(a.socket.closedWith?.code).toBe(4031);
     await r.hub.settled();
     expect(r.named('agentLost')).toHaveLength(0);
@@ -476,14 +478,16 @@ describe('AgentHub control', () => {
     const a = await r.connect('a1');
     await r.place(job('j1'));
     // The run's deadline fired first, as timers do after a stall; the ack sat unread in the socket.
-    r.hub.closeSilentAgent('a1', 'j1');
+    const verdict = r.hub.closeSilentAgent('a1', 'j1');
     a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
     r.clock.advance(0);
+    // It answered: the run hears so and waits for its word instead of placing the job again.
+    expect(await verdict).toBe('acked');
     expect(a.socket.closedWith).toBeUndefined();
-    // The slot stays free: the run places the job again, and cancels this agent's copy.
-    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+    expect(r.hub.dispatcher.holder('j1')?.agentId, 'the agent keeps the job and its slot').toBe('a1');
     await r.hub.settled();
     expect(r.hub.isConnected('a1')).toBe(true);
+    expect(r.named('acked')).toEqual([['acked', 'j1', 'a1']]);
   });
 
   it('keeps an agent whose ack this node already handled, and its slot, when the deadline reaches it', async () => {
@@ -492,11 +496,69 @@ describe('AgentHub control', () => {
     await r.place(job('j1'));
     a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
     await r.hub.settled();
-    r.hub.closeSilentAgent('a1', 'j1');
+    expect(r.hub.closeSilentAgent('a1', 'j1')).toBe('acked');
     r.clock.advance(0);
     expect(a.socket.closedWith).toBeUndefined();
     // The agent runs the job: its own word about it frees the slot, not the owner's late deadline.
     expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
+    // Its ack is told to the run again, in case the first was lost on the way.
+    expect(r.named('acked')).toEqual([
+      ['acked', 'j1', 'a1'],
+      ['acked', 'j1', 'a1'],
+    ]);
+  });
+
+  it('keeps an agent that already finished the job when the deadline reaches it (its result still on the way)', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    await r.place(job('j1'));
+    r.holdFinished(() => new Promise(() => {}));
+    a.say({ type: 'job.status', messageId: 'm1', timestamp: 1, runId: 'run-1', jobId: 'j1', state: 'success' });
+    await r.hub.settled();
+    expect(r.hub.dispatcher.holder('j1')).toBeUndefined();
+    expect(r.hub.closeSilentAgent('a1', 'j1')).toBe('acked');
+    r.clock.advance(0);
+    expect(a.socket.closedWith).toBeUndefined();
+    expect(r.named('acked')).toEqual([['acked', 'j1', 'a1']]);
+  });
+
+  it('leaves an agent whose socket another node holds to that node, and says the run must wait for its word', async () => {
+    const r = rig();
+    const commands: unknown[] = [];
+    r.hub.placement.connect({ offer: async () => ({ status: 'refused', reason: 'none' }), command: (node, c) => void commands.push([node, c]) });
+    r.hub.placement.slotsReported('node-b', [{ agentId: 'far', labels: ['linux'], maxConcurrency: 1, active: 1 }]);
+    expect(r.hub.closeSilentAgent('far', 'j1')).toBe('asked');
+    expect(commands).toEqual([['node-b', { command: 'close_silent', agentId: 'far', jobId: 'j1' }]]);
+  });
+
+  it('told by another node\'s run to judge a silent agent, keeps the job on it until the close, which reports it lost', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    await r.place(job('j1'));
+    expect(r.hub.commanded({ command: 'close_silent', agentId: 'a1', jobId: 'j1' })).toBe(true);
+    // The run waits for this node's word: the job is not freed behind the agent's back.
+    expect(r.hub.dispatcher.holder('j1')?.agentId).toBe('a1');
+    r.clock.advance(0);
+    expect(a.socket.closedWith?.code).toBe(4031);
+    await r.hub.settled();
+    expect(r.named('agentLost')).toEqual([['agentLost', 'a1', [{ runId: 'run-1', jobId: 'j1', acked: false }]]]);
+  });
+
+  it('told by another node\'s run to judge an agent that did ack, tells the run its ack again and keeps it', async () => {
+    const r = rig();
+    const a = await r.connect('a1');
+    await r.place(job('j1'));
+    a.say({ type: 'job.ack', runId: 'run-1', jobId: 'j1' });
+    await r.hub.settled();
+    r.hub.commanded({ command: 'close_silent', agentId: 'a1', jobId: 'j1' });
+    r.clock.advance(0);
+    expect(a.socket.closedWith).toBeUndefined();
+    expect(r.named('acked')).toHaveLength(2);
+  });
+
+  it('says an agent is gone when no node known holds its socket', async () => {
+    const r = rig();
+    expect(r.hub.closeSilentAgent('nowhere', 'j1')).toBe('gone');
   });
 
   it('still closes with 4031 when what arrives in that turn is about another job', async () => {

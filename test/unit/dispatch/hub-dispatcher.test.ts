@@ -34,7 +34,7 @@ function fakeHub(answer: Placement = { status: 'sent', agentId: 'agent-1' }) {
     place: async (req: DispatchRequest, _record: RecordAgent) => (placed.push(req), answer),
     cancel: (...args: unknown[]) => void calls.push(['cancel', ...args]),
     withdraw: (jobId: string) => (calls.push(['withdraw', jobId]), true),
-    closeSilentAgent: (...args: unknown[]) => void calls.push(['closeSilentAgent', ...args]),
+    closeSilentAgent: (...args: unknown[]) => (calls.push(['closeSilentAgent', ...args]), 'asked'),
   };
   return { hub: hub as unknown as AgentHub, placed, calls };
 }
@@ -99,7 +99,8 @@ describe('HubDispatcher', () => {
     const d = dispatcher(hub, { epochOfRun: (runId) => (epochs.push(runId), 11) });
     d.cancel({ runId: 'run-1', jobId: 'job-1', agentId: 'agent-1', force: true, reason: 'cancelled by user' });
     d.withdraw('run-1', 'job-2');
-    d.ackTimedOut('agent-1', 'job-3');
+    // What the hub found decides whether the run places the job again.
+    expect(d.ackTimedOut('agent-1', 'job-3')).toBe('asked');
     expect(epochs).toEqual(['run-1']);
     expect(calls).toEqual([
       ['cancel', { runId: 'run-1', jobId: 'job-1' }, 'cancelled by user', true, 11, 'agent-1'],

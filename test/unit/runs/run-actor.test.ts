@@ -6,6 +6,7 @@ import {
   RECOVERY_EXPIRED_ERROR,
   RUN_ACTOR_KIND,
   STALE_ERROR,
+  UNANSWERED_DISPATCH_ERROR,
   runActorFactory,
   type JobStatus,
   type RunMessage,
@@ -405,5 +406,109 @@ describe('RunActor: agents that disconnect', () => {
     await h.send({ type: 'agent_back', agentId: 'agent-1', jobIds: ['a'] });
     expect(h.status('a')).toBe('failed');
     expect(h.dispatcher.cancels.at(-1)).toMatchObject({ jobId: 'a', agentId: 'agent-1', force: true });
+  });
+});
+
+describe('RunActor: an unanswered dispatch whose agent may still hold the job', () => {
+  /** Past a deadline, then the turn in which it is looked at again. */
+  async function pass(h: ReturnType<typeof harness>, ms: number): Promise<void> {
+    h.clock.advance(ms);
+    await flush();
+    h.clock.advance(0);
+    await flush();
+  }
+
+  it('does not place the job again while the agent\'s node judges it, asks again every ack window, and takes the late ack', async () => {
+    const h = harness([{ id: 'a' }]);
+    h.dispatcher.unanswered = 'asked';
+    await h.send({ type: 'start' });
+    await pass(h, 10_000);
+    expect(h.dispatcher.ackTimeouts).toEqual([{ agentId: 'agent-1', jobId: 'a' }]);
+    expect(h.dispatcher.of('a')).toHaveLength(1);
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-1', dispatchAttempts: 1, ackedAt: null });
+    await pass(h, 10_000);
+    expect(h.dispatcher.ackTimeouts).toHaveLength(2);
+    // The ack, relayed slower than the deadline, arrives: the job is the agent's, nothing more is asked.
+    await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-1' });
+    await pass(h, 60_000);
+    expect(h.dispatcher.ackTimeouts).toHaveLength(2);
+    await h.send({ type: 'job_started', jobId: 'a', agentId: 'agent-1' });
+    await h.send({ type: 'job_finished', jobId: 'a', status: 'success', agentId: 'agent-1' });
+    expect(h.store.run(RUN).run.status).toBe('success');
+    expect(h.dispatcher.of('a')).toHaveLength(1);
+    expect(h.dispatcher.cancels).toEqual([]);
+  });
+
+  it('keeps the job with an agent this node saw ack, whose ack has not reached the run yet', async () => {
+    const h = harness([{ id: 'a' }]);
+    h.dispatcher.unanswered = 'acked';
+    await h.send({ type: 'start' });
+    await pass(h, 10_000);
+    expect(h.dispatcher.of('a')).toHaveLength(1);
+    await h.send({ type: 'job_acked', jobId: 'a', agentId: 'agent-1' });
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-1', ackedAt: 1_010_000 });
+  });
+
+  it.each(['closed', 'gone'] as const)('places the job again at once when the agent is %s', async (found) => {
+    const h = harness([{ id: 'a' }]);
+    h.dispatcher.unanswered = found;
+    await h.send({ type: 'start' });
+    await pass(h, 10_000);
+    expect(h.dispatcher.of('a').map((d) => [d.attempt, d.avoidAgents])).toEqual([
+      [1, []],
+      [2, ['agent-1']],
+    ]);
+  });
+
+  it('after a takeover, a new owner does not place again a job the old one placed on an agent elsewhere, and takes that agent\'s late reports', async () => {
+    const options = { epoch: 1 };
+    const h = harness([{ id: 'a', steps: 1 }, { id: 'b', needs: ['a'] }], options);
+    await h.send({ type: 'start' });
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-1', ackDeadline: 1_010_000 });
+    // The old owner stalls and loses the shard; the agent's reports find no owner for a while.
+    h.clock.advance(15_000);
+    h.store.takeOver(RUN, 2);
+    options.epoch = 2;
+    await h.restart();
+    h.dispatcher.unanswered = 'asked';
+    await h.send({ type: 'resume' });
+    await pass(h, 0);
+    // The deadline it inherited had passed: the agent's node is asked at once, nothing is placed.
+    expect(h.dispatcher.ackTimeouts).toEqual([{ agentId: 'agent-1', jobId: 'a' }]);
+    expect(h.dispatcher.of('a')).toHaveLength(1);
+    await pass(h, 10_000);
+    expect(h.dispatcher.of('a')).toHaveLength(1);
+    // The agent's node reaches the owner again: the step and the result of the only execution count.
+    await expect(h.send({ type: 'step_status', jobId: 'a', stepIndex: 0, status: 'success', exitCode: 0, agentId: 'agent-1' })).resolves.toEqual({ ok: true });
+    await expect(h.send({ type: 'job_finished', jobId: 'a', status: 'success', agentId: 'agent-1' })).resolves.toEqual({ ok: true });
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'success', agentId: 'agent-1', dispatchAttempts: 1 });
+    expect(h.dispatcher.cancels).toEqual([]);
+    expect(h.dispatcher.of('b')).toHaveLength(1);
+  });
+
+  it('places the job again once the agent registers again without it', async () => {
+    const h = harness([{ id: 'a' }]);
+    h.dispatcher.unanswered = 'asked';
+    await h.send({ type: 'start' });
+    await pass(h, 10_000);
+    h.dispatcher.choose = () => ({ status: 'assigned', agentId: 'agent-2' });
+    await expect(h.send({ type: 'agent_restarted', agentId: 'agent-1', jobIds: ['a'], at: h.clock.now() })).resolves.toEqual({ ok: true });
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'queued', agentId: 'agent-2', dispatchAttempts: 2 });
+  });
+
+  it('fails the job, never placing it again, when no word comes within the recovery window past its ack deadline', async () => {
+    const h = harness([{ id: 'a' }, { id: 'b', needs: ['a'] }]);
+    h.dispatcher.unanswered = 'asked';
+    await h.send({ type: 'start' });
+    await pass(h, 10_000);
+    await pass(h, 119_999);
+    expect(h.status('a')).toBe('queued');
+    await pass(h, 1);
+    expect(h.store.job(RUN, 'a')).toMatchObject({ status: 'failed', error: UNANSWERED_DISPATCH_ERROR });
+    expect(h.status('b')).toBe('skipped');
+    expect(h.store.run(RUN).run.status).toBe('failed');
+    expect(h.dispatcher.of('a')).toHaveLength(1);
+    // The agent is told to drop its copy, should it have one.
+    expect(h.dispatcher.cancels).toMatchObject([{ jobId: 'a', agentId: 'agent-1', force: true }]);
   });
 });

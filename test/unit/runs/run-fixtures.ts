@@ -15,6 +15,7 @@ import type {
   LoadedRun,
   NeedsEdge,
   StepRecord,
+  UnansweredDispatch,
 } from '../../../src/runs/index.js';
 
 export interface PlanJob {
@@ -78,8 +79,12 @@ export class RecordingDispatcher implements Dispatcher {
     this.cancels.push(request);
   }
 
-  ackTimedOut(agentId: string, jobId: string): void {
+  /** What the agents room says it found about an agent that let a dispatch go unanswered (nothing: as before). */
+  unanswered: UnansweredDispatch | undefined = undefined;
+
+  ackTimedOut(agentId: string, jobId: string): UnansweredDispatch | undefined {
     this.ackTimeouts.push({ agentId, jobId });
+    return this.unanswered;
   }
 
   readonly withdrawals: string[] = [];
