@@ -54,6 +54,7 @@ export type { RegisteredWorkflow, RegistrationRepository, WorkflowRegistration }
 export type { ShardOwner, ShardRepository } from './shards.js';
 export type { RefTip, RefTipRepository } from './ref-tips.js';
 export type { ClockSourceRepository } from './clock-source.js';
+export type { EnvironmentRepository } from './environments.js';
 export {
   type ClusterIdentityRecord,
   type ClusterRepository,

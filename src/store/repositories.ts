@@ -9,6 +9,7 @@ import { ClusterRepository } from './cluster.js';
 import { CoordinatorTermRepository } from './coordinator-term.js';
 import type { Db } from './database.js';
 import { DeliveryRepository } from './deliveries.js';
+import { EnvironmentRepository } from './environments.js';
 import { JobRepository } from './jobs.js';
 import { RefTipRepository } from './ref-tips.js';
 import { RegistrationRepository } from './registrations.js';
@@ -47,6 +48,8 @@ export interface Repositories {
   readonly clockSource: ClockSourceRepository;
   /** The term a leader claimed for its duties: a deposed coordinator's duty writes fail. */
   readonly coordinatorTerm: CoordinatorTermRepository;
+  /** Deployment environments and their protection rules (the environments room's EnvironmentStore). */
+  readonly environments: EnvironmentRepository;
 }
 
 /** `listen` is the store's (absent for repositories bound to a transaction). */
@@ -67,5 +70,6 @@ export function repositoriesOver(db: Db, listen?: Listen): Repositories {
     cluster: new ClusterRepository(db),
     clockSource: new ClockSourceRepository(db),
     coordinatorTerm: new CoordinatorTermRepository(db),
+    environments: new EnvironmentRepository(db),
   };
 }

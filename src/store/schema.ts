@@ -158,6 +158,8 @@ export interface RunsTable {
   timeout_ms: number | null;
   /** The workflow's `concurrency` block as the run's lock file had it (null: none). */
   concurrency: NullableJson<RunConcurrency>;
+  // `environment` (migration 011, nullable: the environment concurrency group the run counts
+  // against) is not typed yet: nothing writes it before the environment gates do.
 }
 
 /** A workflow's `concurrency` with its defaults applied. */
@@ -301,6 +303,76 @@ export interface StepLogChunksTable {
   bytes: Uint8Array;
 }
 
+/** Deployment environments (migration 011); ids default in the database (operators insert rows by hand). */
+export interface EnvironmentsTable {
+  id: ColumnType<string, string | undefined, never>;
+  org_id: string;
+  name: string;
+  type: 'fixed' | 'glob';
+  glob_pattern: string | null;
+  enabled: boolean;
+  branch_restrictions: Json<string[]>;
+  trigger_type_filters: Json<string[]>;
+  repo_patterns: Json<string[]>;
+  minimum_trust: 'known' | 'trusted' | null;
+  required_reviewers: Json<string[]>;
+  wait_timer_seconds: number | null;
+  concurrency_limit: number | null;
+  concurrency_strategy: 'queue' | 'cancel-pending';
+  hold_expiry_seconds: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface EnvironmentVariablesTable {
+  id: Generated<string>;
+  org_id: string;
+  environment_id: string;
+  key: string;
+  value: string;
+  locked: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface EnvironmentSourceOverridesTable {
+  id: Generated<string>;
+  org_id: string;
+  environment_id: string;
+  routing_key: string;
+  key: string;
+  value: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type HoldStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+
+export interface HeldRunsTable {
+  id: Generated<string>;
+  org_id: string;
+  run_id: string;
+  job_id: string;
+  environment_id: string | null;
+  gate: 'trust' | 'reviewers';
+  required_reviewers: Json<string[]>;
+  status: ColumnType<HoldStatus, HoldStatus | undefined, HoldStatus>;
+  expires_at: Date;
+  created_at: Timestamp;
+  decided_at: NullableTimestamp;
+  decided_by: string | null;
+  reason: string | null;
+}
+
+export interface HeldRunApprovalsTable {
+  id: Generated<string>;
+  held_run_id: string;
+  reviewer: string;
+  decision: 'approve' | 'reject';
+  reason: string | null;
+  at: Timestamp;
+}
+
 export interface StoreSchema {
   sources: SourcesTable;
   sealed_secrets: SealedSecretsTable;
@@ -326,5 +398,10 @@ export interface StoreSchema {
   blobs: BlobsTable;
   step_logs: StepLogsTable;
   step_log_chunks: StepLogChunksTable;
+  environments: EnvironmentsTable;
+  environment_variables: EnvironmentVariablesTable;
+  environment_source_overrides: EnvironmentSourceOverridesTable;
+  held_runs: HeldRunsTable;
+  held_run_approvals: HeldRunApprovalsTable;
 }
 

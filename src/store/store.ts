@@ -35,6 +35,7 @@ export class Store implements Repositories {
   readonly cluster: Repositories['cluster'];
   readonly clockSource: Repositories['clockSource'];
   readonly coordinatorTerm: Repositories['coordinatorTerm'];
+  readonly environments: Repositories['environments'];
   private readonly database: OpenedDatabase;
 
   constructor(database: OpenedDatabase) {
@@ -57,6 +58,7 @@ export class Store implements Repositories {
     this.cluster = repositories.cluster;
     this.clockSource = repositories.clockSource;
     this.coordinatorTerm = repositories.coordinatorTerm;
+    this.environments = repositories.environments;
     builders.set(this, database.db);
   }
 

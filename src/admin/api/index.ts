@@ -2,6 +2,7 @@ import { agentTokenRoutes } from './agent-tokens.js';
 import { agentRoutes } from './agents.js';
 import { clusterRoutes } from './cluster.js';
 import type { AdminDeps } from './deps.js';
+import { environmentRoutes } from './environments.js';
 import { eventLogRoutes } from './event-log.js';
 import type { RouteTable } from './http.js';
 import { peerRoutes } from './peers.js';
@@ -19,5 +20,5 @@ export { ClusterUnavailableError, RevokeSelfError, UnknownMemberError } from './
 
 /** Every admin API route, relative to `/api/v1`. */
 export function adminApiRoutes(deps: AdminDeps): RouteTable {
-  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps), ...peerRoutes(deps), ...clusterRoutes(deps)];
+  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps), ...environmentRoutes(deps), ...peerRoutes(deps), ...clusterRoutes(deps)];
 }

@@ -1,4 +1,5 @@
 import { LockfileUnusable, NothingToRerun, RunNotFound, TriggerRefused } from '../../deliveries/index.js';
+import { EnvironmentDeleteBlockedError, EnvironmentNameTakenError, InvalidEnvironmentError } from '../../environments/index.js';
 import { RerunRefusedError } from '../../runs/index.js';
 import { ClusterUnavailableError, RevokeSelfError, UnknownMemberError } from './deps.js';
 import { ApiFailure, apiError } from './http.js';
@@ -13,7 +14,7 @@ const TRIGGER_STATUS: Record<TriggerRefused['reason'], { status: number; code: s
 };
 
 /**
- * The domain speaks of runs, sources and members; the admin API answers in HTTP. Each refusal of
+ * The domain speaks of runs, sources, environments and members; the admin API answers in HTTP. Each refusal of
  * a rerun, a manual trigger or a revocation becomes its status and code here (messages unchanged);
  * anything else is not a refusal and goes on as it is (a 500).
  */
@@ -28,6 +29,9 @@ export function asApiFailure(e: unknown): unknown {
   // No leader to propose to: this node cannot act for the cluster now, but may in a moment.
   if (e instanceof ClusterUnavailableError) return apiError(503, 'cluster_unavailable', e.message);
   if (e instanceof TriggerRefused) return apiError(TRIGGER_STATUS[e.reason].status, TRIGGER_STATUS[e.reason].code, e.message);
+  if (e instanceof InvalidEnvironmentError) return apiError(400, 'invalid_request', e.message);
+  if (e instanceof EnvironmentNameTakenError) return apiError(409, 'conflict', e.message);
+  if (e instanceof EnvironmentDeleteBlockedError) return apiError(409, 'pending_holds', e.message);
   return e;
 }
 

@@ -4,6 +4,7 @@ import { ApiError } from './api-client.js';
 import { clusterCommands } from './cluster.js';
 import { joinCommand } from './membership.js';
 import { dbCommands } from './db.js';
+import { environmentCommands } from './environments.js';
 import { eventLogCommands } from './event-log.js';
 import { ExitStatus } from './exit-status.js';
 import { peerCommands } from './peers.js';
@@ -25,7 +26,7 @@ export function adminProgram(): Command {
     // `source add git --url/--token` mean the repository's URL and clone token: without positional
     // options the program-level --url/--token would swallow them wherever they stand.
     .enablePositionalOptions();
-  const commands = [addSourceLifecycleCommands(sourceCommands()), agentCommands(), peerCommands(), clusterCommands(), joinCommand(), runCommands(), dbCommands()];
+  const commands = [addSourceLifecycleCommands(sourceCommands()), environmentCommands(), agentCommands(), peerCommands(), clusterCommands(), joinCommand(), runCommands(), dbCommands()];
   commands.push(eventLogCommands(), lockfileCommands(), protocolCommands());
   for (const cmd of commands) program.addCommand(cmd);
   prepareSubcommands(program);

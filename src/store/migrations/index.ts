@@ -13,6 +13,7 @@ import * as blobs from './007_blobs.js';
 import * as deliveryShards from './008_delivery_shards.js';
 import * as coordinatorTerm from './009_coordinator_term.js';
 import * as agentTokenSlots from './010_agent_token_slots.js';
+import * as environments from './011_environments.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008_delivery_shards': deliveryShards,
   '009_coordinator_term': coordinatorTerm,
   '010_agent_token_slots': agentTokenSlots,
+  '011_environments': environments,
 };
 
 export const migrationProvider: MigrationProvider = {
