@@ -39,3 +39,11 @@ function bySpecificity(a: MatchableEnvironment, b: MatchableEnvironment): number
     (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
   );
 }
+
+/**
+ * The names a job asks for, each with the environment it resolves to among its org's (null: none),
+ * in the job's order: what the protection gates take.
+ */
+export function bindEnvironments<E extends MatchableEnvironment>(environments: readonly E[], names: readonly string[]): { name: string; environment: E | null }[] {
+  return names.map((name) => ({ name, environment: matchEnvironment(environments, name)?.environment ?? null }));
+}
