@@ -156,6 +156,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   // replicated map gives it the shard and it has raised the shard's row (ShardOwnership).
   const shards = await loadShards(store);
   const boot = await ensureAdminToken(store.adminTokens, config.dataDir, config.bootstrapAdminToken);
+  if (boot.notice) log.warn(boot.notice);
   if (p.announce) announceAdminToken(boot, p.terminal, log);
 
   const metrics = createMetrics();

@@ -47,7 +47,7 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_AUTO_MIGRATE', 'true', '`false`: refuse to start on a schema that is behind (run `kici-admin db migrate`)'),
   read('KICI_SECRET_KEY', 'generated', 'master key: 32 bytes as 64 hex characters or base64 (generated once into the data directory when unset)'),
   read('KICI_SECRET_KEY_FILE', '—', 'a file holding the master key instead of `KICI_SECRET_KEY` (not both)'),
-  read('KICI_BOOTSTRAP_ADMIN_TOKEN', '—', 'an admin token (16+ characters) to register at start'),
+  read('KICI_BOOTSTRAP_ADMIN_TOKEN', '—', 'an admin token (16+ characters) registered at start as `bootstrap`; a new value replaces (revokes) the previous one, so give every coordinator the same value; a revoked value is never registered again'),
   read('KICI_LOG_LEVEL', 'info', 'pino level: `fatal` `error` `warn` `info` `debug` `trace` `silent`'),
   read('KICI_LOG_FORMAT', 'json', 'logs are JSON on stderr; `auto` is accepted and means JSON; `pretty`/`text` are refused (pipe through pino-pretty)'),
   read('KICI_STORAGE_TYPE', 'filesystem', '`filesystem` (under `KICI_DATA_DIR`), or `database` (blobs and step logs in PostgreSQL, which every member of a cluster shares; required once a node has peers); `s3` is refused until S3 storage lands'),

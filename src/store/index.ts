@@ -36,7 +36,16 @@ export {
   SOURCES_CHANGE_CHANNEL,
   sourceSecretScope,
 } from './source-changes.js';
-export type { AdminTokenRecord, AdminTokenRepository, NewAdminToken } from './admin-tokens.js';
+export type { AdminTokenRecord, AdminTokenRepository, CreateOptions as AdminTokenCreateOptions, NewAdminToken } from './admin-tokens.js';
+export {
+  AdminTokenNameTakenError,
+  AdminTokenRevokedError,
+  InvalidAdminTokenNameError,
+  LastAdminTokenError,
+  UnknownAdminTokenError,
+} from './admin-token-errors.js';
+export { ADMIN_TOKEN_ID_PREFIX, ADMIN_TOKEN_NAME_MAX_LENGTH, ADMIN_TOKEN_NAME_RULE, adminTokenNameProblem, SYSTEM_ACTOR_NAME } from './admin-token-names.js';
+export { type AuditAction, type AuditActor, type AuditEvent, type AuditFilter, type AuditRepository, type NewAuditEvent, SYSTEM_ACTOR } from './audit.js';
 export type { AgentRecord, AgentRegistration, AgentRepository, AgentTokenRecord, NewAgentToken } from './agents.js';
 export {
   type DeliveryFilter,

@@ -4,6 +4,7 @@
  */
 import { AdminTokenRepository } from './admin-tokens.js';
 import { AgentRepository } from './agents.js';
+import { AuditRepository } from './audit.js';
 import { ClockSourceRepository } from './clock-source.js';
 import { ClusterRepository } from './cluster.js';
 import { CoordinatorTermRepository } from './coordinator-term.js';
@@ -32,7 +33,10 @@ export interface Repositories {
    * source and secret writes notify by themselves); `listen` only on the store's own repositories.
    */
   readonly sourceChanges: SourceChangeRepository;
+  /** Admin tokens; each creation and revocation commits with its audit row. */
   readonly adminTokens: AdminTokenRepository;
+  /** Who did what to what (`audit_events`), newest first. */
+  readonly audit: AuditRepository;
   /** Agent tokens and the agents registered with them. */
   readonly agents: AgentRepository;
   /** The event log and its dedup keys. */
@@ -62,6 +66,7 @@ export function repositoriesOver(db: Db, listen?: Listen): Repositories {
     sealedSecrets: new SealedSecretRepository(db),
     sourceChanges: new SourceChangeRepository(db, listen),
     adminTokens: new AdminTokenRepository(db),
+    audit: new AuditRepository(db),
     agents: new AgentRepository(db),
     deliveries: new DeliveryRepository(db),
     registrations: new RegistrationRepository(db),

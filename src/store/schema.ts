@@ -60,6 +60,20 @@ export interface AdminTokensTable {
   revoked_at: NullableTimestamp;
 }
 
+/** Append-only history of what admins (and the orchestrator itself, `system`) did (migration 012). */
+export interface AuditEventsTable {
+  /** bigint identity, read back as a string by pg; the repository converts. */
+  id: ColumnType<string | number, never, never>;
+  at: Timestamp;
+  actor: string;
+  actor_token_id: string | null;
+  action: string;
+  subject_id: string;
+  subject_name: string | null;
+  details: Json<Record<string, unknown>>;
+  org_id: string | null;
+}
+
 export interface AgentTokensTable {
   id: string;
   name: string;
@@ -377,6 +391,7 @@ export interface StoreSchema {
   sources: SourcesTable;
   sealed_secrets: SealedSecretsTable;
   admin_tokens: AdminTokensTable;
+  audit_events: AuditEventsTable;
   agent_tokens: AgentTokensTable;
   agents: AgentsTable;
   deliveries: DeliveriesTable;

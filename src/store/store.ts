@@ -27,6 +27,7 @@ export class Store implements Repositories {
   readonly sealedSecrets: Repositories['sealedSecrets'];
   readonly sourceChanges: Repositories['sourceChanges'];
   readonly adminTokens: Repositories['adminTokens'];
+  readonly audit: Repositories['audit'];
   readonly agents: Repositories['agents'];
   readonly deliveries: Repositories['deliveries'];
   readonly registrations: Repositories['registrations'];
@@ -50,6 +51,7 @@ export class Store implements Repositories {
     this.sealedSecrets = repositories.sealedSecrets;
     this.sourceChanges = repositories.sourceChanges;
     this.adminTokens = repositories.adminTokens;
+    this.audit = repositories.audit;
     this.agents = repositories.agents;
     this.deliveries = repositories.deliveries;
     this.registrations = repositories.registrations;

@@ -1,8 +1,12 @@
 import { hashToken } from '../../secrets/index.js';
 import type { AdminTokenRepository } from '../../store/index.js';
+import type { AdminCaller } from './http.js';
 
-/** An admin credential checked: valid, or why not (the reason is the 401's message and the log's). */
-export type AdminCheck = { ok: true } | { ok: false; reason: string };
+/**
+ * An admin credential checked: valid, with whose token it is, or why not (the reason is the 401's
+ * message and the log's).
+ */
+export type AdminCheck = { ok: true; caller: AdminCaller } | { ok: false; reason: string };
 
 /**
  * Bearer admin tokens, looked up by hash. It answers rather than throws: the server decides
@@ -12,5 +16,5 @@ export async function checkAdmin(tokens: AdminTokenRepository, authorization: st
   const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;
   if (!token) return { ok: false, reason: 'an admin bearer token is required' };
   const record = await tokens.findActive(hashToken(token));
-  return record ? { ok: true } : { ok: false, reason: 'admin token is invalid or revoked' };
+  return record ? { ok: true, caller: { tokenId: record.id, name: record.name } } : { ok: false, reason: 'admin token is invalid or revoked' };
 }

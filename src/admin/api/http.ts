@@ -6,10 +6,18 @@ import type { z } from 'zod';
  * depend on the composition root: a request with params and query, and a reply.
  */
 export interface ApiRequest {
+  /** Whose admin token the request carries: the audit's actor, and (next) the reviewer who approves. */
+  caller: AdminCaller;
   params: Record<string, string>;
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   raw: IncomingMessage;
+}
+
+/** The admin token a request was authenticated with (names are unique among live tokens). */
+export interface AdminCaller {
+  tokenId: string;
+  name: string;
 }
 
 export interface ApiReply {

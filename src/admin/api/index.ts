@@ -1,5 +1,7 @@
+import { adminTokenRoutes } from './admin-tokens.js';
 import { agentTokenRoutes } from './agent-tokens.js';
 import { agentRoutes } from './agents.js';
+import { auditRoutes } from './audit.js';
 import { clusterRoutes } from './cluster.js';
 import type { AdminDeps } from './deps.js';
 import { environmentRoutes } from './environments.js';
@@ -12,7 +14,7 @@ import { sourceReconcileRoutes } from './source-reconcile.js';
 import { sourceRoutes } from './sources.js';
 
 export { checkAdmin, type AdminCheck } from './auth.js';
-export { ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
+export { type AdminCaller, ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
 export { clusterNodeId, FAULT_DIRECTIONS, faultRequest, revokeAllRequest, type RevokeFailure } from './cluster.js';
 export { DEFAULT_JOIN_ROLE, JOIN_TOKEN_EXPIRY_HOURS, joinTokenId, joinTokenRequest } from './peers.js';
 export type { AdminDeps, CancelReply, ClusterAdmin, ClusterMemberView, ClusterStatusView, ConnectedAgent, ReconcileReply, RerunReply, RevokedMember, TriggerReply } from './deps.js';
@@ -20,5 +22,5 @@ export { ClusterUnavailableError, RevokeSelfError, UnknownMemberError } from './
 
 /** Every admin API route, relative to `/api/v1`. */
 export function adminApiRoutes(deps: AdminDeps): RouteTable {
-  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps), ...environmentRoutes(deps), ...peerRoutes(deps), ...clusterRoutes(deps)];
+  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps), ...environmentRoutes(deps), ...peerRoutes(deps), ...clusterRoutes(deps), ...adminTokenRoutes(deps), ...auditRoutes(deps)];
 }

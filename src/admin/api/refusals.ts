@@ -1,6 +1,13 @@
 import { LockfileUnusable, NothingToRerun, RunNotFound, TriggerRefused } from '../../deliveries/index.js';
 import { EnvironmentDeleteBlockedError, EnvironmentNameTakenError, InvalidEnvironmentError } from '../../environments/index.js';
 import { RerunRefusedError } from '../../runs/index.js';
+import {
+  AdminTokenNameTakenError,
+  AdminTokenRevokedError,
+  InvalidAdminTokenNameError,
+  LastAdminTokenError,
+  UnknownAdminTokenError,
+} from '../../store/index.js';
 import { ClusterUnavailableError, RevokeSelfError, UnknownMemberError } from './deps.js';
 import { ApiFailure, apiError } from './http.js';
 
@@ -14,9 +21,10 @@ const TRIGGER_STATUS: Record<TriggerRefused['reason'], { status: number; code: s
 };
 
 /**
- * The domain speaks of runs, sources, environments and members; the admin API answers in HTTP. Each refusal of
- * a rerun, a manual trigger or a revocation becomes its status and code here (messages unchanged);
- * anything else is not a refusal and goes on as it is (a 500).
+ * The domain speaks of runs, sources, environments, members and admin tokens; the admin API
+ * answers in HTTP. Each refusal of a rerun, a manual trigger, a revocation or a token change
+ * becomes its status and code here (messages unchanged); anything else is not a refusal and goes
+ * on as it is (a 500).
  */
 export function asApiFailure(e: unknown): unknown {
   if (e instanceof ApiFailure) return e;
@@ -32,6 +40,11 @@ export function asApiFailure(e: unknown): unknown {
   if (e instanceof InvalidEnvironmentError) return apiError(400, 'invalid_request', e.message);
   if (e instanceof EnvironmentNameTakenError) return apiError(409, 'conflict', e.message);
   if (e instanceof EnvironmentDeleteBlockedError) return apiError(409, 'pending_holds', e.message);
+  if (e instanceof InvalidAdminTokenNameError) return apiError(400, 'invalid_request', e.message);
+  if (e instanceof AdminTokenNameTakenError) return apiError(409, 'conflict', e.message);
+  if (e instanceof UnknownAdminTokenError) return apiError(404, 'not_found', e.message);
+  if (e instanceof AdminTokenRevokedError) return apiError(409, 'already_revoked', e.message);
+  if (e instanceof LastAdminTokenError) return apiError(409, 'last_admin_token', e.message);
   return e;
 }
 

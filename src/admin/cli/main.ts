@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { adminTokenCommands } from './admin-tokens.js';
 import { agentCommands } from './agent-tokens.js';
 import { ApiError } from './api-client.js';
+import { auditCommand } from './audit.js';
 import { clusterCommands } from './cluster.js';
 import { joinCommand } from './membership.js';
 import { dbCommands } from './db.js';
@@ -27,7 +29,7 @@ export function adminProgram(): Command {
     // options the program-level --url/--token would swallow them wherever they stand.
     .enablePositionalOptions();
   const commands = [addSourceLifecycleCommands(sourceCommands()), environmentCommands(), agentCommands(), peerCommands(), clusterCommands(), joinCommand(), runCommands(), dbCommands()];
-  commands.push(eventLogCommands(), lockfileCommands(), protocolCommands());
+  commands.push(adminTokenCommands(), auditCommand(), eventLogCommands(), lockfileCommands(), protocolCommands());
   for (const cmd of commands) program.addCommand(cmd);
   prepareSubcommands(program);
   return program;

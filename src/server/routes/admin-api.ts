@@ -43,7 +43,7 @@ export function mountAdminApi(router: Router, gate: AdminGate, deps: Parameters<
         throw new HttpError(401, 'unauthorized', check.reason);
       }
       try {
-        return await handler(req, res);
+        return await handler({ ...req, caller: check.caller }, res);
       } catch (e) {
         if (e instanceof ApiFailure) throw new HttpError(e.status, e.code, e.message);
         throw e;

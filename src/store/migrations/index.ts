@@ -14,6 +14,7 @@ import * as deliveryShards from './008_delivery_shards.js';
 import * as coordinatorTerm from './009_coordinator_term.js';
 import * as agentTokenSlots from './010_agent_token_slots.js';
 import * as environments from './011_environments.js';
+import * as adminTokenNamesAndAudit from './012_admin_token_names_and_audit.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009_coordinator_term': coordinatorTerm,
   '010_agent_token_slots': agentTokenSlots,
   '011_environments': environments,
+  '012_admin_token_names_and_audit': adminTokenNamesAndAudit,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { issueAdminToken, issueAgentToken, type MasterKey, open, seal } from '../../../src/secrets/index.js';
 import { SHARD_COUNT } from '../../../src/actors/index.js';
+import { AdminTokenRevokedError, SYSTEM_ACTOR } from '../../../src/store/index.js';
 import { describeOnBothDrivers, uniqueOrg } from '../../support/store-drivers.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
@@ -91,14 +92,17 @@ describeOnBothDrivers('sealed secrets', (store) => {
 describeOnBothDrivers('admin tokens', (store) => {
   it('finds live tokens by hash and stops after revocation', async () => {
     const issued = issueAdminToken();
-    const id = `adm_${uniqueOrg()}`;
-    const record = await store().adminTokens.insert({ id, name: 'bootstrap', tokenHash: issued.hash, prefix: issued.prefix }, T0);
-    expect(record).toEqual({ id, name: 'bootstrap', prefix: issued.prefix, createdAt: T0, revokedAt: null });
+    const name = `ops-${uniqueOrg()}`;
+    const record = await store().adminTokens.create({ name, tokenHash: issued.hash, prefix: issued.prefix }, SYSTEM_ACTOR, T0);
+    expect(record).toEqual({ id: expect.stringMatching(/^adm_[0-9a-f]{16}$/), name, prefix: issued.prefix, createdAt: T0, revokedAt: null });
     expect(JSON.stringify(record)).not.toContain(issued.token);
-    expect((await store().adminTokens.findActive(issued.hash))?.id).toBe(id);
-    expect((await store().adminTokens.list()).map((t) => t.id)).toContain(id);
-    expect(await store().adminTokens.revoke(id, later(1))).toBe(true);
-    expect(await store().adminTokens.revoke(id, later(2))).toBe(false);
+    expect((await store().adminTokens.findActive(issued.hash))?.id).toBe(record.id);
+    expect((await store().adminTokens.list()).map((t) => t.id)).toContain(record.id);
+    // Another live token, so this one is not the last.
+    const other = issueAdminToken();
+    await store().adminTokens.create({ name: `${name}-other`, tokenHash: other.hash, prefix: other.prefix }, SYSTEM_ACTOR, T0);
+    expect(await store().adminTokens.revoke(record.id, SYSTEM_ACTOR, later(1))).toMatchObject({ id: record.id, revokedAt: later(1) });
+    await expect(store().adminTokens.revoke(record.id, SYSTEM_ACTOR, later(2))).rejects.toBeInstanceOf(AdminTokenRevokedError);
     expect(await store().adminTokens.findActive(issued.hash)).toBeNull();
   });
 });

@@ -1,0 +1,96 @@
+/**
+ * The audit (migration 012): who did what to what, newest first. Rows are written by the
+ * repositories whose changes they record, inside the change's own transaction, so a change and
+ * its row commit together or not at all; nothing updates or deletes them.
+ */
+import type { Selectable } from 'kysely';
+import { SYSTEM_ACTOR_NAME } from './admin-token-names.js';
+import type { Db } from './database.js';
+import type { AuditEventsTable } from './schema.js';
+import { jsonb } from './sql-values.js';
+
+/** Who acted: an admin token (its name then, and its id), or the orchestrator itself. */
+export interface AuditActor {
+  name: string;
+  tokenId: string | null;
+}
+
+export const SYSTEM_ACTOR: AuditActor = Object.freeze({ name: SYSTEM_ACTOR_NAME, tokenId: null });
+
+/** The actions recorded so far; the column takes any `area.verb` (approvals come next). */
+export type AuditAction = 'admin_token.create' | 'admin_token.revoke' | 'admin_token.rename';
+
+export interface NewAuditEvent {
+  actor: AuditActor;
+  action: AuditAction;
+  subject: { id: string; name: string | null };
+  /** Display prefixes, reasons: never a secret or a token value. */
+  details?: Record<string, unknown>;
+  orgId?: string | null;
+}
+
+export interface AuditEvent {
+  id: number;
+  at: Date;
+  actor: string;
+  actorTokenId: string | null;
+  action: string;
+  subject: { id: string; name: string | null };
+  details: Record<string, unknown>;
+  orgId: string | null;
+}
+
+export interface AuditFilter {
+  /** 1–500. */
+  limit: number;
+  /** Only events older than this id (the previous page's last id). */
+  before?: number;
+  action?: string;
+  actor?: string;
+}
+
+function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
+  return {
+    id: Number(row.id),
+    at: row.at,
+    actor: row.actor,
+    actorTokenId: row.actor_token_id,
+    action: row.action,
+    subject: { id: row.subject_id, name: row.subject_name },
+    details: row.details,
+    orgId: row.org_id,
+  };
+}
+
+export class AuditRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Build it over the change's transaction so the row commits with the change. */
+  async record(event: NewAuditEvent, at: Date): Promise<AuditEvent> {
+    const row = await this.db
+      .insertInto('audit_events')
+      .values({
+        at,
+        actor: event.actor.name,
+        actor_token_id: event.actor.tokenId,
+        action: event.action,
+        subject_id: event.subject.id,
+        subject_name: event.subject.name,
+        details: jsonb(event.details ?? {}),
+        org_id: event.orgId ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toEvent(row);
+  }
+
+  /** Newest first (by id: the order rows were written in, whatever the nodes' clocks say). */
+  async list(filter: AuditFilter): Promise<AuditEvent[]> {
+    let query = this.db.selectFrom('audit_events').selectAll();
+    if (filter.before !== undefined) query = query.where('id', '<', filter.before);
+    if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+    if (filter.actor !== undefined) query = query.where('actor', '=', filter.actor);
+    const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
+    return rows.map(toEvent);
+  }
+}
