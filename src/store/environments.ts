@@ -75,17 +75,10 @@ export class EnvironmentRepository implements EnvironmentStore {
 
   async create(input: NewEnvironment, now: Date): Promise<Environment> {
     const shape = newEnvironmentShape(input);
-    try {
-      const row = await this.db
-        .insertInto('environments')
-        .values({ id: input.id, ...columnsOf(shape), created_at: now, updated_at: now })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toEnvironment(row);
-    } catch (e) {
-      if (isUniqueViolation(e)) throw new EnvironmentNameTakenError(shape.orgId, shape.name);
-      throw e;
-    }
+    const row = await nameGuarded(shape, () =>
+      this.db.insertInto('environments').values({ id: input.id, ...columnsOf(shape), created_at: now, updated_at: now }).returningAll().executeTakeFirstOrThrow(),
+    );
+    return toEnvironment(row);
   }
 
   async get(id: string, orgId?: string): Promise<Environment | null> {
@@ -112,18 +105,10 @@ export class EnvironmentRepository implements EnvironmentStore {
       const current = await trx.selectFrom('environments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
       if (!current) return null;
       const shape = changedEnvironmentShape(shapeOf(toEnvironment(current)), changes);
-      try {
-        const row = await trx
-          .updateTable('environments')
-          .set({ ...columnsOf(shape), updated_at: now })
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return toEnvironment(row);
-      } catch (e) {
-        if (isUniqueViolation(e)) throw new EnvironmentNameTakenError(shape.orgId, shape.name);
-        throw e;
-      }
+      const row = await nameGuarded(shape, () =>
+        trx.updateTable('environments').set({ ...columnsOf(shape), updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
+      );
+      return toEnvironment(row);
     });
   }
 
@@ -147,5 +132,15 @@ export class EnvironmentRepository implements EnvironmentStore {
       await trx.deleteFrom('environments').where('id', '=', id).execute();
       return toEnvironment(row);
     });
+  }
+}
+
+/** A write that may take a name another environment of the org has: refused as such, by name. */
+async function nameGuarded<T>(shape: EnvironmentShape, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new EnvironmentNameTakenError(shape.orgId, shape.name);
+    throw e;
   }
 }
