@@ -4,7 +4,7 @@
  * name, then the most specific glob), the EnvironmentStore port with its in-memory
  * implementation, the room's refusals, the protection gates of a job (pure), and the EnvGroupActor
  * that admits jobs to an environment concurrency group. Pure: no sockets, no database driver.
- * The gates are not yet enforced on runs: the RunActor does not call them yet.
+ * The RunActor calls the gates (through this door) before it dispatches a job naming environments.
  */
 export {
   CONCURRENCY_STRATEGIES,

@@ -1,4 +1,4 @@
-/** The run domain's door: the execution state machine, needs gating, and the RunActor. */
+/** The run domain's door: the execution state machine, needs gating, the RunActor and its environment gates. */
 export {
   EXEC_STATES,
   EXEC_EVENTS,
@@ -55,6 +55,9 @@ export type { AgentJob, TellRun } from './agent-events.js';
 export { failedRunError, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';
 export { cancelRunVia, CANCEL_ASK_MS } from './cancel.js';
 export { runSweeps, type OverdueJobs, type RunSweep } from './sweeps.js';
+export type { EnvironmentGatePorts, EnvironmentLookup, EnvGroupClient, GateSlot, JobGate, SlotRequest } from './gate-ports.js';
+export { GATES_UNAVAILABLE, gatedNames, gateEventOf, holdError } from './job-gating.js';
+export { storedEnvGroup, type StoredSlot } from './env-group-load.js';
 export { MemoryRunStore, DEFAULT_SHARD, type AcceptedWrite, type HeldJob, type MemoryRunStoreOptions, type StoreWriteKind } from './memory-run-store.js';
 export type {
   RunStore,

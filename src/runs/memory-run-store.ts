@@ -12,6 +12,8 @@
  * (OverdueJobs), as the jobs repository's queries do.
  */
 import type { JobPatch, JobRecord, JobWriteGuard, LoadedRun, RunRecord, RunStore, StepPatch, WriteFence } from './ports.js';
+import type { StoredEnvGroup } from '../environments/index.js';
+import { storedEnvGroup, type StoredSlot } from './env-group-load.js';
 import type { OverdueJobs } from './sweeps.js';
 import { isTerminalJobStatus, isTerminalRunStatus } from './statuses.js';
 
@@ -205,6 +207,26 @@ export class MemoryRunStore implements RunStore, OverdueJobs {
     }));
   }
 
+  /** An EnvGroupActor's `load`: the slots unfinished jobs of the org's runs hold or wait for in `group`. */
+  async environmentSlots(orgId: string, group: string): Promise<StoredEnvGroup> {
+    const slots: StoredSlot[] = [];
+    for (const r of this.runs.values()) {
+      if ((r.run.orgId ?? 'default') !== orgId) continue;
+      for (const j of r.jobs) {
+        const slot = isTerminalJobStatus(j.status) ? undefined : j.gate?.slots.find((s) => s.group === group);
+        if (slot) slots.push({ runId: r.run.id, jobId: j.id, slot: structuredClone(slot) });
+      }
+    }
+    return storedEnvGroup(slots);
+  }
+
+  async markRunEnvironment(runId: string, environment: string, fence: WriteFence): Promise<boolean> {
+    const loaded = this.runs.get(runId);
+    if (!loaded || !this.fenceHolds(runId, fence)) return false;
+    loaded.run.environment = environment;
+    return true;
+  }
+
   private jobsWhere(test: (job: JobRecord) => boolean): { runId: string; jobId: string }[] {
     const found: { runId: string; jobId: string }[] = [];
     for (const r of this.runs.values()) for (const j of r.jobs) if (test(j)) found.push({ runId: r.run.id, jobId: j.id });
@@ -223,6 +245,7 @@ export class MemoryRunStore implements RunStore, OverdueJobs {
       updateJob: async (jobId, patch, guard) => this.jobUpdated(jobId, patch, guard, node),
       updateStep: async (jobId, stepIndex, patch, fence) => this.stepUpdated(jobId, stepIndex, patch, fence, node),
       completeRun: async (runId, status, error, at, fence) => this.runCompleted(runId, status, error, at, fence, node),
+      markRunEnvironment: (runId, environment, fence) => this.markRunEnvironment(runId, environment, fence),
     };
   }
 
@@ -350,6 +373,7 @@ function normalised(loaded: LoadedRun): LoadedRun {
     ref: orNull(r.ref),
     sha: orNull(r.sha),
     branch: orNull(r.branch),
+    environment: orNull(r.environment),
   });
   for (const j of loaded.jobs) {
     Object.assign(j, {
@@ -365,6 +389,7 @@ function normalised(loaded: LoadedRun): LoadedRun {
       finishedAt: orNull(j.finishedAt),
       outputs: orNull(j.outputs),
       error: orNull(j.error),
+      gate: orNull(j.gate),
     });
   }
   for (const s of loaded.steps) Object.assign(s, { exitCode: orNull(s.exitCode), error: orNull(s.error), startedAt: orNull(s.startedAt), finishedAt: orNull(s.finishedAt) });

@@ -43,7 +43,14 @@ export type RunMessage =
   | { type: 'stale'; jobId: string }
   | { type: 'cancel'; force?: boolean; reason?: string }
   /** The run's own deadline (armed by the actor; a coordinator sweep may send it too). */
-  | { type: 'workflow_timeout' };
+  | { type: 'workflow_timeout' }
+  /**
+   * An EnvGroupActor's word about a job of this run that was waiting in its line (`group`): it got
+   * its slot, or a newer run replaced it (cancel-pending). May come late or twice.
+   */
+  | { type: 'env_slot'; jobId: string; group: string; verdict: 'admitted' | 'cancelled'; reason?: string }
+  /** A job's environment wait timer ran out (armed by the actor from the end stored on the job). */
+  | { type: 'gate_timer'; jobId: string };
 
 /**
  * What an agent says about a job. Each is judged against the job's record (job-claims.ts): only the

@@ -4,6 +4,7 @@
  * Clock; the store converts them to timestamps.
  */
 import type { NeedsFile } from '../workflows/index.js';
+import type { JobGate } from './gate-ports.js';
 import type { NeedsEdge } from './needs-scheduler.js';
 import type { JobStatus, RunStatus, StepStatus } from './statuses.js';
 
@@ -36,6 +37,8 @@ export interface RunRecord {
   event?: unknown;
   /** The workflow's concurrency group, when it has one (its group is told when the run ends). */
   concurrency?: { group: string; cancelInProgress: boolean; max: number } | null;
+  /** `runs.environment`: the first environment concurrency group a job of the run asked for (null: none yet). */
+  environment?: string | null;
 }
 
 export interface JobRecord {
@@ -64,6 +67,8 @@ export interface JobRecord {
   finishedAt?: number | null;
   outputs?: Outputs | null;
   error?: string | null;
+  /** Where a job naming environments stands at their gates (null: it names none, or was not gated yet). */
+  gate?: JobGate | null;
 }
 
 export interface StepRecord {
@@ -127,6 +132,11 @@ export interface RunStore {
   /** false when fenced or the guard did not hold. */
   updateJob(jobId: string, patch: JobPatch, guard: JobWriteGuard): Promise<boolean>;
   updateStep(jobId: string, stepIndex: number, patch: StepPatch, fence: WriteFence): Promise<boolean>;
+  /**
+   * `runs.environment`, fenced like every run write; false when fenced. Optional: a store without
+   * it keeps no environment on the run (the gates do not depend on it).
+   */
+  markRunEnvironment?(runId: string, environment: string, fence: WriteFence): Promise<boolean>;
   /** Sets the terminal status, error and `finishedAt` only if the run is not terminal yet. */
   completeRun(
     runId: string,

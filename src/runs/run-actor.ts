@@ -135,6 +135,10 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
         return this.cancelRun(msg.force ?? false, msg.reason ?? 'cancelled by request');
       case 'workflow_timeout':
         return this.workflowTimeout();
+      case 'env_slot':
+        return this.gating.slotNotice(msg.jobId, msg.group, msg.verdict, msg.reason);
+      case 'gate_timer':
+        return this.gating.timerDone(msg.jobId);
     }
   }
 

@@ -18,6 +18,8 @@ import type {
   RunStore,
   StepLogSink,
 } from './ports.js';
+import type { EnvironmentGatePorts } from './gate-ports.js';
+import { JobGating, gatedNames } from './job-gating.js';
 import { JobTimers } from './job-timers.js';
 import { FencedOut, RunWrites, StateConflict } from './run-writes.js';
 import { transition, type ExecEvent } from './state-machine.js';
@@ -52,6 +54,11 @@ export interface RunActorDeps {
   /** Where accepted step log lines go; without one they are dropped. */
   logs?: StepLogSink;
   observer?: RunObserver;
+  /**
+   * The environments and their concurrency groups, for jobs that name `environments` or a
+   * `concurrencyGroup`. Without them such a job fails: it is never run ungated.
+   */
+  environments?: EnvironmentGatePorts;
   options?: RunActorOptions;
 }
 
@@ -74,6 +81,7 @@ export abstract class RunCore {
   /** Cancels for the queue deadlines armed in this activation, by job id. */
   private readonly queueDeadlines = new Map<string, () => void>();
   protected readonly writes: RunWrites;
+  protected readonly gating: JobGating;
 
   constructor(
     protected readonly ctx: ActorContext<RunMessage>,
@@ -85,6 +93,31 @@ export abstract class RunCore {
     this.queueTimeoutMs = deps.options?.queueTimeoutMs ?? 24 * 60 * 60_000;
     this.writes = new RunWrites(deps.store, ctx.key, ctx.epoch);
     this.timers = new JobTimers((ms, msg) => ctx.schedule(ms, msg));
+    this.gating = this.openGating();
+  }
+
+  private openGating(): JobGating {
+    const self = this;
+    return new JobGating(
+      {
+        get run() {
+          return self.run;
+        },
+        clock: this.ctx.clock,
+        job: (jobId) => this.jobs.get(jobId),
+        save: (job, patch) => this.saveJob(job, patch),
+        fail: (job, error) => this.endJob(job, 'FAIL', 'failed', { error }),
+        cancel: (job, error) => this.endJob(job, 'CANCEL', 'cancelled', { error }),
+        dispatch: (job) => this.dispatchJob(job, undefined),
+        armTimer: (jobId, ms) => this.timers.arm(jobId, ms, { type: 'gate_timer', jobId }),
+        recordEnvironment: async (group) => {
+          if (this.run.environment) return;
+          await this.writes.runEnvironment(group);
+          this.run.environment = group;
+        },
+      },
+      this.deps.environments,
+    );
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -150,7 +183,8 @@ export abstract class RunCore {
     // commit carries the writes of a wide release in a few statements instead of one per job.
     // Every dispatch ends before the turn does, whatever the others do.
     const released = this.pick(decision.release).filter((job) => job.status === 'pending');
-    const settled = await Promise.allSettled(released.map((job) => this.dispatchJob(job, undefined)));
+    // A job naming environments goes through their gates first; the others go straight on.
+    const settled = await Promise.allSettled(released.map((job) => (gatedNames(job.config) ? this.gating.pass(job) : this.dispatchJob(job, undefined))));
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -362,6 +396,8 @@ export abstract class RunCore {
     if (jobStatusToState(status) !== state) throw new Error(`status ${status} does not match state ${state}`);
     this.timers.disarm(job.id);
     await this.saveJob(job, { ...extra, status, finishedAt: this.ctx.clock.now(), ackDeadline: null, recoveryDeadline: null });
+    // Its slots go to the next in line only once the ending is on record.
+    if (job.gate) this.gating.ended(job);
     await this.endUnfinishedSteps(job);
     const decision = onJobTerminal(this.jobList, this.loaded!.edges, job.id, { runCancelling: this.run.status === 'cancelling' });
     await this.apply(decision);

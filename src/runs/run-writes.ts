@@ -55,6 +55,12 @@ export class RunWrites {
     if (!(await this.store.completeRun(this.runId, status, error, at, this.fence))) await this.refusedRun(currentStatus);
   }
 
+  /** `runs.environment`; a store without the write keeps none. Only the fence can refuse it. */
+  async runEnvironment(environment: string): Promise<void> {
+    const written = await this.store.markRunEnvironment?.(this.runId, environment, this.fence);
+    if (written === false) throw new FencedOut();
+  }
+
   /** false when the step is not stored (a step index the plan does not have); throws when fenced. */
   async step(jobId: string, stepIndex: number, patch: StepPatch): Promise<boolean> {
     if (await this.store.updateStep(jobId, stepIndex, patch, this.fence)) return true;

@@ -42,11 +42,13 @@ export type ExecEvent = (typeof EXEC_EVENTS)[number];
 export const TERMINAL_STATES: ReadonlySet<ExecState> = new Set(['success', 'failed', 'cancelled', 'skipped']);
 
 /**
- * KiCI's 25 edges plus one of kici's own (recovering --ENQUEUE--> queued); a state missing from an
+ * KiCI's 25 edges plus two of kici's own (recovering --ENQUEUE--> queued, pending --FAIL--> failed
+ * for a job an environment gate rejects); a state missing from an
  * inner map has no edge for that event.
  */
 export const TRANSITIONS: Readonly<Record<ExecState, Readonly<Partial<Record<ExecEvent, ExecState>>>>> = {
-  pending: { ENQUEUE: 'queued', CANCEL: 'cancelled', SKIP: 'skipped', HOLD: 'held', WAIT: 'waiting' },
+  // FAIL is kici's: an environment protection gate rejected the job before it was queued.
+  pending: { ENQUEUE: 'queued', FAIL: 'failed', CANCEL: 'cancelled', SKIP: 'skipped', HOLD: 'held', WAIT: 'waiting' },
   held: { APPROVE: 'queued', REJECT: 'cancelled', EXPIRE: 'cancelled', CANCEL: 'cancelled' },
   waiting: { TIMER_DONE: 'queued', CANCEL: 'cancelled' },
   queued: { START: 'running', FAIL: 'failed', CANCEL: 'cancelled' },

@@ -29,6 +29,8 @@ export interface JobChanges {
   error?: string | null;
   startedAt?: Date | null;
   finishedAt?: Date | null;
+  /** Where a gated job stands at its environments' gates, with its group slots (the run domain's JobGate). */
+  environmentGate?: unknown;
 }
 
 function changeSet(changes: JobChanges, epoch: number) {
@@ -51,6 +53,7 @@ function changeSet(changes: JobChanges, epoch: number) {
     ...(changes.error !== undefined && { error: changes.error }),
     ...(changes.startedAt !== undefined && { started_at: changes.startedAt }),
     ...(changes.finishedAt !== undefined && { finished_at: changes.finishedAt }),
+    ...(changes.environmentGate !== undefined && { environment_gate: changes.environmentGate === null ? null : jsonb(changes.environmentGate) }),
   };
 }
 
@@ -92,6 +95,7 @@ const JOBS: FencedTable = {
     ['error', 'error', 'text'],
     ['startedAt', 'started_at', 'timestamptz'],
     ['finishedAt', 'finished_at', 'timestamptz'],
+    ['environmentGate', 'environment_gate', 'jsonb'],
   ] satisfies [keyof BatchableJobChanges, string, string][],
   stampsEpoch: true,
 };
@@ -242,4 +246,32 @@ export class JobRepository {
       .execute();
     return rows.map(toJob);
   }
+
+  /**
+   * The slots unfinished jobs of `orgId`'s runs hold or wait for in concurrency group `group`
+   * (`jobs.environment_gate`, migration 013, through its GIN index): what an EnvGroupActor rebuilds from.
+   */
+  async environmentSlots(orgId: string, group: string): Promise<{ runId: string; jobId: string; slot: GateSlotRow }[]> {
+    const result = await sql<{ run_id: string; job_id: string; slot: GateSlotRow }>`
+      select j.run_id, j.id as job_id, s.value as slot
+      from jobs j
+      join runs r on r.id = j.run_id
+      cross join lateral jsonb_array_elements(j.environment_gate -> 'slots') as s(value)
+      where j.environment_gate is not null
+        and j.status in ('pending', 'queued', 'running', 'recovering', 'cancelling')
+        and (j.environment_gate -> 'slots') @> ${jsonb([{ group }])}
+        and r.org_id = ${orgId}
+        and s.value ->> 'group' = ${group}`.execute(this.db);
+    return result.rows.map((r) => ({ runId: r.run_id, jobId: r.job_id, slot: r.slot }));
+  }
+}
+
+/** One slot as the run domain stores it on the job (its GateSlot; times in ms). */
+export interface GateSlotRow {
+  group: string;
+  state: 'waiting' | 'held';
+  requestedAt: number;
+  limit: number;
+  strategy: 'queue' | 'cancel-pending';
+  rulesAt: number;
 }

@@ -181,6 +181,7 @@ function planRows(input: NewRun, epoch: number, now: Date) {
     started_at: input.startedAt ?? null,
     finished_at: input.finishedAt ?? null,
     parent_run_id: input.parentRunId ?? null,
+    environment: null,
   };
   const jobs: Selectable<JobsTable>[] = input.jobs.map((job, planIndex) => ({
     id: job.id,
@@ -195,6 +196,7 @@ function planRows(input: NewRun, epoch: number, now: Date) {
     agent_id: null,
     previous_agent_id: null,
     dispatch_attempts: 0,
+    environment_gate: null,
     dispatched_at: null,
     ack_deadline: null,
     acked_at: null,

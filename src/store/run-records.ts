@@ -27,6 +27,8 @@ export interface RunRecord {
   timeoutMs: number | null;
   /** The workflow's `concurrency` at the run's commit, defaults applied (null: none). */
   concurrency: RunConcurrency | null;
+  /** `runs.environment` (migration 011); present only once a gate set it. */
+  environment?: string;
 }
 
 export interface JobRecord {
@@ -52,6 +54,8 @@ export interface JobRecord {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** `jobs.environment_gate` (migration 013): the run domain's JobGate; present only for gated jobs. */
+  environmentGate?: unknown;
 }
 
 export interface JobNeed {
@@ -98,6 +102,7 @@ export function toRun(row: Selectable<RunsTable>): RunRecord {
     parentRunId: row.parent_run_id,
     timeoutMs: row.timeout_ms,
     concurrency: row.concurrency ?? null,
+    ...(row.environment != null && { environment: row.environment }),
   };
 }
 
@@ -125,6 +130,7 @@ export function toJob(row: Selectable<JobsTable>): JobRecord {
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    ...(row.environment_gate != null && { environmentGate: row.environment_gate }),
   };
 }
 

@@ -1,4 +1,5 @@
-import type { JobPatch, JobWriteGuard, LoadedRun, OverdueJobs, RunStore, StepPatch, WriteFence } from '../runs/index.js';
+import type { StoredEnvGroup } from '../environments/index.js';
+import { storedEnvGroup, type JobGate, type JobPatch, type JobWriteGuard, type LoadedRun, type OverdueJobs, type RunStore, type StepPatch, type WriteFence } from '../runs/index.js';
 import { FencedWriteError, NotFoundError } from './errors.js';
 import type { JobChanges } from './jobs.js';
 import type { JobRecord } from './run-records.js';
@@ -42,6 +43,7 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
         startedAt: ms(r.startedAt),
         timeoutMs: r.timeoutMs,
         concurrency: r.concurrency,
+        environment: r.environment ?? null,
       },
       jobs: snap.jobs.map(toJob),
       edges: snap.needs.map((n) => ({ jobId: n.jobId, upstreamJobId: n.upstreamJobId, runOn: n.runOn })),
@@ -82,6 +84,7 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
       outputs: patch.outputs,
       error: patch.error,
       dispatchAttempts: patch.dispatchAttempts,
+      environmentGate: patch.gate,
     };
     for (const k of Object.keys(changes) as (keyof JobChanges)[]) if (changes[k] === undefined) delete changes[k];
     return fenced(() => this.store.jobs.write(jobId, guard.epoch, changes, guard.expectStatus ? { expectedStatus: guard.expectStatus } : {}));
@@ -97,6 +100,15 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
         finishedAt: date(patch.finishedAt),
       }),
     );
+  }
+
+  markRunEnvironment(runId: string, environment: string, fence: WriteFence): Promise<boolean> {
+    return fenced(() => this.store.runs.write(runId, fence.epoch, { environment }));
+  }
+
+  /** An EnvGroupActor's `load`: the slots unfinished jobs of the org hold or wait for in `group`. */
+  async environmentSlots(orgId: string, group: string): Promise<StoredEnvGroup> {
+    return storedEnvGroup(await this.store.jobs.environmentSlots(orgId, group));
   }
 
   completeRun(runId: string, status: 'success' | 'failed' | 'cancelled', error: string | null, at: number, fence: WriteFence): Promise<boolean> {
@@ -141,6 +153,7 @@ function toJob(j: JobRecord) {
     finishedAt: ms(j.finishedAt),
     outputs: j.outputs as Record<string, string> | null,
     error: j.error,
+    gate: (j.environmentGate ?? null) as JobGate | null,
   };
 }
 

@@ -136,6 +136,8 @@ export interface RunChanges {
   error?: string | null;
   startedAt?: Date | null;
   finishedAt?: Date | null;
+  /** `runs.environment`: the first environment concurrency group a job of the run asked for. */
+  environment?: string | null;
 }
 
 export class RunRepository {
@@ -297,6 +299,7 @@ export class RunRepository {
         ...(changes.error !== undefined && { error: changes.error }),
         ...(changes.startedAt !== undefined && { started_at: changes.startedAt }),
         ...(changes.finishedAt !== undefined && { finished_at: changes.finishedAt }),
+        ...(changes.environment !== undefined && { environment: changes.environment }),
       })
       .where('id', '=', runId)
       .where(fenceHolds(epoch));
@@ -322,6 +325,7 @@ const RUNS: FencedTable = {
     ['error', 'error', 'text'],
     ['startedAt', 'started_at', 'timestamptz'],
     ['finishedAt', 'finished_at', 'timestamptz'],
+    ['environment', 'environment', 'text'],
   ] satisfies [keyof RunChanges, string, string][],
   stampsEpoch: true,
 };

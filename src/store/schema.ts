@@ -172,8 +172,8 @@ export interface RunsTable {
   timeout_ms: number | null;
   /** The workflow's `concurrency` block as the run's lock file had it (null: none). */
   concurrency: NullableJson<RunConcurrency>;
-  // `environment` (migration 011, nullable: the environment concurrency group the run counts
-  // against) is not typed yet: nothing writes it before the environment gates do.
+  /** The environment concurrency group the run counts against (migration 011; null: none). */
+  environment: Generated<string | null>;
 }
 
 /** A workflow's `concurrency` with its defaults applied. */
@@ -208,6 +208,8 @@ export interface JobsTable {
   created_at: Timestamp;
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
+  /** Where the job stands at its environments' gates, with its group slots (migration 013; null: not gated). */
+  environment_gate: NullableJson<unknown>;
 }
 
 export interface JobNeedsTable {

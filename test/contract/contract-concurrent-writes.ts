@@ -26,6 +26,7 @@ const fullPatch = (i: number): Required<JobPatch> => ({
   finishedAt: at(29_007 + i),
   outputs: { url: `https://example.test/${i}`, n: String(i) },
   error: i % 2 === 0 ? null : `error ${i}`,
+  gate: { passed: ['concurrency'], waiting: null, reason: null, waitUntil: null, slots: [{ group: `g-${i}`, state: 'held', requestedAt: at(20_000), limit: 1, strategy: 'queue', rulesAt: at(1) }] },
 });
 
 export function concurrentWritesContract(ctx: ContractContext): void {

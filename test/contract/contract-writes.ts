@@ -94,6 +94,7 @@ export function writesContract(ctx: ContractContext): void {
       finishedAt: at(29_007),
       outputs: { url: 'https://example.test/x', n: '3' },
       error: 'none really',
+      gate: { passed: ['wait-timer'], waiting: 'concurrency', reason: 'waiting', waitUntil: at(40_000), slots: [] },
     };
     expect(await ctx.store().updateJob(deploy, patch, { ...fence, expectStatus: 'pending' })).toBe(true);
     const after = await ctx.load(runId);

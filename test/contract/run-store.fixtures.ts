@@ -18,7 +18,7 @@ export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0, 123);
 export const at = (ms: number) => T0 + ms;
 
 /** The fields the contract requires to load as `null` when unset (never `undefined`, never absent). */
-export const NULLABLE_RUN_FIELDS = ['error', 'startedAt', 'timeoutMs', 'sourceId', 'repoUrl', 'ref', 'sha', 'branch'] as const;
+export const NULLABLE_RUN_FIELDS = ['error', 'startedAt', 'timeoutMs', 'sourceId', 'repoUrl', 'ref', 'sha', 'branch', 'environment'] as const;
 export const NULLABLE_JOB_FIELDS = [
   'matrix',
   'agentId',
@@ -32,6 +32,7 @@ export const NULLABLE_JOB_FIELDS = [
   'finishedAt',
   'outputs',
   'error',
+  'gate',
 ] as const;
 export const NULLABLE_STEP_FIELDS = ['exitCode', 'error', 'startedAt', 'finishedAt'] as const;
 
@@ -76,6 +77,7 @@ export function sampleRun(run: Partial<RunRecord> = {}): SampleRun {
     finishedAt: null,
     outputs: null,
     error: null,
+    gate: null,
     ...fields,
   });
   const step = (jobId: string, stepIndex: number, fields: Partial<StepRecord> = {}): StepRecord => ({
@@ -107,6 +109,7 @@ export function sampleRun(run: Partial<RunRecord> = {}): SampleRun {
       branch: 'main',
       event: { type: 'push', branch: 'main', changedFiles: ['a.ts'] },
       concurrency: { group: 'deploy-main', cancelInProgress: false, max: 1 },
+      environment: null,
       ...run,
     },
     jobs: [

@@ -3,7 +3,8 @@ import type { AgentHub } from '../../agents/index.js';
 import type { ShardTable } from '../../cluster/index.js';
 import type { SourceCatalog } from '../../deliveries/index.js';
 import { HubDispatcher } from '../../dispatch/index.js';
-import { admissionRun, openConcurrencyGate, registerRunActor, RunAdmission, type AdmissionRun } from '../../runs/index.js';
+import { envGroupRef, registerEnvGroupActor } from '../../environments/index.js';
+import { admissionRun, openConcurrencyGate, registerRunActor, runRef, RunAdmission, type AdmissionRun, type EnvironmentGatePorts } from '../../runs/index.js';
 import { RepositoryRunStore, type RunRecord, type StepLogStore, type Store } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -32,8 +33,10 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
     (runId, e) => log.error({ runId, err: (e as Error)?.message }, 'run admission failed'),
   );
   const runStore = new RepositoryRunStore(store);
+  const environments = wireEnvironmentGates(system, store, runStore, log);
   registerRunActor(system, {
     store: runStore,
+    environments,
     logs: p.stepLogs,
     observer: {
       foreignClaim: (claim) => p.hub.refusedClaim(claim),
@@ -51,6 +54,27 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
     options: { ackTimeoutMs: p.config.dispatchAckTimeoutMs, recoveryWindowMs: p.config.agentRecoveryWindowMs, queueTimeoutMs: p.config.queueTimeoutMs },
   });
   return { admission, runStore };
+}
+
+/** An EnvGroupActor answers a slot request within this, or the job is gated again on the next resume. */
+const SLOT_ASK_MS = 10_000;
+
+/**
+ * The EnvGroupActor kind (environment concurrency groups): its notices go to the run's actor
+ * wherever it lives, and it rebuilds from the slots the jobs keep on record. Returns the RunActors'
+ * side: the org's environments from the store, and slot requests and releases to the groups.
+ */
+function wireEnvironmentGates(system: ActorSystem, store: Store, runStore: RepositoryRunStore, log: Logger): EnvironmentGatePorts {
+  registerEnvGroupActor(system, {
+    notify: (group, n) => runRef(system, n.runId).tell({ type: 'env_slot', jobId: n.jobId, group: group.group, verdict: n.verdict, reason: n.reason }),
+    load: (group) => runStore.environmentSlots(group.orgId, group.group),
+    undelivered: (group, n, e) => log.warn({ ...group, runId: n.runId, jobId: n.jobId, err: (e as Error)?.message }, 'environment slot notice not delivered'),
+  });
+  return {
+    list: (orgId) => store.environments.list(orgId),
+    request: (orgId, group, r) => envGroupRef(system, { orgId, group }).ask({ type: 'request', ...r }, SLOT_ASK_MS),
+    release: (orgId, group, job) => envGroupRef(system, { orgId, group }).tell({ type: 'release', ...job }),
+  };
 }
 
 /**

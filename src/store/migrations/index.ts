@@ -15,6 +15,7 @@ import * as coordinatorTerm from './009_coordinator_term.js';
 import * as agentTokenSlots from './010_agent_token_slots.js';
 import * as environments from './011_environments.js';
 import * as adminTokenNamesAndAudit from './012_admin_token_names_and_audit.js';
+import * as jobEnvironmentSlots from './013_job_environment_slots.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010_agent_token_slots': agentTokenSlots,
   '011_environments': environments,
   '012_admin_token_names_and_audit': adminTokenNamesAndAudit,
+  '013_job_environment_slots': jobEnvironmentSlots,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -41,15 +41,17 @@ const EXPECTED: [ExecState, ExecEvent, ExecState][] = [
   ['recovering', 'CANCEL', 'cancelled'],
   // kici's one addition: a job whose agent came back without it is dispatched again.
   ['recovering', 'ENQUEUE', 'queued'],
+  // and a job an environment protection gate rejects fails before it is queued.
+  ['pending', 'FAIL', 'failed'],
 ];
 
 describe('execution state machine', () => {
-  it('has 11 states, 16 events and exactly 26 transitions (KiCI\'s 25 and one of kici\'s)', () => {
+  it('has 11 states, 16 events and exactly 27 transitions (KiCI\'s 25 and two of kici\'s)', () => {
     expect(EXEC_STATES).toHaveLength(11);
     expect(EXEC_EVENTS).toHaveLength(16);
     const count = Object.values(TRANSITIONS).reduce((n, edges) => n + Object.keys(edges).length, 0);
-    expect(count).toBe(26);
-    expect(EXPECTED).toHaveLength(26);
+    expect(count).toBe(27);
+    expect(EXPECTED).toHaveLength(27);
   });
 
   it.each(EXPECTED)('%s --%s--> %s', (from, event, to) => {
@@ -68,7 +70,7 @@ describe('execution state machine', () => {
         expect(canTransition(state, event)).toBe(false);
       }
     }
-    expect(invalid).toBe(11 * 16 - 26);
+    expect(invalid).toBe(11 * 16 - 27);
   });
 
   it('names the state and event in the error', () => {

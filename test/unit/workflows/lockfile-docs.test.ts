@@ -45,8 +45,6 @@ describe('docs/lockfile.md', () => {
     const lockfile = checkLockfile({
       schemaVersion: 1,
       workflows: [
-        { name: 'env', jobs: [{ name: 'a', steps: [{ run: 'x' }] }, { name: 'b', environments: ['production'], steps: [{ run: 'x' }] }] },
-        { name: 'group', jobs: [{ name: 'a', steps: [{ run: 'x' }] }, { name: 'b', concurrencyGroup: 'deploy', steps: [{ run: 'x' }] }] },
         { name: 'secret', jobs: [{ name: 'a', steps: [{ run: 'x' }] }, { name: 'b', steps: [{ run: 'x', secrets: ['TOKEN'] }] }] },
       ],
     });

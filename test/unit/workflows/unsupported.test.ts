@@ -3,11 +3,9 @@ import { unsupportedFields } from '../../../src/workflows/index.js';
 import { LOCKFILE_EXAMPLE, lockfileOf, workflowOfJobs } from './fixtures.js';
 
 describe('unsupportedFields', () => {
-  it('names a job that uses environments', () => {
+  it('lets environments through: the RunActor gates them', () => {
     const lockfile = lockfileOf(JSON.parse(LOCKFILE_EXAMPLE));
-    expect(unsupportedFields(lockfile.workflows[0], 0)).toBe(
-      'workflows[0].jobs[2].environments: environments are not supported yet',
-    );
+    expect(unsupportedFields(lockfile.workflows[0], 0)).toBeNull();
   });
 
   it('uses the workflow index it is given', () => {
@@ -18,9 +16,9 @@ describe('unsupportedFields', () => {
     expect(unsupportedFields(workflow, 3)).toBe('workflows[3].jobs[1].steps[1].secrets: secrets are not supported yet');
   });
 
-  it('counts an empty list as naming the field', () => {
-    const workflow = workflowOfJobs([{ name: 'a', environments: [], steps: [{ run: 'x' }] }]);
-    expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].environments: environments are not supported yet');
+  it('counts an empty secrets list as naming the field', () => {
+    const workflow = workflowOfJobs([{ name: 'a', steps: [{ run: 'x', secrets: [] }] }]);
+    expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].steps[0].secrets: secrets are not supported yet');
   });
 
   it('reports the first field in document order', () => {
@@ -31,12 +29,12 @@ describe('unsupportedFields', () => {
     expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].steps[0].secrets: secrets are not supported yet');
   });
 
-  it('names a job concurrency group, which would otherwise be ignored', () => {
-    const workflow = workflowOfJobs([{ name: 'deploy', concurrencyGroup: 'prod', steps: [{ run: 'x' }] }]);
-    expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].concurrencyGroup: job concurrency groups are not supported yet');
+  it('lets a job concurrency group through: the RunActor gates it', () => {
+    const workflow = workflowOfJobs([{ name: 'deploy', concurrencyGroup: 'prod', environments: ['prod'], steps: [{ run: 'x' }] }]);
+    expect(unsupportedFields(workflow, 0)).toBeNull();
   });
 
-  it('is null for a workflow that uses neither', () => {
+  it('is null for a workflow that uses no secrets', () => {
     expect(unsupportedFields(workflowOfJobs([{ name: 'a', steps: [{ run: 'x' }] }]), 0)).toBeNull();
   });
 });
