@@ -1,6 +1,6 @@
 /**
  * The invariant checker: the journal the workload's steps wrote and what the database says, judged
- * against invariants 1, 2, 3 and 6 of DESIGN §7.
+ * against invariants 1, 2, 3 and 6 of DESIGN §7, and 4 when the workload names its gated jobs.
  *
  * `judgeInvariants` is pure (hand-built inputs in unit tests); `checkInvariants` reads a journal
  * file and a database and judges them (e2e and chaos tests, and the `check` command).
@@ -9,6 +9,7 @@ import type { DatabaseView } from './database-view.js';
 import { readDatabaseView } from './database-view.js';
 import { type ExpectedRuns, expectMatchedCount } from './expected-runs.js';
 import { checkDeliveryRuns } from './invariants/delivery-runs.js';
+import { checkEnvironmentLimits, type GatedJobs } from './invariants/environment-limits.js';
 import { checkFencedWrites } from './invariants/fenced-writes.js';
 import { type AgentDeaths, checkJobExclusivity } from './invariants/job-exclusivity.js';
 import { checkTerminalRuns } from './invariants/terminal-runs.js';
@@ -23,6 +24,8 @@ export interface JudgeInput {
   expect?: ExpectedRuns;
   /** When the workload killed agents (chaos kill-agent): their cut-short executions are not duplicates. */
   agentDeaths?: AgentDeaths;
+  /** The workload's jobs in limited environments (invariant 4 is judged only when given). */
+  gated?: GatedJobs;
 }
 
 export function judgeInvariants(input: JudgeInput): InvariantReport[] {
@@ -32,6 +35,7 @@ export function judgeInvariants(input: JudgeInput): InvariantReport[] {
     checkDeliveryRuns(last, input.expect ?? expectMatchedCount()),
     checkTerminalRuns(last),
     checkJobExclusivity(input.journal, input.agentDeaths),
+    ...(input.gated ? [checkEnvironmentLimits(input.journal, input.gated, input.agentDeaths)] : []),
     checkFencedWrites(input.views),
   ];
 }
@@ -47,10 +51,11 @@ export interface CheckInput extends JournalReadOptions {
    */
   samples?: readonly DatabaseView[];
   agentDeaths?: AgentDeaths;
+  gated?: GatedJobs;
 }
 
 export async function checkInvariants(input: CheckInput): Promise<InvariantReport[]> {
   const journal = await readJournal(input.journal, input);
   const final = await readDatabaseView(input.databaseUrl);
-  return judgeInvariants({ journal, views: [...(input.samples ?? []), final], ...(input.expect && { expect: input.expect }), ...(input.agentDeaths && { agentDeaths: input.agentDeaths }) });
+  return judgeInvariants({ journal, views: [...(input.samples ?? []), final], ...(input.expect && { expect: input.expect }), ...(input.agentDeaths && { agentDeaths: input.agentDeaths }), ...(input.gated && { gated: input.gated }) });
 }

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { postgresStopShell, startLocalPostgres, type LocalPostgres } from '../cluster/postgres.js';
 import { agreement, Coordinator, EdgeWorker, freePort, startAgent, Supervisor, waitUntil, type ClusterHealth, type KiciProcess } from '../cluster/processes.js';
 import { FaultProxy } from './fault-proxy.js';
-import { makeWorkloadRepository, WORKLOAD_ORG } from './workload-repository.js';
+import { makeWorkloadRepository, WORKLOAD_ENVIRONMENT, WORKLOAD_ORG } from './workload-repository.js';
 import type { Topology } from './campaign.js';
 
 /** Settings every node of a chaos cluster runs with. */
@@ -307,7 +307,7 @@ export class Testbed {
     }
   }
 
-  /** The workload's repository (workload-repository.ts), and its source. */
+  /** The workload's repository (workload-repository.ts), its source, and its environment. */
   private async makeSource(): Promise<void> {
     const { origin, sha } = makeWorkloadRepository(path.join(this.options.root, 'repo'), this.options.maxDeliveries, this.journal);
     const secret = `chaos-webhook-secret-${sha.slice(0, 12)}`;
@@ -321,6 +321,7 @@ export class Testbed {
       secret,
     });
     this.source = { id: created.id, orgId: WORKLOAD_ORG, secret, sha };
+    await this.coordinators[0]!.api('POST', '/environments', { orgId: WORKLOAD_ORG, ...WORKLOAD_ENVIRONMENT });
   }
 
   /** Agents spread round-robin over the coordinators and workers, each through a proxy of its own. */

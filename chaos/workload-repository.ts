@@ -14,6 +14,17 @@ export const WORKLOAD_ORG = 'chaos';
 export const WORKLOAD_WORKFLOW = 'ci';
 /** Branches the workload pushes to; the lock file's trigger matches them and nothing else. */
 export const WORKLOAD_BRANCH_PREFIX = 'chaos/d-';
+/**
+ * The deployment environment the workload's test matrix runs in, one job at a time across the
+ * cluster (invariant 4). Both children of every run want it at the same moment, and the runs of
+ * consecutive deliveries overlap, so without the limit the journal would show them side by side.
+ */
+export const WORKLOAD_ENVIRONMENT = { name: 'production', concurrencyLimit: 1 } as const;
+const MATRIX_PARTS = ['1', '2'];
+/** The jobs (as the journal names them) that take a slot in the environment. */
+export const WORKLOAD_GATED_JOBS = Object.fromEntries(
+  MATRIX_PARTS.map((part) => [`test (${part})`, { group: WORKLOAD_ENVIRONMENT.name, limit: WORKLOAD_ENVIRONMENT.concurrencyLimit }]),
+);
 
 /** Makes the repository under `dir`; the bare `origin` is what the source points at. */
 export function makeWorkloadRepository(dir: string, maxDeliveries: number, journal: string): { origin: string; sha: string } {
@@ -44,8 +55,8 @@ const GIT_IDENTITY = {
 };
 
 /**
- * The workload's lock file: a build, then a two-child test matrix that needs it, every step
- * journalled. Short steps, so a run takes about a second when nothing goes wrong. No checkout: a
+ * The workload's lock file: a build, then a two-child test matrix that needs it and runs in the
+ * workload's environment (one job at a time cluster-wide), every step journalled. Short steps, so a run takes about a second when nothing goes wrong. No checkout: a
  * clone per job is a dozen git processes, which on two cores starve the cluster under test of CPU
  * and turn every fault into an overload; the orchestrator still reads each delivery's lock file
  * from git.
@@ -59,7 +70,14 @@ export function workloadLockfile(journal: string): unknown {
         triggers: [{ _type: 'push', branches: [`${WORKLOAD_BRANCH_PREFIX}*`] }],
         jobs: [
           { name: 'build', checkout: false, steps: [{ name: 'build', run: journalStep(journal, 'sleep 0.3') }] },
-          { name: 'test', needs: ['build'], checkout: false, matrix: { part: ['1', '2'] }, steps: [{ name: 'test', run: journalStep(journal, 'sleep 0.2') }] },
+          {
+            name: 'test',
+            needs: ['build'],
+            checkout: false,
+            matrix: { part: MATRIX_PARTS },
+            environments: [WORKLOAD_ENVIRONMENT.name],
+            steps: [{ name: 'test', run: journalStep(journal, 'sleep 0.1') }],
+          },
         ],
       },
     ],
