@@ -44,10 +44,21 @@ function jobView(j: JobRecord, steps: StepRecord[]) {
   };
 }
 
-/** A job no agent has taken yet says why it waits (no agent with its labels, all busy, …). */
+/**
+ * A job that waits says why: one held at its environments' gates (still `pending`) by the gate's
+ * own reason, stored on it (runs/job-gating.ts); one no agent has taken yet by what the agents room
+ * sees (no agent with its labels, all busy, …).
+ */
 function withWaitReason<V extends object>(view: V, job: JobRecord, deps: AdminDeps): V & { waiting?: string } {
+  const atGate = job.status === 'pending' ? gateReason(job.environmentGate) : undefined;
+  if (atGate) return { ...view, waiting: atGate };
   if (job.status !== 'queued' || job.agentId) return view;
   return { ...view, waiting: deps.waitReason(jobLabels(job.config)) };
+}
+
+function gateReason(gate: unknown): string | undefined {
+  const reason = (gate as { reason?: unknown } | null | undefined)?.reason;
+  return typeof reason === 'string' && reason !== '' ? reason : undefined;
 }
 
 const listQuery = z.object({

@@ -49,6 +49,8 @@ export interface RunJob {
   error: string | null;
   outputs: Record<string, string>;
   steps: { index: number; status: string }[];
+  /** Why a job that has not started waits (at its environments' gates, or for an agent). */
+  waiting?: string;
 }
 
 export interface RunDetail {

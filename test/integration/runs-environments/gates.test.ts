@@ -52,6 +52,24 @@ describe('environment gates on runs', () => {
     expect(new Set(lines.map((l) => l.split(' ')[1]))).toEqual(new Set(runs));
   }, 60_000);
 
+  it('shows why a job waits at a gate (a paused environment: limit 0), and a cancel ends it', async () => {
+    await inst.api.call('POST', '/environments', { orgId: 'acme', name: 'frozen', concurrencyLimit: 0 });
+    const workflow = {
+      name: 'frozen-deploy',
+      triggers: [{ _type: 'push', branches: ['freeze'] }],
+      jobs: [{ name: 'deploy', checkout: false, environments: ['frozen'], steps: [{ run: 'true' }] }],
+    };
+    inst.repo.pushLockfile({ schemaVersion: 1, workflows: [workflow] }, 'freeze');
+    const source = await inst.addSource('frozen');
+    const id = await trigger(source, 'freeze');
+    const waiting = await inst.waitFor(id, (r) => r.jobs.some((j) => j.waiting !== undefined), `the job of run ${id} to wait at its gate`);
+    expect(waiting.jobs[0]).toMatchObject({ status: 'pending', waiting: "waiting for a slot in concurrency group 'frozen' (limit 0)" });
+    const shown = await inst.admin(['runs', 'show', id]);
+    expect(shown.out).toContain("waiting: waiting for a slot in concurrency group 'frozen' (limit 0)");
+    await inst.api.call('POST', `/runs/${id}/cancel`, { force: false });
+    expect((await inst.waitForEnd(id)).status).toBe('cancelled');
+  }, 60_000);
+
   it('rejects a deploy from a branch the environment does not allow, with the gate message', async () => {
     await inst.api.call('POST', '/environments', { orgId: 'acme', name: 'live', branchRestrictions: ['main'] });
     const workflow = {
