@@ -49,6 +49,7 @@ export {
 export { REJECTION_PREFIX, type GateRejection, type RejectionCode } from './gate-rejections.js';
 export type { ConcurrencySlot } from './gate-combination.js';
 export { gateJob, type GateDecision } from './gates.js';
+export { currentGroupRules, withCurrentRules } from './group-rules.js';
 export {
   CANCELLED_MEMORY,
   EnvGroup,

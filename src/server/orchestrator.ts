@@ -6,6 +6,7 @@ import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/in
 import { clockSkewSeconds, DatabaseClock, offsetClock, systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
 import { CoordinatorDuties } from '../cluster/index.js';
 import { dedupKeySweep, SourceCatalog } from '../deliveries/index.js';
+import { envGroupRef } from '../environments/index.js';
 import type { DeliveryRecord } from '../webhooks/index.js';
 import { cancelRunVia, isTerminalRunStatus, runSweeps } from '../runs/index.js';
 import { createDatabaseSecretStore, resolveSecretKey, type MasterKey } from '../secrets/index.js';
@@ -262,6 +263,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
       return !run || isTerminalRunStatus(run.status);
     },
     cancelRun: (runId, force) => cancelRunVia(system, runId, force),
+    environmentChanged: (orgId, name) => envGroupRef(system, { orgId, group: name }).tell({ type: 'reload' }),
     rerunRun: deliveries.rerunRun,
     triggerRuns: deliveries.triggerRuns,
     reconcileSource: (source) => reconcile.reconciler.reconcile(source),

@@ -30,6 +30,11 @@ export interface AdminDeps {
    * route checked it is an enabled git source); resolves once those deliveries are processed.
    */
   reconcileSource(source: Source): Promise<ReconcileReply>;
+  /**
+   * An environment's rules changed: its concurrency group reads them again now (a glob environment's
+   * groups, named after the jobs' own names, catch up at their next periodic rebuild).
+   */
+  environmentChanged?(orgId: string, name: string): void;
   /** Why a job with these labels still waits for an agent, as the agents connected here see it. */
   waitReason(runsOn: readonly LabelMatcher[]): string;
   /** The agents connected to this node. */

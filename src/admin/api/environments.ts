@@ -67,6 +67,8 @@ export function environmentRoutes(deps: AdminDeps): RouteTable {
       if (Object.keys(changes).length === 0) throw apiError(400, 'invalid_request', 'body: nothing to change');
       const updated = await refusalsAsHttp(environments.update(env.id, changes, new Date()));
       if (!updated) throw apiError(404, 'not_found', `no environment ${env.name} in ${env.orgId}`);
+      // Its jobs waiting for a slot see a raised (or lowered) limit now, not at the next request.
+      deps.environmentChanged?.(updated.orgId, updated.name);
       return { status: 200, body: environmentView(updated) };
     }],
     ['DELETE', '/environments/:ref', async (req) => {

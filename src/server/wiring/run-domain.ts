@@ -3,7 +3,7 @@ import type { AgentHub } from '../../agents/index.js';
 import type { ShardTable } from '../../cluster/index.js';
 import type { SourceCatalog } from '../../deliveries/index.js';
 import { HubDispatcher } from '../../dispatch/index.js';
-import { envGroupRef, registerEnvGroupActor } from '../../environments/index.js';
+import { currentGroupRules, envGroupRef, registerEnvGroupActor, withCurrentRules } from '../../environments/index.js';
 import { admissionRun, openConcurrencyGate, registerRunActor, runRef, RunAdmission, type AdmissionRun, type EnvironmentGatePorts } from '../../runs/index.js';
 import { RepositoryRunStore, type RunRecord, type StepLogStore, type Store } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
@@ -67,7 +67,8 @@ const SLOT_ASK_MS = 10_000;
 function wireEnvironmentGates(system: ActorSystem, store: Store, runStore: RepositoryRunStore, log: Logger): EnvironmentGatePorts {
   registerEnvGroupActor(system, {
     notify: (group, n) => runRef(system, n.runId).tell({ type: 'env_slot', jobId: n.jobId, group: group.group, verdict: n.verdict, reason: n.reason }),
-    load: (group) => runStore.environmentSlots(group.orgId, group.group),
+    // The jobs' slots, under the environment's rules as they are now (an operator's change included).
+    load: async (group) => withCurrentRules(await runStore.environmentSlots(group.orgId, group.group), currentGroupRules(await store.environments.list(group.orgId), group.group)),
     undelivered: (group, n, e) => log.warn({ ...group, runId: n.runId, jobId: n.jobId, err: (e as Error)?.message }, 'environment slot notice not delivered'),
   });
   return {

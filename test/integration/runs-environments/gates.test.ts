@@ -52,6 +52,22 @@ describe('environment gates on runs', () => {
     expect(new Set(lines.map((l) => l.split(' ')[1]))).toEqual(new Set(runs));
   }, 60_000);
 
+  it('runs a job held by a paused environment (limit 0) once an operator gives it a limit', async () => {
+    await inst.api.call('POST', '/environments', { orgId: 'acme', name: 'paused', concurrencyLimit: 0 });
+    const workflow = {
+      name: 'paused-deploy',
+      triggers: [{ _type: 'push', branches: ['pause'] }],
+      jobs: [{ name: 'deploy', checkout: false, environments: ['paused'], steps: [{ run: 'true' }] }],
+    };
+    inst.repo.pushLockfile({ schemaVersion: 1, workflows: [workflow] }, 'pause');
+    const source = await inst.addSource('paused');
+    const id = await trigger(source, 'pause');
+    await inst.waitFor(id, (r) => r.jobs.some((j) => j.waiting?.includes("concurrency group 'paused' (limit 0)")), `the job of run ${id} to wait at its gate`);
+    // The group hears of the new limit now (the admin update tells it), not at some later request.
+    await inst.api.call('PATCH', '/environments/paused?org=acme', { concurrencyLimit: 1 });
+    expect((await inst.waitForEnd(id)).status).toBe('success');
+  }, 60_000);
+
   it('shows why a job waits at a gate (a paused environment: limit 0), and a cancel ends it', async () => {
     await inst.api.call('POST', '/environments', { orgId: 'acme', name: 'frozen', concurrencyLimit: 0 });
     const workflow = {
