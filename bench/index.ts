@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: prints kici's figures. Speed lives here, never in test assertions.
- * `npm run bench -- dispatch`, `-- raft`, `-- cluster`, `-- cluster-reown`, `-- cluster-dispatch` or
- * `-- cluster-worker` runs one part (several may be named). With no part named, every part runs, in
- * this order; the last three cluster parts take a few minutes each (see their files for the sizes
+ * `npm run bench -- dispatch`, `-- raft`, `-- cluster`, `-- cluster-reown`, `-- cluster-dispatch`,
+ * `-- cluster-worker` or `-- env-group` runs one part (several may be named). With no part named,
+ * every part runs, in this order; `cluster-reown`, `cluster-dispatch` and `cluster-worker` take a few minutes each (see their files for the sizes
  * to set). `cluster-worker`: an edge worker's cost on webhook → dispatch, and healed cut → every
  * result it held applied.
  */
@@ -11,6 +11,7 @@ import { runClusterFailoverBench } from './cluster-failover.js';
 import { runClusterReownBench } from './cluster-reown.js';
 import { runClusterWorkerBench } from './cluster-worker.js';
 import { runDispatchBench } from './dispatch.js';
+import { runEnvGroupBench } from './env-group.js';
 import { runRaftFailoverBench } from './raft-failover.js';
 
 const parts: Record<string, () => Promise<string>> = {
@@ -20,6 +21,7 @@ const parts: Record<string, () => Promise<string>> = {
   'cluster-reown': runClusterReownBench,
   'cluster-dispatch': runClusterDispatchBench,
   'cluster-worker': runClusterWorkerBench,
+  'env-group': runEnvGroupBench,
 };
 
 async function main(): Promise<void> {
