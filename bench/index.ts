@@ -2,9 +2,10 @@
  * `npm run bench`: prints kici's figures. Speed lives here, never in test assertions.
  * `npm run bench -- dispatch`, `-- raft`, `-- cluster`, `-- cluster-reown`, `-- cluster-dispatch`,
  * `-- cluster-worker` or `-- env-group` runs one part (several may be named). With no part named,
- * every part runs, in this order; `cluster-reown`, `cluster-dispatch` and `cluster-worker` take a few minutes each (see their files for the sizes
- * to set). `cluster-worker`: an edge worker's cost on webhook → dispatch, and healed cut → every
- * result it held applied.
+ * every part runs, in this order; `cluster-reown`, `cluster-dispatch` and `cluster-worker` take a
+ * few minutes each (see their files for the sizes to set). `cluster-worker`: an edge worker's cost
+ * on webhook → dispatch, and healed cut → every result it held applied. `env-group`: admission
+ * through one environment concurrency group.
  */
 import { runClusterDispatchBench } from './cluster-dispatch.js';
 import { runClusterFailoverBench } from './cluster-failover.js';
