@@ -67,6 +67,16 @@ function sameStep(a: JournalEntry, b: JournalEntry): boolean {
   return a.runId === b.runId && a.jobId === b.jobId && a.attempt === b.attempt && a.agent === b.agent && a.stepIndex === b.stepIndex && a.stepTry === b.stepTry;
 }
 
+/** Agent name → the times (µs since the epoch, the journal's clock) the workload killed it. */
+export type AgentDeaths = Readonly<Record<string, readonly number[]>>;
+
+/** No end line, and its agent was killed after it started: the first such kill ended it. */
+export function killedAt(e: StepExecution, deaths: AgentDeaths): number | undefined {
+  if (e.endedAt !== undefined) return undefined;
+  const after = (deaths[e.agent] ?? []).filter((at) => at >= e.startedAt);
+  return after.length > 0 ? Math.min(...after) : undefined;
+}
+
 /** When the execution is last known to have been running: its end, or its start when it has none. */
 export function lastSeen(execution: StepExecution): number {
   return execution.endedAt ?? execution.startedAt;

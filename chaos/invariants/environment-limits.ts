@@ -12,8 +12,7 @@
 import type { Journal } from '../journal-reader.js';
 import { groupBy } from '../grouping.js';
 import { brokenAt, invariantReport, notExercised, type InvariantReport } from '../report.js';
-import { clockTime, pairExecutions, type StepExecution } from '../step-executions.js';
-import type { AgentDeaths } from './job-exclusivity.js';
+import { clockTime, killedAt, pairExecutions, type AgentDeaths, type StepExecution } from '../step-executions.js';
 
 /** Job name (as the journal records it) → the concurrency group it takes a slot in, and its limit. */
 export type GatedJobs = Readonly<Record<string, { group: string; limit: number }>>;
@@ -51,7 +50,7 @@ export function checkEnvironmentLimits(journal: Journal, gated: GatedJobs, agent
 function occupancyOf(same: readonly StepExecution[], gated: GatedJobs, deaths: AgentDeaths): Occupancy {
   const first = same[0]!;
   const { group, limit } = gated[first.jobName]!;
-  const ends = same.map((e) => e.endedAt ?? deathAfter(e, deaths) ?? e.startedAt);
+  const ends = same.map((e) => e.endedAt ?? killedAt(e, deaths) ?? e.startedAt);
   return {
     job: `${first.jobName} of run ${first.runId}`,
     group,
@@ -60,11 +59,6 @@ function occupancyOf(same: readonly StepExecution[], gated: GatedJobs, deaths: A
     to: Math.max(...ends),
     agents: [...new Set(same.map((e) => e.agent))],
   };
-}
-
-function deathAfter(e: StepExecution, deaths: AgentDeaths): number | undefined {
-  const after = (deaths[e.agent] ?? []).filter((at) => at >= e.startedAt);
-  return after.length > 0 ? Math.min(...after) : undefined;
 }
 
 /**

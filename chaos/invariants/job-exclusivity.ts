@@ -18,10 +18,9 @@
 import type { Journal } from '../journal-reader.js';
 import { groupBy } from '../grouping.js';
 import { brokenAt, invariantReport, type InvariantReport } from '../report.js';
-import { describeExecution, lastSeen, pairExecutions, type StepExecution } from '../step-executions.js';
+import { describeExecution, killedAt, lastSeen, pairExecutions, type AgentDeaths, type StepExecution } from '../step-executions.js';
 
-/** Agent name → the times (µs since the epoch, the journal's clock) the workload killed it. */
-export type AgentDeaths = Readonly<Record<string, readonly number[]>>;
+export type { AgentDeaths } from '../step-executions.js';
 
 export function checkJobExclusivity(journal: Journal, agentDeaths: AgentDeaths = {}): InvariantReport {
   const evidence: string[] = [];
@@ -57,13 +56,6 @@ export function checkJobExclusivity(journal: Journal, agentDeaths: AgentDeaths =
 interface Violation {
   text: string;
   atMicros: number;
-}
-
-/** No end line, and its agent was killed after it started: the first such kill ended it. */
-function killedAt(e: StepExecution, deaths: AgentDeaths): number | undefined {
-  if (e.endedAt !== undefined) return undefined;
-  const after = (deaths[e.agent] ?? []).filter((at) => at >= e.startedAt);
-  return after.length > 0 ? Math.min(...after) : undefined;
 }
 
 /**

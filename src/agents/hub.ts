@@ -1,6 +1,7 @@
 import { ActorSystem, type ActorRef } from '../actors/index.js';
 import type { Clock } from '../clock/index.js';
 import { CloseCode, type AgentCommandBody, type AgentMessage, type AgentRegister, type JobOfferBody, type JobOfferAnswer } from '../transport/index.js';
+import type { UnansweredDispatch } from '../vocabulary/index.js';
 import type { LabelMatcher } from '../workflows/index.js';
 import { AGENT_ACTOR_KIND, agentActorFactory, type AgentActorMessage } from './agent-actor.js';
 import { AgentDirectory } from './directory.js';
@@ -36,13 +37,6 @@ export interface HubOptions {
 
 // Long enough never to cut a flush short; a flush only waits for frames already in mailboxes.
 const SETTLE_ASK_MS = 60_000;
-
-/**
- * What a hub found about an agent whose dispatch went unanswered; the runs room's port spells the
- * same words (runs/ports.ts `UnansweredDispatch`), and the run places the job again only when the
- * agent is `closed` or `gone`.
- */
-export type UnansweredDispatch = 'closed' | 'gone' | 'acked' | 'asked';
 
 /**
  * Run `fn` one turn of the event loop later. After a stall of this node's event loop, timers run
@@ -147,7 +141,7 @@ export class AgentHub {
 
   /**
    * The run saw no ack in time for a job it placed: close the silent agent (4031) so it is not
-   * picked again, and say what was found (see `UnansweredDispatch` in the runs room). An agent whose
+   * picked again, and say what was found (see `UnansweredDispatch` in the vocabulary). An agent whose
    * socket is elsewhere is judged by the node that holds it (told by `close_silent`), and the run
    * waits for that node's word.
    */

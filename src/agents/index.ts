@@ -1,4 +1,4 @@
-export { AgentHub, type HubOptions, type UnansweredDispatch } from './hub.js';
+export { AgentHub, type HubOptions } from './hub.js';
 export type { JobEvents, JobRef, RefusedClaim } from './job-events.js';
 export { AgentActor, AGENT_ACTOR_KIND, agentActorFactory, type AgentActorDeps, type AgentActorMessage } from './agent-actor.js';
 export { AgentSession, type AgentSocket, type TokenGrant } from './session.js';

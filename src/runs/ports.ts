@@ -7,6 +7,7 @@ import type { NeedsFile } from '../workflows/index.js';
 import type { JobGate } from './gate-ports.js';
 import type { NeedsEdge } from './needs-scheduler.js';
 import type { JobStatus, RunStatus, StepStatus } from './statuses.js';
+import type { UnansweredDispatch } from '../vocabulary/index.js';
 
 export type Outputs = Record<string, string>;
 
@@ -217,15 +218,7 @@ export interface Dispatcher {
   ackTimedOut?(agentId: string, jobId: string): UnansweredDispatch | void | Promise<UnansweredDispatch | void>;
 }
 
-/**
- * What the agents room found about an agent whose dispatch went unanswered. `closed`: it was silent
- * and is closed; `gone`: no node known holds its socket. Either way it does not run the job, which
- * may go to another agent. `acked`: it did acknowledge the job, or answered about it by the time it
- * was judged (its word was slow to reach the run), and keeps it. `asked`: its socket is on another node, which alone sees whether it answered; that
- * node was asked to judge it, and its word reaches the run as the agent's own would (the ack, or the
- * agent registering again without the job). The run places the job again only on `closed` or `gone`.
- */
-export type UnansweredDispatch = 'closed' | 'gone' | 'acked' | 'asked';
+export type { UnansweredDispatch } from '../vocabulary/index.js';
 
 /** Where a run stores the step log lines its agents send (the store room's step-log blobs). */
 export interface StepLogSink {

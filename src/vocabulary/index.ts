@@ -8,3 +8,4 @@ export * from './statuses.js';
 export * from './delivery-statuses.js';
 export * from './peer-address.js';
 export * from './agent-slots.js';
+export * from './unanswered-dispatch.js';
