@@ -73,3 +73,19 @@ export {
   type EnvGroupPorts,
   type StoredEnvGroup,
 } from './env-group-actor.js';
+export {
+  HOLD_STATUSES,
+  VERDICTS,
+  castVote,
+  expiryReason,
+  holdExpired,
+  rejectionReason,
+  remainingReviewers,
+  type Hold,
+  type HoldGate,
+  type HoldStatus,
+  type HoldVote,
+  type NewHold,
+  type Verdict,
+  type VoteOutcome,
+} from './holds.js';

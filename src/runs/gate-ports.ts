@@ -5,7 +5,7 @@
  * And what it keeps on the job of its progress (`JobGate`, stored with the job's own fenced writes),
  * so a new owner after a restart or a move goes on from where the job stood.
  */
-import type { ConcurrencyStrategy, Environment, JobRef, PassableGate, SlotAnswer } from '../environments/index.js';
+import type { ConcurrencyStrategy, Environment, HoldGate, JobRef, PassableGate, SlotAnswer } from '../environments/index.js';
 
 export interface EnvironmentLookup {
   /** One org's environments, oldest first (the store's `environments.list`). */
@@ -45,8 +45,12 @@ export interface GateSlot {
 export interface JobGate {
   /** Gates passed by waiting (a slot in every group, the timer): the gates are asked again with them. */
   passed: PassableGate[];
-  /** What the job waits for now (null: nothing; it was admitted or has not been gated yet). */
-  waiting: 'concurrency' | 'wait-timer' | null;
+  /**
+   * What the job waits for now (null: nothing; it was admitted or has not been gated yet). A hold
+   * (`trust`, `reviewers`) is the machine's `held` state, the timer its `waiting` state; the job's
+   * stored status stays `pending` through both.
+   */
+  waiting: 'concurrency' | 'wait-timer' | HoldGate | null;
   /** Why it waits, as `runs show` prints it. */
   reason: string | null;
   /** The wait timer's end (ms): a new owner waits until then, not a whole timer again. */

@@ -20,6 +20,7 @@ export {
   FAILING_JOB_STATUSES,
   isTerminalJobStatus,
   isTerminalRunStatus,
+  jobState,
   jobStatusToState,
   stateToJobStatus,
   runOutcome,
@@ -32,7 +33,7 @@ export { needsPayload, jobLabels } from './needs-payload.js';
 export { RUN_ACTOR_KIND, RunActor, runActorFactory, registerRunActor, runRef } from './run-actor.js';
 export type { RunActorDeps, RunActorOptions } from './run-core.js';
 export { AGENT_RESTARTED_ERROR, RECOVERY_EXPIRED_ERROR, STALE_ERROR, UNANSWERED_DISPATCH_ERROR, WORKFLOW_TIMEOUT_REASON } from './messages.js';
-export type { RunMessage, RunReply, FinishedJobStatus, AgentClaim } from './messages.js';
+export type { RunMessage, RunReply, FinishedJobStatus, AgentClaim, VotedHold } from './messages.js';
 export { finishedJobStatus, isAgentHostMessage } from './messages.js';
 export { claimOf, FINISHED_GRACE_MS, type Claim } from './job-claims.js';
 export { planRerun, RerunRefusedError } from './rerun-plan.js';
@@ -54,6 +55,7 @@ export { tellRunsAgentLost, tellRunsAgentBack, tellRunsAgentRestarted } from './
 export type { AgentJob, TellRun } from './agent-events.js';
 export { failedRunError, MAX_RUN_ERROR_LENGTH } from './fail-at-start.js';
 export { cancelRunVia, CANCEL_ASK_MS } from './cancel.js';
+export { voteOnHoldVia, HOLD_VOTE_ASK_MS, type HoldVoteRequest, type HoldVoteResult } from './hold-votes.js';
 export { runSweeps, type OverdueJobs, type RunSweep } from './sweeps.js';
 export type { EnvironmentGatePorts, EnvironmentLookup, EnvGroupClient, GateSlot, JobGate, SlotRequest } from './gate-ports.js';
 export { GATES_UNAVAILABLE, gatedNames, gateEventOf, holdError } from './job-gating.js';
@@ -66,6 +68,8 @@ export type {
   StepRecord,
   LoadedRun,
   JobPatch,
+  HoldChange,
+  GateOutcome,
   StepPatch,
   WriteFence,
   JobWriteGuard,

@@ -4,7 +4,8 @@
  * is dispatched, and through them again each time it got past one by waiting:
  *
  *   reject  ends failed with the gate's reason (dependents are skipped as for any failure)
- *   hold    ends failed too, for now: approvals are not built yet, and a job must never run ungated
+ *   hold    held (job-holds.ts) until its reviewers decide or the hold expires; a node whose store
+ *           keeps no holds fails it instead: a job must never run ungated
  *   queue   takes a slot in each group in order from its EnvGroupActor; queued: waits for its notice
  *   wait    waits for the timer, whose end is stored on the job so a new owner resumes it
  *   admit   dispatched as any job
@@ -17,9 +18,11 @@ import type { Clock } from '../clock/index.js';
 import { bindEnvironments, gateJob, type ConcurrencySlot, type GateDecision, type GateEvent, type PassableGate } from '../environments/index.js';
 import type { CiEvent } from '../workflows/index.js';
 import { NO_GATE, type EnvironmentGatePorts, type GateSlot, type JobGate } from './gate-ports.js';
+import { isHoldGate } from './job-holds.js';
 import { ignored, ok, type RunReply } from './messages.js';
-import type { JobPatch, JobRecord, RunRecord } from './ports.js';
-import { isTerminalJobStatus } from './statuses.js';
+import type { GateOutcome, JobPatch, JobRecord, RunRecord } from './ports.js';
+import { transition } from './state-machine.js';
+import { isTerminalJobStatus, jobState } from './statuses.js';
 
 /** What the gates need of the RunActor that owns the job. */
 export interface GateHost {
@@ -30,6 +33,8 @@ export interface GateHost {
   fail(job: JobRecord, reason: string): Promise<void>;
   cancel(job: JobRecord, reason: string): Promise<void>;
   dispatch(job: JobRecord): Promise<void>;
+  hold(job: JobRecord, decision: Extract<GateDecision, { verdict: 'hold' }>): Promise<void>;
+  report(job: JobRecord, outcome: GateOutcome): void;
   armTimer(jobId: string, ms: number): void;
   /** `runs.environment`, once per run. */
   recordEnvironment(group: string): Promise<void>;
@@ -51,12 +56,12 @@ export function gateEventOf(run: RunRecord): GateEvent {
   return { type: event.type ?? 'push', branch: event.branch ?? run.branch ?? undefined, repo: event.repo, trust: null };
 }
 
-/** A hold's error until approvals exist: the job is failed, never run past its reviewers. */
+/** A hold's error on a node whose store keeps no holds: the job is failed, never run past its reviewers. */
 export function holdError(decision: Extract<GateDecision, { verdict: 'hold' }>): string {
   const names = decision.environments.map((e) => `'${e}'`).join(', ');
   const who = decision.environments.length === 1 ? `environment ${names} requires` : `environments ${names} require`;
   const what = decision.gate === 'reviewers' ? `reviewers (${decision.reviewers.join(', ')})` : `a ${decision.minimumTrust} pull request author (this one is ${decision.trust})`;
-  return `environment protection: ${who} ${what}; approvals are not available in this build yet`;
+  return `environment protection: ${who} ${what}, and this node's store keeps no holds; the job was not run`;
 }
 
 export class JobGating {
@@ -76,15 +81,18 @@ export class JobGating {
   async pass(job: JobRecord): Promise<void> {
     if (job.status !== 'pending' || this.waiting.has(job.id)) return;
     if (!this.ports) return this.host.fail(job, GATES_UNAVAILABLE);
+    // A held job waits for its reviewers whatever the rules say now: people decide a hold, or it expires.
+    if (isHoldGate(job.gate?.waiting)) return;
     const names = gatedNames(job.config)!;
     const gate = job.gate ?? NO_GATE;
     const environments = bindEnvironments(await this.ports.list(this.orgId), names.environments);
     const decision = gateJob({ environments, concurrencyGroup: names.concurrencyGroup }, gateEventOf(this.host.run), new Set(gate.passed), this.host.clock);
     switch (decision.verdict) {
       case 'reject':
+        this.host.report(job, { kind: 'rejected', gate: decision.gate });
         return this.host.fail(job, decision.reason);
       case 'hold':
-        return this.host.fail(job, holdError(decision));
+        return this.host.hold(job, decision);
       case 'queue':
         return this.takeSlots(job, decision.slots);
       case 'wait':
@@ -123,6 +131,7 @@ export class JobGating {
   }
 
   private async startTimer(job: JobRecord, reason: string, until: number): Promise<void> {
+    if (job.gate?.waiting !== 'wait-timer') transition(jobState(job), 'WAIT');
     if (job.gate?.waiting !== 'wait-timer' || job.gate.waitUntil !== until) await this.saveGate(job, { waiting: 'wait-timer', reason, waitUntil: until });
     this.waiting.add(job.id);
     this.host.armTimer(job.id, until - this.host.clock.now());
@@ -134,6 +143,7 @@ export class JobGating {
     const gate = job?.gate;
     if (!job || job.status !== 'pending' || gate?.waiting !== 'wait-timer') return ignored('the job is not waiting for its timer');
     if (gate.waitUntil !== null && this.host.clock.now() < gate.waitUntil) return ignored('the wait timer has not run out');
+    transition(jobState(job), 'TIMER_DONE');
     this.waiting.delete(jobId);
     await this.saveGate(job, { waiting: null, reason: null, passed: passing(job, 'wait-timer') });
     await this.pass(job);

@@ -9,10 +9,13 @@
  * holds the shard row), the unfinished runs of some shards, the jobs the record gives an agent, and
  * a report of every write it accepted with who made it (`as(node)`), so an invariant checker can
  * hold each write against the replicated shard map. It answers the coordinator's sweeps too
- * (OverdueJobs), as the jobs repository's queries do.
+ * (OverdueJobs), as the jobs repository's queries do. Holds (`held_runs` and their votes) are kept
+ * as the holds repository keeps them: one per job and gate, written with the job's fenced write,
+ * all of it or nothing.
  */
-import type { JobPatch, JobRecord, JobWriteGuard, LoadedRun, RunRecord, RunStore, StepPatch, WriteFence } from './ports.js';
-import type { StoredEnvGroup } from '../environments/index.js';
+import { randomUUID } from 'node:crypto';
+import type { HoldChange, JobPatch, JobRecord, JobWriteGuard, LoadedRun, RunRecord, RunStore, StepPatch, WriteFence } from './ports.js';
+import type { Hold, NewHold, StoredEnvGroup } from '../environments/index.js';
 import { storedEnvGroup, type StoredSlot } from './env-group-load.js';
 import type { OverdueJobs } from './sweeps.js';
 import { isTerminalJobStatus, isTerminalRunStatus } from './statuses.js';
@@ -20,8 +23,11 @@ import { isTerminalJobStatus, isTerminalRunStatus } from './statuses.js';
 /** Where `add` puts a run unless told otherwise. */
 export const DEFAULT_SHARD = 0;
 
-/** What an accepted write did; `node` is the writer when it wrote through `as(node)`. */
-export type StoreWriteKind = 'run_created' | 'run_started' | 'run_cancelling' | 'run_completed' | 'job' | 'step' | 'shard_raised';
+/**
+ * What an accepted write did; `node` is the writer when it wrote through `as(node)`. `job_held` and
+ * `hold_changed` are job writes that carried a hold's write with them (`status`: the job's after).
+ */
+export type StoreWriteKind = 'run_created' | 'run_started' | 'run_cancelling' | 'run_completed' | 'job' | 'job_held' | 'hold_changed' | 'step' | 'shard_raised';
 
 export interface AcceptedWrite {
   kind: StoreWriteKind;
@@ -50,6 +56,12 @@ export interface MemoryRunStoreOptions {
   fence?: 'per-shard' | 'broken';
 }
 
+/** A job a write may go through for, with its run. */
+interface GuardedJob {
+  runId: string;
+  job: JobRecord;
+}
+
 /** A job the record gives an agent (queued on it, running, recovering or cancelling there). */
 export interface HeldJob {
   runId: string;
@@ -70,6 +82,8 @@ export class MemoryRunStore implements RunStore, OverdueJobs {
   private readonly owners = new Map<number, string>();
   private readonly shardOfRun = new Map<string, number>();
   private readonly runOfJob = new Map<string, string>();
+  /** `held_runs` with their votes, in creation order: hold id → hold. */
+  private readonly holds = new Map<string, Hold>();
   readonly completions: { runId: string; status: string; error: string | null }[] = [];
   loads = 0;
   private readonly onWrite: ((write: AcceptedWrite) => void) | undefined;
@@ -246,6 +260,9 @@ export class MemoryRunStore implements RunStore, OverdueJobs {
       updateStep: async (jobId, stepIndex, patch, fence) => this.stepUpdated(jobId, stepIndex, patch, fence, node),
       completeRun: async (runId, status, error, at, fence) => this.runCompleted(runId, status, error, at, fence, node),
       markRunEnvironment: (runId, environment, fence) => this.markRunEnvironment(runId, environment, fence),
+      holdJob: async (jobId, hold, patch, guard) => this.jobHeld(jobId, hold, patch, guard, node),
+      holdsOfRun: (runId) => this.holdsOfRun(runId),
+      changeHold: async (jobId, change, patch, guard) => this.holdChanged(jobId, change, patch, guard, node),
     };
   }
 
@@ -279,6 +296,28 @@ export class MemoryRunStore implements RunStore, OverdueJobs {
     return this.runCompleted(runId, status, error, at, fence, undefined);
   }
 
+  async holdJob(jobId: string, hold: NewHold, patch: JobPatch, guard: JobWriteGuard): Promise<boolean> {
+    return this.jobHeld(jobId, hold, patch, guard, undefined);
+  }
+
+  async holdsOfRun(runId: string): Promise<Hold[]> {
+    // Votes oldest first by their time, as the repository orders them (not by when they arrived).
+    return [...this.holds.values()].filter((h) => h.runId === runId).map((h) => ({ ...structuredClone(h), votes: [...h.votes].sort((a, b) => a.at - b.at) }));
+  }
+
+  async changeHold(jobId: string, change: HoldChange, patch: JobPatch, guard: JobWriteGuard): Promise<boolean> {
+    return this.holdChanged(jobId, change, patch, guard, undefined);
+  }
+
+  /** Pending holds past their expiry at `now`, earliest expiry first (HoldRepository.overdue). */
+  async overdueHolds(now: number, limit: number): Promise<{ runId: string; jobId: string; holdId: string }[]> {
+    return [...this.holds.values()]
+      .filter((h) => h.status === 'pending' && h.expiresAt <= now)
+      .sort((a, b) => a.expiresAt - b.expiresAt)
+      .slice(0, limit)
+      .map((h) => ({ runId: h.runId, jobId: h.jobId, holdId: h.id }));
+  }
+
   // Every write checks the fence and its guard first and changes nothing unless both hold, as one
   // UPDATE … WHERE <guard> AND EXISTS (SELECT 1 FROM fence WHERE epoch = $epoch) does.
 
@@ -301,13 +340,53 @@ export class MemoryRunStore implements RunStore, OverdueJobs {
   }
 
   private jobUpdated(jobId: string, patch: JobPatch, guard: JobWriteGuard, node: string | undefined): boolean {
-    const loaded = this.ownerOfJob(jobId);
-    if (!loaded || !this.fenceHolds(loaded.run.id, guard)) return false;
-    const job = loaded.jobs.find((j) => j.id === jobId)!;
-    if (guard.expectStatus !== undefined && job.status !== guard.expectStatus) return false;
-    Object.assign(job, defined(structuredClone(patch)));
-    this.accepted({ kind: 'job', shard: this.shardOf(loaded.run.id), epoch: guard.epoch, node, runId: loaded.run.id, jobId, status: job.status });
+    const guarded = this.guardedJob(jobId, guard);
+    if (!guarded) return false;
+    this.jobWritten(guarded, patch, guard, node, 'job');
     return true;
+  }
+
+  /** The job's write, and its hold unless one is on record for the job and gate (that one stays). */
+  private jobHeld(jobId: string, hold: NewHold, patch: JobPatch, guard: JobWriteGuard, node: string | undefined): boolean {
+    if (hold.jobId !== jobId) throw new Error(`a hold for job ${hold.jobId} cannot be written with job ${jobId}`);
+    const guarded = this.guardedJob(jobId, guard);
+    if (!guarded) return false;
+    const held = [...this.holds.values()].some((h) => h.jobId === jobId && h.runId === hold.runId && h.gate === hold.gate);
+    if (!held) {
+      const id = randomUUID();
+      this.holds.set(id, { ...structuredClone(hold), id, status: 'pending', decidedAt: null, decidedBy: null, votes: [] });
+    }
+    this.jobWritten(guarded, patch, guard, node, 'job_held');
+    return true;
+  }
+
+  /**
+   * Every refusal is found before anything changes, as the repository's transaction rolls back
+   * whole: the fence and the job's guard, a hold that is not this job's or not pending, a second vote.
+   */
+  private holdChanged(jobId: string, change: HoldChange, patch: JobPatch, guard: JobWriteGuard, node: string | undefined): boolean {
+    const guarded = this.guardedJob(jobId, guard);
+    const hold = this.holds.get(change.holdId);
+    if (!guarded || !hold || hold.jobId !== jobId || hold.status !== 'pending') return false;
+    if (change.vote && hold.votes.some((v) => v.reviewer === change.vote!.reviewer)) return false;
+    if (change.vote) hold.votes.push(structuredClone(change.vote));
+    if (change.status !== 'pending') Object.assign(hold, { status: change.status, decidedAt: change.at, decidedBy: change.vote?.reviewer ?? null });
+    this.jobWritten(guarded, patch, guard, node, 'hold_changed');
+    return true;
+  }
+
+  /** The job, when a write with `guard` would go through: its shard's row at the epoch, its status as expected. */
+  private guardedJob(jobId: string, guard: JobWriteGuard): GuardedJob | undefined {
+    const loaded = this.ownerOfJob(jobId);
+    if (!loaded || !this.fenceHolds(loaded.run.id, guard)) return undefined;
+    const job = loaded.jobs.find((j) => j.id === jobId)!;
+    if (guard.expectStatus !== undefined && job.status !== guard.expectStatus) return undefined;
+    return { runId: loaded.run.id, job };
+  }
+
+  private jobWritten({ runId, job }: GuardedJob, patch: JobPatch, guard: JobWriteGuard, node: string | undefined, kind: StoreWriteKind): void {
+    Object.assign(job, defined(structuredClone(patch)));
+    this.accepted({ kind, shard: this.shardOf(runId), epoch: guard.epoch, node, runId, jobId: job.id, status: job.status });
   }
 
   private stepUpdated(jobId: string, stepIndex: number, patch: StepPatch, fence: WriteFence, node: string | undefined): boolean {

@@ -2,6 +2,7 @@
  * What a RunActor understands. Validation happens at the wire edge (agent protocol, admin API);
  * these are trusted, already-typed messages.
  */
+import type { HoldGate, HoldStatus, Verdict } from '../environments/index.js';
 import type { Outputs } from './ports.js';
 import type { StepStatus } from './statuses.js';
 
@@ -50,7 +51,30 @@ export type RunMessage =
    */
   | { type: 'env_slot'; jobId: string; group: string; verdict: 'admitted' | 'cancelled'; reason?: string }
   /** A job's environment wait timer ran out (armed by the actor from the end stored on the job). */
-  | { type: 'gate_timer'; jobId: string };
+  | { type: 'gate_timer'; jobId: string }
+  /**
+   * A reviewer's approve or reject (an admin token's name), on the run's held jobs: those named
+   * `job` (a concrete name, or a lock-file name for all its matrix children), or without `job`
+   * every pending hold of the run the reviewer may vote on. Answered with a `HoldVoteReply`.
+   */
+  | { type: 'hold_vote'; reviewer: string; verdict: Verdict; reason: string | null; job?: string }
+  /** The coordinator's expiry duty found the job's pending hold past its expiry. */
+  | { type: 'hold_expired'; jobId: string; holdId: string };
+
+/** One hold a vote reached, as it stands after the vote. */
+export interface VotedHold {
+  job: string;
+  gate: HoldGate;
+  status: HoldStatus;
+  /** Reviewers whose approval it still waits for. */
+  remaining: string[];
+}
+
+/**
+ * The answer to `hold_vote`: the holds it changed, or why it changed nothing (`not-found`: no
+ * pending hold matches; `conflict`: the reviewer is not listed, voted already, or the job is not held).
+ */
+export type HoldVoteReply = { ok: true; holds: VotedHold[] } | { ok: false; ignored: string; refused: 'not-found' | 'conflict' };
 
 /**
  * What an agent says about a job. Each is judged against the job's record (job-claims.ts): only the
@@ -97,7 +121,9 @@ export function isAgentHostMessage(msg: unknown): boolean {
  * `moved`: this node no longer owns the run (its writes are fenced off), so nothing was decided:
  * a caller holding an agent's report must not acknowledge it, but bring it to the run's new owner.
  */
-export type RunReply = { ok: true; epoch?: number } | { ok: false; ignored: string; foreign?: true; moved?: true };
+export type RunReply =
+  | { ok: true; epoch?: number; holds?: VotedHold[] }
+  | { ok: false; ignored: string; foreign?: true; moved?: true; refused?: 'not-found' | 'conflict' };
 
 export const AGENT_RESTARTED_ERROR = 'the agent restarted and lost the job';
 export const RECOVERY_EXPIRED_ERROR = 'agent disconnected and did not reconnect within the recovery window';

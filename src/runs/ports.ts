@@ -3,6 +3,7 @@
  * or PGlite; the agents room implements Dispatcher. Times are epoch milliseconds from the injected
  * Clock; the store converts them to timestamps.
  */
+import type { Hold, HoldGate, HoldStatus, HoldVote, NewHold } from '../environments/index.js';
 import type { NeedsFile } from '../workflows/index.js';
 import type { JobGate } from './gate-ports.js';
 import type { NeedsEdge } from './needs-scheduler.js';
@@ -99,6 +100,17 @@ export interface LoadedRun {
 export type JobPatch = Partial<Omit<JobRecord, 'id' | 'runId' | 'name' | 'baseName' | 'matrix' | 'config'>>;
 export type StepPatch = Partial<Pick<StepRecord, 'status' | 'exitCode' | 'error' | 'startedAt' | 'finishedAt'>>;
 
+/** A step in a hold's life, written with the job's patch in one transaction (`RunStore.changeHold`). */
+export interface HoldChange {
+  holdId: string;
+  /** The hold's status after the change: `pending` records a vote and leaves the hold open. */
+  status: HoldStatus;
+  /** A reviewer's vote; none when the hold expires or is cancelled with its job. */
+  vote?: HoldVote;
+  /** ms: when the hold closed (`decided_at`), for a status other than `pending`. */
+  at: number;
+}
+
 /**
  * Every write carries the writer's shard epoch. The store applies a write only while the run's
  * shard is at exactly that epoch (per-shard fencing): once a node that gained the shard has
@@ -138,6 +150,23 @@ export interface RunStore {
    * it keeps no environment on the run (the gates do not depend on it).
    */
   markRunEnvironment?(runId: string, environment: string, fence: WriteFence): Promise<boolean>;
+  /**
+   * Hold a job: its `held_runs` row (`pending`) and the job's patch, in one transaction fenced like
+   * every job write. A hold already on record for the job and gate is kept as it is (the patch is
+   * still written). false when fenced or the job's status guard did not hold; nothing is written then.
+   * Optional, with the two below: a store without holds fails held jobs instead.
+   */
+  holdJob?(jobId: string, hold: NewHold, patch: JobPatch, guard: JobWriteGuard): Promise<boolean>;
+  /** The run's holds, whatever their status, oldest first, each with its votes oldest first. */
+  holdsOfRun?(runId: string): Promise<Hold[]>;
+  /**
+   * A vote, an expiry or a cancellation, with the job's patch, in one transaction: the vote's row,
+   * the hold's status (a status other than `pending` stamps `decided_at` with `at`, and
+   * `decided_by` with the vote's reviewer, or null without a vote), the job. false, and nothing
+   * written, when fenced, when the job's status guard does not hold, when the hold is not pending,
+   * or when the reviewer voted on it already.
+   */
+  changeHold?(jobId: string, change: HoldChange, patch: JobPatch, guard: JobWriteGuard): Promise<boolean>;
   /** Sets the terminal status, error and `finishedAt` only if the run is not terminal yet. */
   completeRun(
     runId: string,
@@ -235,6 +264,9 @@ export interface ForeignClaim {
   reason: string;
 }
 
+/** What a gate did to a job, for metrics: `rejected` by a hard gate or a reviewer, or its hold `expired`. */
+export type GateOutcome = { kind: 'rejected'; gate: 'enabled' | 'branch' | HoldGate } | { kind: 'expired'; gate: HoldGate };
+
 /** Optional observer for metrics, log following and upstream forwarding. */
 export interface RunObserver {
   /** An agent spoke about a job it does not hold; it was refused and told to stop the job. */
@@ -242,6 +274,8 @@ export interface RunObserver {
   logsNotStored?(runId: string, jobId: string, error: unknown): void;
   jobChanged?(run: RunRecord, job: JobRecord): void;
   runCompleted?(run: RunRecord): void;
+  /** A protection gate or a reviewer rejected a job, or its hold expired (the metrics count them by gate). */
+  gateOutcome?(run: RunRecord, job: JobRecord, outcome: GateOutcome): void;
   /** The dispatcher threw; the run carries on (a dispatch is retried, a cancel is best effort). */
   dispatcherFailed?(run: RunRecord, job: JobRecord, error: unknown): void;
 }

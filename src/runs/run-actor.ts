@@ -139,6 +139,10 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
         return this.gating.slotNotice(msg.jobId, msg.group, msg.verdict, msg.reason);
       case 'gate_timer':
         return this.gating.timerDone(msg.jobId);
+      case 'hold_vote':
+        return this.holds.vote(msg);
+      case 'hold_expired':
+        return this.holds.expire(msg.jobId, msg.holdId);
     }
   }
 

@@ -10,6 +10,7 @@ import { jobLabels, needsPayload } from './needs-payload.js';
 import type {
   DispatchResult,
   Dispatcher,
+  HoldChange,
   JobDispatchRequest,
   JobPatch,
   JobRecord,
@@ -19,13 +20,15 @@ import type {
   StepLogSink,
 } from './ports.js';
 import type { EnvironmentGatePorts } from './gate-ports.js';
-import { JobGating, gatedNames } from './job-gating.js';
+import { JobGating, gatedNames, holdError } from './job-gating.js';
+import { JobHolds, type HoldWrite } from './job-holds.js';
 import { JobTimers } from './job-timers.js';
 import { FencedOut, RunWrites, StateConflict } from './run-writes.js';
 import { transition, type ExecEvent } from './state-machine.js';
 import {
   isTerminalJobStatus,
   isTerminalRunStatus,
+  jobState,
   jobStatusToState,
   runFailureSummary,
   runOutcome,
@@ -82,6 +85,7 @@ export abstract class RunCore {
   private readonly queueDeadlines = new Map<string, () => void>();
   protected readonly writes: RunWrites;
   protected readonly gating: JobGating;
+  protected readonly holds: JobHolds;
 
   constructor(
     protected readonly ctx: ActorContext<RunMessage>,
@@ -93,7 +97,29 @@ export abstract class RunCore {
     this.queueTimeoutMs = deps.options?.queueTimeoutMs ?? 24 * 60 * 60_000;
     this.writes = new RunWrites(deps.store, ctx.key, ctx.epoch);
     this.timers = new JobTimers((ms, msg) => ctx.schedule(ms, msg));
+    this.holds = this.openHolds();
     this.gating = this.openGating();
+  }
+
+  private openHolds(): JobHolds {
+    const self = this;
+    return new JobHolds(
+      {
+        get run() {
+          return self.run;
+        },
+        get jobs() {
+          return self.jobList;
+        },
+        clock: this.ctx.clock,
+        job: (jobId) => this.jobs.get(jobId),
+        save: (job, patch, hold) => this.saveJob(job, patch, hold),
+        end: (job, event, error, change) => this.endJob(job, event, 'cancelled', { error }, change),
+        proceed: (job) => this.gating.pass(job),
+        report: (job, outcome) => this.deps.observer?.gateOutcome?.(this.run, job, outcome),
+      },
+      this.deps.store,
+    );
   }
 
   private openGating(): JobGating {
@@ -109,6 +135,8 @@ export abstract class RunCore {
         fail: (job, error) => this.endJob(job, 'FAIL', 'failed', { error }),
         cancel: (job, error) => this.endJob(job, 'CANCEL', 'cancelled', { error }),
         dispatch: (job) => this.dispatchJob(job, undefined),
+        report: (job, outcome) => this.deps.observer?.gateOutcome?.(this.run, job, outcome),
+        hold: (job, decision) => (this.holds.available ? this.holds.hold(job, decision) : this.endJob(job, 'FAIL', 'failed', { error: holdError(decision) })),
         armTimer: (jobId, ms) => this.timers.arm(jobId, ms, { type: 'gate_timer', jobId }),
         recordEnvironment: async (group) => {
           if (this.run.environment) return;
@@ -390,12 +418,17 @@ export abstract class RunCore {
 
   // ---- endings ---------------------------------------------------------------------------
 
-  /** Move a job to a terminal status, persist, and let the needs scheduler react. */
-  protected async endJob(job: JobRecord, event: ExecEvent, status: JobStatus, extra: JobPatch): Promise<void> {
-    const state = transition(jobStatusToState(job.status), event);
+  /**
+   * Move a job to a terminal status, persist, and let the needs scheduler react. A held job's hold
+   * closes in the same write: with `hold` when a vote or the expiry ended it, else as `cancelled`.
+   */
+  protected async endJob(job: JobRecord, event: ExecEvent, status: JobStatus, extra: JobPatch, hold?: HoldChange): Promise<void> {
+    const state = transition(jobState(job), event);
     if (jobStatusToState(status) !== state) throw new Error(`status ${status} does not match state ${state}`);
     this.timers.disarm(job.id);
-    await this.saveJob(job, { ...extra, status, finishedAt: this.ctx.clock.now(), ackDeadline: null, recoveryDeadline: null });
+    const change = hold ?? (await this.holds.closing(job));
+    const ending = { ...extra, status, finishedAt: this.ctx.clock.now(), ackDeadline: null, recoveryDeadline: null };
+    await this.saveJob(job, ending, change ? { change } : undefined);
     // Its slots go to the next in line only once the ending is on record.
     if (job.gate) this.gating.ended(job);
     await this.endUnfinishedSteps(job);
@@ -478,11 +511,12 @@ export abstract class RunCore {
     await this.cancelOn(job, agentId, true, reason);
   }
 
-  protected async saveJob(job: JobRecord, patch: JobPatch): Promise<void> {
+  /** Write a job's patch (with its hold's row or change, in the same transaction, when given). */
+  protected async saveJob(job: JobRecord, patch: JobPatch, hold?: HoldWrite): Promise<void> {
     const unsaved = this.unsavedQueue.get(job.id);
     this.unsavedQueue.delete(job.id);
     const before = unsaved?.expectStatus ?? job.status;
-    await this.writes.job(job, unsaved ? { ...unsaved.patch, ...patch } : patch, before);
+    await this.writes.job(job, unsaved ? { ...unsaved.patch, ...patch } : patch, before, hold);
     // Taken by an agent, or ended: the queue deadline no longer applies (a requeue arms it again).
     if (job.status !== 'queued' || job.ackedAt) this.disarmQueueDeadline(job.id);
     if (job.status !== before) this.deps.observer?.jobChanged?.(this.run, job);

@@ -3,6 +3,7 @@
  * decides why: another owner took the shard (the actor must stop acting) or another writer changed
  * the row first (the actor must reload and carry on from what the store says).
  */
+import type { HoldWrite } from './job-holds.js';
 import type { JobPatch, JobRecord, LoadedRun, RunStore, StepPatch } from './ports.js';
 import type { JobStatus, RunStatus } from './statuses.js';
 
@@ -37,9 +38,14 @@ export class RunWrites {
    * Write a job patch guarded by the status the store holds for the job (by default the one the
    * actor believes it has), then apply it in memory.
    */
-  async job(job: JobRecord, patch: JobPatch, expectStatus: JobStatus = job.status): Promise<void> {
-    const stored = await this.store.updateJob(job.id, patch, { ...this.fence, expectStatus });
-    if (!stored) await this.refusedJob(job.id, expectStatus);
+  async job(job: JobRecord, patch: JobPatch, expectStatus: JobStatus = job.status, hold?: HoldWrite): Promise<void> {
+    const guard = { ...this.fence, expectStatus };
+    if (hold === undefined) {
+      if (!(await this.store.updateJob(job.id, patch, guard))) await this.refusedJob(job.id, expectStatus);
+    } else {
+      const stored = 'hold' in hold ? await this.store.holdJob!(job.id, hold.hold, patch, guard) : await this.store.changeHold!(job.id, hold.change, patch, guard);
+      if (!stored) await this.refusedHoldWrite();
+    }
     Object.assign(job, patch);
   }
 
@@ -74,6 +80,16 @@ export class RunWrites {
     const fresh = await this.store.loadRun(this.runId);
     const job = fresh?.jobs.find((j) => j.id === jobId);
     if (!fresh || this.notOwner(fresh) || job?.status === expectStatus) throw new FencedOut();
+    throw new StateConflict();
+  }
+
+  /**
+   * A hold's write has guards of its own (the hold still pending, one vote per reviewer): when the
+   * shard is still ours, one of them moved, and the actor reloads and goes on from the store.
+   */
+  private async refusedHoldWrite(): Promise<never> {
+    const fresh = await this.store.loadRun(this.runId);
+    if (!fresh || this.notOwner(fresh)) throw new FencedOut();
     throw new StateConflict();
   }
 

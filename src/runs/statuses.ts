@@ -31,6 +31,17 @@ export function jobStatusToState(status: JobStatus): ExecState {
 }
 
 /**
+ * The machine state a job is in: its stored status, except that a pending job stopped by a hold is
+ * `held` and one waiting out its environment's wait timer is `waiting` (both kept on the job's gate).
+ */
+export function jobState(job: { status: JobStatus; gate?: { waiting: string | null } | null }): ExecState {
+  if (job.status !== 'pending') return jobStatusToState(job.status);
+  const waiting = job.gate?.waiting;
+  if (waiting === 'trust' || waiting === 'reviewers') return 'held';
+  return waiting === 'wait-timer' ? 'waiting' : 'pending';
+}
+
+/**
  * The stored status of a machine state. `held` and `waiting` have no job status of their own: the
  * job is still waiting to be queued, and the hold lives in its own table.
  */

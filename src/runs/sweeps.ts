@@ -3,6 +3,8 @@ import type { Clock } from '../clock/index.js';
 import { runRef } from './run-actor.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Holds looked at per expiry scan: the rest wait for the next one. */
+const HOLDS_PER_SCAN = 500;
 
 /**
  * Port: the jobs a sweep must look at, as the store sees them. Times are epoch milliseconds; the
@@ -15,6 +17,8 @@ export interface OverdueJobs {
   overdueRecoveries(now: number): Promise<{ runId: string; jobId: string }[]>;
   /** Dispatched jobs whose ack deadline passed before `now`. */
   overdueAcks(now: number): Promise<{ runId: string; jobId: string; dispatchAttempts: number }[]>;
+  /** Pending holds whose `expiresAt` is at or before `now`, earliest expiry first, at most `limit`. Optional: a store without holds has none. */
+  overdueHolds?(now: number, limit: number): Promise<{ runId: string; jobId: string; holdId: string }[]>;
 }
 
 /** The shape of a coordinator duty (the cluster room's `Duty`), so this room needs no cluster import. */
@@ -32,9 +36,9 @@ export interface RunSweep {
 export function runSweeps(
   jobs: OverdueJobs,
   system: ActorSystem,
-  opts: { staleThresholdMs: number; staleScanIntervalMs: number; clock: Pick<Clock, 'now'> },
+  opts: { staleThresholdMs: number; staleScanIntervalMs: number; holdExpiryScanMs?: number; clock: Pick<Clock, 'now'> },
 ): RunSweep[] {
-  return [
+  const sweeps: RunSweep[] = [
     {
       name: 'stale-jobs',
       everyMs: opts.staleScanIntervalMs,
@@ -54,4 +58,18 @@ export function runSweeps(
       },
     },
   ];
+  const overdueHolds = jobs.overdueHolds?.bind(jobs);
+  // Holds past their expiry: the run's actor expires each (once: only a pending hold can expire).
+  if (overdueHolds) {
+    sweeps.push({
+      name: 'hold-expiry',
+      everyMs: opts.holdExpiryScanMs ?? 10_000,
+      async run() {
+        for (const hold of await overdueHolds(opts.clock.now(), HOLDS_PER_SCAN)) {
+          runRef(system, hold.runId).tell({ type: 'hold_expired', jobId: hold.jobId, holdId: hold.holdId });
+        }
+      },
+    });
+  }
+  return sweeps;
 }

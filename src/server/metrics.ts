@@ -82,6 +82,19 @@ export function createMetrics() {
     workerOutboxDepth: new Gauge({ name: 'kici_worker_outbox_depth', help: 'Edge worker: agent reports held in its outbox for a coordinator it cannot reach', registers: [registry] }),
     workerOutboxBytes: new Gauge({ name: 'kici_worker_outbox_bytes', help: 'Edge worker: bytes its outbox holds on disk', registers: [registry] }),
     workerReplayed: new Counter({ name: 'kici_worker_replayed_total', help: 'Edge worker: held reports delivered to their runs after a coordinator came back', registers: [registry] }),
+    holdsPending: new Gauge({
+      name: 'kici_environment_holds_pending',
+      help: 'Jobs held for review or security review, per organisation and environment (read from the database: the whole cluster)',
+      labelNames: ['org', 'environment'],
+      registers: [registry],
+    }),
+    holdsExpired: new Counter({ name: 'kici_environment_holds_expired_total', help: 'Holds nobody decided before their expiry (their jobs were cancelled), by gate', labelNames: ['gate'], registers: [registry] }),
+    gateRejections: new Counter({
+      name: 'kici_environment_gate_rejections_total',
+      help: 'Jobs rejected by an environment protection gate (enabled, branch) or by a reviewer (reviewers, trust)',
+      labelNames: ['gate'],
+      registers: [registry],
+    }),
   };
   m.platformConnectionStatus.set(0);
   m.peerAuthFailures.inc(0);
@@ -92,6 +105,8 @@ export function createMetrics() {
   // Known label sets start at 0, so a rate() or an alert sees the series before its first event.
   for (const result of WEBHOOK_RESULTS) m.webhooksProcessed.inc({ result }, 0);
   for (const event of ['push', 'tag']) m.webhooksReceived.inc({ source: 'git', event }, 0);
+  for (const gate of ['enabled', 'branch', 'trust', 'reviewers']) m.gateRejections.inc({ gate }, 0);
+  for (const gate of ['trust', 'reviewers']) m.holdsExpired.inc({ gate }, 0);
   return m;
 }
 
@@ -114,6 +129,21 @@ export function watchCluster(m: OrchestratorMetrics, cluster: ClusterGauges): ()
   onScrape(m.peersConnected, () => m.peersConnected.set(cluster.peersConnected()));
   const offs = [cluster.onLeaderChange(() => m.raftLeaderChanges.inc()), cluster.onPeerRefused(() => m.peerAuthFailures.inc())];
   return () => offs.forEach((off) => off());
+}
+
+/**
+ * Pending holds per environment, read from the database at scrape time (the seed's query, so every
+ * coordinator reports the same cluster-wide figure). A failed read leaves the last figures.
+ */
+export function watchPendingHolds(m: OrchestratorMetrics, read: () => Promise<readonly { orgId: string; environment: string | null; pending: number }[]>): void {
+  Object.assign(m.holdsPending, {
+    collect: async () => {
+      const rows = await read().catch(() => null);
+      if (!rows) return;
+      m.holdsPending.reset();
+      for (const row of rows) m.holdsPending.set({ org: row.orgId, environment: row.environment ?? '' }, row.pending);
+    },
+  });
 }
 
 /** The edge worker's outbox gauges, read at scrape time. */

@@ -8,7 +8,7 @@ import { CoordinatorDuties } from '../cluster/index.js';
 import { dedupKeySweep, SourceCatalog } from '../deliveries/index.js';
 import { envGroupRef } from '../environments/index.js';
 import type { DeliveryRecord } from '../webhooks/index.js';
-import { cancelRunVia, isTerminalRunStatus, runSweeps } from '../runs/index.js';
+import { cancelRunVia, isTerminalRunStatus, runSweeps, voteOnHoldVia } from '../runs/index.js';
 import { createDatabaseSecretStore, resolveSecretKey, type MasterKey } from '../secrets/index.js';
 import { openDatabaseStorage, openFilesystemStorage, openStore, type Store } from '../store/index.js';
 import { announceAdminToken, ensureAdminToken, type Terminal } from './bootstrap.js';
@@ -191,7 +191,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const catalog = new SourceCatalog(store.sources, vault, clock);
   // Another coordinator's change to a source or its secrets reaches this node's cache within a NOTIFY.
   cleanups.push(await watchSourceChanges(store, catalog, log));
-  const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log });
+  const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log, metrics });
   const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log, concurrency: DELIVERY_CONCURRENCY });
   const { processor } = deliveries;
   // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
@@ -263,6 +263,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
       return !run || isTerminalRunStatus(run.status);
     },
     cancelRun: (runId, force) => cancelRunVia(system, runId, force),
+    voteOnHold: (runId, request) => voteOnHoldVia(system, runId, request),
     environmentChanged: (orgId, name) => envGroupRef(system, { orgId, group: name }).tell({ type: 'reload' }),
     rerunRun: deliveries.rerunRun,
     triggerRuns: deliveries.triggerRuns,

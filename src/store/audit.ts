@@ -17,8 +17,11 @@ export interface AuditActor {
 
 export const SYSTEM_ACTOR: AuditActor = Object.freeze({ name: SYSTEM_ACTOR_NAME, tokenId: null });
 
-/** The actions recorded so far; the column takes any `area.verb` (approvals come next). */
-export type AuditAction = 'admin_token.create' | 'admin_token.revoke' | 'admin_token.rename';
+/**
+ * The actions recorded so far; the column takes any `area.verb`. `held_run.*`: a reviewer's vote on
+ * a held job, written with the vote (holds.ts), its subject the hold and its job's name.
+ */
+export type AuditAction = 'admin_token.create' | 'admin_token.revoke' | 'admin_token.rename' | 'held_run.approve' | 'held_run.reject';
 
 export interface NewAuditEvent {
   actor: AuditActor;

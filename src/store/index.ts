@@ -64,6 +64,7 @@ export type { ShardOwner, ShardRepository } from './shards.js';
 export type { RefTip, RefTipRepository } from './ref-tips.js';
 export type { ClockSourceRepository } from './clock-source.js';
 export type { EnvironmentRepository } from './environments.js';
+export type { HeldRunChange, HoldRepository, OverdueHold, PendingHolds } from './holds.js';
 export {
   type ClusterIdentityRecord,
   type ClusterRepository,

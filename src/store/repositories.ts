@@ -11,6 +11,7 @@ import { CoordinatorTermRepository } from './coordinator-term.js';
 import type { Db } from './database.js';
 import { DeliveryRepository } from './deliveries.js';
 import { EnvironmentRepository } from './environments.js';
+import { HoldRepository } from './holds.js';
 import { JobRepository } from './jobs.js';
 import { RefTipRepository } from './ref-tips.js';
 import { RegistrationRepository } from './registrations.js';
@@ -54,6 +55,8 @@ export interface Repositories {
   readonly coordinatorTerm: CoordinatorTermRepository;
   /** Deployment environments and their protection rules (the environments room's EnvironmentStore). */
   readonly environments: EnvironmentRepository;
+  /** Jobs held at environments' gates and the reviewers' votes; every write rides with its job's fenced write. */
+  readonly holds: HoldRepository;
 }
 
 /** `listen` is the store's (absent for repositories bound to a transaction). */
@@ -76,5 +79,6 @@ export function repositoriesOver(db: Db, listen?: Listen): Repositories {
     clockSource: new ClockSourceRepository(db),
     coordinatorTerm: new CoordinatorTermRepository(db),
     environments: new EnvironmentRepository(db),
+    holds: new HoldRepository(db),
   };
 }

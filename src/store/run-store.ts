@@ -1,7 +1,20 @@
-import type { StoredEnvGroup } from '../environments/index.js';
-import { storedEnvGroup, type JobGate, type JobPatch, type JobWriteGuard, type LoadedRun, type OverdueJobs, type RunStore, type StepPatch, type WriteFence } from '../runs/index.js';
+import type { Hold, NewHold, StoredEnvGroup } from '../environments/index.js';
+import {
+  storedEnvGroup,
+  type HoldChange,
+  type JobGate,
+  type JobPatch,
+  type JobWriteGuard,
+  type LoadedRun,
+  type OverdueJobs,
+  type RunStore,
+  type StepPatch,
+  type WriteFence,
+} from '../runs/index.js';
 import { FencedWriteError, NotFoundError } from './errors.js';
+import type { StatusGuard } from './guards.js';
 import type { JobChanges } from './jobs.js';
+import type { JobStatus } from './schema.js';
 import type { JobRecord } from './run-records.js';
 import type { Store } from './store.js';
 
@@ -12,12 +25,13 @@ const date = (n: number | null | undefined) => (n === undefined ? undefined : n 
  * The run domain's ports (RunStore, and the sweeps' OverdueJobs) over the repositories. The
  * repositories speak Date (timestamps columns) and the run domain epoch milliseconds (its injected
  * Clock): this class is the one place the two record shapes meet, so nothing else converts them by
- * hand. A write the shard fence refused (FencedWriteError) is reported as `false`; the actor tells
- * it from a guard that did not hold by reloading: `ownerEpoch` is then the epoch of the run's shard
- * row, which is not its own.
+ * hand (holds excepted: they are the environments room's `Hold` records, in ms, as the holds
+ * repository keeps them). A write the shard fence refused (FencedWriteError) is reported as
+ * `false`; the actor tells it from a guard that did not hold by reloading: `ownerEpoch` is then the
+ * epoch of the run's shard row, which is not its own.
  */
 export class RepositoryRunStore implements RunStore, OverdueJobs {
-  constructor(private readonly store: Pick<Store, 'runs' | 'jobs' | 'steps'>) {}
+  constructor(private readonly store: Pick<Store, 'runs' | 'jobs' | 'steps' | 'holds'>) {}
 
   async loadRun(runId: string, epoch?: number): Promise<LoadedRun | undefined> {
     const snap = await this.store.runs.load(runId, { epoch });
@@ -69,25 +83,19 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
   }
 
   updateJob(jobId: string, patch: JobPatch, guard: JobWriteGuard): Promise<boolean> {
-    const changes: JobChanges = {
-      status: patch.status,
-      needsSatisfied: patch.needsSatisfied,
-      agentId: patch.agentId,
-      previousAgentId: patch.previousAgentId,
-      dispatchedAt: date(patch.dispatchedAt),
-      ackDeadline: date(patch.ackDeadline),
-      ackedAt: date(patch.ackedAt),
-      recoveryDeadline: date(patch.recoveryDeadline),
-      lastHeartbeatAt: date(patch.lastHeartbeatAt),
-      startedAt: date(patch.startedAt),
-      finishedAt: date(patch.finishedAt),
-      outputs: patch.outputs,
-      error: patch.error,
-      dispatchAttempts: patch.dispatchAttempts,
-      environmentGate: patch.gate,
-    };
-    for (const k of Object.keys(changes) as (keyof JobChanges)[]) if (changes[k] === undefined) delete changes[k];
-    return fenced(() => this.store.jobs.write(jobId, guard.epoch, changes, guard.expectStatus ? { expectedStatus: guard.expectStatus } : {}));
+    return fenced(() => this.store.jobs.write(jobId, guard.epoch, jobChanges(patch), statusGuard(guard)));
+  }
+
+  holdJob(jobId: string, hold: NewHold, patch: JobPatch, guard: JobWriteGuard): Promise<boolean> {
+    return fenced(() => this.store.holds.hold(jobId, guard.epoch, jobChanges(patch), statusGuard(guard), hold));
+  }
+
+  holdsOfRun(runId: string): Promise<Hold[]> {
+    return this.store.holds.ofRun(runId);
+  }
+
+  changeHold(jobId: string, change: HoldChange, patch: JobPatch, guard: JobWriteGuard): Promise<boolean> {
+    return fenced(() => this.store.holds.change(jobId, guard.epoch, jobChanges(patch), statusGuard(guard), change));
   }
 
   updateStep(jobId: string, stepIndex: number, patch: StepPatch, fence: WriteFence): Promise<boolean> {
@@ -129,6 +137,37 @@ export class RepositoryRunStore implements RunStore, OverdueJobs {
   async overdueAcks(now: number): Promise<{ runId: string; jobId: string; dispatchAttempts: number }[]> {
     return (await this.store.jobs.listOverdueAcks(new Date(now))).map((j) => ({ runId: j.runId, jobId: j.id, dispatchAttempts: j.dispatchAttempts }));
   }
+
+  overdueHolds(now: number, limit: number): Promise<{ runId: string; jobId: string; holdId: string }[]> {
+    return this.store.holds.overdue(new Date(now), limit);
+  }
+}
+
+/** A job patch as the jobs repository takes it: times as Dates, and only the fields the patch sets. */
+function jobChanges(patch: JobPatch): JobChanges {
+  const changes: JobChanges = {
+    status: patch.status,
+    needsSatisfied: patch.needsSatisfied,
+    agentId: patch.agentId,
+    previousAgentId: patch.previousAgentId,
+    dispatchedAt: date(patch.dispatchedAt),
+    ackDeadline: date(patch.ackDeadline),
+    ackedAt: date(patch.ackedAt),
+    recoveryDeadline: date(patch.recoveryDeadline),
+    lastHeartbeatAt: date(patch.lastHeartbeatAt),
+    startedAt: date(patch.startedAt),
+    finishedAt: date(patch.finishedAt),
+    outputs: patch.outputs,
+    error: patch.error,
+    dispatchAttempts: patch.dispatchAttempts,
+    environmentGate: patch.gate,
+  };
+  for (const k of Object.keys(changes) as (keyof JobChanges)[]) if (changes[k] === undefined) delete changes[k];
+  return changes;
+}
+
+function statusGuard(guard: JobWriteGuard): StatusGuard<JobStatus> {
+  return guard.expectStatus ? { expectedStatus: guard.expectStatus } : {};
 }
 
 function toJob(j: JobRecord) {

@@ -362,7 +362,8 @@ export interface EnvironmentSourceOverridesTable {
   updated_at: Timestamp;
 }
 
-export type HoldStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+/** `held_runs.status`: the seed's four and kici's `cancelled` (migration 014). */
+export type HoldStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
 
 export interface HeldRunsTable {
   id: Generated<string>;

@@ -37,6 +37,7 @@ export class Store implements Repositories {
   readonly clockSource: Repositories['clockSource'];
   readonly coordinatorTerm: Repositories['coordinatorTerm'];
   readonly environments: Repositories['environments'];
+  readonly holds: Repositories['holds'];
   private readonly database: OpenedDatabase;
 
   constructor(database: OpenedDatabase) {
@@ -61,6 +62,7 @@ export class Store implements Repositories {
     this.clockSource = repositories.clockSource;
     this.coordinatorTerm = repositories.coordinatorTerm;
     this.environments = repositories.environments;
+    this.holds = repositories.holds;
     builders.set(this, database.db);
   }
 

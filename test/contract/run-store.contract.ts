@@ -13,6 +13,7 @@ import type { LoadedRun, RunStore } from '../../src/runs/index.js';
 import { concurrentWritesContract } from './contract-concurrent-writes.js';
 import type { ContractContext } from './contract-context.js';
 import { fencingContract } from './contract-fencing.js';
+import { holdsContract } from './contract-holds.js';
 import { loadingContract } from './contract-loading.js';
 import { runWritesContract } from './contract-run-writes.js';
 import { writesContract } from './contract-writes.js';
@@ -87,5 +88,6 @@ export function describeRunStoreContract(name: string, open: () => Promise<RunSt
     describe('fencing', () => fencingContract(ctx));
     describe('as RunWrites reads a refusal', () => runWritesContract(ctx));
     describe('job writes sent at once', () => concurrentWritesContract(ctx));
+    describe('holds', () => holdsContract(ctx));
   });
 }

@@ -1,3 +1,4 @@
+import type { HoldVoteRequest, HoldVoteResult } from '../../runs/index.js';
 import type { LabelMatcher } from '../../workflows/index.js';
 import type { Source, StepLogStore, Store } from '../../store/index.js';
 import type { DeliveryStatus } from '../../vocabulary/index.js';
@@ -18,6 +19,11 @@ export interface AdminDeps {
    * `force`, at once. The composition root implements it over the actor system.
    */
   cancelRun(runId: string, force: boolean): Promise<CancelReply>;
+  /**
+   * A reviewer's approve or reject of a run's held jobs, asked of the run's actor (the only writer
+   * of its holds). The answer's `refused` and `unanswered` outcomes are the API's 404, 409 and 503.
+   */
+  voteOnHold(runId: string, request: HoldVoteRequest): Promise<HoldVoteResult>;
   /** Create and start a new attempt of a finished run; refusals are domain errors the API maps (`refusals.ts`: 404, 409). */
   rerunRun(runId: string, options: { failedOnly: boolean }): Promise<RerunReply>;
   /**

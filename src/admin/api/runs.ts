@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { type Hold, remainingReviewers, type Verdict } from '../../environments/index.js';
 import type { JobRecord, RunRecord, StepRecord } from '../../store/index.js';
 import { RUN_STATUSES, TERMINAL_RUN_STATUSES } from '../../vocabulary/index.js';
-import { jobLabels } from '../../runs/index.js';
+import { type HoldVoteResult, jobLabels } from '../../runs/index.js';
 import type { AdminDeps } from './deps.js';
-import { apiError, parseBody, type RouteTable } from './http.js';
+import { type ApiHandler, apiError, parseBody, type RouteTable } from './http.js';
 import { refusalsAsHttp } from './refusals.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -61,6 +62,30 @@ function gateReason(gate: unknown): string | undefined {
   return typeof reason === 'string' && reason !== '' ? reason : undefined;
 }
 
+const msIso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * A hold as operators read it: the job by its name, and who is still awaited (`remaining`: the
+ * listed reviewers who have not approved; empty once the hold is closed, and for a trust hold,
+ * which any admin decides).
+ */
+function holdView(h: Hold, jobNames: ReadonlyMap<string, string>) {
+  return {
+    id: h.id,
+    job: jobNames.get(h.jobId) ?? h.jobId,
+    gate: h.gate,
+    status: h.status,
+    reviewers: h.reviewers,
+    remaining: h.status === 'pending' ? remainingReviewers(h) : [],
+    votes: h.votes.map((v) => ({ reviewer: v.reviewer, verdict: v.verdict, reason: v.reason, at: msIso(v.at) })),
+    reason: h.reason,
+    createdAt: msIso(h.createdAt),
+    expiresAt: msIso(h.expiresAt),
+    decidedAt: msIso(h.decidedAt),
+    decidedBy: h.decidedBy,
+  };
+}
+
 const listQuery = z.object({
   status: z.enum(RUN_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(20),
@@ -73,6 +98,29 @@ const triggerBody = z.strictObject({
   ref: z.string().min(1).max(255),
 });
 
+/** Both optional: without `job` the vote reaches every pending hold of the run the caller may vote on. */
+const voteBody = z.strictObject({
+  job: z.string().min(1).max(200).optional(),
+  reason: z.string().max(1000).optional(),
+});
+
+/**
+ * The actor's answer in HTTP. `not-found` (no pending hold matches) is a 404 and `conflict` (not a
+ * listed reviewer, voted already) a 409, both with the actor's own message; an unanswered ask is a
+ * 503 because asking again is safe (a second vote by the same name is refused, never counted twice).
+ */
+function voteAnswer(runId: string, verdict: Verdict, result: HoldVoteResult) {
+  switch (result.outcome) {
+    case 'decided':
+      return { status: 200, body: { runId, verdict, holds: result.holds } };
+    case 'refused':
+      if (result.code === 'conflict') throw apiError(409, 'hold_conflict', result.message);
+      throw apiError(404, 'no_pending_hold', result.message);
+    case 'unanswered':
+      throw apiError(503, 'run_unavailable', result.message);
+  }
+}
+
 const finished = (r: RunRecord) => (TERMINAL_RUN_STATUSES as readonly string[]).includes(r.status);
 
 export function runRoutes(deps: AdminDeps): RouteTable {
@@ -80,6 +128,22 @@ export function runRoutes(deps: AdminDeps): RouteTable {
     const run = z.string().uuid().safeParse(id).success ? await deps.store.runs.get(id) : null;
     if (!run) throw apiError(404, 'not_found', `no run ${id}`);
     return run;
+  };
+
+  /** The run's holds, oldest first, each naming its job. */
+  const holdsOf = async (runId: string, jobs: readonly JobRecord[]) => {
+    const names = new Map(jobs.map((j) => [j.id, j.name]));
+    return (await deps.store.holds.ofRun(runId)).map((h) => holdView(h, names));
+  };
+
+  /** approve and reject: the caller's admin token name is the reviewer, so nobody votes as someone else. */
+  const vote = (verdict: Verdict): ApiHandler => async (req) => {
+    const run = await load(req.params.id);
+    const body = await parseBody(req, voteBody);
+    // A finished run's holds are all closed: say so here rather than wake its actor to hear it.
+    if (finished(run)) throw apiError(404, 'no_pending_hold', `run ${run.id} already finished ${run.status}; it has no pending hold`);
+    const result = await deps.voteOnHold(run.id, { reviewer: req.caller.name, verdict, reason: body.reason || null, job: body.job });
+    return voteAnswer(run.id, verdict, result);
   };
 
   return [
@@ -93,7 +157,8 @@ export function runRoutes(deps: AdminDeps): RouteTable {
       const run = await load(req.params.id);
       const jobs = await deps.store.jobs.list(run.id);
       const withSteps = await Promise.all(jobs.map(async (j) => jobView(j, await deps.store.steps.list(j.id))));
-      return { status: 200, body: { ...runView(run), jobs: withSteps.map((view, i) => withWaitReason(view, jobs[i], deps)) } };
+      const holds = await holdsOf(run.id, jobs);
+      return { status: 200, body: { ...runView(run), jobs: withSteps.map((view, i) => withWaitReason(view, jobs[i], deps)), holds } };
     }],
     ['GET', '/runs/:id/jobs', async (req) => {
       const run = await load(req.params.id);
@@ -112,6 +177,8 @@ export function runRoutes(deps: AdminDeps): RouteTable {
       }
       return { status: 202, body: { ...runView(after), force: body.force } };
     }],
+    ['POST', '/runs/:id/approve', vote('approve')],
+    ['POST', '/runs/:id/reject', vote('reject')],
     ['POST', '/runs/:id/rerun', async (req) => {
       const run = await load(req.params.id);
       const body = await parseBody(req, rerunBody);

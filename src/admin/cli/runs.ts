@@ -21,10 +21,82 @@ interface JobView extends Record<string, unknown> {
   steps?: StepView[];
 }
 
+interface HoldVoteView {
+  reviewer: string;
+  verdict: 'approve' | 'reject';
+  reason: string | null;
+  at: string;
+}
+
+/** A hold as `GET /runs/:id` gives it. */
+interface HoldView {
+  job: string;
+  gate: string;
+  status: string;
+  reviewers: string[];
+  remaining: string[];
+  votes: HoldVoteView[];
+  expiresAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+}
+
 interface RunView extends Record<string, unknown> {
   id: string;
   status: string;
   jobs?: JobView[];
+  holds?: HoldView[];
+}
+
+/** The answer of `POST /runs/:id/approve|reject`: each hold the vote reached, as it stands now. */
+interface VoteReply {
+  runId: string;
+  verdict: 'approve' | 'reject';
+  holds: { job: string; gate: string; status: string; remaining: string[] }[];
+}
+
+/**
+ * One line per hold: what is known, who is still awaited and until when, so an operator sees at a
+ * glance whose turn it is. A trust hold lists nobody: any admin decides it.
+ */
+function holdLine(h: HoldView): string {
+  const parts = [`hold (${h.gate}): ${h.status}`];
+  const approved = h.votes.filter((v) => v.verdict === 'approve').map((v) => v.reviewer);
+  if (approved.length) parts.push(`approved by ${approved.join(', ')}`);
+  for (const v of h.votes.filter((v) => v.verdict === 'reject')) parts.push(`rejected by ${v.reviewer}${v.reason ? ` (${v.reason})` : ''}`);
+  if (h.status === 'pending') {
+    parts.push(`awaiting ${h.reviewers.length ? h.remaining.join(', ') : 'any admin'}`);
+    parts.push(`expires ${h.expiresAt}`);
+  } else if (h.decidedAt) {
+    parts.push(`decided ${h.decidedAt}${h.decidedBy ? ` by ${h.decidedBy}` : ''}`);
+  }
+  return parts.join('; ');
+}
+
+/** `approved: deploy (reviewers) — approved`, or while others must still approve `counted: deploy waits for bob`. */
+function voteLine(verdict: VoteReply['verdict'], h: VoteReply['holds'][number]): string {
+  if (h.status === 'pending') return `counted: ${h.job} waits for ${h.remaining.join(', ')}`;
+  return `${verdict === 'approve' ? 'approved' : 'rejected'}: ${h.job} (${h.gate}) — ${h.status}`;
+}
+
+/** `runs approve|reject <runId>`: the vote is the caller's admin token name's; refusals exit 1 with the API's message. */
+function voteCommand(verdict: VoteReply['verdict']): Command {
+  const what = verdict === 'approve' ? 'approve' : 'reject';
+  return new Command(what)
+    .argument('<runId>')
+    .description(
+      verdict === 'approve'
+        ? "approve a run's held jobs as this admin token's name (every listed reviewer must approve)"
+        : "reject a run's held jobs as this admin token's name: the job is cancelled at once",
+    )
+    .option('--job <name>', 'only this job (a matrix job by its base name: every cell); default: every hold you may vote on')
+    .option('--reason <text>', 'why (recorded with the vote; at most 1000 characters)')
+    .action(async (id: string, o: { job?: string; reason?: string }, cmd: Command) => {
+      const body = { ...(o.job === undefined ? {} : { job: o.job }), ...(o.reason === undefined ? {} : { reason: o.reason }) };
+      const reply = await apiFor(cmd).call<VoteReply>('POST', `/runs/${encodeURIComponent(id)}/${what}`, body);
+      if (globals(cmd).json) return printJson(reply);
+      for (const h of reply.holds) process.stdout.write(`${voteLine(verdict, h)}\n`);
+    });
 }
 
 export function runCommands(): Command {
@@ -53,6 +125,7 @@ export function runCommands(): Command {
       for (const job of run.jobs ?? []) {
         process.stdout.write(`\njob ${job.name}: ${job.status}${job.error ? ` (${job.error})` : ''}\n`);
         if (job.waiting) process.stdout.write(`  waiting: ${job.waiting}\n`);
+        for (const h of (run.holds ?? []).filter((h) => h.job === job.name)) process.stdout.write(`  ${holdLine(h)}\n`);
         for (const s of job.steps ?? []) {
           const detail = `${s.exitCode == null ? '' : ` exit ${s.exitCode}`}${s.error ? ` (${s.error})` : ''}`;
           process.stdout.write(`  ${stepNumber(s.index)}. ${s.name}: ${s.status}${detail}\n`);
@@ -61,6 +134,8 @@ export function runCommands(): Command {
     });
 
   runs.addCommand(logsCommand());
+  runs.addCommand(voteCommand('approve'));
+  runs.addCommand(voteCommand('reject'));
 
   runs
     .command('cancel <runId>')

@@ -8,6 +8,7 @@ import { admissionRun, openConcurrencyGate, registerRunActor, runRef, RunAdmissi
 import { RepositoryRunStore, type RunRecord, type StepLogStore, type Store } from '../../store/index.js';
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { watchPendingHolds, type OrchestratorMetrics } from '../metrics.js';
 
 export interface RunDomainParts {
   config: OrchestratorConfig;
@@ -18,6 +19,7 @@ export interface RunDomainParts {
   catalog: SourceCatalog;
   stepLogs: StepLogStore;
   log: Logger;
+  metrics?: OrchestratorMetrics;
 }
 
 /**
@@ -34,6 +36,8 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
   );
   const runStore = new RepositoryRunStore(store);
   const environments = wireEnvironmentGates(system, store, runStore, log);
+  const { metrics } = p;
+  if (metrics) watchPendingHolds(metrics, () => store.holds.pendingByEnvironment());
   registerRunActor(system, {
     store: runStore,
     environments,
@@ -45,6 +49,7 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
         log.info({ runId: run.id, workflow: run.workflowName, status: run.status, error: run.error ?? undefined }, 'run finished');
         void admission.finished(admissionRun(run));
       },
+      gateOutcome: (_run, _job, outcome) => (outcome.kind === 'rejected' ? metrics?.gateRejections : metrics?.holdsExpired)?.inc({ gate: outcome.gate }),
     },
     dispatcher: new HubDispatcher({
       hub: p.hub,

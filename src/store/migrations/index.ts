@@ -16,6 +16,7 @@ import * as agentTokenSlots from './010_agent_token_slots.js';
 import * as environments from './011_environments.js';
 import * as adminTokenNamesAndAudit from './012_admin_token_names_and_audit.js';
 import * as jobEnvironmentSlots from './013_job_environment_slots.js';
+import * as heldRunGates from './014_held_run_gates.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '011_environments': environments,
   '012_admin_token_names_and_audit': adminTokenNamesAndAudit,
   '013_job_environment_slots': jobEnvironmentSlots,
+  '014_held_run_gates': heldRunGates,
 };
 
 export const migrationProvider: MigrationProvider = {

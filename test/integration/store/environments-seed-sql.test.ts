@@ -295,11 +295,15 @@ for (const driver of DRIVERS) {
         await refused(`INSERT INTO environment_source_overrides (org_id, environment_id, routing_key, key, value) VALUES ('org-b', '${other.id}', 'src_1', 'K', 'w')`);
       });
 
-      it('keep one hold per job, one decision per reviewer, and a decision time exactly on decided holds', async () => {
+      it('keep one hold per job and gate, one decision per reviewer, and a decision time exactly on decided holds', async () => {
         const env = await db.store.environments.create({ orgId: 'hold-org', name: 'prod' }, new Date());
         const hold = await insertPendingHold(db.store, env.id);
         const [row] = await db.run(`SELECT run_id, job_id FROM held_runs WHERE id = '${hold}'`);
-        await refused(`INSERT INTO held_runs (org_id, run_id, job_id, gate, expires_at) VALUES ('hold-org', '${row!.run_id}', '${row!.job_id}', 'reviewers', now())`);
+        expect(await refused(`INSERT INTO held_runs (org_id, run_id, job_id, gate, expires_at) VALUES ('hold-org', '${row!.run_id}', '${row!.job_id}', 'reviewers', now())`)).toMatch(
+          /held_runs_run_job_gate/,
+        );
+        // Another gate on the same job is a hold of its own (migration 014).
+        await db.run(`INSERT INTO held_runs (org_id, run_id, job_id, gate, expires_at) VALUES ('hold-org', '${row!.run_id}', '${row!.job_id}', 'trust', now())`);
         await refused(`UPDATE held_runs SET status = 'approved' WHERE id = '${hold}'`);
         await refused(`UPDATE held_runs SET decided_at = now() WHERE id = '${hold}'`);
         await db.run(`INSERT INTO held_run_approvals (held_run_id, reviewer, decision) VALUES ('${hold}', 'alice', 'approve')`);

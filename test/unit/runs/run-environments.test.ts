@@ -1,107 +1,11 @@
 /**
  * The RunActor puts a job naming `environments` through their protection gates before it is
  * dispatched: rejections fail it, a concurrency limit makes it wait for a slot in its group's
- * EnvGroupActor (cluster-wide, across runs), a wait timer delays it (and survives a restart), a
- * hold fails it until approvals exist, and an ended job gives its slots back.
+ * EnvGroupActor (cluster-wide, across runs), a wait timer delays it (and survives a restart), and
+ * an ended job gives its slots back. Holds (reviewers) are in run-holds.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { ActorSystem, type ActorFailure } from '../../../src/actors/index.js';
-import { ManualClock } from '../../../src/clock/index.js';
-import {
-  MemoryEnvironmentStore,
-  envGroupRef,
-  registerEnvGroupActor,
-  type EnvGroupMessage,
-  type EnvGroupSnapshot,
-  type NewEnvironment,
-} from '../../../src/environments/index.js';
-import { MemoryRunStore, RUN_ACTOR_KIND, runActorFactory, runRef, type EnvironmentGatePorts, type RunMessage, type RunReply } from '../../../src/runs/index.js';
-import { RecordingDispatcher, planRun } from './run-fixtures.js';
-
-const ORG = 'acme';
-
-interface GatedPlan {
-  runId: string;
-  branch?: string;
-  environments?: string[];
-  concurrencyGroup?: string;
-  /** A second job needing the gated one. */
-  withDependent?: boolean;
-}
-
-function harness() {
-  const clock = new ManualClock(1_000_000);
-  const store = new MemoryRunStore();
-  const envs = new MemoryEnvironmentStore();
-  const dispatcher = new RecordingDispatcher();
-  const failures: ActorFailure[] = [];
-  /** Gated jobs dispatched and not ended, at every change: never above the limit. */
-  const active = new Set<string>();
-  let mostActive = 0;
-  const boot = () => {
-    const system = new ActorSystem({ nodeId: 'n1', clock, onError: (f) => failures.push(f), shardMap: { ownerOf: () => ({ node: 'n1', epoch: 1 }) } });
-    const group = (orgId: string, name: string) => envGroupRef(system, { orgId, group: name });
-    registerEnvGroupActor(system, {
-      notify: (g, n) => runRef(system, n.runId).tell({ type: 'env_slot', jobId: n.jobId, group: g.group, verdict: n.verdict, reason: n.reason }),
-      load: (g) => store.environmentSlots(g.orgId, g.group),
-    });
-    const environments: EnvironmentGatePorts = {
-      list: (orgId) => envs.list(orgId),
-      request: (orgId, name, r) => group(orgId, name).ask({ type: 'request', ...r }, 60_000),
-      release: (orgId, name, job) => group(orgId, name).tell({ type: 'release', ...job }),
-    };
-    const observer = {
-      jobChanged: (_run: unknown, job: { id: string; status: string }) => {
-        if (job.status === 'queued' || job.status === 'running') active.add(job.id);
-        else active.delete(job.id);
-        mostActive = Math.max(mostActive, active.size);
-      },
-    };
-    system.register(RUN_ACTOR_KIND, runActorFactory({ store, dispatcher, environments, observer }));
-    return system;
-  };
-  let system = boot();
-  const send = (runId: string, msg: RunMessage) => system.ref<RunMessage>(RUN_ACTOR_KIND, runId).ask<RunReply>(msg, 600_000);
-  const env = (input: Omit<NewEnvironment, 'orgId'>) => envs.create({ orgId: ORG, ...input }, new Date(clock.now()));
-  const addRun = (p: GatedPlan) => {
-    const deploy = `${p.runId}-deploy`;
-    const plan = planRun(p.runId, [{ id: deploy }, ...(p.withDependent ? [{ id: `${p.runId}-after`, needs: [deploy] }] : [])]);
-    const branch = p.branch ?? 'main';
-    Object.assign(plan.run, { orgId: ORG, branch, event: { type: 'push', branch, repo: 'acme/app' } });
-    Object.assign(plan.jobs[0]!.config as object, { environments: p.environments, concurrencyGroup: p.concurrencyGroup });
-    store.add(plan);
-    return deploy;
-  };
-  const job = (runId: string, jobId: string) => store.job(runId, jobId);
-  const finish = async (runId: string, jobId: string) => {
-    await send(runId, { type: 'job_started', jobId, agentId: 'agent-1' });
-    return send(runId, { type: 'job_finished', jobId, status: 'success', agentId: 'agent-1' });
-  };
-  const snapshot = (name: string) => system.ref<EnvGroupMessage>('env-group', JSON.stringify([ORG, name])).ask<EnvGroupSnapshot>({ type: 'snapshot' }, 1000);
-  const restart = async () => {
-    await system.shutdown();
-    system = boot();
-  };
-  return {
-    clock,
-    store,
-    dispatcher,
-    failures,
-    env,
-    addRun,
-    send,
-    job,
-    finish,
-    snapshot,
-    restart,
-    mostActive: () => mostActive,
-    system: () => system,
-  };
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
-}
+import { ORG, flush, harness } from './gated-runs.js';
 
 describe('RunActor: environment gates', () => {
   it('fails a job its environment rejects by branch, with the reason, and skips its dependents', async () => {
@@ -124,18 +28,6 @@ describe('RunActor: environment gates', () => {
     const deploy = h.addRun({ runId: 'r1', environments: ['prodution'] });
     await h.send('r1', { type: 'start' });
     expect(h.job('r1', deploy).error).toBe("environment protection: environment 'prodution' is not configured");
-    expect(h.dispatcher.dispatches).toEqual([]);
-  });
-
-  it('fails a job whose environment requires reviewers: approvals are not built yet, and it never runs ungated', async () => {
-    const h = harness();
-    await h.env({ name: 'production', requiredReviewers: ['bob', 'alice'] });
-    const deploy = h.addRun({ runId: 'r1', environments: ['production'] });
-    await h.send('r1', { type: 'start' });
-    expect(h.job('r1', deploy).status).toBe('failed');
-    expect(h.job('r1', deploy).error).toBe(
-      "environment protection: environment 'production' requires reviewers (alice, bob); approvals are not available in this build yet",
-    );
     expect(h.dispatcher.dispatches).toEqual([]);
   });
 
