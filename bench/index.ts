@@ -5,7 +5,7 @@
  * every part runs, in this order; `cluster-reown`, `cluster-dispatch` and `cluster-worker` take a
  * few minutes each (see their files for the sizes to set). `cluster-worker`: an edge worker's cost
  * on webhook → dispatch, and healed cut → every result it held applied. `env-group`: admission
- * through one environment concurrency group.
+ * through one environment concurrency group, on one node and across three (over mTLS peer links).
  */
 import { runClusterDispatchBench } from './cluster-dispatch.js';
 import { runClusterFailoverBench } from './cluster-failover.js';

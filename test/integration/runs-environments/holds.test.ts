@@ -42,6 +42,11 @@ const LOCKFILE = {
       jobs: [{ name: 'deploy', checkout: false, environments: ['production'], steps: [{ run: 'echo deployed' }] }],
     },
     {
+      name: 'stage',
+      triggers: [{ _type: 'push', branches: ['stage'] }],
+      jobs: [{ name: 'stage', checkout: false, environments: ['staging'], steps: [{ run: 'echo staged' }] }],
+    },
+    {
       name: 'build',
       triggers: [{ _type: 'push', branches: ['plain'] }],
       jobs: [{ name: 'build', checkout: false, steps: [{ run: 'sleep 5' }] }],
@@ -55,8 +60,10 @@ beforeAll(async () => {
     tokens[name] = (await inst.adminJson<{ token: string }>(['admin-token', 'create', '--name', name])).token;
   }
   await inst.api.call('POST', '/environments', { orgId: 'acme', name: 'production', requiredReviewers: ['alice', 'bob'] });
+  await inst.api.call('POST', '/environments', { orgId: 'acme', name: 'staging', requiredReviewers: ['alice'], holdExpirySeconds: 1 });
   inst.repo.pushLockfile(LOCKFILE, 'main');
   inst.repo.pushLockfile(LOCKFILE, 'plain');
+  inst.repo.pushLockfile(LOCKFILE, 'stage');
   source = await inst.addSource('releases');
   await inst.startAgent();
 });
@@ -152,6 +159,17 @@ describe('a job held for required reviewers', () => {
     expect(done.holds[0]).toMatchObject({ status: 'cancelled', decidedAt: expect.any(String), decidedBy: null, votes: [], remaining: [] });
   }, 60_000);
 
+  it('expires a hold nobody decided: the coordinator duty cancels the job, and a late vote is refused', async () => {
+    const id = await trigger('stage');
+    // The duty scans every 10 s: the hold expires within that of its 1 s expiry.
+    const done = (await inst.waitFor(id, (r) => r.status === 'cancelled', `run ${id} to end with its hold expired`, 30_000)) as HeldRun;
+    expect(done.jobs[0]).toMatchObject({ status: 'cancelled', error: 'cancelled: the hold for review expired after 1 s without a decision' });
+    expect(done.holds[0]).toMatchObject({ status: 'expired', decidedBy: null, votes: [] });
+    expect(await vote('alice', id, 'approve')).toMatchObject({ status: 404, body: { error: { code: 'no_pending_hold' } } });
+    const metrics = await (await fetch(`${inst.orch.url}/metrics`)).text();
+    expect(metrics).toMatch(/^kici_environment_holds_expired_total\{gate="reviewers"\} 1$/m);
+  }, 60_000);
+
   it('answers 404 for a run that holds nothing', async () => {
     const id = await trigger('plain');
     await inst.waitFor(id, (r) => r.jobs.some((j) => j.status === 'running'), `the build of run ${id} to start`);
@@ -175,9 +193,9 @@ describe('a job held for required reviewers', () => {
     const held = await heldRelease();
     const metrics = await (await fetch(`${inst.orch.url}/metrics`)).text();
     expect(metrics).toMatch(/^kici_environment_holds_pending\{org="acme",environment="production"\} 1$/m);
-    // bob's rejection in the second test; the expired counter starts at zero.
+    // bob's rejection in the second test.
     expect(metrics).toMatch(/^kici_environment_gate_rejections_total\{gate="reviewers"\} 1$/m);
-    expect(metrics).toMatch(/^kici_environment_holds_expired_total\{gate="reviewers"\} 0$/m);
+    expect(metrics).toMatch(/^kici_environment_holds_expired_total\{gate="trust"\} 0$/m);
     await inst.api.call('POST', `/runs/${held.id}/cancel`, { force: false });
     await inst.waitForEnd(held.id);
     const after = await (await fetch(`${inst.orch.url}/metrics`)).text();
