@@ -47,6 +47,11 @@ const LOCKFILE = {
       jobs: [{ name: 'stage', checkout: false, environments: ['staging'], steps: [{ run: 'echo staged' }] }],
     },
     {
+      name: 'guard',
+      triggers: [{ _type: 'push', branches: ['guard'] }],
+      jobs: [{ name: 'guard', checkout: false, environments: ['guarded'], steps: [{ run: 'echo guarded' }] }],
+    },
+    {
       name: 'build',
       triggers: [{ _type: 'push', branches: ['plain'] }],
       jobs: [{ name: 'build', checkout: false, steps: [{ run: 'sleep 5' }] }],
@@ -61,9 +66,11 @@ beforeAll(async () => {
   }
   await inst.api.call('POST', '/environments', { orgId: 'acme', name: 'production', requiredReviewers: ['alice', 'bob'] });
   await inst.api.call('POST', '/environments', { orgId: 'acme', name: 'staging', requiredReviewers: ['alice'], holdExpirySeconds: 1 });
+  await inst.api.call('POST', '/environments', { orgId: 'acme', name: 'guarded', requiredReviewers: ['alice'] });
   inst.repo.pushLockfile(LOCKFILE, 'main');
   inst.repo.pushLockfile(LOCKFILE, 'plain');
   inst.repo.pushLockfile(LOCKFILE, 'stage');
+  inst.repo.pushLockfile(LOCKFILE, 'guard');
   source = await inst.addSource('releases');
   await inst.startAgent();
 });
@@ -168,6 +175,17 @@ describe('a job held for required reviewers', () => {
     expect(await vote('alice', id, 'approve')).toMatchObject({ status: 404, body: { error: { code: 'no_pending_hold' } } });
     const metrics = await (await fetch(`${inst.orch.url}/metrics`)).text();
     expect(metrics).toMatch(/^kici_environment_holds_expired_total\{gate="reviewers"\} 1$/m);
+  }, 60_000);
+
+  it('refuses to delete an environment a job is held in, and deletes it once the hold is closed', async () => {
+    const id = await trigger('guard');
+    await inst.waitFor(id, (r) => (r as HeldRun).holds?.[0]?.status === 'pending', `the job of run ${id} to be held`);
+    const refused = await inst.admin(['env', 'delete', 'guarded', '--org', 'acme', '--yes']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/environment guarded has 1 pending held run; approve or reject them/);
+    await inst.api.call('POST', `/runs/${id}/cancel`, { force: false });
+    expect((await inst.waitForEnd(id)).status).toBe('cancelled');
+    expect((await inst.admin(['env', 'delete', 'guarded', '--org', 'acme', '--yes'])).code).toBe(0);
   }, 60_000);
 
   it('answers 404 for a run that holds nothing', async () => {
