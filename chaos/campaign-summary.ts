@@ -131,9 +131,17 @@ function figures(f: CampaignFigures, ranCount: number): string {
     ['leader changes', String(f.leaderChanges)],
     ['orphans reclaimed', String(f.orphansReclaimed)],
     ['recovery', recoveryFigures(f.recovery, ranCount)],
+    ...(f.reviews ? [['holds reviewed', reviewFigures(f.reviews)]] : []),
     ['harness lag', `p99 ${formatDuration(f.harnessLag.p99Ms)}, max ${formatDuration(f.harnessLag.maxMs)} (the harness carries every proxied link)`],
   ];
   return ['figures', ...indent(alignColumns(rows, []))].join('\n');
+}
+
+/** `12 approve, 3 reject, 2 left to expire, 4 racing the expiry (1 hurried); answers 200×18, 404×2`. */
+function reviewFigures(r: NonNullable<CampaignFigures['reviews']>): string {
+  const { approve, reject, expire, race } = r.plans;
+  const answers = Object.entries(r.answers).map(([status, n]) => `${status}×${n}`).join(', ') || 'none';
+  return `${approve} approve, ${reject} reject, ${expire} left to expire, ${race} racing the expiry${r.hurried ? ` (${r.hurried} voted at once when the workload ended)` : ''}; answers ${answers}`;
 }
 
 /** Over the faults that ran (a scheduled fault that never ran could not recover). */

@@ -97,6 +97,12 @@ export interface CampaignFigures {
    * it, so a stalled harness is a fault of its own that no schedule asked for.
    */
   harnessLag: { p99Ms: number; maxMs: number };
+  /**
+   * The harness's reviewer (invariant 5): the holds it planned to approve, reject, leave to expire
+   * or vote on around their expiry; those voted on at once when the workload ended; its votes'
+   * answers by HTTP status (`no answer`: refused connection or timeout, asked again elsewhere).
+   */
+  reviews?: { plans: Record<'approve' | 'reject' | 'expire' | 'race', number>; hurried: number; answers: Record<string, number> };
 }
 
 export interface Topology {

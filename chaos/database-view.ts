@@ -1,6 +1,8 @@
 /**
  * What the database says, as the checker needs it: deliveries, runs, jobs and the shard fence rows,
- * read in one REPEATABLE READ transaction so the four lists are one instant's state.
+ * read in one REPEATABLE READ transaction so the four lists are one instant's state; and the holds
+ * (`held_runs`, their votes, the jobs they hold) for invariant 5, read apart (`readHoldsView`) since
+ * only the end state is judged.
  *
  * Plain SQL over `pg`, not the store's repositories: the checker must see every row at once (the
  * repositories page, and have no "all jobs"), plus each row's whole-row fingerprint (`version`) so
@@ -196,5 +198,182 @@ export async function readView(client: pg.ClientBase): Promise<DatabaseView> {
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Holds (invariant 5): `held_runs` rows, their votes (`held_run_approvals`) and the jobs and runs
+ * they hold, read as the tables keep them. Statuses are listed here, not imported from the code
+ * under test: a status the checker does not know is a read error, never a row passed over.
+ */
+export const HOLD_ROW_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'cancelled'] as const;
+export type HoldRowStatus = (typeof HOLD_ROW_STATUSES)[number];
+
+const holdRow = z.object({
+  id: z.string(),
+  org_id: z.string(),
+  run_id: z.string(),
+  job_id: z.string(),
+  job_name: z.string(),
+  delivery_id: z.string().nullable(),
+  environment_id: z.string().nullable(),
+  gate: z.string(),
+  required_reviewers: z.array(z.string()),
+  status: z.enum(HOLD_ROW_STATUSES),
+  expires_at: z.date(),
+  created_at: z.date(),
+  decided_at: z.date().nullable(),
+  decided_by: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+
+const holdVoteRow = z.object({
+  held_run_id: z.string(),
+  reviewer: z.string(),
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().nullable(),
+  at: z.date(),
+});
+
+const heldJobRow = z.object({
+  id: z.string(),
+  run_id: z.string(),
+  name: z.string(),
+  status: z.enum(JOB_STATUSES),
+  error: z.string().nullable(),
+  run_status: z.enum(RUN_STATUSES),
+});
+
+/** One `held_runs` row, with its job's name and its run's delivery. */
+export interface HoldView {
+  id: string;
+  orgId: string;
+  runId: string;
+  jobId: string;
+  jobName: string;
+  /** The run's delivery (null for a run no delivery made). */
+  deliveryId: string | null;
+  environmentId: string | null;
+  gate: string;
+  requiredReviewers: string[];
+  status: HoldRowStatus;
+  expiresAt: Date;
+  createdAt: Date;
+  decidedAt: Date | null;
+  decidedBy: string | null;
+  reason: string | null;
+}
+
+/** One counted vote (`held_run_approvals`). */
+export interface HoldVoteView {
+  holdId: string;
+  reviewer: string;
+  decision: 'approve' | 'reject';
+  reason: string | null;
+  at: Date;
+}
+
+/** A job some hold names, as it ended (or stands), with its run's status. */
+export interface HeldJobView {
+  id: string;
+  runId: string;
+  name: string;
+  status: JobStatus;
+  error: string | null;
+  runStatus: RunStatus;
+}
+
+export interface HoldsView {
+  takenAt: Date;
+  holds: HoldView[];
+  votes: HoldVoteView[];
+  jobs: HeldJobView[];
+}
+
+const toHold = (r: z.infer<typeof holdRow>): HoldView => ({
+  id: r.id,
+  orgId: r.org_id,
+  runId: r.run_id,
+  jobId: r.job_id,
+  jobName: r.job_name,
+  deliveryId: r.delivery_id,
+  environmentId: r.environment_id,
+  gate: r.gate,
+  requiredReviewers: r.required_reviewers,
+  status: r.status,
+  expiresAt: r.expires_at,
+  createdAt: r.created_at,
+  decidedAt: r.decided_at,
+  decidedBy: r.decided_by,
+  reason: r.reason,
+});
+
+const HOLD_QUERIES = {
+  holds: `SELECT h.id::text, h.org_id, h.run_id::text, h.job_id::text, j.name AS job_name, r.delivery_id,
+                 h.environment_id::text, h.gate, h.required_reviewers, h.status, h.expires_at, h.created_at,
+                 h.decided_at, h.decided_by, h.reason
+            FROM held_runs h JOIN jobs j ON j.id = h.job_id JOIN runs r ON r.id = h.run_id
+           ORDER BY h.created_at, h.id`,
+  votes: `SELECT held_run_id::text, reviewer, decision, reason, at FROM held_run_approvals ORDER BY at, held_run_id, reviewer`,
+  jobs: `SELECT j.id::text, j.run_id::text, j.name, j.status, j.error, r.status AS run_status
+           FROM jobs j JOIN runs r ON r.id = j.run_id
+          WHERE j.id IN (SELECT job_id FROM held_runs)
+          ORDER BY j.run_id, j.name`,
+};
+
+function parsedRows<T>(rows: unknown[], schema: z.ZodType<T>, table: string): T[] {
+  return rows.map((row, i) => {
+    const parsed = schema.safeParse(row);
+    if (!parsed.success) throw new Error(`${table} row ${i}: ${parsed.error.message}`);
+    return parsed.data;
+  });
+}
+
+/** Every `held_runs` row, one query (the harness's reviewer polls it). */
+export async function readHoldRows(client: pg.ClientBase): Promise<HoldView[]> {
+  return parsedRows((await client.query(HOLD_QUERIES.holds)).rows, holdRow, 'held_runs').map(toHold);
+}
+
+/** Holds, votes and held jobs at one instant (REPEATABLE READ), through an open connection. */
+export async function readHolds(client: pg.ClientBase): Promise<HoldsView> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const now = await client.query<{ now: Date }>('SELECT now()');
+    const view: HoldsView = {
+      takenAt: z.date().parse(now.rows[0]?.now),
+      holds: await readHoldRows(client),
+      votes: parsedRows((await client.query(HOLD_QUERIES.votes)).rows, holdVoteRow, 'held_run_approvals').map((r) => ({
+        holdId: r.held_run_id,
+        reviewer: r.reviewer,
+        decision: r.decision,
+        reason: r.reason,
+        at: r.at,
+      })),
+      jobs: parsedRows((await client.query(HOLD_QUERIES.jobs)).rows, heldJobRow, 'jobs').map((r) => ({
+        id: r.id,
+        runId: r.run_id,
+        name: r.name,
+        status: r.status,
+        error: r.error,
+        runStatus: r.run_status,
+      })),
+    };
+    await client.query('COMMIT');
+    return view;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Read the holds of the database at `databaseUrl` (the checker's final view of them). */
+export async function readHoldsView(databaseUrl: string): Promise<HoldsView> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await readHolds(client);
+  } finally {
+    await client.end();
   }
 }

@@ -14,7 +14,12 @@ export { parseJournal, readJournal, type Journal, type JournalEntry, type Journa
 export { pairExecutions, type StepExecution } from './step-executions.js';
 export {
   readDatabaseView,
+  readHoldsView,
   type DatabaseView,
+  type HoldsView,
+  type HoldView,
+  type HoldVoteView,
+  type HeldJobView,
   type DeliveryView,
   type JobView,
   type RunView,
@@ -22,7 +27,9 @@ export {
 } from './database-view.js';
 export { sampleDatabase, type DatabaseSamples, type SampleOptions } from './database-samples.js';
 export { expectMatchedCount, expectWorkflows, type ExpectedRuns } from './expected-runs.js';
-export { checkInvariants, judgeInvariants, type CheckInput, type JudgeInput } from './checker.js';
+export { checkInvariants, judgeInvariants, type CheckInput, type HoldReviews, type JudgeInput } from './checker.js';
+export { checkHoldsDecidedOnce, type HoldSighting, type HoldsInput, type VoteAnswer } from './invariants/holds-decided-once.js';
+export { Reviewer, REVIEWER_NAME, reviewKey, reviewPlan, type ReviewKind, type ReviewPlan, type ReviewRecord } from './reviewer.js';
 export { allHeld, formatReport, INVARIANT_STATEMENTS, invariantReport, noneBroken, notExercised, type InvariantNumber, type InvariantReport, type Verdict } from './report.js';
 export { FAULT_KINDS, type CampaignFigures, type CampaignReport, type FaultEvent, type FaultKind, type FaultOutcome, type LeaderSample, type ScenarioReport, type ThroughputSample, type Topology } from './campaign.js';
 export { formatCampaign, formatDuration, replayCommand } from './campaign-summary.js';

@@ -5,7 +5,8 @@
  * invariants from what actually ran (the journal) and what the database and the logs say.
  */
 import { sleep } from '../cluster/processes.js';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SeededRandom } from '../src/clock/index.js';
 import { TERMINAL_RUN_STATUSES } from '../src/vocabulary/index.js';
@@ -20,6 +21,7 @@ import { strike, type NemesisContext } from './nemeses.js';
 import { Observer } from './observer.js';
 import { noneBroken, notExercised, type InvariantReport } from './report.js';
 import { drawSchedule, type Scenario } from './scenarios.js';
+import { Reviewer, type ReviewRecord } from './reviewer.js';
 import { pairExecutions } from './step-executions.js';
 import { Testbed } from './testbed.js';
 import { WORKLOAD_GATED_JOBS, WORKLOAD_WORKFLOW } from './workload-repository.js';
@@ -90,6 +92,7 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
   const random = new SeededRandom(o.seed ^ 0x9e3779b9);
   const workload = new Workload({ source: bed.source, targets: () => bed.webhookTargets.filter((n) => n.running), rate: o.rate, maxDeliveries, random });
   const samples = sampleDatabase({ databaseUrl: bed.postgres.url, everyMs: 1000 });
+  const reviewer = new Reviewer({ databaseUrl: bed.postgres.url, seed: o.seed, token: bed.reviewerToken, targets: () => bed.coordinators });
   const t0 = performance.now();
   const wallT0 = Date.now();
   const observer = new Observer(bed, workload, t0);
@@ -98,6 +101,7 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();
   observer.start();
+  reviewer.start();
   workload.start(t0);
 
   for (const event of schedule) {
@@ -110,11 +114,18 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
   }
   await pauseUntil(t0 + o.durationMs);
   workload.stopNew();
+  // Holds still waiting are decided now rather than left to expire: settling waits for no expiry.
+  reviewer.hurry();
   o.say(`workload over after ${(since() / 1000).toFixed(1)} s: ${workload.accepted} deliveries accepted; settling (at most ${o.settleMs / 1000} s)`);
-  const deadline = performance.now() + o.settleMs;
+  const settleStart = performance.now();
+  const deadline = settleStart + o.settleMs;
   await workload.drain(deadline);
   const settleError = await settle(bed, deadline);
+  o.say(`${settleError ? 'not settled' : 'settled'} after ${((performance.now() - settleStart) / 1000).toFixed(1)} s`);
   await observer.stop();
+  const reviews = await reviewer.stop();
+  // Every answer and sighting, for reading a broken invariant 5 (the directory is kept when the scenario fails).
+  writeFileSync(path.join(o.root, 'reviews.json'), `${JSON.stringify(reviews, null, 1)}\n`);
   lag.disable();
   const views = await samples.stop();
 
@@ -126,6 +137,7 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
     samples: views,
     agentDeaths,
     gated: WORKLOAD_GATED_JOBS,
+    holds: { answers: reviews.answers, sightings: reviews.sightings },
   });
   const pending = workload.pendingIds();
   if (pending.length > 0) invariants[0]?.notes.push(`${pending.length} deliveries no node accepted by the end (not expected to have runs): ${pending.slice(0, 5).join(', ')}`);
@@ -134,7 +146,8 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
   const journal = await readJournal(bed.journal);
   const executions = pairExecutions(journal.entries).executions.length;
   const exercised = invariants.map((r) => unexercised(r, { accepted: accepted.length, runs: observer.runs.created, executions }) ?? r);
-  report.invariants = [...exercised, ...(await secretsReport(bed)), holdsNotYet()].sort((a, b) => a.invariant - b.invariant);
+  invariants.find((r) => r.invariant === 5)?.notes.push(reviewNote(reviews));
+  report.invariants = [...exercised, ...(await secretsReport(bed))].sort((a, b) => a.invariant - b.invariant);
   const problems = runProblems(bed, report.faults, settleError);
   if (problems.length > 0) report.error = problems.join('\n');
 
@@ -151,6 +164,7 @@ async function drive(o: ScenarioRunOptions, bed: Testbed, schedule: FaultEvent[]
     leaderChanges: observer.leaderChanges,
     orphansReclaimed: observer.orphansReclaimed,
     recovery: recoveryFigures(report.faults),
+    reviews: reviewFigures(reviews),
     harnessLag: { p99Ms: Math.round(lag.percentile(99) / 1e6), maxMs: Math.round(lag.max / 1e6) },
   };
 }
@@ -182,7 +196,7 @@ function unexercised(r: InvariantReport, seen: { accepted: number; runs: number;
   if (r.invariant === 1 && seen.accepted === 0) return notExercised(1, 'no delivery was accepted: the workload never reached the cluster');
   if ((r.invariant === 2 || r.invariant === 6) && seen.runs === 0) return notExercised(r.invariant, 'no run was created');
   if (r.invariant === 3 && seen.executions === 0) return notExercised(3, 'no step execution in the journal');
-  // Invariant 4 says itself when no gated job ran (environment-limits.ts).
+  // Invariants 4 and 5 say themselves when no gated job ran or no job was held (environment-limits.ts, holds-decided-once.ts).
   return undefined;
 }
 
@@ -272,10 +286,21 @@ async function secretsReport(bed: Testbed): Promise<InvariantReport[]> {
   return [checkSecretsHidden({ secrets: bed.secrets, texts })];
 }
 
-/** Invariants 4 and 5 speak of deployment environments, which kici does not have yet. */
-/** Invariant 5 speaks of holds, which need approvals, which kici does not have yet. */
-function holdsNotYet(): InvariantReport {
-  return notExercised(5, 'the workload holds no job for review (approvals are not built yet): no hold existed to decide');
+/** What the reviewer meant to do with the holds it saw, for invariant 5's notes. */
+function reviewNote(r: ReviewRecord): string {
+  const { approve, reject, expire, race } = r.plans;
+  const hurried = r.hurried ? `; ${r.hurried} voted at once when the workload ended (left to expire: approved)` : '';
+  const failures = r.pollFailures ? `; ${r.pollFailures} polls the database did not answer` : '';
+  return `the reviewer planned ${approve} approvals, ${reject} rejections, ${expire} holds left to expire and ${race} votes racing the expiry${hurried}${failures}`;
+}
+
+function reviewFigures(r: ReviewRecord): CampaignFigures['reviews'] {
+  const answers: Record<string, number> = {};
+  for (const a of r.answers) {
+    const key = a.status === 0 ? 'no answer' : String(a.status);
+    answers[key] = (answers[key] ?? 0) + 1;
+  }
+  return { plans: { ...r.plans }, hurried: r.hurried, answers };
 }
 
 function recoveryFigures(faults: readonly FaultOutcome[]): CampaignFigures['recovery'] {

@@ -14,7 +14,8 @@ import path from 'node:path';
 import { postgresStopShell, startLocalPostgres, type LocalPostgres } from '../cluster/postgres.js';
 import { agreement, Coordinator, EdgeWorker, freePort, startAgent, Supervisor, waitUntil, type ClusterHealth, type KiciProcess } from '../cluster/processes.js';
 import { FaultProxy } from './fault-proxy.js';
-import { makeWorkloadRepository, WORKLOAD_ENVIRONMENT, WORKLOAD_ORG } from './workload-repository.js';
+import { REVIEWER_NAME } from './reviewer.js';
+import { makeWorkloadRepository, WORKLOAD_ENVIRONMENT, WORKLOAD_ORG, WORKLOAD_RELEASE_ENVIRONMENT } from './workload-repository.js';
 import type { Topology } from './campaign.js';
 
 /** Settings every node of a chaos cluster runs with. */
@@ -133,6 +134,8 @@ export class Testbed {
   readonly journal: string;
   postgres!: LocalPostgres;
   source!: WorkloadSource;
+  /** The admin token named `REVIEWER_NAME`, which the reviewer votes on holds with (invariant 5). */
+  reviewerToken = '';
   /** Secret values the run handed out (admin token, webhook secret, agent and join tokens): invariant 7 looks for them. */
   readonly secrets: { name: string; value: string }[] = [];
   /** Processes that exited without the harness stopping them: a crash is a finding of its own. */
@@ -307,7 +310,7 @@ export class Testbed {
     }
   }
 
-  /** The workload's repository (workload-repository.ts), its source, and its environment. */
+  /** The workload's repository (workload-repository.ts), its source, its environments, and the reviewer's token. */
   private async makeSource(): Promise<void> {
     const { origin, sha } = makeWorkloadRepository(path.join(this.options.root, 'repo'), this.options.maxDeliveries, this.journal);
     const secret = `chaos-webhook-secret-${sha.slice(0, 12)}`;
@@ -322,6 +325,10 @@ export class Testbed {
     });
     this.source = { id: created.id, orgId: WORKLOAD_ORG, secret, sha };
     await this.coordinators[0]!.api('POST', '/environments', { orgId: WORKLOAD_ORG, ...WORKLOAD_ENVIRONMENT });
+    await this.coordinators[0]!.api('POST', '/environments', { orgId: WORKLOAD_ORG, ...WORKLOAD_RELEASE_ENVIRONMENT, requiredReviewers: [...WORKLOAD_RELEASE_ENVIRONMENT.requiredReviewers] });
+    const reviewer = await this.coordinators[0]!.api<{ token: string }>('POST', '/admin-tokens', { name: REVIEWER_NAME });
+    this.reviewerToken = reviewer.token;
+    this.secrets.push({ name: `admin token of ${REVIEWER_NAME}`, value: reviewer.token });
   }
 
   /** Agents spread round-robin over the coordinators and workers, each through a proxy of its own. */

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { baseEnv } from '../cluster/processes.js';
 import { journalStep } from './journal.js';
+import { REVIEWER_NAME } from './reviewer.js';
 
 /** The workload's organisation, and the workflow every delivery's lock file asks for. */
 export const WORKLOAD_ORG = 'chaos';
@@ -21,6 +22,14 @@ export const WORKLOAD_BRANCH_PREFIX = 'chaos/d-';
  */
 export const WORKLOAD_ENVIRONMENT = { name: 'production', concurrencyLimit: 1 } as const;
 const MATRIX_PARTS = ['1', '2'];
+/**
+ * The environment the workload's `release` job names (invariant 5): every run's release is held for
+ * the harness's reviewer (reviewer.ts), whose approval, rejection or silence decides it; a hold
+ * nobody decides expires after a few seconds. No concurrency limit: the holds alone are its subject.
+ */
+export const WORKLOAD_RELEASE_ENVIRONMENT = { name: 'release', requiredReviewers: [REVIEWER_NAME], holdExpirySeconds: 3 } as const;
+/** The job the release environment holds. */
+export const WORKLOAD_HELD_JOB = 'release';
 /** The jobs (as the journal names them) that take a slot in the environment. */
 export const WORKLOAD_GATED_JOBS = Object.fromEntries(
   MATRIX_PARTS.map((part) => [`test (${part})`, { group: WORKLOAD_ENVIRONMENT.name, limit: WORKLOAD_ENVIRONMENT.concurrencyLimit }]),
@@ -56,7 +65,9 @@ const GIT_IDENTITY = {
 
 /**
  * The workload's lock file: a build, then a two-child test matrix that needs it and runs in the
- * workload's environment (one job at a time cluster-wide), every step journalled. Short steps, so a run takes about a second when nothing goes wrong. No checkout: a
+ * workload's environment (one job at a time cluster-wide), then a release that needs the tests and
+ * is held for review in the release environment, every step journalled. Short steps, so a run takes
+ * about a second when nothing goes wrong, plus its hold (decided within a second, or expiring). No checkout: a
  * clone per job is a dozen git processes, which on two cores starve the cluster under test of CPU
  * and turn every fault into an overload; the orchestrator still reads each delivery's lock file
  * from git.
@@ -77,6 +88,13 @@ export function workloadLockfile(journal: string): unknown {
             matrix: { part: MATRIX_PARTS },
             environments: [WORKLOAD_ENVIRONMENT.name],
             steps: [{ name: 'test', run: journalStep(journal, 'sleep 0.1') }],
+          },
+          {
+            name: WORKLOAD_HELD_JOB,
+            needs: ['test'],
+            checkout: false,
+            environments: [WORKLOAD_RELEASE_ENVIRONMENT.name],
+            steps: [{ name: 'release', run: journalStep(journal, 'sleep 0.1') }],
           },
         ],
       },

@@ -55,6 +55,7 @@ const leaderKill: ScenarioReport = {
     orphansReclaimed: 2,
     recovery: { p50Ms: 800, maxMs: 1200, count: 3 },
     harnessLag: { p99Ms: 12, maxMs: 40 },
+    reviews: { plans: { approve: 60, reject: 17, expire: 12, race: 22 }, hurried: 3, answers: { '200': 95, '404': 4, 'no answer': 2 } },
   },
   throughput: throughput([0, 2, 4, 3, 3, 0, 1, 5]),
   leaders: leaders([0, 'node-1', 1], [5000, null, 1], [6000, 'node-2', 2], [20_000, 'node-2', 3], [25_000, 'node-3', 4], [49_000, 'node-3', 4]),
@@ -251,6 +252,9 @@ describe('formatCampaign', () => {
     expect(summary).toMatch(/^ {2}orphans reclaimed +2$/m);
     expect(summary).toMatch(/^ {2}recovery +p50 800 ms, max 1\.2 s \(3 of the 3 faults that ran recovered\)$/m);
     expect(summary).toMatch(/^ {2}recovery +none of the 2 faults that ran recovered$/m);
+    expect(summary).toMatch(/^ {2}holds reviewed +60 approve, 17 reject, 12 left to expire, 22 racing the expiry \(3 voted at once when the workload ended\); answers 200×95, 404×4, no answer×2$/m);
+    // A scenario without a reviewer's record (older reports) has no such line.
+    expect(summary.match(/holds reviewed/g)).toHaveLength(1);
   });
 
   it('prints the invariants through formatReport and a verdict per scenario', () => {

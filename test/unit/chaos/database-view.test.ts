@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants, judgeInvariants } from '../../../chaos/checker.js';
 import { type DatabaseSamples, sampleDatabase } from '../../../chaos/database-samples.js';
-import { readDatabaseView } from '../../../chaos/database-view.js';
+import { readDatabaseView, readHoldsView } from '../../../chaos/database-view.js';
 import { expectWorkflows } from '../../../chaos/expected-runs.js';
 import { readJournal } from '../../../chaos/journal-reader.js';
 import { FencedWriteError, type Store } from '../../../src/store/index.js';
@@ -112,6 +112,41 @@ describe('database view [postgres]', () => {
     const [, , , fence] = judgeInvariants({ journal: { entries: [], problems: [], found: true }, views: [view, after] });
     expect(fence?.held).toBe(false);
     expect(fence?.evidence).toEqual([expect.stringMatching(new RegExp(`^job ${jobId} "build" of run ${runId} was written at epoch 1 .* shard 7 had reached epoch 2 \\(owner node-b\\)`))]);
+  });
+
+  it('reads holds, their votes and the jobs they hold, and judges invariant 5 over them', async () => {
+    const db = queryBuilderOf(store);
+    const expires = new Date(T0.getTime() + 3000);
+    const decided = new Date(T0.getTime() + 1000);
+    const { rows } = await sql<{ id: string }>`
+      insert into held_runs (org_id, run_id, job_id, gate, required_reviewers, status, expires_at, created_at, decided_at, decided_by, reason)
+      values ('org', ${runId}, ${jobId}, 'reviewers', '["chaos-reviewer"]'::jsonb, 'approved', ${expires}, ${T0}, ${decided}, 'chaos-reviewer', 'review')
+      returning id::text`.execute(db);
+    const holdId = rows[0]!.id;
+    await sql`insert into held_run_approvals (held_run_id, reviewer, decision, at) values (${holdId}, 'chaos-reviewer', 'approve', ${decided})`.execute(db);
+
+    const holds = await readHoldsView(url);
+    expect(holds.holds).toEqual([
+      expect.objectContaining({ id: holdId, runId, jobId, jobName: 'build', deliveryId: 'del-1', environmentId: null, gate: 'reviewers', requiredReviewers: ['chaos-reviewer'], status: 'approved', expiresAt: expires, decidedAt: decided, decidedBy: 'chaos-reviewer' }),
+    ]);
+    expect(holds.votes).toEqual([{ holdId, reviewer: 'chaos-reviewer', decision: 'approve', reason: null, at: decided }]);
+    expect(holds.jobs).toEqual([{ id: jobId, runId, name: 'build', status: 'success', error: 'late', runStatus: 'success' }]);
+
+    const journalDir = mkdtempSync(join(tmpdir(), 'kici-chaos-'));
+    try {
+      const journal = join(journalDir, 'journal.jsonl');
+      writeFileSync(journal, '');
+      const reports = await checkInvariants({ journal, databaseUrl: url, holds: { answers: [] } });
+      expect(reports.find((r) => r.invariant === 5)).toMatchObject({ verdict: 'held', evidence: [] });
+      // The same hold, expired behind the harness's back though its approval was counted: decided twice.
+      await sql`update held_runs set status = 'expired', decided_by = null where id = ${holdId}`.execute(db);
+      const twice = (await checkInvariants({ journal, databaseUrl: url, holds: {} })).find((r) => r.invariant === 5);
+      expect(twice?.verdict).toBe('broken');
+      expect(twice?.evidence).toContainEqual(expect.stringContaining("is expired, though every listed reviewer's approval was counted (it was approved first)"));
+      expect(twice?.evidence).toContainEqual(expect.stringContaining('is expired, yet its job ended success (late)'));
+    } finally {
+      rmSync(journalDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 /** Hand-built journals and database views for the checker's tests. */
-import type { DatabaseView, DeliveryView, JobView, RunView, ShardView } from '../../../chaos/database-view.js';
+import type { DatabaseView, DeliveryView, HeldJobView, HoldsView, HoldView, HoldVoteView, JobView, RunView, ShardView } from '../../../chaos/database-view.js';
 import type { JournalEntry } from '../../../chaos/journal-reader.js';
 
 export const T0 = new Date('2026-03-01T12:00:00Z');
@@ -82,4 +82,40 @@ export function executed(e: Execution): JournalEntry[] {
   const start: JournalEntry = { ...common, event: 'start', atMicros: e.start };
   if (e.end === undefined) return [start];
   return [start, { ...common, event: 'end', atMicros: e.end, exitCode: 0 }];
+}
+
+/** A `release` hold of run `runId` for the reviewer `chaos-reviewer`, created at T0, expiring 3 s later. */
+export function hold(id: string, runId: string, extra: Partial<HoldView> = {}): HoldView {
+  return {
+    id,
+    orgId: 'chaos',
+    runId,
+    jobId: `${runId}-release`,
+    jobName: 'release',
+    deliveryId: null,
+    environmentId: 'env-release',
+    gate: 'reviewers',
+    requiredReviewers: ['chaos-reviewer'],
+    status: 'pending',
+    expiresAt: new Date(T0.getTime() + 3000),
+    createdAt: T0,
+    decidedAt: null,
+    decidedBy: null,
+    reason: 'environment release requires review',
+    ...extra,
+  };
+}
+
+/** A counted vote on `holdId`, `seconds` after T0. */
+export function vote(holdId: string, reviewer: string, decision: 'approve' | 'reject', seconds = 1): HoldVoteView {
+  return { holdId, reviewer, decision, reason: null, at: new Date(T0.getTime() + seconds * 1000) };
+}
+
+/** The job a hold holds, as it ended. */
+export function heldJob(runId: string, extra: Partial<HeldJobView> = {}): HeldJobView {
+  return { id: `${runId}-release`, runId, name: 'release', status: 'success', error: null, runStatus: 'success', ...extra };
+}
+
+export function holdsView(parts: Partial<HoldsView> = {}): HoldsView {
+  return { takenAt: new Date(T0.getTime() + 60_000), holds: [], votes: [], jobs: [], ...parts };
 }
