@@ -179,7 +179,7 @@ export async function runAgentCli(argv: string[], env: NodeJS.ProcessEnv = proce
     return parsed.exitCode;
   }
   const { logLevel, sandbox: mode, hidden, ...options } = parsed.args;
-  const logger = pino({ name: 'kici-agent', level: logLevel, redact: ['token', '*.token'] }, pino.destination({ fd: 2, sync: true }));
+  const logger = pino({ name: 'kici-agent', level: logLevel, redact: ['token', '*.token', 'secrets', '*.secrets', 'gitAuth', '*.gitAuth'] }, pino.destination({ fd: 2, sync: true }));
   const sandbox = chooseSandbox({ mode, hidden, hostEnv: env });
   if (!sandbox.ok) {
     process.stderr.write(`kici-agent: ${sandbox.message}\n`);

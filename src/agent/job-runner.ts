@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../clock/index.js';
 import { silentLogger, type AgentLogger } from './agent-log.js';
 import { CheckoutError, checkoutCommit } from './checkout.js';
 import { JobControl } from './job-control.js';
+import { SecretMasker } from '../masking/index.js';
 import type {
   AgentMessage,
   InFlightJob,
@@ -58,6 +59,11 @@ interface RunningJob {
   control: JobControl;
   /** The step being run (0 during checkout). */
   stepIndex: number;
+  /**
+   * The dispatch's secret values, masked in every log line and error text of this job before it
+   * leaves the runner; gone with the job.
+   */
+  masker: SecretMasker;
 }
 
 /**
@@ -168,17 +174,17 @@ export class JobRunner {
   private start(dispatch: JobDispatch): void {
     const grace = Math.min(dispatch.jobConfig.gracePeriod ?? MAX_GRACE_SECONDS, MAX_GRACE_SECONDS);
     const control = new JobControl(grace * 1000);
-    const job: RunningJob = { dispatch, control, stepIndex: 0 };
+    const job: RunningJob = { dispatch, control, stepIndex: 0, masker: SecretMasker.of(dispatch.secrets) };
     this.running.set(dispatch.jobId, job);
     const finished = this.runJob(job)
       .catch((err: unknown) => {
-        this.logger.error({ runId: dispatch.runId, jobId: dispatch.jobId, err: String(err) }, 'job runner fault');
+        this.logger.error({ runId: dispatch.runId, jobId: dispatch.jobId, err: job.masker.mask(String(err)) }, 'job runner fault');
       })
       .finally(() => this.finishing.delete(finished));
     this.finishing.add(finished);
   }
 
-  private async runJob({ dispatch, control }: RunningJob): Promise<void> {
+  private async runJob({ dispatch, control, masker }: RunningJob): Promise<void> {
     const { runId, jobId } = dispatch;
     this.sendJobStatus(dispatch, 'running');
     const stopHeartbeat = this.startHeartbeat(dispatch);
@@ -189,14 +195,14 @@ export class JobRunner {
     try {
       mkdirSync(join(this.options.workDir, 'jobs'), { recursive: true });
       root = mkdtempSync(join(this.options.workDir, 'jobs', `${safeName(jobId)}-`));
-      const result = await this.runInside(dispatch, control, root);
+      const result = await this.runInside(dispatch, control, masker, root);
       // The slot is given back before the final status goes out: an orchestrator that dispatches
       // the next job the moment it reads this status must find the slot free.
       this.running.delete(jobId);
-      this.sendJobStatus(dispatch, result.state, result);
+      this.sendJobStatus(dispatch, result.state, { ...result, error: maskError(masker, result.error) });
     } catch (err) {
       this.running.delete(jobId);
-      this.sendJobStatus(dispatch, 'failed', { outputs: {}, stepResults: [], error: `agent_error: ${String(err)}` });
+      this.sendJobStatus(dispatch, 'failed', { outputs: {}, stepResults: [], error: masker.mask(`agent_error: ${String(err)}`) });
     } finally {
       stopHeartbeat();
       cancelTimeout();
@@ -206,7 +212,7 @@ export class JobRunner {
     }
   }
 
-  private async runInside(dispatch: JobDispatch, control: JobControl, root: string): Promise<JobResult> {
+  private async runInside(dispatch: JobDispatch, control: JobControl, masker: SecretMasker, root: string): Promise<JobResult> {
     const checkoutDir = join(root, 'checkout');
     const metaDir = join(root, 'meta');
     mkdirSync(metaDir);
@@ -216,7 +222,7 @@ export class JobRunner {
     const sandbox = this.options.sandbox && { box: this.options.sandbox, homeDir: join(root, 'home') };
     // One home for all the job's steps (a cache one step fills, the next finds); gone with the job.
     if (sandbox) mkdirSync(sandbox.homeDir, { mode: 0o700 });
-    return this.runSteps(dispatch, control, { checkoutDir, metaDir, needsFile, sandbox }, setupError);
+    return this.runSteps(dispatch, control, masker, { checkoutDir, metaDir, needsFile, sandbox }, maskError(masker, setupError));
   }
 
   private async prepareCheckout(dispatch: JobDispatch, control: JobControl, dir: string): Promise<string | undefined> {
@@ -236,6 +242,7 @@ export class JobRunner {
   private async runSteps(
     dispatch: JobDispatch,
     control: JobControl,
+    masker: SecretMasker,
     paths: Pick<StepExecution, 'checkoutDir' | 'metaDir' | 'needsFile' | 'sandbox'>,
     setupError: string | undefined,
   ): Promise<JobResult> {
@@ -255,7 +262,7 @@ export class JobRunner {
       const entry = this.running.get(dispatch.jobId);
       if (entry) entry.stepIndex = index;
       this.reportStep(dispatch, { index, name, state: 'running' });
-      const outcome = await executeStep({ dispatch, step, index, ...paths, agentId: this.options.agentId, hostEnv: this.hostEnv, control, clock: this.clock, sendLog: (c) => this.send(c) });
+      const outcome = await executeStep({ dispatch, step, index, ...paths, agentId: this.options.agentId, hostEnv: this.hostEnv, control, clock: this.clock, sendLog: (c) => this.send(c), masker });
       Object.assign(outputs, outcome.outputs);
       const { state, exitCode, attempts, durationMs, error } = outcome;
       stepResults.push(this.reportStep(dispatch, { index, name, state, exitCode, attempts, durationMs, outputs: outcome.outputs, error }, outcome.logBytes));
@@ -337,6 +344,11 @@ function finalState(control: JobControl, failure: string | undefined): Pick<JobR
   if (stop?.kind === 'timeout') return { state: 'failed', error: stop.reason };
   if (failure !== undefined) return { state: 'failed', error: failure };
   return { state: 'success' };
+}
+
+/** An error text about the job (a checkout's git output, a spawn error) with its secrets masked. */
+function maskError(masker: SecretMasker, error: string | undefined): string | undefined {
+  return error === undefined ? undefined : masker.mask(error);
 }
 
 function safeName(id: string): string {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Clock } from '../clock/index.js';
+import { SecretMasker, type StreamingMasker } from '../masking/index.js';
 import type { AgentMessageOf } from '../transport/index.js';
 
 export type LogChunkMessage = AgentMessageOf<'log.chunk'>;
@@ -16,6 +17,8 @@ export interface LogStreamerOptions {
   batchMs?: number;
   /** A batch is sent early once its lines add up to this many bytes. */
   batchBytes?: number;
+  /** The job's secrets: masked in every line before it is batched, counted or sent. */
+  masker?: SecretMasker;
 }
 
 /** A line longer than this is cut into pieces, so a stream with no newline cannot grow memory. */
@@ -26,9 +29,17 @@ const DEFAULT_BATCH_BYTES = 256 * 1024;
 /**
  * Turns one step's stdout and stderr into `log.chunk` messages: batched at 50 lines or 100 ms,
  * capped at `maxBytes` per step, after which a single notice replaces the rest.
+ *
+ * Secrets are masked first, on the decoded text of each stream as it arrives and before it is cut
+ * into lines: a secret split across two writes (or across the cut of an over-long line) is still
+ * masked, because each stream's masker holds back the few characters that could still become a
+ * secret until the next write or the step's end decides them. Nothing after this point (a batch,
+ * the connection's ring buffer, the outbox, a frame) ever holds a secret.
  */
 export class StepLogStreamer {
   private readonly decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  private readonly masker: SecretMasker;
+  private readonly maskers: { stdout: StreamingMasker; stderr: StreamingMasker };
   private readonly partial = { stdout: '', stderr: '' };
   private pending: string[] = [];
   private pendingBytes = 0;
@@ -36,7 +47,10 @@ export class StepLogStreamer {
   private bytes = 0;
   private truncated = false;
 
-  constructor(private readonly options: LogStreamerOptions) {}
+  constructor(private readonly options: LogStreamerOptions) {
+    this.masker = options.masker ?? new SecretMasker();
+    this.maskers = { stdout: this.masker.stream(), stderr: this.masker.stream() };
+  }
 
   /** Bytes of step output accepted so far (the notice line not counted). */
   get bytesStreamed(): number {
@@ -44,18 +58,39 @@ export class StepLogStreamer {
   }
 
   write(stream: 'stdout' | 'stderr', data: Buffer): void {
-    const text = this.partial[stream] + this.decoders[stream].write(data);
-    const pieces = text.split('\n');
+    this.split(stream, this.maskers[stream].write(this.decoders[stream].write(data)));
+  }
+
+  /** One whole line of the agent's own (a marker such as a retry notice): masked like output. */
+  line(text: string): void {
+    this.push(this.masker.mask(text));
+  }
+
+  /** At step end: unterminated last lines go out too, then everything pending. */
+  finish(): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const masker = this.maskers[stream];
+      this.split(stream, masker.write(this.decoders[stream].end()) + masker.end());
+      const rest = this.partial[stream];
+      this.partial[stream] = '';
+      if (rest) this.push(stripCr(rest));
+    }
+    this.flush();
+  }
+
+  /** Masked text of one stream into lines; the unterminated rest waits for more. */
+  private split(stream: 'stdout' | 'stderr', masked: string): void {
+    const pieces = (this.partial[stream] + masked).split('\n');
     this.partial[stream] = pieces.pop() ?? '';
-    for (const piece of pieces) this.line(stripCr(piece));
+    for (const piece of pieces) this.push(stripCr(piece));
     while (this.partial[stream].length > MAX_LINE_CHARS) {
-      this.line(this.partial[stream].slice(0, MAX_LINE_CHARS));
+      this.push(this.partial[stream].slice(0, MAX_LINE_CHARS));
       this.partial[stream] = this.partial[stream].slice(MAX_LINE_CHARS);
     }
   }
 
-  /** One whole line (also used for the agent's own markers, such as a retry notice). */
-  line(text: string): void {
+  /** One whole, already masked line. */
+  private push(text: string): void {
     if (this.truncated) return;
     const size = Buffer.byteLength(text, 'utf8') + 1;
     if (this.bytes + size > this.options.maxBytes) {
@@ -71,16 +106,6 @@ export class StepLogStreamer {
       this.pending.length >= (this.options.batchLines ?? 50) || this.pendingBytes >= (this.options.batchBytes ?? DEFAULT_BATCH_BYTES);
     if (full) this.flush();
     else this.cancelTimer ??= this.options.clock.setTimer(this.options.batchMs ?? 100, () => this.flush());
-  }
-
-  /** At step end: unterminated last lines go out too, then everything pending. */
-  finish(): void {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const rest = this.partial[stream] + this.decoders[stream].end();
-      this.partial[stream] = '';
-      if (rest) this.line(stripCr(rest));
-    }
-    this.flush();
   }
 
   private flush(): void {

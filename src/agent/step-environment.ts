@@ -1,7 +1,11 @@
 import type { JobDispatch, NeededJob, StepConfig } from '../transport/index.js';
 import { STEP_METADATA_PREFIXES, STEP_METADATA_VARIABLES, matrixEnv, needsEnvFromFile } from '../workflows/index.js';
 
-/** The environment a step sees, per DESIGN §5b: later layers win, KICI_* metadata last. */
+/**
+ * The environment a step sees, per DESIGN §5b, later layers winning: the host allowlist, the job's
+ * environments' variables (with the source's overrides), the job's `env`, the step's `env`, the
+ * secrets the step names, and KICI_* metadata last, which nothing overrides.
+ */
 
 /** The only names taken from the agent's own environment: nothing secret lives in these. */
 export const HOST_ALLOWLIST = ['PATH', 'HOME', 'USER', 'SHELL', 'LANG', 'LC_ALL', 'TERM', 'TMPDIR', 'TZ'] as const;
@@ -42,12 +46,22 @@ export function buildStepEnv(input: StepEnvironmentInput): Record<string, string
     const value = host[name];
     if (value !== undefined) env[name] = value;
   }
-  for (const layer of [dispatch.env, dispatch.jobConfig.env, step.env] as EnvLayer[]) {
+  for (const layer of [dispatch.env, dispatch.jobConfig.env, step.env, stepSecrets(dispatch, step)] as EnvLayer[]) {
     for (const [name, value] of Object.entries(layer ?? {})) {
       if (!isReservedName(name)) env[name] = String(value);
     }
   }
   return Object.assign(env, stepMetadata(input));
+}
+
+/** The secrets this step names, and no other: the job's other steps may name others. */
+function stepSecrets(dispatch: JobDispatch, step: StepConfig): Record<string, string> {
+  const named: Record<string, string> = {};
+  for (const name of step.secrets ?? []) {
+    const value = dispatch.secrets?.[name];
+    if (value !== undefined) named[name] = value;
+  }
+  return named;
 }
 
 function stepMetadata({ dispatch, stepIndex, agentId, needsFile, outputFile }: StepEnvironmentInput): Record<string, string> {

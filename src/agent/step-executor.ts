@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Clock } from '../clock/index.js';
+import type { SecretMasker } from '../masking/index.js';
 import type { JobControl } from './job-control.js';
 import { StepLogStreamer, type LogChunkMessage } from './log-streamer.js';
 import { runProcess, type ProcessResult } from './process-run.js';
@@ -26,6 +27,8 @@ export interface StepExecution {
   control: JobControl;
   clock: Clock;
   sendLog: (chunk: LogChunkMessage) => void;
+  /** The job's secrets, masked in the step's output and error before either leaves the step. */
+  masker?: SecretMasker;
 }
 
 export interface StepOutcome {
@@ -55,10 +58,14 @@ export async function executeStep(exec: StepExecution): Promise<StepOutcome> {
     maxBytes: exec.dispatch.maxLogSizeBytes,
     clock: exec.clock,
     send: exec.sendLog,
+    masker: exec.masker,
   });
   const done = (partial: Omit<StepOutcome, 'durationMs' | 'logBytes'>): StepOutcome => {
     log.finish();
-    return { ...partial, durationMs: exec.clock.now() - started, logBytes: log.bytesStreamed };
+    const outcome: StepOutcome = { ...partial, durationMs: exec.clock.now() - started, logBytes: log.bytesStreamed };
+    // A spawn or sandbox error can quote what the step was given.
+    if (outcome.error !== undefined && exec.masker) outcome.error = exec.masker.mask(outcome.error);
+    return outcome;
   };
 
   const cwd = stepDirectory(exec.checkoutDir, exec.step.workingDirectory);

@@ -16,6 +16,7 @@ import {
 import type { AgentDirectory } from './directory.js';
 import type { InFlight, JobDispatcher } from './dispatcher.js';
 import type { JobEvents, RefusedClaim } from './job-events.js';
+import type { JobMaskers } from './job-maskers.js';
 import type { AgentSession, TokenGrant } from './session.js';
 
 export const AGENT_ACTOR_KIND = 'agent';
@@ -39,6 +40,12 @@ export interface AgentActorDeps {
    * by the hub's synchronous paths (dispatch, cancel, close).
    */
   connected: Map<string, AgentSession>;
+  /**
+   * The secrets of the jobs this node dispatched, masked again in what agents report about them
+   * before it goes anywhere (the run, the step log, log followers): defence in depth against an
+   * agent that does not mask (an older build, or one that lies). Absent: reports pass unchanged.
+   */
+  maskers?: JobMaskers;
   onAgentCountChange?(count: number): void;
   onRegistered?(agentId: string, register: AgentRegister, grant: TokenGrant): void;
   warn?(message: string, fields?: Record<string, unknown>): void;
@@ -134,7 +141,7 @@ export class AgentActor implements Actor<AgentActorMessage> {
       case 'step.status':
         return this.stepStatus(session, msg);
       case 'log.chunk':
-        return d.events.logs(msg, agentId, msg.stepIndex, msg.lines);
+        return d.events.logs(msg, agentId, msg.stepIndex, d.maskers?.maskLines(msg.jobId, msg.lines) ?? msg.lines);
       case 'job.heartbeat':
         return d.events.heartbeat(msg, agentId);
       default:
@@ -153,8 +160,10 @@ export class AgentActor implements Actor<AgentActorMessage> {
     if (!isTerminalJobState(msg.state)) return;
     // The slot frees at once, so the agent can take more work while the store catches up.
     if (this.freeSlot(msg.jobId, true)) d.dispatcher.drain();
+    // Its error text is stored with the job: masked like its log lines.
+    const status = msg.error === undefined || !d.maskers ? msg : { ...msg, error: d.maskers.mask(msg.jobId, msg.error) };
     // Not awaited: the mailbox moves on while the store catches up; the ack follows durability.
-    d.events.finished(job, agentId, msg).then(
+    d.events.finished(job, agentId, status).then(
       () => session.send({ type: 'ack', messageId: msg.messageId }),
       (e: Error) => d.warn?.('job status not recorded; the agent will resend it', { jobId: msg.jobId, error: e.message }),
     );

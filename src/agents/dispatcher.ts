@@ -50,6 +50,10 @@ export interface DispatcherPorts {
    * lease lapsed) is dropped instead of placed: its run's next owner dispatches it again.
    */
   wanted?(request: DispatchRequest): boolean;
+  /** A job's slot here freed: it finished, was refused, went with its agent, or its reservation was given back. */
+  released?(job: InFlight): void;
+  /** A job an agent reports as running was taken (back) as that agent's (see `adopt`). */
+  adopted?(job: InFlight): void;
 }
 
 /** Jobs remembered as served after their agent finished them: enough for any re-sent request. */
@@ -264,6 +268,7 @@ export class JobDispatcher {
     if (!job.acked) this.unacked--;
     this.directory.release(job.agentId);
     this.reportDepth();
+    this.ports.released?.(job);
     return job;
   }
 
@@ -274,9 +279,14 @@ export class JobDispatcher {
    */
   adopt(agentId: string, runId: string, jobId: string): boolean {
     const existing = this.inflight.get(jobId);
-    if (existing) return existing.agentId === agentId;
-    this.inflight.set(jobId, { runId, jobId, agentId, acked: true, sent: true });
+    if (existing) {
+      if (existing.agentId === agentId) this.ports.adopted?.(existing);
+      return existing.agentId === agentId;
+    }
+    const job: InFlight = { runId, jobId, agentId, acked: true, sent: true };
+    this.inflight.set(jobId, job);
     this.directory.occupy(agentId);
+    this.ports.adopted?.(job);
     return true;
   }
 

@@ -9,6 +9,7 @@ import { JobDispatcher, type DispatchRequest, type Placement, type RecordAgent }
 import { MeshPlacement } from './mesh-placement.js';
 import type { FrameLimits } from './frame-budget.js';
 import type { JobEvents, JobRef, RefusedClaim } from './job-events.js';
+import { JobMaskers } from './job-maskers.js';
 import { AgentSession, type AgentSocket, type TokenGrant } from './session.js';
 
 export interface HubOptions {
@@ -65,16 +66,24 @@ export class AgentHub {
   private readonly ownsSystem: boolean;
   /** Agents told something since the last flush. */
   private readonly told = new Set<string>();
+  /**
+   * The secrets of the jobs dispatched to this node's agents, to mask what the agents report
+   * about them once more on receipt (memory only, dropped a while after each job's slot frees).
+   */
+  private readonly maskers: JobMaskers;
   private readonly stopHeartbeatCheck: () => void;
 
   constructor(private readonly o: HubOptions) {
     // A queued job about to be placed, here or elsewhere, is recorded by its run first.
     const assign = (request: DispatchRequest, agentId: string | null, previous: string | null) => o.events.assign(request, request.attempt, agentId, previous);
+    const maskers = (this.maskers = new JobMaskers(o.clock));
     this.dispatcher = new JobDispatcher(this.directory, {
       sendDispatch: (agentId, request) => this.sendDispatch(agentId, request),
       assign,
       queueDepth: (pending, dispatched) => o.onQueueDepth?.(pending, dispatched),
       wanted: o.wanted,
+      released: (job) => maskers.ended(job.jobId),
+      adopted: (job) => maskers.resumed(job.jobId),
     });
     this.placement = new MeshPlacement(this.dispatcher, assign);
     this.ownsSystem = !o.system;
@@ -89,6 +98,7 @@ export class AgentHub {
       dispatcher: this.dispatcher,
       events: o.events,
       connected: this.sessions,
+      maskers,
       onAgentCountChange: o.onAgentCountChange,
       onRegistered: o.onRegistered,
       warn: o.warn,
@@ -264,6 +274,7 @@ export class AgentHub {
     // Let each agent's actor report its jobs lost before the node's actors shut down.
     await this.settled();
     if (this.ownsSystem) await this.system.shutdown();
+    this.maskers.clear();
   }
 
   private agent(agentId: string): ActorRef<AgentActorMessage> {
@@ -292,6 +303,7 @@ export class AgentHub {
   private sendDispatch(agentId: string, request: DispatchRequest): boolean {
     const session = this.sessions.get(agentId);
     if (!session || session.closed) return false;
+    this.maskers.dispatched(request.jobId, request.frame.secrets);
     session.send({ type: 'job.dispatch', ...request.frame });
     this.o.onJobDispatched?.();
     return true;

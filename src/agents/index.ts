@@ -8,3 +8,4 @@ export { FrameBudget, AGENT_FRAME_LIMITS, AGENT_SLOT_RATE, limitsForSlots, type 
 export { MeshPlacement, type MeshPort, type OfferAnswer } from './mesh-placement.js';
 export { MeshLinks, type MeshLinksParts, type MeshMessages, type MeshPeers, type MeshRequests, type MeshSender } from './mesh-links.js';
 export { RemoteAgents, type RemoteAgent, type AgentSlots } from './remote-agents.js';
+export { JobMaskers, MASK_AFTER_END_MS } from './job-maskers.js';

@@ -50,6 +50,8 @@ export class HubDispatcher implements Dispatcher {
       jobConfig: req.config as never,
       matrix: req.matrix ?? undefined,
       needs: req.needs,
+      ...(req.env && Object.keys(req.env).length > 0 && { env: req.env }),
+      ...(req.secrets && Object.keys(req.secrets).length > 0 && { secrets: req.secrets }),
       gitAuth,
       maxLogSizeBytes: MAX_LOG_SIZE_BYTES,
     };

@@ -89,3 +89,17 @@ export {
   type Verdict,
   type VoteOutcome,
 } from './holds.js';
+export {
+  RESERVED_VARIABLE_PREFIX,
+  VARIABLE_LIMITS,
+  foldVariables,
+  overrideIgnored,
+  variableKeyProblem,
+  variableKeySchema,
+  variableValueProblem,
+  variableValueSchema,
+  variablesOf,
+  type EnvironmentVariable,
+  type EnvironmentVariableSet,
+  type SourceOverride,
+} from './variables.js';

@@ -59,6 +59,7 @@ export { voteOnHoldVia, HOLD_VOTE_ASK_MS, type HoldVoteRequest, type HoldVoteRes
 export { runSweeps, type OverdueJobs, type RunSweep } from './sweeps.js';
 export type { EnvironmentGatePorts, EnvironmentLookup, EnvGroupClient, GateSlot, JobGate, SlotRequest } from './gate-ports.js';
 export { GATES_UNAVAILABLE, gatedNames, gateEventOf, holdError } from './job-gating.js';
+export { JobInputsUnavailable, secretNamesOf, type JobInputRequest, type JobInputs, type JobInputSource } from './job-inputs.js';
 export { storedEnvGroup, type StoredSlot } from './env-group-load.js';
 export { MemoryRunStore, DEFAULT_SHARD, type AcceptedWrite, type HeldJob, type MemoryRunStoreOptions, type StoreWriteKind } from './memory-run-store.js';
 export type {

@@ -199,6 +199,9 @@ export interface JobDispatchRequest {
   needs: NeedsFile;
   /** Agents that rejected or ignored this job before; prefer others. */
   avoidAgents: string[];
+  /** Its environments' variables and its steps' secrets (job-inputs.ts), resolved for this dispatch. */
+  env?: Record<string, string>;
+  secrets?: Record<string, string>;
 }
 
 export type DispatchResult = { status: 'assigned'; agentId: string } | { status: 'queued' };

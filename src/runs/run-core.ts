@@ -22,6 +22,7 @@ import type {
 import type { EnvironmentGatePorts } from './gate-ports.js';
 import { JobGating, gatedNames, holdError } from './job-gating.js';
 import { JobHolds, type HoldWrite } from './job-holds.js';
+import { jobInputs, JobInputsUnavailable, type JobInputs, type JobInputSource } from './job-inputs.js';
 import { JobTimers } from './job-timers.js';
 import { FencedOut, RunWrites, StateConflict } from './run-writes.js';
 import { transition, type ExecEvent } from './state-machine.js';
@@ -62,6 +63,11 @@ export interface RunActorDeps {
    * `concurrencyGroup`. Without them such a job fails: it is never run ungated.
    */
   environments?: EnvironmentGatePorts;
+  /**
+   * Its environments' variables and the secrets its steps name, read at each dispatch. Without it
+   * a job needing them fails: it is never sent without its secrets.
+   */
+  inputs?: JobInputSource;
   options?: RunActorOptions;
 }
 
@@ -245,6 +251,8 @@ export abstract class RunCore {
     });
     if (avoid) this.avoided(job).add(avoid);
     await this.sendDispatch(job);
+    // Failed before anything was sent (its secrets could not be read): nothing waits.
+    if (isTerminalJobStatus(job.status)) return;
     // No agent took it at once: the job waits queued, on record.
     if (this.unsavedQueue.has(job.id)) await this.saveJob(job, {});
     this.armQueueDeadline(job);
@@ -267,6 +275,8 @@ export abstract class RunCore {
   protected readonly sent = new Set<string>();
 
   protected async sendDispatch(job: JobRecord): Promise<void> {
+    const inputs = await this.inputsOf(job);
+    if (inputs === 'failed') return;
     const attempt = job.dispatchAttempts;
     this.sent.add(`${job.id}#${attempt}`);
     let result: DispatchResult;
@@ -277,7 +287,7 @@ export abstract class RunCore {
         throw error;
       });
     try {
-      result = await this.deps.dispatcher.dispatch(this.dispatchRequest(job), record);
+      result = await this.deps.dispatcher.dispatch({ ...this.dispatchRequest(job), ...inputs }, record);
     } catch (error) {
       // Our own write of the placement (and of the queueing it carries) failed: nothing was sent;
       // the handler decides, as for any failed write.
@@ -291,6 +301,20 @@ export abstract class RunCore {
     // A request sent again for a placement made before finds it without recording anything.
     await this.recordPlacement(job, result.agentId);
     this.timers.arm(job.id, Math.max(0, (job.ackDeadline ?? 0) - this.ctx.clock.now()), { type: 'ack_timeout', jobId: job.id, attempt });
+  }
+
+  /**
+   * The job's variables and secrets for this dispatch (none to resolve: empty). A job that cannot
+   * be given them fails with the reason, before anything is sent.
+   */
+  private async inputsOf(job: JobRecord): Promise<Partial<JobInputs> | 'failed'> {
+    try {
+      return (await jobInputs(this.run, job.config, this.deps.environments, this.deps.inputs)) ?? {};
+    } catch (error) {
+      if (!(error instanceof JobInputsUnavailable)) throw error;
+      await this.endJob(job, 'FAIL', 'failed', { error: error.message });
+      return 'failed';
+    }
   }
 
   /** The agent a dispatch is going to, on record before its frame leaves (see `RecordPlacement`). */

@@ -4,14 +4,16 @@
  * store room only ever sees ciphertext.
  */
 import type { Clock } from '../clock/index.js';
-import { type SealedSecretRepository, sourceSecretScope } from '../store/index.js';
+import { type NewAuditEvent, type SealedSecretRepository, sourceSecretScope } from '../store/index.js';
 import { type MasterKey, open, seal } from './sealing.js';
 
 export interface SecretStore {
-  put(orgId: string, scope: string, name: string, value: string): Promise<void>;
+  /** `audit` (which must never hold the value) is written in the same transaction as the value. */
+  put(orgId: string, scope: string, name: string, value: string, audit?: NewAuditEvent): Promise<void>;
   /** null when nothing is stored there; throws SecretOpenError when it cannot be opened. */
   get(orgId: string, scope: string, name: string): Promise<string | null>;
-  delete(orgId: string, scope: string, name: string): Promise<boolean>;
+  /** `audit` is written with the deletion, when there was something to delete. */
+  delete(orgId: string, scope: string, name: string, audit?: NewAuditEvent): Promise<boolean>;
   /** Names in a scope, never values. */
   names(orgId: string, scope: string): Promise<string[]>;
 }
@@ -31,14 +33,14 @@ export { sourceSecretScope };
 export function createDatabaseSecretStore(sealed: SealedSecretRepository, keys: SecretKeys, clock: Clock): SecretStore {
   const openers = keys.old ? [keys.current, keys.old] : [keys.current];
   return {
-    async put(orgId, scope, name, value) {
-      await sealed.put({ orgId, scope, key: name }, seal(keys.current, { orgId, scope, name }, value), new Date(clock.now()));
+    async put(orgId, scope, name, value, audit) {
+      await sealed.put({ orgId, scope, key: name }, seal(keys.current, { orgId, scope, name }, value), new Date(clock.now()), audit);
     },
     async get(orgId, scope, name) {
       const value = await sealed.get({ orgId, scope, key: name });
       return value ? open(openers, { orgId, scope, name }, value) : null;
     },
-    delete: (orgId, scope, name) => sealed.delete({ orgId, scope, key: name }),
+    delete: (orgId, scope, name, audit) => sealed.delete({ orgId, scope, key: name }, audit && { event: audit, at: new Date(clock.now()) }),
     names: (orgId, scope) => sealed.listKeys(orgId, scope),
   };
 }

@@ -12,7 +12,11 @@ export function createLogger(level: string, name = 'kici-orchestrator'): Logger 
       name,
       level,
       redact: {
-        paths: ['token', 'secret', 'password', 'authorization', '*.token', '*.secret', '*.password', '*.authorization', 'headers.authorization'],
+        paths: [
+          'token', 'secret', 'password', 'authorization', '*.token', '*.secret', '*.password', '*.authorization', 'headers.authorization',
+          // A job.dispatch frame's secret values (a frame, or a dispatch request holding one); also its clone credentials.
+          'secrets', '*.secrets', '*.*.secrets', 'gitAuth', '*.gitAuth', '*.*.gitAuth',
+        ],
         censor: '[redacted]',
       },
     },

@@ -9,7 +9,7 @@ import { dedupKeySweep, SourceCatalog } from '../deliveries/index.js';
 import { envGroupRef } from '../environments/index.js';
 import type { DeliveryRecord } from '../webhooks/index.js';
 import { cancelRunVia, isTerminalRunStatus, runSweeps, voteOnHoldVia } from '../runs/index.js';
-import { createDatabaseSecretStore, resolveSecretKey, type MasterKey } from '../secrets/index.js';
+import { createDatabaseSecretStore, createSecretBackends, resolveSecretKey, type MasterKey } from '../secrets/index.js';
 import { openDatabaseStorage, openFilesystemStorage, openStore, type Store } from '../store/index.js';
 import { announceAdminToken, ensureAdminToken, type Terminal } from './bootstrap.js';
 import { ensureClusterIdentity } from './cluster-identity.js';
@@ -167,6 +167,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const proxies = trustedProxies(config.trustedProxies);
   const addressOf = (req: IncomingMessage) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
   const vault = createDatabaseSecretStore(store.sealedSecrets, { current: p.secretKey }, clock);
+  const secretBackends = createSecretBackends({ repository: store.secretBackends, keys: { current: p.secretKey }, clock });
   const storage = config.storageType === 'database' ? openDatabaseStorage(store) : openFilesystemStorage(config.dataDir);
   const clusterNode = await startClusterNode(config, { ...p, clusterId: cluster.clusterId, authFailures, onActorForwarded: () => metrics.actorMessagesForwarded.inc() });
   cleanups.push(() => clusterNode.stop());
@@ -191,7 +192,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const catalog = new SourceCatalog(store.sources, vault, clock);
   // Another coordinator's change to a source or its secrets reaches this node's cache within a NOTIFY.
   cleanups.push(await watchSourceChanges(store, catalog, log));
-  const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log, metrics });
+  const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log, metrics, secrets: vault, secretBackends });
   const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log, concurrency: DELIVERY_CONCURRENCY });
   const { processor } = deliveries;
   // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
@@ -253,6 +254,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   mountAdminApi(router, { adminTokens: store.adminTokens, failures: authFailures, addressOf, metrics, log }, {
     store,
     secrets: vault,
+    secretBackends,
     sourcesChanged: () => catalog.invalidate(),
     logs: storage.stepLogs,
     disconnectToken: async (tokenId) => hub.revokeToken(tokenId) + (await clusterNode.revokeAgentTokenElsewhere(tokenId)),

@@ -20,8 +20,23 @@ export const SYSTEM_ACTOR: AuditActor = Object.freeze({ name: SYSTEM_ACTOR_NAME,
 /**
  * The actions recorded so far; the column takes any `area.verb`. `held_run.*`: a reviewer's vote on
  * a held job, written with the vote (holds.ts), its subject the hold and its job's name.
+ * `secret.set|unset`: a value stored or removed in a scope (sealed-secrets.ts), its subject
+ * `<scope>/<NAME>` and the name, details the scope and name only (never the value).
+ * `environment.bind|unbind`: a scope pattern bound to or unbound from an environment
+ * (environment-bindings.ts), its subject the binding and the environment's name.
  */
-export type AuditAction = 'admin_token.create' | 'admin_token.revoke' | 'admin_token.rename' | 'held_run.approve' | 'held_run.reject';
+export type AuditAction =
+  | 'admin_token.create'
+  | 'admin_token.revoke'
+  | 'admin_token.rename'
+  | 'held_run.approve'
+  | 'held_run.reject'
+  | 'secret.set'
+  | 'secret.unset'
+  | 'environment.bind'
+  | 'environment.unbind'
+  | 'secret_backend.create'
+  | 'secret_backend.remove';
 
 export interface NewAuditEvent {
   actor: AuditActor;

@@ -27,7 +27,7 @@ export type { JobRepository, JobChanges } from './jobs.js';
 export type { StepRepository, StepChanges } from './steps.js';
 export type { JobNeed, JobRecord, RunRecord, StepRecord } from './run-records.js';
 export type { NewSource, Source, SourceChanges, SourceRepository } from './sources.js';
-export type { SealedSecretRepository, SealedValue, SecretLocation } from './sealed-secrets.js';
+export type { ScopeNames, SealedSecretRepository, SealedValue, SecretLocation } from './sealed-secrets.js';
 export {
   parseSourceChange,
   type SourceChange,
@@ -64,7 +64,10 @@ export type { ShardOwner, ShardRepository } from './shards.js';
 export type { RefTip, RefTipRepository } from './ref-tips.js';
 export type { ClockSourceRepository } from './clock-source.js';
 export type { EnvironmentRepository } from './environments.js';
+export { type EnvironmentBinding, EnvironmentBindingExistsError, type EnvironmentBindingRepository, type NewEnvironmentBinding } from './environment-bindings.js';
+export type { EnvironmentVariableRepository, SetVariable, StoredOverride, StoredVariable, Upserted, VariableOwner } from './environment-variables.js';
 export type { HeldRunChange, HoldRepository, OverdueHold, PendingHolds } from './holds.js';
+export { type NewSecretBackend, SecretBackendExistsError, type SecretBackendHealth, SecretBackendInUseError, type SecretBackendRecord, type SecretBackendRepository, type SecretBackendType } from './secret-backends.js';
 export {
   type ClusterIdentityRecord,
   type ClusterRepository,

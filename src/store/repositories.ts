@@ -11,6 +11,8 @@ import { CoordinatorTermRepository } from './coordinator-term.js';
 import type { Db } from './database.js';
 import { DeliveryRepository } from './deliveries.js';
 import { EnvironmentRepository } from './environments.js';
+import { EnvironmentBindingRepository } from './environment-bindings.js';
+import { EnvironmentVariableRepository } from './environment-variables.js';
 import { HoldRepository } from './holds.js';
 import { JobRepository } from './jobs.js';
 import { RefTipRepository } from './ref-tips.js';
@@ -18,6 +20,7 @@ import { RegistrationRepository } from './registrations.js';
 import { RunRepository } from './runs.js';
 import type { Listen } from './notifications.js';
 import { SealedSecretRepository } from './sealed-secrets.js';
+import { SecretBackendRepository } from './secret-backends.js';
 import { ShardRepository } from './shards.js';
 import { SourceChangeRepository } from './source-changes.js';
 import { SourceRepository } from './sources.js';
@@ -55,8 +58,14 @@ export interface Repositories {
   readonly coordinatorTerm: CoordinatorTermRepository;
   /** Deployment environments and their protection rules (the environments room's EnvironmentStore). */
   readonly environments: EnvironmentRepository;
+  /** Which secret scopes each environment reaches (bind and unbind audited with the change). */
+  readonly environmentBindings: EnvironmentBindingRepository;
+  /** Environments' variables and per-source overrides; `forEnvironments` is the dispatch read. */
+  readonly environmentVariables: EnvironmentVariableRepository;
   /** Jobs held at environments' gates and the reviewers' votes; every write rides with its job's fenced write. */
   readonly holds: HoldRepository;
+  /** Secret backends besides the database (Vault): sealed configs; create and remove audited with the change. */
+  readonly secretBackends: SecretBackendRepository;
 }
 
 /** `listen` is the store's (absent for repositories bound to a transaction). */
@@ -79,6 +88,9 @@ export function repositoriesOver(db: Db, listen?: Listen): Repositories {
     clockSource: new ClockSourceRepository(db),
     coordinatorTerm: new CoordinatorTermRepository(db),
     environments: new EnvironmentRepository(db),
+    environmentBindings: new EnvironmentBindingRepository(db),
+    environmentVariables: new EnvironmentVariableRepository(db),
     holds: new HoldRepository(db),
+    secretBackends: new SecretBackendRepository(db),
   };
 }

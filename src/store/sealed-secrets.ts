@@ -4,9 +4,10 @@
  * (`source/<id>`: its webhook secret, its clone token) notifies `sources_change` with that id in
  * the same transaction (source-changes.ts), so every node drops the credential it cached.
  */
+import { AuditRepository, type NewAuditEvent } from './audit.js';
 import type { Db } from './database.js';
 import { inTransaction } from './guards.js';
-import { notifySourceChanged, sourceOfSecretScope } from './source-changes.js';
+import { notifySourceChanged, sourceOfSecretScope, sourceSecretScope } from './source-changes.js';
 import { toBuffer } from './sql-values.js';
 
 export interface SealedValue {
@@ -24,11 +25,17 @@ export interface SecretLocation {
   key: string;
 }
 
+/** A scope and the names of the secrets it holds (never values). */
+export interface ScopeNames {
+  scope: string;
+  names: string[];
+}
+
 export class SealedSecretRepository {
   constructor(private readonly db: Db) {}
 
-  /** Insert or replace the value at a location. */
-  async put(at: SecretLocation, sealed: SealedValue, now: Date): Promise<void> {
+  /** Insert or replace the value at a location; `audit` (never holding the value) commits with it. */
+  async put(at: SecretLocation, sealed: SealedValue, now: Date, audit?: NewAuditEvent): Promise<void> {
     const values = {
       ciphertext: sealed.ciphertext,
       iv: sealed.iv,
@@ -43,7 +50,7 @@ export class SealedSecretRepository {
         .onConflict((oc) => oc.columns(['org_id', 'scope', 'key']).doUpdateSet(values))
         .execute();
       return { changed: true, result: undefined };
-    });
+    }, audit && { event: audit, at: now });
   }
 
   async get(at: SecretLocation): Promise<SealedValue | null> {
@@ -75,7 +82,32 @@ export class SealedSecretRepository {
     return rows.map((r) => r.key);
   }
 
-  delete(at: SecretLocation): Promise<boolean> {
+  /**
+   * The org's scopes with their names, by scope then name in JavaScript string order (the same
+   * whatever the database's collation); the internal `source/` scopes (source credentials) are left out.
+   */
+  async listScopes(orgId: string): Promise<ScopeNames[]> {
+    const rows = await this.db
+      .selectFrom('sealed_secrets')
+      .select(['scope', 'key'])
+      .where('org_id', '=', orgId)
+      .where('scope', 'not like', `${sourceSecretScope('')}%`)
+      .orderBy('scope')
+      .orderBy('key')
+      .execute();
+    const scopes: ScopeNames[] = [];
+    for (const row of rows) {
+      const last = scopes[scopes.length - 1];
+      if (last?.scope === row.scope) last.names.push(row.key);
+      else scopes.push({ scope: row.scope, names: [row.key] });
+    }
+    const byCodePoint = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+    for (const s of scopes) s.names.sort(byCodePoint);
+    return scopes.sort((x, y) => byCodePoint(x.scope, y.scope));
+  }
+
+  /** `audit` is written only when a value was deleted, in the same transaction. */
+  delete(at: SecretLocation, audit?: { event: NewAuditEvent; at: Date }): Promise<boolean> {
     return this.inScope(at.scope, async (db) => {
       const result = await db
         .deleteFrom('sealed_secrets')
@@ -85,7 +117,7 @@ export class SealedSecretRepository {
         .executeTakeFirst();
       const deleted = result.numDeletedRows > 0n;
       return { changed: deleted, result: deleted };
-    });
+    }, audit);
   }
 
   /** Remove every key of a scope (e.g. when a source is deleted). */
@@ -100,13 +132,19 @@ export class SealedSecretRepository {
   /**
    * Run a write in `scope`. When the scope is a source's and the write changed a row, notify
    * `sources_change` with that source's id in the same transaction; other scopes write as before.
+   * An `audit` row, when given, is written in that transaction too when the write changed a row.
    */
-  private async inScope<T>(scope: string, write: (db: Db) => Promise<{ changed: boolean; result: T }>): Promise<T> {
+  private async inScope<T>(
+    scope: string,
+    write: (db: Db) => Promise<{ changed: boolean; result: T }>,
+    audit?: { event: NewAuditEvent; at: Date },
+  ): Promise<T> {
     const sourceId = sourceOfSecretScope(scope);
-    if (sourceId === null) return (await write(this.db)).result;
+    if (sourceId === null && !audit) return (await write(this.db)).result;
     return inTransaction(this.db, async (trx) => {
       const { changed, result } = await write(trx);
-      if (changed) await notifySourceChanged(trx, sourceId);
+      if (changed && sourceId !== null) await notifySourceChanged(trx, sourceId);
+      if (changed && audit) await new AuditRepository(trx).record(audit.event, audit.at);
       return result;
     });
   }

@@ -37,7 +37,10 @@ export class Store implements Repositories {
   readonly clockSource: Repositories['clockSource'];
   readonly coordinatorTerm: Repositories['coordinatorTerm'];
   readonly environments: Repositories['environments'];
+  readonly environmentBindings: Repositories['environmentBindings'];
+  readonly environmentVariables: Repositories['environmentVariables'];
   readonly holds: Repositories['holds'];
+  readonly secretBackends: Repositories['secretBackends'];
   private readonly database: OpenedDatabase;
 
   constructor(database: OpenedDatabase) {
@@ -62,7 +65,10 @@ export class Store implements Repositories {
     this.clockSource = repositories.clockSource;
     this.coordinatorTerm = repositories.coordinatorTerm;
     this.environments = repositories.environments;
+    this.environmentBindings = repositories.environmentBindings;
+    this.environmentVariables = repositories.environmentVariables;
     this.holds = repositories.holds;
+    this.secretBackends = repositories.secretBackends;
     builders.set(this, database.db);
   }
 

@@ -150,6 +150,15 @@ const workingDirectorySchema = z
     error: 'must stay inside the checkout (relative, no "..")',
   });
 
+/**
+ * A secret a step names: it reaches the step as an environment variable of that name, so it must
+ * be one, and never a `KICI_*` name (run metadata, which nothing may override).
+ */
+const secretName = nonEmpty()
+  .max(256)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits and "_", not starting with a digit)')
+  .refine((name) => !name.startsWith('KICI_'), 'KICI_* names are run metadata, which a secret may not replace');
+
 export const stepSchema = z.strictObject({
   name: nonEmpty().optional(),
   run: nonEmpty(),
@@ -159,7 +168,7 @@ export const stepSchema = z.strictObject({
   timeout: positiveMs().default(LOCKFILE_DEFAULTS.stepTimeoutMs),
   retry: retrySchema.optional(),
   continueOnError: z.boolean().default(LOCKFILE_DEFAULTS.stepContinueOnError),
-  secrets: z.array(nonEmpty()).optional(),
+  secrets: z.array(secretName).optional(),
 });
 export type Step = z.output<typeof stepSchema>;
 

@@ -1,16 +1,20 @@
 import type { HoldVoteRequest, HoldVoteResult } from '../../runs/index.js';
+import type { SecretBackends } from '../../secrets/index.js';
 import type { LabelMatcher } from '../../workflows/index.js';
-import type { Source, StepLogStore, Store } from '../../store/index.js';
+import type { NewAuditEvent, Source, StepLogStore, Store } from '../../store/index.js';
 import type { DeliveryStatus } from '../../vocabulary/index.js';
 
 /** What the admin API needs from the rest of the orchestrator, handed in by the composition root. */
 export interface AdminDeps {
   store: Store;
   secrets: {
-    put(orgId: string, scope: string, name: string, value: string): Promise<void>;
+    /** `audit` (never holding the value) commits with the value (secrets API: `secret.set`). */
+    put(orgId: string, scope: string, name: string, value: string, audit?: NewAuditEvent): Promise<void>;
     get(orgId: string, scope: string, name: string): Promise<string | null>;
   };
   logs: StepLogStore;
+  /** Secret backends besides the database (Vault): `/backends` (absent in tests that build the API alone). */
+  secretBackends?: SecretBackends;
   /** Close the live connections of agents using a revoked token, on every node of the cluster it reaches; returns how many. */
   disconnectToken(tokenId: string): number | Promise<number>;
   sourcesChanged?(): void;

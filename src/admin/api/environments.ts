@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   type Environment,
   type EnvironmentChanges,
+  type EnvironmentStore,
   environmentNameSchema,
   environmentTypeSchema,
   globPatternSchema,
@@ -35,20 +36,7 @@ export function environmentView(e: Environment) {
  */
 export function environmentRoutes(deps: AdminDeps): RouteTable {
   const environments = deps.store.environments;
-  const load = async (req: ApiRequest) => {
-    const ref = req.params.ref;
-    const orgId = orgOf(req, false);
-    const env = isUuid(ref) ? await environments.get(ref, orgId) : null;
-    if (env) return env;
-    if (orgId === undefined) {
-      if (isUuid(ref)) throw apiError(404, 'not_found', `no environment ${ref}`);
-      throw apiError(400, 'invalid_request', 'org: required to name an environment (or give its id)');
-    }
-    // A name no environment can have (a NUL byte, a space) is looked up nowhere.
-    const named = environmentNameSchema.safeParse(ref).success ? await environments.findByName(orgId, ref) : null;
-    if (!named) throw apiError(404, 'not_found', `no environment ${ref} in ${orgId}`);
-    return named;
-  };
+  const load = (req: ApiRequest) => loadEnvironment(environments, req);
 
   return [
     ['GET', '/environments', async (req) => {
@@ -78,6 +66,25 @@ export function environmentRoutes(deps: AdminDeps): RouteTable {
       return { status: 200, body: { ...environmentView(deleted), deleted: true } };
     }],
   ];
+}
+
+/**
+ * The environment `:ref` names: its id, or its name with `?org=` (404 when there is none, 400 for
+ * a name without an org). Every `/environments/:ref…` route resolves it so.
+ */
+export async function loadEnvironment(environments: Pick<EnvironmentStore, 'get' | 'findByName'>, req: ApiRequest): Promise<Environment> {
+  const ref = req.params.ref;
+  const orgId = orgOf(req, false);
+  const env = isUuid(ref) ? await environments.get(ref, orgId) : null;
+  if (env) return env;
+  if (orgId === undefined) {
+    if (isUuid(ref)) throw apiError(404, 'not_found', `no environment ${ref}`);
+    throw apiError(400, 'invalid_request', 'org: required to name an environment (or give its id)');
+  }
+  // A name no environment can have (a NUL byte, a space) is looked up nowhere.
+  const named = environmentNameSchema.safeParse(ref).success ? await environments.findByName(orgId, ref) : null;
+  if (!named) throw apiError(404, 'not_found', `no environment ${ref} in ${orgId}`);
+  return named;
 }
 
 /** `?org=`, checked; `required` makes its absence a 400. */

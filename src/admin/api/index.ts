@@ -2,13 +2,16 @@ import { adminTokenRoutes } from './admin-tokens.js';
 import { agentTokenRoutes } from './agent-tokens.js';
 import { agentRoutes } from './agents.js';
 import { auditRoutes } from './audit.js';
+import { backendRoutes } from './backends.js';
 import { clusterRoutes } from './cluster.js';
 import type { AdminDeps } from './deps.js';
+import { environmentVariableRoutes } from './environment-variables.js';
 import { environmentRoutes } from './environments.js';
 import { eventLogRoutes } from './event-log.js';
 import type { RouteTable } from './http.js';
 import { peerRoutes } from './peers.js';
 import { runRoutes } from './runs.js';
+import { secretRoutes } from './secrets.js';
 import { sourceChangeRoutes } from './source-changes.js';
 import { sourceReconcileRoutes } from './source-reconcile.js';
 import { sourceRoutes } from './sources.js';
@@ -22,5 +25,5 @@ export { ClusterUnavailableError, RevokeSelfError, UnknownMemberError } from './
 
 /** Every admin API route, relative to `/api/v1`. */
 export function adminApiRoutes(deps: AdminDeps): RouteTable {
-  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps), ...environmentRoutes(deps), ...peerRoutes(deps), ...clusterRoutes(deps), ...adminTokenRoutes(deps), ...auditRoutes(deps)];
+  return [...sourceRoutes(deps), ...agentTokenRoutes(deps), ...agentRoutes(deps), ...runRoutes(deps), ...eventLogRoutes(deps), ...sourceChangeRoutes(deps), ...sourceReconcileRoutes(deps), ...environmentRoutes(deps), ...environmentVariableRoutes(deps), ...peerRoutes(deps), ...clusterRoutes(deps), ...adminTokenRoutes(deps), ...auditRoutes(deps), ...secretRoutes(deps), ...backendRoutes(deps)];
 }

@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { apiFor, globals } from './context.js';
+import { addEnvironmentBindingCommands } from './environment-bindings.js';
+import { addEnvironmentVariableCommands } from './environment-variables.js';
 import { printFields, printJson, printTable } from './output.js';
 import { UsageError } from './secret-input.js';
 
@@ -142,6 +144,8 @@ export function environmentCommands(): Command {
       process.stdout.write(`deleted environment ${deleted.name} (${deleted.orgId}, ${deleted.id})\n`);
     });
 
+  addEnvironmentVariableCommands(env);
+  addEnvironmentBindingCommands(env);
   return env;
 }
 

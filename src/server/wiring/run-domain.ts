@@ -9,6 +9,8 @@ import { RepositoryRunStore, type RunRecord, type StepLogStore, type Store } fro
 import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { watchPendingHolds, type OrchestratorMetrics } from '../metrics.js';
+import type { SecretBackends, SecretStore } from '../../secrets/index.js';
+import { jobInputSource } from './job-inputs.js';
 
 export interface RunDomainParts {
   config: OrchestratorConfig;
@@ -19,6 +21,10 @@ export interface RunDomainParts {
   catalog: SourceCatalog;
   stepLogs: StepLogStore;
   log: Logger;
+  /** Sealed secrets (the master key's): the job inputs' secrets are opened with it. */
+  secrets: SecretStore;
+  /** Backends besides the database (Vault), read with their configs opened at each dispatch. */
+  secretBackends?: Pick<SecretBackends, 'forDispatch'>;
   metrics?: OrchestratorMetrics;
 }
 
@@ -41,6 +47,7 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
   registerRunActor(system, {
     store: runStore,
     environments,
+    inputs: jobInputSource(store, p.secrets, p.secretBackends),
     logs: p.stepLogs,
     observer: {
       foreignClaim: (claim) => p.hub.refusedClaim(claim),

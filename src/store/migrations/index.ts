@@ -17,6 +17,8 @@ import * as environments from './011_environments.js';
 import * as adminTokenNamesAndAudit from './012_admin_token_names_and_audit.js';
 import * as jobEnvironmentSlots from './013_job_environment_slots.js';
 import * as heldRunGates from './014_held_run_gates.js';
+import * as environmentBindings from './015_environment_bindings.js';
+import * as secretBackends from './016_secret_backends.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -33,6 +35,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '012_admin_token_names_and_audit': adminTokenNamesAndAudit,
   '013_job_environment_slots': jobEnvironmentSlots,
   '014_held_run_gates': heldRunGates,
+  '015_environment_bindings': environmentBindings,
+  '016_secret_backends': secretBackends,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -28,6 +28,8 @@ export const stepConfig = z.object({
   timeout: z.number().int().positive().optional(),
   retry: retrySpec.optional(),
   continueOnError: z.boolean().optional(),
+  /** The names of the dispatch's `secrets` this step sees as environment variables (and no others). */
+  secrets: z.array(z.string().min(1).max(256)).max(1000).optional(),
 });
 export type StepConfig = z.infer<typeof stepConfig>;
 

@@ -55,8 +55,13 @@ export const jobDispatchMessage = z.object({
   jobConfig,
   matrix: z.record(z.string(), z.string()).optional(),
   needs: z.record(z.string(), neededJob).optional(),
-  /** Source-level variables: the layer under the job's own env. */
+  /** The job's environment variables (its environments', with the source's overrides): the layer under the job's own env. */
   env: envMap.optional(),
+  /**
+   * The secrets the job's steps name, by name (KiCI's flat `secrets`): a step sees only those it
+   * names, and the agent masks every one of them in every log line. Never logged.
+   */
+  secrets: z.record(z.string().min(1).max(256), z.string().max(65_536)).optional(),
   /** Basic credentials for http(s) clones; never logged. */
   gitAuth: gitAuth.optional(),
   maxLogSizeBytes: z.number().int().positive().default(DEFAULT_MAX_LOG_SIZE_BYTES),

@@ -20,6 +20,7 @@ import {
   runRef,
   runSweeps,
   type EnvironmentGatePorts,
+  type JobInputSource,
   type RunMessage,
   type RunReply,
 } from '../../../src/runs/index.js';
@@ -36,8 +37,8 @@ export interface GatedPlan {
   withDependent?: boolean;
 }
 
-/** `store`: the run store to use (default: a fresh MemoryRunStore). */
-export function harness(options: { store?: MemoryRunStore } = {}) {
+/** `store`: the run store to use (default: a fresh MemoryRunStore); `inputs`: the job input source, if any. */
+export function harness(options: { store?: MemoryRunStore; inputs?: JobInputSource } = {}) {
   const clock = new ManualClock(1_000_000);
   const store = options.store ?? new MemoryRunStore();
   const envs = new MemoryEnvironmentStore();
@@ -65,7 +66,7 @@ export function harness(options: { store?: MemoryRunStore } = {}) {
         mostActive = Math.max(mostActive, active.size);
       },
     };
-    system.register(RUN_ACTOR_KIND, runActorFactory({ store, dispatcher, environments, observer }));
+    system.register(RUN_ACTOR_KIND, runActorFactory({ store, dispatcher, environments, observer, inputs: options.inputs }));
     return system;
   };
   let system = boot();

@@ -2,31 +2,29 @@ import { describe, it, expect } from 'vitest';
 import { unsupportedFields } from '../../../src/workflows/index.js';
 import { LOCKFILE_EXAMPLE, lockfileOf, workflowOfJobs } from './fixtures.js';
 
+const NO_ENVIRONMENT = 'secrets come from the scopes bound to the job\'s environments, and job "b" names no environment';
+
 describe('unsupportedFields', () => {
   it('lets environments through: the RunActor gates them', () => {
     const lockfile = lockfileOf(JSON.parse(LOCKFILE_EXAMPLE));
     expect(unsupportedFields(lockfile.workflows[0], 0)).toBeNull();
   });
 
-  it('uses the workflow index it is given', () => {
+  it('refuses secrets in a job that names no environment, naming the field (at the workflow index given)', () => {
     const workflow = workflowOfJobs([
       { name: 'a', steps: [{ run: 'x' }] },
       { name: 'b', steps: [{ run: 'x' }, { run: 'y', secrets: ['TOKEN'] }] },
     ]);
-    expect(unsupportedFields(workflow, 3)).toBe('workflows[3].jobs[1].steps[1].secrets: secrets are not supported yet');
+    expect(unsupportedFields(workflow, 3)).toBe(`workflows[3].jobs[1].steps[1].secrets: ${NO_ENVIRONMENT}`);
   });
 
-  it('counts an empty secrets list as naming the field', () => {
-    const workflow = workflowOfJobs([{ name: 'a', steps: [{ run: 'x', secrets: [] }] }]);
-    expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].steps[0].secrets: secrets are not supported yet');
+  it('lets secrets through in a job that names an environment: they come from its bindings', () => {
+    const workflow = workflowOfJobs([{ name: 'b', environments: ['prod'], steps: [{ run: 'x', secrets: ['TOKEN'] }] }]);
+    expect(unsupportedFields(workflow, 0)).toBeNull();
   });
 
-  it('reports the first field in document order', () => {
-    const workflow = workflowOfJobs([
-      { name: 'a', steps: [{ run: 'x', secrets: ['S'] }] },
-      { name: 'b', environments: ['prod'], steps: [{ run: 'x' }] },
-    ]);
-    expect(unsupportedFields(workflow, 0)).toBe('workflows[0].jobs[0].steps[0].secrets: secrets are not supported yet');
+  it('an empty secrets list names no secret', () => {
+    expect(unsupportedFields(workflowOfJobs([{ name: 'a', steps: [{ run: 'x', secrets: [] }] }]), 0)).toBeNull();
   });
 
   it('lets a job concurrency group through: the RunActor gates it', () => {
