@@ -6,6 +6,7 @@
  * few minutes each (see their files for the sizes to set). `cluster-worker`: an edge worker's cost
  * on webhook → dispatch, and healed cut → every result it held applied. `env-group`: admission
  * through one environment concurrency group, on one node and across three (over mTLS peer links).
+ * `job-inputs`: resolving a job's variables and secrets at dispatch, PostgreSQL and Vault.
  */
 import { runClusterDispatchBench } from './cluster-dispatch.js';
 import { runClusterFailoverBench } from './cluster-failover.js';
@@ -13,6 +14,7 @@ import { runClusterReownBench } from './cluster-reown.js';
 import { runClusterWorkerBench } from './cluster-worker.js';
 import { runDispatchBench } from './dispatch.js';
 import { runEnvGroupBench } from './env-group.js';
+import { runJobInputsBench } from './job-inputs.js';
 import { runRaftFailoverBench } from './raft-failover.js';
 
 const parts: Record<string, () => Promise<string>> = {
@@ -23,6 +25,7 @@ const parts: Record<string, () => Promise<string>> = {
   'cluster-dispatch': runClusterDispatchBench,
   'cluster-worker': runClusterWorkerBench,
   'env-group': runEnvGroupBench,
+  'job-inputs': runJobInputsBench,
 };
 
 async function main(): Promise<void> {

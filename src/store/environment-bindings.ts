@@ -92,16 +92,7 @@ export class EnvironmentBindingRepository {
           .returningAll()
           .executeTakeFirstOrThrow();
         const binding = toBinding(row);
-        await new AuditRepository(trx).record(
-          {
-            actor: by,
-            action: 'environment.bind',
-            subject: { id: binding.id, name: environment.name },
-            details: { environment: environment.name, environmentId: environment.id, scopePattern: binding.scopePattern, backend: binding.backend },
-            orgId: environment.orgId,
-          },
-          now,
-        );
+        await auditBinding(trx, 'environment.bind', binding, environment, by, now);
         return binding;
       });
     } catch (e) {
@@ -162,16 +153,7 @@ export class EnvironmentBindingRepository {
         .executeTakeFirst();
       if (!row) return null;
       const binding = toBinding(row);
-      await new AuditRepository(trx).record(
-        {
-          actor: by,
-          action: 'environment.unbind',
-          subject: { id: binding.id, name: environment.name },
-          details: { environment: environment.name, environmentId: environment.id, scopePattern: binding.scopePattern, backend: binding.backend },
-          orgId: environment.orgId,
-        },
-        now,
-      );
+      await auditBinding(trx, 'environment.unbind', binding, environment, by, now);
       return binding;
     });
   }
@@ -179,4 +161,25 @@ export class EnvironmentBindingRepository {
   private bindings() {
     return this.db.$extendTables<BindingTables>();
   }
+}
+
+/** The audit row of a bind or unbind, written in the change's own transaction. */
+async function auditBinding(
+  trx: Db,
+  action: 'environment.bind' | 'environment.unbind',
+  binding: EnvironmentBinding,
+  environment: { id: string; orgId: string; name: string },
+  by: AuditActor,
+  now: Date,
+): Promise<void> {
+  await new AuditRepository(trx).record(
+    {
+      actor: by,
+      action,
+      subject: { id: binding.id, name: environment.name },
+      details: { environment: environment.name, environmentId: environment.id, scopePattern: binding.scopePattern, backend: binding.backend },
+      orgId: environment.orgId,
+    },
+    now,
+  );
 }

@@ -12,24 +12,12 @@
 import { Command, Option } from 'commander';
 import { apiFor, globals } from './context.js';
 import { ExitStatus } from './exit-status.js';
+import type { SecretBackendView } from '../../secrets/index.js';
 import { printJson, printTable } from './output.js';
 import { resolveSecret, UsageError } from './secret-input.js';
 
-interface BackendView extends Record<string, unknown> {
-  name: string;
-  type: string;
-  url: string | null;
-  authMethod: string | null;
-  mountPath: string | null;
-  basePath: string | null;
-  namespace: string | null;
-  scopeFilter: string;
-  enabled: boolean;
-  healthStatus: string;
-  lastHealthCheckAt: string | null;
-  lastError: string | null;
-  configError?: string;
-}
+/** The API's answer (`SecretBackendView`), as printTable takes rows. */
+type BackendView = SecretBackendView & Record<string, unknown>;
 
 interface TestReport {
   name: string;

@@ -14,7 +14,8 @@ import { readLocalOrchestrator } from '../../../src/admin/index.js';
 import { ManualClock } from '../../../src/clock/index.js';
 import { createDatabaseSecretStore, createSecretResolver, resolveSecretKey } from '../../../src/secrets/index.js';
 import { queryBuilderOf } from '../../../src/store/testing.js';
-import { startTestOrchestrator, type CliResult, type TestOrchestrator } from '../admin-surface/cli.js';
+import { startTestOrchestrator, type TestOrchestrator } from '../admin-surface/cli.js';
+import { RecordingAdmin } from './recording-admin.js';
 
 let t: TestOrchestrator;
 let token: string;
@@ -29,35 +30,11 @@ const VALUES = {
   api: 'sekrit-VALUE-api-abcdef',
   shared: 'sekrit-VALUE-shared-111111',
 };
-const seen: string[] = [];
-
-interface Reply {
-  status: number;
-  body: Record<string, any>;
-}
-
-async function api(method: string, apiPath: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(`${t.orch.url}/api/v1${apiPath}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  seen.push(text);
-  return { status: res.status, body: text ? JSON.parse(text) : {} };
-}
-
-async function admin(argv: string[], options?: { stdin?: string }): Promise<CliResult> {
-  const r = await t.admin(argv, options);
-  seen.push(r.out, r.err);
-  return r;
-}
-
-async function adminJson<T = Record<string, any>>(argv: string[], options?: { stdin?: string }): Promise<T> {
-  const r = await admin(['--json', ...argv], options);
-  if (r.code !== 0) throw new Error(`kici-admin ${argv.join(' ')} exited ${r.code}: ${r.err}`);
-  return JSON.parse(r.out) as T;
-}
+const recording = new RecordingAdmin(() => t, () => token);
+const { seen } = recording;
+const api = recording.api.bind(recording);
+const admin = recording.admin.bind(recording);
+const adminJson = recording.adminJson.bind(recording);
 
 const secretPath = (scope: string, name: string, org = 'acme') => `/secrets/${encodeURIComponent(scope)}/${encodeURIComponent(name)}?org=${org}`;
 
