@@ -263,9 +263,11 @@ export class JobRunner {
       if (entry) entry.stepIndex = index;
       this.reportStep(dispatch, { index, name, state: 'running' });
       const outcome = await executeStep({ dispatch, step, index, ...paths, agentId: this.options.agentId, hostEnv: this.hostEnv, control, clock: this.clock, sendLog: (c) => this.send(c), masker });
-      Object.assign(outputs, outcome.outputs);
+      // Outputs go to the orchestrator, the API and later jobs' environments: no secret in them either.
+      const stepOutputs = maskOutputs(masker, outcome.outputs);
+      Object.assign(outputs, stepOutputs);
       const { state, exitCode, attempts, durationMs, error } = outcome;
-      stepResults.push(this.reportStep(dispatch, { index, name, state, exitCode, attempts, durationMs, outputs: outcome.outputs, error }, outcome.logBytes));
+      stepResults.push(this.reportStep(dispatch, { index, name, state, exitCode, attempts, durationMs, outputs: stepOutputs, error }, outcome.logBytes));
       if (state === 'failed') {
         failure ??= `step_failed: ${name}`;
         blocked ||= !step.continueOnError;
@@ -349,6 +351,10 @@ function finalState(control: JobControl, failure: string | undefined): Pick<JobR
 /** An error text about the job (a checkout's git output, a spawn error) with its secrets masked. */
 function maskError(masker: SecretMasker, error: string | undefined): string | undefined {
   return error === undefined ? undefined : masker.mask(error);
+}
+
+function maskOutputs(masker: SecretMasker, outputs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, masker.mask(value)]));
 }
 
 function safeName(id: string): string {

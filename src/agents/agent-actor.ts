@@ -11,6 +11,7 @@ import {
   type AgentMessage,
   type AgentRegister,
   type JobStatus,
+  type StepResult,
   type StepStatus,
 } from '../transport/index.js';
 import type { AgentDirectory } from './directory.js';
@@ -161,7 +162,7 @@ export class AgentActor implements Actor<AgentActorMessage> {
     // The slot frees at once, so the agent can take more work while the store catches up.
     if (this.freeSlot(msg.jobId, true)) d.dispatcher.drain();
     // Its error text is stored with the job: masked like its log lines.
-    const status = msg.error === undefined || !d.maskers ? msg : { ...msg, error: d.maskers.mask(msg.jobId, msg.error) };
+    const status = maskedReport(d.maskers, msg);
     // Not awaited: the mailbox moves on while the store catches up; the ack follows durability.
     d.events.finished(job, agentId, status).then(
       () => session.send({ type: 'ack', messageId: msg.messageId }),
@@ -172,7 +173,7 @@ export class AgentActor implements Actor<AgentActorMessage> {
   private stepStatus(session: AgentSession, msg: StepStatus): void {
     const { agentId, d } = this;
     const job = { runId: msg.runId, jobId: msg.jobId };
-    const persisted = d.events.step(job, agentId, msg);
+    const persisted = d.events.step(job, agentId, maskedReport(d.maskers, msg));
     if (!isTerminalStepState(msg.state)) return void persisted.catch(() => {});
     persisted.then(
       () => session.send({ type: 'ack', messageId: msg.messageId }),
@@ -225,4 +226,16 @@ export class AgentActor implements Actor<AgentActorMessage> {
     for (const j of jobs) this.d.dispatcher.release(j.jobId);
     if (jobs.length > 0) this.d.events.agentLost(this.agentId, jobs.map((j) => ({ runId: j.runId, jobId: j.jobId, acked: j.acked })));
   }
+}
+
+/** A status report's error, and a job's outputs and step results, masked with its job's secrets (as its log lines are). */
+function maskedReport<M extends { jobId: string; error?: string; data?: { outputs: Record<string, string>; stepResults: StepResult[] } }>(maskers: JobMaskers | undefined, msg: M): M {
+  if (!maskers) return msg;
+  const mask = (text: string) => maskers.mask(msg.jobId, text);
+  const outputs = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([key, value]) => [key, mask(value)]));
+  const data = msg.data && {
+    outputs: outputs(msg.data.outputs),
+    stepResults: msg.data.stepResults.map((r) => ({ ...r, ...(r.outputs && { outputs: outputs(r.outputs) }), ...(r.error !== undefined && { error: mask(r.error) }) })),
+  };
+  return { ...msg, ...(msg.error !== undefined && { error: mask(msg.error) }), ...(data && { data }) };
 }

@@ -60,6 +60,15 @@ export function isMaskable(value: string): boolean {
 }
 
 /**
+ * Each line of a multi-line value (a PEM key) on its own: a step printing one line of it must not
+ * show that line, and log lines arrive one at a time.
+ */
+function linesOf(value: string): string[] {
+  if (!value.includes('\n')) return [];
+  return value.split(/\r?\n/).filter(isMaskable);
+}
+
+/**
  * Every text to mask for these values: each maskable value and its forms, without duplicates, no
  * form shorter than MIN_SECRET_CHARS, longest first (ties in code-unit order, so the order never
  * depends on the values' order). Longest first makes one alternation mask all of a value that
@@ -69,7 +78,7 @@ export function maskPatterns(values: Iterable<string>): string[] {
   const patterns = new Set<string>();
   for (const value of values) {
     if (typeof value !== 'string' || !isMaskable(value)) continue;
-    for (const form of [value, ...urlForms(value), ...base64Forms(value)]) {
+    for (const form of [value, ...urlForms(value), ...base64Forms(value), ...linesOf(value)]) {
       if (form.length >= MIN_SECRET_CHARS) patterns.add(form);
     }
   }

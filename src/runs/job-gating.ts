@@ -80,9 +80,13 @@ export class JobGating {
   /** Put a released (pending) job through the gates and act on the verdict. */
   async pass(job: JobRecord): Promise<void> {
     if (job.status !== 'pending' || this.waiting.has(job.id)) return;
-    if (!this.ports) return this.host.fail(job, GATES_UNAVAILABLE);
     // A held job waits for its reviewers whatever the rules say now: people decide a hold, or it expires.
     if (isHoldGate(job.gate?.waiting)) return;
+    // One waiting out its timer (a new activation) waits on: the machine's `waiting` state can only
+    // run out or be cancelled, so the gates are asked again from `pending`, when the timer is done.
+    const until = job.gate?.waiting === 'wait-timer' ? job.gate.waitUntil : null;
+    if (typeof until === 'number') return this.startTimer(job, job.gate!.reason ?? 'waiting for the wait timer', until);
+    if (!this.ports) return this.host.fail(job, GATES_UNAVAILABLE);
     const names = gatedNames(job.config)!;
     const gate = job.gate ?? NO_GATE;
     const environments = bindEnvironments(await this.ports.list(this.orgId), names.environments);

@@ -19,6 +19,7 @@ import {
   compareCodePoints,
   type ResolutionBinding,
   resolveSecretScopes,
+  SECRET_LIMITS,
   type SecretSource,
 } from './scope-resolution.js';
 import type { SecretStore } from './secret-store.js';
@@ -198,6 +199,12 @@ export function createSecretResolver(deps: SecretResolverDeps): SecretResolver {
         if (gone.length > 0) {
           return fail(`secrets ${gone.join(', ')} were removed from scope ${backendName}:${scope} while being resolved`, { ...base, missing: gone });
         }
+        // A NUL cannot go into a process environment, and the spawn error that says so quotes the value escaped (unmaskable).
+        const unfit = wantedHere.filter((name) => read[name]!.includes('\u0000'));
+        if (unfit.length > 0) return fail(`secrets ${unfit.join(', ')} in scope ${backendName}:${scope} hold a NUL character, which no step environment can carry`, base);
+        // The dispatch frame carries at most this much per secret: a larger one would be refused by the agent unseen.
+        const oversized = wantedHere.filter((name) => Buffer.byteLength(read[name]!) > SECRET_LIMITS.valueBytes);
+        if (oversized.length > 0) return fail(`secrets ${oversized.join(', ')} in scope ${backendName}:${scope} are larger than ${SECRET_LIMITS.valueBytes} bytes`, base);
         for (const name of wantedHere) values[name] = read[name]!;
       }
       return values;

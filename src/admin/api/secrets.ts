@@ -26,7 +26,14 @@ const org = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digi
 
 // Strict: `{ secret: … }` for `{ value: … }` is a 400, never an empty secret stored.
 const secretBody = z
-  .object({ value: z.string({ error: 'required, a string' }).min(1, 'must not be empty').max(SECRET_LIMITS.valueBytes, `must be at most ${SECRET_LIMITS.valueBytes} characters`) })
+  .object({
+    value: z
+      .string({ error: 'required, a string' })
+      .min(1, 'must not be empty')
+      .max(SECRET_LIMITS.valueBytes, `must be at most ${SECRET_LIMITS.valueBytes} characters`)
+      // A step's environment cannot carry a NUL (and the spawn error would quote the value).
+      .refine((v) => !v.includes('\u0000'), 'must not contain a NUL character'),
+  })
   .strict();
 
 const problemSchema = (problemOf: (v: string) => string | null) =>

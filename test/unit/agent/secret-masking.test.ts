@@ -59,6 +59,8 @@ describe('secret masking on the agent, over a real connection', () => {
       'printf "%s" "${DB_PASSWORD:0:4}" >&2; sleep 0.3; printf "%s" "${DB_PASSWORD:4:6}" >&2; sleep 0.3; printf "%s\\n" "${DB_PASSWORD:10}" >&2',
       // An unterminated last write that ends in the start of a secret: flushed (masked) at the step's end.
       'printf "tail: %s" "$TOKEN"',
+      // An output holding the secret: reported, stored and passed to later jobs, so masked too.
+      'echo "token=$TOKEN" >> "$KICI_OUTPUT"',
     ].join('\n');
     server.last!.send(
       makeDispatch({
@@ -96,6 +98,8 @@ describe('secret masking on the agent, over a real connection', () => {
     // Nothing the agent sent, in any frame, holds a secret in any form.
     const everything = JSON.stringify(frames());
     expect(leaks(everything)).toEqual([]);
+    const finished = ofType(frames(), 'job.status').find((s) => s.state !== 'running');
+    expect(finished?.data?.outputs).toEqual({ token: '***' });
     const failed = ofType(frames(), 'step.status').find((s) => s.stepIndex === 1 && s.state === 'failed');
     expect(failed?.error).toContain('***');
   });

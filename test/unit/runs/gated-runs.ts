@@ -100,6 +100,7 @@ export function harness(options: { store?: MemoryRunStore; inputs?: JobInputSour
   return {
     clock,
     expiryScan,
+    envs,
     store,
     dispatcher,
     failures,

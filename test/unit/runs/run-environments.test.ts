@@ -146,6 +146,23 @@ describe('RunActor: environment gates', () => {
     expect(h.failures).toEqual([]);
   });
 
+  it('a restart mid-wait keeps waiting even when the rules changed meanwhile; they are checked when the timer is done', async () => {
+    const h = harness();
+    const production = await h.env({ name: 'production', waitTimerSeconds: 60 });
+    const deploy = h.addRun({ runId: 'r1', environments: ['production'] });
+    await h.send('r1', { type: 'start' });
+    await h.envs.update(production.id, { requiredReviewers: ['alice'] }, new Date(h.clock.now()));
+    await h.restart();
+    await h.send('r1', { type: 'resume' });
+    expect(h.job('r1', deploy).gate?.waiting).toBe('wait-timer');
+    h.clock.advance(60_000);
+    await flush();
+    // Past its timer the job meets the reviewers it now needs: held, not dispatched.
+    expect(h.job('r1', deploy).gate?.waiting).toBe('reviewers');
+    expect(h.dispatcher.dispatches).toEqual([]);
+    expect(h.failures).toEqual([]);
+  });
+
   it('a slot first, then the timer: the job holds its slot while it waits', async () => {
     const h = harness();
     await h.env({ name: 'production', concurrencyLimit: 1, waitTimerSeconds: 10 });
