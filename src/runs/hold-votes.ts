@@ -1,3 +1,7 @@
+/**
+ * A reviewer's vote on a run's holds, from the admin API: asked of the run's actor (wherever its
+ * shard lives), which decides it and writes it, and answered as what became of it.
+ */
 import type { ActorSystem } from '../actors/index.js';
 import type { Verdict } from '../environments/index.js';
 import type { RunReply, VotedHold } from './messages.js';

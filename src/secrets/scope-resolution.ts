@@ -56,7 +56,8 @@ export function secretNameProblem(name: string): string | null {
   if (name.length === 0) return 'must not be empty';
   if (name.length > SECRET_LIMITS.nameLength) return `must be at most ${SECRET_LIMITS.nameLength} characters`;
   if (!SECRET_NAME.test(name)) return 'must be an environment variable name (letters, digits and "_", not starting with a digit)';
-  if (name.startsWith(RESERVED_SECRET_PREFIX)) return `${RESERVED_SECRET_PREFIX}* names are run metadata, which a secret may not replace`;
+  // Whatever the case: Windows takes environment names case-insensitively (as the variables' check does).
+  if (name.toUpperCase().startsWith(RESERVED_SECRET_PREFIX)) return `${RESERVED_SECRET_PREFIX}* names are run metadata, which a secret may not replace`;
   return null;
 }
 

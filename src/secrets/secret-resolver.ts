@@ -5,7 +5,7 @@
  *
  * A backend is a small interface (list its scopes, the names in a scope, the values of names in a
  * scope). The PostgreSQL one (`databaseSecretBackend`, named `pg`) is the sealed secrets table,
- * opened with the master key; others (Vault) plug in later as further `backends`.
+ * opened with the master key; Vault backends (vault-backend.ts) come in as further `backends`.
  *
  * Anything short of every name resolved is a SecretResolutionError: a missing or refused name, a
  * backend a binding reaches that fails (it might hold a deeper scope, so answering without it would

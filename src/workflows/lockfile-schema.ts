@@ -157,7 +157,7 @@ const workingDirectorySchema = z
 const secretName = nonEmpty()
   .max(256)
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits and "_", not starting with a digit)')
-  .refine((name) => !name.startsWith('KICI_'), 'KICI_* names are run metadata, which a secret may not replace');
+  .refine((name) => !name.toUpperCase().startsWith('KICI_'), 'KICI_* names (in any case) are run metadata, which a secret may not replace');
 
 export const stepSchema = z.strictObject({
   name: nonEmpty().optional(),
