@@ -56,12 +56,17 @@ export interface EnvironmentNames {
 
 /** The sealed secrets table as a backend: values opened with the master key through the SecretStore. */
 export function databaseSecretBackend(secrets: SecretStore, scopes: ScopeListing): SecretBackend {
+  // The listing comes with each scope's names: a resolve lists first, then asks for names, so they
+  // are answered from the latest listing of the org instead of one query per scope.
+  const listed = new Map<string, Map<string, string[]>>();
   return {
     name: DATABASE_BACKEND,
     async listScopes(orgId) {
-      return (await scopes.listScopes(orgId)).map((s) => s.scope);
+      const found = await scopes.listScopes(orgId);
+      listed.set(orgId, new Map(found.map((s) => [s.scope, s.names])));
+      return found.map((s) => s.scope);
     },
-    names: (orgId, scope) => secrets.names(orgId, scope),
+    names: async (orgId, scope) => listed.get(orgId)?.get(scope) ?? secrets.names(orgId, scope),
     async read(orgId, scope, names) {
       const values: Record<string, string> = {};
       for (const name of names) {
