@@ -8,8 +8,9 @@ export { DeliveryProcessor, type AcceptedDelivery, type ProcessorDeps, type Resu
 export { createWorkflowRun, createFailedRun, newRunPlace, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 export { rerunRun, type RerunResult } from './reruns.js';
 export { triggerRuns, wouldRun, type ManualTriggerDeps, type TriggerResult } from './manual-trigger.js';
-export { SourceCatalog } from './source-catalog.js';
+export { SourceCatalog, parsePreviousSecret, type PreviousSecret, type SourceSecretName } from './source-catalog.js';
 export { toWebhookSource } from './webhook-sources.js';
 export { WEBHOOK_RESULTS, type DeliveryMetrics, type WebhookResult } from './metrics.js';
 export { RunNotFound, NothingToRerun, TriggerRefused, LockfileUnusable } from './errors.js';
 export { dedupKeySweep } from './dedup-key-sweep.js';
+export { DeliveryRetryLater, GITHUB_API_NOT_WIRED, type GithubLockfileRequest, type GithubLockfiles } from './github-lockfiles.js';

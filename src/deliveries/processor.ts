@@ -19,6 +19,7 @@ import type { SourceCatalog } from './source-catalog.js';
 import { claimPush, duplicateOutcome, releasePush, type Push } from './push-claims.js';
 import { planFailedRun, planWorkflowRun, type PlannedRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 import { WorkflowRegistrations } from './workflow-registrations.js';
+import { DeliveryRetryLater, GITHUB_API_NOT_WIRED, type GithubLockfiles } from './github-lockfiles.js';
 
 export interface ProcessorDeps extends RunCreationDeps {
   store: Pick<Store, 'runs' | 'deliveries' | 'registrations' | 'sources' | 'refTips'>;
@@ -29,6 +30,11 @@ export interface ProcessorDeps extends RunCreationDeps {
   sources: Pick<SourceCatalog, 'source' | 'secret'>;
   metrics: DeliveryMetrics;
   log: Logger;
+  /**
+   * Lock files of GitHub sources, through the GitHub API. Absent until that client is wired: GitHub
+   * deliveries then stay `received` with `GITHUB_API_NOT_WIRED` in the event log.
+   */
+  githubLockfiles?: GithubLockfiles;
   /**
    * Deliveries processed at once; each is I/O bound (git, database) and holds at most one database
    * connection at a time. The default fits the store's default pool (10) with room for the rest.
@@ -204,6 +210,7 @@ export class DeliveryProcessor {
     try {
       decision = await this.decide(delivery);
     } catch (e) {
+      if (e instanceof DeliveryRetryLater) return this.retryLater(delivery, e.reason);
       if (this.leftForOwner(delivery, e)) return;
       decision = this.failed(delivery, e);
     }
@@ -251,6 +258,14 @@ export class DeliveryProcessor {
     return true;
   }
 
+  /** Not decided now, and not failed: left `received` for the sweep, with the reason in the event log. */
+  private async retryLater(delivery: DeliveryInHand, reason: string): Promise<void> {
+    this.deps.log.warn({ deliveryId: delivery.deliveryId, reason }, 'delivery kept for a later try');
+    await this.deps.store.deliveries
+      .keepForRetry(delivery.orgId, delivery.deliveryId, reason)
+      .catch((e: Error) => this.deps.log.error({ deliveryId: delivery.deliveryId, err: e.message }, 'retry reason not recorded; the delivery stays received'));
+  }
+
   private failed(delivery: DeliveryInHand, e: unknown): Decision {
     this.deps.log.error({ deliveryId: delivery.deliveryId, err: (e as Error).message }, 'delivery processing failed');
     return decided({ status: 'failed', error: (e as Error).message.slice(0, 2000), matchedCount: 0 });
@@ -272,6 +287,7 @@ export class DeliveryProcessor {
     if (normalised.kind === 'ignored') return decided({ status: 'processed', matchedCount: 0, trace: { summary: normalised.reason } });
     const event: CiEvent = { ...normalised.event, sourceKind: source.kind };
     if (source.kind === 'git') return this.gitDelivery(delivery, source, event);
+    if (source.kind === 'github') return this.githubDelivery(delivery, source, event);
     return this.registeredDelivery(delivery, source, event);
   }
 
@@ -328,6 +344,43 @@ export class DeliveryProcessor {
   }
 
   /**
+   * A GitHub delivery: the lock file at the event's commit, read through the GitHub API (the
+   * `githubLockfiles` port), decides what runs. Without the port, or for an event that names no
+   * commit (whose default branch tip only the API can tell), the delivery waits, retryable.
+   */
+  private async githubDelivery(delivery: DeliveryInHand, source: Source, event: CiEvent): Promise<Decision> {
+    const port = this.deps.githubLockfiles;
+    if (!port) throw new DeliveryRetryLater(GITHUB_API_NOT_WIRED);
+    if (!event.repo) return decided({ status: 'failed', error: 'the GitHub payload names no repository', matchedCount: 0 });
+    if (!event.sha) throw new DeliveryRetryLater(`GitHub ${delivery.eventType} events name no commit: reading the lock file at the default branch's tip needs the GitHub API client`);
+    const sha = event.sha;
+    const lock = await port.readAt(source, { repo: event.repo, sha, installationId: event.installationId });
+    if (lock.kind === 'missing') return decided({ status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${sha} in ${event.repo}: nothing to run` } });
+    const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: `https://github.com/${event.repo}.git`, sha, ref: event.ref, branch: event.branch, event };
+    const parsed = this.deps.lockfiles.parse(lock);
+    if (!parsed.ok) {
+      const failed = planFailedRun(this.deps, origin, '(lock file)', `lock file ${LOCKFILE_PATH}: ${parsed.error}`);
+      const summary = `${LOCKFILE_PATH} at ${sha} is not a valid lock file (${parsed.error}): no workflow was matched; failed run ${failed.run.id} reports it`;
+      return { outcome: { status: 'lockfile_corrupt', matchedCount: 0, error: parsed.error, trace: { summary, runId: failed.run.id } }, runs: [failed] };
+    }
+    const lockfile = parsed.lockfile;
+    const defaultBranch = githubDefaultBranch(event.payload);
+    if (event.type === 'push' && defaultBranch !== undefined && event.branch === defaultBranch) {
+      await this.registrations.register(source.id, sha, lockfile, new Date(this.deps.clock.now()));
+    }
+    // A push names its changed files; a pull request's come from the API (not wired yet: a paths filter then fails).
+    if (needsChangedFiles(lockfile) && event.type === 'push') event.changedFiles = pushedFiles(event.payload);
+    const timer = this.deps.metrics.triggerMatchDuration.startTimer();
+    const decisions = matchWorkflows(lockfile, event);
+    timer();
+    const runs: PlannedRun[] = [];
+    for (const [index, decision] of decisions.entries()) {
+      if (decision.matched) runs.push(planWorkflowRun(this.deps, origin, lockfile.workflows[index], index));
+    }
+    return { outcome: { status: 'processed', matchedCount: runs.length, trace: decisions }, runs };
+  }
+
+  /**
    * A delivery not tied to a commit (generic sources): run the workflows that git sources of the
    * same organisation registered from their default branch, at the registered commit.
    */
@@ -363,4 +416,23 @@ export class DeliveryProcessor {
     this.deps.metrics.triggerMatchDuration.observe(matchSeconds);
     return { outcome: { status: 'processed', matchedCount: runs.length, trace: decisions }, runs };
   }
+}
+
+function githubDefaultBranch(payload: unknown): string | undefined {
+  const repo = (payload as { repository?: { default_branch?: unknown } } | null)?.repository;
+  return typeof repo?.default_branch === 'string' ? repo.default_branch : undefined;
+}
+
+/** The files a GitHub push touched, from its commits' added, modified and removed lists. */
+function pushedFiles(payload: unknown): string[] {
+  const commits = (payload as { commits?: unknown } | null)?.commits;
+  const files = new Set<string>();
+  if (!Array.isArray(commits)) return [];
+  for (const c of commits as Record<string, unknown>[]) {
+    for (const key of ['added', 'modified', 'removed']) {
+      const list = c?.[key];
+      if (Array.isArray(list)) for (const f of list) if (typeof f === 'string') files.add(f);
+    }
+  }
+  return [...files].sort();
 }

@@ -9,7 +9,27 @@ import type { Source, SourceRepository } from '../store/index.js';
  */
 const TTL_MS = 10_000;
 
-const SECRET_NAMES = ['webhookSecret', 'token'] as const;
+const SECRET_NAMES = ['webhookSecret', 'token', 'previousWebhookSecret', 'privateKey'] as const;
+export type SourceSecretName = (typeof SECRET_NAMES)[number];
+
+/** A GitHub source's webhook secret kept through a rotation's grace (sealed as JSON `{secret, validUntil}`). */
+export interface PreviousSecret {
+  secret: string;
+  /** Milliseconds since the epoch; the secret is refused from then on. */
+  validUntil: number;
+}
+
+/** Reads the sealed `previousWebhookSecret` value; null when absent or not of the expected shape. */
+export function parsePreviousSecret(value: string | null): PreviousSecret | null {
+  if (value === null) return null;
+  try {
+    const parsed = JSON.parse(value) as { secret?: unknown; validUntil?: unknown };
+    if (typeof parsed.secret !== 'string' || parsed.secret === '' || typeof parsed.validUntil !== 'number') return null;
+    return { secret: parsed.secret, validUntil: parsed.validUntil };
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Sources and their secrets as the webhook and dispatch paths read them: from memory for a few
@@ -41,8 +61,29 @@ export class SourceCatalog {
     return source;
   }
 
-  /** `webhookSecret` or `token` of a source. */
-  async secret(source: Pick<Source, 'id' | 'orgId'>, name: 'webhookSecret' | 'token'): Promise<string | null> {
+  /**
+   * The live GitHub source of an App (by the `X-GitHub-Hook-Installation-Target-ID` of a delivery),
+   * cached like the rest under `github:<appId>`; every invalidation forgets these entries.
+   */
+  async githubApp(header: string): Promise<Source | null> {
+    const appId = header.trim();
+    if (!/^[1-9][0-9]{0,18}$/.test(appId)) return null;
+    const key = `github:${appId}`;
+    const hit = this.sources.get(key);
+    if (hit && this.clock.now() - hit.at < TTL_MS) return hit.source;
+    const generation = this.generation;
+    const source = await this.repository.findGithubApp(appId);
+    if (generation === this.generation) this.sources.set(key, { at: this.clock.now(), source });
+    return source;
+  }
+
+  /** The webhook secret a GitHub source rotated away from, while it may still be within its grace. */
+  async previousWebhookSecret(source: Pick<Source, 'id' | 'orgId'>): Promise<PreviousSecret | null> {
+    return parsePreviousSecret(await this.secret(source, 'previousWebhookSecret'));
+  }
+
+  /** A sealed credential of a source: `webhookSecret`, `token`, `previousWebhookSecret` or `privateKey`. */
+  async secret(source: Pick<Source, 'id' | 'orgId'>, name: SourceSecretName): Promise<string | null> {
     const key = secretKey(source.id, name);
     const hit = this.secrets.get(key);
     if (hit && this.clock.now() - hit.at < TTL_MS) return hit.value;
@@ -77,10 +118,12 @@ export class SourceCatalog {
       return;
     }
     this.sources.delete(sourceId);
+    // An App's entry is keyed by its id, which the notification does not carry: drop them all.
+    for (const key of [...this.sources.keys()]) if (key.startsWith('github:')) this.sources.delete(key);
     for (const name of SECRET_NAMES) this.secrets.delete(secretKey(sourceId, name));
   }
 }
 
-function secretKey(sourceId: string, name: (typeof SECRET_NAMES)[number]): string {
+function secretKey(sourceId: string, name: SourceSecretName): string {
   return `${sourceId}\u0000${name}`;
 }

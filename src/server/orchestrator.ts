@@ -256,6 +256,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     secrets: vault,
     secretBackends,
     sourcesChanged: () => catalog.invalidate(),
+    clock: deadlines,
     logs: storage.stepLogs,
     disconnectToken: async (tokenId) => hub.revokeToken(tokenId) + (await clusterNode.revokeAgentTokenElsewhere(tokenId)),
     waitReason: (runsOn) => hub.waitReason(runsOn),

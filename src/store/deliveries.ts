@@ -215,6 +215,22 @@ export class DeliveryRepository {
   }
 
   /**
+   * A delivery that could not be processed yet and will be tried again: it stays `received` (so a
+   * sweep resumes it) with `reason` as its error, which the event log shows. False when it has left
+   * `received` meanwhile.
+   */
+  async keepForRetry(orgId: string, deliveryId: string, reason: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ error: reason })
+      .where('org_id', '=', orgId)
+      .where('delivery_id', '=', deliveryId)
+      .where('status', '=', 'received')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
    * Deliveries still `received`, oldest first, bodies included: what the owner of their shards
    * resumes (at start, on a gain, and what its sweep finds left behind).
    */

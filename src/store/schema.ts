@@ -35,6 +35,8 @@ export interface SourcesTable {
   default_branch: string | null;
   verification: SourceVerification;
   config: Json<Record<string, unknown>>;
+  /** GitHub sources only: the App id (migration 017), unique among live sources. */
+  app_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: NullableTimestamp;

@@ -22,6 +22,8 @@ export interface Source {
   defaultBranch: string | null;
   verification: SourceVerification;
   config: Record<string, unknown>;
+  /** GitHub sources: the App id (decimal digits); null for every other kind. */
+  appId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -37,6 +39,8 @@ export interface NewSource {
   defaultBranch?: string | null;
   verification: SourceVerification;
   config?: Record<string, unknown>;
+  /** Required for GitHub sources, refused for the others (a CHECK). */
+  appId?: string | null;
 }
 
 export type SourceChanges = Partial<
@@ -64,6 +68,7 @@ function toSource(row: Selectable<SourcesTable>): Source {
     defaultBranch: row.default_branch,
     verification: row.verification,
     config: row.config ?? {},
+    appId: row.app_id ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -87,6 +92,7 @@ export class SourceRepository {
           default_branch: input.defaultBranch ?? null,
           verification: input.verification,
           config: jsonb(input.config ?? {}),
+          app_id: input.appId ?? null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -101,6 +107,18 @@ export class SourceRepository {
     let query = this.db.selectFrom('sources').selectAll().where('id', '=', id).where('deleted_at', 'is', null);
     if (orgId !== undefined) query = query.where('org_id', '=', orgId);
     const row = await query.executeTakeFirst();
+    return row ? toSource(row) : null;
+  }
+
+  /** The live GitHub source of an App, whatever its organisation (App ids are global). */
+  async findGithubApp(appId: string): Promise<Source | null> {
+    const row = await this.db
+      .selectFrom('sources')
+      .selectAll()
+      .where('kind', '=', 'github')
+      .where('app_id', '=', appId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
     return row ? toSource(row) : null;
   }
 

@@ -9,12 +9,11 @@ export type BodyEncoding = 'json' | 'form';
 
 /**
  * Each route declares the encodings it takes; anything else is answered 415 before it is parsed.
- * No route takes the form encoding yet: the GitHub route turns it on when GitHub sources exist
- * (until then every GitHub delivery is a 404 anyway). A git or generic sender that posts
+ * Only the GitHub route takes the form encoding (a GitHub App's webhook may be set to either). A git or generic sender that posts
  * `text/plain` gets a 415 it can act on instead of a 202 for a delivery that can never match.
  */
 export const ROUTE_BODY_ENCODINGS: Readonly<Record<RouteKind, readonly BodyEncoding[]>> = {
-  github: ['json'],
+  github: ['json', 'form'],
   git: ['json'],
   generic: ['json'],
 };

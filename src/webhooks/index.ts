@@ -22,6 +22,7 @@ export type { DeliveryStatus, ErrorBody, IntakeReply, OutcomeBody } from './repl
 export type { DeliveryRecord, IntakeOutcome, IntakePorts, IntakeRequest, PriorDelivery } from './intake.js';
 export { admitDelivery } from './intake.js';
 export type { GitPushPayload, NormalisedEvent, Normalised, NormaliseInput } from './normalise.js';
+export { GITHUB_EVENTS, PULL_REQUEST_ACTIONS } from './github-normalise.js';
 export { gitPushPayload, normaliseDelivery } from './normalise.js';
 export type { HookTarget } from './git-hook.js';
 export { HOOK_MARKER, postReceiveHookScript, webhookUrl } from './git-hook.js';

@@ -52,6 +52,11 @@ export interface PriorDelivery {
 export interface IntakePorts {
   findSource(orgId: string, route: RouteKind, sourceId: string | undefined): Promise<WebhookSource | null> | WebhookSource | null;
   sourceSecret(source: WebhookSource): Promise<string | null> | string | null;
+  /**
+   * GitHub sources: the webhook secret a rotation replaced and until when it is still accepted
+   * (`source update github:<appId> --webhook-secret … --grace …`). Past `validUntil` it is refused.
+   */
+  previousSecret?(source: WebhookSource): Promise<{ secret: string; validUntil: number } | null> | { secret: string; validUntil: number } | null;
   rateLimit: RateLimit;
   seenDelivery(dedupKey: string): Promise<PriorDelivery | null> | PriorDelivery | null;
   /** May report that a concurrent delivery with the same dedup key won the race. */
@@ -73,8 +78,24 @@ async function authenticate(source: WebhookSource, request: IntakeRequest, ports
     return verifyBearer(secret, header) ? 'ok' : 'rejected';
   }
   const requirePrefix = source.kind !== 'generic';
-  return verifyHmacSha256(secret, request.rawBody, header, { requirePrefix }) ? 'ok' : 'rejected';
+  if (verifyHmacSha256(secret, request.rawBody, header, { requirePrefix })) return 'ok';
+  if (source.kind !== 'github' || !ports.previousSecret || header === undefined) return 'rejected';
+  // Within a rotation's grace the secret it replaced still signs (GitHub keeps sending with it
+  // until the App's settings are changed); each compare is constant time.
+  const previous = await ports.previousSecret(source);
+  if (!previous || (ports.clock ?? systemClock).now() >= previous.validUntil) return 'rejected';
+  return verifyHmacSha256(previous.secret, request.rawBody, header, { requirePrefix }) ? 'ok' : 'rejected';
 }
+
+/** GitHub names the event and the delivery in headers; without either a delivery cannot be judged or deduplicated. */
+function missingGithubHeader(request: IntakeRequest): string | null {
+  for (const name of ['x-github-event', 'x-github-delivery']) {
+    if (!headerValue(request.headers, name)?.trim()) return name;
+  }
+  return null;
+}
+
+const GITHUB_HEADER_NAMES: Record<string, string> = { 'x-github-event': 'X-GitHub-Event', 'x-github-delivery': 'X-GitHub-Delivery' };
 
 function sourceIdOf(request: IntakeRequest): string | undefined {
   if (request.sourceId !== undefined) return request.sourceId;
@@ -122,6 +143,10 @@ export async function admitDelivery(request: IntakeRequest, ports: IntakePorts):
   }
   if (request.rawBody.length > payloadLimitBytes(source)) {
     return errorReply(413, 'payload_too_large', "request body exceeds the source's payload limit");
+  }
+  if (source.kind === 'github') {
+    const missing = missingGithubHeader(request);
+    if (missing) return errorReply(400, 'bad_request', `header ${GITHUB_HEADER_NAMES[missing]} is required`);
   }
   const contentType = contentTypeOf(request.headers);
   const parsed = parseBody(request.rawBody, contentType, ROUTE_BODY_ENCODINGS[request.route]);

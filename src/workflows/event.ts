@@ -26,5 +26,12 @@ export interface CiEvent {
    * match a `generic_webhook` trigger, so a git source that shares a generic source's name cannot.
    */
   sourceKind?: 'github' | 'git' | 'generic' | (string & {});
+  /**
+   * GitHub pull requests, and comments and reviews on them: the number and who opened it. The trust
+   * tier is worked out when the delivery is processed (null until then).
+   */
+  pullRequest?: { number: number; author: { login: string; id: number }; trustTier: string | null };
+  /** GitHub deliveries: the App installation they came through (what the API is called with). */
+  installationId?: number;
   payload?: unknown;
 }

@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock/index.js';
 import type { HoldVoteRequest, HoldVoteResult } from '../../runs/index.js';
 import type { SecretBackends } from '../../secrets/index.js';
 import type { LabelMatcher } from '../../workflows/index.js';
@@ -18,6 +19,8 @@ export interface AdminDeps {
   /** Close the live connections of agents using a revoked token, on every node of the cluster it reaches; returns how many. */
   disconnectToken(tokenId: string): number | Promise<number>;
   sourcesChanged?(): void;
+  /** Time for what the API stamps and compares (a rotated webhook secret's grace); absent: the machine's clock. */
+  clock?: Clock;
   /**
    * Ask a run's actor to cancel it: graceful (SIGTERM, the job's grace period, SIGKILL) or, with
    * `force`, at once. The composition root implements it over the actor system.

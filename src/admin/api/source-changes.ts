@@ -3,7 +3,8 @@ import { sourceSecretScope } from '../../secrets/index.js';
 import type { Source, SourceChanges } from '../../store/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, parseBody, type RouteTable } from './http.js';
-import { sourceView } from './sources.js';
+import { viewSource } from './sources.js';
+import { checkPrivateKey, DEFAULT_GRACE_SECONDS, findSource, MAX_GRACE_SECONDS, privateKeyPem, rotateWebhookSecret } from './github-sources.js';
 
 const name = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only');
 const secret = z.string().min(1).max(4096);
@@ -23,12 +24,17 @@ const patch = z
     allowedEvents: z.array(z.string().min(1).max(200)).max(100).nullable().optional(),
     token: secret.optional(),
     defaultBranch: z.string().min(1).max(255).optional(),
+    webhookSecret: secret.optional(),
+    privateKey: privateKeyPem.optional(),
+    /** How long the replaced webhook secret stays valid; only with `webhookSecret`. */
+    graceSeconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).optional(),
   })
   .strict();
 type Patch = z.infer<typeof patch>;
 
 const GENERIC_ONLY = ['verification', 'signatureHeader', 'eventTypeHeader', 'eventTypePath', 'rateLimit', 'maxPayload', 'allowedEvents'] as const;
 const GIT_ONLY = ['token', 'defaultBranch'] as const;
+const GITHUB_ONLY = ['webhookSecret', 'privateKey', 'graceSeconds'] as const;
 
 /**
  * Changing sources after creation: PATCH, enable/disable, and removal (soft by default, so the
@@ -37,9 +43,9 @@ const GIT_ONLY = ['token', 'defaultBranch'] as const;
  */
 export function sourceChangeRoutes(deps: AdminDeps): RouteTable {
   const hasSecret = async (s: Source, key: string) => (await deps.secrets.get(s.orgId, sourceSecretScope(s.id), key)) !== null;
-  const view = async (s: Source) => sourceView(s, { hasSecret: await hasSecret(s, 'webhookSecret'), hasToken: s.kind === 'git' ? await hasSecret(s, 'token') : undefined });
+  const view = (s: Source) => viewSource(deps, s);
   const load = async (id: string) => {
-    const s = await deps.store.sources.get(id);
+    const s = await findSource(deps, id);
     if (!s) throw apiError(404, 'not_found', `no source ${id}`);
     return s;
   };
@@ -67,10 +73,11 @@ export function sourceChangeRoutes(deps: AdminDeps): RouteTable {
     ['POST', '/sources/:id/enable', async (req) => setEnabled(req.params.id, true)],
     ['POST', '/sources/:id/disable', async (req) => setEnabled(req.params.id, false)],
     ['DELETE', '/sources/:id', async (req) => {
-      const id = req.params.id;
       const expectKind = req.query.get('kind');
       const hard = req.query.get('hard') === 'true';
-      const live = await deps.store.sources.get(id);
+      const live = await findSource(deps, req.params.id);
+      // `github:<appId>` names the live source only; a soft-deleted one is purged by its id.
+      const id = live?.id ?? req.params.id;
       if (live && expectKind && live.kind !== expectKind) {
         throw apiError(409, 'kind_mismatch', `source ${id} is a ${live.kind} source, not ${expectKind}`);
       }
@@ -92,9 +99,12 @@ function removal(s: Source, mode: 'soft' | 'hard') {
 }
 
 function refuseForeignFields(s: Source, input: Patch): void {
-  const foreign = s.kind === 'generic' ? GIT_ONLY : s.kind === 'git' ? GENERIC_ONLY : [...GENERIC_ONLY, ...GIT_ONLY];
+  // A GitHub source's webhook secret is `webhookSecret` (the seed's flag), not the others' `secret`.
+  const foreign = s.kind === 'generic' ? [...GIT_ONLY, ...GITHUB_ONLY] : s.kind === 'git' ? [...GENERIC_ONLY, ...GITHUB_ONLY] : [...GENERIC_ONLY, ...GIT_ONLY, 'secret' as const];
   const given = foreign.find((f) => input[f] !== undefined);
   if (given) throw apiError(400, 'invalid_request', `${given}: not a setting of ${s.kind} sources`);
+  if (input.graceSeconds !== undefined && input.webhookSecret === undefined) throw apiError(400, 'invalid_request', 'graceSeconds: only with webhookSecret (the grace is the replaced secret\'s)');
+  if (input.privateKey !== undefined) checkPrivateKey(input.privateKey);
 }
 
 async function applyPatch(deps: AdminDeps, s: Source, input: Patch): Promise<Source> {
@@ -115,6 +125,8 @@ async function applyPatch(deps: AdminDeps, s: Source, input: Patch): Promise<Sou
   const scope = sourceSecretScope(s.id);
   if (input.secret) await deps.secrets.put(s.orgId, scope, 'webhookSecret', input.secret);
   if (input.token) await deps.secrets.put(s.orgId, scope, 'token', input.token);
+  if (input.privateKey) await deps.secrets.put(s.orgId, scope, 'privateKey', input.privateKey);
+  if (input.webhookSecret) await rotateWebhookSecret(deps, s, input.webhookSecret, input.graceSeconds ?? DEFAULT_GRACE_SECONDS);
   return updated;
 }
 

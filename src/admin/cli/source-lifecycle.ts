@@ -3,7 +3,16 @@ import { ApiError, type AdminApi } from './api-client.js';
 import { apiFor, globals } from './context.js';
 import { printFields, printJson } from './output.js';
 import { resolveSecret, UsageError } from './secret-input.js';
-import type { SourceView } from './sources.js';
+import { githubSecrets, type SourceView } from './sources.js';
+
+/** `--grace`: `0`, or a whole number with a unit (`90s`, `30m`, `1h`, `2d`); a bare number is seconds. */
+export function graceSeconds(v: string): number {
+  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError(`expected a duration such as 0, 90s, 30m, 1h or 2d, got "${v}"`);
+  const n = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  if (n > 7 * 86_400) throw new InvalidArgumentError('the grace is at most 7d');
+  return n;
+}
 
 const wholeNumber = (min: number) => (v: string) => {
   const n = Number(v);
@@ -52,6 +61,27 @@ export function addSourceLifecycleCommands(source: Command): Command {
       show(cmd, await api.call<SourceView>('PATCH', `/sources/${encodeURIComponent(id)}`, patch));
     });
 
+  source
+    .command('update <sourceId>')
+    .description('change a GitHub source (github:<appId> or its id): rotate the webhook secret (the old one stays valid for --grace) or the private key')
+    .option('--private-key <pem>', 'new private key: a value or @file')
+    .option('--from-env <var>', 'read the new private key from this environment variable')
+    .option('--stdin', 'read the new private key from standard input')
+    .option('--webhook-secret <secret>', 'new webhook secret: a value or @file')
+    .option('--webhook-secret-from-env <var>', 'read the new webhook secret from this environment variable')
+    .option('--webhook-secret-stdin', 'read the new webhook secret from standard input')
+    .option('--grace <duration>', 'how long the replaced webhook secret is still accepted (0, 90s, 30m, 1h, 2d; default 1h)', graceSeconds)
+    .option('--name <name>', 'new name, unique in the organisation')
+    .action(async (id: string, o, cmd: Command) => {
+      const { privateKey, webhookSecret } = await githubSecrets(o);
+      if (o.grace !== undefined && webhookSecret === undefined) throw new UsageError('--grace applies to a webhook secret change: give --webhook-secret too');
+      const patch = dropUndefined({ name: o.name, privateKey, webhookSecret, graceSeconds: o.grace });
+      if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give --webhook-secret, --private-key or --name (see --help)');
+      const api = apiFor(cmd);
+      const s = await requireKind(api, id, (kind) => kind === 'github', (kind) => `source ${id} is a ${kind} source; update changes GitHub sources (see update-generic)`);
+      show(cmd, await api.call<SourceView>('PATCH', `/sources/${encodeURIComponent(s!.id)}`, patch));
+    });
+
   for (const [verb, what] of [
     ['enable', 'accept deliveries again'],
     ['disable', 'answer its webhook with 404 until enabled again'],
@@ -71,9 +101,10 @@ export function addSourceLifecycleCommands(source: Command): Command {
     .description('remove a source: soft by default (the event log still names it); --hard also deletes its secrets')
     .option('--generic', 'the source is a generic source (required for generic sources)')
     .option('--hard', 'delete the row, its registered workflows and its sealed secrets for good')
-    .option('--yes', 'confirm the removal (required)')
+    .option('--yes', 'confirm the removal (required, except for github:<appId>)')
     .action(async (id: string, o, cmd: Command) => {
-      if (!o.yes) throw new UsageError(`refusing to remove ${id} without --yes`);
+      // Seed 002 removes a GitHub source by its App, as `source remove github:12345`: naming the App is the confirmation.
+      if (!o.yes && !/^github:\d+$/.test(id)) throw new UsageError(`refusing to remove ${id} without --yes`);
       const api = apiFor(cmd);
       const live = await requireKind(
         api,

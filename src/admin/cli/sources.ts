@@ -19,8 +19,35 @@ const positiveInt = (v: string) => {
 };
 
 export function sourceCommands(): Command {
-  const source = new Command('source').description('webhook sources: git repositories and generic HTTP senders');
+  const source = new Command('source').description('webhook sources: GitHub Apps, git repositories and generic HTTP senders');
   const add = new Command('add').description('add a source');
+
+  add
+    .command('github')
+    .description('a GitHub App: its webhooks arrive at /webhook/<org>/github (secrets are sealed, never printed)')
+    .requiredOption('--name <name>', 'source name (by convention the GitHub organisation), unique in the organisation')
+    .requiredOption('--app-id <id>', 'the GitHub App id')
+    .option('--org <org>', 'organisation id (default: the name)')
+    .option('--private-key <pem>', "the App's private key: a value or @file (recommended: @app.pem)")
+    .option('--from-env <var>', 'read the private key from this environment variable')
+    .option('--stdin', 'read the private key from standard input')
+    .option('--webhook-secret <secret>', "the App's webhook secret: a value or @file")
+    .option('--webhook-secret-from-env <var>', 'read the webhook secret from this environment variable')
+    .option('--webhook-secret-stdin', 'read the webhook secret from standard input')
+    .action(async (o, cmd: Command) => {
+      const { privateKey, webhookSecret } = await githubSecrets(o);
+      if (!privateKey) throw new UsageError('the private key is required: --private-key <value|@file>, --from-env <VAR> or --stdin');
+      if (!webhookSecret) throw new UsageError('the webhook secret is required: --webhook-secret <value|@file>, --webhook-secret-from-env <VAR> or --webhook-secret-stdin');
+      const created = await apiFor(cmd).call<SourceView>('POST', '/sources', {
+        kind: 'github',
+        orgId: o.org,
+        name: o.name,
+        appId: o.appId,
+        privateKey,
+        webhookSecret,
+      });
+      show(cmd, created);
+    });
 
   add
     .command('git')
@@ -132,6 +159,26 @@ export function sourceCommands(): Command {
     });
 
   return source;
+}
+
+/**
+ * A GitHub source's two secrets, each in any of seed 002's modes. `--from-env`/`--stdin` are the
+ * private key's (the seed's `--from-env GITHUB_PRIVATE_KEY`, `cat key.pem | … --stdin`); the
+ * webhook secret has its own `--webhook-secret-from-env`/`--webhook-secret-stdin`. Standard input
+ * can feed only one of them.
+ */
+export async function githubSecrets(o: {
+  privateKey?: string;
+  fromEnv?: string;
+  stdin?: boolean;
+  webhookSecret?: string;
+  webhookSecretFromEnv?: string;
+  webhookSecretStdin?: boolean;
+}): Promise<{ privateKey?: string; webhookSecret?: string }> {
+  if (o.stdin && o.webhookSecretStdin) throw new UsageError('standard input can carry only one secret: --stdin (private key) or --webhook-secret-stdin');
+  const privateKey = await resolveSecret({ value: o.privateKey, fromEnv: o.fromEnv, stdin: o.stdin }, 'the private key');
+  const webhookSecret = await resolveSecret({ value: o.webhookSecret, fromEnv: o.webhookSecretFromEnv, stdin: o.webhookSecretStdin }, 'the webhook secret');
+  return { privateKey, webhookSecret };
 }
 
 function show(cmd: Command, src: SourceView): void {

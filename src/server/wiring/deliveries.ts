@@ -1,6 +1,6 @@
 import type { Clock, IdSource } from '../../clock/index.js';
 import type { ShardTable } from '../../cluster/index.js';
-import { DeliveryProcessor, rerunRun, triggerRuns, type RerunResult, type RunCreationDeps, type SourceCatalog, type TriggerResult } from '../../deliveries/index.js';
+import { DeliveryProcessor, rerunRun, type GithubLockfiles, triggerRuns, type RerunResult, type RunCreationDeps, type SourceCatalog, type TriggerResult } from '../../deliveries/index.js';
 import type { RunAdmission } from '../../runs/index.js';
 import type { BlobStore, Store } from '../../store/index.js';
 import { GitMirrors, LockfileReader } from '../../workflows/index.js';
@@ -21,6 +21,11 @@ export interface DeliveryParts {
   log: Logger;
   /** Deliveries processed at once: no more than the store's pool can serve beside the rest of the node. */
   concurrency: number;
+  /**
+   * GitHub sources' lock files through the GitHub API. Not wired yet (the GitHub client lands in the
+   * next session): GitHub deliveries then stay `received` with the reason in the event log.
+   */
+  githubLockfiles?: GithubLockfiles;
 }
 
 export interface DeliveryWiring {
@@ -55,6 +60,7 @@ export function wireDeliveries(p: DeliveryParts): DeliveryWiring {
     metrics: p.metrics,
     log: p.log,
     concurrency: p.concurrency,
+    githubLockfiles: p.githubLockfiles,
   });
   return {
     processor,

@@ -11,11 +11,13 @@ export function webhookIntake(deliveries: DeliveryRepository, catalog: SourceCat
   const ports: IntakePorts = {
     clock,
     rateLimit: new SlidingWindowRateLimit(clock),
-    findSource: async (orgId, _route, sourceId) => {
-      const s = sourceId ? await catalog.source(sourceId) : null;
+    // A GitHub delivery names its App (X-GitHub-Hook-Installation-Target-ID), the other routes the source id.
+    findSource: async (orgId, route, sourceId) => {
+      const s = !sourceId ? null : route === 'github' ? await catalog.githubApp(sourceId) : await catalog.source(sourceId);
       return s && s.orgId === orgId ? toWebhookSource(s) : null;
     },
     sourceSecret: (s) => catalog.secret(s, 'webhookSecret'),
+    previousSecret: (s) => catalog.previousWebhookSecret(s),
     // The commit below settles duplicates atomically; a separate look-up first would only race it.
     seenDelivery: async () => null,
     commitDelivery: async (d) => {

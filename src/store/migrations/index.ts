@@ -19,6 +19,7 @@ import * as jobEnvironmentSlots from './013_job_environment_slots.js';
 import * as heldRunGates from './014_held_run_gates.js';
 import * as environmentBindings from './015_environment_bindings.js';
 import * as secretBackends from './016_secret_backends.js';
+import * as githubSources from './017_github_sources.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '014_held_run_gates': heldRunGates,
   '015_environment_bindings': environmentBindings,
   '016_secret_backends': secretBackends,
+  '017_github_sources': githubSources,
 };
 
 export const migrationProvider: MigrationProvider = {

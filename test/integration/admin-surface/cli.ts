@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { vi } from 'vitest';
 import { runAdmin } from '../../../src/admin/index.js';
-import { loadConfig, startOrchestrator, type Orchestrator } from '../../../src/server/index.js';
+import { loadConfig, startOrchestrator, type Orchestrator, type StartOptions } from '../../../src/server/index.js';
 
 export interface CliResult {
   code: number;
@@ -47,10 +47,10 @@ export interface TestOrchestrator {
   stop(): Promise<void>;
 }
 
-export async function startTestOrchestrator(prefix: string): Promise<TestOrchestrator> {
+export async function startTestOrchestrator(prefix: string, options: StartOptions = {}): Promise<TestOrchestrator> {
   const tmp = mkdtempSync(path.join(tmpdir(), prefix));
   const dataDir = path.join(tmp, 'data');
-  const orch = await startOrchestrator(loadConfig({ KICI_DATA_DIR: dataDir, KICI_PORT: '0', KICI_HOST: '127.0.0.1', KICI_LOG_LEVEL: 'silent' }));
+  const orch = await startOrchestrator(loadConfig({ KICI_DATA_DIR: dataDir, KICI_PORT: '0', KICI_HOST: '127.0.0.1', KICI_LOG_LEVEL: 'silent' }), options);
   const admin = (argv: string[], options?: { stdin?: string }) => cli(['--data-dir', dataDir, ...argv], options);
   return {
     orch,

@@ -16,6 +16,7 @@ const source = (id: string, extra: Partial<Source> = {}): Source => ({
   defaultBranch: 'main',
   verification: 'hmac_sha256',
   config: {},
+  appId: null,
   createdAt: new Date(0),
   updatedAt: new Date(0),
   ...extra,

@@ -53,17 +53,22 @@ describe('normaliseDelivery: GitHub', () => {
   it('pull_request: target is base.ref, source is head.ref, sha is head.sha', () => {
     const payload = {
       action: 'opened',
-      pull_request: { base: { ref: 'main', repo: { full_name: 'acme/app' } }, head: { ref: 'feat', sha: B, repo: { full_name: 'fork/app' } } },
+      pull_request: {
+        number: 7,
+        user: { login: 'octo', id: 1 },
+        base: { ref: 'main', sha: A, repo: { full_name: 'acme/app' } },
+        head: { ref: 'feat', sha: B, repo: { full_name: 'fork/app' } },
+      },
       repository: { full_name: 'acme/app' },
     };
     expect(normaliseDelivery({ sourceKind: 'github', sourceName: 'gh', eventType: 'pull_request', payload })).toMatchObject({
       kind: 'event',
-      event: { type: 'pull_request', action: 'opened', branch: 'main', sourceBranch: 'feat', sha: B, repo: 'acme/app' },
+      event: { type: 'pull_request', action: 'opened', branch: 'main', sourceBranch: 'feat', sha: B, repo: 'acme/app', pullRequest: { number: 7, author: { login: 'octo', id: 1 }, trustTier: null } },
     });
   });
 
   it('renames issue_comment and ignores unknown events', () => {
-    const comment = normaliseDelivery({ sourceKind: 'github', sourceName: 'gh', eventType: 'issue_comment', payload: { action: 'created' } });
+    const comment = normaliseDelivery({ sourceKind: 'github', sourceName: 'gh', eventType: 'issue_comment', payload: { action: 'created', issue: { number: 3, user: { login: 'octo', id: 1 } } } });
     expect(comment).toMatchObject({ kind: 'event', event: { type: 'comment', action: 'created' } });
     expect(normaliseDelivery({ sourceKind: 'github', sourceName: 'gh', eventType: 'ping', payload: {} }).kind).toBe('ignored');
   });
