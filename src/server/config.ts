@@ -124,6 +124,11 @@ const schema = z.object({
   KICI_JOB_HEARTBEAT_INTERVAL_MS: millis(100).default(60_000),
   KICI_AGENT_RECOVERY_WINDOW_MS: millis(100).default(120_000),
   KICI_QUEUE_TIMEOUT_MS: millis(100).default(86_400_000),
+  KICI_GITHUB_API_URL: z
+    .string()
+    .url('must be an http(s) URL')
+    .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+    .default('https://api.github.com'),
   KICI_AGENT_HEARTBEAT_TIMEOUT_MS: millis(100).default(180_000),
   KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER: z.coerce.number().min(1).default(2),
   KICI_STALE_DETECTOR_SCAN_INTERVAL_MS: millis(100).default(60_000),
@@ -181,6 +186,8 @@ export interface OrchestratorConfig {
   agentRecoveryWindowMs: number;
   /** How long a job may wait for an agent, from when it is first queued. */
   queueTimeoutMs: number;
+  /** GitHub's REST API (GitHub Enterprise Server: `https://HOST/api/v3`). */
+  githubApiUrl: string;
   agentHeartbeatTimeoutMs: number;
   staleThresholdMs: number;
   staleScanIntervalMs: number;
@@ -285,6 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     jobHeartbeatIntervalMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS,
     agentRecoveryWindowMs: c.KICI_AGENT_RECOVERY_WINDOW_MS,
     queueTimeoutMs: c.KICI_QUEUE_TIMEOUT_MS,
+    githubApiUrl: c.KICI_GITHUB_API_URL.replace(/\/+$/, ''),
     agentHeartbeatTimeoutMs: c.KICI_AGENT_HEARTBEAT_TIMEOUT_MS,
     staleThresholdMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS * c.KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER,
     staleScanIntervalMs: c.KICI_STALE_DETECTOR_SCAN_INTERVAL_MS,

@@ -24,6 +24,7 @@ import { EdgeWorkers } from './wiring/edge-workers.js';
 import { createAgentHub } from './wiring/agent-hub.js';
 import { joinAgentMesh } from './wiring/agent-mesh.js';
 import { wireDeliveries } from './wiring/deliveries.js';
+import { githubLockfiles } from './wiring/github.js';
 import { webhookIntake } from './wiring/intake.js';
 import { wireReconcile } from './wiring/reconcile.js';
 import { bindListener, type Listener } from './wiring/listener.js';
@@ -193,7 +194,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   // Another coordinator's change to a source or its secrets reaches this node's cache within a NOTIFY.
   cleanups.push(await watchSourceChanges(store, catalog, log));
   const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log, metrics, secrets: vault, secretBackends });
-  const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log, concurrency: DELIVERY_CONCURRENCY });
+  const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log, concurrency: DELIVERY_CONCURRENCY, githubLockfiles: githubLockfiles(catalog, config.githubApiUrl) });
   const { processor } = deliveries;
   // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
   cleanups.push(() => processor.idle());

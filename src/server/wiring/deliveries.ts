@@ -22,8 +22,8 @@ export interface DeliveryParts {
   /** Deliveries processed at once: no more than the store's pool can serve beside the rest of the node. */
   concurrency: number;
   /**
-   * GitHub sources' lock files through the GitHub API. Not wired yet (the GitHub client lands in the
-   * next session): GitHub deliveries then stay `received` with the reason in the event log.
+   * GitHub sources' lock files through the GitHub API (wiring/github.ts). Without it GitHub
+   * deliveries stay `received` with the reason in the event log.
    */
   githubLockfiles?: GithubLockfiles;
 }

@@ -47,10 +47,11 @@ export interface TestOrchestrator {
   stop(): Promise<void>;
 }
 
-export async function startTestOrchestrator(prefix: string, options: StartOptions = {}): Promise<TestOrchestrator> {
+/** `env`: more settings for the orchestrator (e.g. `KICI_GITHUB_API_URL`). */
+export async function startTestOrchestrator(prefix: string, options: StartOptions = {}, env: Record<string, string> = {}): Promise<TestOrchestrator> {
   const tmp = mkdtempSync(path.join(tmpdir(), prefix));
   const dataDir = path.join(tmp, 'data');
-  const orch = await startOrchestrator(loadConfig({ KICI_DATA_DIR: dataDir, KICI_PORT: '0', KICI_HOST: '127.0.0.1', KICI_LOG_LEVEL: 'silent' }), options);
+  const orch = await startOrchestrator(loadConfig({ KICI_DATA_DIR: dataDir, KICI_PORT: '0', KICI_HOST: '127.0.0.1', KICI_LOG_LEVEL: 'silent', ...env }), options);
   const admin = (argv: string[], options?: { stdin?: string }) => cli(['--data-dir', dataDir, ...argv], options);
   return {
     orch,

@@ -77,15 +77,19 @@ export class Installation {
     this.repo = new Repo(tmp);
   }
 
-  static async start(prefix: string): Promise<Installation> {
+  /** `env`: more orchestrator settings (e.g. `KICI_GITHUB_API_URL`), kept for restarts. */
+  static async start(prefix: string, env: Record<string, string> = {}): Promise<Installation> {
     const inst = new Installation(mkdtempSync(path.join(tmpdir(), prefix)));
+    inst.env = env;
     await inst.startOrchestrator();
     return inst;
   }
 
+  private env: Record<string, string> = {};
+
   async startOrchestrator(): Promise<void> {
     this.orch = await startOrchestrator(
-      loadConfig({ KICI_DATA_DIR: this.dataDir, KICI_PORT: '0', KICI_HOST: '127.0.0.1', KICI_LOG_LEVEL: 'silent' }),
+      loadConfig({ KICI_DATA_DIR: this.dataDir, KICI_PORT: '0', KICI_HOST: '127.0.0.1', KICI_LOG_LEVEL: 'silent', ...this.env }),
     );
     this.api = new AdminApi(this.orch.url, readFileSync(path.join(this.dataDir, ADMIN_TOKEN_FILE), 'utf8').trim());
   }
