@@ -26,7 +26,12 @@ export interface JobInputRequest {
   secretNames: string[];
 }
 
-/** Port: resolves a job's inputs; throws with a reason the job fails with. */
+/**
+ * Port: resolves a job's inputs. `JobInputsUnavailable` (a secret missing, a backend down or
+ * refusing) fails the job with its reason; any other error is this node's trouble (its database
+ * went away for a moment) and is thrown on, so the run's actor tries again instead of failing a job
+ * that nothing is wrong with.
+ */
 export interface JobInputSource {
   resolve(request: JobInputRequest): Promise<JobInputs>;
 }
@@ -63,9 +68,5 @@ export async function jobInputs(run: RunRecord, config: unknown, environments: E
   const missing = bound.filter((b) => b.environment === null).map((b) => `'${b.name}'`);
   if (missing.length > 0) throw new JobInputsUnavailable(`environment ${missing.join(', ')} is not configured`);
   const environmentIds = bound.map((b) => b.environment!.id);
-  try {
-    return await source.resolve({ orgId, sourceId: run.sourceId ?? null, environmentIds, secretNames });
-  } catch (error) {
-    throw error instanceof JobInputsUnavailable ? error : new JobInputsUnavailable((error as Error).message);
-  }
+  return source.resolve({ orgId, sourceId: run.sourceId ?? null, environmentIds, secretNames });
 }

@@ -1,6 +1,6 @@
 import { foldVariables, variablesOf } from '../../environments/index.js';
-import type { JobInputSource } from '../../runs/index.js';
-import { createSecretResolver, type SecretBackends, type SecretStore } from '../../secrets/index.js';
+import { JobInputsUnavailable, type JobInputSource } from '../../runs/index.js';
+import { createSecretResolver, SecretResolutionError, type SecretBackends, type SecretStore } from '../../secrets/index.js';
 import type { Store } from '../../store/index.js';
 
 /**
@@ -22,7 +22,12 @@ export function jobInputSource(store: Store, secrets: SecretStore, backends?: Pi
         }),
       );
       const resolver = createSecretResolver({ ...parts, backends: backends && request.secretNames.length > 0 ? await backends.forDispatch() : [] });
-      return { env, secrets: await resolver.resolve(request.orgId, request.environmentIds, request.secretNames) };
+      try {
+        return { env, secrets: await resolver.resolve(request.orgId, request.environmentIds, request.secretNames) };
+      } catch (error) {
+        // What is wrong with the secrets fails the job; the database failing under us is retried.
+        throw error instanceof SecretResolutionError ? new JobInputsUnavailable(error.message) : error;
+      }
     },
   };
 }

@@ -4,18 +4,18 @@
  * the reason and is never sent without its secrets.
  */
 import { describe, expect, it } from 'vitest';
-import type { JobInputRequest, JobInputSource } from '../../../src/runs/index.js';
-import { harness } from './gated-runs.js';
+import { JobInputsUnavailable, RUN_ACTOR_KIND, type JobInputRequest, type JobInputSource, type RunMessage } from '../../../src/runs/index.js';
+import { flush, harness } from './gated-runs.js';
 
 /** An input source that answers from a table, or fails, and says what it was asked. */
 class TableInputs implements JobInputSource {
   readonly asked: JobInputRequest[] = [];
-  failure: string | null = null;
+  failure: Error | null = null;
   constructor(private readonly values: { env: Record<string, string>; secrets: Record<string, string> }) {}
 
   async resolve(request: JobInputRequest) {
     this.asked.push(request);
-    if (this.failure) throw new Error(this.failure);
+    if (this.failure) throw this.failure;
     const secrets = Object.fromEntries(request.secretNames.map((n) => [n, this.values.secrets[n]!]));
     return { env: this.values.env, secrets };
   }
@@ -55,7 +55,7 @@ describe('RunActor: a job\u2019s variables and secrets', () => {
 
   it('fails the job, with the reason and without sending it, when its secrets cannot be read', async () => {
     const inputs = new TableInputs({ env: {}, secrets: {} });
-    inputs.failure = 'the backend vault-prod did not answer';
+    inputs.failure = new JobInputsUnavailable('the backend vault-prod did not answer');
     const h = harness({ inputs });
     await h.env({ name: 'production' });
     const deploy = withSecrets(h, 'r1', [['DEPLOY_KEY']]);
@@ -67,6 +67,25 @@ describe('RunActor: a job\u2019s variables and secrets', () => {
     expect(h.job('r1', 'r1-after').status).toBe('skipped');
     expect(h.dispatcher.dispatches).toEqual([]);
     expect(h.failures).toEqual([]);
+  });
+
+  it('an error of the node itself (its database went away) fails nothing: the run\u2019s actor tries again', async () => {
+    const inputs = new TableInputs({ env: {}, secrets: { DEPLOY_KEY: 'k' } });
+    inputs.failure = new Error('Connection terminated unexpectedly');
+    const h = harness({ inputs });
+    await h.env({ name: 'production' });
+    const deploy = withSecrets(h, 'r1', [['DEPLOY_KEY']]);
+    h.system().ref<RunMessage>(RUN_ACTOR_KIND, 'r1').tell({ type: 'start' });
+    await flush();
+    expect(h.failures.map((f) => (f.error as Error).message)).toEqual(['Connection terminated unexpectedly']);
+    expect(h.job('r1', deploy).status).not.toBe('failed');
+    expect(h.dispatcher.dispatches).toEqual([]);
+    inputs.failure = null;
+    // The actor is restarted after its supervisor's backoff, on the injected clock.
+    h.clock.advance(60_000);
+    await flush();
+    await h.send('r1', { type: 'resume' });
+    expect(h.dispatcher.dispatches.map((d) => d.secrets)).toEqual([{ DEPLOY_KEY: 'k' }]);
   });
 
   it('a node without an input source fails a job that names secrets, and sends one that names none without variables', async () => {
