@@ -27,6 +27,8 @@ export type Verdict = (typeof VERDICTS)[number];
 /** One reviewer's decision (`held_run_approvals`). */
 export interface HoldVote {
   reviewer: string;
+  /** The admin token that voted (names can be reused after a revoke): the audit row keeps it. */
+  tokenId?: string | null;
   verdict: Verdict;
   reason: string | null;
   /** ms since the epoch */

@@ -13,6 +13,8 @@ export const HOLD_VOTE_ASK_MS = 10_000;
 export interface HoldVoteRequest {
   /** The voter: the name of the admin token that made the request. */
   reviewer: string;
+  /** That token's id, kept in the audit row. */
+  tokenId?: string;
   verdict: Verdict;
   reason: string | null;
   /** A job's name (or its lock-file name: all its matrix children); absent: every hold the reviewer may vote on. */

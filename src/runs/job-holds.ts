@@ -88,7 +88,7 @@ export class JobHolds {
   async vote(msg: VoteMessage): Promise<RunReply> {
     const targets = await this.targets(msg.job);
     if ('refused' in targets) return targets.refused;
-    const vote: HoldVote = { reviewer: msg.reviewer, verdict: msg.verdict, reason: msg.reason, at: this.host.clock.now() };
+    const vote: HoldVote = { reviewer: msg.reviewer, tokenId: msg.tokenId ?? null, verdict: msg.verdict, reason: msg.reason, at: this.host.clock.now() };
     const judged = targets.holds.map((hold) => ({ hold, outcome: castVote(hold, vote) }));
     const counted = msg.job === undefined ? judged.filter((j) => !(j.outcome.kind === 'refused' && j.outcome.code === 'not-listed')) : judged;
     const refusal = (counted.length > 0 ? counted : judged).find((j) => j.outcome.kind === 'refused')?.outcome;

@@ -369,7 +369,8 @@ export class MemoryRunStore implements RunStore, OverdueJobs {
     const hold = this.holds.get(change.holdId);
     if (!guarded || !hold || hold.jobId !== jobId || hold.status !== 'pending') return false;
     if (change.vote && hold.votes.some((v) => v.reviewer === change.vote!.reviewer)) return false;
-    if (change.vote) hold.votes.push(structuredClone(change.vote));
+    // As held_run_approvals keeps it: the voting token goes to the audit, not the vote.
+    if (change.vote) hold.votes.push({ reviewer: change.vote.reviewer, verdict: change.vote.verdict, reason: change.vote.reason, at: change.vote.at });
     if (change.status !== 'pending') Object.assign(hold, { status: change.status, decidedAt: change.at, decidedBy: change.vote?.reviewer ?? null });
     this.jobWritten(guarded, patch, guard, node, 'hold_changed');
     return true;

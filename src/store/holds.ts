@@ -216,7 +216,7 @@ async function recordVote(trx: Transaction<StoreSchema>, hold: LockedHold, vote:
   if (!inserted) return false;
   await new AuditRepository(trx).record(
     {
-      actor: { name: vote.reviewer, tokenId: null },
+      actor: { name: vote.reviewer, tokenId: vote.tokenId ?? null },
       action: vote.verdict === 'approve' ? 'held_run.approve' : 'held_run.reject',
       subject: { id: hold.id, name: hold.jobName },
       details: { runId: hold.runId, jobId: hold.jobId, gate: hold.gate, reason: vote.reason },

@@ -142,7 +142,7 @@ export function runRoutes(deps: AdminDeps): RouteTable {
     const body = await parseBody(req, voteBody);
     // A finished run's holds are all closed: say so here rather than wake its actor to hear it.
     if (finished(run)) throw apiError(404, 'no_pending_hold', `run ${run.id} already finished ${run.status}; it has no pending hold`);
-    const result = await deps.voteOnHold(run.id, { reviewer: req.caller.name, verdict, reason: body.reason || null, job: body.job });
+    const result = await deps.voteOnHold(run.id, { reviewer: req.caller.name, tokenId: req.caller.tokenId, verdict, reason: body.reason || null, job: body.job });
     return voteAnswer(run.id, verdict, result);
   };
 

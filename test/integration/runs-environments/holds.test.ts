@@ -198,8 +198,10 @@ describe('a job held for required reviewers', () => {
   }, 60_000);
 
   it('writes every counted vote to the audit, with the reviewer as its actor', async () => {
-    const approvals = await inst.adminJson<{ actor: string; action: string }[]>(['audit', '--action', 'held_run.approve']);
+    const approvals = await inst.adminJson<{ actor: string; actorTokenId: string | null; action: string }[]>(['audit', '--action', 'held_run.approve']);
     expect(approvals.map((e) => e.actor).sort()).toEqual(['alice', 'bob']);
+    // The token that voted, not only its name (a name may be taken again after a revoke).
+    expect(approvals.every((e) => typeof e.actorTokenId === 'string' && e.actorTokenId.length > 0)).toBe(true);
     const rejections = await inst.adminJson<{ actor: string; action: string }[]>(['audit', '--action', 'held_run.reject']);
     expect(rejections.map((e) => e.actor)).toEqual(['bob']);
     const table = await inst.admin(['audit']);
