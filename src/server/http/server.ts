@@ -83,6 +83,10 @@ function errorReply(e: unknown, log: Logger, method: string, path: string): Http
   if (e instanceof HttpError) return { status: e.status, body: { error: { code: e.code, message: e.message } } };
   if (e instanceof BodyTooLargeError) return { status: 413, body: { error: { code: 'payload_too_large', message: e.message } } };
   if (e instanceof SyntaxError) return { status: 400, body: { error: { code: 'bad_request', message: 'body is not valid JSON' } } };
+  if (isUnreachable(e)) {
+    log.warn({ err: (e as Error).message, method, path }, 'request failed: a service it needs is unreachable');
+    return { status: 503, headers: { 'retry-after': '5' }, body: { error: { code: 'unavailable', message: 'the database (or another service this request needs) cannot be reached; try again shortly' } } };
+  }
   log.error({ err: e, method, path }, 'request failed');
   return { status: 500, body: { error: { code: 'internal', message: 'internal error' } } };
 }
@@ -103,4 +107,13 @@ export function send(res: ServerResponse, reply: HttpReply): void {
   }
   res.writeHead(reply.status, headers);
   res.end(payload);
+}
+
+/** Connection-level failures (PostgreSQL restarting, a peer gone): worth a retry, not a 500. */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', '57P01', '57P03']);
+
+function isUnreachable(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  if (typeof err?.code === 'string' && UNREACHABLE_CODES.has(err.code)) return true;
+  return typeof err?.message === 'string' && /^Connection terminated( unexpectedly)?/.test(err.message);
 }
