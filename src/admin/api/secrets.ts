@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Environment } from '../../environments/index.js';
-import { backendNameProblem, SECRET_LIMITS, scopePatternProblem, scopeProblem, secretNameProblem } from '../../secrets/index.js';
+import { backendNameProblem, SECRET_LIMITS, scopePatternProblem, scopeProblem, secretNameProblem, DATABASE_BACKEND } from '../../secrets/index.js';
 import { type EnvironmentBinding, EnvironmentBindingExistsError, type NewAuditEvent } from '../../store/index.js';
 import type { AdminDeps } from './deps.js';
 import { loadEnvironment } from './environments.js';
@@ -114,6 +114,10 @@ export function secretRoutes(deps: AdminDeps): RouteTable {
     ['POST', '/environments/:ref/bindings', async (req) => {
       const env = await load(req);
       const body = await parseBody(req, bindingBody);
+      // A binding to a backend nobody registered would reach nothing, silently: say so now.
+      if (body.backend && body.backend !== DATABASE_BACKEND && deps.secretBackends && !(await deps.secretBackends.get(body.backend))) {
+        throw apiError(404, 'not_found', `no secret backend ${body.backend} (kici-admin backend list; \`${DATABASE_BACKEND}\` is the database)`);
+      }
       let created: EnvironmentBinding | null;
       try {
         created = await bindings.create({ environment: env, scopePattern: body.scope, backend: body.backend ?? null }, req.caller, new Date());

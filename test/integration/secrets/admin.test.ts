@@ -204,6 +204,9 @@ describe('env bind, bindings and unbind', () => {
     expect((await api('POST', '/environments/nowhere/bindings?org=acme', { scope: 'aws/**' })).body.error.message).toBe('no environment nowhere in acme');
     expect((await api('DELETE', '/environments/production/bindings/00000000-0000-4000-8000-000000000000?org=acme')).status).toBe(404);
     expect((await api('GET', '/environments/production/bindings')).status).toBe(400);
+    // A backend nobody registered would be reached by nothing: refused when bound, not at dispatch.
+    const unknownBackend = await api('POST', '/environments/production/bindings?org=acme', { scope: 'aws/**', backend: 'nope' });
+    expect(unknownBackend).toMatchObject({ status: 404, body: { error: { message: expect.stringContaining('no secret backend nope') } } });
     const cli = await admin(['env', 'bind', 'nowhere', 'aws/**', '--org', 'acme']);
     expect(cli).toMatchObject({ code: 1, err: 'kici-admin: no environment nowhere in acme (HTTP 404)\n' });
     expect((await admin(['env', 'unbind', 'production', 'gcp/**', '--org', 'acme'])).err).toBe('kici-admin: environment production (acme) has no binding gcp/**\n');
