@@ -10,6 +10,7 @@ import {
   needsChangedFiles,
   type CiEvent,
   type GitMirrors,
+  type Lockfile,
   type LockfileAt,
   type LockfileReader,
   type Workflow,
@@ -319,13 +320,7 @@ export class DeliveryProcessor {
     const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: source.url!, sha, ref: event.ref, branch: event.branch, event };
     // Checked once per lock file content: most pushes change code, not the lock file.
     const parsed = this.deps.lockfiles.parse(lock);
-    if (!parsed.ok) {
-      // No workflow could be read, so none matched: the failed run is how the pusher hears of it.
-      const failed = planFailedRun(this.deps, origin, '(lock file)', `lock file ${LOCKFILE_PATH}: ${parsed.error}`);
-      const runId = failed.run.id;
-      const summary = `${LOCKFILE_PATH} at ${sha} is not a valid lock file (${parsed.error}): no workflow was matched; failed run ${runId} reports it`;
-      return { outcome: { status: 'lockfile_corrupt', matchedCount: 0, error: parsed.error, trace: { summary, runId } }, runs: [failed] };
-    }
+    if (!parsed.ok) return this.corruptLockfile(origin, parsed.error);
     const lockfile = parsed.lockfile;
     if (event.type === 'push' && event.branch === (source.defaultBranch ?? 'main')) {
       await this.registrations.register(source.id, sha, lockfile, new Date(this.deps.clock.now()));
@@ -333,6 +328,19 @@ export class DeliveryProcessor {
     if (needsChangedFiles(lockfile) && event.before) {
       event.changedFiles = await changedFiles(mirror, event.before, sha, source.defaultBranch ?? 'main', undefined, event.branch);
     }
+    return this.matched(lockfile, event, origin);
+  }
+
+  /** No workflow could be read, so none matched: the failed run is how the pusher hears of it. */
+  private corruptLockfile(origin: RunOrigin, error: string): Decision {
+    const failed = planFailedRun(this.deps, origin, '(lock file)', `lock file ${LOCKFILE_PATH}: ${error}`);
+    const runId = failed.run.id;
+    const summary = `${LOCKFILE_PATH} at ${origin.sha} is not a valid lock file (${error}): no workflow was matched; failed run ${runId} reports it`;
+    return { outcome: { status: 'lockfile_corrupt', matchedCount: 0, error, trace: { summary, runId } }, runs: [failed] };
+  }
+
+  /** The lock file's workflows matched against the event: one planned run per match. */
+  private matched(lockfile: Lockfile, event: CiEvent, origin: RunOrigin): Decision {
     const timer = this.deps.metrics.triggerMatchDuration.startTimer();
     const decisions = matchWorkflows(lockfile, event);
     timer();
@@ -358,11 +366,7 @@ export class DeliveryProcessor {
     if (lock.kind === 'missing') return decided({ status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${sha} in ${event.repo}: nothing to run` } });
     const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: `https://github.com/${event.repo}.git`, sha, ref: event.ref, branch: event.branch, event };
     const parsed = this.deps.lockfiles.parse(lock);
-    if (!parsed.ok) {
-      const failed = planFailedRun(this.deps, origin, '(lock file)', `lock file ${LOCKFILE_PATH}: ${parsed.error}`);
-      const summary = `${LOCKFILE_PATH} at ${sha} is not a valid lock file (${parsed.error}): no workflow was matched; failed run ${failed.run.id} reports it`;
-      return { outcome: { status: 'lockfile_corrupt', matchedCount: 0, error: parsed.error, trace: { summary, runId: failed.run.id } }, runs: [failed] };
-    }
+    if (!parsed.ok) return this.corruptLockfile(origin, parsed.error);
     const lockfile = parsed.lockfile;
     const defaultBranch = githubDefaultBranch(event.payload);
     if (event.type === 'push' && defaultBranch !== undefined && event.branch === defaultBranch) {
@@ -370,14 +374,7 @@ export class DeliveryProcessor {
     }
     // A push names its changed files; a pull request's come from the API (not wired yet: a paths filter then fails).
     if (needsChangedFiles(lockfile) && event.type === 'push') event.changedFiles = pushedFiles(event.payload);
-    const timer = this.deps.metrics.triggerMatchDuration.startTimer();
-    const decisions = matchWorkflows(lockfile, event);
-    timer();
-    const runs: PlannedRun[] = [];
-    for (const [index, decision] of decisions.entries()) {
-      if (decision.matched) runs.push(planWorkflowRun(this.deps, origin, lockfile.workflows[index], index));
-    }
-    return { outcome: { status: 'processed', matchedCount: runs.length, trace: decisions }, runs };
+    return this.matched(lockfile, event, origin);
   }
 
   /**
