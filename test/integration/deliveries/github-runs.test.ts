@@ -94,6 +94,7 @@ describe('runs from a GitHub App source', () => {
     const run = runs.find((r) => r.workflow === 'gh-ci');
     expect(run).toBeDefined();
     expect((await inst.waitForEnd(run!.id)).status).toBe('success');
+    await inst.waitForLog(run!.id, `at ${WITH_LOCKFILE}`);
     const log = await (await inst.api.raw('GET', `/runs/${run!.id}/logs`)).text();
     expect(log).toContain(`at ${WITH_LOCKFILE}`);
   }, 60_000);

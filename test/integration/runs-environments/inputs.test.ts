@@ -76,6 +76,8 @@ describe('a job\u2019s variables and secrets', () => {
   it('reach the step that names them, masked in its log, and no other step', async () => {
     const id = await trigger('main');
     expect((await inst.waitForEnd(id)).status).toBe('success');
+    // Log lines are paced behind the job's status: wait for the last one before reading them all.
+    await inst.waitForLog(id, 'other=unset');
     const log = await (await inst.api.raw('GET', `/runs/${id}/logs`)).text();
     expect(log).toContain('api=https://override.example region=eu');
     expect(log).toContain('key=***');

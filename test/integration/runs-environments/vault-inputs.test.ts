@@ -69,6 +69,8 @@ describe('a secret from Vault', () => {
   it('reaches the step that names it, read at dispatch and masked in its log', async () => {
     const id = await trigger();
     expect((await inst.waitForEnd(id)).status).toBe('success');
+    // Log lines are paced behind the job's status: wait for the last one before reading them all.
+    await inst.waitForLog(id, `length=${SECRET.length}`);
     const log = await (await inst.api.raw('GET', `/runs/${id}/logs`)).text();
     expect(log).toContain('key=***');
     expect(log).toContain(`length=${SECRET.length}`);
@@ -83,6 +85,7 @@ describe('a secret from Vault', () => {
     vault.put('kici/secrets/acme/deploy/prod', { DEPLOY_KEY: `${SECRET}-rotated` });
     const id = await trigger();
     expect((await inst.waitForEnd(id)).status).toBe('success');
+    await inst.waitForLog(id, `length=${SECRET.length + '-rotated'.length}`);
     const log = await (await inst.api.raw('GET', `/runs/${id}/logs`)).text();
     expect(log).toContain('key=***');
     expect(log).toContain(`length=${SECRET.length + '-rotated'.length}`);
