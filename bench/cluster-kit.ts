@@ -17,6 +17,13 @@ import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
 import { BenchAgent, type SeenDispatch } from './bench-agent.js';
 
 /** A whole number ≥ `min` from the environment, or `fallback` when unset or empty. */
+/** The databases a bench part runs on, from a comma-separated variable (both by default). */
+export function envDrivers(name: string): ('postgres' | 'pglite')[] {
+  const drivers = (process.env[name] ?? 'postgres,pglite').split(',').map((d) => d.trim()).filter(Boolean);
+  for (const d of drivers) if (d !== 'postgres' && d !== 'pglite') throw new Error(`${name}: unknown driver ${d} (postgres, pglite)`);
+  return drivers as ('postgres' | 'pglite')[];
+}
+
 export function envInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   const n = raw === undefined || raw === '' ? fallback : Number(raw);

@@ -9,7 +9,7 @@ import { ADMIN_TOKEN_FILE, AdminApi } from '../src/admin/index.js';
 import { loadConfig, startOrchestrator, type Orchestrator } from '../src/server/index.js';
 import { STATEMENT_KINDS, type StatementCounts, type Store } from '../src/store/index.js';
 import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
-import { envInt, percentile } from './cluster-kit.js';
+import { envDrivers, envInt, percentile } from './cluster-kit.js';
 import type { Hook, LoadRequest, LoadResult, SequentialResult } from './dispatch-load.js';
 import { benchScaling, scalingWanted } from './dispatch-scaling.js';
 
@@ -54,10 +54,8 @@ interface Sizes {
 }
 
 function sizes(): Sizes {
-  const drivers = (process.env.KICI_BENCH_DISPATCH_DRIVERS ?? 'postgres,pglite').split(',').map((d) => d.trim()).filter(Boolean);
-  for (const d of drivers) if (d !== 'postgres' && d !== 'pglite') throw new Error(`KICI_BENCH_DISPATCH_DRIVERS: unknown driver ${d} (postgres, pglite)`);
   return {
-    drivers: drivers as Sizes['drivers'],
+    drivers: envDrivers('KICI_BENCH_DISPATCH_DRIVERS'),
     idle: envInt('KICI_BENCH_DISPATCH_IDLE', 100),
     webhooks: envInt('KICI_BENCH_DISPATCH_WEBHOOKS', 1000),
     inFlight: envInt('KICI_BENCH_DISPATCH_IN_FLIGHT', 50),

@@ -1,12 +1,15 @@
 /**
  * `npm run bench`: prints kici's figures. Speed lives here, never in test assertions.
  * `npm run bench -- dispatch`, `-- raft`, `-- cluster`, `-- cluster-reown`, `-- cluster-dispatch`,
- * `-- cluster-worker` or `-- env-group` runs one part (several may be named). With no part named,
- * every part runs, in this order; `cluster-reown`, `cluster-dispatch` and `cluster-worker` take a
- * few minutes each (see their files for the sizes to set). `cluster-worker`: an edge worker's cost
- * on webhook → dispatch, and healed cut → every result it held applied. `env-group`: admission
- * through one environment concurrency group, on one node and across three (over mTLS peer links).
- * `job-inputs`: resolving a job's variables and secrets at dispatch, PostgreSQL and Vault.
+ * `-- cluster-worker`, `-- env-group`, `-- job-inputs` or `-- github` runs one part (several may be
+ * named). With no part named, every part runs, in this order; `cluster-reown`, `cluster-dispatch`
+ * and `cluster-worker` take a few minutes each (see their files for the sizes to set), `github`
+ * about half a minute. `cluster-worker`: an edge worker's cost on webhook → dispatch, and healed cut →
+ * every result it held applied. `env-group`: admission through one environment concurrency group,
+ * on one node and across three (over mTLS peer links). `job-inputs`: resolving a job's variables
+ * and secrets at dispatch, PostgreSQL and Vault. `github`: GitHub App webhooks (signed pushes to a
+ * GitHub source, the GitHub API stand-in serving the lock file) on PostgreSQL and PGlite: ingest
+ * per second, reply p50/p99, and the lock-file cache, hit vs miss.
  */
 import { runClusterDispatchBench } from './cluster-dispatch.js';
 import { runClusterFailoverBench } from './cluster-failover.js';
@@ -14,6 +17,7 @@ import { runClusterReownBench } from './cluster-reown.js';
 import { runClusterWorkerBench } from './cluster-worker.js';
 import { runDispatchBench } from './dispatch.js';
 import { runEnvGroupBench } from './env-group.js';
+import { runGithubBench } from './github.js';
 import { runJobInputsBench } from './job-inputs.js';
 import { runRaftFailoverBench } from './raft-failover.js';
 
@@ -26,6 +30,7 @@ const parts: Record<string, () => Promise<string>> = {
   'cluster-worker': runClusterWorkerBench,
   'env-group': runEnvGroupBench,
   'job-inputs': runJobInputsBench,
+  github: runGithubBench,
 };
 
 async function main(): Promise<void> {

@@ -20,7 +20,8 @@ import type { SourceCatalog } from './source-catalog.js';
 import { claimPush, duplicateOutcome, releasePush, type Push } from './push-claims.js';
 import { planFailedRun, planWorkflowRun, type PlannedRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 import { WorkflowRegistrations } from './workflow-registrations.js';
-import { DeliveryRetryLater, GITHUB_API_NOT_WIRED, type GithubLockfiles } from './github-lockfiles.js';
+import { lockfileCommit, trustOfPermission } from './github-trust.js';
+import { DeliveryRetryLater, GITHUB_API_NOT_WIRED, type GithubLockfileRequest, type GithubRepoRequest, type GithubRepos } from './github-repos.js';
 
 export interface ProcessorDeps extends RunCreationDeps {
   store: Pick<Store, 'runs' | 'deliveries' | 'registrations' | 'sources' | 'refTips'>;
@@ -35,7 +36,7 @@ export interface ProcessorDeps extends RunCreationDeps {
    * Lock files of GitHub sources, through the GitHub API. Absent until that client is wired: GitHub
    * deliveries then stay `received` with `GITHUB_API_NOT_WIRED` in the event log.
    */
-  githubLockfiles?: GithubLockfiles;
+  github?: GithubRepos;
   /**
    * Deliveries processed at once; each is I/O bound (git, database) and holds at most one database
    * connection at a time. The default fits the store's default pool (10) with room for the rest.
@@ -58,6 +59,8 @@ interface DeliveryInHand {
   body: Buffer;
   /** The body as the intake parsed it; absent on a row read back, which is parsed here. */
   parsed?: ParsedBody;
+  /** Earlier tries that ended "not yet" (absent: none, a delivery just accepted). */
+  attempts?: number;
 }
 
 type Queued = DeliveryKey & { inHand?: DeliveryInHand };
@@ -85,6 +88,14 @@ const decided = (outcome: DeliveryOutcome): Decision => ({ outcome, runs: [] });
 
 /** Which deliveries left `received` to resume: those of the shards this node owns, or has just gained. */
 export type ResumeFilter = Omit<ReceivedFilter, 'limit'>;
+
+/**
+ * A delivery kept for a later try waits 30 s, then twice as long after each try that fails again,
+ * up to 15 min: GitHub's own redelivery gaps are similar, and a long outage costs a few calls an hour.
+ */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(15 * 60_000, 30_000 * 2 ** Math.min(attempts, 10));
+}
 
 /** Deliveries resumed per call at most; a sweep comes back for the rest. */
 const RESUME_BATCH = 10_000;
@@ -167,7 +178,8 @@ export class DeliveryProcessor {
 
   /** Queue the deliveries still `received` that `filter` picks (every one when absent); returns how many. */
   async resume(filter: ResumeFilter = {}): Promise<number> {
-    const left = await this.deps.store.deliveries.listReceived({ ...filter, limit: RESUME_BATCH });
+    const dueBy = new Date(this.deps.clock.now());
+    const left = await this.deps.store.deliveries.listReceived({ dueBy, ...filter, limit: RESUME_BATCH });
     for (const d of left) this.queueOnce({ orgId: d.orgId, deliveryId: d.deliveryId });
     return left.length;
   }
@@ -261,9 +273,11 @@ export class DeliveryProcessor {
 
   /** Not decided now, and not failed: left `received` for the sweep, with the reason in the event log. */
   private async retryLater(delivery: DeliveryInHand, reason: string): Promise<void> {
-    this.deps.log.warn({ deliveryId: delivery.deliveryId, reason }, 'delivery kept for a later try');
+    const attempts = (delivery.attempts ?? 0) + 1;
+    const retryAfter = new Date(this.deps.clock.now() + retryDelayMs(attempts - 1));
+    this.deps.log.warn({ deliveryId: delivery.deliveryId, reason, attempts, retryAfter }, 'delivery kept for a later try');
     await this.deps.store.deliveries
-      .keepForRetry(delivery.orgId, delivery.deliveryId, reason)
+      .keepForRetry(delivery.orgId, delivery.deliveryId, reason, retryAfter)
       .catch((e: Error) => this.deps.log.error({ deliveryId: delivery.deliveryId, err: e.message }, 'retry reason not recorded; the delivery stays received'));
   }
 
@@ -353,18 +367,24 @@ export class DeliveryProcessor {
 
   /**
    * A GitHub delivery: the lock file at the event's commit, read through the GitHub API (the
-   * `githubLockfiles` port), decides what runs. Without the port, or for an event that names no
-   * commit (whose default branch tip only the API can tell), the delivery waits, retryable.
+   * `github` port), decides what runs. An event that names no commit (a release, a created ref, a
+   * manual dispatch, a comment) runs at the commit its ref names now, or the default branch's tip.
+   * A pull request's author is given a trust tier first: only a trusted author's head lock file is
+   * used, anyone else's runs under the base commit's (github-trust.ts). Without the port the
+   * delivery waits, retryable.
    */
   private async githubDelivery(delivery: DeliveryInHand, source: Source, event: CiEvent): Promise<Decision> {
-    const port = this.deps.githubLockfiles;
-    if (!port) throw new DeliveryRetryLater(GITHUB_API_NOT_WIRED);
+    const github = this.deps.github;
+    if (!github) throw new DeliveryRetryLater(GITHUB_API_NOT_WIRED);
     if (!event.repo) return decided({ status: 'failed', error: 'the GitHub payload names no repository', matchedCount: 0 });
-    if (!event.sha) throw new DeliveryRetryLater(`GitHub ${delivery.eventType} events name no commit: reading the lock file at the default branch's tip needs the GitHub API client`);
-    const sha = event.sha;
-    const lock = await port.readAt(source, { repo: event.repo, sha, installationId: event.installationId });
-    if (lock.kind === 'missing') return decided({ status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${sha} in ${event.repo}: nothing to run` } });
-    const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: `https://github.com/${event.repo}.git`, sha, ref: event.ref, branch: event.branch, event };
+    const repo = { repo: event.repo, installationId: event.installationId };
+    if (!event.sha) await this.pinCommit(source, event, repo);
+    if (event.pullRequest) event.pullRequest.trustTier = trustOfPermission(await github.permission(source, { ...repo, user: event.pullRequest.author }));
+    const sha = event.sha!;
+    const lockSha = lockfileCommit(event);
+    const lock = await this.githubLockfile(github, source, { ...repo, sha: lockSha });
+    if (lock.kind === 'missing') return decided({ status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${lockSha} in ${event.repo}: nothing to run` } });
+    const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: githubCloneUrl(event), sha, ref: event.ref, branch: event.branch, event };
     const parsed = this.deps.lockfiles.parse(lock);
     if (!parsed.ok) return this.corruptLockfile(origin, parsed.error);
     const lockfile = parsed.lockfile;
@@ -372,9 +392,36 @@ export class DeliveryProcessor {
     if (event.type === 'push' && defaultBranch !== undefined && event.branch === defaultBranch) {
       await this.registrations.register(source.id, sha, lockfile, new Date(this.deps.clock.now()));
     }
-    // A push names its changed files; a pull request's come from the API (not wired yet: a paths filter then fails).
-    if (needsChangedFiles(lockfile) && event.type === 'push') event.changedFiles = pushedFiles(event.payload);
+    if (needsChangedFiles(lockfile)) await this.githubChangedFiles(github, source, event, repo);
     return this.matched(lockfile, event, origin);
+  }
+
+  /** The commit an event without one runs at: what its ref names now, else the default branch's tip. */
+  private async pinCommit(source: Source, event: CiEvent, repo: GithubRepoRequest): Promise<void> {
+    const tip = await this.deps.github!.commitAt(source, { ...repo, ref: event.ref });
+    event.sha = tip.sha;
+    if (event.ref === undefined) {
+      event.ref = tip.ref;
+      event.branch ??= tip.ref.replace(/^refs\/heads\//, '');
+    }
+  }
+
+  /** The lock file through the API, counted as a hit or a miss of the client's cache. */
+  private async githubLockfile(github: GithubRepos, source: Source, request: GithubLockfileRequest): Promise<LockfileAt> {
+    const lock = await github.readAt(source, request);
+    (lock.cached ? this.deps.metrics.lockfileCacheHits : this.deps.metrics.lockfileCacheMisses).inc();
+    return lock;
+  }
+
+  /** A push names its changed files; a pull request's come from the API (an incomplete list is said so). */
+  private async githubChangedFiles(github: GithubRepos, source: Source, event: CiEvent, repo: GithubRepoRequest): Promise<void> {
+    if (event.type === 'push') {
+      event.changedFiles = pushedFiles(event.payload);
+    } else if (event.pullRequest) {
+      const listed = await github.pullRequestFiles(source, { ...repo, number: event.pullRequest.number });
+      event.changedFiles = listed.files;
+      if (listed.capped) event.changedFilesIncomplete = true;
+    }
   }
 
   /**
@@ -413,6 +460,12 @@ export class DeliveryProcessor {
     this.deps.metrics.triggerMatchDuration.observe(matchSeconds);
     return { outcome: { status: 'processed', matchedCount: runs.length, trace: decisions }, runs };
   }
+}
+
+/** Where agents clone from: the payload's `clone_url` (GitHub Enterprise has its own host), else github.com. */
+function githubCloneUrl(event: CiEvent): string {
+  const url = (event.payload as { repository?: { clone_url?: unknown } } | null)?.repository?.clone_url;
+  return typeof url === 'string' && /^https?:\/\/[^\s]+$/.test(url) ? url : `https://github.com/${event.repo}.git`;
 }
 
 function githubDefaultBranch(payload: unknown): string | undefined {

@@ -10,10 +10,11 @@ export interface HubDispatcherParts {
   /** The epoch a cancel must carry: the run's shard epoch on this node. */
   epochOfRun(runId: string): number;
   /**
-   * Clone credentials for a run's source (http(s) sources with a token), or undefined. Absent
-   * where no source has any (the simulator): the frame then leaves without waiting on a lookup.
+   * Clone credentials for a run (its source's token, a GitHub App's installation token), or
+   * undefined. Absent where no source has any (the simulator): the frame then leaves without
+   * waiting on a lookup.
    */
-  gitAuth?(sourceId: string | null | undefined, orgId: string | undefined): Promise<{ username: string; password: string } | undefined>;
+  gitAuth?(run: JobDispatchRequest['run']): Promise<{ username: string; password: string } | undefined>;
   /** Last touch to each frame before it is placed (the simulator stamps the dispatch attempt on it, for its checker). */
   stamp?(frame: DispatchFrame, request: JobDispatchRequest): DispatchFrame;
 }
@@ -33,7 +34,7 @@ export class HubDispatcher implements Dispatcher {
     const run = req.run;
     const event = (run.event ?? {}) as CiEvent;
     // Only awaited when there is a lookup: a turn of the event loop here would reorder the simulator's events.
-    const gitAuth = this.p.gitAuth ? await this.p.gitAuth(run.sourceId, run.orgId) : undefined;
+    const gitAuth = this.p.gitAuth ? await this.p.gitAuth(run) : undefined;
     const frame: DispatchFrame = {
       runId: req.runId,
       jobId: req.jobId,

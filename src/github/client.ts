@@ -12,7 +12,12 @@
  *   from a repository the installation cannot see (GitHub answers 404 for both)
  * - `GET /repos/{owner}/{repo}/pulls/{pull_number}/files?per_page=100`, following `Link: rel="next"`
  *   (GitHub lists at most 3000 files)
- * - `POST /repos/{owner}/{repo}/check-runs`, `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}`
+ * - `GET /repos/{owner}/{repo}/commits/{ref}` (after `GET /repos/{owner}/{repo}` for the default
+ *   branch): the commit a ref names, for events that name no commit
+ * - `GET /repos/{owner}/{repo}/collaborators/{username}/permission`: a pull request author's
+ *   permission, cached 15 minutes by repository and user id
+ * - `POST /repos/{owner}/{repo}/check-runs`, `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}`,
+ *   `GET /repos/{owner}/{repo}/commits/{ref}/check-runs?check_name=` (find one created before)
  *
  * Every failure is a GitHubError whose message names the call and GitHub's answer and never the
  * token, the JWT or the key.
@@ -21,8 +26,9 @@ import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/core';
 import { systemClock, type Clock } from '../clock/index.js';
 import { GitHubError, redact } from './errors.js';
+import { checkRunBody, toCheckRun, type CheckRun, type CheckRunFields, type NewCheckRun } from './check-runs.js';
+import { causeChain, FULL_SHA, githubMessage, isNetworkOrTimeout, nextLink, requestLine, RequestTimeout, timedFetch, type HttpFailure } from './http.js';
 import { Lru } from './lru.js';
-import { capText } from './summary.js';
 import { InstallationTokenCache, type InstallationToken } from './token-cache.js';
 
 export const GITHUB_API_URL = 'https://api.github.com';
@@ -65,46 +71,17 @@ export interface ChangedFiles {
   capped: boolean;
 }
 
-export type CheckRunStatus = 'queued' | 'in_progress' | 'completed';
-export type CheckRunConclusion =
-  | 'success'
-  | 'failure'
-  | 'neutral'
-  | 'cancelled'
-  | 'skipped'
-  | 'timed_out'
-  | 'action_required';
+/** A user's role in a repository, highest first (`maintain` and `triage` are organisation roles). */
+export const PERMISSIONS = ['admin', 'maintain', 'write', 'triage', 'read', 'none'] as const;
+export type RepositoryPermission = (typeof PERMISSIONS)[number];
 
-export interface CheckRunOutput {
-  title: string;
-  /** Markdown; cut to 65 535 bytes here (use renderCheckRunSummary to cut log context first). */
-  summary: string;
-  text?: string;
-}
+/** KiCI's lifetime for a provider permission answer. */
+const PERMISSION_TTL_MS = 15 * 60_000;
 
-export interface CheckRunFields {
-  status?: CheckRunStatus;
-  /** Required with `completed`; giving one means completed. */
-  conclusion?: CheckRunConclusion;
-  detailsUrl?: string;
-  externalId?: string;
-  /** ISO 8601. */
-  startedAt?: string;
-  completedAt?: string;
-  output?: CheckRunOutput;
-}
-
-export interface NewCheckRun extends CheckRunFields {
-  name: string;
-  headSha: string;
-}
-
-export interface CheckRun {
-  id: number;
-  name?: string;
-  status?: string;
-  conclusion?: string | null;
-  htmlUrl?: string;
+/** A ref (`refs/heads/B` for the default branch) and the commit it names. */
+export interface RefTip {
+  ref: string;
+  sha: string;
 }
 
 /** For git over https: basic auth in an `Authorization` header, never in the clone URL. */
@@ -115,66 +92,6 @@ export interface CloneCredentials {
   expiresAt: number;
 }
 
-class RequestTimeout extends Error {
-  constructor(readonly ms: number) {
-    super(`no answer within ${ms} ms`);
-    this.name = 'RequestTimeout';
-  }
-}
-
-function timedFetch(timeoutMs: number): typeof fetch {
-  return async (input, init) => {
-    const controller = new AbortController();
-    const outer = init?.signal;
-    if (outer) {
-      if (outer.aborted) controller.abort(outer.reason);
-      else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
-    }
-    // The timer also covers reading the body (which happens after fetch resolves); it is unref'd
-    // and aborting a finished response does nothing.
-    const timer = setTimeout(() => controller.abort(new RequestTimeout(timeoutMs)), timeoutMs);
-    timer.unref?.();
-    try {
-      return await fetch(input, { ...init, signal: controller.signal });
-    } catch (error) {
-      clearTimeout(timer);
-      if (controller.signal.reason instanceof RequestTimeout) throw controller.signal.reason;
-      throw error;
-    }
-  };
-}
-
-const FULL_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
-
-interface HttpFailure {
-  status?: number;
-  response?: { headers?: Record<string, string | undefined>; data?: unknown };
-  cause?: unknown;
-  message?: string;
-}
-
-function causeChain(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  let current: unknown = error;
-  while (current && chain.length < 5) {
-    chain.push(current);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return chain;
-}
-
-function githubMessage(data: unknown): string | undefined {
-  if (data && typeof data === 'object' && typeof (data as { message?: unknown }).message === 'string') {
-    return (data as { message: string }).message;
-  }
-  if (typeof data === 'string' && data.length > 0) {
-    // A proxy's HTML error page: its text, briefly.
-    const text = data.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
-    return text.length > 200 ? `${text.slice(0, 200)}…` : text || undefined;
-  }
-  return undefined;
-}
-
 export class GitHubApp {
   readonly appId: string;
   readonly baseUrl: string;
@@ -183,6 +100,7 @@ export class GitHubApp {
   private readonly clock: Clock;
   private readonly tokens: InstallationTokenCache;
   private readonly installations = new Lru<string, number>(1024);
+  private readonly permissions = new Lru<string, { permission: RepositoryPermission; until: number }>(4096);
   private readonly lockfiles: Lru<string, GitHubLockfile>;
   private readonly lockfilesLoading = new Map<string, Promise<GitHubLockfile>>();
   private readonly lockfileMaxBytes: number;
@@ -269,20 +187,15 @@ export class GitHubApp {
    * `.kici/kici.lock.json` exactly as it is at commit `sha` (a full object id: only that names one
    * tree forever), cached by repository and commit. A 404 is `missing`: that commit asks for no runs.
    */
-  async lockfile(owner: string, repo: string, sha: string, hint: InstallationHint = {}): Promise<GitHubLockfile> {
+  async lockfile(owner: string, repo: string, sha: string, hint: InstallationHint = {}): Promise<GitHubLockfile & { cached: boolean }> {
     if (!FULL_SHA.test(sha)) {
       throw new GitHubError(`the lock file is read at a full commit id, not ${JSON.stringify(sha.slice(0, 80))}`, 'refused');
     }
     const key = `${owner}/${repo}`.toLowerCase() + `@${sha}`;
-    const cached = this.lockfiles.get(key);
-    if (cached) {
+    const known = this.lockfiles.get(key) ?? this.lockfilesLoading.get(key);
+    if (known) {
       this.hits++;
-      return cached;
-    }
-    const loading = this.lockfilesLoading.get(key);
-    if (loading) {
-      this.hits++;
-      return loading;
+      return { ...(await known), cached: true };
     }
     this.misses++;
     const load = this.loadLockfile(owner, repo, sha, hint)
@@ -292,7 +205,7 @@ export class GitHubApp {
       })
       .finally(() => this.lockfilesLoading.delete(key));
     this.lockfilesLoading.set(key, load);
-    return load;
+    return { ...(await load), cached: false };
   }
 
   /** Lock-file cache hits and misses (kici_lockfile_cache_{hits,misses}_total). */
@@ -393,6 +306,61 @@ export class GitHubApp {
     return { files: [...files], count, capped: count >= PULL_FILES_CAP };
   }
 
+  // ---- commits ----
+
+  /**
+   * The commit a ref names now (`refs/heads/B`, `refs/tags/T`, or a bare branch name), or the
+   * default branch's tip when no ref is given: for events that name no commit.
+   */
+  async commitAt(owner: string, repo: string, ref?: string, hint: InstallationHint = {}): Promise<RefTip> {
+    const named = ref ?? (await this.defaultBranch(owner, repo, hint));
+    // The commits API takes `heads/B` or `tags/T`, which cannot be mistaken for each other.
+    const path = named.startsWith('refs/') ? named.slice('refs/'.length) : named;
+    const { data } = await this.asInstallation(owner, repo, hint, (authorization) =>
+      this.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}', { owner, repo, ref: path, headers: { authorization } }),
+    );
+    const sha = (data as { sha?: unknown }).sha;
+    if (typeof sha !== 'string' || !FULL_SHA.test(sha)) throw new GitHubError(`GitHub GET /repos/${owner}/${repo}/commits/${path}: no commit sha in the answer`, 'refused');
+    return { ref: named, sha };
+  }
+
+  private async defaultBranch(owner: string, repo: string, hint: InstallationHint): Promise<string> {
+    const { data } = await this.asInstallation(owner, repo, hint, (authorization) =>
+      this.octokit.request('GET /repos/{owner}/{repo}', { owner, repo, headers: { authorization } }),
+    );
+    const branch = (data as { default_branch?: unknown }).default_branch;
+    if (typeof branch !== 'string' || branch === '') throw new GitHubError(`GitHub GET /repos/${owner}/${repo}: no default_branch in the answer`, 'refused');
+    return `refs/heads/${branch}`;
+  }
+
+  // ---- who may change workflows ----
+
+  /**
+   * What a user may do in a repository (`admin`, `maintain`, `write`, `triage`, `read` or `none`),
+   * asked by login and trusted only for the numeric id the webhook named: a login can be renamed
+   * and taken by someone else, an id cannot. Cached for 15 minutes by repository and id.
+   */
+  async permission(owner: string, repo: string, user: { login: string; id: number }, hint: InstallationHint = {}): Promise<RepositoryPermission> {
+    const key = `${owner}/${repo}`.toLowerCase() + `#${user.id}`;
+    const cached = this.permissions.get(key);
+    if (cached && cached.until > this.clock.now()) return cached.permission;
+    let permission: RepositoryPermission;
+    try {
+      const { data } = await this.asInstallation(owner, repo, hint, (authorization) =>
+        this.octokit.request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner, repo, username: user.login, headers: { authorization } }),
+      );
+      const answer = data as { permission?: unknown; role_name?: unknown; user?: { id?: unknown } | null };
+      const named = typeof answer.role_name === 'string' && PERMISSIONS.includes(answer.role_name as RepositoryPermission) ? answer.role_name : answer.permission;
+      permission = Number(answer.user?.id) === user.id && PERMISSIONS.includes(named as RepositoryPermission) ? (named as RepositoryPermission) : 'none';
+    } catch (error) {
+      // GitHub answers 404 for a login that is not a user (renamed away): no permission.
+      if (!(error instanceof GitHubError && error.status === 404)) throw error;
+      permission = 'none';
+    }
+    this.permissions.set(key, { permission, until: this.clock.now() + PERMISSION_TTL_MS });
+    return permission;
+  }
+
   // ---- check runs ----
 
   async createCheckRun(owner: string, repo: string, run: NewCheckRun, hint: InstallationHint = {}): Promise<CheckRun> {
@@ -421,6 +389,23 @@ export class GitHubApp {
       }),
     );
     return toCheckRun(data);
+  }
+
+  /** Check runs named `name` on commit `sha` (newest first, as GitHub lists them), to find one this app created before. */
+  async findCheckRuns(owner: string, repo: string, sha: string, name: string, hint: InstallationHint = {}): Promise<CheckRun[]> {
+    const { data } = await this.asInstallation(owner, repo, hint, (authorization) =>
+      this.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', {
+        owner,
+        repo,
+        ref: sha,
+        check_name: name,
+        filter: 'all',
+        per_page: 100,
+        headers: { authorization },
+      }),
+    );
+    const runs = (data as { check_runs?: unknown }).check_runs;
+    return Array.isArray(runs) ? runs.map(toCheckRun) : [];
   }
 
   // ---- plumbing ----
@@ -538,61 +523,3 @@ export class GitHubApp {
   }
 }
 
-function isNetworkOrTimeout(error: unknown): boolean {
-  return causeChain(error).some((e) => e instanceof RequestTimeout || (e instanceof TypeError && /fetch failed/.test(e.message)));
-}
-
-/** `METHOD path` of a failed octokit request, without the host or the query's secrets (there are none). */
-function requestLine(error: unknown): string {
-  const request = (error as { request?: { method?: string; url?: string } })?.request;
-  if (!request?.url) return 'request';
-  let path = request.url;
-  try {
-    const url = new URL(request.url);
-    path = url.pathname + url.search;
-  } catch {
-    // a relative url already
-  }
-  return `${request.method ?? 'GET'} ${decodeURIComponent(path)}`;
-}
-
-/** The `rel="next"` target of a Link header. */
-export function nextLink(link: string | undefined): string | undefined {
-  if (!link) return undefined;
-  for (const part of link.split(',')) {
-    const match = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part.trim());
-    if (match && match[2]!.split(/\s+/).includes('next')) return match[1];
-  }
-  return undefined;
-}
-
-function checkRunBody(fields: CheckRunFields): Record<string, unknown> {
-  if (fields.status === 'completed' && !fields.conclusion) {
-    throw new GitHubError('a completed check run needs a conclusion', 'refused');
-  }
-  if (fields.conclusion && fields.status && fields.status !== 'completed') {
-    throw new GitHubError(`a check run with a conclusion is completed, not ${fields.status}`, 'refused');
-  }
-  const body: Record<string, unknown> = {};
-  if (fields.status) body.status = fields.status;
-  if (fields.conclusion) body.conclusion = fields.conclusion;
-  if (fields.detailsUrl) body.details_url = fields.detailsUrl;
-  if (fields.externalId) body.external_id = fields.externalId;
-  if (fields.startedAt) body.started_at = fields.startedAt;
-  if (fields.completedAt) body.completed_at = fields.completedAt;
-  if (fields.output) {
-    body.output = {
-      title: fields.output.title,
-      summary: capText(fields.output.summary),
-      ...(fields.output.text !== undefined ? { text: capText(fields.output.text) } : {}),
-    };
-  }
-  return body;
-}
-
-function toCheckRun(data: unknown): CheckRun {
-  const run = data as { id?: unknown; name?: string; status?: string; conclusion?: string | null; html_url?: string };
-  const id = Number(run?.id);
-  if (!Number.isSafeInteger(id)) throw new GitHubError('GitHub answered a check-run call without an id', 'refused');
-  return { id, name: run.name, status: run.status, conclusion: run.conclusion, htmlUrl: run.html_url };
-}

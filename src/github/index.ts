@@ -8,20 +8,18 @@ export {
   GitHubApp,
   GITHUB_API_URL,
   LOCKFILE_PATH,
+  PERMISSIONS,
   PULL_FILES_CAP,
-  nextLink,
+  type RepositoryPermission,
+  type RefTip,
   type ChangedFiles,
-  type CheckRun,
-  type CheckRunConclusion,
-  type CheckRunFields,
-  type CheckRunOutput,
-  type CheckRunStatus,
   type CloneCredentials,
   type GitHubAppOptions,
   type GitHubLockfile,
   type InstallationHint,
-  type NewCheckRun,
 } from './client.js';
+export type { CheckRun, CheckRunConclusion, CheckRunFields, CheckRunOutput, CheckRunStatus, NewCheckRun } from './check-runs.js';
+export { nextLink } from './http.js';
 export { GitHubAppPool, splitRepo, type AppCredentials } from './pool.js';
 export { GitHubError, redact, type GitHubErrorKind } from './errors.js';
 export {

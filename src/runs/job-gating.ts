@@ -50,10 +50,15 @@ export function gatedNames(config: unknown): { environments: string[]; concurren
   return environments.length > 0 || concurrencyGroup ? { environments, concurrencyGroup } : null;
 }
 
-/** The event as the gates see it. Pushes and tags carry no author trust tier, so the trust gate passes them. */
+/**
+ * The event as the gates see it. Pushes and tags carry no author trust tier, so the trust gate
+ * passes them; a GitHub pull request's author was given one when its delivery was processed.
+ */
 export function gateEventOf(run: RunRecord): GateEvent {
   const event = (run.event ?? {}) as Partial<CiEvent>;
-  return { type: event.type ?? 'push', branch: event.branch ?? run.branch ?? undefined, repo: event.repo, trust: null };
+  const tier = event.pullRequest?.trustTier;
+  const trust = tier === 'trusted' || tier === 'known' || tier === 'unknown' ? tier : null;
+  return { type: event.type ?? 'push', branch: event.branch ?? run.branch ?? undefined, repo: event.repo, trust };
 }
 
 /** A hold's error on a node whose store keeps no holds: the job is failed, never run past its reviewers. */

@@ -275,8 +275,14 @@ export interface RunObserver {
   /** An agent spoke about a job it does not hold; it was refused and told to stop the job. */
   foreignClaim?(claim: ForeignClaim): void;
   logsNotStored?(runId: string, jobId: string, error: unknown): void;
-  jobChanged?(run: RunRecord, job: JobRecord): void;
-  runCompleted?(run: RunRecord): void;
+  /** A pending run started: its jobs and steps as they are (check runs are created queued from this). */
+  runStarted?(run: RunRecord, jobs: readonly JobRecord[], steps: readonly StepRecord[]): void;
+  /** A job's status changed; `steps` are the job's steps as they are now. */
+  jobChanged?(run: RunRecord, job: JobRecord, steps: readonly StepRecord[]): void;
+  /** A step's status changed (an agent's report, or its job ending it). */
+  stepChanged?(run: RunRecord, job: JobRecord, step: StepRecord): void;
+  /** The run ended; `jobs` as they ended. */
+  runCompleted?(run: RunRecord, jobs: readonly JobRecord[]): void;
   /** A protection gate or a reviewer rejected a job, or its hold expired (the metrics count them by gate). */
   gateOutcome?(run: RunRecord, job: JobRecord, outcome: GateOutcome): void;
   /** The dispatcher threw; the run carries on (a dispatch is retried, a cancel is best effort). */

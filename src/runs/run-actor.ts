@@ -152,6 +152,7 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
       const at = this.ctx.clock.now();
       await this.writes.runStarted('pending', at);
       Object.assign(this.run, { status: 'running', startedAt: at });
+      this.deps.observer?.runStarted?.(this.run, this.jobList, this.loaded!.steps);
     }
     return this.resume();
   }
@@ -277,9 +278,7 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
         ? { status: msg.status, startedAt: now }
         : // A cancelled step was stopped, whatever its process returned: it never shows exit 0.
           { status: msg.status, finishedAt: now, exitCode: msg.status === 'cancelled' ? null : (msg.exitCode ?? null) };
-    if (!(await this.writes.step(job.id, msg.stepIndex, patch))) return ignored('step not stored');
-    Object.assign(step, patch);
-    return ok;
+    return (await this.saveStep(job, step, patch)) ? ok : ignored('step not stored');
   }
 
   private async jobFinished(job: JobRecord, msg: Extract<AgentClaim, { type: 'job_finished' }>): Promise<RunReply> {

@@ -18,6 +18,8 @@ import type {
   RunObserver,
   RunStore,
   StepLogSink,
+  StepPatch,
+  StepRecord,
 } from './ports.js';
 import type { EnvironmentGatePorts } from './gate-ports.js';
 import { JobGating, gatedNames, holdError } from './job-gating.js';
@@ -466,7 +468,7 @@ export abstract class RunCore {
     for (const step of this.loaded!.steps) {
       if (step.jobId !== job.id || step.status === 'pending') continue;
       const patch = { status: 'pending' as const, exitCode: null, error: null, startedAt: null, finishedAt: null };
-      if (await this.writes.step(job.id, step.stepIndex, patch)) Object.assign(step, patch);
+      await this.saveStep(job, step, patch);
     }
   }
 
@@ -483,7 +485,7 @@ export abstract class RunCore {
         step.status === 'running'
           ? { status: runningStepEnd(job.status), exitCode: null, finishedAt: now, error: job.error ?? null }
           : { status: 'skipped' as const, error: job.error ?? null };
-      if (await this.writes.step(job.id, step.stepIndex, patch)) Object.assign(step, patch);
+      await this.saveStep(job, step, patch);
     }
   }
 
@@ -496,7 +498,7 @@ export abstract class RunCore {
     this.completed = true;
     this.cancelDeadline?.();
     Object.assign(this.run, { status, error });
-    this.deps.observer?.runCompleted?.(this.run);
+    this.deps.observer?.runCompleted?.(this.run, this.jobList);
   }
 
   // ---- helpers ---------------------------------------------------------------------------
@@ -543,7 +545,20 @@ export abstract class RunCore {
     await this.writes.job(job, unsaved ? { ...unsaved.patch, ...patch } : patch, before, hold);
     // Taken by an agent, or ended: the queue deadline no longer applies (a requeue arms it again).
     if (job.status !== 'queued' || job.ackedAt) this.disarmQueueDeadline(job.id);
-    if (job.status !== before) this.deps.observer?.jobChanged?.(this.run, job);
+    if (job.status !== before) this.deps.observer?.jobChanged?.(this.run, job, this.stepsOf(job));
+  }
+
+  /** A step's patch, written and then applied; false when the store refused it. */
+  protected async saveStep(job: JobRecord, step: StepRecord, patch: StepPatch): Promise<boolean> {
+    if (!(await this.writes.step(job.id, step.stepIndex, patch))) return false;
+    const before = step.status;
+    Object.assign(step, patch);
+    if (step.status !== before) this.deps.observer?.stepChanged?.(this.run, job, step);
+    return true;
+  }
+
+  protected stepsOf(job: JobRecord): StepRecord[] {
+    return this.loaded!.steps.filter((s) => s.jobId === job.id);
   }
 }
 

@@ -45,6 +45,12 @@ export function createMetrics() {
       help: 'Lock file reads that went to the repository',
       registers: [registry],
     }),
+    githubCheckRuns: new Counter({
+      name: 'kici_github_check_run_total',
+      help: 'GitHub check-run calls, by operation (create, update, find) and result (ok, error)',
+      labelNames: ['operation', 'result'] as const,
+      registers: [registry],
+    }),
     agentsActive: new Gauge({ name: 'kici_agents_active', help: 'Connected, registered agents', registers: [registry] }),
     dispatchQueueDepth: new Gauge({
       name: 'kici_dispatch_queue_depth',

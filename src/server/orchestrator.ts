@@ -24,7 +24,7 @@ import { EdgeWorkers } from './wiring/edge-workers.js';
 import { createAgentHub } from './wiring/agent-hub.js';
 import { joinAgentMesh } from './wiring/agent-mesh.js';
 import { wireDeliveries } from './wiring/deliveries.js';
-import { githubLockfiles } from './wiring/github.js';
+import { wireGithub } from './wiring/github.js';
 import { webhookIntake } from './wiring/intake.js';
 import { wireReconcile } from './wiring/reconcile.js';
 import { bindListener, type Listener } from './wiring/listener.js';
@@ -193,8 +193,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const catalog = new SourceCatalog(store.sources, vault, clock);
   // Another coordinator's change to a source or its secrets reaches this node's cache within a NOTIFY.
   cleanups.push(await watchSourceChanges(store, catalog, log));
-  const { admission, runStore } = wireRunDomain({ config, store, system, shards, hub, catalog, stepLogs: storage.stepLogs, log, metrics, secrets: vault, secretBackends });
-  const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log, concurrency: DELIVERY_CONCURRENCY, githubLockfiles: githubLockfiles(catalog, config.githubApiUrl) });
+  const github = wireGithub(catalog, config.githubApiUrl);
+  const { admission, runStore, stop: stopRunDomain } = wireRunDomain({ config, store, system, shards, hub, catalog, github, clock, stepLogs: storage.stepLogs, log, metrics, secrets: vault, secretBackends });
+  cleanups.push(stopRunDomain);
+  const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log, concurrency: DELIVERY_CONCURRENCY, github: github.repos });
   const { processor } = deliveries;
   // Runs before the database closes (cleanups run in reverse): a delivery mid-way finishes its write.
   cleanups.push(() => processor.idle());

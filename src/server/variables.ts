@@ -57,7 +57,7 @@ export const ORCHESTRATOR_VARIABLE_TABLE: readonly OrchestratorVariable[] = [
   read('KICI_STALE_DETECTOR_SCAN_INTERVAL_MS', '60000', 'how often the stale scan runs'),
   read('KICI_AGENT_RECOVERY_WINDOW_MS', '120000', 'how long a started job waits for its disconnected agent to come back, and an unacknowledged job for the word of the node holding its agent'),
   read('KICI_QUEUE_TIMEOUT_MS', '86400000', 'how long a job may wait for an agent to take it (from when it is first queued); past it the job fails with the reason'),
-  read('KICI_GITHUB_API_URL', 'https://api.github.com', "GitHub's REST API, where GitHub sources' lock files are read (GitHub Enterprise Server: `https://HOST/api/v3`)"),
+  read('KICI_GITHUB_API_URL', 'https://api.github.com', "GitHub's REST API, through which GitHub sources' lock files, refs, pull request files and authors' roles are read, installation tokens minted for cloning, and check runs reported (GitHub Enterprise Server: `https://HOST/api/v3`)"),
   read('KICI_GIT_RECONCILE_INTERVAL_MS', '60000', 'how often (and once at start) each enabled git source\'s mirror is fetched; a branch whose tip moved without a delivery gets the runs of a push of its newest commit'),
   read('KICI_AGENT_HEARTBEAT_TIMEOUT_MS', '180000', 'an agent silent this long (no message, WebSocket ping or pong) is closed (4004), within this time: checked every tenth of it (50 ms–5 s), so after between 0.9 × and 1 × it (for timeouts of 500 ms or more)'),
   read('KICI_AGENT_AUTH', 'token', 'how agents authenticate: `token` (the only kind kici has; anything else is refused)'),

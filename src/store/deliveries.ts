@@ -36,6 +36,10 @@ export interface DeliveryRecord {
   trace: unknown;
   receivedAt: Date;
   processedAt: Date | null;
+  /** Tries that ended "not yet" (GitHub unreachable, a rate limit); 0 for most. */
+  attempts: number;
+  /** While `received` after such a try: not resumed before this. */
+  retryAfter: Date | null;
 }
 
 export interface DeliveryWithBody extends DeliveryRecord {
@@ -90,6 +94,8 @@ const SUMMARY_COLUMNS = [
   'trace',
   'received_at',
   'processed_at',
+  'attempts',
+  'retry_after',
 ] as const;
 
 type SummaryRow = Pick<Selectable<DeliveriesTable>, (typeof SUMMARY_COLUMNS)[number]>;
@@ -112,6 +118,8 @@ function toRecord(row: SummaryRow): DeliveryRecord {
     trace: row.trace ?? null,
     receivedAt: row.received_at,
     processedAt: row.processed_at,
+    attempts: row.attempts,
+    retryAfter: row.retry_after,
   };
 }
 
@@ -136,6 +144,8 @@ export interface ReceivedFilter {
   shards?: number[];
   /** Only deliveries received strictly before this instant (left behind, not merely in progress). */
   receivedBefore?: Date;
+  /** Only deliveries due by then: never tried again, or whose `retryAfter` has come. */
+  dueBy?: Date;
   limit?: number;
 }
 
@@ -216,13 +226,13 @@ export class DeliveryRepository {
 
   /**
    * A delivery that could not be processed yet and will be tried again: it stays `received` (so a
-   * sweep resumes it) with `reason` as its error, which the event log shows. False when it has left
-   * `received` meanwhile.
+   * sweep resumes it once `retryAfter` has come) with `reason` as its error, which the event log
+   * shows, and one more attempt counted. False when it has left `received` meanwhile.
    */
-  async keepForRetry(orgId: string, deliveryId: string, reason: string): Promise<boolean> {
+  async keepForRetry(orgId: string, deliveryId: string, reason: string, retryAfter: Date | null = null): Promise<boolean> {
     const result = await this.db
       .updateTable('deliveries')
-      .set({ error: reason })
+      .set((eb) => ({ error: reason, retry_after: retryAfter, attempts: eb('attempts', '+', 1) }))
       .where('org_id', '=', orgId)
       .where('delivery_id', '=', deliveryId)
       .where('status', '=', 'received')
@@ -239,6 +249,8 @@ export class DeliveryRepository {
     let query = this.db.selectFrom('deliveries').selectAll().where('status', '=', 'received');
     if (filter.shards !== undefined) query = query.where('shard', 'in', filter.shards);
     if (filter.receivedBefore !== undefined) query = query.where('received_at', '<', filter.receivedBefore);
+    const dueBy = filter.dueBy;
+    if (dueBy !== undefined) query = query.where((eb) => eb.or([eb('retry_after', 'is', null), eb('retry_after', '<=', dueBy)]));
     const rows = await query
       .orderBy('received_at')
       .orderBy('delivery_id')

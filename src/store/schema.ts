@@ -117,6 +117,9 @@ export interface DeliveriesTable {
   processed_at: NullableTimestamp;
   /** `deliveryShard(delivery_id)`: whose owner resumes the delivery if it is left `received`. */
   shard: number;
+  /** Tries that ended "not yet" (019); the next is not before `retry_after`. */
+  attempts: ColumnType<number, number | undefined, number>;
+  retry_after: NullableTimestamp;
 }
 
 export interface DedupKeysTable {

@@ -19,6 +19,11 @@ export interface CiEvent {
   repo?: string;
   /** Present only when fetched: a `paths` filter with no changed files fails. */
   changedFiles?: string[];
+  /**
+   * The provider stopped listing before the end (GitHub lists at most 3000 files of a pull
+   * request): a `paths` filter then passes rather than skip a run on a list known to be short.
+   */
+  changedFilesIncomplete?: boolean;
   /** Name of the source a delivery came through (`generic_webhook` triggers compare it exactly). */
   sourceName?: string;
   /**

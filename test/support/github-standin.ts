@@ -26,6 +26,15 @@
  *   a missing file 404 `{"message":"Not Found","documentation_url":…}`.
  * - `GET /repos/{owner}/{repo}/pulls/{n}/files?per_page&page`: the files set by the test, paged
  *   (30 by default, at most 100), a `Link` header with next/last/first/prev, at most 3000 files.
+ * - `GET /repos/{owner}/{repo}/commits/{ref}` (`heads/B`, `tags/T` or a bare branch name): the
+ *   commit set by `setBranch`/`setTag` (`{sha, node_id, commit, html_url, …}`), or 422 `No commit
+ *   found for SHA: …` as GitHub answers; `setBranch(…, {default: true})` also makes the branch the
+ *   repository's `default_branch`.
+ * - `GET /repos/{owner}/{repo}/commits/{ref}/check-runs?check_name=`: `{total_count, check_runs}`
+ *   of the recorded check runs on that commit (newest first), filtered by name.
+ * - `GET /repos/{owner}/{repo}/collaborators/{username}/permission`: `{permission, role_name, user}`
+ *   as set by `setPermission` (`permission` is the legacy name: `maintain` → `write`, `triage` →
+ *   `read`, as GitHub answers); a login never set is 404 `Not Found` (GitHub: "is not a user").
  * - `POST /repos/{owner}/{repo}/check-runs`, `PATCH …/check-runs/{id}`: recorded in `checkRuns`
  *   (every call kept in `history`); 422 `Validation Failed` for a missing name/head_sha or an
  *   `output.summary`/`output.text` over 65 535 characters.
@@ -145,6 +154,9 @@ export class GitHubStandIn {
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly files = new Map<string, Buffer>();
   private readonly pulls = new Map<string, PullFile[]>();
+  private readonly refs = new Map<string, string>();
+  private readonly permissions = new Map<string, { id: number; role: string }>();
+  private readonly defaultBranches = new Map<string, string>();
   private failures: { kind: InjectedFailure; match?: RegExp; left: number }[] = [];
   private nextCheckRunId = 4_000_000;
   private readonly repoIds = new Map<string, number>();
@@ -208,6 +220,21 @@ export class GitHubStandIn {
     this.files.set(`${repo.toLowerCase()}@${ref}:${path}`, Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'));
   }
 
+  /** Branch `branch` of `owner/repo` points at `sha`; `default` makes it the repository's default branch. */
+  setBranch(repo: string, branch: string, sha: string, options: { default?: boolean } = {}): void {
+    this.refs.set(`${repo.toLowerCase()}#heads/${branch}`, sha);
+    if (options.default) this.defaultBranches.set(repo.toLowerCase(), branch);
+  }
+
+  /** `login` (user `id`) has `role` (`admin`, `maintain`, `write`, `triage`, `read`, `none`) on `owner/repo`. */
+  setPermission(repo: string, login: string, id: number, role: string): void {
+    this.permissions.set(`${repo.toLowerCase()}#${login.toLowerCase()}`, { id, role });
+  }
+
+  setTag(repo: string, tag: string, sha: string): void {
+    this.refs.set(`${repo.toLowerCase()}#tags/${tag}`, sha);
+  }
+
   setPullFiles(repo: string, pullNumber: number, files: (string | PullFile)[]): void {
     this.pulls.set(`${repo.toLowerCase()}#${pullNumber}`, files.map((f) => (typeof f === 'string' ? { filename: f } : f)));
   }
@@ -224,6 +251,13 @@ export class GitHubStandIn {
   /** Expire every token issued so far (as if an hour had passed, or they were revoked). */
   revokeTokens(): void {
     this.tokens.clear();
+  }
+
+  /** Is `token` one this stand-in issued, unexpired, for an installation covering `repo` (as git over https checks it)? */
+  validToken(token: string, repo: string): boolean {
+    const issued = this.tokens.get(token);
+    const installation = issued ? this.installations.get(issued.installationId) : undefined;
+    return !!issued && issued.expiresAt > this.now() && !!installation?.repos.has(repo.toLowerCase());
   }
 
   count(method: string, pattern: RegExp): number {
@@ -383,6 +417,42 @@ export class GitHubStandIn {
       return this.json(res, 200, entries, links.length > 0 ? { link: links.join(', ') } : {});
     }
 
+    if (method === 'GET' && rest[0] === 'collaborators' && rest.length === 3 && rest[2] === 'permission') {
+      const found = this.permissions.get(`${repo.toLowerCase()}#${rest[1]!.toLowerCase()}`);
+      if (!found) return this.notFound(res, 'collaborators/collaborators#get-repository-permissions-for-a-user');
+      const legacy: Record<string, string> = { maintain: 'write', triage: 'read' };
+      return this.json(res, 200, {
+        permission: legacy[found.role] ?? found.role,
+        role_name: found.role,
+        user: { login: rest[1], id: found.id, type: 'User', site_admin: false, permissions: {} },
+      });
+    }
+
+    if (method === 'GET' && rest[0] === 'commits' && rest.length === 3 && rest[2] === 'check-runs') {
+      const name = url.searchParams.get('check_name');
+      const runs = [...this.checkRuns.values()]
+        .filter((r) => r.repo.toLowerCase() === segments[2]!.toLowerCase() && r.head_sha === rest[1] && (name === null || r.name === name))
+        .reverse();
+      return this.json(res, 200, { total_count: runs.length, check_runs: runs.map((r) => this.checkRunBody(r)) });
+    }
+
+    if (method === 'GET' && rest[0] === 'commits' && rest.length >= 2) {
+      const ref = rest.slice(1).join('/');
+      const key = repo.toLowerCase();
+      const sha = this.refs.get(`${key}#${ref}`) ?? this.refs.get(`${key}#heads/${ref}`);
+      if (!sha) {
+        return this.json(res, 422, { message: `No commit found for SHA: ${ref}`, documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit', status: '422' });
+      }
+      return this.json(res, 200, {
+        sha,
+        node_id: 'C_kwDOAAAAAA',
+        commit: { message: 'stand-in commit', tree: { sha: createHash('sha1').update(sha).digest('hex') } },
+        url: `${this.url}/repos/${repo}/commits/${sha}`,
+        html_url: `https://github.com/${repo}/commit/${sha}`,
+        parents: [],
+      });
+    }
+
     if (rest[0] === 'check-runs' && ((method === 'POST' && rest.length === 1) || (method === 'PATCH' && rest.length === 2))) {
       const invalid = this.validateCheckRun(body, method === 'POST');
       if (invalid) {
@@ -483,7 +553,9 @@ export class GitHubStandIn {
       .replaceAll('https://api.github.com', this.url)
       .replaceAll('octokit-fixture-org/hello-world', repo)
       .replaceAll('"octokit-fixture-org"', JSON.stringify(owner));
-    return { ...(JSON.parse(text) as Record<string, unknown>), id: this.repoId(repo), name };
+    const body = JSON.parse(text) as Record<string, unknown>;
+    const defaultBranch = this.defaultBranches.get(repo.toLowerCase());
+    return { ...body, id: this.repoId(repo), name, ...(defaultBranch ? { default_branch: defaultBranch } : {}) };
   }
 
   private installationBody(installation: Installation): Record<string, unknown> {

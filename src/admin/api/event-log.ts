@@ -23,6 +23,9 @@ function deliveryView(d: DeliveryRecord) {
     payloadSize: d.payloadSize,
     receivedAt: iso(d.receivedAt),
     processedAt: iso(d.processedAt),
+    // A delivery kept for a later try (GitHub unreachable): how many tries so far, and when the next may come.
+    attempts: d.attempts,
+    retryAfter: d.status === 'received' ? iso(d.retryAfter) : null,
   };
 }
 

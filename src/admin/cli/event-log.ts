@@ -69,7 +69,7 @@ export function eventLogCommands(): Command {
       const d = await apiFor(cmd).call<DeliveryView>('GET', `/event-log/${encodeURIComponent(id)}${qs ? `?${qs}` : ''}`);
       if (globals(cmd).json) return printJson(d);
       if (o.payload) return void process.stdout.write(d.bodyEncoding === 'base64' ? Buffer.from(d.body ?? '', 'base64') : (d.body ?? ''));
-      printFields(d, ['id', 'orgId', 'sourceId', 'sourceKind', 'eventType', 'action', 'status', 'matchedCount', 'error', 'payloadSize', 'receivedAt', 'processedAt']);
+      printFields(d, ['id', 'orgId', 'sourceId', 'sourceKind', 'eventType', 'action', 'status', 'matchedCount', 'error', 'payloadSize', 'receivedAt', 'processedAt', 'attempts', 'retryAfter']);
       printTrace(d.trace, d.status);
     });
 

@@ -1,6 +1,6 @@
 import type { Clock, IdSource } from '../../clock/index.js';
 import type { ShardTable } from '../../cluster/index.js';
-import { DeliveryProcessor, rerunRun, type GithubLockfiles, triggerRuns, type RerunResult, type RunCreationDeps, type SourceCatalog, type TriggerResult } from '../../deliveries/index.js';
+import { DeliveryProcessor, rerunRun, type GithubRepos, triggerRuns, type RerunResult, type RunCreationDeps, type SourceCatalog, type TriggerResult } from '../../deliveries/index.js';
 import type { RunAdmission } from '../../runs/index.js';
 import type { BlobStore, Store } from '../../store/index.js';
 import { GitMirrors, LockfileReader } from '../../workflows/index.js';
@@ -25,7 +25,7 @@ export interface DeliveryParts {
    * GitHub sources' lock files through the GitHub API (wiring/github.ts). Without it GitHub
    * deliveries stay `received` with the reason in the event log.
    */
-  githubLockfiles?: GithubLockfiles;
+  github?: GithubRepos;
 }
 
 export interface DeliveryWiring {
@@ -60,7 +60,7 @@ export function wireDeliveries(p: DeliveryParts): DeliveryWiring {
     metrics: p.metrics,
     log: p.log,
     concurrency: p.concurrency,
-    githubLockfiles: p.githubLockfiles,
+    github: p.github,
   });
   return {
     processor,

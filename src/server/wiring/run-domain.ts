@@ -10,6 +10,9 @@ import type { OrchestratorConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { watchPendingHolds, type OrchestratorMetrics } from '../metrics.js';
 import type { SecretBackends, SecretStore } from '../../secrets/index.js';
+import type { GithubWiring } from './github.js';
+import { githubCheckRuns } from './github-checks.js';
+import type { Clock } from '../../clock/index.js';
 import { jobInputSource } from './job-inputs.js';
 
 export interface RunDomainParts {
@@ -19,6 +22,9 @@ export interface RunDomainParts {
   shards: ShardTable;
   hub: AgentHub;
   catalog: SourceCatalog;
+  github: GithubWiring;
+  /** Timers of the check-run reporter (its debounce and retries). */
+  clock: Clock;
   stepLogs: StepLogStore;
   log: Logger;
   /** Sealed secrets (the master key's): the job inputs' secrets are opened with it. */
@@ -33,7 +39,7 @@ export interface RunDomainParts {
  * agent hub (Dispatcher port), behind the workflow-concurrency gate: the ConcurrencyGroupActor kind,
  * and this node's front to it. Returns the front, which every new run passes before its actor starts it.
  */
-export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; runStore: RepositoryRunStore } {
+export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; runStore: RepositoryRunStore; stop(): void } {
   const { store, system, log } = p;
   const admission = openConcurrencyGate(
     system,
@@ -44,6 +50,7 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
   const environments = wireEnvironmentGates(system, store, runStore, log);
   const { metrics } = p;
   if (metrics) watchPendingHolds(metrics, () => store.holds.pendingByEnvironment());
+  const checks = githubCheckRuns({ github: p.github, catalog: p.catalog, stepLogs: p.stepLogs, clock: p.clock, log, metrics });
   registerRunActor(system, {
     store: runStore,
     environments,
@@ -52,20 +59,30 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
     observer: {
       foreignClaim: (claim) => p.hub.refusedClaim(claim),
       logsNotStored: (runId, jobId, e) => log.warn({ runId, jobId, err: (e as Error)?.message }, 'log chunk not stored'),
-      runCompleted: (run) => {
+      // Only GitHub runs have checks: other runs cost the reporter nothing, not even its bookkeeping.
+      runStarted: (run, jobs, steps) => fromGithub(run) && checks.runStarted(run, jobs, steps),
+      jobChanged: (run, job, steps) => fromGithub(run) && checks.jobChanged(run, job, steps),
+      stepChanged: (run, job, step) => fromGithub(run) && checks.stepChanged(run, job, step),
+      runCompleted: (run, jobs) => {
         log.info({ runId: run.id, workflow: run.workflowName, status: run.status, error: run.error ?? undefined }, 'run finished');
         void admission.finished(admissionRun(run));
+        if (fromGithub(run)) checks.runCompleted(run, jobs);
       },
       gateOutcome: (_run, _job, outcome) => (outcome.kind === 'rejected' ? metrics?.gateRejections : metrics?.holdsExpired)?.inc({ gate: outcome.gate }),
     },
     dispatcher: new HubDispatcher({
       hub: p.hub,
-      gitAuth: (sourceId) => p.catalog.cloneAuth(sourceId),
+      // A GitHub App's installation token for GitHub runs; the source's own token for the rest.
+      gitAuth: async (run) => (await p.github.cloneAuth(run)) ?? p.catalog.cloneAuth(run.sourceId),
       epochOfRun: (runId) => p.shards.epochOf(system.shardOf(runId)),
     }),
     options: { ackTimeoutMs: p.config.dispatchAckTimeoutMs, recoveryWindowMs: p.config.agentRecoveryWindowMs, queueTimeoutMs: p.config.queueTimeoutMs },
   });
-  return { admission, runStore };
+  return { admission, runStore, stop: () => checks.stop() };
+}
+
+function fromGithub(run: { event?: unknown }): boolean {
+  return (run.event as { sourceKind?: unknown } | null | undefined)?.sourceKind === 'github';
 }
 
 /** An EnvGroupActor answers a slot request within this, or the job is gated again on the next resume. */

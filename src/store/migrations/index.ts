@@ -20,6 +20,8 @@ import * as heldRunGates from './014_held_run_gates.js';
 import * as environmentBindings from './015_environment_bindings.js';
 import * as secretBackends from './016_secret_backends.js';
 import * as githubSources from './017_github_sources.js';
+import * as eventLogView from './018_event_log_view.js';
+import * as deliveryRetries from './019_delivery_retries.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -39,6 +41,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '015_environment_bindings': environmentBindings,
   '016_secret_backends': secretBackends,
   '017_github_sources': githubSources,
+  '018_event_log_view': eventLogView,
+  '019_delivery_retries': deliveryRetries,
 };
 
 export const migrationProvider: MigrationProvider = {

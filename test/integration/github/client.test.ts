@@ -220,12 +220,12 @@ describe('the lock file at a commit', () => {
     const app = client();
     const before = standin.count('GET', /\/contents\//);
     const found = await app.lockfile('octokit-fixture-org', 'hello-world', SHA);
-    expect(found).toEqual({ kind: 'found', text: LOCK, blob: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(found).toEqual({ kind: 'found', text: LOCK, blob: expect.stringMatching(/^[0-9a-f]{40}$/), cached: false });
     const request = standin.requests.filter((r) => r.path.includes('/contents/')).at(-1)!;
     expect(request.path).toBe(`/repos/${REPO}/contents/.kici/kici.lock.json`);
     expect(request.query).toBe(`?ref=${SHA}`);
     expect(request.auth).toBe('token');
-    expect(await app.lockfile('octokit-fixture-org', 'Hello-World', SHA)).toBe(found);
+    expect(await app.lockfile('octokit-fixture-org', 'Hello-World', SHA)).toEqual({ ...found, cached: true });
     expect(app.lockfileStats()).toEqual({ hits: 1, misses: 1 });
     expect(standin.count('GET', /\/contents\//) - before).toBe(1);
   });
@@ -250,8 +250,8 @@ describe('the lock file at a commit', () => {
   it('a 404 is missing (and a commit without one stays missing)', async () => {
     const app = client();
     const sha = 'c'.repeat(40);
-    expect(await app.lockfile('octokit-fixture-org', 'hello-world', sha)).toEqual({ kind: 'missing' });
-    expect(await app.lockfile('octokit-fixture-org', 'hello-world', sha)).toEqual({ kind: 'missing' });
+    expect(await app.lockfile('octokit-fixture-org', 'hello-world', sha)).toEqual({ kind: 'missing', cached: false });
+    expect(await app.lockfile('octokit-fixture-org', 'hello-world', sha)).toEqual({ kind: 'missing', cached: true });
     expect(app.lockfileStats()).toEqual({ hits: 1, misses: 1 });
   });
 
@@ -458,5 +458,80 @@ describe('check runs', () => {
     expect(flaky.retryable).toBe(true);
     expect(flaky.message).toContain('POST /repos/octokit-fixture-org/hello-world/check-runs');
     expectNoSecrets(missing.message + flaky.message);
+  });
+
+  it('finds the check runs of a name on a commit, with the external id they were created with', async () => {
+    const app = client();
+    const sha = 'c'.repeat(40);
+    const created = await app.createCheckRun('octokit-fixture-org', 'hello-world', { name: 'kici/find-me', headSha: sha, externalId: 'run-1' });
+    await app.createCheckRun('octokit-fixture-org', 'hello-world', { name: 'kici/other', headSha: sha, externalId: 'run-2' });
+    const found = await app.findCheckRuns('octokit-fixture-org', 'hello-world', sha, 'kici/find-me');
+    expect(found.map((r) => [r.id, r.externalId])).toEqual([[created.id, 'run-1']]);
+    expect(await app.findCheckRuns('octokit-fixture-org', 'hello-world', SHA2, 'kici/find-me')).toEqual([]);
+  });
+});
+
+describe('the commit a ref names', () => {
+  it('reads the default branch from the repository when no ref is named, then its commit', async () => {
+    standin.setBranch(REPO, 'trunk', SHA2, { default: true });
+    expect(await client().commitAt('octokit-fixture-org', 'hello-world')).toEqual({ ref: 'refs/heads/trunk', sha: SHA2 });
+  });
+
+  it('reads a named branch or tag without asking for the repository', async () => {
+    standin.setBranch(REPO, 'release/1', SHA, {});
+    standin.setTag(REPO, 'v1.0.0', SHA2);
+    const app = client();
+    await app.commitAt('octokit-fixture-org', 'hello-world', 'refs/heads/release/1');
+    const before = standin.count('GET', /^\/repos\/octokit-fixture-org\/hello-world$/);
+    expect(await app.commitAt('octokit-fixture-org', 'hello-world', 'refs/heads/release/1')).toEqual({ ref: 'refs/heads/release/1', sha: SHA });
+    expect(await app.commitAt('octokit-fixture-org', 'hello-world', 'refs/tags/v1.0.0')).toEqual({ ref: 'refs/tags/v1.0.0', sha: SHA2 });
+    expect(standin.count('GET', /^\/repos\/octokit-fixture-org\/hello-world$/)).toBe(before);
+  });
+
+  it('a ref GitHub does not know is refused with its answer; a 5xx is retryable', async () => {
+    const app = client();
+    standin.failNext('server_error', { match: /commits/ });
+    const flaky = await failure(app.commitAt('octokit-fixture-org', 'hello-world', 'refs/heads/trunk'));
+    expect(flaky.retryable).toBe(true);
+    const unknown = await failure(app.commitAt('octokit-fixture-org', 'hello-world', 'refs/heads/gone'));
+    expect(unknown.retryable).toBe(false);
+    expect(unknown.message).toContain('No commit found');
+    expectNoSecrets(flaky.message + unknown.message);
+  });
+});
+
+describe("a user's role in a repository", () => {
+  it('answers the role for the user id the webhook named, and nothing for another id under that login', async () => {
+    standin.setPermission(REPO, 'maintainer', 501, 'maintain');
+    standin.setPermission(REPO, 'renamed', 502, 'write');
+    const app = client();
+    expect(await app.permission('octokit-fixture-org', 'hello-world', { login: 'maintainer', id: 501 })).toBe('maintain');
+    // The login now belongs to someone else (id 502): the webhook's user gets no role from it.
+    expect(await app.permission('octokit-fixture-org', 'hello-world', { login: 'renamed', id: 999 })).toBe('none');
+    // Not a user at all (404): no role.
+    expect(await app.permission('octokit-fixture-org', 'hello-world', { login: 'ghost', id: 503 })).toBe('none');
+  });
+
+  it('keeps an answer 15 minutes by the clock, then asks again', async () => {
+    const clock = new ManualClock(Date.now());
+    standin.setPermission(REPO, 'cached', 601, 'read');
+    const app = client({ clock });
+    const asked = () => standin.count('GET', /collaborators\/cached\/permission/);
+    expect(await app.permission('octokit-fixture-org', 'hello-world', { login: 'cached', id: 601 })).toBe('read');
+    standin.setPermission(REPO, 'cached', 601, 'write');
+    clock.advance(15 * 60_000 - 1);
+    expect(await app.permission('octokit-fixture-org', 'hello-world', { login: 'cached', id: 601 })).toBe('read');
+    expect(asked()).toBe(1);
+    clock.advance(1);
+    expect(await app.permission('octokit-fixture-org', 'hello-world', { login: 'cached', id: 601 })).toBe('write');
+    expect(asked()).toBe(2);
+  });
+
+  it('a 5xx is retryable, not "no role"', async () => {
+    standin.setPermission(REPO, 'flaky', 701, 'admin');
+    standin.failNext('server_error', { match: /permission/ });
+    const error = await failure(client().permission('octokit-fixture-org', 'hello-world', { login: 'flaky', id: 701 }));
+    expect(error.retryable).toBe(true);
+    expectNoSecrets(error.message);
   });
 });

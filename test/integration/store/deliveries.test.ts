@@ -257,6 +257,8 @@ describeOnBothDrivers('deliveries: the accept in one statement', (store, driver)
       trace: null,
       receivedAt: T0,
       processedAt: null,
+      attempts: 0,
+      retryAfter: null,
     });
     expect(await store().deliveries.get(orgId, 'a')).toEqual(accepted.delivery);
     await store().deliveries.complete(orgId, 'a', { status: 'failed', error: 'boom', trace: { why: 1 } }, at(5));

@@ -49,7 +49,7 @@ describe('HubDispatcher', () => {
   it('builds the frame from the run and its event, with the source\'s clone credentials, and reports where it went', async () => {
     const { hub, placed } = fakeHub();
     const lookups: unknown[][] = [];
-    const d = dispatcher(hub, { gitAuth: async (...args) => (lookups.push(args), { username: 'x-token', password: 's3cret' }) });
+    const d = dispatcher(hub, { gitAuth: async (run) => (lookups.push([run.sourceId, run.orgId]), { username: 'x-token', password: 's3cret' }) });
     const result = await d.dispatch(request({ event: { type: 'tag', repo: 'acme/a' } }), record);
     expect(result).toEqual({ status: 'assigned', agentId: 'agent-1' });
     expect(lookups).toEqual([['src-1', 'org-1']]);
