@@ -20,8 +20,9 @@ import type { SourceCatalog } from './source-catalog.js';
 import { claimPush, duplicateOutcome, releasePush, type Push } from './push-claims.js';
 import { planFailedRun, planWorkflowRun, type PlannedRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 import { WorkflowRegistrations } from './workflow-registrations.js';
-import { lockfileCommit, trustOfPermission } from './github-trust.js';
-import { DeliveryRetryLater, GITHUB_API_NOT_WIRED, type GithubLockfileRequest, type GithubRepoRequest, type GithubRepos } from './github-repos.js';
+import { decided, type Decision } from './decision.js';
+import { GithubDeliveries } from './github-delivery.js';
+import { DeliveryRetryLater, type GithubRepos } from './github-repos.js';
 
 export interface ProcessorDeps extends RunCreationDeps {
   store: Pick<Store, 'runs' | 'deliveries' | 'registrations' | 'sources' | 'refTips'>;
@@ -74,17 +75,6 @@ const DEFAULT_CONCURRENCY = 8;
  */
 const IN_HAND_BYTES = 64 * 1024 * 1024;
 
-/**
- * How processing a delivery ends: its outcome and the runs it starts, written together
- * (`store.runs.createForDelivery`); `push` is the push it claimed, freed if that write fails.
- */
-interface Decision {
-  outcome: DeliveryOutcome;
-  runs: PlannedRun[];
-  push?: Push;
-}
-
-const decided = (outcome: DeliveryOutcome): Decision => ({ outcome, runs: [] });
 
 /** Which deliveries left `received` to resume: those of the shards this node owns, or has just gained. */
 export type ResumeFilter = Omit<ReceivedFilter, 'limit'>;
@@ -122,12 +112,21 @@ export class DeliveryProcessor {
   private active = 0;
   private inHandBytes = 0;
   private readonly registrations: WorkflowRegistrations;
+  private readonly github: GithubDeliveries;
   private idleWaiters: (() => void)[] = [];
   /** Callers of deliver() waiting for one delivery's outcome, by `<org>/<delivery id>`. */
   private readonly doneWaiters = new Map<string, (() => void)[]>();
 
   constructor(private readonly deps: ProcessorDeps) {
     this.registrations = new WorkflowRegistrations(deps.store.registrations);
+    this.github = new GithubDeliveries({
+      github: deps.github,
+      lockfiles: deps.lockfiles,
+      metrics: deps.metrics,
+      register: (source, sha, lockfile) => this.registrations.register(source.id, sha, lockfile, new Date(this.deps.clock.now())),
+      matched: (lockfile, event, origin) => this.matched(lockfile, event, origin),
+      corrupt: (origin, error) => this.corruptLockfile(origin, error),
+    });
   }
 
   enqueue(key: DeliveryKey, body?: Buffer): void {
@@ -302,7 +301,7 @@ export class DeliveryProcessor {
     if (normalised.kind === 'ignored') return decided({ status: 'processed', matchedCount: 0, trace: { summary: normalised.reason } });
     const event: CiEvent = { ...normalised.event, sourceKind: source.kind };
     if (source.kind === 'git') return this.gitDelivery(delivery, source, event);
-    if (source.kind === 'github') return this.githubDelivery(delivery, source, event);
+    if (source.kind === 'github') return this.github.decide(delivery, source, event);
     return this.registeredDelivery(delivery, source, event);
   }
 
@@ -366,65 +365,6 @@ export class DeliveryProcessor {
   }
 
   /**
-   * A GitHub delivery: the lock file at the event's commit, read through the GitHub API (the
-   * `github` port), decides what runs. An event that names no commit (a release, a created ref, a
-   * manual dispatch, a comment) runs at the commit its ref names now, or the default branch's tip.
-   * A pull request's author is given a trust tier first: only a trusted author's head lock file is
-   * used, anyone else's runs under the base commit's (github-trust.ts). Without the port the
-   * delivery waits, retryable.
-   */
-  private async githubDelivery(delivery: DeliveryInHand, source: Source, event: CiEvent): Promise<Decision> {
-    const github = this.deps.github;
-    if (!github) throw new DeliveryRetryLater(GITHUB_API_NOT_WIRED);
-    if (!event.repo) return decided({ status: 'failed', error: 'the GitHub payload names no repository', matchedCount: 0 });
-    const repo = { repo: event.repo, installationId: event.installationId };
-    if (!event.sha) await this.pinCommit(source, event, repo);
-    if (event.pullRequest) event.pullRequest.trustTier = trustOfPermission(await github.permission(source, { ...repo, user: event.pullRequest.author }));
-    const sha = event.sha!;
-    const lockSha = lockfileCommit(event);
-    const lock = await this.githubLockfile(github, source, { ...repo, sha: lockSha });
-    if (lock.kind === 'missing') return decided({ status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${lockSha} in ${event.repo}: nothing to run` } });
-    const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: delivery.deliveryId, repoUrl: githubCloneUrl(event), sha, ref: event.ref, branch: event.branch, event };
-    const parsed = this.deps.lockfiles.parse(lock);
-    if (!parsed.ok) return this.corruptLockfile(origin, parsed.error);
-    const lockfile = parsed.lockfile;
-    const defaultBranch = githubDefaultBranch(event.payload);
-    if (event.type === 'push' && defaultBranch !== undefined && event.branch === defaultBranch) {
-      await this.registrations.register(source.id, sha, lockfile, new Date(this.deps.clock.now()));
-    }
-    if (needsChangedFiles(lockfile)) await this.githubChangedFiles(github, source, event, repo);
-    return this.matched(lockfile, event, origin);
-  }
-
-  /** The commit an event without one runs at: what its ref names now, else the default branch's tip. */
-  private async pinCommit(source: Source, event: CiEvent, repo: GithubRepoRequest): Promise<void> {
-    const tip = await this.deps.github!.commitAt(source, { ...repo, ref: event.ref });
-    event.sha = tip.sha;
-    if (event.ref === undefined) {
-      event.ref = tip.ref;
-      event.branch ??= tip.ref.replace(/^refs\/heads\//, '');
-    }
-  }
-
-  /** The lock file through the API, counted as a hit or a miss of the client's cache. */
-  private async githubLockfile(github: GithubRepos, source: Source, request: GithubLockfileRequest): Promise<LockfileAt> {
-    const lock = await github.readAt(source, request);
-    (lock.cached ? this.deps.metrics.lockfileCacheHits : this.deps.metrics.lockfileCacheMisses).inc();
-    return lock;
-  }
-
-  /** A push names its changed files; a pull request's come from the API (an incomplete list is said so). */
-  private async githubChangedFiles(github: GithubRepos, source: Source, event: CiEvent, repo: GithubRepoRequest): Promise<void> {
-    if (event.type === 'push') {
-      event.changedFiles = pushedFiles(event.payload);
-    } else if (event.pullRequest) {
-      const listed = await github.pullRequestFiles(source, { ...repo, number: event.pullRequest.number });
-      event.changedFiles = listed.files;
-      if (listed.capped) event.changedFilesIncomplete = true;
-    }
-  }
-
-  /**
    * A delivery not tied to a commit (generic sources): run the workflows that git sources of the
    * same organisation registered from their default branch, at the registered commit.
    */
@@ -460,29 +400,4 @@ export class DeliveryProcessor {
     this.deps.metrics.triggerMatchDuration.observe(matchSeconds);
     return { outcome: { status: 'processed', matchedCount: runs.length, trace: decisions }, runs };
   }
-}
-
-/** Where agents clone from: the payload's `clone_url` (GitHub Enterprise has its own host), else github.com. */
-function githubCloneUrl(event: CiEvent): string {
-  const url = (event.payload as { repository?: { clone_url?: unknown } } | null)?.repository?.clone_url;
-  return typeof url === 'string' && /^https?:\/\/[^\s]+$/.test(url) ? url : `https://github.com/${event.repo}.git`;
-}
-
-function githubDefaultBranch(payload: unknown): string | undefined {
-  const repo = (payload as { repository?: { default_branch?: unknown } } | null)?.repository;
-  return typeof repo?.default_branch === 'string' ? repo.default_branch : undefined;
-}
-
-/** The files a GitHub push touched, from its commits' added, modified and removed lists. */
-function pushedFiles(payload: unknown): string[] {
-  const commits = (payload as { commits?: unknown } | null)?.commits;
-  const files = new Set<string>();
-  if (!Array.isArray(commits)) return [];
-  for (const c of commits as Record<string, unknown>[]) {
-    for (const key of ['added', 'modified', 'removed']) {
-      const list = c?.[key];
-      if (Array.isArray(list)) for (const f of list) if (typeof f === 'string') files.add(f);
-    }
-  }
-  return [...files].sort();
 }
