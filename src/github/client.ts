@@ -296,11 +296,7 @@ export class GitHubApp {
         if (entry.previous_filename) files.add(entry.previous_filename);
         if (entry.filename) files.add(entry.filename);
       }
-      url = nextLink(response.headers.link);
-      if (url && new URL(url, this.baseUrl).origin !== new URL(this.baseUrl).origin) {
-        // The token goes only to the API it belongs to.
-        throw new GitHubError(`GitHub GET ${pageUrl}: the next page is on another host (${new URL(url).origin})`, 'refused');
-      }
+      url = this.samePlace(nextLink(response.headers.link), pageUrl);
       if (entries.length === 0) break;
     }
     return { files: [...files], count, capped: count >= PULL_FILES_CAP };
@@ -391,24 +387,32 @@ export class GitHubApp {
     return toCheckRun(data);
   }
 
-  /** Check runs named `name` on commit `sha` (newest first, as GitHub lists them), to find one this app created before. */
+  /** Check runs named `name` on commit `sha`, every page (newest first, as GitHub lists them), to find one this app created before. */
   async findCheckRuns(owner: string, repo: string, sha: string, name: string, hint: InstallationHint = {}): Promise<CheckRun[]> {
-    const { data } = await this.asInstallation(owner, repo, hint, (authorization) =>
-      this.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', {
-        owner,
-        repo,
-        ref: sha,
-        check_name: name,
-        filter: 'all',
-        per_page: 100,
-        headers: { authorization },
-      }),
-    );
-    const runs = (data as { check_runs?: unknown }).check_runs;
-    return Array.isArray(runs) ? runs.map(toCheckRun) : [];
+    const found: CheckRun[] = [];
+    const query = new URLSearchParams({ check_name: name, filter: 'all', per_page: '100' });
+    let url: string | undefined = `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/commits/${encodeURIComponent(sha)}/check-runs?${query}`;
+    // GitHub keeps at most 1000 check runs of one suite; 20 pages is past any commit's count.
+    for (let page = 0; url && page < 20; page++) {
+      const pageUrl: string = url;
+      const response = await this.asInstallation(owner, repo, hint, (authorization) => this.octokit.request({ method: 'GET', url: pageUrl, headers: { authorization } }));
+      const runs = (response.data as { check_runs?: unknown }).check_runs;
+      if (!Array.isArray(runs) || runs.length === 0) break;
+      found.push(...runs.map(toCheckRun));
+      url = this.samePlace(nextLink(response.headers.link), pageUrl);
+    }
+    return found;
   }
 
   // ---- plumbing ----
+
+  /** A `Link: rel="next"` target, refused when it leaves the API: the token goes only to the API it belongs to. */
+  private samePlace(next: string | undefined, pageUrl: string): string | undefined {
+    if (next && new URL(next, this.baseUrl).origin !== new URL(this.baseUrl).origin) {
+      throw new GitHubError(`GitHub GET ${pageUrl}: the next page is on another host (${new URL(next).origin})`, 'refused');
+    }
+    return next;
+  }
 
   private async appJwt(): Promise<string> {
     try {

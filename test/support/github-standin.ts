@@ -30,8 +30,9 @@
  *   commit set by `setBranch`/`setTag` (`{sha, node_id, commit, html_url, …}`), or 422 `No commit
  *   found for SHA: …` as GitHub answers; `setBranch(…, {default: true})` also makes the branch the
  *   repository's `default_branch`.
- * - `GET /repos/{owner}/{repo}/commits/{ref}/check-runs?check_name=`: `{total_count, check_runs}`
- *   of the recorded check runs on that commit (newest first), filtered by name.
+ * - `GET /repos/{owner}/{repo}/commits/{ref}/check-runs?check_name=&per_page&page`: `{total_count,
+ *   check_runs}` of the recorded check runs on that commit (newest first), filtered by name, paged
+ *   (30 by default, at most 100) with a `Link` header.
  * - `GET /repos/{owner}/{repo}/collaborators/{username}/permission`: `{permission, role_name, user}`
  *   as set by `setPermission` (`permission` is the legacy name: `maintain` → `write`, `triage` →
  *   `read`, as GitHub answers); a login never set is 404 `Not Found` (GitHub: "is not a user").
@@ -433,7 +434,17 @@ export class GitHubStandIn {
       const runs = [...this.checkRuns.values()]
         .filter((r) => r.repo.toLowerCase() === segments[2]!.toLowerCase() && r.head_sha === rest[1] && (name === null || r.name === name))
         .reverse();
-      return this.json(res, 200, { total_count: runs.length, check_runs: runs.map((r) => this.checkRunBody(r)) });
+      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+      const last = Math.max(1, Math.ceil(runs.length / perPage));
+      const pageUrl = (n: number) => {
+        const next = new URL(url.toString());
+        next.searchParams.set('page', String(n));
+        return `${this.pageLinkBase ?? this.url}${next.pathname}${next.search}`;
+      };
+      const links: Record<string, string> = page < last ? { link: `<${pageUrl(page + 1)}>; rel="next", <${pageUrl(last)}>; rel="last"` } : {};
+      const shown = runs.slice((page - 1) * perPage, page * perPage).map((r) => this.checkRunBody(r));
+      return this.json(res, 200, { total_count: runs.length, check_runs: shown }, links);
     }
 
     if (method === 'GET' && rest[0] === 'commits' && rest.length >= 2) {

@@ -471,6 +471,18 @@ describe('check runs', () => {
   });
 });
 
+describe('check runs on a commit, many of one name', () => {
+  it('follows the pages past 100 (a commit rerun many times)', async () => {
+    const app = client();
+    const sha = '9'.repeat(40);
+    for (let i = 0; i < 130; i++) await app.createCheckRun('octokit-fixture-org', 'hello-world', { name: 'kici/many', headSha: sha, externalId: `run-${i}` });
+    const found = await app.findCheckRuns('octokit-fixture-org', 'hello-world', sha, 'kici/many');
+    expect(found).toHaveLength(130);
+    expect(found.at(-1)!.externalId).toBe('run-0');
+    expect(standin.requests.filter((r) => r.path.endsWith(`/commits/${sha}/check-runs`))).toHaveLength(2);
+  });
+});
+
 describe('the commit a ref names', () => {
   it('reads the default branch from the repository when no ref is named, then its commit', async () => {
     standin.setBranch(REPO, 'trunk', SHA2, { default: true });
