@@ -17,9 +17,21 @@ export {
   type LoadedSecretKey,
   loadOrCreateSecretKey,
   parseSecretKey,
+  resolveOldSecretKey,
   resolveSecretKey,
   SecretKeyFormatError,
+  SecretKeyRotationError,
 } from './master-key.js';
+export { describeKeyVersion, keyVersionOf, LEGACY_KEY_VERSION } from './key-version.js';
+export {
+  bindingOf,
+  missingKeyProblems,
+  ROTATION_BATCH_SIZE,
+  rotateMasterKey,
+  type RotationOptions,
+  type RotationReport,
+  type TableRotation,
+} from './key-rotation.js';
 export {
   ADMIN_TOKEN_PREFIX,
   AGENT_TOKEN_PREFIX,

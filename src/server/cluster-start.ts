@@ -124,15 +124,47 @@ function refuseOtherRole(dataDir: string, credentials: NodeCredentials, configur
   throw new ConfigError([problem]);
 }
 
-/** The settings a joined node takes from its join, each checked against what is configured. */
-export function sharedSettings(config: OrchestratorConfig, joined: JoinedNode): { databaseUrl: string; secretKey: string } {
+/**
+ * The settings a joined node takes from its join, each checked against what is configured. The
+ * master key is the joined one unless the cluster rotated it (the joined copy is kept as it came, so
+ * it never changes): a configured KICI_SECRET_KEY that differs is taken as-is when
+ * KICI_SECRET_KEY_OLD names the joined key (a rotation under way: this node still reads what it
+ * sealed); otherwise only once the database shows the cluster uses it (`keyNeedsDatabase`, checked
+ * at start: `configuredKeyProblem`). The old key comes from the configuration, else from the join
+ * (a node that joined during a rotation was handed both).
+ */
+export function sharedSettings(
+  config: OrchestratorConfig,
+  joined: JoinedNode,
+): { databaseUrl: string; secretKey: string; secretKeyOld?: string; keyNeedsDatabase?: true } {
   const problems: string[] = [];
-  if (config.secretKey && normaliseKey(config.secretKey) !== joined.secrets.secretKey) {
-    problems.push('KICI_SECRET_KEY: differs from the cluster\'s master key this node was handed when it joined; unset it (the joined key is used)');
-  }
-  if (config.storageType !== 'database') problems.push('KICI_STORAGE_TYPE: a member of a cluster keeps blobs and step logs in the database the cluster shares; set KICI_STORAGE_TYPE=database');
+  const joinedKey = joined.secrets.secretKey;
+  const configured = config.secretKey ? normaliseKey(config.secretKey) : undefined;
+  const configuredOld = config.secretKeyOld ? normaliseKey(config.secretKeyOld) : undefined;
+  const moved = configured !== undefined && configured !== joinedKey;
+  // Shared storage only: the filesystem is one node's. An S3 member is given its bucket and credentials by its own environment, not by the join.
+  if (config.storageType === 'filesystem') problems.push('KICI_STORAGE_TYPE: a member of a cluster keeps blobs and step logs where every member sees them; set KICI_STORAGE_TYPE=database (the database the cluster shares) or s3 (with the bucket the other members use)');
   if (problems.length) throw new ConfigError(problems);
-  return { databaseUrl: config.databaseUrl ?? joined.secrets.databaseUrl, secretKey: joined.secrets.secretKey };
+  const secretKey = moved ? configured : joinedKey;
+  const secretKeyOld = configuredOld ?? joined.secrets.oldSecretKey;
+  return {
+    databaseUrl: config.databaseUrl ?? joined.secrets.databaseUrl,
+    secretKey,
+    ...(secretKeyOld !== undefined && secretKeyOld !== secretKey ? { secretKeyOld } : {}),
+    ...(moved && configuredOld !== joinedKey ? { keyNeedsDatabase: true as const } : {}),
+  };
+}
+
+/**
+ * A joined node configured with a key other than the one it was handed (and not rotating from it)
+ * starts only when the database shows the cluster uses one of its keys: at least one sealed value
+ * carries the version of KICI_SECRET_KEY or KICI_SECRET_KEY_OLD (the start check has already made
+ * sure every value opens). A mistyped key on a cluster with no sealed values yet is refused rather
+ * than left to seal values no other node can open.
+ */
+export function configuredKeyProblem(sealedVersions: readonly number[], keyVersions: readonly number[]): string | undefined {
+  if (sealedVersions.some((v) => keyVersions.includes(v))) return undefined;
+  return "KICI_SECRET_KEY: differs from the cluster's master key this node was handed when it joined, and no sealed value in the database carries its key version; unset it (the joined key is used), or, to rotate the master key, also set KICI_SECRET_KEY_OLD to the joined key";
 }
 
 function normaliseKey(text: string): string {

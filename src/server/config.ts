@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { MAX_CLOCK_OFFSET_MS } from '../clock/index.js';
+import { DEFAULT_RETENTION, type RetentionPolicy } from '../retention/index.js';
+import type { S3StorageSettings } from '../store/index.js';
 import { isPeerAddress } from '../vocabulary/index.js';
 import { closestVariable, orchestratorVariable, ownerOf } from './variables.js';
 
@@ -18,6 +20,13 @@ const boolean = z
 const millis = (min: number) => z.coerce.number().int().min(min);
 
 const MIB = 1024 * 1024;
+
+/** Whole days, 0 for forever; at most 100 years, so a typo of extra digits is caught rather than obeyed. */
+const retentionDays = z.coerce
+  .number()
+  .int('must be a whole number of days')
+  .min(0, 'must be 0 (keep forever) or a number of days')
+  .max(36_500, 'must be at most 36500 days (0 keeps forever)');
 
 /** The shortest shard lease taken: anything shorter would lapse on an ordinary scheduling hiccup. */
 const SHARD_LEASE_FLOOR_MS = 50;
@@ -84,6 +93,39 @@ const coordinatorList = (name: string, one: boolean) =>
     return list;
   });
 
+/** An http(s) URL; one with credentials in it is refused without quoting it back. */
+const endpointUrl = z
+  .string()
+  .trim()
+  .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not hold credentials (user:password@); the SDK takes them from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY')
+  .refine((u) => /^https?:\/\/[^/?#]+/i.test(u) && URL.canParse(u), 'must be an http(s) URL such as http://minio:9000');
+
+/** S3's bucket naming rules (3–63 lowercase letters, digits, dots and dashes), which compatible servers keep too. */
+const bucketName = z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name: 3–63 lowercase letters, digits, dots and dashes');
+
+/** The S3 variables (read only with KICI_STORAGE_TYPE=s3, but checked whenever set). */
+const s3Variables = {
+  KICI_STORAGE_BUCKET: bucketName.optional(),
+  KICI_STORAGE_LOG_BUCKET: bucketName.optional(),
+  KICI_STORAGE_REGION: z.string().trim().regex(/^[a-z0-9-]{1,64}$/, 'must be a region name such as us-east-1').default('us-east-1'),
+  KICI_STORAGE_ENDPOINT: endpointUrl.optional(),
+  KICI_STORAGE_EXTERNAL_ENDPOINT: endpointUrl.optional(),
+  KICI_STORAGE_UPLOAD_ENDPOINT: endpointUrl.optional(),
+  KICI_STORAGE_FORCE_PATH_STYLE: boolean.default(false),
+  KICI_STORAGE_PREFIX: z
+    .string()
+    .regex(/^\/*([A-Za-z0-9._~:@+=-]+\/)*[A-Za-z0-9._~:@+=-]*\/*$/, 'must be a key prefix such as ci or ci/kici (letters, digits and . _ ~ : @ + = -, folders separated by /)')
+    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not hold . or .. folders')
+    .default(''),
+  KICI_STORAGE_CHECKSUMS: z.enum(['when_supported', 'when_required'], { error: 'must be when_required or when_supported' }).default('when_required'),
+  // No cache exists yet; the floor is KiCI's, so bucket lifecycle rules written against it stay valid.
+  KICI_CACHE_TTL_DAYS: z.coerce
+    .number()
+    .int('must be a whole number of days')
+    .min(30, 'must be at least 30 (days): cached entries are relied on for 30 days, so bucket lifecycle rules must keep objects at least that long')
+    .default(30),
+};
+
 const schema = z.object({
   KICI_MODE: z.enum(['independent', 'platform', 'hybrid']).default('independent'),
   KICI_INSTANCE_MODE: z.enum(['independent', 'platform', 'hybrid']).optional(),
@@ -100,6 +142,8 @@ const schema = z.object({
   KICI_DATABASE_PREPARED_STATEMENTS: boolean.default(true),
   KICI_SECRET_KEY: z.string().optional(),
   KICI_SECRET_KEY_FILE: z.string().optional(),
+  KICI_SECRET_KEY_OLD: z.string().optional(),
+  KICI_SECRET_KEY_FILE_OLD: z.string().optional(),
   KICI_BOOTSTRAP_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   KICI_PLATFORM_URL: z.string().optional(),
   KICI_PLATFORM_TOKEN: z.string().optional(),
@@ -109,6 +153,7 @@ const schema = z.object({
     .default('json')
     .transform((): 'json' => 'json'),
   KICI_STORAGE_TYPE: z.enum(['filesystem', 'fs', 'database', 's3']).default('filesystem'),
+  ...s3Variables,
   KICI_AGENT_AUTH: z.string().default('token'),
   KICI_CLUSTER_ROLE: z.enum(['coordinator', 'worker']).default('coordinator'),
   KICI_DEV: boolean.default(false),
@@ -133,6 +178,8 @@ const schema = z.object({
   KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER: z.coerce.number().min(1).default(2),
   KICI_STALE_DETECTOR_SCAN_INTERVAL_MS: millis(100).default(60_000),
   KICI_GIT_RECONCILE_INTERVAL_MS: millis(100).default(60_000),
+  KICI_RETENTION_DELIVERY_DAYS: retentionDays.default(DEFAULT_RETENTION.deliveryDays),
+  KICI_RETENTION_LOG_DAYS: retentionDays.default(DEFAULT_RETENTION.logDays),
   KICI_CLUSTER_PORT: z.coerce.number().int().min(0).max(65535).default(4001),
   KICI_CLUSTER_ADDRESS: peerAddress.optional(),
   KICI_CLUSTER_PEERS: peerList.optional(),
@@ -176,6 +223,8 @@ export interface OrchestratorConfig {
   preparedStatements: boolean;
   secretKey?: string;
   secretKeyFile?: string;
+  /** The previous master key while a rotation is in progress (read with, never sealed with). */
+  secretKeyOld?: string;
   bootstrapAdminToken?: string;
   logLevel: RawConfig['KICI_LOG_LEVEL'];
   logFormat: RawConfig['KICI_LOG_FORMAT'];
@@ -193,8 +242,14 @@ export interface OrchestratorConfig {
   staleScanIntervalMs: number;
   /** How often git sources' mirrors are fetched to find pushes no delivery brought. */
   gitReconcileIntervalMs: number;
-  /** Where blobs and step logs are kept: under the data directory, or in the database (for clusters). */
-  storageType: 'filesystem' | 'database';
+  /** Days raw webhook bodies and finished runs' step logs are kept (0: forever); the coordinator enforces it. */
+  retention: RetentionPolicy;
+  /** Where blobs and step logs are kept: under the data directory, in the database, or in S3 (the last two for clusters). */
+  storageType: 'filesystem' | 'database' | 's3';
+  /** With `storageType` s3: the bucket(s) and how to reach them. */
+  s3?: S3Config;
+  /** Dependency cache lifetime (days, at least 30); nothing reads it until a cache exists. */
+  cacheTtlDays: number;
   /**
    * A worker's bound on what it holds of its agents' results, step statuses and log chunks while
    * no coordinator is reachable (bytes).
@@ -208,6 +263,12 @@ export interface OrchestratorConfig {
    * fault injection); 0 when unset.
    */
   faultClockOffsetMs: number;
+}
+
+/** S3 settings, and the endpoints agents and `kici run remote` will reach the bucket at (accepted, not used yet). */
+export interface S3Config extends S3StorageSettings {
+  externalEndpoint?: string;
+  uploadEndpoint?: string;
 }
 
 export interface ClusterConfig {
@@ -267,8 +328,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
   }
   const c = parsed.data;
   problems.push(...refusedValues(c), ...clusterProblems(c), ...roleProblems(c));
-  warnings.push(...roleWarnings(c, own), ...faultWarnings(c));
+  warnings.push(...roleWarnings(c, own), ...faultWarnings(c), ...s3Warnings(c, own));
   const secretKey = c.KICI_SECRET_KEY ?? readKeyFile(c.KICI_SECRET_KEY_FILE, problems);
+  const secretKeyOld = c.KICI_SECRET_KEY_OLD ?? readKeyFile(c.KICI_SECRET_KEY_FILE_OLD, problems, 'KICI_SECRET_KEY_FILE_OLD');
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     mode: 'independent',
@@ -284,6 +346,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     preparedStatements: c.KICI_DATABASE_PREPARED_STATEMENTS,
     secretKey,
     secretKeyFile: c.KICI_SECRET_KEY_FILE,
+    secretKeyOld,
     bootstrapAdminToken: c.KICI_BOOTSTRAP_ADMIN_TOKEN,
     logLevel: c.KICI_LOG_LEVEL,
     logFormat: c.KICI_LOG_FORMAT,
@@ -297,7 +360,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     staleThresholdMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS * c.KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER,
     staleScanIntervalMs: c.KICI_STALE_DETECTOR_SCAN_INTERVAL_MS,
     gitReconcileIntervalMs: c.KICI_GIT_RECONCILE_INTERVAL_MS,
-    storageType: c.KICI_STORAGE_TYPE === 'database' ? 'database' : 'filesystem',
+    retention: { deliveryDays: c.KICI_RETENTION_DELIVERY_DAYS, logDays: c.KICI_RETENTION_LOG_DAYS },
+    storageType: c.KICI_STORAGE_TYPE === 'fs' ? 'filesystem' : c.KICI_STORAGE_TYPE,
+    s3: c.KICI_STORAGE_TYPE === 's3' ? s3ConfigOf(c) : undefined,
+    cacheTtlDays: c.KICI_CACHE_TTL_DAYS,
     faultInjection: c.KICI_FAULT_INJECTION,
     faultClockOffsetMs: c.KICI_FAULT_CLOCK_OFFSET_MS ?? 0,
     workerOutboxMaxBytes: c.KICI_WORKER_OUTBOX_MAX_BYTES,
@@ -391,6 +457,28 @@ function roleWarnings(c: RawConfig, given: Record<string, string>): string[] {
   return warnings;
 }
 
+/** The S3 settings as the store takes them (only called with KICI_STORAGE_TYPE=s3 and a bucket). */
+function s3ConfigOf(c: RawConfig): S3Config {
+  return {
+    bucket: c.KICI_STORAGE_BUCKET!,
+    logBucket: c.KICI_STORAGE_LOG_BUCKET,
+    region: c.KICI_STORAGE_REGION,
+    endpoint: c.KICI_STORAGE_ENDPOINT,
+    forcePathStyle: c.KICI_STORAGE_FORCE_PATH_STYLE,
+    prefix: c.KICI_STORAGE_PREFIX,
+    checksums: c.KICI_STORAGE_CHECKSUMS,
+    externalEndpoint: c.KICI_STORAGE_EXTERNAL_ENDPOINT,
+    uploadEndpoint: c.KICI_STORAGE_UPLOAD_ENDPOINT,
+  };
+}
+
+/** S3 settings given without S3 storage: checked, but unused, and said so at start. */
+function s3Warnings(c: RawConfig, given: Record<string, string>): string[] {
+  if (c.KICI_STORAGE_TYPE === 's3') return [];
+  const unused = Object.keys(s3Variables).filter((name) => name.startsWith('KICI_STORAGE_') && given[name] !== undefined);
+  return unused.map((name) => `${name} is not used: KICI_STORAGE_TYPE is ${c.KICI_STORAGE_TYPE}, not s3`);
+}
+
 /** Faults in effect, told at start so a node's log says it was skewed on purpose. */
 function faultWarnings(c: RawConfig): string[] {
   const offset = c.KICI_FAULT_CLOCK_OFFSET_MS;
@@ -406,8 +494,8 @@ function refusedValues(c: RawConfig): string[] {
     const name = c.KICI_INSTANCE_MODE ? 'KICI_INSTANCE_MODE' : 'KICI_MODE';
     problems.push(`${name}=${mode}: the ${mode} mode needs the KiCI Platform relay, which kici does not implement yet; use KICI_MODE=independent`);
   }
-  if (c.KICI_STORAGE_TYPE === 's3') {
-    problems.push('KICI_STORAGE_TYPE=s3: S3 storage is not implemented yet (it lands with the cluster); unset it to keep blobs on the filesystem under KICI_DATA_DIR');
+  if (c.KICI_STORAGE_TYPE === 's3' && !c.KICI_STORAGE_BUCKET) {
+    problems.push('KICI_STORAGE_TYPE=s3: set KICI_STORAGE_BUCKET (the bucket blobs, and step logs unless KICI_STORAGE_LOG_BUCKET is set, are kept in)');
   }
   if (c.KICI_AGENT_AUTH !== 'token') problems.push('KICI_AGENT_AUTH: agents authenticate with tokens only; the only accepted value is token');
   if (c.KICI_FAULT_INJECTION && !c.KICI_DEV) {
@@ -418,16 +506,17 @@ function refusedValues(c: RawConfig): string[] {
     problems.push('KICI_FAULT_CLOCK_OFFSET_MS is refused unless KICI_FAULT_INJECTION=true (with KICI_DEV=true): it sets this node\'s clock wrong on purpose, which skews every time it writes and judges, and is for chaos runs only');
   }
   if (c.KICI_SECRET_KEY && c.KICI_SECRET_KEY_FILE) problems.push('KICI_SECRET_KEY_FILE: set either KICI_SECRET_KEY or KICI_SECRET_KEY_FILE, not both');
+  if (c.KICI_SECRET_KEY_OLD && c.KICI_SECRET_KEY_FILE_OLD) problems.push('KICI_SECRET_KEY_FILE_OLD: set either KICI_SECRET_KEY_OLD or KICI_SECRET_KEY_FILE_OLD, not both');
   return problems;
 }
 
 /** The key file's content; a read error names the variable and the path, never any content. */
-function readKeyFile(file: string | undefined, problems: string[]): string | undefined {
+function readKeyFile(file: string | undefined, problems: string[], variable = 'KICI_SECRET_KEY_FILE'): string | undefined {
   if (!file) return undefined;
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (e) {
-    problems.push(`KICI_SECRET_KEY_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    problems.push(`${variable}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     return undefined;
   }
 }

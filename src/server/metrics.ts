@@ -69,6 +69,12 @@ export function createMetrics() {
       registers: [registry],
     }),
     dedupHits: new Counter({ name: 'kici_dedup_hits_total', help: 'Duplicate deliveries answered from the first outcome', registers: [registry] }),
+    retentionDeleted: new Counter({
+      name: 'kici_retention_deleted_total',
+      help: 'What retention removed: raw webhook bodies (delivery_payload) and finished runs whose step logs were deleted (step_log)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     authFailures: new Counter({
       name: 'kici_auth_failures_total',
       help: 'Failed authentications (wrong or missing admin token, bad agent token), by kind',
@@ -113,6 +119,7 @@ export function createMetrics() {
   for (const event of ['push', 'tag']) m.webhooksReceived.inc({ source: 'git', event }, 0);
   for (const gate of ['enabled', 'branch', 'trust', 'reviewers']) m.gateRejections.inc({ gate }, 0);
   for (const gate of ['trust', 'reviewers']) m.holdsExpired.inc({ gate }, 0);
+  for (const kind of ['delivery_payload', 'step_log']) m.retentionDeleted.inc({ kind }, 0);
   return m;
 }
 

@@ -6,11 +6,12 @@ import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/in
 import { clockSkewSeconds, DatabaseClock, offsetClock, systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
 import { CoordinatorDuties } from '../cluster/index.js';
 import { dedupKeySweep, SourceCatalog } from '../deliveries/index.js';
+import { Retention, retentionDuty } from '../retention/index.js';
 import { envGroupRef } from '../environments/index.js';
 import type { DeliveryRecord } from '../webhooks/index.js';
 import { cancelRunVia, isTerminalRunStatus, runSweeps, voteOnHoldVia } from '../runs/index.js';
-import { createDatabaseSecretStore, createSecretBackends, resolveSecretKey, type MasterKey } from '../secrets/index.js';
-import { openDatabaseStorage, openFilesystemStorage, openStore, type Store } from '../store/index.js';
+import { createDatabaseSecretStore, createSecretBackends, missingKeyProblems, resolveOldSecretKey, rotateMasterKey, resolveSecretKey, type MasterKey } from '../secrets/index.js';
+import { openStore, type Store } from '../store/index.js';
 import { announceAdminToken, ensureAdminToken, type Terminal } from './bootstrap.js';
 import { ensureClusterIdentity } from './cluster-identity.js';
 import type { OrchestratorConfig } from './config.js';
@@ -33,9 +34,10 @@ import { watchSourceChanges } from './wiring/source-changes.js';
 import { loadShards } from './wiring/shards.js';
 import { followShards } from './wiring/shard-ownership.js';
 import { startClusterNode } from './wiring/cluster.js';
+import { openObjectStorage, storageMigration } from './wiring/storage.js';
 import { clusterAdmin, clusterView } from './wiring/cluster-views.js';
 import { clusterRoutes } from './routes/cluster.js';
-import { clusterDirOf, joinedNode, sharedSettings, type JoinedNode } from './cluster-start.js';
+import { clusterDirOf, configuredKeyProblem, joinedNode, sharedSettings, type JoinedNode } from './cluster-start.js';
 import { recoverIfAsked } from './cluster-recovery.js';
 import { localNodeId, readMembership } from '../membership/index.js';
 import { ConfigError } from './config.js';
@@ -104,6 +106,8 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
     const joined = await joinedNode(config, nodeId, log);
     const shared = joined ? sharedSettings(config, joined) : undefined;
     const secretKey = resolveSecretKey({ configured: shared?.secretKey ?? config.secretKey, dataDir: config.dataDir });
+    // During a master-key rotation: read with it too, never seal with it (docs/key-rotation.md).
+    const secretKeyOld = resolveOldSecretKey(shared ? shared.secretKeyOld : config.secretKeyOld, secretKey.key);
     const store = await openStore({
       url: shared?.databaseUrl ?? config.databaseUrl,
       dataDir: config.dataDir,
@@ -118,7 +122,7 @@ export async function startOrchestrator(config: OrchestratorConfig, options: Sta
     if (deadlines instanceof DatabaseClock) cleanups.push(() => deadlines.stop());
     const announce = options.announce ?? false;
     if (joined && store.driver !== 'postgres') throw new ConfigError(['a member of a cluster needs the PostgreSQL the cluster shares, not PGlite']);
-    return await assemble(config, { clock, deadlines, ids: options.ids ?? systemIds, log, nodeId, store, secretKey: secretKey.key, joined, databaseUrl: joined?.secrets.databaseUrl ?? config.databaseUrl, faults: options.faults ?? (config.faultInjection ? new PeerFaults(systemRandom) : undefined), announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
+    return await assemble(config, { clock, deadlines, ids: options.ids ?? systemIds, log, nodeId, store, secretKey: secretKey.key, secretKeyOld, keyNeedsDatabase: shared?.keyNeedsDatabase ?? false, joined, databaseUrl: joined?.secrets.databaseUrl ?? config.databaseUrl, faults: options.faults ?? (config.faultInjection ? new PeerFaults(systemRandom) : undefined), announce, terminal: options.terminal ?? process.stdout, listener, cleanups });
   } catch (e) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     throw e;
@@ -134,6 +138,10 @@ interface Parts {
   nodeId: string;
   store: Store;
   secretKey: MasterKey;
+  /** The previous master key while a rotation is under way. */
+  secretKeyOld: MasterKey | undefined;
+  /** A joined node configured with another key than it was handed: the database must show the cluster uses it. */
+  keyNeedsDatabase: boolean;
   /** Set on a node that joined the cluster (not on the node that made it). */
   joined: JoinedNode | undefined;
   /** The database URL the cluster shares (a joined node's own override is not handed on). */
@@ -151,6 +159,16 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const { clock, deadlines, log, nodeId, store, cleanups } = p;
   const applied = await store.migrations.prepare({ autoMigrate: config.autoMigrate });
   if (applied.length) log.info({ applied }, 'database migrated');
+  // Before anything reads a secret: a value sealed with a key this node lacks refuses the start, by table and key version.
+  const keys = { current: p.secretKey, ...(p.secretKeyOld ? { old: p.secretKeyOld } : {}) };
+  const missingKeys = await missingKeyProblems(store.keyRotation, keys);
+  if (missingKeys.length) throw new ConfigError([...missingKeys, 'start with the key that sealed them as KICI_SECRET_KEY_OLD (the new one as KICI_SECRET_KEY), then run kici-admin rotate-key']);
+  if (p.keyNeedsDatabase) {
+    const sealed = (await store.keyRotation.countsByKeyVersion()).map((c) => c.keyVersion);
+    const problem = configuredKeyProblem(sealed, [p.secretKey.version, ...(p.secretKeyOld ? [p.secretKeyOld.version] : [])]);
+    if (problem) throw new ConfigError([problem]);
+  }
+  if (p.secretKeyOld) log.warn({ keyVersion: p.secretKey.version, oldKeyVersion: p.secretKeyOld.version }, 'KICI_SECRET_KEY_OLD is set: a master-key rotation is under way; run kici-admin rotate-key, then remove it');
   // Before anything is written for this node: a data directory and a database of different clusters refuse to start.
   const cluster = await ensureClusterIdentity({ dataDir: config.dataDir, cluster: store.cluster, nodeId, now: new Date(clock.now()), log });
   await recoverIfAsked(config.dataDir, p.joined?.membership ?? readMembership(clusterDirOf(config.dataDir)), store, new Date(clock.now()), log);
@@ -167,9 +185,10 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const authFailures = new FailedAuthLimit(clock);
   const proxies = trustedProxies(config.trustedProxies);
   const addressOf = (req: IncomingMessage) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
-  const vault = createDatabaseSecretStore(store.sealedSecrets, { current: p.secretKey }, clock);
-  const secretBackends = createSecretBackends({ repository: store.secretBackends, keys: { current: p.secretKey }, clock });
-  const storage = config.storageType === 'database' ? openDatabaseStorage(store) : openFilesystemStorage(config.dataDir);
+  const vault = createDatabaseSecretStore(store.sealedSecrets, keys, clock);
+  const secretBackends = createSecretBackends({ repository: store.secretBackends, keys, clock });
+  const storage = await openObjectStorage(config, store, log);
+  cleanups.push(() => storage.close());
   const clusterNode = await startClusterNode(config, { ...p, clusterId: cluster.clusterId, authFailures, onActorForwarded: () => metrics.actorMessagesForwarded.inc() });
   cleanups.push(() => clusterNode.stop());
   const leadership = clusterNode.leadership();
@@ -223,6 +242,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   await clusterNode.settled(config.cluster.raft.electionMaxMs * 2);
   await clusterNode.placeShards().catch((e: Error) => log.warn({ err: e.message }, 'shard placement at start did not complete; the leader retries'));
   await ownership.follow(clusterNode.raft.state.shardOwners());
+  // Old webhook bodies and step logs: the leader's duty below, or an admin's purge, removes them.
+  const retention = new Retention({ store, blobs: storage.blobs, stepLogs: storage.stepLogs, clock: deadlines, onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n) });
   const reconcile = wireReconcile({ store, mirrors: deliveries.mirrors, processor, sourceToken: (s) => catalog.secret(s, 'token'), clock, log, intervalMs: config.gitReconcileIntervalMs });
 
   const intake = {
@@ -258,6 +279,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     store,
     secrets: vault,
     secretBackends,
+    rotateMasterKey: (by, options) => rotateMasterKey(store.keyRotation, keys, { ...options, by, now: () => new Date(clock.now()) }),
     sourcesChanged: () => catalog.invalidate(),
     clock: deadlines,
     logs: storage.stepLogs,
@@ -274,6 +296,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     rerunRun: deliveries.rerunRun,
     triggerRuns: deliveries.triggerRuns,
     reconcileSource: (source) => reconcile.reconciler.reconcile(source),
+    purgeRetention: (request) => retention.purge(request),
+    migrateStorage: storageMigration(config, store, storage),
     cluster: clusterAdmin(clusterNode, store.cluster, cluster.clusterId, p.faults, workerReports),
   });
 
@@ -294,6 +318,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   cleanups.push(() => duties.stop());
   for (const duty of runSweeps(runStore, system, { staleThresholdMs: config.staleThresholdMs, staleScanIntervalMs: config.staleScanIntervalMs, clock: deadlines })) duties.add(duty);
   duties.add(dedupKeySweep(store, deadlines, nodeId));
+  duties.add(retentionDuty(retention, config.retention, nodeId, (removed) => log.info(removed, 'retention removed old webhook bodies and step logs')));
   // After the shards this node owns were gained above (their deliveries left `received` resumed with
   // them), so a push whose delivery a crash left unprocessed is that delivery's, not a reconcile's.
   duties.add(reconcile.duty, true);

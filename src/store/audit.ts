@@ -24,6 +24,10 @@ export const SYSTEM_ACTOR: AuditActor = Object.freeze({ name: SYSTEM_ACTOR_NAME,
  * `<scope>/<NAME>` and the name, details the scope and name only (never the value).
  * `environment.bind|unbind`: a scope pattern bound to or unbound from an environment
  * (environment-bindings.ts), its subject the binding and the environment's name.
+ * `key.rotate`: an admin's `rotate-key` (src/secrets/key-rotation.ts), written after it with the
+ * counts it moved and left per table, its subject the current key's version (never a key or value).
+ * `retention.purge`: an admin's `runs purge`, written after it with what it removed (its subject
+ * `retention`; a purge is many batches, each its own statement, so there is no one change to commit with).
  */
 export type AuditAction =
   | 'admin_token.create'
@@ -32,11 +36,14 @@ export type AuditAction =
   | 'held_run.approve'
   | 'held_run.reject'
   | 'secret.set'
+  | 'storage.migrate'
   | 'secret.unset'
   | 'environment.bind'
   | 'environment.unbind'
   | 'secret_backend.create'
-  | 'secret_backend.remove';
+  | 'secret_backend.remove'
+  | 'retention.purge'
+  | 'key.rotate';
 
 export interface NewAuditEvent {
   actor: AuditActor;

@@ -40,6 +40,14 @@ export interface DeliveryRecord {
   attempts: number;
   /** While `received` after such a try: not resumed before this. */
   retryAfter: Date | null;
+  /** When retention dropped the raw body (migration 020); present only once it has. */
+  payloadRemovedAt?: Date;
+}
+
+/** A delivery by its key (ids are unique per organisation). */
+export interface DeliveryKey {
+  orgId: string;
+  deliveryId: string;
 }
 
 export interface DeliveryWithBody extends DeliveryRecord {
@@ -96,6 +104,7 @@ const SUMMARY_COLUMNS = [
   'processed_at',
   'attempts',
   'retry_after',
+  'payload_removed_at',
 ] as const;
 
 type SummaryRow = Pick<Selectable<DeliveriesTable>, (typeof SUMMARY_COLUMNS)[number]>;
@@ -120,6 +129,7 @@ function toRecord(row: SummaryRow): DeliveryRecord {
     processedAt: row.processed_at,
     attempts: row.attempts,
     retryAfter: row.retry_after,
+    ...(row.payload_removed_at != null && { payloadRemovedAt: row.payload_removed_at }),
   };
 }
 
@@ -278,6 +288,43 @@ export class DeliveryRepository {
   async listById(deliveryId: string): Promise<DeliveryRecord[]> {
     const rows = await this.db.selectFrom('deliveries').select(SUMMARY_COLUMNS).where('delivery_id', '=', deliveryId).orderBy('org_id').execute();
     return rows.map(toRecord);
+  }
+
+  /**
+   * Retention: deliveries received before `before` whose raw body is still kept, oldest first, at
+   * most `limit`. A delivery still `received` is never among them: its body is what processing reads.
+   */
+  async withExpiredPayloads(before: Date, limit: number): Promise<DeliveryKey[]> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['org_id', 'delivery_id'])
+      .where('received_at', '<', before)
+      .where('status', '<>', 'received')
+      .where('payload_removed_at', 'is', null)
+      .orderBy('received_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ orgId: r.org_id, deliveryId: r.delivery_id }));
+  }
+
+  /**
+   * Drop the raw bodies of these deliveries and stamp `payload_removed_at`; the row (status,
+   * trace, hash, size, times) stays. Only bodies still kept and no longer `received` are touched,
+   * so a repeat counts nothing; with a claim, only while it is still the coordinator's term of
+   * record. Returns how many bodies went.
+   */
+  async removePayloads(keys: readonly DeliveryKey[], at: Date, claim?: CoordinatorClaim): Promise<number> {
+    if (keys.length === 0) return 0;
+    const pairs = jsonb(keys.map((k) => [k.orgId, k.deliveryId]));
+    let query = this.db
+      .updateTable('deliveries')
+      .set({ body: new Uint8Array(0), payload_removed_at: at })
+      .where(sql<boolean>`(org_id, delivery_id) in (select k->>0, k->>1 from jsonb_array_elements(${pairs}) as k)`)
+      .where('status', '<>', 'received')
+      .where('payload_removed_at', 'is', null);
+    if (claim) query = query.where(heldBy(claim));
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   /** Delete dedup keys whose window has passed (`expires_at <= now`); returns how many went. */

@@ -28,6 +28,7 @@ export type { StepRepository, StepChanges } from './steps.js';
 export type { JobNeed, JobRecord, RunRecord, StepRecord } from './run-records.js';
 export type { NewSource, Source, SourceChanges, SourceRepository } from './sources.js';
 export type { ScopeNames, SealedSecretRepository, SealedValue, SecretLocation } from './sealed-secrets.js';
+export { type KeyRotationRepository, type KeyVersionCount, SEALED_TABLES, type SealedRow, type SealedRowCursor, type SealedRowLocation, type SealedTable } from './key-rotation.js';
 export {
   parseSourceChange,
   type SourceChange,
@@ -49,6 +50,7 @@ export { type AuditAction, type AuditActor, type AuditEvent, type AuditFilter, t
 export type { AgentRecord, AgentRegistration, AgentRepository, AgentTokenRecord, NewAgentToken } from './agents.js';
 export {
   type DeliveryFilter,
+  type DeliveryKey,
   type DeliveryOutcome,
   type DeliveryRecord,
   type DeliveryRepository,

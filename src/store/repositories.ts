@@ -15,6 +15,7 @@ import { EnvironmentBindingRepository } from './environment-bindings.js';
 import { EnvironmentVariableRepository } from './environment-variables.js';
 import { HoldRepository } from './holds.js';
 import { JobRepository } from './jobs.js';
+import { KeyRotationRepository } from './key-rotation.js';
 import { RefTipRepository } from './ref-tips.js';
 import { RegistrationRepository } from './registrations.js';
 import { RunRepository } from './runs.js';
@@ -66,6 +67,8 @@ export interface Repositories {
   readonly holds: HoldRepository;
   /** Secret backends besides the database (Vault): sealed configs; create and remove audited with the change. */
   readonly secretBackends: SecretBackendRepository;
+  /** Master-key rotation: key versions of every sealed value, and re-sealed values written back. */
+  readonly keyRotation: KeyRotationRepository;
 }
 
 /** `listen` is the store's (absent for repositories bound to a transaction). */
@@ -92,5 +95,6 @@ export function repositoriesOver(db: Db, listen?: Listen): Repositories {
     environmentVariables: new EnvironmentVariableRepository(db),
     holds: new HoldRepository(db),
     secretBackends: new SecretBackendRepository(db),
+    keyRotation: new KeyRotationRepository(db),
   };
 }

@@ -182,6 +182,7 @@ function planRows(input: NewRun, epoch: number, now: Date) {
     finished_at: input.finishedAt ?? null,
     parent_run_id: input.parentRunId ?? null,
     environment: null,
+    logs_removed_at: null,
   };
   const jobs: Selectable<JobsTable>[] = input.jobs.map((job, planIndex) => ({
     id: job.id,

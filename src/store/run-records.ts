@@ -29,6 +29,8 @@ export interface RunRecord {
   concurrency: RunConcurrency | null;
   /** `runs.environment` (migration 011); present only once a gate set it. */
   environment?: string;
+  /** When retention deleted the run's step logs (migration 020); present only once it has. */
+  logsRemovedAt?: Date;
 }
 
 export interface JobRecord {
@@ -103,6 +105,7 @@ export function toRun(row: Selectable<RunsTable>): RunRecord {
     timeoutMs: row.timeout_ms,
     concurrency: row.concurrency ?? null,
     ...(row.environment != null && { environment: row.environment }),
+    ...(row.logs_removed_at != null && { logsRemovedAt: row.logs_removed_at }),
   };
 }
 

@@ -6,6 +6,7 @@
  * does a delivery's (`createForDelivery`: its outcome and all its runs at once).
  */
 import { sql } from 'kysely';
+import { type CoordinatorClaim, heldBy } from './coordinator-term.js';
 import type { Db } from './database.js';
 import { DeliveryRepository, type DeliveryOutcome } from './deliveries.js';
 import { insertRuns, type RunInsert } from './run-inserts.js';
@@ -266,6 +267,41 @@ export class RunRepository {
       .orderBy('workflow_name')
       .execute();
     return rows.map(toRun);
+  }
+
+  /**
+   * Retention: finished runs whose step logs are still kept and that finished before `before`,
+   * the longest finished first, at most `limit`.
+   */
+  async withExpiredLogs(before: Date, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .select('id')
+      .where('finished_at', '<', before)
+      .where('logs_removed_at', 'is', null)
+      .where('status', 'in', TERMINAL_RUN_STATUSES)
+      .orderBy('finished_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Record that these finished runs' step logs were deleted. Not a shard-fenced write: a finished
+   * run has no writer left (its owner writes only until the run ends), and retention is the
+   * coordinator's, fenced by its term when `claim` is given. Returns how many runs were newly marked.
+   */
+  async markLogsRemoved(runIds: readonly string[], at: Date, claim?: CoordinatorClaim): Promise<number> {
+    if (runIds.length === 0) return 0;
+    let query = this.db
+      .updateTable('runs')
+      .set({ logs_removed_at: at })
+      .where('id', 'in', runIds)
+      .where('logs_removed_at', 'is', null)
+      .where('status', 'in', TERMINAL_RUN_STATUSES);
+    if (claim) query = query.where(heldBy(claim));
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   /**

@@ -120,6 +120,8 @@ export interface DeliveriesTable {
   /** Tries that ended "not yet" (019); the next is not before `retry_after`. */
   attempts: ColumnType<number, number | undefined, number>;
   retry_after: NullableTimestamp;
+  /** When retention dropped the body (020); `body` is empty from then on, hash and size stay. */
+  payload_removed_at: NullableTimestamp;
 }
 
 export interface DedupKeysTable {
@@ -179,6 +181,8 @@ export interface RunsTable {
   concurrency: NullableJson<RunConcurrency>;
   /** The environment concurrency group the run counts against (migration 011; null: none). */
   environment: Generated<string | null>;
+  /** When retention deleted the run's step logs (migration 020; null: still kept). */
+  logs_removed_at: NullableTimestamp;
 }
 
 /** A workflow's `concurrency` with its defaults applied. */

@@ -41,6 +41,7 @@ export class Store implements Repositories {
   readonly environmentVariables: Repositories['environmentVariables'];
   readonly holds: Repositories['holds'];
   readonly secretBackends: Repositories['secretBackends'];
+  readonly keyRotation: Repositories['keyRotation'];
   private readonly database: OpenedDatabase;
 
   constructor(database: OpenedDatabase) {
@@ -69,6 +70,7 @@ export class Store implements Repositories {
     this.environmentVariables = repositories.environmentVariables;
     this.holds = repositories.holds;
     this.secretBackends = repositories.secretBackends;
+    this.keyRotation = repositories.keyRotation;
     builders.set(this, database.db);
   }
 

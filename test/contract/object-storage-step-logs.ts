@@ -196,4 +196,33 @@ export function stepLogsContract(ctx: ObjectStorageContext): void {
     }
     expect(await store.listJobLogs(run, job)).toEqual([]);
   });
+
+  it('deletes every log of a run, all its jobs, and only that run (retention)', async () => {
+    const { run, job } = ownJob();
+    const otherJob = randomUUID();
+    const kept = ownJob();
+    const store = logs(1024);
+    await store.append(run, job, 0, 'hello');
+    await store.append(run, job, 2, 'é!');
+    await store.append(run, otherJob, 0, 'abc');
+    await store.append(kept.run, kept.job, 0, 'stays');
+    // 5 + 3 ('é' is two bytes) + 3.
+    expect(await store.deleteRunLogs(run)).toBe(11);
+    expect(await store.listJobLogs(run, job)).toEqual([]);
+    expect(await store.listJobLogs(run, otherJob)).toEqual([]);
+    expect(await store.read(run, job, 0)).toEqual({ text: '', nextOffset: 0, size: 0 });
+    expect((await store.read(kept.run, kept.job, 0)).text).toBe('stays');
+    // Nothing left: a repeat, or a run that never had logs, removes nothing.
+    expect(await store.deleteRunLogs(run)).toBe(0);
+    expect(await store.deleteRunLogs(randomUUID())).toBe(0);
+  });
+
+  it('deletes a run whose id would escape the store, inside the store', async () => {
+    const { job } = ownJob();
+    const store = logs(1024);
+    const escaping = `../${randomUUID()}`;
+    await store.append(escaping, job, 0, 'x');
+    expect(await store.deleteRunLogs(escaping)).toBe(1);
+    expect(await store.listJobLogs(escaping, job)).toEqual([]);
+  });
 }

@@ -1,6 +1,6 @@
 /**
  * Object storage's contract (BlobStore and StepLogStore), one suite for every backend: the
- * filesystem, and the database on PGlite and on PostgreSQL. What the orchestrator sees must not
+ * filesystem, the database on PGlite and on PostgreSQL, and S3 (on s3rver). What the orchestrator sees must not
  * depend on which one the configuration picks.
  *
  * Usage: `describeObjectStorageContract('filesystem', async () => backend, { shareable: false })`,
@@ -32,8 +32,18 @@ export interface ObjectStorageContext {
   openAnother(options?: ObjectStorageOptions): Promise<ObjectStorage>;
 }
 
-/** `shareable`: several nodes may use the storage at once, so the two-node tests are declared. */
-export function describeObjectStorageContract(name: string, open: () => Promise<ObjectStorageBackend>, options: { shareable: boolean }): void {
+export interface ObjectStorageClaims {
+  /** Several nodes may use the storage at once, so the two-node tests are declared. */
+  shareable: boolean;
+  /**
+   * Two nodes appending to one step at once still keep the cap (the database locks the log's row).
+   * S3 has no lock: only the run's owner appends to a step, so it claims shared reads, not this.
+   * Defaults to `shareable`.
+   */
+  appendsFromTwoNodes?: boolean;
+}
+
+export function describeObjectStorageContract(name: string, open: () => Promise<ObjectStorageBackend>, options: ObjectStorageClaims): void {
   describe(`object storage contract [${name}]`, () => {
     let backend: ObjectStorageBackend | undefined;
     beforeAll(async () => {

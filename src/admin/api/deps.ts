@@ -1,9 +1,10 @@
 import type { Clock } from '../../clock/index.js';
 import type { HoldVoteRequest, HoldVoteResult } from '../../runs/index.js';
-import type { SecretBackends } from '../../secrets/index.js';
+import type { RotationReport, SecretBackends } from '../../secrets/index.js';
 import type { LabelMatcher } from '../../workflows/index.js';
-import type { NewAuditEvent, Source, StepLogStore, Store } from '../../store/index.js';
+import type { AuditActor, NewAuditEvent, Source, StepLogStore, Store } from '../../store/index.js';
 import type { DeliveryStatus } from '../../vocabulary/index.js';
+import type { StorageMigrationResult, StorageTarget } from '../../store/index.js';
 
 /** What the admin API needs from the rest of the orchestrator, handed in by the composition root. */
 export interface AdminDeps {
@@ -16,6 +17,8 @@ export interface AdminDeps {
   logs: StepLogStore;
   /** Secret backends besides the database (Vault): `/backends` (absent in tests that build the API alone). */
   secretBackends?: SecretBackends;
+  /** Re-seal what another master key sealed with the current one (`/admin/rotate-key`; absent in tests that build the API alone). */
+  rotateMasterKey?(by: AuditActor, options: { batchSize?: number }): Promise<RotationReport>;
   /** Close the live connections of agents using a revoked token, on every node of the cluster it reaches; returns how many. */
   disconnectToken(tokenId: string): number | Promise<number>;
   sourcesChanged?(): void;
@@ -43,6 +46,13 @@ export interface AdminDeps {
    * route checked it is an enabled git source); resolves once those deliveries are processed.
    */
   reconcileSource(source: Source): Promise<ReconcileReply>;
+  /**
+   * Remove, at once, webhook bodies and finished runs' step logs older than the request says
+   * (`runs purge`), batch after batch until none is left (absent in tests that build the API alone).
+   */
+  purgeRetention?(request: PurgeRequest): Promise<PurgeReply>;
+  /** Copy this node's object storage to another backend (`storage migrate`; absent in tests that build the API alone). */
+  migrateStorage?(target: StorageTarget): Promise<StorageMigrationResult>;
   /**
    * An environment's rules changed: its concurrency group reads them again now (a glob environment's
    * groups, named after the jobs' own names, catch up at their next periodic rebuild).
@@ -167,6 +177,20 @@ export interface TriggerReply {
   sha: string;
   branch: string | null;
   runs: { id: string; workflow: string }[];
+}
+
+export interface PurgeRequest {
+  olderThanMs: number;
+  payloads: boolean;
+  logs: boolean;
+}
+
+/** What a purge removed, and the instant it removed things from before. */
+export interface PurgeReply {
+  payloads: number;
+  logRuns: number;
+  logBytes: number;
+  before: Date;
 }
 
 /** What a reconcile did: whether it only took the first baseline, and each moved branch's delivery. */

@@ -3,6 +3,7 @@ import type { DeliveryRecord } from '../../store/index.js';
 import { DELIVERY_STATUSES } from '../../vocabulary/index.js';
 import type { AdminDeps } from './deps.js';
 import { apiError, type RouteTable } from './http.js';
+import { removedOn } from './retention.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -26,6 +27,8 @@ function deliveryView(d: DeliveryRecord) {
     // A delivery kept for a later try (GitHub unreachable): how many tries so far, and when the next may come.
     attempts: d.attempts,
     retryAfter: d.status === 'received' ? iso(d.retryAfter) : null,
+    // Set once retention dropped the raw body; the row itself is kept.
+    payloadRemovedAt: iso(d.payloadRemovedAt ?? null),
   };
 }
 
@@ -53,6 +56,10 @@ export function eventLogRoutes(deps: AdminDeps): RouteTable {
       if (matching.length > 1) throw apiError(409, 'ambiguous', `delivery ${req.params.deliveryId} exists in several organisations (${matching.map((d) => d.orgId).join(', ')}): name one with org`);
       const d = matching[0];
       if (req.query.get('payload') !== 'true') return { status: 200, body: deliveryView(d) };
+      // No body to hand back: say why, rather than an empty body the sender never sent.
+      if (d.payloadRemovedAt) {
+        return { status: 200, body: { ...deliveryView(d), body: null, bodyEncoding: null, payloadRemoved: `payload ${removedOn(d.payloadRemovedAt)}` } };
+      }
       // The body only on request, and nothing else of the raw request: the headers stay out.
       const full = await deps.store.deliveries.getWithBody(d.orgId, d.deliveryId);
       return { status: 200, body: { ...deliveryView(d), ...bodyView(full?.body ?? Buffer.alloc(0)) } };

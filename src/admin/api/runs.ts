@@ -7,6 +7,7 @@ import { type HoldVoteResult, jobLabels } from '../../runs/index.js';
 import type { AdminDeps } from './deps.js';
 import { type ApiHandler, apiError, parseBody, type RouteTable } from './http.js';
 import { refusalsAsHttp } from './refusals.js';
+import { removedOn } from './retention.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -27,6 +28,8 @@ function runView(r: RunRecord) {
     startedAt: iso(r.startedAt),
     finishedAt: iso(r.finishedAt),
     durationMs: r.startedAt && r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null,
+    // Set once retention deleted the run's step logs: `logs` answers 410 from then on.
+    logsRemovedAt: iso(r.logsRemovedAt ?? null),
   };
 }
 
@@ -193,6 +196,8 @@ export function runRoutes(deps: AdminDeps): RouteTable {
     }],
     ['GET', '/runs/:id/logs', async (req, res) => {
       const run = await load(req.params.id);
+      // Gone for good, and said so: an empty stream would read as a run that printed nothing.
+      if (run.logsRemovedAt) throw apiError(410, 'logs_removed', `logs of run ${run.id} ${removedOn(run.logsRemovedAt)}`);
       const job = req.query.get('job') ?? undefined;
       // Jobs are created with their run, so a name none of them has will never have lines: say so
       // (with the names it does have) instead of streaming nothing.

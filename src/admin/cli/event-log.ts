@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DELIVERY_STATUSES } from '../../vocabulary/index.js';
 import { apiFor, globals } from './context.js';
+import { ExitStatus } from './exit-status.js';
 import { printFields, printJson, printTable } from './output.js';
 
 interface DeliveryView extends Record<string, unknown> {
@@ -9,8 +10,10 @@ interface DeliveryView extends Record<string, unknown> {
   matchedCount: number;
   error: string | null;
   trace: unknown;
-  body?: string;
-  bodyEncoding?: 'utf8' | 'base64';
+  body?: string | null;
+  bodyEncoding?: 'utf8' | 'base64' | null;
+  /** `payload removed by retention on <date>` when `--payload` asked for a body that is gone. */
+  payloadRemoved?: string;
 }
 
 interface TraceCheck {
@@ -68,8 +71,13 @@ export function eventLogCommands(): Command {
       const qs = params.toString();
       const d = await apiFor(cmd).call<DeliveryView>('GET', `/event-log/${encodeURIComponent(id)}${qs ? `?${qs}` : ''}`);
       if (globals(cmd).json) return printJson(d);
+      // Stdout carries only a body, so the reason there is none goes to stderr, with exit 1.
+      if (o.payload && d.payloadRemoved) {
+        process.stderr.write(`kici-admin: delivery ${d.id}: ${d.payloadRemoved} (its event log row is kept)\n`);
+        throw new ExitStatus(1);
+      }
       if (o.payload) return void process.stdout.write(d.bodyEncoding === 'base64' ? Buffer.from(d.body ?? '', 'base64') : (d.body ?? ''));
-      printFields(d, ['id', 'orgId', 'sourceId', 'sourceKind', 'eventType', 'action', 'status', 'matchedCount', 'error', 'payloadSize', 'receivedAt', 'processedAt', 'attempts', 'retryAfter']);
+      printFields(d, ['id', 'orgId', 'sourceId', 'sourceKind', 'eventType', 'action', 'status', 'matchedCount', 'error', 'payloadSize', 'receivedAt', 'processedAt', 'attempts', 'retryAfter', 'payloadRemovedAt']);
       printTrace(d.trace, d.status);
     });
 

@@ -6,6 +6,7 @@ import { auditCommand } from './audit.js';
 import { backendCommands } from './backends.js';
 import { clusterCommands } from './cluster.js';
 import { joinCommand } from './membership.js';
+import { rotateKeyCommand } from './master-key.js';
 import { dbCommands } from './db.js';
 import { environmentCommands } from './environments.js';
 import { eventLogCommands } from './event-log.js';
@@ -17,6 +18,7 @@ import { lockfileCommands, protocolCommands } from './schemas.js';
 import { UsageError } from './secret-input.js';
 import { sourceCommands } from './sources.js';
 import { addSourceLifecycleCommands } from './source-lifecycle.js';
+import { storageCommands } from './storage.js';
 
 export function adminProgram(): Command {
   const program = new Command('kici-admin')
@@ -34,6 +36,8 @@ export function adminProgram(): Command {
   commands.push(adminTokenCommands(), auditCommand(), eventLogCommands(), lockfileCommands(), protocolCommands());
   commands.push(secretCommands());
   commands.push(backendCommands());
+  commands.push(rotateKeyCommand());
+  commands.push(storageCommands());
   for (const cmd of commands) program.addCommand(cmd);
   prepareSubcommands(program);
   return program;

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { apiFor, globals } from './context.js';
 import { printFields, printJson, printTable } from './output.js';
 import { logsCommand } from './run-logs.js';
+import { purgeCommand } from './purge.js';
 import { stepNumber } from './step-number.js';
 
 interface StepView {
@@ -134,6 +135,7 @@ export function runCommands(): Command {
     });
 
   runs.addCommand(logsCommand());
+  runs.addCommand(purgeCommand());
   runs.addCommand(voteCommand('approve'));
   runs.addCommand(voteCommand('reject'));
 

@@ -1,15 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError, type AdminApi } from './api-client.js';
 import { apiFor, globals } from './context.js';
+import { durationSeconds } from './durations.js';
 import { printFields, printJson } from './output.js';
 import { resolveSecret, UsageError } from './secret-input.js';
 import { githubSecrets, type SourceView } from './sources.js';
 
 /** `--grace`: `0`, or a whole number with a unit (`90s`, `30m`, `1h`, `2d`); a bare number is seconds. */
 export function graceSeconds(v: string): number {
-  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(v.trim());
-  if (!m) throw new InvalidArgumentError(`expected a duration such as 0, 90s, 30m, 1h or 2d, got "${v}"`);
-  const n = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  const n = durationSeconds(v);
   if (n > 7 * 86_400) throw new InvalidArgumentError('the grace is at most 7d');
   return n;
 }

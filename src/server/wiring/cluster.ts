@@ -20,6 +20,8 @@ export interface ClusterNodeStart {
   clusterId: string;
   store: Store;
   secretKey: MasterKey;
+  /** The previous master key during a rotation: handed to joiners with the current one. */
+  secretKeyOld: MasterKey | undefined;
   joined: JoinedNode | undefined;
   databaseUrl: string | undefined;
   authFailures: FailedAuthLimit;
@@ -33,9 +35,12 @@ export async function startClusterNode(config: OrchestratorConfig, p: ClusterNod
   const membership = p.joined?.membership ?? founder!.membership;
   const credentials = p.joined?.credentials ?? founder!.credentials;
   const ca = p.joined ? joinedCa(p.joined) : founder!.ca;
-  const shareable = p.store.driver === 'postgres' && config.storageType === 'database' && p.databaseUrl !== undefined;
+  const shareable = p.store.driver === 'postgres' && config.storageType !== 'filesystem' && p.databaseUrl !== undefined;
+  const hex = (key: MasterKey) => Buffer.from(key.bytes).toString('hex');
   const secrets = (): JoinSecrets | undefined =>
-    shareable ? { databaseUrl: p.databaseUrl!, secretKey: Buffer.from(p.secretKey.bytes).toString('hex'), caKey: ca.privateKey.toPem() } : undefined;
+    shareable
+      ? { databaseUrl: p.databaseUrl!, secretKey: hex(p.secretKey), ...(p.secretKeyOld ? { oldSecretKey: hex(p.secretKeyOld) } : {}), caKey: ca.privateKey.toPem() }
+      : undefined;
   const node = new ClusterNode({
     config: config.cluster,
     host: config.host,

@@ -80,7 +80,7 @@ async function admit(p: JoinDoorParts, body: unknown, address: string): Promise<
   // join any coordinator; a coordinator needs data the other members can reach.
   const secrets = request.role === 'coordinator' ? p.secrets() : undefined;
   if (request.role === 'coordinator' && !secrets) {
-    return refused(503, 'unavailable', 'this node keeps its data where no other node can reach it: a cluster needs PostgreSQL (KICI_DATABASE_URL) and blobs in it (KICI_STORAGE_TYPE=database) on every member before coordinators can join');
+    return refused(503, 'unavailable', 'this node keeps its data where no other node can reach it: a cluster needs PostgreSQL (KICI_DATABASE_URL) and shared blobs (KICI_STORAGE_TYPE=database or s3) on every member before coordinators can join');
   }
   const now = new Date(p.clock.now());
   const record = await p.tokens.getJoinToken(token.id);

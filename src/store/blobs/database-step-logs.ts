@@ -91,6 +91,12 @@ export class DatabaseStepLogStore implements StepLogStore {
       .execute();
     return rows.map((row) => ({ stepIndex: row.step_index, bytes: row.size }));
   }
+
+  /** One statement: the chunks go with their logs (ON DELETE CASCADE, migration 007). */
+  async deleteRunLogs(runId: string): Promise<number> {
+    const rows = await this.db.deleteFrom('step_logs').where('run_id', '=', runId).returning('size').execute();
+    return rows.reduce((total, row) => total + row.size, 0);
+  }
 }
 
 /**

@@ -39,3 +39,8 @@ export async function readDeliveryCopy(blobs: BlobStore, orgId: string, delivery
   const gz = await blobs.get(deliveryCopyKey(orgId, deliveryId));
   return gz ? gunzip(gz) : null;
 }
+
+/** Delete a delivery's copy (retention); false when none was stored, so a repeat is harmless. */
+export function deleteDeliveryCopy(blobs: Pick<BlobStore, 'delete'>, orgId: string, deliveryId: string): Promise<boolean> {
+  return blobs.delete(deliveryCopyKey(orgId, deliveryId));
+}

@@ -7,7 +7,7 @@
  * than the cap is itself the "notice already written" mark, so the rule survives restarts (the rule
  * itself is in step-log-rules.ts, shared with the database backend).
  */
-import { appendFile, mkdir, open, readdir, stat } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { keySegment } from './blob-store.js';
 import { appendUnderCap, chunkOf, readWindow, STEP_LOG_CAP_BYTES, STEP_LOG_READ_BYTES } from './step-log-rules.js';
@@ -31,6 +31,11 @@ export interface StepLogStore {
   read(runId: string, jobId: string, stepIndex: number, fromOffset?: number, maxBytes?: number): Promise<StepLogChunk>;
   /** The job's step logs that exist, by step index. */
   listJobLogs(runId: string, jobId: string): Promise<StepLogInfo[]>;
+  /**
+   * Delete every step log of the run, all its jobs (retention). Returns the bytes removed: 0 when
+   * the run had none, so a repeat is harmless. Reads afterwards see absent logs.
+   */
+  deleteRunLogs(runId: string): Promise<number>;
 }
 
 /** Step indexes are a step's position in its job: 0, 1, 2, … */
@@ -50,8 +55,12 @@ export class FilesystemStepLogStore implements StepLogStore {
     this.capBytes = options.capBytes ?? STEP_LOG_CAP_BYTES;
   }
 
+  private runDir(runId: string): string {
+    return join(this.root, 'kici-logs', 'executions', keySegment(runId));
+  }
+
   private jobDir(runId: string, jobId: string): string {
-    return join(this.root, 'kici-logs', 'executions', keySegment(runId), 'jobs', keySegment(jobId));
+    return join(this.runDir(runId), 'jobs', keySegment(jobId));
   }
 
   private pathOf(runId: string, jobId: string, stepIndex: number): string {
@@ -121,6 +130,31 @@ export class FilesystemStepLogStore implements StepLogStore {
     }
     return logs.sort((a, b) => a.stepIndex - b.stepIndex);
   }
+
+  async deleteRunLogs(runId: string): Promise<number> {
+    const dir = this.runDir(runId);
+    const bytes = await treeBytes(dir);
+    await rm(dir, { recursive: true, force: true });
+    return bytes;
+  }
+}
+
+/** The bytes of the files below `dir` (0 when it does not exist). */
+async function treeBytes(dir: string): Promise<number> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  let total = 0;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await treeBytes(path);
+    else if (entry.isFile()) total += await fileSize(path);
+  }
+  return total;
 }
 
 async function fileSize(path: string): Promise<number> {

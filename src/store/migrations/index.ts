@@ -22,6 +22,7 @@ import * as secretBackends from './016_secret_backends.js';
 import * as githubSources from './017_github_sources.js';
 import * as eventLogView from './018_event_log_view.js';
 import * as deliveryRetries from './019_delivery_retries.js';
+import * as retention from './020_retention.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -43,6 +44,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '017_github_sources': githubSources,
   '018_event_log_view': eventLogView,
   '019_delivery_retries': deliveryRetries,
+  '020_retention': retention,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -68,6 +68,11 @@ export const joinSecrets = z.strictObject({
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//),
   /** The master key, 64 hex characters. */
   secretKey: z.string().regex(/^[0-9a-f]{64}$/),
+  /**
+   * The previous master key while a rotation is under way (64 hex characters), so a node joining
+   * then reads values sealed with either key, as every other node does. Absent otherwise.
+   */
+  oldSecretKey: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /** The cluster CA's private key (PEM), so any coordinator can admit the next joiner. */
   caKey: z.string(),
 });

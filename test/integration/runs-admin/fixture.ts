@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ADMIN_TOKEN_FILE, AdminApi } from '../../../src/admin/index.js';
 import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
-import { loadConfig, startOrchestrator, type Orchestrator } from '../../../src/server/index.js';
+import { loadConfig, startOrchestrator, type Orchestrator, type StartOptions } from '../../../src/server/index.js';
 import { cli, type CliResult } from '../admin-surface/cli.js';
 
 const GIT_ENV = {
@@ -77,19 +77,22 @@ export class Installation {
     this.repo = new Repo(tmp);
   }
 
-  /** `env`: more orchestrator settings (e.g. `KICI_GITHUB_API_URL`), kept for restarts. */
-  static async start(prefix: string, env: Record<string, string> = {}): Promise<Installation> {
+  /** `env`: more orchestrator settings (e.g. `KICI_GITHUB_API_URL`), kept for restarts; `options`: e.g. an injected clock. */
+  static async start(prefix: string, env: Record<string, string> = {}, options: StartOptions = {}): Promise<Installation> {
     const inst = new Installation(mkdtempSync(path.join(tmpdir(), prefix)));
     inst.env = env;
+    inst.options = options;
     await inst.startOrchestrator();
     return inst;
   }
 
   private env: Record<string, string> = {};
+  private options: StartOptions = {};
 
   async startOrchestrator(): Promise<void> {
     this.orch = await startOrchestrator(
       loadConfig({ KICI_DATA_DIR: this.dataDir, KICI_PORT: '0', KICI_HOST: '127.0.0.1', KICI_LOG_LEVEL: 'silent', ...this.env }),
+      this.options,
     );
     this.api = new AdminApi(this.orch.url, readFileSync(path.join(this.dataDir, ADMIN_TOKEN_FILE), 'utf8').trim());
   }

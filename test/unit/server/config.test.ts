@@ -236,9 +236,8 @@ describe('every orchestrator variable the seeds and reference name', () => {
     expect(loadConfig({ KICI_CLUSTER_PEERS: 'a:4001,b:4001', KICI_CLUSTER_ADDRESS: 'c:4001' }).cluster.peers).toEqual(['a:4001', 'b:4001']);
   });
 
-  it('refuses KICI_STORAGE_TYPE=s3 until S3 lands, and accepts filesystem', () => {
-    const problems = problemsOf({ KICI_STORAGE_TYPE: 's3', KICI_STORAGE_BUCKET: 'b' });
-    expect(problems).toEqual([expect.stringMatching(/^KICI_STORAGE_TYPE=s3: S3 storage is not implemented yet/)]);
+  it('accepts KICI_STORAGE_TYPE=s3 with a bucket (storage-config.test.ts), and filesystem', () => {
+    expect(loadConfig({ KICI_STORAGE_TYPE: 's3', KICI_STORAGE_BUCKET: 'kici-ci' }).storageType).toBe('s3');
     expect(loadConfig({ KICI_STORAGE_TYPE: 'filesystem' }).warnings).toEqual([]);
     expect(problemsOf({ KICI_STORAGE_TYPE: 'gcs' })[0].startsWith('KICI_STORAGE_TYPE:')).toBe(true);
   });
