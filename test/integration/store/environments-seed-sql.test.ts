@@ -5,14 +5,12 @@
  * statements go through a plain `pg` client, as psql would send them; PGlite gets them too.
  * Then the table's constraints: what they refuse, and what deleting an environment keeps.
  */
-import { rmSync } from 'node:fs';
-import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseDriver, Store } from '../../../src/store/index.js';
+import { sql } from 'kysely';
 import { queryBuilderOf } from '../../../src/store/testing.js';
 import { insertPendingHold } from '../../contract/environment-store.database.js';
-import { DRIVERS, openTestStore } from '../../support/store-drivers.js';
+import { openOperatorDatabase, type OperatorDatabase } from '../../support/operator-sql.js';
+import { DRIVERS } from '../../support/store-drivers.js';
 
 /** The seed's statements, character for character apart from line breaks. */
 const SEED = {
@@ -63,40 +61,10 @@ WHERE j.status = 'running' AND r.environment = 'your-env';`,
 VALUES ('my-org', '<env-id>', 'API_URL', 'https://api.example.com', false);`,
 };
 
-type Row = Record<string, unknown>;
-
-interface Database {
-  store: Store;
-  /** One statement as an operator sends it; its rows. */
-  run(statement: string): Promise<Row[]>;
-  close(): Promise<void>;
-}
-
-async function openDatabase(driver: DatabaseDriver): Promise<Database> {
-  const { store, dataDir, url } = await openTestStore(driver);
-  let client: pg.Client | undefined;
-  if (url) {
-    client = new pg.Client({ connectionString: url });
-    await client.connect();
-  }
-  return {
-    store,
-    async run(statement) {
-      if (client) return (await client.query(statement)).rows as Row[];
-      return (await sql.raw(statement).execute(queryBuilderOf(store))).rows as Row[];
-    },
-    async close() {
-      await client?.end();
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 const HOUR = 3600_000;
 
 /** A run (with `environment` set as the gates will set it) and its jobs, in plain SQL. */
-async function insertRun(db: Database, run: { orgId: string; environment: string | null; status: string; createdAt: Date; jobs: { name: string; status: string; error?: string }[] }): Promise<string> {
+async function insertRun(db: OperatorDatabase, run: { orgId: string; environment: string | null; status: string; createdAt: Date; jobs: { name: string; status: string; error?: string }[] }): Promise<string> {
   const q = queryBuilderOf(db.store);
   const { rows } = await sql<{ id: string }>`insert into runs (id, org_id, source_id, workflow_name, status, shard, owner_epoch, event, environment, created_at)
     values (gen_random_uuid(), ${run.orgId}, 'src_seed', 'deploy', ${run.status}, 0, 1, '{}'::jsonb, ${run.environment}, ${run.createdAt}) returning id`.execute(q);
@@ -110,9 +78,9 @@ async function insertRun(db: Database, run: { orgId: string; environment: string
 
 for (const driver of DRIVERS) {
   describe(`seed 000's operator SQL [${driver}]`, () => {
-    let db: Database;
+    let db: OperatorDatabase;
     beforeAll(async () => {
-      db = await openDatabase(driver);
+      db = await openOperatorDatabase(driver);
     });
     afterAll(async () => {
       await db?.close();

@@ -6,44 +6,12 @@
  * of one push through the processing's own claim); the view is read with plain SQL, as an operator
  * sends it (a `pg` client on PostgreSQL, the store's connection on PGlite).
  */
-import { rmSync } from 'node:fs';
-import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimPush, duplicateOutcome, type Push } from '../../../src/deliveries/push-claims.js';
-import { type DatabaseDriver, type NewDelivery, payloadHash, type Store } from '../../../src/store/index.js';
-import { queryBuilderOf } from '../../../src/store/testing.js';
-import { DRIVERS, openTestStore, uniqueOrg } from '../../support/store-drivers.js';
+import { type NewDelivery, payloadHash } from '../../../src/store/index.js';
+import { openOperatorDatabase, type OperatorDatabase } from '../../support/operator-sql.js';
+import { DRIVERS, uniqueOrg } from '../../support/store-drivers.js';
 
-type Row = Record<string, unknown>;
-
-interface Database {
-  store: Store;
-  /** One statement as an operator sends it; its rows. */
-  run(statement: string): Promise<Row[]>;
-  close(): Promise<void>;
-}
-
-async function openDatabase(driver: DatabaseDriver): Promise<Database> {
-  const { store, dataDir, url } = await openTestStore(driver);
-  let client: pg.Client | undefined;
-  if (url) {
-    client = new pg.Client({ connectionString: url });
-    await client.connect();
-  }
-  return {
-    store,
-    async run(statement) {
-      if (client) return (await client.query(statement)).rows as Row[];
-      return (await sql.raw(statement).execute(queryBuilderOf(store))).rows as Row[];
-    },
-    async close() {
-      await client?.end();
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 const T0 = new Date('2026-03-01T12:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -95,9 +63,9 @@ const COLUMNS = [
 
 for (const driver of DRIVERS) {
   describe(`event_log view [${driver}]`, () => {
-    let db: Database;
+    let db: OperatorDatabase;
     beforeAll(async () => {
-      db = await openDatabase(driver);
+      db = await openOperatorDatabase(driver);
     });
     afterAll(async () => {
       await db?.close();
