@@ -17,6 +17,24 @@ import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
 import { BenchAgent, type SeenDispatch } from './bench-agent.js';
 
 /** A whole number ≥ `min` from the environment, or `fallback` when unset or empty. */
+/**
+ * A fresh database on the test server for one bench, committing as production does: the test server
+ * runs with fsync and synchronous_commit off server-wide, the bench database has synchronous_commit
+ * on (checked, not assumed).
+ */
+export async function durableBenchDatabase(server: TestPostgres): Promise<string> {
+  const url = await server.createDatabase();
+  const dbName = new URL(url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  await admin.query(`alter database ${dbName} set synchronous_commit = on`).finally(() => admin.end());
+  const check = new pg.Client({ connectionString: url });
+  await check.connect();
+  const { rows } = await check.query<{ synchronous_commit: string }>('show synchronous_commit').finally(() => check.end());
+  if (rows[0]?.synchronous_commit !== 'on') throw new Error(`synchronous_commit is ${rows[0]?.synchronous_commit} on the bench database`);
+  return url;
+}
+
 /** The databases a bench part runs on, from a comma-separated variable (both by default). */
 export function envDrivers(name: string): ('postgres' | 'pglite')[] {
   const drivers = (process.env[name] ?? 'postgres,pglite').split(',').map((d) => d.trim()).filter(Boolean);

@@ -9,7 +9,7 @@ import { ADMIN_TOKEN_FILE, AdminApi } from '../src/admin/index.js';
 import { loadConfig, startOrchestrator, type Orchestrator } from '../src/server/index.js';
 import { STATEMENT_KINDS, type StatementCounts, type Store } from '../src/store/index.js';
 import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
-import { envDrivers, envInt, percentile } from './cluster-kit.js';
+import { durableBenchDatabase, envDrivers, envInt, percentile } from './cluster-kit.js';
 import type { Hook, LoadRequest, LoadResult, SequentialResult } from './dispatch-load.js';
 import { benchScaling, scalingWanted } from './dispatch-scaling.js';
 
@@ -348,16 +348,7 @@ export async function runDispatchBench(): Promise<string> {
       let pgCpu: PostgresCpu | undefined;
       if (driver === 'postgres') {
         pgServer ??= await testPostgres();
-        url = await pgServer.createDatabase();
-        const dbName = new URL(url).pathname.slice(1);
-        // The test server runs with fsync and synchronous_commit off; the bench commits as production does.
-        const admin = new pg.Client({ connectionString: pgServer.url });
-        await admin.connect();
-        await admin.query(`alter database ${dbName} set synchronous_commit = on`).finally(() => admin.end());
-        const check = new pg.Client({ connectionString: url });
-        await check.connect();
-        const { rows } = await check.query<{ synchronous_commit: string }>('show synchronous_commit').finally(() => check.end());
-        if (rows[0]?.synchronous_commit !== 'on') throw new Error(`synchronous_commit is ${rows[0]?.synchronous_commit} on the bench database`);
+        url = await durableBenchDatabase(pgServer);
         pgCpu = await PostgresCpu.of(pgServer.url);
         lines.push('  (PostgreSQL 15 test server: fsync off server-wide, synchronous_commit on for the bench database)');
       }

@@ -34,13 +34,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { ADMIN_TOKEN_FILE, AdminApi } from '../src/admin/index.js';
 import { GitHubAppPool } from '../src/github/index.js';
 import { loadConfig, startOrchestrator, type Orchestrator } from '../src/server/index.js';
 import type { DeliveryRecord, Store } from '../src/store/index.js';
 import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
-import { envDrivers, envInt, percentile } from './cluster-kit.js';
+import { durableBenchDatabase, envDrivers, envInt, percentile } from './cluster-kit.js';
 import { cpuSeconds, describeStatuses, PostgresCpu } from './dispatch.js';
 import type { GithubApp, GithubLoadRequest, GithubRequests, GithubStarted, PushesResult, Webhooks } from './github-load.js';
 
@@ -315,12 +314,7 @@ export async function runGithubBench(): Promise<string> {
       let pgCpu: PostgresCpu | undefined;
       if (driver === 'postgres') {
         pgServer ??= await testPostgres();
-        url = await pgServer.createDatabase();
-        const dbName = new URL(url).pathname.slice(1);
-        // The test server runs with fsync and synchronous_commit off; the bench commits as production does.
-        const admin = new pg.Client({ connectionString: pgServer.url });
-        await admin.connect();
-        await admin.query(`alter database ${dbName} set synchronous_commit = on`).finally(() => admin.end());
+        url = await durableBenchDatabase(pgServer);
         pgCpu = await PostgresCpu.of(pgServer.url);
       }
       figures.push(await benchDriver(driver === 'postgres' ? 'PostgreSQL' : 'PGlite', url, pgCpu, world, github, s));
