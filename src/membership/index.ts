@@ -10,6 +10,7 @@ export {
   MembershipFileError,
   openJoinSecrets,
   readMembership,
+  rewriteJoinSecretKeys,
   writeMembership,
 } from './member-file.js';
 export { FORCED_RECOVERY_FILE, forcedRecoveryDone, pendingForcedRecovery, requestForcedRecovery } from './forced-recovery.js';

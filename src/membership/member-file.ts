@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { openSealed, type NodeCredentials } from '../certificates/index.js';
+import { openSealed, sealFor, type NodeCredentials } from '../certificates/index.js';
 import { JOIN_SECRETS_PURPOSE, joinSecrets, type JoinSecrets } from '../transport/index.js';
 
 export const MEMBER_FILE = 'member.json';
@@ -76,6 +76,20 @@ export function openJoinSecrets(clusterDir: string, credentials: NodeCredentials
   }
   if (!parsed?.success) throw new MembershipFileError(`${path} opened but does not hold what a join hands over`);
   return parsed.data;
+}
+
+/**
+ * Keep master keys a rotation handed this node in its handover, so a restart reads with them too:
+ * the file is sealed again to the node's own key with everything else as it was. False on a node
+ * with no handover (the one that made the cluster: its key comes from its configuration).
+ */
+export function rewriteJoinSecretKeys(clusterDir: string, credentials: NodeCredentials, keys: { secretKey: string; oldSecretKey?: string }): boolean {
+  const held = openJoinSecrets(clusterDir, credentials);
+  if (!held) return false;
+  const { oldSecretKey: _dropped, ...rest } = held;
+  const next: JoinSecrets = { ...rest, secretKey: keys.secretKey, ...(keys.oldSecretKey !== undefined ? { oldSecretKey: keys.oldSecretKey } : {}) };
+  writeJoinSecrets(clusterDir, sealFor(credentials.privateKey.publicKeyDer(), Buffer.from(JSON.stringify(joinSecrets.parse(next))), JOIN_SECRETS_PURPOSE));
+  return true;
 }
 
 function writeAtomically(path: string, text: string, mode: number): void {

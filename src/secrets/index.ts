@@ -22,6 +22,8 @@ export {
   SecretKeyFormatError,
   SecretKeyRotationError,
 } from './master-key.js';
+export { LiveSecretKeys, openersOf, sameKey } from './live-keys.js';
+export { judgeKeyDrop, judgeKeyOffer, KeyHandoverRefusedError, type KeyOffer, type OfferJudgement } from './key-handover.js';
 export { describeKeyVersion, keyVersionOf, LEGACY_KEY_VERSION } from './key-version.js';
 export {
   bindingOf,

@@ -2,9 +2,10 @@
  * Master-key rotation: re-seal every value sealed with a key other than the current one, and the
  * start check that refuses a node missing a key some value needs.
  *
- * A rotation, as the operator runs it: restart every node with `KICI_SECRET_KEY` = the new key and
+ * A rotation, as the operator runs it: restart a node with `KICI_SECRET_KEY` = the new key and
  * `KICI_SECRET_KEY_OLD` = the previous one (values are then read with either, written with the new
- * one only), run `kici-admin rotate-key` until it reports nothing left, then restart without
+ * one only), run `kici-admin rotate-key` there until it reports nothing left (in a cluster it first
+ * hands both keys to the other coordinators: server/wiring/master-key-handover.ts), then remove
  * `KICI_SECRET_KEY_OLD`. Each batch is its own transaction, so a crash loses at most one batch's
  * work and running it again continues where it stopped: re-sealed rows no longer match.
  */
@@ -12,6 +13,7 @@ import type { AuditActor, KeyRotationRepository, SealedRow, SealedRowCursor, Sea
 import { SEALED_TABLES } from '../store/index.js';
 import { describeKeyVersion, LEGACY_KEY_VERSION } from './key-version.js';
 import { backendConfigBinding } from './secret-backends.js';
+import { openersOf } from './live-keys.js';
 import type { SecretKeys } from './secret-store.js';
 import { open, seal, type SecretBinding } from './sealing.js';
 
@@ -35,6 +37,11 @@ export interface RotationReport {
   left: number;
   /** True when nothing is left: `KICI_SECRET_KEY_OLD` can be removed. */
   complete: boolean;
+  /**
+   * In a cluster, once `complete`: how many coordinators (this one included) no longer hold the old
+   * key, each told to drop it from memory and from its sealed handover. Absent when there was no old key.
+   */
+  oldKeyDropped?: number;
 }
 
 export interface RotationOptions {
@@ -50,10 +57,6 @@ export interface RotationOptions {
 /** The associated data a value was sealed with, rebuilt from where it lives. */
 export function bindingOf(row: SealedRow): SecretBinding {
   return row.at.table === 'sealed_secrets' ? { orgId: row.at.orgId, scope: row.at.scope, name: row.at.key } : backendConfigBinding(row.at.name);
-}
-
-function openersOf(keys: SecretKeys) {
-  return keys.old ? [keys.current, keys.old] : [keys.current];
 }
 
 /**

@@ -20,6 +20,7 @@ import type { Clock } from '../clock/index.js';
 import type { AuditActor, SecretBackendRecord, SecretBackendRepository } from '../store/index.js';
 import { DATABASE_BACKEND, type SecretBackend } from './secret-resolver.js';
 import { backendNameProblem, scopePatternProblem } from './scope-resolution.js';
+import { openersOf } from './live-keys.js';
 import type { SecretKeys } from './secret-store.js';
 import { open, seal, type SecretBinding } from './sealing.js';
 import { type VaultConfig, vaultBackend, vaultConfigProblems, type VaultHealthReport, type VaultTokenCache, vaultTokenCache } from './vault-backend.js';
@@ -125,12 +126,11 @@ function publicParts(c: VaultConfig) {
 
 export function createSecretBackends(deps: SecretBackendsDeps): SecretBackends {
   const { repository, clock } = deps;
-  const openers = deps.keys.old ? [deps.keys.current, deps.keys.old] : [deps.keys.current];
   const tokens = deps.tokens ?? vaultTokenCache();
 
   function openConfig(record: SecretBackendRecord): VaultConfig {
     if (!record.config) throw new Error(`secret backend ${record.name} has no configuration`);
-    const text = open(openers, backendConfigBinding(record.name), record.config);
+    const text = open(openersOf(deps.keys), backendConfigBinding(record.name), record.config);
     return fromStored(JSON.parse(text) as StoredConfig);
   }
 

@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../clock/index.js';
 import { type NewAuditEvent, type SealedSecretRepository, sourceSecretScope } from '../store/index.js';
+import { openersOf } from './live-keys.js';
 import { type MasterKey, open, seal } from './sealing.js';
 
 export interface SecretStore {
@@ -18,10 +19,11 @@ export interface SecretStore {
   names(orgId: string, scope: string): Promise<string[]>;
 }
 
+/** Read at each seal and open, never copied: a rotation may change them while the node runs (LiveSecretKeys). */
 export interface SecretKeys {
-  current: MasterKey;
+  readonly current: MasterKey;
   /** The previous key while a rotation is in progress. */
-  old?: MasterKey;
+  readonly old?: MasterKey;
 }
 
 /**
@@ -31,14 +33,13 @@ export interface SecretKeys {
 export { sourceSecretScope };
 
 export function createDatabaseSecretStore(sealed: SealedSecretRepository, keys: SecretKeys, clock: Clock): SecretStore {
-  const openers = keys.old ? [keys.current, keys.old] : [keys.current];
   return {
     async put(orgId, scope, name, value, audit) {
       await sealed.put({ orgId, scope, key: name }, seal(keys.current, { orgId, scope, name }, value), new Date(clock.now()), audit);
     },
     async get(orgId, scope, name) {
       const value = await sealed.get({ orgId, scope, key: name });
-      return value ? open(openers, { orgId, scope, name }, value) : null;
+      return value ? open(openersOf(keys), { orgId, scope, name }, value) : null;
     },
     delete: (orgId, scope, name, audit) => sealed.delete({ orgId, scope, key: name }, audit && { event: audit, at: new Date(clock.now()) }),
     names: (orgId, scope) => sealed.listKeys(orgId, scope),

@@ -19,6 +19,7 @@ import {
   signNodeCertificate,
 } from '../certificates/index.js';
 import { joinAsCoordinator, joinCluster, type Membership, openJoinSecrets, readMembership, writeMembership } from '../membership/index.js';
+import { keyVersionOf } from '../secrets/index.js';
 import type { ClusterRepository } from '../store/index.js';
 import type { JoinSecrets } from '../transport/index.js';
 import { CLUSTER_DIR } from './cluster-identity.js';
@@ -126,8 +127,10 @@ function refuseOtherRole(dataDir: string, credentials: NodeCredentials, configur
 
 /**
  * The settings a joined node takes from its join, each checked against what is configured. The
- * master key is the joined one unless the cluster rotated it (the joined copy is kept as it came, so
- * it never changes): a configured KICI_SECRET_KEY that differs is taken as-is when
+ * master key is the one its handover holds (the joined one, or the one a rotation handed it since:
+ * MasterKeyHandover rewrites the handover), and the configured KICI_SECRET_KEY may not be the
+ * handover's old key (going back would seal values the others are about to stop reading). A
+ * configured KICI_SECRET_KEY that differs otherwise is taken as-is when
  * KICI_SECRET_KEY_OLD names the joined key (a rotation under way: this node still reads what it
  * sealed); otherwise only once the database shows the cluster uses it (`keyNeedsDatabase`, checked
  * at start: `configuredKeyProblem`). The old key comes from the configuration, else from the join
@@ -145,6 +148,12 @@ export function sharedSettings(
   // Shared storage only: the filesystem is one node's. An S3 member is given its bucket and credentials by its own environment, not by the join.
   if (config.storageType === 'filesystem') problems.push('KICI_STORAGE_TYPE: a member of a cluster keeps blobs and step logs where every member sees them; set KICI_STORAGE_TYPE=database (the database the cluster shares) or s3 (with the bucket the other members use)');
   if (problems.length) throw new ConfigError(problems);
+  // A rotation handed this node a newer key (its handover keeps the one configured as the old key): starting on the older one would seal values the others then read with a key they are about to drop.
+  if (configured !== undefined && configured === joined.secrets.oldSecretKey) {
+    throw new ConfigError([
+      `KICI_SECRET_KEY: is the previous master key (key version ${keyVersionOf(Buffer.from(configured, 'hex'))}); a rotation handed this node the cluster's newer key (key version ${keyVersionOf(Buffer.from(joinedKey, 'hex'))}), kept in its sealed handover. Unset KICI_SECRET_KEY and KICI_SECRET_KEY_OLD (the handed-over keys are used), or set KICI_SECRET_KEY to the new key`,
+    ]);
+  }
   const secretKey = moved ? configured : joinedKey;
   const secretKeyOld = configuredOld ?? joined.secrets.oldSecretKey;
   return {

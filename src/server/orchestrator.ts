@@ -10,7 +10,7 @@ import { Retention, retentionDuty } from '../retention/index.js';
 import { envGroupRef } from '../environments/index.js';
 import type { DeliveryRecord } from '../webhooks/index.js';
 import { cancelRunVia, isTerminalRunStatus, runSweeps, voteOnHoldVia } from '../runs/index.js';
-import { createDatabaseSecretStore, createSecretBackends, missingKeyProblems, resolveOldSecretKey, rotateMasterKey, resolveSecretKey, type MasterKey } from '../secrets/index.js';
+import { createDatabaseSecretStore, createSecretBackends, LiveSecretKeys, missingKeyProblems, resolveOldSecretKey, rotateMasterKey, resolveSecretKey, type MasterKey } from '../secrets/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { announceAdminToken, ensureAdminToken, type Terminal } from './bootstrap.js';
 import { ensureClusterIdentity } from './cluster-identity.js';
@@ -34,6 +34,7 @@ import { watchSourceChanges } from './wiring/source-changes.js';
 import { loadShards } from './wiring/shards.js';
 import { followShards } from './wiring/shard-ownership.js';
 import { startClusterNode } from './wiring/cluster.js';
+import { MasterKeyHandover } from './wiring/master-key-handover.js';
 import { openObjectStorage, storageMigration } from './wiring/storage.js';
 import { clusterAdmin, clusterView } from './wiring/cluster-views.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -160,7 +161,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const applied = await store.migrations.prepare({ autoMigrate: config.autoMigrate });
   if (applied.length) log.info({ applied }, 'database migrated');
   // Before anything reads a secret: a value sealed with a key this node lacks refuses the start, by table and key version.
-  const keys = { current: p.secretKey, ...(p.secretKeyOld ? { old: p.secretKeyOld } : {}) };
+  // One holder every reader asks at each seal and open: a rotation on another coordinator changes it live.
+  const keys = new LiveSecretKeys(p.secretKey, p.secretKeyOld);
   const missingKeys = await missingKeyProblems(store.keyRotation, keys);
   if (missingKeys.length) throw new ConfigError([...missingKeys, 'start with the key that sealed them as KICI_SECRET_KEY_OLD (the new one as KICI_SECRET_KEY), then run kici-admin rotate-key']);
   if (p.keyNeedsDatabase) {
@@ -189,7 +191,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   const secretBackends = createSecretBackends({ repository: store.secretBackends, keys, clock });
   const storage = await openObjectStorage(config, store, log);
   cleanups.push(() => storage.close());
-  const clusterNode = await startClusterNode(config, { ...p, clusterId: cluster.clusterId, authFailures, onActorForwarded: () => metrics.actorMessagesForwarded.inc() });
+  const clusterNode = await startClusterNode(config, { ...p, keys, clusterId: cluster.clusterId, authFailures, onActorForwarded: () => metrics.actorMessagesForwarded.inc() });
   cleanups.push(() => clusterNode.stop());
   const leadership = clusterNode.leadership();
   const system = new ActorSystem({
@@ -202,6 +204,8 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   });
   cleanups.push(() => system.shutdown());
   clusterNode.attachActors(system);
+  const keyHandover = new MasterKeyHandover({ links: clusterNode.links, kinds: clusterNode.masterKey, keys, credentials: clusterNode.credentials, clusterDir: clusterDirOf(config.dataDir), trusts: (from) => clusterNode.trusts(from), coordinators: () => clusterNode.otherCoordinators(), log });
+  keyHandover.serve();
 
   const hub = createAgentHub({ config, nodeId, clock: deadlines, store, system, metrics, log, authFailures });
   cleanups.push(() => hub.stop());
@@ -279,7 +283,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     store,
     secrets: vault,
     secretBackends,
-    rotateMasterKey: (by, options) => rotateMasterKey(store.keyRotation, keys, { ...options, by, now: () => new Date(clock.now()) }),
+    rotateMasterKey: (by, options) => keyHandover.rotate(() => rotateMasterKey(store.keyRotation, keys, { ...options, by, now: () => new Date(clock.now()) })),
     sourcesChanged: () => catalog.invalidate(),
     clock: deadlines,
     logs: storage.stepLogs,

@@ -33,6 +33,8 @@ export function rotateKeyCommand(): Command {
             ? `re-sealed ${report.moved} value${report.moved === 1 ? '' : 's'} with key version ${report.keyVersion}; nothing is left: remove KICI_SECRET_KEY_OLD and restart\n`
             : `re-sealed ${report.moved} value${report.moved === 1 ? '' : 's'} with key version ${report.keyVersion}; ${report.left} still sealed with another key: run kici-admin rotate-key again\n`,
         );
+        // In a cluster the other coordinators were handed the new key; on completion they dropped the old one.
+        if (report.oldKeyDropped !== undefined) process.stdout.write(`the old key is dropped on ${report.oldKeyDropped} coordinator${report.oldKeyDropped === 1 ? '' : 's'} (this one included)\n`);
       }
       if (!report.complete) throw new ExitStatus(1);
     });

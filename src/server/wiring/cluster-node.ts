@@ -33,6 +33,8 @@ import {
   registerAgentMeshKinds,
   registerRaftKinds,
   registerWorkerLinkKinds,
+  registerMasterKeyKinds,
+  type MasterKeyKinds,
   type AgentMeshKinds,
   type JoinSecrets,
   type PeerFaults,
@@ -89,6 +91,8 @@ export class ClusterNode {
   readonly agentMesh: AgentMeshKinds;
   /** The kinds this coordinator and its edge workers speak (wired by edge-workers.ts). */
   readonly workerLink: WorkerLinkKinds;
+  /** The kinds a rotation hands the master key to the other coordinators as (wired by master-key-handover.ts). */
+  readonly masterKey: MasterKeyKinds;
   /** The actor system's remote port: messages for actors whose shard another node owns. */
   readonly actors: ActorLinks;
   readonly nodeId: string;
@@ -116,6 +120,7 @@ export class ClusterNode {
     const actorKinds = registerActorKinds(kinds);
     this.agentMesh = registerAgentMeshKinds(kinds);
     this.workerLink = registerWorkerLinkKinds(kinds);
+    this.masterKey = registerMasterKeyKinds(kinds);
     this.forward = kinds.request('cluster.propose', proposeRequest, proposeResponse);
     this.forwardRemoval = kinds.request('cluster.remove_member', removeRequest, proposeResponse);
     this.storage = new FileStorage(path.join(p.dataDir, RAFT_DIR), membership.founder ? { conf: { voters: [membership.raftId], learners: [] } } : {});
@@ -396,6 +401,16 @@ export class ClusterNode {
       this.known.delete(node);
       this.links.removePeer(node);
     }
+  }
+
+  /** This node's certificate and key (what is sealed to this node opens with it). */
+  get credentials(): NodeCredentials {
+    return this.p.credentials;
+  }
+
+  /** The other coordinators that are members now (edge workers hold no master key). */
+  otherCoordinators(): string[] {
+    return this.raft.state.memberList().filter((m) => m.role === 'coordinator' && m.node !== this.nodeId).map((m) => m.node);
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { FailedAuthLimit } from '../../auth-guard/index.js';
 import type { Clock } from '../../clock/index.js';
-import type { MasterKey } from '../../secrets/index.js';
+import type { MasterKey, SecretKeys } from '../../secrets/index.js';
 import type { Store } from '../../store/index.js';
 import type { JoinSecrets, PeerFaults } from '../../transport/index.js';
 import { founderNode, joinedCa, type JoinedNode } from '../cluster-start.js';
@@ -19,9 +19,8 @@ export interface ClusterNodeStart {
   nodeId: string;
   clusterId: string;
   store: Store;
-  secretKey: MasterKey;
-  /** The previous master key during a rotation: handed to joiners with the current one. */
-  secretKeyOld: MasterKey | undefined;
+  /** The master keys as they are now (a rotation may change them live): joiners are handed both during one. */
+  keys: SecretKeys;
   joined: JoinedNode | undefined;
   databaseUrl: string | undefined;
   authFailures: FailedAuthLimit;
@@ -39,7 +38,7 @@ export async function startClusterNode(config: OrchestratorConfig, p: ClusterNod
   const hex = (key: MasterKey) => Buffer.from(key.bytes).toString('hex');
   const secrets = (): JoinSecrets | undefined =>
     shareable
-      ? { databaseUrl: p.databaseUrl!, secretKey: hex(p.secretKey), ...(p.secretKeyOld ? { oldSecretKey: hex(p.secretKeyOld) } : {}), caKey: ca.privateKey.toPem() }
+      ? { databaseUrl: p.databaseUrl!, secretKey: hex(p.keys.current), ...(p.keys.old ? { oldSecretKey: hex(p.keys.old) } : {}), caKey: ca.privateKey.toPem() }
       : undefined;
   const node = new ClusterNode({
     config: config.cluster,

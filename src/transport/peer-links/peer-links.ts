@@ -11,6 +11,7 @@
  * Delivery is in order and at most once: a frame handed to a socket that then drops is lost, and
  * frames still queued go out on the next link. Requests are tied to the link they went out on.
  */
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { WebSocket } from 'ws';
 import type { ZodType } from 'zod';
@@ -268,6 +269,16 @@ export class PeerLinks {
   /** The peers with a link up now. */
   connectedPeers(): PeerIdentity[] {
     return [...this.peers.values()].filter((p) => p.link?.isUp).map((p) => p.link!.certificate);
+  }
+
+  /**
+   * The public key (SPKI DER) of the certificate `peerId`'s link was admitted with, while it is up:
+   * what is sealed to that peer (a master-key handover) opens only with the key of the node on the link.
+   */
+  publicKeyOf(peerId: string): Buffer | undefined {
+    const link = this.peers.get(peerId)?.link;
+    if (!link?.isUp) return undefined;
+    return new X509Certificate(link.certificateDer).publicKey.export({ type: 'spki', format: 'der' });
   }
 
   /** The link to `peerId` that is up: which side dialled it, and the remote address. */

@@ -75,3 +75,10 @@ export {
   type WorkerStatusBody,
   type WorkerViewBody,
 } from './worker-link.js';
+export {
+  KEY_OFFER_PURPOSE,
+  keyOfferSecrets,
+  registerMasterKeyKinds,
+  type KeyOfferSecrets,
+  type MasterKeyKinds,
+} from './master-key.js';

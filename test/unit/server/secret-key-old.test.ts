@@ -75,4 +75,18 @@ describe('a joined coordinator during a rotation', () => {
     const during = { secrets: { ...joined.secrets, oldSecretKey: old } } as unknown as JoinedNode;
     expect(sharedSettings(loadConfig(base), during)).toEqual({ databaseUrl: 'postgres://db/kici', secretKey: joinedKey, secretKeyOld: old });
   });
+
+  it('refuses to go back to the old key a rotation handed this node a newer one for, naming versions only', () => {
+    const old = hex();
+    const handed = { secrets: { ...joined.secrets, oldSecretKey: old } } as unknown as JoinedNode;
+    let problem = '';
+    try {
+      sharedSettings(loadConfig({ ...base, KICI_SECRET_KEY: old }), handed);
+    } catch (e) {
+      problem = String((e as { problems?: string[] }).problems ?? (e as Error).message);
+    }
+    expect(problem).toContain('KICI_SECRET_KEY: is the previous master key');
+    expect(problem).toContain('Unset KICI_SECRET_KEY and KICI_SECRET_KEY_OLD');
+    expect(problem.includes(old) || problem.includes(joinedKey)).toBe(false);
+  });
 });
