@@ -24,7 +24,7 @@ export class NothingToRerun extends Error {
 /** Why a source cannot be triggered by hand: it does not exist, has no commits, or is disabled. */
 export class TriggerRefused extends Error {
   constructor(
-    readonly reason: 'source_not_found' | 'not_a_git_source' | 'source_disabled' | 'invalid_ref' | 'ref_not_found',
+    readonly reason: 'source_not_found' | 'not_a_git_source' | 'source_disabled' | 'invalid_ref' | 'ref_not_found' | 'github_unavailable',
     message: string,
   ) {
     super(message);

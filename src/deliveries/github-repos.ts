@@ -32,6 +32,8 @@ export interface GithubRepos {
   commitAt(source: Source, request: GithubRepoRequest & { ref?: string }): Promise<{ ref: string; sha: string }>;
   /** `user`'s role in the repository (`admin` … `none`), checked against the numeric id the webhook named. */
   permission(source: Source, request: GithubRepoRequest & { user: { login: string; id: number } }): Promise<string>;
+  /** Where the repository clones from (a manual run has no webhook payload to say it). */
+  cloneUrl(source: Source, request: GithubRepoRequest): Promise<string>;
   /** The files a pull request changes; `capped` when GitHub stopped listing (3000 files). */
   pullRequestFiles(source: Source, request: GithubRepoRequest & { number: number }): Promise<{ files: string[]; capped: boolean }>;
 }

@@ -7,7 +7,8 @@
 export { DeliveryProcessor, retryDelayMs, type AcceptedDelivery, type ProcessorDeps, type ResumeFilter } from './processor.js';
 export { createWorkflowRun, createFailedRun, newRunPlace, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 export { rerunRun, type RerunResult } from './reruns.js';
-export { triggerRuns, wouldRun, type ManualTriggerDeps, type TriggerResult } from './manual-trigger.js';
+export { triggerRuns, type ManualTriggerDeps, type TriggerInput, type TriggerResult } from './manual-trigger.js';
+export { wouldRun } from './manual-runs.js';
 export { SourceCatalog, parsePreviousSecret, type PreviousSecret, type SourceSecretName } from './source-catalog.js';
 export { toWebhookSource } from './webhook-sources.js';
 export { WEBHOOK_RESULTS, type DeliveryMetrics, type WebhookResult } from './metrics.js';

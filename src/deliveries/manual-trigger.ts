@@ -1,5 +1,7 @@
 /**
- * `kici-admin runs trigger --source <id> --ref <branch|sha>`: runs an operator asks for.
+ * `kici-admin runs trigger --source <id> --ref <branch|sha> [--repo owner/name]`: runs an operator
+ * asks for. A GitHub source is an App over many repositories: `repo` names which, and the ref is
+ * resolved and the lock file read through the GitHub API (`github-manual-trigger.ts`).
  *
  * The ref is resolved in the source's mirror after a fetch: first as a branch (`main` or
  * `refs/heads/main`), then, if it looks like a commit id (7–64 hex digits), as a commit. The lock
@@ -14,23 +16,27 @@
  * read the reason. Every refusal is a domain error of `./errors.ts`.
  */
 import type { Source, Store } from '../store/index.js';
-import {
-  matchWorkflow,
-  resolveCommit,
-  runGit,
-  type CiEvent,
-  type GitMirrors,
-  type LockfileReader,
-  type Workflow,
-} from '../workflows/index.js';
-import { LockfileUnusable, TriggerRefused } from './errors.js';
-import { createWorkflowRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
+import { resolveCommit, runGit, type CiEvent, type GitMirrors, type LockfileReader } from '../workflows/index.js';
+import { TriggerRefused } from './errors.js';
+import { triggerGithubRuns } from './github-manual-trigger.js';
+import { checkedLockfile, createManualRuns } from './manual-runs.js';
+import type { GithubRepos } from './github-repos.js';
+import type { RunCreationDeps, RunOrigin } from './run-creation.js';
 
 export interface ManualTriggerDeps extends RunCreationDeps {
   store: Pick<Store, 'runs' | 'sources'>;
   mirrors: GitMirrors;
   lockfiles: LockfileReader;
   sourceToken(source: Source): Promise<string | null>;
+  /** GitHub sources' repositories, through the GitHub API (absent: a GitHub source is refused). */
+  github?: GithubRepos;
+}
+
+export interface TriggerInput {
+  sourceId: string;
+  ref: string;
+  /** `owner/name`: which repository of a GitHub source (required there, refused elsewhere). */
+  repo?: string;
 }
 
 export interface TriggerResult {
@@ -40,36 +46,24 @@ export interface TriggerResult {
   runs: { id: string; workflow: string }[];
 }
 
-const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
+export const COMMIT_ID = /^[0-9a-f]{7,64}$/i;
 
-export async function triggerRuns(deps: ManualTriggerDeps, input: { sourceId: string; ref: string }): Promise<TriggerResult> {
+export async function triggerRuns(deps: ManualTriggerDeps, input: TriggerInput): Promise<TriggerResult> {
   const source = await deps.store.sources.get(input.sourceId);
   if (!source) throw new TriggerRefused('source_not_found', `no source ${input.sourceId}`);
-  if (source.kind !== 'git' || !source.url) throw new TriggerRefused('not_a_git_source', 'only git sources have commits to run; this source has none');
   if (!source.enabled) throw new TriggerRefused('source_disabled', `source ${source.id} is disabled`);
+  if (source.kind === 'github') return triggerGithubRuns(deps, source, input);
+  if (source.kind !== 'git' || !source.url) throw new TriggerRefused('not_a_git_source', 'only git and GitHub sources have commits to run; this source has none');
+  if (input.repo !== undefined) throw new TriggerRefused('invalid_ref', 'a git source is one repository: --repo is for GitHub sources');
   const token = await deps.sourceToken(source);
   const mirror = await deps.mirrors.syncMirror({ id: source.id, url: source.url, token: token ?? undefined });
   const { sha, branch } = await resolveRef(mirror, input.ref);
-  const lock = await deps.lockfiles.readAt(mirror, sha);
-  if (lock.kind === 'missing') throw new LockfileUnusable('lockfile_missing', `no .kici/kici.lock.json at ${sha}`);
-  const parsed = deps.lockfiles.parse(lock);
-  if (!parsed.ok) throw new LockfileUnusable('lockfile_corrupt', `lock file .kici/kici.lock.json at ${sha}: ${parsed.error}`);
+  const lockfile = checkedLockfile(deps, await deps.lockfiles.readAt(mirror, sha), sha);
   const event: CiEvent = { type: 'manual', sha, sourceKind: 'git', ...(branch ? { branch, ref: `refs/heads/${branch}` } : {}) };
   const origin: RunOrigin = { orgId: source.orgId, sourceId: source.id, deliveryId: null, repoUrl: source.url, sha, ref: event.ref, branch: branch ?? undefined, event };
-  const runs: TriggerResult['runs'] = [];
-  for (const [index, workflow] of parsed.lockfile.workflows.entries()) {
-    if (!wouldRun(workflow, branch, sha)) continue;
-    runs.push({ id: await createWorkflowRun(deps, origin, workflow, index), workflow: workflow.name });
-  }
-  return { sourceId: source.id, sha, branch, runs };
+  return { sourceId: source.id, sha, branch, runs: await createManualRuns(deps, origin, lockfile, branch, sha) };
 }
 
-export function wouldRun(workflow: Workflow, branch: string | null, sha: string): boolean {
-  const pushes = workflow.triggers.filter((t) => t._type === 'push');
-  if (branch === null) return pushes.length > 0;
-  const unfiltered: Workflow = { ...workflow, triggers: pushes.map((t) => ({ ...t, paths: [] })) };
-  return matchWorkflow(unfiltered, { type: 'push', branch, ref: `refs/heads/${branch}`, sha }).matched;
-}
 
 async function resolveRef(mirror: string, ref: string): Promise<{ sha: string; branch: string | null }> {
   const name = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref;

@@ -78,6 +78,13 @@ export type RepositoryPermission = (typeof PERMISSIONS)[number];
 /** KiCI's lifetime for a provider permission answer. */
 const PERMISSION_TTL_MS = 15 * 60_000;
 
+/** A repository as runs need it when no webhook described it. */
+export interface RepositoryFacts {
+  defaultBranch: string;
+  /** `https://github.com/owner/name.git` (or the Enterprise host's). */
+  cloneUrl: string;
+}
+
 /** A ref (`refs/heads/B` for the default branch) and the commit it names. */
 export interface RefTip {
   ref: string;
@@ -321,12 +328,18 @@ export class GitHubApp {
   }
 
   private async defaultBranch(owner: string, repo: string, hint: InstallationHint): Promise<string> {
+    return `refs/heads/${(await this.repository(owner, repo, hint)).defaultBranch}`;
+  }
+
+  /** What runs need of a repository that no webhook described: where it clones from, its default branch. */
+  async repository(owner: string, repo: string, hint: InstallationHint = {}): Promise<RepositoryFacts> {
     const { data } = await this.asInstallation(owner, repo, hint, (authorization) =>
       this.octokit.request('GET /repos/{owner}/{repo}', { owner, repo, headers: { authorization } }),
     );
-    const branch = (data as { default_branch?: unknown }).default_branch;
+    const { default_branch: branch, clone_url: cloneUrl } = data as { default_branch?: unknown; clone_url?: unknown };
     if (typeof branch !== 'string' || branch === '') throw new GitHubError(`GitHub GET /repos/${owner}/${repo}: no default_branch in the answer`, 'refused');
-    return `refs/heads/${branch}`;
+    if (typeof cloneUrl !== 'string' || !/^https?:\/\//.test(cloneUrl)) throw new GitHubError(`GitHub GET /repos/${owner}/${repo}: no clone_url in the answer`, 'refused');
+    return { defaultBranch: branch, cloneUrl };
   }
 
   // ---- who may change workflows ----

@@ -12,6 +12,7 @@ export {
   PULL_FILES_CAP,
   type RepositoryPermission,
   type RefTip,
+  type RepositoryFacts,
   type ChangedFiles,
   type CloneCredentials,
   type GitHubAppOptions,

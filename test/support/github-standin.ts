@@ -158,6 +158,7 @@ export class GitHubStandIn {
   private readonly refs = new Map<string, string>();
   private readonly permissions = new Map<string, { id: number; role: string }>();
   private readonly defaultBranches = new Map<string, string>();
+  private readonly cloneUrls = new Map<string, string>();
   private failures: { kind: InjectedFailure; match?: RegExp; left: number }[] = [];
   private nextCheckRunId = 4_000_000;
   private readonly repoIds = new Map<string, number>();
@@ -230,6 +231,11 @@ export class GitHubStandIn {
   /** `login` (user `id`) has `role` (`admin`, `maintain`, `write`, `triage`, `read`, `none`) on `owner/repo`. */
   setPermission(repo: string, login: string, id: number, role: string): void {
     this.permissions.set(`${repo.toLowerCase()}#${login.toLowerCase()}`, { id, role });
+  }
+
+  /** Where `GET /repos/{owner}/{repo}` says the repository clones from (a git server of the test's). */
+  setCloneUrl(repo: string, url: string): void {
+    this.cloneUrls.set(repo.toLowerCase(), url);
   }
 
   setTag(repo: string, tag: string, sha: string): void {
@@ -566,7 +572,8 @@ export class GitHubStandIn {
       .replaceAll('"octokit-fixture-org"', JSON.stringify(owner));
     const body = JSON.parse(text) as Record<string, unknown>;
     const defaultBranch = this.defaultBranches.get(repo.toLowerCase());
-    return { ...body, id: this.repoId(repo), name, ...(defaultBranch ? { default_branch: defaultBranch } : {}) };
+    const cloneUrl = this.cloneUrls.get(repo.toLowerCase());
+    return { ...body, id: this.repoId(repo), name, ...(defaultBranch ? { default_branch: defaultBranch } : {}), ...(cloneUrl ? { clone_url: cloneUrl } : {}) };
   }
 
   private installationBody(installation: Installation): Record<string, unknown> {

@@ -40,7 +40,7 @@ export interface AdminDeps {
    * Start the workflows a push of `ref` would run (every push-triggered one for a bare commit);
    * refusals are domain errors the API maps (`refusals.ts`: 400, 404, 409, 422).
    */
-  triggerRuns(input: { sourceId: string; ref: string }): Promise<TriggerReply>;
+  triggerRuns(input: { sourceId: string; ref: string; repo?: string }): Promise<TriggerReply>;
   /**
    * Fetch a git source's mirror and run the branches whose tip moved without a delivery (the
    * route checked it is an enabled git source); resolves once those deliveries are processed.

@@ -18,6 +18,7 @@ const TRIGGER_STATUS: Record<TriggerRefused['reason'], { status: number; code: s
   source_disabled: { status: 409, code: 'source_disabled' },
   invalid_ref: { status: 400, code: 'invalid_ref' },
   ref_not_found: { status: 404, code: 'ref_not_found' },
+  github_unavailable: { status: 503, code: 'github_unavailable' },
 };
 
 /**

@@ -99,6 +99,8 @@ const rerunBody = z.strictObject({ failedOnly: z.boolean().default(false) });
 const triggerBody = z.strictObject({
   sourceId: z.string().min(1).max(200),
   ref: z.string().min(1).max(255),
+  /** `owner/name` of a GitHub source's repository. */
+  repo: z.string().min(3).max(200).optional(),
 });
 
 /** Both optional: without `job` the vote reaches every pending hold of the run the caller may vote on. */

@@ -167,13 +167,15 @@ export function runCommands(): Command {
 
   runs
     .command('trigger')
-    .description("start a manual run of a git source's branch or commit (the workflows a push there would run)")
-    .requiredOption('--source <id>', 'the git source')
-    .requiredOption('--ref <branch|sha>', 'a branch name, or a commit id')
+    .description("start a manual run of a git or GitHub source's branch or commit (the workflows a push there would run)")
+    .requiredOption('--source <id>', 'the git or GitHub source')
+    .requiredOption('--ref <branch|sha>', 'a branch name, or a commit id (a GitHub source: the full id)')
+    .option('--repo <owner/name>', "which repository of a GitHub source (an App covers many)")
     .action(async (o, cmd: Command) => {
       const reply = await apiFor(cmd).call<{ sha: string; branch: string | null; runs: { id: string; workflow: string }[] }>('POST', '/runs/trigger', {
         sourceId: o.source,
         ref: o.ref,
+        ...(o.repo ? { repo: o.repo } : {}),
       });
       if (globals(cmd).json) return printJson(reply);
       process.stdout.write(`${reply.branch ? `${reply.branch} at ` : ''}${reply.sha}: ${reply.runs.length} run(s)\n`);

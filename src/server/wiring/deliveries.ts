@@ -35,7 +35,7 @@ export interface DeliveryWiring {
   mirrors: GitMirrors;
   lockfiles: LockfileReader;
   rerunRun(runId: string, options: { failedOnly?: boolean }): Promise<RerunResult>;
-  triggerRuns(input: { sourceId: string; ref: string }): Promise<TriggerResult>;
+  triggerRuns(input: { sourceId: string; ref: string; repo?: string }): Promise<TriggerResult>;
 }
 
 /** The deliveries room over this node's store, shards and concurrency gate: one mirror set, one lock-file cache. */
@@ -68,6 +68,6 @@ export function wireDeliveries(p: DeliveryParts): DeliveryWiring {
     mirrors,
     lockfiles,
     rerunRun: (runId, o) => rerunRun(runCreation, runId, o),
-    triggerRuns: (input) => triggerRuns({ ...runCreation, store: p.store, mirrors, lockfiles, sourceToken: (s) => p.catalog.secret(s, 'token') }, input),
+    triggerRuns: (input) => triggerRuns({ ...runCreation, store: p.store, mirrors, lockfiles, sourceToken: (s) => p.catalog.secret(s, 'token'), github: p.github }, input),
   };
 }

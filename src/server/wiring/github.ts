@@ -29,6 +29,7 @@ export function wireGithub(catalog: SourceCatalog, apiUrl: string): GithubWiring
     readAt: (source, r) => retryable(async () => (await appOf(source)).lockfile(...parts(r.repo), r.sha, { installationId: r.installationId })),
     commitAt: (source, r) => retryable(async () => (await appOf(source)).commitAt(...parts(r.repo), r.ref, { installationId: r.installationId })),
     permission: (source, r) => retryable(async () => (await appOf(source)).permission(...parts(r.repo), r.user, { installationId: r.installationId })),
+    cloneUrl: (source, r) => retryable(async () => (await (await appOf(source)).repository(...parts(r.repo), { installationId: r.installationId })).cloneUrl),
     pullRequestFiles: (source, r) => retryable(async () => (await appOf(source)).changedFiles(...parts(r.repo), r.number, { installationId: r.installationId })),
   };
   return {

@@ -58,7 +58,7 @@ describeOnBothDrivers('GitHub deliveries in processing', (store) => {
       sources: { source: (id) => s.sources.get(id), secret: async () => null },
       metrics,
       log: pino({ level: 'silent' }),
-      github: port && { readAt: port, commitAt: unreachable, permission: unreachable, pullRequestFiles: unreachable },
+      github: port && { readAt: port, commitAt: unreachable, permission: unreachable, cloneUrl: unreachable, pullRequestFiles: unreachable },
     });
     return { processor: p, started };
   }

@@ -201,6 +201,24 @@ describe('runs from a GitHub App source', () => {
     expect(new Set(names).size).toBe(names.length);
   }, 60_000);
 
+  it('an operator triggers a run of one repository of the App by branch; the refusals say why', async () => {
+    github.setBranch('acme/app', 'clone', realSha);
+    github.setCloneUrl('acme/app', `${git.url}/acme/app.git`);
+    const { sources } = await inst.api.call<{ sources: { id: string; kind: string }[] }>('GET', '/sources');
+    const source = sources.find((s) => s.kind === 'github')!.id;
+    const reply = await inst.adminJson<{ sha: string; branch: string; runs: { id: string; workflow: string }[] }>(['runs', 'trigger', '--source', source, '--ref', 'clone', '--repo', 'acme/app']);
+    expect(reply).toMatchObject({ sha: realSha, branch: 'clone' });
+    const clone = reply.runs.find((r) => r.workflow === 'gh-clone')!;
+    expect((await inst.waitForEnd(clone.id)).status).toBe('success');
+    await inst.waitForLog(clone.id, 'hello over https');
+    const noRepo = await inst.admin(['runs', 'trigger', '--source', source, '--ref', 'clone']);
+    expect(noRepo.code).not.toBe(0);
+    expect(noRepo.err).toContain('--repo owner/name');
+    const noBranch = await inst.admin(['runs', 'trigger', '--source', source, '--ref', 'no-such-branch', '--repo', 'acme/app']);
+    expect(noBranch.code).not.toBe(0);
+    expect(noBranch.err).toContain('no branch "no-such-branch" in acme/app');
+  }, 60_000);
+
   it('a release names no commit: it runs at the commit its tag names now', async () => {
     github.setTag('acme/app', 'v1.0.0', realSha);
     const id = await deliver('release', { action: 'published', release: { tag_name: 'v1.0.0', name: 'v1.0.0' }, repository: repository(), installation: { id: INSTALLATION } });

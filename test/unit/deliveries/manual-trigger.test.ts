@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wouldRun } from '../../../src/deliveries/manual-trigger.js';
+import { wouldRun } from '../../../src/deliveries/manual-runs.js';
 import { checkLockfile, type Workflow } from '../../../src/workflows/index.js';
 
 function workflow(triggers: unknown[]): Workflow {
