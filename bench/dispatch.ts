@@ -1,15 +1,15 @@
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ADMIN_TOKEN_FILE, AdminApi } from '../src/admin/index.js';
 import { loadConfig, startOrchestrator, type Orchestrator } from '../src/server/index.js';
 import { STATEMENT_KINDS, type StatementCounts, type Store } from '../src/store/index.js';
 import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
 import { durableBenchDatabase, envDrivers, envInt, percentile } from './cluster-kit.js';
+import { BenchChild } from './child-process.js';
 import type { Hook, LoadRequest, LoadResult, SequentialResult } from './dispatch-load.js';
 import { benchScaling, scalingWanted } from './dispatch-scaling.js';
 
@@ -104,42 +104,9 @@ async function setUp(databaseUrl: string | undefined): Promise<Target> {
 }
 
 /** The child process with the agents and the webhook sender. */
-export class LoadProcess {
-  private readonly child: ChildProcess;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-
+export class LoadProcess extends BenchChild<LoadRequest> {
   constructor() {
-    this.child = fork(fileURLToPath(new URL('./dispatch-load.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
-      const p = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      if (m.ok) p?.resolve(m.result);
-      else p?.reject(new Error(`load process: ${m.error}`));
-    });
-    this.child.on('exit', (code) => {
-      for (const p of this.pending.values()) p.reject(new Error(`load process exited (${code})`));
-      this.pending.clear();
-    });
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  call<T>(request: LoadRequest): Promise<T> {
-    const id = ++this.nextId;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ id, ...request });
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    await this.call({ op: 'close' }).catch(() => undefined);
-    await exited;
+    super('./dispatch-load.js', 'load process');
   }
 }
 

@@ -28,18 +28,17 @@
  *   KICI_BENCH_GITHUB_CACHE       100   webhooks of each kind (hit, miss) one at a time
  *   KICI_BENCH_GITHUB_READS       300   direct reads of each kind
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ADMIN_TOKEN_FILE, AdminApi } from '../src/admin/index.js';
 import { GitHubAppPool } from '../src/github/index.js';
 import { loadConfig, startOrchestrator, type Orchestrator } from '../src/server/index.js';
 import type { DeliveryRecord, Store } from '../src/store/index.js';
 import { testPostgres, type TestPostgres } from '../test/support/postgres.js';
 import { durableBenchDatabase, envDrivers, envInt, percentile } from './cluster-kit.js';
+import { BenchChild } from './child-process.js';
 import { cpuSeconds, describeStatuses, PostgresCpu } from './dispatch.js';
 import type { GithubApp, GithubLoadRequest, GithubRequests, GithubStarted, PushesResult, Webhooks } from './github-load.js';
 
@@ -76,31 +75,9 @@ function sizes(): Sizes {
 }
 
 /** The child process: GitHub (the stand-in) and the webhook sender. */
-class OutsideWorld {
-  private readonly child: ChildProcess;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-
+class OutsideWorld extends BenchChild<GithubLoadRequest> {
   constructor() {
-    this.child = fork(fileURLToPath(new URL('./github-load.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
-      const p = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      if (m.ok) p?.resolve(m.result);
-      else p?.reject(new Error(`github load process: ${m.error}`));
-    });
-    this.child.on('exit', (code) => {
-      for (const p of this.pending.values()) p.reject(new Error(`github load process exited (${code})`));
-      this.pending.clear();
-    });
-  }
-
-  call<T>(request: GithubLoadRequest): Promise<T> {
-    const id = ++this.nextId;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ id, ...request });
-    });
+    super('./github-load.js', 'github load process');
   }
 
   requests(): Promise<GithubRequests> {
@@ -112,13 +89,6 @@ class OutsideWorld {
     const shas = Array.from({ length: count }, () => randomBytes(20).toString('hex'));
     await this.call({ op: 'files', repo: APP.repo, shas, lockfile: LOCKFILE });
     return shas;
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    await this.call({ op: 'close' }).catch(() => undefined);
-    await exited;
   }
 }
 

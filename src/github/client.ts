@@ -28,7 +28,7 @@ import { systemClock, type Clock } from '../clock/index.js';
 import { GitHubError, redact } from './errors.js';
 import { checkRunBody, toCheckRun, type CheckRun, type CheckRunFields, type NewCheckRun } from './check-runs.js';
 import { causeChain, FULL_SHA, githubMessage, isNetworkOrTimeout, nextLink, requestLine, RequestTimeout, timedFetch, type HttpFailure } from './http.js';
-import { Lru } from './lru.js';
+import { Lru } from '../lru/index.js';
 import { InstallationTokenCache, type InstallationToken } from './token-cache.js';
 
 export const GITHUB_API_URL = 'https://api.github.com';

@@ -1,5 +1,5 @@
 import type { LockfileParseResult } from '../parse-lockfile.js';
-import { Lru } from './lru.js';
+import { Lru } from '../../lru/index.js';
 import { ParsedLockfiles } from './parsed-lockfiles.js';
 import type { RunGit } from './run-git.js';
 import { resolveCommit, runGit as defaultRunGit } from './run-git.js';

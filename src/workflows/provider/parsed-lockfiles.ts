@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseLockfile, type LockfileParseResult } from '../parse-lockfile.js';
-import { Lru } from './lru.js';
+import { Lru } from '../../lru/index.js';
 
 export interface ParsedLockfilesOptions {
   /** Distinct lock files kept (least recently used dropped first). */
