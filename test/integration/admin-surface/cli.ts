@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import { runAdmin } from '../../../src/admin/index.js';
 import { loadConfig, startOrchestrator, type Orchestrator, type StartOptions } from '../../../src/server/index.js';
 
@@ -83,4 +83,25 @@ export async function deliver(
     body,
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown>, retryAfter: res.headers.get('retry-after') };
+}
+
+/**
+ * kici-admin against `orchestrator()` with everything it prints kept in `printed`, so a test can
+ * check at the end that no secret was ever shown; `json` parses `--json` output of a call that must
+ * succeed quietly.
+ */
+export function printingCli(orchestrator: () => TestOrchestrator) {
+  const printed: string[] = [];
+  const admin = async (argv: string[], options?: { stdin?: string }): Promise<CliResult> => {
+    const r = await orchestrator().admin(argv, options);
+    printed.push(r.out, r.err);
+    return r;
+  };
+  const adminJson = async <T = Record<string, unknown>>(argv: string[], options?: { stdin?: string }): Promise<T> => {
+    const r = await admin(['--json', ...argv], options);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    return JSON.parse(r.out) as T;
+  };
+  return { printed, admin, adminJson };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryBuilderOf } from '../../../src/store/testing.js';
 import { signBody } from '../../../src/webhooks/index.js';
-import { deliver, startTestOrchestrator, type CliResult, type TestOrchestrator } from './cli.js';
+import { deliver, printingCli, startTestOrchestrator, type TestOrchestrator } from './cli.js';
 
 const SECRETS = {
   initial: 'generic-initial-secret-a1',
@@ -15,21 +15,8 @@ const SECRETS = {
 };
 
 let t: TestOrchestrator;
-const printed: string[] = [];
-
 /** Every CLI call goes through here so the last test can check no secret was ever printed. */
-async function admin(argv: string[], options?: { stdin?: string }): Promise<CliResult> {
-  const r = await t.admin(argv, options);
-  printed.push(r.out, r.err);
-  return r;
-}
-
-async function adminJson<T = Record<string, unknown>>(argv: string[], options?: { stdin?: string }): Promise<T> {
-  const r = await admin(['--json', ...argv], options);
-  expect(r.err).toBe('');
-  expect(r.code).toBe(0);
-  return JSON.parse(r.out) as T;
-}
+const { printed, admin, adminJson } = printingCli(() => t);
 
 async function addGeneric(name: string, extra: string[] = []): Promise<Record<string, unknown>> {
   return adminJson(['source', 'add', 'generic', '--org', 'acme', '--name', name, '--secret', SECRETS.initial, ...extra]);

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock/index.js';
 import { signBody } from '../../../src/webhooks/index.js';
-import { startTestOrchestrator, type CliResult, type TestOrchestrator } from './cli.js';
+import { printingCli, startTestOrchestrator, type TestOrchestrator } from './cli.js';
 
 const rsaPem = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 const KEYS = { first: rsaPem(), rotated: rsaPem(), fromEnv: rsaPem(), fromStdin: rsaPem() };
@@ -36,21 +36,9 @@ function keyBody(pem: string): string {
 
 let t: TestOrchestrator;
 let clock: ManualClock;
-const printed: string[] = [];
 const logLines: string[] = [];
-
-async function admin(argv: string[], options?: { stdin?: string }): Promise<CliResult> {
-  const r = await t.admin(argv, options);
-  printed.push(r.out, r.err);
-  return r;
-}
-
-async function adminJson<T = Record<string, unknown>>(argv: string[], options?: { stdin?: string }): Promise<T> {
-  const r = await admin(['--json', ...argv], options);
-  expect(r.err).toBe('');
-  expect(r.code).toBe(0);
-  return JSON.parse(r.out) as T;
-}
+/** Every CLI call goes through here so the last test can check no secret was ever printed. */
+const { printed, admin, adminJson } = printingCli(() => t);
 
 let deliveries = 0;
 interface Sent {
