@@ -258,6 +258,12 @@ export class AgentHub {
     return [...this.sessions.keys()];
   }
 
+  /** When an agent connected to this node last sent anything (frame, ping or pong); undefined elsewhere. */
+  lastSeenOf(agentId: string): number | undefined {
+    const session = this.sessions.get(agentId);
+    return session ? this.lastSeen.get(session) : undefined;
+  }
+
   /** Resolves once every agent actor has handled what it was told so far (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.told.size > 0) {

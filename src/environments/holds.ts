@@ -70,9 +70,15 @@ export type VoteOutcome =
   | { kind: 'approved'; vote: HoldVote }
   | { kind: 'rejected'; vote: HoldVote };
 
-/** What `reviewer`'s vote does to `hold`. */
-export function castVote(hold: Hold, vote: HoldVote): VoteOutcome {
+/**
+ * What `reviewer`'s vote does to `hold`. A viewer (`listedOnly`) votes only where the hold names it:
+ * a trust hold, which names nobody, is an admin's to decide.
+ */
+export function castVote(hold: Hold, vote: HoldVote, voter: { listedOnly?: boolean } = {}): VoteOutcome {
   if (hold.status !== 'pending') return refused('not-pending', `the hold on this job is already ${hold.status}`);
+  if (voter.listedOnly && hold.reviewers.length === 0) {
+    return refused('not-listed', `'${vote.reviewer}' is a viewer: a hold that names no reviewer is decided by an admin`);
+  }
   if (hold.reviewers.length > 0 && !hold.reviewers.includes(vote.reviewer)) {
     return refused('not-listed', `'${vote.reviewer}' is not a reviewer of this hold (reviewers: ${hold.reviewers.join(', ')})`);
   }

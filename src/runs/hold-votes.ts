@@ -15,6 +15,8 @@ export interface HoldVoteRequest {
   reviewer: string;
   /** That token's id, kept in the audit row. */
   tokenId?: string;
+  /** A viewer's token: it may vote only on holds that name it. */
+  viewer?: boolean;
   verdict: Verdict;
   reason: string | null;
   /** A job's name (or its lock-file name: all its matrix children); absent: every hold the reviewer may vote on. */

@@ -89,7 +89,7 @@ export class JobHolds {
     const targets = await this.targets(msg.job);
     if ('refused' in targets) return targets.refused;
     const vote: HoldVote = { reviewer: msg.reviewer, tokenId: msg.tokenId ?? null, verdict: msg.verdict, reason: msg.reason, at: this.host.clock.now() };
-    const judged = targets.holds.map((hold) => ({ hold, outcome: castVote(hold, vote) }));
+    const judged = targets.holds.map((hold) => ({ hold, outcome: castVote(hold, vote, { listedOnly: msg.viewer === true }) }));
     const counted = msg.job === undefined ? judged.filter((j) => !(j.outcome.kind === 'refused' && j.outcome.code === 'not-listed')) : judged;
     const refusal = (counted.length > 0 ? counted : judged).find((j) => j.outcome.kind === 'refused')?.outcome;
     if (refusal?.kind === 'refused') return { ok: false, ignored: refusal.message, refused: 'conflict' };

@@ -57,7 +57,7 @@ export type RunMessage =
    * `job` (a concrete name, or a lock-file name for all its matrix children), or without `job`
    * every pending hold of the run the reviewer may vote on. Answered with a `HoldVoteReply`.
    */
-  | { type: 'hold_vote'; reviewer: string; tokenId?: string; verdict: Verdict; reason: string | null; job?: string }
+  | { type: 'hold_vote'; reviewer: string; tokenId?: string; viewer?: boolean; verdict: Verdict; reason: string | null; job?: string }
   /** The coordinator's expiry duty found the job's pending hold past its expiry. */
   | { type: 'hold_expired'; jobId: string; holdId: string };
 

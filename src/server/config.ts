@@ -180,6 +180,7 @@ const schema = z.object({
   KICI_GIT_RECONCILE_INTERVAL_MS: millis(100).default(60_000),
   KICI_RETENTION_DELIVERY_DAYS: retentionDays.default(DEFAULT_RETENTION.deliveryDays),
   KICI_RETENTION_LOG_DAYS: retentionDays.default(DEFAULT_RETENTION.logDays),
+  KICI_UI_SESSION_HOURS: z.coerce.number().positive('must be a number of hours above 0').max(720, 'must be at most 720 hours (30 days)').default(12),
   KICI_CLUSTER_PORT: z.coerce.number().int().min(0).max(65535).default(4001),
   KICI_CLUSTER_ADDRESS: peerAddress.optional(),
   KICI_CLUSTER_PEERS: peerList.optional(),
@@ -244,6 +245,8 @@ export interface OrchestratorConfig {
   gitReconcileIntervalMs: number;
   /** Days raw webhook bodies and finished runs' step logs are kept (0: forever); the coordinator enforces it. */
   retention: RetentionPolicy;
+  /** How long a web view sign-in lasts (KICI_UI_SESSION_HOURS). */
+  uiSessionMs: number;
   /** Where blobs and step logs are kept: under the data directory, in the database, or in S3 (the last two for clusters). */
   storageType: 'filesystem' | 'database' | 's3';
   /** With `storageType` s3: the bucket(s) and how to reach them. */
@@ -361,6 +364,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     staleScanIntervalMs: c.KICI_STALE_DETECTOR_SCAN_INTERVAL_MS,
     gitReconcileIntervalMs: c.KICI_GIT_RECONCILE_INTERVAL_MS,
     retention: { deliveryDays: c.KICI_RETENTION_DELIVERY_DAYS, logDays: c.KICI_RETENTION_LOG_DAYS },
+    uiSessionMs: Math.round(c.KICI_UI_SESSION_HOURS * 3_600_000),
     storageType: c.KICI_STORAGE_TYPE === 'fs' ? 'filesystem' : c.KICI_STORAGE_TYPE,
     s3: c.KICI_STORAGE_TYPE === 's3' ? s3ConfigOf(c) : undefined,
     cacheTtlDays: c.KICI_CACHE_TTL_DAYS,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ActorSystem } from '../actors/index.js';
-import type { ConnectedAgent } from '../admin/index.js';
+import type { AdminDeps, ConnectedAgent } from '../admin/index.js';
 import type { AgentHub } from '../agents/index.js';
 import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
 import { clockSkewSeconds, DatabaseClock, offsetClock, systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
@@ -43,6 +43,7 @@ import { recoverIfAsked } from './cluster-recovery.js';
 import { localNodeId, readMembership } from '../membership/index.js';
 import { ConfigError } from './config.js';
 import { PeerFaults } from '../transport/index.js';
+import { openUiRoom, packageAssetRoots } from '../ui/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -279,7 +280,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   clusterRoutes(router, clusterView(clusterNode, store.cluster, cluster.clusterId, workerReports));
   cleanups.push(watchCluster(metrics, clusterNode.gauges()));
   webhookRoutes(router, { receive: (request, address) => receiveWebhook(intake, request, address), addressOf });
-  mountAdminApi(router, { adminTokens: store.adminTokens, failures: authFailures, addressOf, metrics, log }, {
+  const adminDeps: AdminDeps = {
     store,
     secrets: vault,
     secretBackends,
@@ -303,12 +304,31 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     purgeRetention: (request) => retention.purge(request),
     migrateStorage: storageMigration(config, store, storage),
     cluster: clusterAdmin(clusterNode, store.cluster, cluster.clusterId, p.faults, workerReports),
+  };
+  mountAdminApi(router, { adminTokens: store.adminTokens, failures: authFailures, addressOf, metrics, log }, adminDeps);
+  // The web view: the same admin API behind a session cookie, sessions in the database (any coordinator serves them).
+  const ui = openUiRoom({
+    basePath: config.basePath,
+    sessions: store.uiSessions,
+    adminTokens: store.adminTokens,
+    admin: adminDeps,
+    clock: deadlines,
+    sessionTtlMs: config.uiSessionMs,
+    failures: authFailures,
+    addressOf,
+    trustedProxies: proxies,
+    assetRoots: packageAssetRoots(),
+    onAuthFailure: () => metrics.authFailures.inc({ kind: 'admin' }),
+    log,
   });
+  for (const [method, route, handler] of ui.routes) router.on(method, route, handler);
 
   const { listener } = p;
   listener.serve(router, hub, addressOf);
   // Closed again here (a no-op the second time) so a stop closes the port before the hub and the database.
   cleanups.push(() => listener.close());
+  // Runs before that close (cleanups run in reverse): an open live feed would keep the listener from closing.
+  cleanups.push(() => ui.stop());
   const { url, port } = listener;
 
   const duties = new CoordinatorDuties(
@@ -364,6 +384,12 @@ function connectedAgents(hub: AgentHub): ConnectedAgent[] {
     version: a.version ?? null,
     hostname: a.hostname ?? null,
     node: a.node,
-    connectedAt: a.since === undefined ? null : new Date(a.since).toISOString(),
+    connectedAt: iso(a.since),
+    // Known only on the agent's own node; elsewhere the directory says it is connected there.
+    lastSeenAt: iso(hub.lastSeenOf(a.agentId)),
   }));
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
 }

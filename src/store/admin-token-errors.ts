@@ -47,7 +47,7 @@ export class LastAdminTokenError extends Error {
     readonly id: string,
     readonly tokenName: string,
   ) {
-    super(`admin token ${id} (${tokenName}) is the last live one: create another before revoking it`);
+    super(`admin token ${id} (${tokenName}) is the last live admin token: create another admin token before revoking it`);
     this.name = 'LastAdminTokenError';
   }
 }

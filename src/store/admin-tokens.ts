@@ -13,12 +13,13 @@ import { ADMIN_TOKEN_ID_PREFIX, adminTokenNameProblem } from './admin-token-name
 import { type AuditActor, AuditRepository } from './audit.js';
 import type { Db } from './database.js';
 import { inTransaction } from './guards.js';
-import type { AdminTokensTable, StoreSchema } from './schema.js';
+import type { AdminTokenRole, AdminTokensTable, StoreSchema } from './schema.js';
 
 export interface AdminTokenRecord {
   id: string;
   name: string;
   prefix: string;
+  role: AdminTokenRole;
   createdAt: Date;
   revokedAt: Date | null;
 }
@@ -27,6 +28,8 @@ export interface NewAdminToken {
   name: string;
   tokenHash: string;
   prefix: string;
+  /** Default `admin`. */
+  role?: AdminTokenRole;
 }
 
 export interface CreateOptions {
@@ -42,7 +45,7 @@ export interface CreateOptions {
 const LIVE_NAME_INDEX = 'admin_tokens_live_name';
 
 function toRecord(row: Selectable<AdminTokensTable>): AdminTokenRecord {
-  return { id: row.id, name: row.name, prefix: row.prefix, createdAt: row.created_at, revokedAt: row.revoked_at };
+  return { id: row.id, name: row.name, prefix: row.prefix, role: row.role, createdAt: row.created_at, revokedAt: row.revoked_at };
 }
 
 /** `adm_` and 16 hex digits; ids made before migration 012 (`adm_` and 12 uuid characters) stay valid. */
@@ -67,7 +70,7 @@ export class AdminTokenRepository {
       if (options.replacing) await this.revokeLiveNamed(trx, token.name, by, now, options.replacing.why);
       const row = await this.insert(trx, token, now);
       await new AuditRepository(trx).record(
-        { actor: by, action: 'admin_token.create', subject: { id: row.id, name: row.name }, details: { prefix: row.prefix, ...options.details } },
+        { actor: by, action: 'admin_token.create', subject: { id: row.id, name: row.name }, details: { prefix: row.prefix, role: row.role, ...options.details } },
         now,
       );
       return toRecord(row);
@@ -85,7 +88,9 @@ export class AdminTokenRepository {
       const live = await trx.selectFrom('admin_tokens').selectAll().where('revoked_at', 'is', null).orderBy('id').forUpdate().execute();
       const target = live.find((t) => t.id === ref) ?? live.find((t) => t.name === ref);
       if (!target) throw await this.whyNotLive(trx, ref);
-      if (live.length === 1) throw new LastAdminTokenError(target.id, target.name);
+      // Viewers cannot administer, so only the last live admin is kept from revocation.
+      const admins = live.filter((t) => t.role === 'admin');
+      if (target.role === 'admin' && admins.length === 1) throw new LastAdminTokenError(target.id, target.name);
       return toRecord(await this.markRevoked(trx, target, by, now, { self: target.id === by.tokenId }));
     });
   }
@@ -116,7 +121,7 @@ export class AdminTokenRepository {
     try {
       return await trx
         .insertInto('admin_tokens')
-        .values({ id: newTokenId(), name: token.name, token_hash: token.tokenHash, prefix: token.prefix, created_at: now })
+        .values({ id: newTokenId(), name: token.name, token_hash: token.tokenHash, prefix: token.prefix, role: token.role ?? 'admin', created_at: now })
         .returningAll()
         .executeTakeFirstOrThrow();
     } catch (e) {

@@ -38,6 +38,8 @@ export {
   sourceSecretScope,
 } from './source-changes.js';
 export type { AdminTokenRecord, AdminTokenRepository, CreateOptions as AdminTokenCreateOptions, NewAdminToken } from './admin-tokens.js';
+export type { AdminTokenRole } from './schema.js';
+export type { OpenedUiSession, UiSession, UiSessionRepository } from './ui-sessions.js';
 export {
   AdminTokenNameTakenError,
   AdminTokenRevokedError,

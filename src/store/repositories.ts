@@ -26,6 +26,7 @@ import { ShardRepository } from './shards.js';
 import { SourceChangeRepository } from './source-changes.js';
 import { SourceRepository } from './sources.js';
 import { StepRepository } from './steps.js';
+import { UiSessionRepository } from './ui-sessions.js';
 
 export interface Repositories {
   readonly runs: RunRepository;
@@ -69,6 +70,8 @@ export interface Repositories {
   readonly secretBackends: SecretBackendRepository;
   /** Master-key rotation: key versions of every sealed value, and re-sealed values written back. */
   readonly keyRotation: KeyRotationRepository;
+  /** The web view's sign-in sessions; each is live only while its admin token is. */
+  readonly uiSessions: UiSessionRepository;
 }
 
 /** `listen` is the store's (absent for repositories bound to a transaction). */
@@ -96,5 +99,6 @@ export function repositoriesOver(db: Db, listen?: Listen): Repositories {
     holds: new HoldRepository(db),
     secretBackends: new SecretBackendRepository(db),
     keyRotation: new KeyRotationRepository(db),
+    uiSessions: new UiSessionRepository(db),
   };
 }

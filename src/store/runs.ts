@@ -120,6 +120,7 @@ export interface RunFilter {
   sourceId?: string;
   status?: RunStatus;
   workflowName?: string;
+  branch?: string;
   /** Only runs created strictly before this instant (paging backwards). */
   before?: Date;
   limit?: number;
@@ -228,6 +229,7 @@ export class RunRepository {
     if (filter.sourceId !== undefined) query = query.where('source_id', '=', filter.sourceId);
     if (filter.status !== undefined) query = query.where('status', '=', filter.status);
     if (filter.workflowName !== undefined) query = query.where('workflow_name', '=', filter.workflowName);
+    if (filter.branch !== undefined) query = query.where('branch', '=', filter.branch);
     if (filter.before !== undefined) query = query.where('created_at', '<', filter.before);
     const rows = await query
       .orderBy('created_at', 'desc')

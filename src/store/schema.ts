@@ -58,9 +58,14 @@ export interface AdminTokensTable {
   name: string;
   token_hash: string;
   prefix: string;
+  /** Migration 021: what the token may do. */
+  role: Generated<AdminTokenRole>;
   created_at: Timestamp;
   revoked_at: NullableTimestamp;
 }
+
+/** `admin`: every route; `viewer`: reads, and votes on the holds that name it. */
+export type AdminTokenRole = 'admin' | 'viewer';
 
 /** Append-only history of what admins (and the orchestrator itself, `system`) did (migration 012). */
 export interface AuditEventsTable {
@@ -399,6 +404,15 @@ export interface HeldRunApprovalsTable {
   at: Timestamp;
 }
 
+/** The web view's sign-in sessions (migration 022): only the hash of the cookie's secret is kept. */
+export interface UiSessionsTable {
+  secret_hash: string;
+  token_id: string;
+  csrf: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface StoreSchema {
   sources: SourcesTable;
   sealed_secrets: SealedSecretsTable;
@@ -430,5 +444,6 @@ export interface StoreSchema {
   environment_source_overrides: EnvironmentSourceOverridesTable;
   held_runs: HeldRunsTable;
   held_run_approvals: HeldRunApprovalsTable;
+  ui_sessions: UiSessionsTable;
 }
 

@@ -42,6 +42,7 @@ export class Store implements Repositories {
   readonly holds: Repositories['holds'];
   readonly secretBackends: Repositories['secretBackends'];
   readonly keyRotation: Repositories['keyRotation'];
+  readonly uiSessions: Repositories['uiSessions'];
   private readonly database: OpenedDatabase;
 
   constructor(database: OpenedDatabase) {
@@ -71,6 +72,7 @@ export class Store implements Repositories {
     this.holds = repositories.holds;
     this.secretBackends = repositories.secretBackends;
     this.keyRotation = repositories.keyRotation;
+    this.uiSessions = repositories.uiSessions;
     builders.set(this, database.db);
   }
 

@@ -71,7 +71,7 @@ export function describeAdminTokenStoreContract(name: string, open: () => Promis
         const by = actor();
         const { issued, token } = newToken(unique('alice'));
         const record = await store().adminTokens.create(token, by, T0);
-        expect(record).toEqual({ id: expect.stringMatching(/^adm_[0-9a-f]{16}$/), name: token.name, prefix: issued.prefix, createdAt: T0, revokedAt: null });
+        expect(record).toEqual({ id: expect.stringMatching(/^adm_[0-9a-f]{16}$/), name: token.name, prefix: issued.prefix, role: 'admin', createdAt: T0, revokedAt: null });
         expect(await store().adminTokens.findActive(issued.hash)).toEqual(record);
         expect(await auditOf(by)).toEqual([
           {
@@ -81,7 +81,7 @@ export function describeAdminTokenStoreContract(name: string, open: () => Promis
             actorTokenId: by.tokenId,
             action: 'admin_token.create',
             subject: { id: record.id, name: token.name },
-            details: { prefix: issued.prefix },
+            details: { prefix: issued.prefix, role: 'admin' },
             orgId: null,
           },
         ]);
@@ -154,9 +154,9 @@ export function describeAdminTokenStoreContract(name: string, open: () => Promis
           [fresh.id, null],
         ]);
         expect((await auditOf(by)).map((e) => [e.action, e.subject.id, e.details])).toEqual([
-          ['admin_token.create', fresh.id, { prefix: fresh.prefix, source: 'test' }],
+          ['admin_token.create', fresh.id, { prefix: fresh.prefix, role: 'admin', source: 'test' }],
           ['admin_token.revoke', old.id, { prefix: old.prefix, reason: 'rotated' }],
-          ['admin_token.create', old.id, { prefix: old.prefix }],
+          ['admin_token.create', old.id, { prefix: old.prefix, role: 'admin' }],
         ]);
       });
     });

@@ -11,11 +11,11 @@ export const adminTokenNameSchema = z.string().superRefine((name, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-const newToken = z.object({ name: adminTokenNameSchema }).strict();
+const newToken = z.object({ name: adminTokenNameSchema, role: z.enum(['admin', 'viewer']).default('admin') }).strict();
 
 /** A token as the API shows it: never its hash, and its value only in the creation's answer. */
 export function adminTokenView(t: AdminTokenRecord) {
-  return { id: t.id, name: t.name, prefix: t.prefix, createdAt: t.createdAt.toISOString(), revokedAt: t.revokedAt?.toISOString() ?? null };
+  return { id: t.id, name: t.name, prefix: t.prefix, role: t.role, createdAt: t.createdAt.toISOString(), revokedAt: t.revokedAt?.toISOString() ?? null };
 }
 
 /**
@@ -30,7 +30,7 @@ export function adminTokenRoutes(deps: AdminDeps): RouteTable {
     ['POST', '/admin-tokens', async (req) => {
       const input = await parseBody(req, newToken);
       const issued = issueAdminToken();
-      const record = await refusalsAsHttp(tokens.create({ name: input.name, tokenHash: issued.hash, prefix: issued.prefix }, req.caller, new Date()));
+      const record = await refusalsAsHttp(tokens.create({ name: input.name, tokenHash: issued.hash, prefix: issued.prefix, role: input.role }, req.caller, new Date()));
       return { status: 201, body: { ...adminTokenView(record), token: issued.token } };
     }],
     ['DELETE', '/admin-tokens/:ref', async (req) => {

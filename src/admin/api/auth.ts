@@ -16,5 +16,5 @@ export async function checkAdmin(tokens: AdminTokenRepository, authorization: st
   const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;
   if (!token) return { ok: false, reason: 'an admin bearer token is required' };
   const record = await tokens.findActive(hashToken(token));
-  return record ? { ok: true, caller: { tokenId: record.id, name: record.name } } : { ok: false, reason: 'admin token is invalid or revoked' };
+  return record ? { ok: true, caller: { tokenId: record.id, name: record.name, role: record.role } } : { ok: false, reason: 'admin token is invalid or revoked' };
 }

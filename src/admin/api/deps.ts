@@ -157,6 +157,8 @@ export interface ConnectedAgent {
   hostname: string | null;
   node: string;
   connectedAt: string | null;
+  /** The agent's last frame, ping or pong, as its node saw it (null when another node holds it). */
+  lastSeenAt: string | null;
 }
 
 /** `accepted: false` when the run's actor refused (the run finished meanwhile, or another node owns it). */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import type { AdminTokenRole } from '../../store/index.js';
 
 /**
  * The admin API's view of HTTP, kept apart from the server room so the admin room does not
@@ -18,6 +19,8 @@ export interface ApiRequest {
 export interface AdminCaller {
   tokenId: string;
   name: string;
+  /** `viewer` tokens pass only the routes `viewerMayCall` admits. */
+  role: AdminTokenRole;
 }
 
 export interface ApiReply {

@@ -20,6 +20,8 @@ import { sourceReconcileRoutes } from './source-reconcile.js';
 import { sourceRoutes } from './sources.js';
 
 export { checkAdmin, type AdminCheck } from './auth.js';
+export { StepLogCursor, type StepLogLine } from './runs.js';
+export { VIEWER_REFUSAL, viewerMayCall } from './viewer-routes.js';
 export { type AdminCaller, ApiFailure, apiError, type ApiHandler, type ApiReply, type ApiRequest, type RouteTable } from './http.js';
 export { clusterNodeId, FAULT_DIRECTIONS, faultRequest, revokeAllRequest, type RevokeFailure } from './cluster.js';
 export { DEFAULT_JOIN_ROLE, JOIN_TOKEN_EXPIRY_HOURS, joinTokenId, joinTokenRequest } from './peers.js';

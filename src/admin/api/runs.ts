@@ -18,6 +18,7 @@ function runView(r: RunRecord) {
     sourceId: r.sourceId,
     deliveryId: r.deliveryId,
     workflow: r.workflowName,
+    ...triggerOf(r.event),
     status: r.status,
     attempt: r.attempt,
     ref: r.ref,
@@ -33,15 +34,39 @@ function runView(r: RunRecord) {
   };
 }
 
-function jobView(j: JobRecord, steps: StepRecord[]) {
+/** Where a job stands in its run: the names it needs, and the node its agent is connected to. */
+interface JobPlace {
+  needs: string[];
+  node: string | null;
+}
+
+/**
+ * What started a run, as the event recorded it: its type (`push`, `pull_request`, `manual`, a
+ * generic source's type), its action, and the source's name. Read defensively: old rows and
+ * other sources may lack any of them.
+ */
+function triggerOf(event: unknown): { trigger: string | null; action: string | null; sourceName: string | null } {
+  const e = (event ?? {}) as { type?: unknown; action?: unknown; sourceName?: unknown };
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  return { trigger: text(e.type), action: text(e.action), sourceName: text(e.sourceName) };
+}
+
+function jobView(j: JobRecord, steps: StepRecord[], place: JobPlace) {
   return {
     id: j.id,
     name: j.name,
+    // A matrix cell's lock-file name and its values: the web view groups cells by it.
+    baseName: j.baseName,
+    matrix: j.matrix,
+    needs: place.needs,
     status: j.status,
     agentId: j.agentId,
+    node: place.node,
     error: j.error,
     outputs: j.outputs ?? {},
     attempts: j.dispatchAttempts,
+    createdAt: iso(j.createdAt),
+    dispatchedAt: iso(j.dispatchedAt),
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),
     steps: steps.map((s) => ({ index: s.stepIndex, name: s.name, status: s.status, exitCode: s.exitCode, error: s.error })),
@@ -91,6 +116,10 @@ function holdView(h: Hold, jobNames: ReadonlyMap<string, string>) {
 
 const listQuery = z.object({
   status: z.enum(RUN_STATUSES).optional(),
+  source: z.string().min(1).max(200).optional(),
+  branch: z.string().min(1).max(255).optional(),
+  /** Paging back: only runs created strictly before this instant (the last row's `createdAt`). */
+  before: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(20),
 });
 
@@ -135,6 +164,19 @@ export function runRoutes(deps: AdminDeps): RouteTable {
     return run;
   };
 
+  /** Each job with its steps, the names it needs, and its agent's node (when the agent is connected). */
+  const jobViews = async (runId: string, jobs: readonly JobRecord[]) => {
+    const names = new Map(jobs.map((j) => [j.id, j.name]));
+    const needs = await deps.store.jobs.listNeeds(runId);
+    const nodes = new Map(deps.connectedAgents().map((a) => [a.id, a.node]));
+    return Promise.all(
+      jobs.map(async (j) => {
+        const upstream = needs.filter((n) => n.jobId === j.id).map((n) => names.get(n.upstreamJobId) ?? n.upstreamJobId);
+        return jobView(j, await deps.store.steps.list(j.id), { needs: upstream, node: (j.agentId && nodes.get(j.agentId)) || null });
+      }),
+    );
+  };
+
   /** The run's holds, oldest first, each naming its job. */
   const holdsOf = async (runId: string, jobs: readonly JobRecord[]) => {
     const names = new Map(jobs.map((j) => [j.id, j.name]));
@@ -147,7 +189,7 @@ export function runRoutes(deps: AdminDeps): RouteTable {
     const body = await parseBody(req, voteBody);
     // A finished run's holds are all closed: say so here rather than wake its actor to hear it.
     if (finished(run)) throw apiError(404, 'no_pending_hold', `run ${run.id} already finished ${run.status}; it has no pending hold`);
-    const result = await deps.voteOnHold(run.id, { reviewer: req.caller.name, tokenId: req.caller.tokenId, verdict, reason: body.reason || null, job: body.job });
+    const result = await deps.voteOnHold(run.id, { reviewer: req.caller.name, tokenId: req.caller.tokenId, viewer: req.caller.role === 'viewer', verdict, reason: body.reason || null, job: body.job });
     return voteAnswer(run.id, verdict, result);
   };
 
@@ -155,20 +197,21 @@ export function runRoutes(deps: AdminDeps): RouteTable {
     ['GET', '/runs', async (req) => {
       const q = listQuery.safeParse(Object.fromEntries(req.query));
       if (!q.success) throw apiError(400, 'invalid_request', `${q.error.issues[0].path.join('.')}: ${q.error.issues[0].message}`);
-      const runs = await deps.store.runs.list({ status: q.data.status, limit: q.data.limit });
+      const { status, source, branch, before, limit } = q.data;
+      const runs = await deps.store.runs.list({ status, sourceId: source, branch, before: before === undefined ? undefined : new Date(before), limit });
       return { status: 200, body: { runs: runs.map(runView) } };
     }],
     ['GET', '/runs/:id', async (req) => {
       const run = await load(req.params.id);
       const jobs = await deps.store.jobs.list(run.id);
-      const withSteps = await Promise.all(jobs.map(async (j) => jobView(j, await deps.store.steps.list(j.id))));
+      const withSteps = await jobViews(run.id, jobs);
       const holds = await holdsOf(run.id, jobs);
       return { status: 200, body: { ...runView(run), jobs: withSteps.map((view, i) => withWaitReason(view, jobs[i], deps)), holds } };
     }],
     ['GET', '/runs/:id/jobs', async (req) => {
       const run = await load(req.params.id);
       const jobs = await deps.store.jobs.list(run.id);
-      return { status: 200, body: { jobs: await Promise.all(jobs.map(async (j) => jobView(j, await deps.store.steps.list(j.id)))) } };
+      return { status: 200, body: { jobs: await jobViews(run.id, jobs) } };
     }],
     ['POST', '/runs/:id/cancel', async (req) => {
       const run = await load(req.params.id);
@@ -232,15 +275,16 @@ const FOLLOW_SETTLE_MS = 1500;
  */
 async function streamLogs(deps: AdminDeps, runId: string, opts: { follow: boolean; job?: string }, res: ServerResponse): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
-  const offsets = new Map<string, number>();
-  const partial = new Map<string, string>();
+  const cursor = new StepLogCursor(deps, runId, (j) => !opts.job || matchesJob(j, opts.job));
   let closed = false;
   res.on('close', () => (closed = true));
   let terminalSince: number | undefined;
   for (;;) {
     const terminal = opts.follow ? await deps.runIsTerminal(runId) : true;
     if (terminal) terminalSince ??= Date.now();
-    const wrote = await readNew(deps, runId, opts.job, offsets, partial, res, terminal);
+    const lines = await cursor.next(terminal);
+    for (const line of lines) res.write(`${JSON.stringify({ job: line.job, step: line.step, stepName: line.stepName, text: line.text })}\n`);
+    const wrote = lines.length > 0;
     const settled = !opts.follow || (terminalSince !== undefined && Date.now() - terminalSince >= FOLLOW_SETTLE_MS);
     if (closed || (terminal && !wrote && settled)) break;
     if (!opts.follow) break;
@@ -249,36 +293,52 @@ async function streamLogs(deps: AdminDeps, runId: string, opts: { follow: boolea
   res.end();
 }
 
-async function readNew(
-  deps: AdminDeps,
-  runId: string,
-  onlyJob: string | undefined,
-  offsets: Map<string, number>,
-  partial: Map<string, string>,
-  res: ServerResponse,
-  flushPartial: boolean,
-): Promise<boolean> {
-  let wrote = false;
-  const jobs = (await deps.store.jobs.list(runId)).filter((j) => !onlyJob || matchesJob(j, onlyJob));
-  for (const job of jobs) {
-    const steps = await deps.store.steps.list(job.id);
-    for (const info of await deps.logs.listJobLogs(runId, job.id)) {
-      const key = `${job.id}/${info.stepIndex}`;
-      const from = offsets.get(key) ?? 0;
-      if (info.bytes <= from && !(flushPartial && partial.get(key))) continue;
-      const chunk = info.bytes > from ? await deps.logs.read(runId, job.id, info.stepIndex, from) : { text: '', nextOffset: from };
-      offsets.set(key, chunk.nextOffset);
-      const text = (partial.get(key) ?? '') + chunk.text;
-      const lines = text.split('\n');
-      const rest = lines.pop() ?? '';
-      if (flushPartial && rest) lines.push(rest);
-      partial.set(key, flushPartial ? '' : rest);
-      const stepName = steps.find((s) => s.stepIndex === info.stepIndex)?.name;
-      for (const line of lines) {
-        res.write(`${JSON.stringify({ job: job.name, step: info.stepIndex, stepName, text: line })}\n`);
-        wrote = true;
+/** One line of a step's log: what the NDJSON stream and the web view's live feed send. */
+export interface StepLogLine {
+  jobId: string;
+  job: string;
+  step: number;
+  stepName: string | undefined;
+  text: string;
+}
+
+/**
+ * How far a reader of one run's step logs has got (a byte offset per step, and the unfinished last
+ * line of each), so a follower reads only what was written since. Shared by the NDJSON stream
+ * above and the web view's live log, so both cut lines the same way.
+ */
+export class StepLogCursor {
+  private readonly offsets = new Map<string, number>();
+  private readonly partial = new Map<string, string>();
+
+  constructor(
+    private readonly deps: Pick<AdminDeps, 'store' | 'logs'>,
+    private readonly runId: string,
+    private readonly wanted: (job: JobRecord) => boolean = () => true,
+  ) {}
+
+  /** The complete lines written since the last call, in job and step order; with `flushPartial`, an unfinished last line too. */
+  async next(flushPartial: boolean): Promise<StepLogLine[]> {
+    const { deps, runId, offsets, partial } = this;
+    const out: StepLogLine[] = [];
+    const jobs = (await deps.store.jobs.list(runId)).filter(this.wanted);
+    for (const job of jobs) {
+      const steps = await deps.store.steps.list(job.id);
+      for (const info of await deps.logs.listJobLogs(runId, job.id)) {
+        const key = `${job.id}/${info.stepIndex}`;
+        const from = offsets.get(key) ?? 0;
+        if (info.bytes <= from && !(flushPartial && partial.get(key))) continue;
+        const chunk = info.bytes > from ? await deps.logs.read(runId, job.id, info.stepIndex, from) : { text: '', nextOffset: from };
+        offsets.set(key, chunk.nextOffset);
+        const text = (partial.get(key) ?? '') + chunk.text;
+        const lines = text.split('\n');
+        const rest = lines.pop() ?? '';
+        if (flushPartial && rest) lines.push(rest);
+        partial.set(key, flushPartial ? '' : rest);
+        const stepName = steps.find((s) => s.stepIndex === info.stepIndex)?.name;
+        for (const line of lines) out.push({ jobId: job.id, job: job.name, step: info.stepIndex, stepName, text: line });
       }
     }
+    return out;
   }
-  return wrote;
 }

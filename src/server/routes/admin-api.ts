@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ApiFailure, adminApiRoutes, checkAdmin } from '../../admin/index.js';
+import { ApiFailure, adminApiRoutes, checkAdmin, VIEWER_REFUSAL, viewerMayCall } from '../../admin/index.js';
 import type { FailedAuthLimit } from '../../auth-guard/index.js';
 import type { AdminTokenRepository } from '../../store/index.js';
 import type { Router } from '../http/router.js';
@@ -41,6 +41,10 @@ export function mountAdminApi(router: Router, gate: AdminGate, deps: Parameters<
         }
         gate.log.warn({ reason: check.reason, ...where }, 'admin request refused');
         throw new HttpError(401, 'unauthorized', check.reason);
+      }
+      if (check.caller.role === 'viewer' && !viewerMayCall(method, route)) {
+        gate.log.warn({ reason: 'viewer token', address: gate.addressOf(req.raw), method, path: req.path }, 'admin request refused');
+        throw new HttpError(403, 'forbidden', VIEWER_REFUSAL);
       }
       try {
         return await handler({ ...req, caller: check.caller }, res);

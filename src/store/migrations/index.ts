@@ -23,6 +23,8 @@ import * as githubSources from './017_github_sources.js';
 import * as eventLogView from './018_event_log_view.js';
 import * as deliveryRetries from './019_delivery_retries.js';
 import * as retention from './020_retention.js';
+import * as adminTokenRoles from './021_admin_token_roles.js';
+import * as uiSessions from './022_ui_sessions.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -45,6 +47,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '018_event_log_view': eventLogView,
   '019_delivery_retries': deliveryRetries,
   '020_retention': retention,
+  '021_admin_token_roles': adminTokenRoles,
+  '022_ui_sessions': uiSessions,
 };
 
 export const migrationProvider: MigrationProvider = {

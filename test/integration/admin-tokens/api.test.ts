@@ -34,7 +34,7 @@ for (const driver of DRIVERS) {
 
     it('the first-start token is named admin, and its creation is audited as system', async () => {
       const list = await root('GET', '/admin-tokens');
-      expect(list.body.tokens).toEqual([{ id: expect.stringMatching(/^adm_/), name: 'admin', prefix: rig.firstToken.slice(0, 12), createdAt: expect.any(String), revokedAt: null }]);
+      expect(list.body.tokens).toEqual([{ id: expect.stringMatching(/^adm_/), name: 'admin', prefix: rig.firstToken.slice(0, 12), role: 'admin', createdAt: expect.any(String), revokedAt: null }]);
       const audit = await root('GET', '/audit?actor=system');
       expect(audit.body.events).toEqual([
         {
@@ -44,7 +44,7 @@ for (const driver of DRIVERS) {
           actorTokenId: null,
           action: 'admin_token.create',
           subject: { id: list.body.tokens[0].id, name: 'admin' },
-          details: { prefix: rig.firstToken.slice(0, 12), source: 'first start' },
+          details: { prefix: rig.firstToken.slice(0, 12), role: 'admin', source: 'first start' },
           orgId: null,
         },
       ]);
@@ -52,7 +52,7 @@ for (const driver of DRIVERS) {
 
     it('creates a named token: its value answered once, working at once, its creation audited with the caller', async () => {
       const alice = await create('alice');
-      expect(alice).toEqual({ id: expect.stringMatching(/^adm_[0-9a-f]{16}$/), name: 'alice', prefix: alice.token.slice(0, 12), createdAt: expect.any(String), revokedAt: null, token: expect.stringMatching(/^kadm_[0-9a-f]{64}$/) });
+      expect(alice).toEqual({ id: expect.stringMatching(/^adm_[0-9a-f]{16}$/), name: 'alice', prefix: alice.token.slice(0, 12), role: 'admin', createdAt: expect.any(String), revokedAt: null, token: expect.stringMatching(/^kadm_[0-9a-f]{64}$/) });
       const listedByAlice = await as(alice.token)('GET', '/admin-tokens');
       expect(listedByAlice.status).toBe(200);
       expect(listedByAlice.body.tokens.map((t: { name: string }) => t.name)).toContain('alice');
@@ -80,10 +80,10 @@ for (const driver of DRIVERS) {
       ]);
     });
 
-    it('lists tokens with id, name, prefix and dates only: never a hash or a value', async () => {
+    it('lists tokens with id, name, role, prefix and dates only: never a hash or a value', async () => {
       await create('dave');
       const list = await root('GET', '/admin-tokens');
-      for (const t of list.body.tokens) expect(Object.keys(t).sort()).toEqual(['createdAt', 'id', 'name', 'prefix', 'revokedAt']);
+      for (const t of list.body.tokens) expect(Object.keys(t).sort()).toEqual(['createdAt', 'id', 'name', 'prefix', 'revokedAt', 'role']);
       const text = JSON.stringify(list.body);
       for (const value of values) {
         expect(text).not.toContain(value);
@@ -95,7 +95,7 @@ for (const driver of DRIVERS) {
       const erin = await create('erin');
       const frank = await create('frank');
       const byId = await root('DELETE', `/admin-tokens/${erin.id}`);
-      expect(byId).toEqual({ status: 200, body: { id: erin.id, name: 'erin', prefix: erin.prefix, createdAt: erin.createdAt, revokedAt: expect.any(String), self: false } });
+      expect(byId).toEqual({ status: 200, body: { id: erin.id, name: 'erin', prefix: erin.prefix, role: 'admin', createdAt: erin.createdAt, revokedAt: expect.any(String), self: false } });
       expect((await as(erin.token)('GET', '/admin-tokens')).status).toBe(401);
 
       const byName = await as(frank.token)('DELETE', '/admin-tokens/erin');
@@ -125,7 +125,7 @@ for (const driver of DRIVERS) {
       const last = await root('DELETE', '/admin-tokens/admin');
       expect(last.status).toBe(409);
       expect(last.body.error.code).toBe('last_admin_token');
-      expect(last.body.error.message).toMatch(/is the last live one: create another before revoking it/);
+      expect(last.body.error.message).toMatch(/is the last live admin token: create another admin token before revoking it/);
       expect((await root('GET', '/admin-tokens')).status).toBe(200);
     });
 
@@ -159,7 +159,8 @@ for (const driver of DRIVERS) {
       ['system', { name: 'system' }, undefined, 'name: "system" is reserved'],
       ['an id', { name: 'adm_alice' }, undefined, 'name: "adm_" starts token ids'],
       ['a number', { name: 7 }, undefined, 'name: Invalid input'],
-      ['an unknown field', { name: 'zed', role: 'owner' }, undefined, 'body: Unrecognized key'],
+      ['an unknown field', { name: 'zed', owner: 'me' }, undefined, 'body: Unrecognized key'],
+      ['an unknown role', { name: 'zed', role: 'owner' }, undefined, 'role: Invalid option'],
       ['not JSON', undefined, '{name', 'body is not valid JSON'],
     ])('POST /admin-tokens with %s is a 400 naming the problem, and creates nothing', async (_what, body, raw, message) => {
       const before = (await root('GET', '/admin-tokens')).body.tokens.length;

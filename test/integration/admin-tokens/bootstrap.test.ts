@@ -46,7 +46,7 @@ for (const driver of DRIVERS) {
       expect(await store.adminTokens.findActive(hashToken(token))).toMatchObject({ name: 'admin' });
       const events = await audit(store);
       expect(events).toEqual([expect.objectContaining({ actor: 'system', actorTokenId: null, action: 'admin_token.create', subject: { id: expect.any(String), name: 'admin' } })]);
-      expect(events[0].details).toEqual({ prefix: token.slice(0, 12), source: 'first start' });
+      expect(events[0].details).toEqual({ prefix: token.slice(0, 12), role: 'admin', source: 'first start' });
       expect(JSON.stringify(events)).not.toContain(token);
 
       expect(await ensureAdminToken(store.adminTokens, dataDir)).toMatchObject({ kind: 'existing', file: path.join(dataDir, ADMIN_TOKEN_FILE) });
@@ -59,7 +59,7 @@ for (const driver of DRIVERS) {
       expect(await ensureAdminToken(store.adminTokens, dataDir, CHOSEN)).toEqual({ kind: 'configured' });
       expect((await live(store)).map((t) => [t.name, t.prefix])).toEqual([['bootstrap', 'chos']]);
       const events = await audit(store);
-      expect(events.map((e) => [e.actor, e.action, e.subject.name, e.details])).toEqual([['system', 'admin_token.create', 'bootstrap', { prefix: 'chos', source: 'KICI_BOOTSTRAP_ADMIN_TOKEN' }]]);
+      expect(events.map((e) => [e.actor, e.action, e.subject.name, e.details])).toEqual([['system', 'admin_token.create', 'bootstrap', { prefix: 'chos', role: 'admin', source: 'KICI_BOOTSTRAP_ADMIN_TOKEN' }]]);
       expect(JSON.stringify(events)).not.toContain(CHOSEN);
     });
 

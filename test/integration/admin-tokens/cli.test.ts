@@ -40,7 +40,7 @@ describe('admin-token create', () => {
 
   it('prints the API object with --json, the value included', async () => {
     const created = await adminJson(['admin-token', 'create', '--name', 'bob']);
-    expect(created).toEqual({ id: expect.any(String), name: 'bob', prefix: expect.any(String), createdAt: expect.any(String), revokedAt: null, token: expect.stringMatching(/^kadm_/) });
+    expect(created).toEqual({ id: expect.any(String), name: 'bob', prefix: expect.any(String), role: 'admin', createdAt: expect.any(String), revokedAt: null, token: expect.stringMatching(/^kadm_/) });
   });
 
   it("exits 1 with the API's message for a live name, and 2 without --name", async () => {
@@ -58,8 +58,8 @@ describe('admin-token list and revoke', () => {
   it('lists every token with its state, never a value', async () => {
     const r = await admin(['admin-token', 'list']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^ID\s+NAME\s+PREFIX\s+STATUS\s+CREATEDAT\s+REVOKEDAT$/m);
-    expect(r.out).toMatch(/^adm_\S+\s+admin\s+kadm_\S+\s+live\s/m);
+    expect(r.out).toMatch(/^ID\s+NAME\s+ROLE\s+PREFIX\s+STATUS\s+CREATEDAT\s+REVOKEDAT$/m);
+    expect(r.out).toMatch(/^adm_\S+\s+admin\s+admin\s+kadm_\S+\s+live\s/m);
     expect(r.out).not.toContain(rig.firstToken);
     const json = await adminJson<{ name: string }[]>(['admin-token', 'list']);
     expect(json.map((t) => t.name)).toEqual(['admin', 'alice', 'bob']);
@@ -77,7 +77,7 @@ describe('admin-token list and revoke', () => {
     expect(unknown).toMatchObject({ code: 1, err: 'kici-admin: no admin token nobody (an id, or the name of a live token) (HTTP 404)\n' });
     const last = await admin(['admin-token', 'revoke', 'admin']);
     expect(last.code).toBe(1);
-    expect(last.err).toMatch(/is the last live one: create another before revoking it \(HTTP 409\)\n$/);
+    expect(last.err).toMatch(/is the last live admin token: create another admin token before revoking it \(HTTP 409\)\n$/);
   });
 
   it("says so when the token used was the one revoked", async () => {

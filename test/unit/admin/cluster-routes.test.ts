@@ -50,7 +50,7 @@ async function call(admin: ClusterAdmin | undefined, method: string, path: strin
     if (m !== method || !params) continue;
     const raw = Readable.from(body === undefined ? [] : [Buffer.from(JSON.stringify(body))]) as unknown as IncomingMessage;
     try {
-      const reply = await handler({ caller: { tokenId: 'adm_test', name: 'alice' }, params, query: new URLSearchParams(), headers: {}, raw }, undefined as never);
+      const reply = await handler({ caller: { tokenId: 'adm_test', name: 'alice', role: 'admin' }, params, query: new URLSearchParams(), headers: {}, raw }, undefined as never);
       return { status: reply!.status, body: reply!.body as Record<string, unknown> };
     } catch (e) {
       if (!(e instanceof ApiFailure)) throw e;

@@ -45,6 +45,17 @@ describe('castVote', () => {
     expect(castVote(trust, vote('anyone'))).toEqual({ kind: 'approved', vote: vote('anyone') });
     expect(castVote(trust, vote('anyone', 'reject'))).toMatchObject({ kind: 'rejected' });
   });
+
+  it('a viewer votes only where the hold names it: never on a trust hold', () => {
+    const viewer = { listedOnly: true };
+    expect(castVote(hold({ gate: 'trust', reviewers: [] }), vote('alice'), viewer)).toEqual({
+      kind: 'refused',
+      code: 'not-listed',
+      message: "'alice' is a viewer: a hold that names no reviewer is decided by an admin",
+    });
+    expect(castVote(hold(), vote('bob'), viewer)).toEqual({ kind: 'counted', vote: vote('bob'), remaining: ['alice'] });
+    expect(castVote(hold(), vote('carol'), viewer)).toMatchObject({ kind: 'refused', code: 'not-listed' });
+  });
 });
 
 describe('hold helpers', () => {
