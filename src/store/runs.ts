@@ -118,6 +118,8 @@ export interface RunSnapshot {
 export interface RunFilter {
   orgId?: string;
   sourceId?: string;
+  /** Runs of any of these sources. */
+  sourceIds?: readonly string[];
   status?: RunStatus;
   workflowName?: string;
   branch?: string;
@@ -227,6 +229,7 @@ export class RunRepository {
     let query = this.db.selectFrom('runs').selectAll();
     if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
     if (filter.sourceId !== undefined) query = query.where('source_id', '=', filter.sourceId);
+    if (filter.sourceIds !== undefined) query = query.where('source_id', 'in', filter.sourceIds);
     if (filter.status !== undefined) query = query.where('status', '=', filter.status);
     if (filter.workflowName !== undefined) query = query.where('workflow_name', '=', filter.workflowName);
     if (filter.branch !== undefined) query = query.where('branch', '=', filter.branch);

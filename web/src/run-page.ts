@@ -72,7 +72,7 @@ export function runPage(view: HTMLElement, ctx: PageContext): Page {
     rerunFailed.hidden = !isAdmin || !terminal || r.status === 'success';
     fill(
       meta,
-      fact('source', 'Source', r.sourceId ?? '–'),
+      fact('source', 'Source', r.sourceName ?? r.sourceId ?? '–'),
       fact('ref', 'Ref', shortRef(r.branch ?? r.ref)),
       fact('sha', 'Commit', el('span', { class: 'mono', title: r.sha ?? '' }, shortSha(r.sha))),
       fact('trigger', 'Trigger', triggerOf(r)),

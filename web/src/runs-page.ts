@@ -27,7 +27,7 @@ export function runsPage(view: HTMLElement, _ctx: PageContext): Page {
   let loadSeq = 0;
 
   const status = el('select', { id: 'filter-status', 'aria-label': 'status' }, el('option', { value: '' }, 'any status'), ...STATUSES.map((s) => el('option', { value: s }, s)));
-  const source = el('input', { id: 'filter-source', type: 'search', placeholder: 'source id', 'aria-label': 'source', autocomplete: 'off' });
+  const source = el('input', { id: 'filter-source', type: 'search', placeholder: 'source name or id', 'aria-label': 'source', autocomplete: 'off' });
   const branch = el('input', { id: 'filter-branch', type: 'search', placeholder: 'branch', 'aria-label': 'branch', autocomplete: 'off' });
   status.value = filters.status;
   source.value = filters.source;
@@ -72,7 +72,7 @@ export function runsPage(view: HTMLElement, _ctx: PageContext): Page {
       { 'data-run-id': run.id, class: 'clickable' },
       el('td', { class: 'status' }, statusBadge(run.status)),
       el('td', { class: 'workflow' }, el('a', { href: `#/runs/${encodeURIComponent(run.id)}` }, run.workflow)),
-      el('td', { class: 'source' }, run.sourceId ?? '–'),
+      el('td', { class: 'source', title: run.sourceId ?? '' }, run.sourceName ?? run.sourceId ?? '–'),
       el('td', { class: 'ref' }, shortRef(run.branch ?? run.ref)),
       el('td', { class: 'sha mono', title: run.sha ?? '' }, shortSha(run.sha)),
       el('td', { class: 'trigger' }, triggerOf(run)),

@@ -15,6 +15,8 @@ export interface RunView {
   id: string;
   orgId?: string;
   sourceId: string | null;
+  /** The source's name as the event recorded it (absent on old runs). */
+  sourceName?: string | null;
   deliveryId: string | null;
   workflow: string;
   status: string;

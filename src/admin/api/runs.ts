@@ -11,14 +11,17 @@ import { removedOn } from './retention.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-function runView(r: RunRecord) {
+/** `sourceNames`: the sources' names by id, so a run says which source by name (events of manual runs name none). */
+function runView(r: RunRecord, sourceNames?: ReadonlyMap<string, string>) {
+  const trigger = triggerOf(r.event);
   return {
     id: r.id,
     orgId: r.orgId,
     sourceId: r.sourceId,
     deliveryId: r.deliveryId,
     workflow: r.workflowName,
-    ...triggerOf(r.event),
+    ...trigger,
+    sourceName: sourceNames?.get(r.sourceId) ?? trigger.sourceName,
     status: r.status,
     attempt: r.attempt,
     ref: r.ref,
@@ -198,15 +201,18 @@ export function runRoutes(deps: AdminDeps): RouteTable {
       const q = listQuery.safeParse(Object.fromEntries(req.query));
       if (!q.success) throw apiError(400, 'invalid_request', `${q.error.issues[0].path.join('.')}: ${q.error.issues[0].message}`);
       const { status, source, branch, before, limit } = q.data;
-      const runs = await deps.store.runs.list({ status, sourceId: source, branch, before: before === undefined ? undefined : new Date(before), limit });
-      return { status: 200, body: { runs: runs.map(runView) } };
+      const sourceIds = source === undefined ? undefined : await sourcesNamed(deps, source);
+      if (sourceIds?.length === 0) return { status: 200, body: { runs: [] } };
+      const runs = await deps.store.runs.list({ status, sourceIds, branch, before: before === undefined ? undefined : new Date(before), limit });
+      const names = await sourceNamesOf(deps);
+      return { status: 200, body: { runs: runs.map((r) => runView(r, names)) } };
     }],
     ['GET', '/runs/:id', async (req) => {
       const run = await load(req.params.id);
       const jobs = await deps.store.jobs.list(run.id);
       const withSteps = await jobViews(run.id, jobs);
       const holds = await holdsOf(run.id, jobs);
-      return { status: 200, body: { ...runView(run), jobs: withSteps.map((view, i) => withWaitReason(view, jobs[i], deps)), holds } };
+      return { status: 200, body: { ...runView(run, await sourceNamesOf(deps)), jobs: withSteps.map((view, i) => withWaitReason(view, jobs[i], deps)), holds } };
     }],
     ['GET', '/runs/:id/jobs', async (req) => {
       const run = await load(req.params.id);
@@ -257,6 +263,17 @@ export function runRoutes(deps: AdminDeps): RouteTable {
       return undefined;
     }],
   ];
+}
+
+/** Every source's name by its id: sources are few, one read per page of runs. */
+async function sourceNamesOf(deps: AdminDeps): Promise<Map<string, string>> {
+  return new Map((await deps.store.sources.list()).map((s) => [s.id, s.name]));
+}
+
+/** A source by its id, or by its name (in any organisation: names are unique only within one). */
+async function sourcesNamed(deps: AdminDeps, ref: string): Promise<string[]> {
+  if (await deps.store.sources.get(ref)) return [ref];
+  return (await deps.store.sources.list()).filter((s) => s.name === ref).map((s) => s.id);
 }
 
 /** `--job test` names a job, or every cell of a matrix job by its base name. */

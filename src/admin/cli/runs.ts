@@ -107,10 +107,13 @@ export function runCommands(): Command {
     .command('list')
     .description('recent runs, newest first')
     .option('--status <status>', 'only runs in this status')
+    .option('--source <idOrName>', "only runs of this source (its id, or its name)")
+    .option('--branch <branch>', 'only runs of this branch')
+    .option('--before <time>', 'only runs created before this ISO time (the last row\'s createdAt: the next page)')
     .option('--limit <n>', 'how many', '20')
     .action(async (o, cmd: Command) => {
       const params = new URLSearchParams({ limit: String(o.limit) });
-      if (o.status) params.set('status', o.status);
+      for (const key of ['status', 'source', 'branch', 'before'] as const) if (o[key]) params.set(key, o[key]);
       const list = await apiFor(cmd).call<{ runs: RunView[] }>('GET', `/runs?${params}`);
       if (globals(cmd).json) return printJson(list.runs);
       printTable(list.runs, ['id', 'workflow', 'status', 'branch', 'sha', 'createdAt']);
