@@ -8,7 +8,7 @@ export { Installation, type GitSource, type InstallationOptions } from './instal
 export { OrchestratorProcess, type OrchestratorOptions } from './orchestrator.js';
 export { baseEnv, killAll, NodeProcess } from './process.js';
 export { TcpProxy } from './tcp-proxy.js';
-export type { DeliveryView, JobView, LogLine, RunDetail, RunSummary, StepView } from './views.js';
+export type { DeliveryView, HoldView, JobView, LogLine, RunDetail, RunSummary, StepView } from './views.js';
 export { Fatal, sleep, waitUntil } from './wait.js';
 export { agreedLeader, ClusterMember, clusterRoot, formCluster, type ClusterHealth, type MemberOptions } from './cluster.js';
 export { EdgeWorkerProcess, type EdgeWorkerOptions, type WorkerReadiness } from './edge-worker.js';

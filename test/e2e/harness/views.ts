@@ -37,6 +37,22 @@ export interface RunDetail extends RunSummary {
   jobs: JobView[];
 }
 
+/** A held job's hold, as `GET /runs/:id` lists them. */
+export interface HoldView {
+  id: string;
+  job: string;
+  gate: string;
+  status: string;
+  reviewers: string[];
+  remaining: string[];
+  votes: { reviewer: string; verdict: string; reason: string | null; at: string }[];
+  reason: string;
+  createdAt: string;
+  expiresAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+}
+
 export interface LogLine {
   job: string;
   step: number;

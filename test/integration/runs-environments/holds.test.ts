@@ -9,22 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminApi } from '../../../src/admin/index.js';
+import type { HoldView } from '../../e2e/harness/views.js';
 import { Installation, type RunDetail } from '../runs-admin/fixture.js';
-
-interface HoldView {
-  id: string;
-  job: string;
-  gate: string;
-  status: string;
-  reviewers: string[];
-  remaining: string[];
-  votes: { reviewer: string; verdict: string; reason: string | null; at: string }[];
-  reason: string;
-  createdAt: string;
-  expiresAt: string;
-  decidedAt: string | null;
-  decidedBy: string | null;
-}
 
 type HeldRun = RunDetail & { holds: HoldView[] };
 
