@@ -148,13 +148,19 @@ export class RunActor extends RunCore implements Actor<RunMessage> {
 
   private async start(): Promise<RunReply> {
     if (this.completed) return ignored('the run is already finished');
-    if (this.run.status === 'pending') {
-      const at = this.ctx.clock.now();
-      await this.writes.runStarted('pending', at);
-      Object.assign(this.run, { status: 'running', startedAt: at });
-      this.deps.observer?.runStarted?.(this.run, this.jobList, this.loaded!.steps);
-    }
-    return this.resume();
+    if (this.run.status !== 'pending') return this.resume();
+    const at = this.ctx.clock.now();
+    // The run's start and its first jobs' placements go to the store together rather than one
+    // after the other: a dispatch is on record (its job's write) before its frame leaves, which
+    // is what keeps a job from running twice; the run's own status does not guard it. A refused
+    // start still fails the turn, after every write of it has settled.
+    const started = this.writes.runStarted('pending', at);
+    Object.assign(this.run, { status: 'running', startedAt: at });
+    this.deps.observer?.runStarted?.(this.run, this.jobList, this.loaded!.steps);
+    const [start, resumed] = await Promise.allSettled([started, this.resume()]);
+    if (start.status === 'rejected') throw start.reason;
+    if (resumed.status === 'rejected') throw resumed.reason;
+    return resumed.value;
   }
 
   // ---- reports from agents ---------------------------------------------------------------
