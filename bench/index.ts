@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: prints kici's figures. Speed lives here, never in test assertions.
  * `npm run bench -- dispatch`, `-- raft`, `-- cluster`, `-- cluster-reown`, `-- cluster-dispatch`,
- * `-- cluster-worker`, `-- env-group`, `-- job-inputs` or `-- github` runs one part (several may be
+ * `-- cluster-worker`, `-- env-group`, `-- job-inputs`, `-- github` or `-- ui` runs one part (several may be
  * named). With no part named, every part runs, in this order; `cluster-reown`, `cluster-dispatch`
  * and `cluster-worker` take a few minutes each (see their files for the sizes to set), `github`
  * about half a minute. `cluster-worker`: an edge worker's cost on webhook → dispatch, and healed cut →
@@ -9,7 +9,8 @@
  * on one node and across three (over mTLS peer links). `job-inputs`: resolving a job's variables
  * and secrets at dispatch, PostgreSQL and Vault. `github`: GitHub App webhooks (signed pushes to a
  * GitHub source, the GitHub API stand-in serving the lock file) on PostgreSQL and PGlite: ingest
- * per second, reply p50/p99, and the lock-file cache, hit vs miss.
+ * per second, reply p50/p99, and the lock-file cache, hit vs miss. `ui`: the web view in chromium
+ * (skipped, saying why, without one): the first screen's bytes, page loads and sign-in, p50/p99.
  */
 import { runClusterDispatchBench } from './cluster-dispatch.js';
 import { runClusterFailoverBench } from './cluster-failover.js';
@@ -31,6 +32,8 @@ const parts: Record<string, () => Promise<string>> = {
   'env-group': runEnvGroupBench,
   'job-inputs': runJobInputsBench,
   github: runGithubBench,
+  // Loaded only when asked for: it brings playwright-core, which no other part needs.
+  ui: async () => (await import('./ui.js')).runUiBench(),
 };
 
 async function main(): Promise<void> {

@@ -49,28 +49,34 @@ export function assetPath(name: string, folder?: string): string | null {
 export class Assets {
   constructor(private readonly roots: readonly string[]) {}
 
-  /** The file as an answer (the first root that has it wins), or a 404. */
-  async serve(relative: string | null, res: ServerResponse): Promise<UiReply | undefined> {
-    const file = relative === null ? undefined : await this.find(relative);
-    if (!file) return { status: 404, headers: { 'cache-control': 'no-store' }, text: 'not found\n' };
-    const body = await readFile(file);
-    res.writeHead(200, {
-      'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
-      'content-length': String(body.length),
-      // Names carry no content hash, so the browser asks again (a 200 on loopback costs little).
-      'cache-control': 'no-cache',
-    });
+  /**
+   * The file as an answer (the first root that has it wins), or a 404. Names carry no content hash,
+   * so the browser asks again every time (`no-cache`) with the validator it has: an unchanged file
+   * is a bodiless 304.
+   */
+  async serve(relative: string | null, res: ServerResponse, ifNoneMatch?: string): Promise<UiReply | undefined> {
+    const found = relative === null ? undefined : await this.find(relative);
+    if (!found) return { status: 404, headers: { 'cache-control': 'no-store' }, text: 'not found\n' };
+    const etag = `W/"${found.size.toString(36)}-${Math.trunc(found.mtimeMs).toString(36)}"`;
+    const headers = { etag, 'cache-control': 'no-cache' };
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim() === etag)) {
+      res.writeHead(304, headers);
+      res.end();
+      return undefined;
+    }
+    const body = await readFile(found.file);
+    res.writeHead(200, { ...headers, 'content-type': CONTENT_TYPES[path.extname(found.file)] ?? 'application/octet-stream', 'content-length': String(body.length) });
     res.end(body);
     return undefined;
   }
 
-  private async find(relative: string): Promise<string | undefined> {
+  private async find(relative: string): Promise<{ file: string; size: number; mtimeMs: number } | undefined> {
     for (const root of this.roots) {
       const base = path.resolve(root);
       const file = path.resolve(base, relative);
       if (!file.startsWith(base + path.sep)) continue;
       const info = await stat(file).catch(() => undefined);
-      if (info?.isFile()) return file;
+      if (info?.isFile()) return { file, size: info.size, mtimeMs: info.mtimeMs };
     }
     return undefined;
   }

@@ -64,9 +64,9 @@ export function openUiRoom(deps: UiDeps): UiRoom {
   const routes: UiRoute[] = [
     // `/ui` and `/ui/` reach the same route (the router ignores a trailing slash): the page's URLs
     // are relative to `/ui/`, so the bare form is sent there first.
-    ['GET', '/ui', async (req, res) => (req.path.endsWith('/') ? assets.serve('index.html', res) : { status: 308, headers: { location: `${deps.basePath}/ui/` } })],
-    ['GET', '/ui/assets/:name', async (req, res) => assets.serve(assetPath(req.params.name), res)],
-    ['GET', '/ui/assets/:folder/:name', async (req, res) => assets.serve(assetPath(req.params.name, req.params.folder), res)],
+    ['GET', '/ui', async (req, res) => (req.path.endsWith('/') ? assets.serve('index.html', res, validator(req)) : { status: 308, headers: { location: `${deps.basePath}/ui/` } })],
+    ['GET', '/ui/assets/:name', async (req, res) => assets.serve(assetPath(req.params.name), res, validator(req))],
+    ['GET', '/ui/assets/:folder/:name', async (req, res) => assets.serve(assetPath(req.params.name, req.params.folder), res, validator(req))],
     ['POST', '/ui/api/session', (req) => gate.signIn(req)],
     ['GET', '/ui/api/session', (req) => gate.current(req)],
     ['DELETE', '/ui/api/session', (req) => gate.signOut(req)],
@@ -84,6 +84,12 @@ export function openUiRoom(deps: UiDeps): UiRoom {
     stop: () => feeds.stop(),
   };
 }
+
+/** The browser's `If-None-Match`: the validator of the copy it holds. */
+const validator = (req: UiRequest): string | undefined => {
+  const value = req.headers['if-none-match'];
+  return typeof value === 'string' ? value : undefined;
+};
 
 /**
  * The security headers go on before the handler runs, and the room's refusals become answers here.

@@ -95,6 +95,21 @@ describe('the web view\'s files', () => {
     }
   });
 
+  it('answers a copy the browser already holds with a bodiless 304, and any other validator with the whole file', async () => {
+    const browser = new UiBrowser(url);
+    const first = await browser.request('GET', '/ui/assets/style.css');
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^W\/"[0-9a-z]+-[0-9a-z]+"$/);
+    expect(first.headers['cache-control']).toBe('no-cache');
+    const again = await browser.request('GET', '/ui/assets/style.css', { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(again.text).toBe('');
+    expect(again.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    const other = await browser.request('GET', '/ui/assets/style.css', { headers: { 'if-none-match': 'W/"0-0"' } });
+    expect(other.status).toBe(200);
+    expect(other.text).toBe(first.text);
+  });
+
   it('answers 404 for names an asset cannot have, and never reaches a file beside the folders', async () => {
     const browser = new UiBrowser(url);
     for (const p of [
