@@ -94,7 +94,7 @@ describeOnBothDrivers('admin tokens', (store) => {
     const issued = issueAdminToken();
     const name = `ops-${uniqueOrg()}`;
     const record = await store().adminTokens.create({ name, tokenHash: issued.hash, prefix: issued.prefix }, SYSTEM_ACTOR, T0);
-    expect(record).toEqual({ id: expect.stringMatching(/^adm_[0-9a-f]{16}$/), name, prefix: issued.prefix, createdAt: T0, revokedAt: null });
+    expect(record).toEqual({ id: expect.stringMatching(/^adm_[0-9a-f]{16}$/), name, prefix: issued.prefix, role: 'admin', createdAt: T0, revokedAt: null });
     expect(JSON.stringify(record)).not.toContain(issued.token);
     expect((await store().adminTokens.findActive(issued.hash))?.id).toBe(record.id);
     expect((await store().adminTokens.list()).map((t) => t.id)).toContain(record.id);
