@@ -7,6 +7,7 @@ import { AGENT_ACTOR_KIND, agentActorFactory, type AgentActorMessage } from './a
 import { AgentDirectory } from './directory.js';
 import { JobDispatcher, type DispatchRequest, type Placement, type RecordAgent } from './dispatcher.js';
 import { MeshPlacement } from './mesh-placement.js';
+import type { RemoteAgent } from './remote-agents.js';
 import type { FrameLimits } from './frame-budget.js';
 import type { JobEvents, JobRef, RefusedClaim } from './job-events.js';
 import { JobMaskers } from './job-maskers.js';
@@ -256,6 +257,11 @@ export class AgentHub {
 
   connectedAgents(): string[] {
     return [...this.sessions.keys()];
+  }
+
+  /** Agents whose sockets other nodes hold, as those nodes last reported their slots. */
+  agentsElsewhere(): RemoteAgent[] {
+    return this.placement.remote.list();
   }
 
   /** When an agent connected to this node last sent anything (frame, ping or pong); undefined elsewhere. */

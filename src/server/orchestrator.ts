@@ -291,6 +291,7 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
     disconnectToken: async (tokenId) => hub.revokeToken(tokenId) + (await clusterNode.revokeAgentTokenElsewhere(tokenId)),
     waitReason: (runsOn) => hub.waitReason(runsOn),
     connectedAgents: () => connectedAgents(hub),
+    agentsElsewhere: () => agentsElsewhere(hub),
     runIsTerminal: async (runId) => {
       const run = await store.runs.get(runId);
       return !run || isTerminalRunStatus(run.status);
@@ -387,6 +388,21 @@ function connectedAgents(hub: AgentHub): ConnectedAgent[] {
     connectedAt: iso(a.since),
     // Known only on the agent's own node; elsewhere the directory says it is connected there.
     lastSeenAt: iso(hub.lastSeenOf(a.agentId)),
+  }));
+}
+
+/** Agents other nodes hold: what their slot reports carry; the rest only their own node knows. */
+function agentsElsewhere(hub: AgentHub): ConnectedAgent[] {
+  return hub.agentsElsewhere().map((a) => ({
+    id: a.agentId,
+    labels: a.labels,
+    slotsInUse: a.active,
+    maxConcurrency: a.maxConcurrency,
+    version: null,
+    hostname: null,
+    node: a.node,
+    connectedAt: null,
+    lastSeenAt: null,
   }));
 }
 

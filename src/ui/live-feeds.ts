@@ -65,9 +65,9 @@ export class LiveFeeds {
     return this.follow(req, res, 'run', first, () => read().catch((e) => (isNotFound(e) ? GONE : Promise.reject(e))));
   }
 
-  /** `event: agents` with `{agents}`, as `GET /api/v1/agents`. */
+  /** `event: agents` with `{agents}`, as `GET /api/v1/agents?scope=cluster`: every node's agents, whichever node the page reached. */
   async agents(req: UiRequest, res: ServerResponse, session: UiSession): Promise<UiReply | undefined> {
-    const read = () => this.deps.admin.read('/agents', req, res, session);
+    const read = () => this.deps.admin.read('/agents', req, res, session, {}, CLUSTER_SCOPE);
     return this.follow(req, res, 'agents', await read().catch(asRefusal), read);
   }
 
@@ -155,6 +155,7 @@ export class LiveFeeds {
 }
 
 const GONE = Symbol('gone');
+const CLUSTER_SCOPE = new URLSearchParams({ scope: 'cluster' });
 
 const isNotFound = (e: unknown) => e instanceof ApiFailure && e.status === 404;
 

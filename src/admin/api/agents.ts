@@ -1,7 +1,19 @@
 import type { AdminDeps } from './deps.js';
-import type { RouteTable } from './http.js';
+import { apiError, type RouteTable } from './http.js';
 
-/** The agents connected to this node, for `kici-admin agent list`. */
+/**
+ * The agents connected to this node, for `kici-admin agent list`; with `scope=cluster` also those
+ * the other nodes reported holding (their slots, labels and node; what only the holding node knows
+ * — version, host, last heard from — is null), for a page that shows the whole cluster whichever
+ * node it reached.
+ */
 export function agentRoutes(deps: AdminDeps): RouteTable {
-  return [['GET', '/agents', async () => ({ status: 200, body: { agents: deps.connectedAgents() } })]];
+  return [
+    ['GET', '/agents', async (req) => {
+      const scope = req.query.get('scope') ?? 'node';
+      if (scope !== 'node' && scope !== 'cluster') throw apiError(400, 'invalid_request', 'scope: node or cluster');
+      const agents = scope === 'cluster' ? [...deps.connectedAgents(), ...(deps.agentsElsewhere?.() ?? [])] : deps.connectedAgents();
+      return { status: 200, body: { agents } };
+    }],
+  ];
 }

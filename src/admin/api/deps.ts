@@ -62,6 +62,8 @@ export interface AdminDeps {
   waitReason(runsOn: readonly LabelMatcher[]): string;
   /** The agents connected to this node. */
   connectedAgents(): ConnectedAgent[];
+  /** Agents other nodes hold, as their slot reports say (absent: a node alone). */
+  agentsElsewhere?(): ConnectedAgent[];
   /** Resolves when the run is terminal or `ms` passed; lets log following end with the run. */
   runIsTerminal(runId: string): Promise<boolean>;
   /** This node's view of the cluster, and revocations (absent in tests that build the API alone). */

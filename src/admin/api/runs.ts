@@ -171,7 +171,7 @@ export function runRoutes(deps: AdminDeps): RouteTable {
   const jobViews = async (runId: string, jobs: readonly JobRecord[]) => {
     const names = new Map(jobs.map((j) => [j.id, j.name]));
     const needs = await deps.store.jobs.listNeeds(runId);
-    const nodes = new Map(deps.connectedAgents().map((a) => [a.id, a.node]));
+    const nodes = new Map([...deps.connectedAgents(), ...(deps.agentsElsewhere?.() ?? [])].map((a) => [a.id, a.node]));
     return Promise.all(
       jobs.map(async (j) => {
         const upstream = needs.filter((n) => n.jobId === j.id).map((n) => names.get(n.upstreamJobId) ?? n.upstreamJobId);

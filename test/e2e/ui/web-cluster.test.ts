@@ -121,6 +121,12 @@ describe('a live log followed through a node that does not own the run', () => {
       if (!agent.running) throw new Error(`the agent exited:\n${agent.tail()}`);
       return existsSync(agent.logFile) && readFileSync(agent.logFile, 'utf8').includes('registered with the orchestrator') ? true : undefined;
     });
+    // node-c's agents feed lists the agent node-b holds: the page shows the cluster's agents, whichever node it reached.
+    const agentsOnC = await sameSessionOn(await signedInOn(a), c).feed('/ui/api/live/agents');
+    type Listed = { id: string; node: string; hostname: string | null; maxConcurrency: number };
+    const listed = await agentsOnC.next('agents', (d: { agents: Listed[] }) => d.agents.some((x) => x.node === 'node-b'), 30_000);
+    agentsOnC.close();
+    expect((listed as { agents: Listed[] }).agents.filter((x) => x.node === 'node-b')).toEqual([expect.objectContaining({ node: 'node-b', hostname: null, maxConcurrency: expect.any(Number) })]);
 
     const repo = new GitRepo(path.join(root, 'repo'));
     const secretFile = path.join(root, 'repo.secret');

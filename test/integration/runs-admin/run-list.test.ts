@@ -95,6 +95,18 @@ describe('GET /runs filters and paging', () => {
   });
 });
 
+describe('GET /agents', () => {
+  it('scope=cluster adds the agents other nodes hold (none on a node alone); another scope is a 400', async () => {
+    const here = await inst.api.call<{ agents: { id: string }[] }>('GET', '/agents');
+    expect(here.agents).toHaveLength(1);
+    const cluster = await inst.api.call<{ agents: { id: string }[] }>('GET', '/agents?scope=cluster');
+    expect(cluster.agents.map((a) => a.id)).toEqual(here.agents.map((a) => a.id));
+    const bad = await inst.api.raw('GET', '/agents?scope=galaxy');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe('scope: node or cluster');
+  });
+});
+
 describe('GET /runs/:id jobs', () => {
   it('name what they need, their lock-file name and matrix values, their agent and its node', async () => {
     const run = await inst.run(made[0]);
