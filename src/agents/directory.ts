@@ -40,8 +40,16 @@ export class AgentDirectory {
   }
 
   /** What each agent offers and holds, for the other nodes of the mesh. */
-  slots(): (AgentSlotsView & { agentId: string; labels: string[] })[] {
-    return [...this.agents.values()].map((a) => ({ agentId: a.agentId, labels: a.labels, maxConcurrency: a.maxConcurrency, active: a.active }));
+  slots(): (AgentSlotsView & { agentId: string; labels: string[]; version?: string; hostname?: string; connectedAt?: number })[] {
+    return [...this.agents.values()].map((a) => ({
+      agentId: a.agentId,
+      labels: a.labels,
+      maxConcurrency: a.maxConcurrency,
+      active: a.active,
+      ...(a.version !== undefined && { version: a.version }),
+      ...(a.hostname !== undefined && { hostname: a.hostname }),
+      ...(a.since !== undefined && { connectedAt: a.since }),
+    }));
   }
 
   upsert(agent: Omit<AgentEntry, 'active' | 'lastAssigned'> & { active?: number }): AgentEntry {

@@ -117,7 +117,8 @@ export class MeshLinks {
   }
 
   private report(to?: string): void {
-    const body = { agents: this.p.hub.directory.slots() };
+    // Sent every REPORT_EVERY_MS, so another node's view of when an agent was last heard from is that stale at most.
+    const body = { agents: this.p.hub.directory.slots().map((a) => withLastSeen(a, this.p.hub.lastSeenOf(a.agentId))) };
     for (const node of to ? [to] : this.p.peers.connected()) {
       try {
         this.p.peers.tell(node, 'slots', body);
@@ -149,4 +150,8 @@ export class MeshLinks {
       },
     };
   }
+}
+
+function withLastSeen<A extends object>(agent: A, lastSeenAt: number | undefined): A & { lastSeenAt?: number } {
+  return lastSeenAt === undefined ? agent : { ...agent, lastSeenAt: Math.trunc(lastSeenAt) };
 }

@@ -7,6 +7,11 @@ export interface RemoteAgent {
   labels: string[];
   maxConcurrency: number;
   active: number;
+  /** What its node reported of it for operators (absent from older nodes). */
+  version?: string;
+  hostname?: string;
+  connectedAt?: number;
+  lastSeenAt?: number;
 }
 
 export type AgentSlots = Omit<RemoteAgent, 'node'>;

@@ -391,18 +391,19 @@ function connectedAgents(hub: AgentHub): ConnectedAgent[] {
   }));
 }
 
-/** Agents other nodes hold: what their slot reports carry; the rest only their own node knows. */
+/** Agents other nodes hold, as their slot reports describe them. */
 function agentsElsewhere(hub: AgentHub): ConnectedAgent[] {
   return hub.agentsElsewhere().map((a) => ({
     id: a.agentId,
     labels: a.labels,
     slotsInUse: a.active,
     maxConcurrency: a.maxConcurrency,
-    version: null,
-    hostname: null,
+    version: a.version ?? null,
+    hostname: a.hostname ?? null,
     node: a.node,
-    connectedAt: null,
-    lastSeenAt: null,
+    connectedAt: iso(a.connectedAt),
+    // As of the holding node's last report (every 2 s).
+    lastSeenAt: iso(a.lastSeenAt),
   }));
 }
 

@@ -3,9 +3,8 @@ import { apiError, type RouteTable } from './http.js';
 
 /**
  * The agents connected to this node, for `kici-admin agent list`; with `scope=cluster` also those
- * the other nodes reported holding (their slots, labels and node; what only the holding node knows
- * — version, host, last heard from — is null), for a page that shows the whole cluster whichever
- * node it reached.
+ * the other nodes hold, as their slot reports (every 2 s) describe them, for a page that shows the
+ * whole cluster whichever node it reached.
  */
 export function agentRoutes(deps: AdminDeps): RouteTable {
   return [

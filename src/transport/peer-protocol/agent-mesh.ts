@@ -20,6 +20,12 @@ export const agentSlotsBody = z.strictObject({
         labels: z.array(z.string().max(200)).max(100),
         maxConcurrency: z.number().int().min(1).max(10_000),
         active: z.number().int().min(0).max(10_000),
+        // For operators (the web view's agents page), not for placement: what the agent said of
+        // itself, and when its node connected it and last heard from it (ms since the epoch).
+        version: z.string().max(200).optional(),
+        hostname: z.string().max(300).optional(),
+        connectedAt: z.number().int().min(0).optional(),
+        lastSeenAt: z.number().int().min(0).optional(),
       }),
     )
     .max(10_000),

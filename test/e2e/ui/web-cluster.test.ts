@@ -9,6 +9,7 @@
  * and the leader `/cluster/health` names.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,10 +124,13 @@ describe('a live log followed through a node that does not own the run', () => {
     });
     // node-c's agents feed lists the agent node-b holds: the page shows the cluster's agents, whichever node it reached.
     const agentsOnC = await sameSessionOn(await signedInOn(a), c).feed('/ui/api/live/agents');
-    type Listed = { id: string; node: string; hostname: string | null; maxConcurrency: number };
+    type Listed = { id: string; node: string; hostname: string | null; version: string | null; lastSeenAt: string | null; maxConcurrency: number };
     const listed = await agentsOnC.next('agents', (d: { agents: Listed[] }) => d.agents.some((x) => x.node === 'node-b'), 30_000);
     agentsOnC.close();
-    expect((listed as { agents: Listed[] }).agents.filter((x) => x.node === 'node-b')).toEqual([expect.objectContaining({ node: 'node-b', hostname: null, maxConcurrency: expect.any(Number) })]);
+    // What only node-b heard from the agent reaches node-c in node-b's slot reports.
+    expect((listed as { agents: Listed[] }).agents.filter((x) => x.node === 'node-b')).toEqual([
+      expect.objectContaining({ node: 'node-b', hostname: hostname(), version: expect.any(String), lastSeenAt: expect.any(String), maxConcurrency: expect.any(Number) }),
+    ]);
 
     const repo = new GitRepo(path.join(root, 'repo'));
     const secretFile = path.join(root, 'repo.secret');

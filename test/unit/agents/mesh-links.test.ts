@@ -65,6 +65,8 @@ function fakeHub() {
     },
     offered: (offer: JobOfferBody) => (calls.push(['offered', offer.jobId]), { status: 'taken', agentId: offer.agentId }),
     commanded: (c: AgentCommandBody) => (calls.push(['commanded', c.command]), true),
+    // a-1 was last heard from at 1234.5 ms; the others not yet.
+    lastSeenOf: (agentId: string) => (agentId === 'a-1' ? 1234.5 : undefined),
   };
   return { hub: hub as unknown as AgentHub, directory, calls, port: () => port! };
 }
@@ -93,8 +95,10 @@ describe('MeshLinks', () => {
     r.agent('a-2');
     expect(r.told).toEqual([]);
     r.clock.advance(2);
-    const slots = { agents: [expect.objectContaining({ agentId: 'a-1', maxConcurrency: 2, active: 0 }), expect.objectContaining({ agentId: 'a-2' })] };
+    // When the node last heard from each agent rides along, in whole ms, for the other nodes' agents pages.
+    const slots = { agents: [expect.objectContaining({ agentId: 'a-1', maxConcurrency: 2, active: 0, lastSeenAt: 1234 }), expect.objectContaining({ agentId: 'a-2' })] };
     expect(r.told).toEqual([['b', 'slots', slots], ['c', 'slots', slots]]);
+    expect((r.told[0]![2] as { agents: object[] }).agents[1]).not.toHaveProperty('lastSeenAt');
     r.told.length = 0;
     r.clock.advance(1_997);
     expect(r.told).toEqual([]);
