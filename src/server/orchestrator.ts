@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ActorSystem } from '../actors/index.js';
 import type { AdminDeps, ConnectedAgent } from '../admin/index.js';
-import type { AgentHub } from '../agents/index.js';
+import type { AgentHub, RemoteAgent } from '../agents/index.js';
 import { FailedAuthLimit, clientAddress, trustedProxies } from '../auth-guard/index.js';
 import { clockSkewSeconds, DatabaseClock, offsetClock, systemClock, systemIds, systemRandom, type Clock, type IdSource } from '../clock/index.js';
 import { CoordinatorDuties } from '../cluster/index.js';
@@ -375,25 +375,20 @@ async function startDatabaseClock(store: Store, local: Clock, log: Logger): Prom
   return clock;
 }
 
-/** The admin API's view of the agents connected to this node. */
+/** The admin API's view of the agents connected to this node (the last word heard is known only here). */
 function connectedAgents(hub: AgentHub): ConnectedAgent[] {
-  return hub.directory.list().map((a) => ({
-    id: a.agentId,
-    labels: a.labels,
-    slotsInUse: a.active,
-    maxConcurrency: a.maxConcurrency,
-    version: a.version ?? null,
-    hostname: a.hostname ?? null,
-    node: a.node,
-    connectedAt: iso(a.since),
-    // Known only on the agent's own node; elsewhere the directory says it is connected there.
-    lastSeenAt: iso(hub.lastSeenOf(a.agentId)),
-  }));
+  return hub.directory.list().map((a) => agentView(a, a.since, hub.lastSeenOf(a.agentId)));
 }
 
-/** Agents other nodes hold, as their slot reports describe them. */
+/** Agents other nodes hold, as their slot reports (every 2 s) describe them. */
 function agentsElsewhere(hub: AgentHub): ConnectedAgent[] {
-  return hub.agentsElsewhere().map((a) => ({
+  return hub.agentsElsewhere().map((a) => agentView(a, a.connectedAt, a.lastSeenAt));
+}
+
+type AgentFacts = Pick<RemoteAgent, 'agentId' | 'labels' | 'active' | 'maxConcurrency' | 'version' | 'hostname' | 'node'>;
+
+function agentView(a: AgentFacts, connectedAt: number | undefined, lastSeenAt: number | undefined): ConnectedAgent {
+  return {
     id: a.agentId,
     labels: a.labels,
     slotsInUse: a.active,
@@ -401,10 +396,9 @@ function agentsElsewhere(hub: AgentHub): ConnectedAgent[] {
     version: a.version ?? null,
     hostname: a.hostname ?? null,
     node: a.node,
-    connectedAt: iso(a.connectedAt),
-    // As of the holding node's last report (every 2 s).
-    lastSeenAt: iso(a.lastSeenAt),
-  }));
+    connectedAt: iso(connectedAt),
+    lastSeenAt: iso(lastSeenAt),
+  };
 }
 
 function iso(ms: number | undefined): string | null {
