@@ -18,6 +18,7 @@ const boolean = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const millis = (min: number) => z.coerce.number().int().min(min);
+const httpUrl = z.string().refine((u) => /^https?:\/\/[^/?#]+/i.test(u) && URL.canParse(u), 'must be an http(s) URL');
 
 const MIB = 1024 * 1024;
 
@@ -169,11 +170,8 @@ const schema = z.object({
   KICI_JOB_HEARTBEAT_INTERVAL_MS: millis(100).default(60_000),
   KICI_AGENT_RECOVERY_WINDOW_MS: millis(100).default(120_000),
   KICI_QUEUE_TIMEOUT_MS: millis(100).default(86_400_000),
-  KICI_GITHUB_API_URL: z
-    .string()
-    .url('must be an http(s) URL')
-    .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
-    .default('https://api.github.com'),
+  KICI_GITHUB_API_URL: httpUrl.default('https://api.github.com'),
+  KICI_PUBLIC_URL: httpUrl.refine((u) => !/[?#]/.test(u), 'must not have a query or a fragment').optional(),
   KICI_AGENT_HEARTBEAT_TIMEOUT_MS: millis(100).default(180_000),
   KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER: z.coerce.number().min(1).default(2),
   KICI_STALE_DETECTOR_SCAN_INTERVAL_MS: millis(100).default(60_000),
@@ -238,6 +236,8 @@ export interface OrchestratorConfig {
   queueTimeoutMs: number;
   /** GitHub's REST API (GitHub Enterprise Server: `https://HOST/api/v3`). */
   githubApiUrl: string;
+  /** Where people's browsers reach this orchestrator, base path included; check runs link into its web view. */
+  publicUrl?: string;
   agentHeartbeatTimeoutMs: number;
   staleThresholdMs: number;
   staleScanIntervalMs: number;
@@ -359,6 +359,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OrchestratorConfig {
     agentRecoveryWindowMs: c.KICI_AGENT_RECOVERY_WINDOW_MS,
     queueTimeoutMs: c.KICI_QUEUE_TIMEOUT_MS,
     githubApiUrl: c.KICI_GITHUB_API_URL.replace(/\/+$/, ''),
+    publicUrl: c.KICI_PUBLIC_URL?.replace(/\/+$/, ''),
     agentHeartbeatTimeoutMs: c.KICI_AGENT_HEARTBEAT_TIMEOUT_MS,
     staleThresholdMs: c.KICI_JOB_HEARTBEAT_INTERVAL_MS * c.KICI_STALE_DETECTOR_THRESHOLD_MULTIPLIER,
     staleScanIntervalMs: c.KICI_STALE_DETECTOR_SCAN_INTERVAL_MS,

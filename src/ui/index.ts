@@ -7,6 +7,7 @@
  */
 export { openUiRoom, type UiDeps, type UiRoom } from './room.js';
 export { packageAssetRoots } from './assets.js';
+export { runPageLink } from './page-links.js';
 export { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from './security-headers.js';
 export { SESSION_COOKIE } from './session-cookie.js';
 export { CSRF_HEADER } from './sessions.js';

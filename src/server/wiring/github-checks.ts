@@ -2,8 +2,9 @@ import { CheckRunReporter, type CheckRunApi, type CheckTarget } from '../../chec
 import type { Clock } from '../../clock/index.js';
 import type { SourceCatalog } from '../../deliveries/index.js';
 import { splitRepo } from '../../github/index.js';
-import type { RunRecord } from '../../runs/index.js';
+import type { JobRecord, RunRecord } from '../../runs/index.js';
 import type { StepLogStore } from '../../store/index.js';
+import { runPageLink } from '../../ui/index.js';
 import type { CiEvent } from '../../workflows/index.js';
 import type { Logger } from '../logger.js';
 import type { OrchestratorMetrics } from '../metrics.js';
@@ -16,6 +17,8 @@ export interface GithubChecksParts {
   clock: Clock;
   log: Logger;
   metrics?: OrchestratorMetrics;
+  /** Where browsers reach this orchestrator (`KICI_PUBLIC_URL`): each check links to its run's page. */
+  publicUrl?: string;
 }
 
 /** A step's log is read from this far before its end for the failing step's last lines. */
@@ -43,9 +46,14 @@ export function githubCheckRuns(p: GithubChecksParts): CheckRunReporter {
     api,
     targetOf: (run) => targetOf(catalog, run),
     logTail: (runId, jobId, stepIndex, lines) => logTail(p.stepLogs, runId, jobId, stepIndex, lines),
+    ...(p.publicUrl ? { detailsUrl: pageOf(p.publicUrl) } : {}),
     count: (operation, result) => p.metrics?.githubCheckRuns.inc({ operation, result }),
     failed: (error, what) => p.log.warn({ err: (error as Error)?.message, check: what }, 'check run not reported'),
   });
+}
+
+function pageOf(publicUrl: string) {
+  return (run: RunRecord, job?: JobRecord) => runPageLink(publicUrl, run.id, job?.id);
 }
 
 async function targetOf(catalog: SourceCatalog, run: RunRecord): Promise<CheckTarget | undefined> {

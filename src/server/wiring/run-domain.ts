@@ -50,7 +50,7 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
   const environments = wireEnvironmentGates(system, store, runStore, log);
   const { metrics } = p;
   if (metrics) watchPendingHolds(metrics, () => store.holds.pendingByEnvironment());
-  const checks = githubCheckRuns({ github: p.github, catalog: p.catalog, stepLogs: p.stepLogs, clock: p.clock, log, metrics });
+  const checks = githubCheckRuns({ github: p.github, catalog: p.catalog, stepLogs: p.stepLogs, clock: p.clock, log, metrics, publicUrl: p.config.publicUrl });
   registerRunActor(system, {
     store: runStore,
     environments,

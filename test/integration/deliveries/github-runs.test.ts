@@ -17,6 +17,8 @@ import { GitHubStandIn, type RecordedCheckRun } from '../../support/github-stand
 import { Installation, type RunDetail } from '../runs-admin/fixture.js';
 
 const APP_ID = 4242;
+/** Where browsers reach this orchestrator, as the operator configures it: checks link there. */
+const PUBLIC_URL = 'https://ci.example.test/kici';
 const INSTALLATION = 77;
 const SECRET = 'gh-runs-webhook-secret-5e7';
 const WITH_LOCKFILE = 'c'.repeat(40);
@@ -72,7 +74,7 @@ beforeAll(async () => {
   github = await new GitHubStandIn({ appId: APP_ID, publicKey }).start();
   github.install(INSTALLATION, ['acme/app']);
   github.setFile('acme/app', WITH_LOCKFILE, '.kici/kici.lock.json', JSON.stringify(LOCKFILE));
-  inst = await Installation.start('kici-github-runs-', { KICI_GITHUB_API_URL: github.url });
+  inst = await Installation.start('kici-github-runs-', { KICI_GITHUB_API_URL: github.url, KICI_PUBLIC_URL: `${PUBLIC_URL}/` });
   const keyFile = path.join(inst.tmp, 'app.pem');
   writeFileSync(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), { mode: 0o600 });
   const added = await inst.admin(['source', 'add', 'github', '--name', 'acme', '--app-id', String(APP_ID), '--private-key', `@${keyFile}`, '--webhook-secret', SECRET]);
@@ -193,7 +195,12 @@ describe('runs from a GitHub App source', () => {
     const job = await completedCheck('kici/gh-fail/job/breaks', realSha, (c) => c.output?.summary?.includes('the last words') === true);
     expect(job.conclusion).toBe('failure');
     expect(job.history.map((h) => h.body.status ?? (h.body.conclusion ? 'completed' : undefined))).toEqual(expect.arrayContaining(['queued', 'in_progress', 'completed']));
-    expect((await completedCheck('kici/gh-fail', realSha)).conclusion).toBe('failure');
+    const workflow = await completedCheck('kici/gh-fail', realSha);
+    expect(workflow.conclusion).toBe('failure');
+    // Each check links to its page in the web view (KICI_PUBLIC_URL, its trailing slash dropped).
+    const breaks = failing.jobs.find((j) => j.name === 'breaks')!;
+    expect(workflow.details_url).toBe(`${PUBLIC_URL}/ui/#/runs/${failing.id}`);
+    expect(job.details_url).toBe(`${PUBLIC_URL}/ui/#/runs/${failing.id}/jobs/${breaks.id}`);
     expect((await completedCheck('kici/gh-clone/job/read', realSha)).conclusion).toBe('success');
     expect((await completedCheck('kici/gh-clone', realSha)).conclusion).toBe('success');
     // One check per name: nothing was created twice.

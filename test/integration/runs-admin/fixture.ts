@@ -44,6 +44,7 @@ export class Repo {
 }
 
 export interface RunJob {
+  id: string;
   name: string;
   status: string;
   error: string | null;

@@ -251,6 +251,14 @@ describe('every orchestrator variable the seeds and reference name', () => {
     expect(problemsOf({ KICI_CLUSTER_ROLE: 'worker' })).toEqual([expect.stringMatching(/^KICI_CLUSTER_ROLE=worker: set KICI_CLUSTER_COORDINATOR_URL or KICI_CLUSTER_COORDINATOR_URLS/)]);
   });
 
+  it('reads KICI_PUBLIC_URL without its trailing slash; refuses one that is not a plain http(s) address', () => {
+    expect(loadConfig({}).publicUrl).toBeUndefined();
+    expect(loadConfig({ KICI_PUBLIC_URL: 'https://ci.example.com/kici/' }).publicUrl).toBe('https://ci.example.com/kici');
+    for (const bad of ['ci.example.com', 'ftp://ci.example.com', 'https://ci.example.com/?a=1', 'https://ci.example.com/#/runs']) {
+      expect(problemsOf({ KICI_PUBLIC_URL: bad })).toEqual([expect.stringMatching(/^KICI_PUBLIC_URL: /)]);
+    }
+  });
+
   it('reads KICI_LOG_FORMAT=auto as JSON and refuses pretty with a reason', () => {
     expect(loadConfig({ KICI_LOG_FORMAT: 'auto' }).logFormat).toBe('json');
     expect(problemsOf({ KICI_LOG_FORMAT: 'pretty' })).toEqual([expect.stringMatching(/^KICI_LOG_FORMAT: .*pino-pretty/)]);
