@@ -4,7 +4,7 @@ import type { PlannedRun } from './run-creation.js';
 
 /**
  * How processing a delivery ends: its outcome and the runs it starts, written together
- * (`store.runs.createForDelivery`); `push` is the push it claimed, freed if that write fails.
+ * (`store.runs.createForDelivery`); `push` is the push it brought, claimed by that same write.
  */
 export interface Decision {
   outcome: DeliveryOutcome;

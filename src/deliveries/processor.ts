@@ -17,7 +17,7 @@ import {
 } from '../workflows/index.js';
 import type { DeliveryMetrics, WebhookResult } from './metrics.js';
 import type { SourceCatalog } from './source-catalog.js';
-import { claimPush, duplicateOutcome, releasePush, type Push } from './push-claims.js';
+import { claimPush, duplicateOutcome, pushClaim, type Push } from './push-claims.js';
 import { planFailedRun, planWorkflowRun, type PlannedRun, type RunCreationDeps, type RunOrigin } from './run-creation.js';
 import { WorkflowRegistrations } from './workflow-registrations.js';
 import { decided, type Decision } from './decision.js';
@@ -230,15 +230,8 @@ export class DeliveryProcessor {
     let runs: string[] = [];
     let writeFailed = false;
     try {
-      // The outcome and every run in one transaction, only from `received`: another node that
-      // resumed the same delivery may have recorded it first (then nothing is written here).
-      const written = await this.deps.store.runs.createForDelivery(
-        { orgId: delivery.orgId, deliveryId: delivery.deliveryId, runs: decision.runs.map(({ run, epoch }) => ({ run, epoch })), outcome: decision.outcome },
-        now,
-      );
-      if (written.recorded) runs = written.runs.map((r) => r.runId);
+      ({ decision, runs } = await this.record(delivery, decision, now));
     } catch (e) {
-      if (decision.push) await releasePush(this.deps, decision.push).catch(() => undefined);
       if (this.leftForOwner(delivery, e)) return;
       decision = this.failed(delivery, e);
       writeFailed = true;
@@ -257,6 +250,26 @@ export class DeliveryProcessor {
       const start = decision.runs[i]!.start;
       if (start) this.deps.start(runId, start);
     }
+  }
+
+  /**
+   * The outcome and every run in one transaction, only from `received` (another node that resumed
+   * the same delivery may have recorded it first: then nothing is written here), and for a push
+   * only if the push is this delivery's, claimed in that same statement. Otherwise the delivery is
+   * a duplicate of the one that has the push's runs, and says so. Returns the runs written.
+   */
+  private async record(delivery: DeliveryInHand, decision: Decision, now: Date, askedAgain = false): Promise<{ decision: Decision; runs: string[] }> {
+    const { orgId, deliveryId } = delivery;
+    const runs = decision.runs.map(({ run, epoch }) => ({ run, epoch }));
+    const push = decision.push;
+    const written = await this.deps.store.runs.createForDelivery({ orgId, deliveryId, runs, outcome: decision.outcome, ...(push && { push: pushClaim(push) }) }, now);
+    if (!push || written.pushOwner === undefined) return { decision, runs: written.recorded ? written.runs.map((r) => r.runId) : [] };
+    // A claim committed after the statement began is not visible to it: a statement of its own sees it.
+    const owner = written.pushOwner ?? (await claimPush(this.deps, push));
+    if (owner === deliveryId && !askedAgain) return this.record(delivery, decision, now, true);
+    const duplicate = decided(duplicateOutcome(push, owner));
+    await this.deps.store.deliveries.complete(orgId, deliveryId, duplicate.outcome, now, 'received');
+    return { decision: duplicate, runs: [] };
   }
 
   /**
@@ -314,19 +327,13 @@ export class DeliveryProcessor {
     const lock = await this.deps.lockfiles.readAt(mirror, sha);
     if (this.deps.lockfiles.stats().hits > before) this.deps.metrics.lockfileCacheHits.inc();
     else this.deps.metrics.lockfileCacheMisses.inc();
-    // The commit is in the mirror: this delivery is the push's, unless another delivery already is.
+    // The commit is in the mirror: the push is claimed when its outcome and runs are written
+    // (`record`), and they are written only if no other delivery already has it.
     const push: Push = { sourceId: source.id, ref: event.ref ?? `refs/heads/${event.branch}`, sha, deliveryId: delivery.deliveryId };
-    const owner = await claimPush(this.deps, push);
-    if (owner !== delivery.deliveryId) return decided(duplicateOutcome(push, owner));
-    try {
-      return { ...(await this.pushedCommit(delivery, source, event, mirror, lock)), push };
-    } catch (e) {
-      await releasePush(this.deps, push).catch(() => undefined);
-      throw e;
-    }
+    return { ...(await this.pushedCommit(delivery, source, event, mirror, lock)), push };
   }
 
-  /** The claimed push: its lock file decides what runs. */
+  /** The pushed commit: its lock file decides what runs. */
   private async pushedCommit(delivery: DeliveryInHand, source: Source, event: CiEvent, mirror: string, lock: LockfileAt): Promise<Decision> {
     const sha = event.sha!;
     if (lock.kind === 'missing') return decided({ status: 'lockfile_missing', matchedCount: 0, trace: { summary: `no ${LOCKFILE_PATH} at ${sha}: nothing to run` } });

@@ -23,6 +23,7 @@ export type { StatusGuard } from './guards.js';
 export type { ClusterRole, RunConcurrency, SourceKind, SourceVerification } from './schema.js';
 
 export type { RunRepository, CreateRunResult, DeliveryRuns, DeliveryRunsResult, NewJob, NewJobNeed, NewRun, NewStep, RunChanges, RunFilter, RunSnapshot } from './runs.js';
+export type { PushClaim } from './run-inserts.js';
 export type { JobRepository, JobChanges } from './jobs.js';
 export type { StepRepository, StepChanges } from './steps.js';
 export type { JobNeed, JobRecord, RunRecord, StepRecord } from './run-records.js';

@@ -19,6 +19,7 @@ import { type Selectable, sql } from 'kysely';
 import type { Db } from './database.js';
 import { type DeliveryOutcome, outcomeUpdate } from './deliveries.js';
 import { FencedWriteError } from './errors.js';
+import { RefTipRepository } from './ref-tips.js';
 import { toJob, toNeed, toRun, toStep } from './run-records.js';
 import type { DeliveryStatus, JobNeedsTable, JobsTable, RunsTable, StepsTable } from './schema.js';
 import type { NewRun, RunSnapshot } from './runs.js';
@@ -32,6 +33,19 @@ export interface DeliveryOfRuns {
   deliveryId: string;
   /** Recorded only while the delivery is `received`. */
   outcome: DeliveryOutcome;
+  /**
+   * The push the delivery brought, claimed in the same statement: the outcome and the runs are
+   * written only when this delivery owns the push (a first claim, or its own claim resumed).
+   */
+  push?: PushClaim;
+}
+
+/** A pushed commit of a source's ref; with `advanceTip`, also recorded as the ref's tip. */
+export interface PushClaim {
+  sourceId: string;
+  ref: string;
+  sha: string;
+  advanceTip: boolean;
 }
 
 const RUN_RECORD = `id uuid, org_id text, source_id text, delivery_id text, workflow_name text, status text, attempt integer,
@@ -80,6 +94,9 @@ interface Answer {
   created: string[];
   existing: [string, string][];
   delivery_status?: DeliveryStatus | null;
+  /** With a push: the delivery that owns it (null when its claim is not visible to this statement). */
+  push_owner?: string | null;
+  claim_inserted?: boolean;
 }
 
 /**
@@ -92,7 +109,7 @@ export async function insertRuns(
   runs: readonly { run: NewRun; epoch: number }[],
   now: Date,
   delivery?: DeliveryOfRuns,
-): Promise<{ recorded: boolean; runs: RunInsert[] }> {
+): Promise<InsertedRuns> {
   const rows = runs.map(({ run, epoch }) => planRows(run, epoch, now));
   const want = [...new Map(runs.map(({ run, epoch }) => [`${run.shard}:${epoch}`, { shard: run.shard, epoch }])).values()];
   const json = (value: unknown) => sql`cast(${jsonText(value)}::text as jsonb)`;
@@ -106,14 +123,19 @@ export async function insertRuns(
       status text, exit_code integer)),
     fence as (select shard, epoch from shards where shard in (select shard from want) order by shard for share),
     fenced as (select not exists (select 1 from want left join fence on fence.shard = want.shard where fence.epoch is distinct from want.epoch) as ok)`;
+  const push = delivery?.push ? pushClaim(delivery.deliveryId, delivery.push, now) : sql``;
+  const owned = delivery?.push ? sql<boolean>`(select ok from claimed)` : sql<boolean>`true`;
   const outcome = delivery
-    ? sql`, outcome as (${outcomeUpdate(db, delivery.orgId, delivery.deliveryId, delivery.outcome, now, 'received')
+    ? sql`${push}, outcome as (${outcomeUpdate(db, delivery.orgId, delivery.deliveryId, delivery.outcome, now, 'received')
         .where(sql<boolean>`(select ok from fenced)`)
+        .where(owned)
         .returning(sql<number>`1`.as('one'))}),
       outcome_ok as (select exists (select 1 from outcome) as recorded),
       delivery_now as (select status from deliveries where org_id = ${delivery.orgId} and delivery_id = ${delivery.deliveryId})`
     : sql`, outcome_ok as (select true as recorded)`;
-  const tail = delivery ? sql`, (select status from delivery_now) as delivery_status` : sql``;
+  const tail = delivery
+    ? sql`, (select status from delivery_now) as delivery_status${delivery.push ? PUSH_ANSWER : sql``}`
+    : sql``;
   const { rows: answers } = await sql<Answer>`${inputs}${outcome}${INSERTS}${tail}`.execute(db);
   const answer = answers[0];
   if (!answer) throw new Error('run creation returned no answer');
@@ -122,7 +144,15 @@ export async function insertRuns(
     if (delivery && answer.delivery_status !== 'received') return { recorded: false, runs: [] };
     throw fencedRun(runs, new Map(answer.fence));
   }
-  if (!answer.recorded) return { recorded: false, runs: [] };
+  if (delivery?.push && answer.push_owner !== delivery.deliveryId) return { recorded: false, runs: [], pushOwner: answer.push_owner ?? null };
+  if (!answer.recorded) {
+    // Claimed for a delivery another processor recorded meanwhile: the claim goes with it.
+    if (delivery?.push && answer.claim_inserted) {
+      const { sourceId, ref, sha } = delivery.push;
+      await new RefTipRepository(db).releasePush(sourceId, ref, sha, delivery.deliveryId);
+    }
+    return { recorded: false, runs: [] };
+  }
   const created = new Set(answer.created);
   const existing = new Map(answer.existing);
   const results: RunInsert[] = [];
@@ -132,6 +162,39 @@ export async function insertRuns(
   }
   return { recorded: true, runs: results };
 }
+
+export interface InsertedRuns {
+  /** False (nothing written) when the delivery was no longer `received`, or another delivery owns its push. */
+  recorded: boolean;
+  runs: RunInsert[];
+  /**
+   * Set when the push is another delivery's: that delivery's id, or null when its claim was
+   * committed after this statement began (and is not visible to it): ask again.
+   */
+  pushOwner?: string | null;
+}
+
+/**
+ * The push's claim (only where every shard is at its epoch, so a fenced creation writes nothing),
+ * its owner as this statement sees it, and with `advanceTip` the ref's new tip (recorded whoever
+ * owns the push: a duplicate delivery still saw the branch there).
+ */
+function pushClaim(deliveryId: string, push: PushClaim, now: Date) {
+  const { sourceId, ref, sha } = push;
+  const tip = push.advanceTip
+    ? sql`, tip as (insert into ref_tips (source_id, ref, sha, updated_at)
+        select ${sourceId}::text, ${ref}::text, ${sha}::text, ${now}::timestamptz where (select ok from fenced)
+        on conflict (source_id, ref) do update set sha = excluded.sha, updated_at = excluded.updated_at)`
+    : sql``;
+  return sql`, claim as (insert into ref_pushes (source_id, ref, sha, delivery_id, claimed_at)
+      select ${sourceId}::text, ${ref}::text, ${sha}::text, ${deliveryId}::text, ${now}::timestamptz where (select ok from fenced)
+      on conflict (source_id, ref, sha) do nothing returning delivery_id),
+    claim_owner as (select coalesce((select delivery_id from claim),
+      (select delivery_id from ref_pushes where source_id = ${sourceId} and ref = ${ref} and sha = ${sha})) as owner),
+    claimed as (select coalesce((select owner from claim_owner) = ${deliveryId}::text, false) as ok)${tip}`;
+}
+
+const PUSH_ANSWER = sql.raw(`, (select owner from claim_owner) as push_owner, exists (select 1 from claim) as claim_inserted`);
 
 /**
  * The run its delivery started for this workflow, committed by another writer after this

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { type CoordinatorClaim, heldBy } from './coordinator-term.js';
 import type { Db } from './database.js';
 import { DeliveryRepository, type DeliveryOutcome } from './deliveries.js';
-import { insertRuns, type RunInsert } from './run-inserts.js';
+import { insertRuns, type PushClaim, type RunInsert } from './run-inserts.js';
 import { fencedUpdate, type FencedWrite, fenceHolds, shardOfRun } from './fence.js';
 import { FencedBatchWriter, type FencedTable } from './fenced-batch.js';
 import { asList, type StatusGuard } from './guards.js';
@@ -94,13 +94,17 @@ export interface DeliveryRuns {
   runs: { run: NewRun; epoch: number }[];
   /** Recorded only while the delivery is `received`. */
   outcome: DeliveryOutcome;
+  /** The push the delivery brought: claimed with the runs, which are written only if it is this delivery's. */
+  push?: PushClaim;
 }
 
 export interface DeliveryRunsResult {
-  /** False when the delivery was no longer `received`: nothing was written. */
+  /** False when the delivery was no longer `received`, or its push is another's: nothing was written. */
   recorded: boolean;
   /** One per run given, in order (empty when not recorded). */
   runs: CreateRunResult[];
+  /** Set when the push is another delivery's: its id, or null when its claim is too new to see (ask again). */
+  pushOwner?: string | null;
 }
 
 export interface RunSnapshot {
@@ -174,11 +178,13 @@ export class RunRepository {
    * the outcome is the only statement.
    */
   async createForDelivery(input: DeliveryRuns, now: Date): Promise<DeliveryRunsResult> {
-    if (input.runs.length === 0) {
+    if (input.runs.length === 0 && !input.push) {
       return { recorded: await new DeliveryRepository(this.db).complete(input.orgId, input.deliveryId, input.outcome, now, 'received'), runs: [] };
     }
     const made = await insertRuns(this.db, input.runs, now, input);
-    return { recorded: made.recorded, runs: made.runs.map((m) => this.kept(m)) };
+    const result: DeliveryRunsResult = { recorded: made.recorded, runs: made.runs.map((m) => this.kept(m)) };
+    if (made.pushOwner !== undefined) result.pushOwner = made.pushOwner;
+    return result;
   }
 
   /** Only once committed: what the statement wrote is what the run's actor would read back. */

@@ -85,7 +85,7 @@ describeOnBothDrivers('runs', (store, driver) => {
   }
 
   // A cluster of one at start: every shard's fence row at epoch 1. Tests that move or drop a shard
-  // use one no other test writes to (43–46).
+  // use one no other test writes to (43–48).
   beforeAll(async () => {
     await store().shards.seed('node-a');
   });
@@ -583,6 +583,80 @@ describeOnBothDrivers('runs', (store, driver) => {
       });
       expect(await store().runs.get(late[0]!.input.id)).toBeNull();
       expect(await store().deliveries.get(orgId, deliveryId)).toMatchObject({ status: 'processed', processedAt: at(5) });
+    });
+
+    describe('with the push it brought, claimed in the same statement', () => {
+      const source = () => `src_${randomUUID().slice(0, 8)}`;
+      const pushOf = (sourceId: string, sha = 'a'.repeat(40)) => ({ sourceId, ref: 'refs/heads/main', sha, advanceTip: true });
+
+      it('writes the runs of the delivery that claims the push first; another of the same push writes nothing and learns the owner', async () => {
+        const push = pushOf(source());
+        const first = await delivery([42]);
+        let result: Awaited<ReturnType<Store['runs']['createForDelivery']>> | undefined;
+        const sent = await statementsOf(store(), async () => {
+          result = await store().runs.createForDelivery({ ...first, runs: first.runs.map((r) => ({ run: r.input, epoch: 1 })), outcome, push }, at(5));
+        });
+        expect(result).toEqual({ recorded: true, runs: [{ created: true, runId: first.runs[0]!.input.id }] });
+        expect(sent).toEqual({ with: 1 });
+        expect((await store().refTips.get(push.sourceId, push.ref))?.sha).toBe(push.sha);
+
+        // The same push under another delivery id (a spooled copy, a reconcile): nothing written.
+        const second = await delivery([42]);
+        expect(await store().runs.createForDelivery({ ...second, runs: second.runs.map((r) => ({ run: r.input, epoch: 1 })), outcome, push }, at(6))).toEqual({
+          recorded: false,
+          runs: [],
+          pushOwner: first.deliveryId,
+        });
+        expect(await store().runs.get(second.runs[0]!.input.id)).toBeNull();
+        expect((await store().deliveries.get(second.orgId, second.deliveryId))?.status).toBe('received');
+        expect(await store().refTips.claimPush(push.sourceId, push.ref, push.sha, 'another', at(7))).toBe(first.deliveryId);
+
+        // The owner resumed after its outcome was recorded: nothing again, and no owner to report.
+        expect(await store().runs.createForDelivery({ ...first, runs: [], outcome, push }, at(8))).toEqual({ recorded: false, runs: [] });
+      });
+
+      it('claims the push of an outcome without runs (a commit without a lock file) in one statement', async () => {
+        const push = pushOf(source());
+        const { orgId, deliveryId } = await delivery([]);
+        const sent = await statementsOf(store(), async () => {
+          expect(await store().runs.createForDelivery({ orgId, deliveryId, runs: [], outcome: { status: 'lockfile_missing', matchedCount: 0 }, push }, at(5))).toEqual({ recorded: true, runs: [] });
+        });
+        expect(sent).toEqual({ with: 1 });
+        expect((await store().deliveries.get(orgId, deliveryId))?.status).toBe('lockfile_missing');
+        expect(await store().refTips.claimPush(push.sourceId, push.ref, push.sha, 'another', at(6))).toBe(deliveryId);
+      });
+
+      it('a fenced creation claims nothing: the push stays free for the owner of the shard', async () => {
+        const push = pushOf(source());
+        const { orgId, deliveryId, runs } = await delivery([48]);
+        expect(await store().shards.assign(48, 'node-b', 2)).toBe(true);
+        const write = store().runs.createForDelivery({ orgId, deliveryId, runs: runs.map((r) => ({ run: r.input, epoch: 1 })), outcome, push }, at(5));
+        await expect(write).rejects.toMatchObject({ name: 'FencedWriteError' });
+        expect(await store().refTips.get(push.sourceId, push.ref)).toBeNull();
+        expect(await store().refTips.claimPush(push.sourceId, push.ref, push.sha, 'another', at(6))).toBe('another');
+      });
+
+      it.skipIf(driver !== 'postgres')('a claim committed after the statement began is reported as an owner not seen (null), and nothing is written', async () => {
+        const push = pushOf(source());
+        const { orgId, deliveryId, runs } = await delivery([42]);
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let claimed!: () => void;
+        const claimedFirst = new Promise<void>((resolve) => (claimed = resolve));
+        const claiming = inOneTransaction(store(), async (tx) => {
+          expect(await tx.refTips.claimPush(push.sourceId, push.ref, push.sha, 'hook-1', at(1))).toBe('hook-1');
+          claimed();
+          await held;
+        });
+        await claimedFirst;
+        const waiting = store().runs.createForDelivery({ orgId, deliveryId, runs: runs.map((r) => ({ run: r.input, epoch: 1 })), outcome, push }, at(5));
+        await untilBlocked();
+        release();
+        await claiming;
+        expect(await waiting).toEqual({ recorded: false, runs: [], pushOwner: null });
+        expect(await store().runs.get(runs[0]!.input.id)).toBeNull();
+        expect((await store().deliveries.get(orgId, deliveryId))?.status).toBe('received');
+      });
     });
 
     it('records an outcome without runs in one statement', async () => {
