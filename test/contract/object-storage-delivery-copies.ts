@@ -19,6 +19,15 @@ export function deliveryCopiesContract(ctx: ObjectStorageContext): void {
     expect(await blobs.list(`event-log/${org}`)).toEqual([deliveryCopyKey(org, deliveryId)]);
   });
 
+  it('a large body (compressed off the event loop) comes back exactly too', async () => {
+    const blobs = ctx.backend().open().blobs;
+    const org = ownFolder();
+    const body = Buffer.from(JSON.stringify({ commits: Array.from({ length: 2000 }, (_, i) => ({ id: i.toString(16).padStart(40, '0'), message: `change ${i}` })) }));
+    expect(body.length).toBeGreaterThan(64 * 1024);
+    await storeDeliveryCopy(blobs, org, 'big', body);
+    expect((await readDeliveryCopy(blobs, org, 'big'))?.equals(body)).toBe(true);
+  });
+
   it('omits payloads over the limit', async () => {
     const blobs = ctx.backend().open().blobs;
     const org = ownFolder();

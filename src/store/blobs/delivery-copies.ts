@@ -4,14 +4,21 @@
  * omitted for large payloads.
  */
 import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
+import { gunzip as gunzipCallback, gzip as gzipCallback, gzipSync } from 'node:zlib';
 import { type BlobStore, keySegment } from './blob-store.js';
 
 // zlib's callback forms run on the libuv threadpool: a 5 MB body compressed with gzipSync would
 // hold the event loop (and every webhook reply and dispatch behind it) for tens of milliseconds.
-// Same defaults as gzipSync, so the bytes stored are the same as before and old copies read back.
-const gzip = promisify(gzipCallback);
+// But the handoff has a fixed cost: a 1.3 KB push payload takes ~40 µs of CPU compressed in place
+// and ~200 µs through the pool. Bodies up to this size (~0.1 ms in place) are compressed in place.
+// Same defaults either way, so the bytes stored are the same and old copies read back.
+const IN_PLACE_MAX_BYTES = 8 * 1024;
+const gzipPooled = promisify(gzipCallback);
 const gunzip = promisify(gunzipCallback);
+
+function gzip(body: Uint8Array): Promise<Buffer> | Buffer {
+  return body.byteLength <= IN_PLACE_MAX_BYTES ? gzipSync(body) : gzipPooled(body);
+}
 
 export const DELIVERY_COPY_MAX_BYTES = 5 * 1024 * 1024;
 

@@ -9,7 +9,12 @@ import { assertBlobKey, type BlobStore } from './blob-store.js';
 
 const TEMP_MARK = '.tmp-';
 
+/** Folders this store made or found, so a put into one skips its mkdir; bounded, as keys name many. */
+const KNOWN_FOLDERS_MAX = 1024;
+
 export class FilesystemBlobStore implements BlobStore {
+  private readonly knownFolders = new Set<string>();
+
   constructor(readonly root: string) {}
 
   private pathOf(key: string): string {
@@ -19,15 +24,24 @@ export class FilesystemBlobStore implements BlobStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+    const folder = dirname(path);
+    const known = this.knownFolders.has(folder);
+    if (!known) await this.makeFolder(folder);
     try {
-      await writeFile(temp, bytes);
-      await rename(temp, path);
+      await writeInPlace(path, bytes);
     } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
+      // A folder this store knew was removed behind its back (by hand, by a cleanup): make it again.
+      if (!known || !isMissing(error)) throw error;
+      this.knownFolders.delete(folder);
+      await this.makeFolder(folder);
+      await writeInPlace(path, bytes);
     }
+  }
+
+  private async makeFolder(folder: string): Promise<void> {
+    await mkdir(folder, { recursive: true });
+    if (this.knownFolders.size >= KNOWN_FOLDERS_MAX) this.knownFolders.clear();
+    this.knownFolders.add(folder);
   }
 
   async get(key: string): Promise<Buffer | null> {
@@ -77,4 +91,16 @@ async function walk(dir: string, keyPrefix: string, out: string[]): Promise<void
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** Written to a temporary sibling and renamed into place, so a reader never sees half an object. */
+async function writeInPlace(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = `${path}${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+  try {
+    await writeFile(temp, bytes);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
