@@ -14,6 +14,7 @@ import { type Selectable, sql } from 'kysely';
 import { shardOf } from '../actors/index.js';
 import type { Db } from './database.js';
 import type { DeliveriesTable, DeliveryStatus, SourceKind } from './schema.js';
+import { DeliveryAccepts } from './delivery-accepts.js';
 import { jsonb, toBuffer } from './sql-values.js';
 
 export const DEDUP_TTL_MS = 24 * 60 * 60 * 1000;
@@ -85,7 +86,7 @@ export interface DeliveryOutcome {
   action?: string | null;
 }
 
-const SUMMARY_COLUMNS = [
+export const SUMMARY_COLUMNS = [
   'org_id',
   'delivery_id',
   'shard',
@@ -107,9 +108,9 @@ const SUMMARY_COLUMNS = [
   'payload_removed_at',
 ] as const;
 
-type SummaryRow = Pick<Selectable<DeliveriesTable>, (typeof SUMMARY_COLUMNS)[number]>;
+export type SummaryRow = Pick<Selectable<DeliveriesTable>, (typeof SUMMARY_COLUMNS)[number]>;
 
-function toRecord(row: SummaryRow): DeliveryRecord {
+export function toRecord(row: SummaryRow): DeliveryRecord {
   return {
     orgId: row.org_id,
     deliveryId: row.delivery_id,
@@ -170,17 +171,20 @@ export interface DeliveryFilter {
 }
 
 export class DeliveryRepository {
-  constructor(private readonly db: Db) {}
+  private readonly accepts: DeliveryAccepts;
+
+  constructor(private readonly db: Db) {
+    this.accepts = new DeliveryAccepts(db);
+  }
 
   /**
-   * Commit-then-202: the dedup key and the delivery row in one statement (`acceptStatement`), one
-   * round trip. Only a race the statement's snapshot cannot see (a key or a delivery committed by
+   * Commit-then-202: the dedup key and the delivery row in one statement (`DeliveryAccepts`, which
+   * sends the accepts that arrive together as one), one round trip. Only a race the statement's snapshot cannot see (a key or a delivery committed by
    * a concurrent accept after the statement began), or a live key whose delivery is gone, is
    * settled by the reads below, as the transaction this replaces settled them.
    */
   async record(input: NewDelivery, now: Date): Promise<RecordDeliveryResult> {
-    const { rows } = await acceptStatement(input, now).execute(this.db);
-    const row = rows[0];
+    const row = await this.accepts.accept(input, now);
     if (row?.outcome === 'accepted') return { outcome: 'accepted', delivery: toRecord(row) };
     if (row?.outcome === 'duplicate') return { outcome: 'duplicate', first: toRecord(row) };
     if (input.dedupKey !== undefined && row?.claimed === false) {
@@ -346,70 +350,6 @@ export class DeliveryRepository {
       .execute();
     return Object.fromEntries(rows.map((r) => [r.status, r.count]));
   }
-}
-
-interface AcceptRow extends SummaryRow {
-  /** Whether this statement claimed the dedup key (true when there is none). */
-  claimed: boolean;
-  /** Null: undecided by this statement's snapshot (see `record`). */
-  outcome: 'accepted' | 'duplicate' | null;
-}
-
-const SUMMARY = sql.raw(SUMMARY_COLUMNS.join(', '));
-const SUMMARY_OF_D = sql.raw(SUMMARY_COLUMNS.map((c) => `d.${c}`).join(', '));
-
-/**
- * The accept as one statement. `claim` inserts the dedup key or takes over an expired one
- * (nothing returned while a live key holds it; with no key, always claimed); `accepted` inserts the
- * delivery only when `claim` returned the key; `first` is the delivery behind the live key that
- * stopped the claim; `existing` is the row with the same (org, delivery id) when the key was
- * claimed but the delivery id was taken. Every sub-statement sees the snapshot the statement began
- * with, so the conditions are on the CTEs' RETURNING rows, never on rows another CTE wrote; a
- * concurrent accept's rows committed after that snapshot are seen only by the unique indexes (which
- * wait for it and decide), and leave `outcome` null for `record` to settle.
- */
-function acceptStatement(input: NewDelivery, now: Date) {
-  const key = input.dedupKey;
-  const expiresAt = new Date(now.getTime() + (input.dedupTtlMs ?? DEDUP_TTL_MS));
-  const claim =
-    key === undefined
-      ? sql`select true as claimed`
-      : sql`insert into dedup_keys (key, org_id, delivery_id, expires_at)
-    values (${key}, ${input.orgId}, ${input.deliveryId}, ${expiresAt})
-    on conflict (key) do update
-      set org_id = excluded.org_id, delivery_id = excluded.delivery_id, expires_at = excluded.expires_at
-      where dedup_keys.expires_at <= ${now}
-    returning true as claimed`;
-  const first =
-    key === undefined
-      ? sql`select ${SUMMARY_OF_D} from deliveries d where false`
-      : sql`select ${SUMMARY_OF_D} from dedup_keys k
-    join deliveries d on d.org_id = k.org_id and d.delivery_id = k.delivery_id
-    where k.key = ${key} and k.expires_at > ${now} and not exists (select 1 from claim)`;
-  return sql<AcceptRow>`with claim as (
-  ${claim}
-), accepted as (
-  insert into deliveries (org_id, delivery_id, source_id, source_kind, event_type, action, status, shard, body, headers, payload_hash, payload_size, received_at)
-  select ${input.orgId}::text, ${input.deliveryId}::text, ${input.sourceId}::text, ${input.sourceKind}::text, ${input.eventType}::text, ${input.action ?? null}::text,
-    'received', ${deliveryShard(input.deliveryId)}::integer, ${input.body}::bytea, ${jsonb(input.headers)}, ${payloadHash(input.body)}::text,
-    ${input.body.byteLength}::integer, ${now}::timestamptz
-  where exists (select 1 from claim)
-  on conflict (org_id, delivery_id) do nothing
-  returning ${SUMMARY}
-), first as (
-  ${first}
-), existing as (
-  select ${SUMMARY} from deliveries
-  where org_id = ${input.orgId} and delivery_id = ${input.deliveryId}
-    and exists (select 1 from claim) and not exists (select 1 from accepted)
-)
-select exists (select 1 from claim) as claimed, r.*
-from (values (1)) as one (x)
-left join (
-  select 'accepted' as outcome, ${SUMMARY} from accepted
-  union all select 'duplicate', ${SUMMARY} from first
-  union all select 'duplicate', ${SUMMARY} from existing
-) r on true`;
 }
 
 async function firstDeliveryForKey(db: Db, key: string, now?: Date): Promise<DeliveryRecord | null> {

@@ -15,12 +15,18 @@ export interface GroupCommitOptions<W, R> {
   flush(writes: readonly W[]): Promise<R[]>;
   /** Send one write alone: the way back when a batch fails as a whole. */
   single(write: W): Promise<R>;
-  /** Writes that must not share a batch (the same row twice) share a key. */
-  keyOf(write: W): string;
+  /** Writes that must not share a batch (the same row twice) share a key; a write on several rows has several. */
+  keyOf(write: W): string | readonly string[];
   /** Batches out at once (default 2). */
   maxInFlight?: number;
   /** Writes in one batch at most (default 128). */
   maxBatch?: number;
+  /**
+   * A write that finds no batch out and none waiting leaves at once instead of at the end of the
+   * event loop's round (default false). For writes someone is waiting on one by one (a webhook's
+   * reply): an idle node saves the hop, and under load writes still gather while batches are out.
+   */
+  loneAtOnce?: boolean;
 }
 
 export interface GroupCommitCounts {
@@ -55,6 +61,10 @@ export class GroupCommit<W, R> {
   submit(write: W): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.waiting.push({ write, resolve, reject });
+      if (this.options.loneAtOnce && this.inFlight === 0 && this.waiting.length === 1) {
+        this.send();
+        return;
+      }
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => {
@@ -98,11 +108,12 @@ export class GroupCommit<W, R> {
     const left: Waiting<W, R>[] = [];
     for (const w of this.waiting) {
       const key = this.options.keyOf(w.write);
-      if (batch.length < this.maxBatch && !seen.has(key) && !this.rowsInFlight.has(key)) {
+      const keys = typeof key === 'string' ? [key] : key;
+      if (batch.length < this.maxBatch && keys.every((k) => !seen.has(k) && !this.rowsInFlight.has(k))) {
         batch.push(w);
-        taken.add(key);
+        for (const k of keys) taken.add(k);
       } else left.push(w);
-      seen.add(key);
+      for (const k of keys) seen.add(k);
     }
     this.waiting = left;
     return { batch, keys: taken };

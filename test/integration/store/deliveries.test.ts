@@ -234,6 +234,56 @@ describeOnBothDrivers('deliveries: the accept in one statement', (store, driver)
     expect(firstOf(result!)).toBe('nokey');
   });
 
+  it('accepts that arrive together leave together, each answered as it would be alone', async () => {
+    const orgId = uniqueOrg();
+    const now = at(2 * HOUR);
+    await store().deliveries.record(delivery(orgId, 'live', { dedupKey: `live-${orgId}` }), T0);
+    await store().deliveries.record(delivery(orgId, 'old', { dedupKey: `old-${orgId}`, dedupTtlMs: HOUR }), T0);
+    await store().deliveries.record(delivery(orgId, 'nokey', { dedupKey: undefined }), T0);
+    const together = [
+      delivery(orgId, 'new-keyed', { dedupKey: `new-${orgId}` }),
+      delivery(orgId, 'new-unkeyed', { dedupKey: undefined, body: Buffer.from([0xff, 0x00, 0x10]) }),
+      delivery(orgId, 'again', { dedupKey: `live-${orgId}` }),
+      delivery(orgId, 'taken-over', { dedupKey: `old-${orgId}`, dedupTtlMs: HOUR }),
+      delivery(orgId, 'nokey', { dedupKey: undefined }),
+    ];
+    let results: RecordDeliveryResult[] = [];
+    const sent = await counted(store(), async () => {
+      results = await Promise.all(together.map((d) => store().deliveries.record(d, now)));
+    });
+    // The first finds nothing out and leaves at once, alone; the four behind it leave in one statement.
+    expect(sent).toEqual({ statements: 2, roundTrips: 2, byKind: { with: 2 } });
+    expect(results.map((r) => (r.outcome === 'accepted' ? `accepted ${r.delivery.deliveryId}` : `duplicate of ${r.first.deliveryId}`))).toEqual([
+      'accepted new-keyed',
+      'accepted new-unkeyed',
+      'duplicate of live',
+      'accepted taken-over',
+      'duplicate of nokey',
+    ]);
+    // Each accepted answer is the stored row, raw body and all, received at its own time.
+    for (const [i, r] of results.entries()) {
+      if (r.outcome !== 'accepted') continue;
+      expect(await store().deliveries.get(orgId, r.delivery.deliveryId)).toEqual(r.delivery);
+      expect(r.delivery).toMatchObject({ receivedAt: now, payloadHash: payloadHash(together[i]!.body), shard: deliveryShard(r.delivery.deliveryId) });
+      expect((await store().deliveries.getWithBody(orgId, r.delivery.deliveryId))?.body.equals(Buffer.from(together[i]!.body))).toBe(true);
+    }
+    expect((await store().deliveries.findByDedupKey(`old-${orgId}`, now))?.deliveryId).toBe('taken-over');
+    expect(await store().deliveries.get(orgId, 'again')).toBeNull();
+  });
+
+  it('a large body is accepted alone, beside the batch of the others', async () => {
+    const orgId = uniqueOrg();
+    const large = delivery(orgId, 'large', { body: Buffer.alloc(100 * 1024, 0x61) });
+    let results: RecordDeliveryResult[] = [];
+    const sent = await counted(store(), async () => {
+      results = await Promise.all([large, delivery(orgId, 's1'), delivery(orgId, 's2'), delivery(orgId, 's3')].map((d) => store().deliveries.record(d, T0)));
+    });
+    // The large one alone; the first small one at once, alone; the other two small ones together.
+    expect(sent.byKind).toEqual({ with: 3 });
+    expect(results.map((r) => r.outcome)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    expect((await store().deliveries.getWithBody(orgId, 'large'))?.body.equals(large.body as Buffer)).toBe(true);
+  });
+
   it('keeps the outcome of every path: the first delivery\'s full record, and where the key points after', async () => {
     const orgId = uniqueOrg();
     const key = `k-${orgId}`;

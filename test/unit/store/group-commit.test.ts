@@ -20,8 +20,9 @@ class Database {
   failBatches = false;
   failRow: string | undefined;
 
-  readonly group = (maxInFlight = 2) =>
+  readonly group = (maxInFlight = 2, loneAtOnce = false) =>
     new GroupCommit<Write, string>({
+      loneAtOnce,
       flush: async (writes) => {
         this.batches.push([...writes]);
         await new Promise<void>((release) => this.parked.push(release));
@@ -33,7 +34,8 @@ class Database {
         if (w.row === this.failRow) throw new Error(`bad row ${w.row}`);
         return `${w.row}=${w.value}`;
       },
-      keyOf: (w) => w.row,
+      // `a+b` writes rows a and b.
+      keyOf: (w) => (w.row.includes('+') ? w.row.split('+') : w.row),
       maxInFlight,
     });
 
@@ -73,6 +75,33 @@ describe('GroupCommit', () => {
     db.releaseAll();
     await expect(Promise.all(pending)).resolves.toEqual(['a=1', 'b=1', 'a=2']);
     expect(db.singles).toEqual([{ row: 'a', value: 2 }]);
+  });
+
+  it('with loneAtOnce, a write that finds nothing out leaves before the turn ends; what follows it gathers', async () => {
+    const db = new Database();
+    const group = db.group(1, true);
+    const first = group.submit({ row: 'a', value: 1 });
+    expect(db.singles).toEqual([{ row: 'a', value: 1 }]);
+    const more = [group.submit({ row: 'b', value: 1 }), group.submit({ row: 'c', value: 1 })];
+    await first;
+    while (db.batches.length < 1) await turn();
+    expect(db.batches).toEqual([[{ row: 'b', value: 1 }, { row: 'c', value: 1 }]]);
+    db.releaseAll();
+    await expect(Promise.all(more)).resolves.toEqual(['b=1', 'c=1']);
+  });
+
+  it('keeps a write on several rows apart from every other write of any of them', async () => {
+    const db = new Database();
+    const group = db.group(1);
+    const pending = [group.submit({ row: 'a+b', value: 1 }), group.submit({ row: 'b', value: 1 }), group.submit({ row: 'c', value: 1 }), group.submit({ row: 'a', value: 2 })];
+    await turn();
+    expect(db.batches).toEqual([[{ row: 'a+b', value: 1 }, { row: 'c', value: 1 }]]);
+    db.releaseAll();
+    // b and a were both held back by a+b; once it is written they leave together.
+    while (db.batches.length < 2) await turn();
+    expect(db.batches[1]).toEqual([{ row: 'b', value: 1 }, { row: 'a', value: 2 }]);
+    db.releaseAll();
+    await expect(Promise.all(pending)).resolves.toEqual(['a+b=1', 'b=1', 'c=1', 'a=2']);
   });
 
   it('keeps at most maxInFlight batches out; what comes meanwhile gathers and leaves together', async () => {
