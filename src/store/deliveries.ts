@@ -12,7 +12,7 @@ import { heldBy, type CoordinatorClaim } from './coordinator-term.js';
 import { createHash } from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
 import { shardOf } from '../actors/index.js';
-import type { Db } from './database.js';
+import type { DatabaseDriver, Db } from './database.js';
 import type { DeliveriesTable, DeliveryStatus, SourceKind } from './schema.js';
 import { DeliveryAccepts } from './delivery-accepts.js';
 import { jsonb, toBuffer } from './sql-values.js';
@@ -173,8 +173,11 @@ export interface DeliveryFilter {
 export class DeliveryRepository {
   private readonly accepts: DeliveryAccepts;
 
-  constructor(private readonly db: Db) {
-    this.accepts = new DeliveryAccepts(db);
+  constructor(
+    private readonly db: Db,
+    driver?: DatabaseDriver,
+  ) {
+    this.accepts = new DeliveryAccepts(db, driver);
   }
 
   /**

@@ -11,7 +11,7 @@
  * null for the repository to settle with reads of its own.
  */
 import { sql } from 'kysely';
-import type { Db } from './database.js';
+import type { DatabaseDriver, Db } from './database.js';
 import { DEDUP_TTL_MS, deliveryShard, type NewDelivery, payloadHash, SUMMARY_COLUMNS, type SummaryRow } from './deliveries.js';
 import { GroupCommit } from './group-commit.js';
 import { jsonb, jsonText } from './sql-values.js';
@@ -34,14 +34,19 @@ interface Accept {
 export class DeliveryAccepts {
   private readonly group: GroupCommit<Accept, AcceptRow | undefined>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    driver?: DatabaseDriver,
+  ) {
     this.group = new GroupCommit<Accept, AcceptRow | undefined>({
       flush: (accepts) => acceptBatch(db, accepts),
       single: (a) => acceptOne(db, a),
+      // A webhook's reply waits on its accept: over a socket (PostgreSQL) an idle node sends it
+      // without a hop. PGlite answers within the process so soon that the next accept would always
+      // find none out and go alone too: there accepts wait for the round's end and share statements.
+      loneAtOnce: driver === 'postgres',
       // Accepts of one delivery, or of one dedup key, never share a batch: the second would only
       // meet the first's uncommitted row (and a key claimed twice in one statement is an error).
-      // A webhook's reply waits on its accept: an idle node sends it without a hop.
-      loneAtOnce: true,
       keyOf: (a) => {
         const delivery = `delivery:${a.input.orgId}/${a.input.deliveryId}`;
         return a.input.dedupKey === undefined ? delivery : [delivery, `key:${a.input.dedupKey}`];

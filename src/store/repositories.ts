@@ -8,7 +8,7 @@ import { AuditRepository } from './audit.js';
 import { ClockSourceRepository } from './clock-source.js';
 import { ClusterRepository } from './cluster.js';
 import { CoordinatorTermRepository } from './coordinator-term.js';
-import type { Db } from './database.js';
+import type { DatabaseDriver, Db } from './database.js';
 import { DeliveryRepository } from './deliveries.js';
 import { EnvironmentRepository } from './environments.js';
 import { EnvironmentBindingRepository } from './environment-bindings.js';
@@ -74,8 +74,8 @@ export interface Repositories {
   readonly uiSessions: UiSessionRepository;
 }
 
-/** `listen` is the store's (absent for repositories bound to a transaction). */
-export function repositoriesOver(db: Db, listen?: Listen): Repositories {
+/** `listen` and `driver` are the store's (absent for repositories bound to a transaction). */
+export function repositoriesOver(db: Db, listen?: Listen, driver?: DatabaseDriver): Repositories {
   return {
     runs: new RunRepository(db),
     jobs: new JobRepository(db),
@@ -86,7 +86,7 @@ export function repositoriesOver(db: Db, listen?: Listen): Repositories {
     adminTokens: new AdminTokenRepository(db),
     audit: new AuditRepository(db),
     agents: new AgentRepository(db),
-    deliveries: new DeliveryRepository(db),
+    deliveries: new DeliveryRepository(db, driver),
     registrations: new RegistrationRepository(db),
     shards: new ShardRepository(db),
     refTips: new RefTipRepository(db),

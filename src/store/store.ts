@@ -49,7 +49,7 @@ export class Store implements Repositories {
     this.database = database;
     this.driver = database.driver;
     this.migrations = new Migrations(database.db);
-    const repositories = repositoriesOver(database.db, database.listen);
+    const repositories = repositoriesOver(database.db, database.listen, database.driver);
     this.runs = repositories.runs;
     this.jobs = repositories.jobs;
     this.steps = repositories.steps;
