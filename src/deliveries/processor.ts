@@ -266,7 +266,11 @@ export class DeliveryProcessor {
     if (!push || written.pushOwner === undefined) return { decision, runs: written.recorded ? written.runs.map((r) => r.runId) : [] };
     // A claim committed after the statement began is not visible to it: a statement of its own sees it.
     const owner = written.pushOwner ?? (await claimPush(this.deps, push));
-    if (owner === deliveryId && !askedAgain) return this.record(delivery, decision, now, true);
+    if (owner === deliveryId) {
+      // Never a duplicate of itself: a claim that came and went twice fails the delivery instead.
+      if (askedAgain) throw new Error(`the claim of ${push.ref} at ${push.sha} changed while the runs were written; deliver it again`);
+      return this.record(delivery, decision, now, true);
+    }
     const duplicate = decided(duplicateOutcome(push, owner));
     await this.deps.store.deliveries.complete(orgId, deliveryId, duplicate.outcome, now, 'received');
     return { decision: duplicate, runs: [] };

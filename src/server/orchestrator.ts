@@ -43,7 +43,7 @@ import { recoverIfAsked } from './cluster-recovery.js';
 import { localNodeId, readMembership } from '../membership/index.js';
 import { ConfigError } from './config.js';
 import { PeerFaults } from '../transport/index.js';
-import { openUiRoom, packageAssetRoots } from '../ui/index.js';
+import { openUiRoom, packageAssetRoots, runPageLink } from '../ui/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -218,7 +218,9 @@ async function assemble(config: OrchestratorConfig, p: Parts): Promise<Orchestra
   // Another coordinator's change to a source or its secrets reaches this node's cache within a NOTIFY.
   cleanups.push(await watchSourceChanges(store, catalog, log));
   const github = wireGithub(catalog, config.githubApiUrl);
-  const { admission, runStore, stop: stopRunDomain } = wireRunDomain({ config, store, system, shards, hub, catalog, github, clock, stepLogs: storage.stepLogs, log, metrics, secrets: vault, secretBackends });
+  const { publicUrl } = config;
+  const runPage = publicUrl ? (runId: string, jobId?: string) => runPageLink(publicUrl, runId, jobId) : undefined;
+  const { admission, runStore, stop: stopRunDomain } = wireRunDomain({ config, store, system, shards, hub, catalog, github, clock, stepLogs: storage.stepLogs, log, metrics, secrets: vault, secretBackends, ...(runPage && { runPage }) });
   cleanups.push(stopRunDomain);
   const deliveries = wireDeliveries({ config, store, clock: deadlines, ids: p.ids, shards, admission, catalog, blobs: storage.blobs, metrics, log, concurrency: DELIVERY_CONCURRENCY, github: github.repos });
   const { processor } = deliveries;

@@ -4,7 +4,6 @@ import type { SourceCatalog } from '../../deliveries/index.js';
 import { splitRepo } from '../../github/index.js';
 import type { JobRecord, RunRecord } from '../../runs/index.js';
 import type { StepLogStore } from '../../store/index.js';
-import { runPageLink } from '../../ui/index.js';
 import type { CiEvent } from '../../workflows/index.js';
 import type { Logger } from '../logger.js';
 import type { OrchestratorMetrics } from '../metrics.js';
@@ -17,8 +16,8 @@ export interface GithubChecksParts {
   clock: Clock;
   log: Logger;
   metrics?: OrchestratorMetrics;
-  /** Where browsers reach this orchestrator (`KICI_PUBLIC_URL`): each check links to its run's page. */
-  publicUrl?: string;
+  /** A run's (or job's) page in the web view, where browsers reach it (`KICI_PUBLIC_URL`); each check links there. */
+  runPage?: (runId: string, jobId?: string) => string;
 }
 
 /** A step's log is read from this far before its end for the failing step's last lines. */
@@ -46,14 +45,14 @@ export function githubCheckRuns(p: GithubChecksParts): CheckRunReporter {
     api,
     targetOf: (run) => targetOf(catalog, run),
     logTail: (runId, jobId, stepIndex, lines) => logTail(p.stepLogs, runId, jobId, stepIndex, lines),
-    ...(p.publicUrl ? { detailsUrl: pageOf(p.publicUrl) } : {}),
+    ...(p.runPage ? { detailsUrl: pageOf(p.runPage) } : {}),
     count: (operation, result) => p.metrics?.githubCheckRuns.inc({ operation, result }),
     failed: (error, what) => p.log.warn({ err: (error as Error)?.message, check: what }, 'check run not reported'),
   });
 }
 
-function pageOf(publicUrl: string) {
-  return (run: RunRecord, job?: JobRecord) => runPageLink(publicUrl, run.id, job?.id);
+function pageOf(runPage: (runId: string, jobId?: string) => string) {
+  return (run: RunRecord, job?: JobRecord) => runPage(run.id, job?.id);
 }
 
 async function targetOf(catalog: SourceCatalog, run: RunRecord): Promise<CheckTarget | undefined> {

@@ -32,6 +32,8 @@ export interface RunDomainParts {
   /** Backends besides the database (Vault), read with their configs opened at each dispatch. */
   secretBackends?: Pick<SecretBackends, 'forDispatch'>;
   metrics?: OrchestratorMetrics;
+  /** A run's page in the web view as browsers reach it, when the orchestrator knows its address. */
+  runPage?: (runId: string, jobId?: string) => string;
 }
 
 /**
@@ -50,7 +52,7 @@ export function wireRunDomain(p: RunDomainParts): { admission: RunAdmission; run
   const environments = wireEnvironmentGates(system, store, runStore, log);
   const { metrics } = p;
   if (metrics) watchPendingHolds(metrics, () => store.holds.pendingByEnvironment());
-  const checks = githubCheckRuns({ github: p.github, catalog: p.catalog, stepLogs: p.stepLogs, clock: p.clock, log, metrics, publicUrl: p.config.publicUrl });
+  const checks = githubCheckRuns({ github: p.github, catalog: p.catalog, stepLogs: p.stepLogs, clock: p.clock, log, metrics, ...(p.runPage && { runPage: p.runPage }) });
   registerRunActor(system, {
     store: runStore,
     environments,
