@@ -110,7 +110,7 @@ export const SUMMARY_COLUMNS = [
 
 export type SummaryRow = Pick<Selectable<DeliveriesTable>, (typeof SUMMARY_COLUMNS)[number]>;
 
-export function toRecord(row: SummaryRow): DeliveryRecord {
+function toRecord(row: SummaryRow): DeliveryRecord {
   return {
     orgId: row.org_id,
     deliveryId: row.delivery_id,
@@ -182,9 +182,10 @@ export class DeliveryRepository {
 
   /**
    * Commit-then-202: the dedup key and the delivery row in one statement (`DeliveryAccepts`, which
-   * sends the accepts that arrive together as one), one round trip. Only a race the statement's snapshot cannot see (a key or a delivery committed by
-   * a concurrent accept after the statement began), or a live key whose delivery is gone, is
-   * settled by the reads below, as the transaction this replaces settled them.
+   * sends the accepts that arrive together as one), one round trip. Only a race the statement's
+   * snapshot cannot see (a key or a delivery committed by a concurrent accept after the statement
+   * began), or a live key whose delivery is gone, is settled by the reads below, as the
+   * transaction this replaces settled them.
    */
   async record(input: NewDelivery, now: Date): Promise<RecordDeliveryResult> {
     const row = await this.accepts.accept(input, now);
