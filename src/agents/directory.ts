@@ -1,3 +1,4 @@
+import type { AgentSlots } from './remote-agents.js';
 import { describeMatchers, labelsSatisfy, type LabelMatcher } from '../workflows/index.js';
 
 /** What the dispatcher knows about one registered agent. */
@@ -40,7 +41,7 @@ export class AgentDirectory {
   }
 
   /** What each agent offers and holds, for the other nodes of the mesh. */
-  slots(): (AgentSlotsView & { agentId: string; labels: string[]; version?: string; hostname?: string; connectedAt?: number })[] {
+  slots(): Omit<AgentSlots, 'lastSeenAt'>[] {
     return [...this.agents.values()].map((a) => ({
       agentId: a.agentId,
       labels: a.labels,

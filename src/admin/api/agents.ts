@@ -1,4 +1,4 @@
-import type { AdminDeps } from './deps.js';
+import type { AdminDeps, ConnectedAgent } from './deps.js';
 import { apiError, type RouteTable } from './http.js';
 
 /**
@@ -11,8 +11,13 @@ export function agentRoutes(deps: AdminDeps): RouteTable {
     ['GET', '/agents', async (req) => {
       const scope = req.query.get('scope') ?? 'node';
       if (scope !== 'node' && scope !== 'cluster') throw apiError(400, 'invalid_request', 'scope: node or cluster');
-      const agents = scope === 'cluster' ? [...deps.connectedAgents(), ...(deps.agentsElsewhere?.() ?? [])] : deps.connectedAgents();
+      const agents = scope === 'cluster' ? everyAgent(deps) : deps.connectedAgents();
       return { status: 200, body: { agents } };
     }],
   ];
+}
+
+/** This node's agents and those the other nodes reported (their slot reports, every 2 s). */
+export function everyAgent(deps: Pick<AdminDeps, 'connectedAgents' | 'agentsElsewhere'>): ConnectedAgent[] {
+  return [...deps.connectedAgents(), ...(deps.agentsElsewhere?.() ?? [])];
 }

@@ -4,6 +4,7 @@ import { type Hold, remainingReviewers, type Verdict } from '../../environments/
 import type { JobRecord, RunRecord, StepRecord } from '../../store/index.js';
 import { RUN_STATUSES, TERMINAL_RUN_STATUSES } from '../../vocabulary/index.js';
 import { type HoldVoteResult, jobLabels } from '../../runs/index.js';
+import { everyAgent } from './agents.js';
 import type { AdminDeps } from './deps.js';
 import { type ApiHandler, apiError, parseBody, type RouteTable } from './http.js';
 import { refusalsAsHttp } from './refusals.js';
@@ -171,7 +172,7 @@ export function runRoutes(deps: AdminDeps): RouteTable {
   const jobViews = async (runId: string, jobs: readonly JobRecord[]) => {
     const names = new Map(jobs.map((j) => [j.id, j.name]));
     const needs = await deps.store.jobs.listNeeds(runId);
-    const nodes = new Map([...deps.connectedAgents(), ...(deps.agentsElsewhere?.() ?? [])].map((a) => [a.id, a.node]));
+    const nodes = new Map(everyAgent(deps).map((a) => [a.id, a.node]));
     return Promise.all(
       jobs.map(async (j) => {
         const upstream = needs.filter((n) => n.jobId === j.id).map((n) => names.get(n.upstreamJobId) ?? n.upstreamJobId);
